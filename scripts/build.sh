@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the C core (build/berth-core) and the release executable dist/berth,
+# with the core copied beside it as dist/berth-core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build dist
+CFLAGS=${CFLAGS:-"-O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2"}
+core_src=$(ls core/*.c core/*.h 2>/dev/null || true)
+if [ -n "$core_src" ]; then
+  newest=$(ls -t $core_src | head -1)
+  if [ ! -x build/berth-core ] || [ "$newest" -nt build/berth-core ]; then
+    echo "build: C core"
+    # libseccomp is linked statically so the core carries no run-time dependency
+    # beyond libc; fall back to dynamic linking where no static archive exists.
+    seccomp_lib=$(pkg-config --variable=libdir libseccomp 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/libseccomp.a
+    [ -f "$seccomp_lib" ] || seccomp_lib=-lseccomp
+    gcc $CFLAGS -o build/berth-core.tmp core/*.c "$seccomp_lib"
+    mv build/berth-core.tmp build/berth-core
+  fi
+fi
+if [ -f src/cli/main.ts ]; then
+  echo "build: dist/berth"
+  node_modules/.bin/bun build --compile --bytecode --minify-syntax src/cli/main.ts --outfile dist/berth.tmp >/dev/null
+  mv dist/berth.tmp dist/berth
+  [ -x build/berth-core ] && install -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core
+fi
+echo "build: done"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite: sets up (scripts/setup.sh), type-checks, runs the unit and
+# kernel tests on this host, then the cgroup v2 lane under User-mode Linux.
+# Prints one closing line: "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "tests: 0 passed, 1 failed"; exit 1; }
+export PATH="$PWD/node_modules/.bin:$PATH"
+pass=0; fail=0
+tally() { # $1 = log file of a bun test run
+  local p f
+  p=$(grep -Eo '^ *[0-9]+ pass' "$1" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  f=$(grep -Eo '^ *[0-9]+ fail' "$1" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  pass=$((pass + p)); fail=$((fail + f))
+}
+echo "== typecheck"
+if tsc --noEmit -p .; then pass=$((pass+1)); else fail=$((fail+1)); fi
+
+echo "== host tests (bun test)"
+log=$(mktemp)
+bun test --timeout 60000 ${BERTH_TEST_FILTER:-} 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+tally "$log"; rm -f "$log"
+[ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=$((fail+1))
+
+if [ -x scripts/uml-test.sh ] && [ -z "${BERTH_SKIP_UML:-}" ]; then
+  echo "== cgroup v2 lane (User-mode Linux)"
+  log=$(mktemp)
+  bash scripts/uml-test.sh 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  tally "$log"; rm -f "$log"
+  [ "$rc" -eq 0 ] || fail=$((fail+1))
+fi
+echo "tests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
