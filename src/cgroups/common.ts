@@ -1,0 +1,233 @@
+// Helpers both backends use: file writes with rollback, value checks, recursive walks.
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { CgroupError } from "./types.ts";
+
+export const RES = "linux.resources";
+
+/** One write of a value into a cgroup control file. */
+export interface Write {
+  dir: string;
+  file: string;
+  value: string;
+  field: string;
+  /** The writes that put the old content back (default: the old content as is). */
+  restore?: (old: string) => string[];
+  /** When the file is missing, skip silently instead of failing. */
+  optional?: boolean;
+}
+
+function errText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err && err.code) {
+    const why: Record<string, string> = {
+      EINVAL: "the kernel refused the value (EINVAL)",
+      EBUSY: "the kernel refused the value: resource busy (EBUSY)",
+      ENOSPC: "the kernel refused the value (ENOSPC)",
+      ERANGE: "value out of range (ERANGE)",
+      EPERM: "operation not permitted (EPERM)",
+      EACCES: "permission denied (EACCES)",
+      EOPNOTSUPP: "not supported by this kernel (EOPNOTSUPP)",
+      ENODEV: "no such device (ENODEV)",
+      ENOENT: "no such file (ENOENT)",
+    };
+    return why[err.code] ?? `${err.code}`;
+  }
+  return String(e);
+}
+
+export function readText(path: string): string {
+  return readFileSync(path, "utf8");
+}
+
+export function tryRead(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+export function readNum(path: string): number {
+  const s = tryRead(path);
+  if (s === undefined) return 0;
+  const t = s.trim();
+  if (t === "max") return 0;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** Parses "key value" lines (memory.stat, cpu.stat, memory.events...). */
+export function readKV(path: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const s = tryRead(path);
+  if (!s) return out;
+  for (const line of s.split("\n")) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined && /^-?\d+$/.test(v)) out[k] = Number(v);
+  }
+  return out;
+}
+
+/**
+ * Writes every value in order; if one fails, puts back those already written and
+ * throws. Returns a function that puts the old values back (for a later failure).
+ */
+export function runWrites(writes: Write[], rollback: boolean): () => void {
+  const done: { w: Write; old: string | undefined }[] = [];
+  for (const w of writes) {
+    const path = `${w.dir}/${w.file}`;
+    if (!existsSync(path)) {
+      if (w.optional) continue;
+      undo(done);
+      throw new CgroupError(`${w.file} does not exist in ${w.dir}: the controller is not available on this host`, w.field);
+    }
+    const old = rollback ? tryRead(path) : undefined;
+    try {
+      writeFileSync(path, w.value);
+    } catch (e) {
+      undo(done);
+      throw new CgroupError(`writing ${JSON.stringify(w.value)} to ${w.file}: ${errText(e)}`, w.field);
+    }
+    done.push({ w, old });
+  }
+  return () => undo(done);
+}
+
+function undo(done: { w: Write; old: string | undefined }[]): void {
+  for (let i = done.length - 1; i >= 0; i--) {
+    const { w, old } = done[i]!;
+    if (old === undefined) continue;
+    const vals = w.restore ? w.restore(old) : [old.trim()];
+    for (const v of vals) {
+      try {
+        writeFileSync(`${w.dir}/${w.file}`, v);
+      } catch {
+        // best effort: the old value may not be writable as read
+      }
+    }
+  }
+}
+
+export function int(v: unknown, field: string, min = -Infinity, max = Infinity): number {
+  if (typeof v !== "number" || !Number.isInteger(v)) throw new CgroupError(`must be an integer, got ${JSON.stringify(v)}`, field);
+  if (v < min || v > max) throw new CgroupError(`must be between ${min} and ${max}, got ${v}`, field);
+  return v;
+}
+
+export function cpuList(v: unknown, field: string): string {
+  if (typeof v !== "string" || !/^\s*(\d+(-\d+)?)(\s*,\s*\d+(-\d+)?)*\s*$|^$/.test(v)) {
+    throw new CgroupError(`must be a list like "0-3,5", got ${JSON.stringify(v)}`, field);
+  }
+  return v.replace(/\s+/g, "");
+}
+
+export function hugeSize(v: unknown, field: string): string {
+  if (typeof v !== "string" || !/^\d+(KB|MB|GB)$/.test(v)) throw new CgroupError(`must be a page size like "2MB" or "1GB", got ${JSON.stringify(v)}`, field);
+  return v;
+}
+
+/** Restores keyed per-device files ("maj:min value" lines): old entries back, new ones reset. */
+export function deviceRestore(reset: (dev: string) => string, devs: string[]) {
+  return (old: string): string[] => {
+    const olds = new Map<string, string>();
+    for (const line of old.split("\n")) {
+      const t = line.trim();
+      const m = /^(\d+:\d+)\s+(.*)$/.exec(t);
+      if (m) olds.set(m[1]!, t);
+    }
+    const out: string[] = [];
+    for (const d of devs) out.push(olds.get(d) ?? reset(d));
+    return out;
+  };
+}
+
+/** Every cgroup directory at and under dir, children before parents. */
+export function walkLeafFirst(dir: string): string[] {
+  const out: string[] = [];
+  const visit = (d: string) => {
+    let names: string[] = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = `${d}/${n}`;
+      try {
+        if (statSync(p).isDirectory()) visit(p);
+      } catch {
+        // vanished
+      }
+    }
+    out.push(d);
+  };
+  visit(dir);
+  return out;
+}
+
+/** Every pid in cgroup.procs of dir and its descendants. */
+export function procsUnder(dir: string): number[] {
+  const pids = new Set<number>();
+  for (const d of walkLeafFirst(dir)) {
+    const s = tryRead(`${d}/cgroup.procs`);
+    if (!s) continue;
+    for (const l of s.split("\n")) if (l.trim()) pids.add(Number(l.trim()));
+  }
+  return [...pids].sort((a, b) => a - b);
+}
+
+/** Removes dir and everything under it, children first; a missing dir is fine. */
+export function rmdirTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const d of walkLeafFirst(dir)) {
+    try {
+      rmdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw new CgroupError(`cannot remove ${d}: ${errText(e)}`);
+    }
+  }
+}
+
+export function sleepMs(ms: number): void {
+  Bun.sleepSync(ms);
+}
+
+export function signalAll(pids: number[], signal: number): void {
+  for (const p of pids) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Checks an `unified` key: a plain control-file name such as "memory.high". */
+export function unifiedKey(k: string): string {
+  const field = `${RES}.unified.${k}`;
+  if (!k || k.includes("/") || k.includes("..") || k.includes("\0") || !/^[a-z0-9_]+\.[a-zA-Z0-9_.]+$/.test(k)) {
+    throw new CgroupError(`not a cgroup control file name`, field);
+  }
+  if (k.startsWith("cgroup.") && !["cgroup.max.depth", "cgroup.max.descendants", "cgroup.freeze"].includes(k)) {
+    throw new CgroupError(`cgroup core files may not be set`, field);
+  }
+  return field;
+}
+
+/** Huge page sizes the kernel offers, named as cgroup files name them ("2MB", "1GB"). */
+export function hugeSizes(): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync("/sys/kernel/mm/hugepages");
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => /^hugepages-(\d+)kB$/.exec(n))
+    .filter((m): m is RegExpExecArray => !!m)
+    .map((m) => {
+      const kb = Number(m[1]);
+      return kb >= 1 << 20 ? `${kb >> 20}GB` : kb >= 1 << 10 ? `${kb >> 10}MB` : `${kb}KB`;
+    });
+}

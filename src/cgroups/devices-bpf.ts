@@ -1,0 +1,227 @@
+// Device access control on cgroup v2: an eBPF program of type
+// BPF_PROG_TYPE_CGROUP_DEVICE, generated here from the rules and attached to the
+// cgroup with the bpf(2) system call (through libc's syscall(), via bun:ffi).
+//
+// The program sees struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; }
+// where access_type = (access << 16) | type, type 1 = block, 2 = char, access bits
+// 1 = mknod, 2 = read, 4 = write. It returns 1 to allow, 0 to deny.
+//
+// Semantics (the same as deviceAllowed() in devices.ts): default deny; for each
+// requested access bit, the last rule in the list that matches the device and
+// carries that bit decides.
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { CgroupError } from "./types.ts";
+import { ACC_MKNOD, ACC_READ, ACC_WRITE, type DeviceRule } from "./devices.ts";
+
+const NR_BPF = 321; // x86_64
+const BPF_PROG_LOAD = 5;
+const BPF_PROG_ATTACH = 8;
+const BPF_PROG_DETACH = 9;
+const BPF_PROG_GET_FD_BY_ID = 13;
+const BPF_PROG_QUERY = 16;
+const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+const BPF_CGROUP_DEVICE = 6;
+const BPF_F_ALLOW_MULTI = 2;
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+const O_CLOEXEC = 0o2000000;
+
+// ---- a tiny eBPF assembler ----
+type Insn = { op: number; dst: number; src: number; off: number | string; imm: number } | { label: string };
+
+const LDX_W = 0x61; // dst = *(u32 *)(src + off)
+const ALU64_AND_K = 0x57;
+const ALU64_RSH_K = 0x77;
+const ALU64_MOV_K = 0xb7;
+const ALU64_MOV_X = 0xbf;
+const JMP_JA = 0x05;
+const JMP_JEQ_K = 0x15;
+const JMP_JNE_K = 0x55;
+const JMP_EXIT = 0x95;
+
+const I = (op: number, dst: number, src: number, off: number | string, imm: number): Insn => ({ op, dst, src, off, imm });
+
+/** Generates the program for the rules; returns the raw instructions (8 bytes each). */
+export function deviceProgram(rules: DeviceRule[]): Uint8Array {
+  const code: Insn[] = [];
+  let n = 0;
+  const label = () => `L${n++}`;
+  // r2 = type, r3 = access, r4 = major, r5 = minor
+  code.push(I(LDX_W, 2, 1, 0, 0), I(ALU64_AND_K, 2, 0, 0, 0xffff));
+  code.push(I(LDX_W, 3, 1, 0, 0), I(ALU64_RSH_K, 3, 0, 0, 16));
+  code.push(I(LDX_W, 4, 1, 4, 0), I(LDX_W, 5, 1, 8, 0));
+  for (const bit of [ACC_MKNOD, ACC_READ, ACC_WRITE]) {
+    const nextBit = label();
+    // if (!(access & bit)) goto nextBit
+    code.push(I(ALU64_MOV_X, 0, 3, 0, 0), I(ALU64_AND_K, 0, 0, 0, bit), I(JMP_JEQ_K, 0, 0, nextBit, 0));
+    for (let i = rules.length - 1; i >= 0; i--) {
+      const r = rules[i]!;
+      if (!(r.access & bit)) continue;
+      const next = label();
+      if (r.type !== "a") code.push(I(JMP_JNE_K, 2, 0, next, r.type === "b" ? 1 : 2));
+      if (r.major !== -1) code.push(I(JMP_JNE_K, 4, 0, next, r.major));
+      if (r.minor !== -1) code.push(I(JMP_JNE_K, 5, 0, next, r.minor));
+      if (r.allow) code.push(I(JMP_JA, 0, 0, nextBit, 0));
+      else code.push(I(ALU64_MOV_K, 0, 0, 0, 0), I(JMP_EXIT, 0, 0, 0, 0));
+      code.push({ label: next });
+      // a rule matching every device decides alone: earlier rules cannot be reached
+      if (r.type === "a" && r.major === -1 && r.minor === -1) break;
+    }
+    code.push(I(ALU64_MOV_K, 0, 0, 0, 0), I(JMP_EXIT, 0, 0, 0, 0));
+    code.push({ label: nextBit });
+  }
+  code.push(I(ALU64_MOV_K, 0, 0, 0, 1), I(JMP_EXIT, 0, 0, 0, 0));
+
+  // resolve labels to instruction indexes
+  const at = new Map<string, number>();
+  let idx = 0;
+  for (const c of code) {
+    if ("label" in c) at.set(c.label, idx);
+    else idx++;
+  }
+  const out = new Uint8Array(idx * 8);
+  const dv = new DataView(out.buffer);
+  let pc = 0;
+  for (const c of code) {
+    if ("label" in c) continue;
+    let off = c.off;
+    if (typeof off === "string") off = at.get(off)! - (pc + 1);
+    dv.setUint8(pc * 8, c.op);
+    dv.setUint8(pc * 8 + 1, (c.src << 4) | c.dst);
+    dv.setInt16(pc * 8 + 2, off, true);
+    dv.setInt32(pc * 8 + 4, c.imm, true);
+    pc++;
+  }
+  return out;
+}
+
+// ---- the system calls ----
+let libc: ReturnType<typeof openLibc> | undefined;
+function openLibc() {
+  return dlopen("libc.so.6", {
+    syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+    open: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+    strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+  });
+}
+function lib() {
+  if (process.arch !== "x64") throw new CgroupError(`device programs are only implemented for x86_64 (this is ${process.arch})`);
+  return (libc ??= openLibc());
+}
+
+function errno(): number {
+  const p = lib().symbols.__errno_location();
+  return p ? read.i32(p, 0) : 0;
+}
+function errnoText(e: number): string {
+  return `${String(lib().symbols.strerror(e))} (errno ${e})`;
+}
+
+function bpf(cmd: number, attr: Uint8Array): number {
+  const r = Number(lib().symbols.syscall(NR_BPF, cmd, ptr(attr), attr.byteLength));
+  if (r < 0) return -errno();
+  return r;
+}
+
+function openDir(dir: string): number {
+  const fd = lib().symbols.open(Buffer.from(dir + "\0"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw new CgroupError(`cannot open ${dir}: ${errnoText(errno())}`);
+  return fd;
+}
+
+const ATTR_SIZE = 128;
+
+function loadProgram(insns: Uint8Array): number {
+  const license = Buffer.from("Apache-2.0\0");
+  const logBuf = new Uint8Array(65536);
+  const attr = new Uint8Array(ATTR_SIZE);
+  const dv = new DataView(attr.buffer);
+  dv.setUint32(0, BPF_PROG_TYPE_CGROUP_DEVICE, true);
+  dv.setUint32(4, insns.byteLength / 8, true);
+  dv.setBigUint64(8, BigInt(ptr(insns)), true);
+  dv.setBigUint64(16, BigInt(ptr(license)), true);
+  dv.setUint32(24, 1, true); // log_level
+  dv.setUint32(28, logBuf.byteLength, true);
+  dv.setBigUint64(32, BigInt(ptr(logBuf)), true);
+  attr.set(Buffer.from("berth_devices"), 48); // prog_name
+  const fd = bpf(BPF_PROG_LOAD, attr);
+  if (fd < 0) {
+    const end = logBuf.indexOf(0);
+    const log = new TextDecoder().decode(logBuf.subarray(0, end < 0 ? logBuf.length : end)).trim();
+    throw new CgroupError(`loading the device eBPF program failed: ${errnoText(-fd)}${log ? `; verifier: ${log.slice(-400)}` : ""}`, "linux.resources.devices");
+  }
+  return fd;
+}
+
+/** Ids of the device programs attached to the cgroup directory (not inherited ones). */
+export function attachedDevicePrograms(cgFd: number): number[] {
+  const ids = new Uint32Array(64);
+  const attr = new Uint8Array(ATTR_SIZE);
+  const dv = new DataView(attr.buffer);
+  dv.setUint32(0, cgFd, true);
+  dv.setUint32(4, BPF_CGROUP_DEVICE, true);
+  dv.setBigUint64(16, BigInt(ptr(ids)), true);
+  dv.setUint32(24, ids.length, true);
+  const r = bpf(BPF_PROG_QUERY, attr);
+  if (r < 0) throw new CgroupError(`querying device programs failed: ${errnoText(-r)}`, "linux.resources.devices");
+  const cnt = dv.getUint32(24, true);
+  return [...ids.subarray(0, cnt)];
+}
+
+/**
+ * Loads the program for the rules and attaches it to the cgroup directory,
+ * replacing the programs attached there before (new one first, so there is no gap).
+ */
+export function attachDeviceFilter(dir: string, rules: DeviceRule[]): void {
+  const insns = deviceProgram(rules);
+  const cg = openDir(dir);
+  try {
+    const before = attachedDevicePrograms(cg);
+    const prog = loadProgram(insns);
+    try {
+      const attr = new Uint8Array(ATTR_SIZE);
+      const dv = new DataView(attr.buffer);
+      dv.setUint32(0, cg, true);
+      dv.setUint32(4, prog, true);
+      dv.setUint32(8, BPF_CGROUP_DEVICE, true);
+      dv.setUint32(12, BPF_F_ALLOW_MULTI, true);
+      const r = bpf(BPF_PROG_ATTACH, attr);
+      if (r < 0) throw new CgroupError(`attaching the device eBPF program to ${dir} failed: ${errnoText(-r)}`, "linux.resources.devices");
+    } finally {
+      lib().symbols.close(prog);
+    }
+    for (const id of before) detachById(cg, id);
+  } finally {
+    lib().symbols.close(cg);
+  }
+}
+
+function detachById(cg: number, id: number): void {
+  const a = new Uint8Array(ATTR_SIZE);
+  new DataView(a.buffer).setUint32(0, id, true);
+  const pfd = bpf(BPF_PROG_GET_FD_BY_ID, a);
+  if (pfd < 0) return; // already gone
+  try {
+    const attr = new Uint8Array(ATTR_SIZE);
+    const dv = new DataView(attr.buffer);
+    dv.setUint32(0, cg, true);
+    dv.setUint32(4, pfd, true);
+    dv.setUint32(8, BPF_CGROUP_DEVICE, true);
+    const r = bpf(BPF_PROG_DETACH, attr);
+    if (r < 0 && r !== -2) throw new CgroupError(`detaching the old device eBPF program failed: ${errnoText(-r)}`, "linux.resources.devices");
+  } finally {
+    lib().symbols.close(pfd);
+  }
+}
+
+/** Number of device programs attached directly to the cgroup directory. */
+export function countDevicePrograms(dir: string): number {
+  const cg = openDir(dir);
+  try {
+    return attachedDevicePrograms(cg).length;
+  } finally {
+    lib().symbols.close(cg);
+  }
+}

@@ -1,0 +1,161 @@
+// Types shared by the cgroup backends.
+//
+// The resource shapes mirror the OCI runtime-spec `linux.resources` object
+// (field names as in config.json). They are declared structurally here so the
+// cgroups layer accepts the spec layer's `LinuxResources` as is.
+
+export interface CgroupDeviceRule {
+  allow: boolean;
+  type?: string; // "a" | "c" | "b"
+  major?: number | null; // absent, null or -1: any
+  minor?: number | null;
+  access?: string; // subset of "rwm"
+}
+
+export interface CgroupMemory {
+  limit?: number;
+  reservation?: number;
+  swap?: number;
+  kernel?: number;
+  kernelTCP?: number;
+  swappiness?: number;
+  disableOOMKiller?: boolean;
+  useHierarchy?: boolean;
+  checkBeforeUpdate?: boolean;
+}
+
+export interface CgroupCpu {
+  shares?: number;
+  quota?: number;
+  burst?: number;
+  period?: number;
+  realtimeRuntime?: number;
+  realtimePeriod?: number;
+  cpus?: string;
+  mems?: string;
+  idle?: number;
+}
+
+export interface CgroupWeightDevice {
+  major: number;
+  minor: number;
+  weight?: number;
+  leafWeight?: number;
+}
+
+export interface CgroupThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+export interface CgroupBlockIO {
+  weight?: number;
+  leafWeight?: number;
+  weightDevice?: CgroupWeightDevice[];
+  throttleReadBpsDevice?: CgroupThrottleDevice[];
+  throttleWriteBpsDevice?: CgroupThrottleDevice[];
+  throttleReadIOPSDevice?: CgroupThrottleDevice[];
+  throttleWriteIOPSDevice?: CgroupThrottleDevice[];
+}
+
+export interface CgroupHugepageLimit {
+  pageSize: string;
+  limit: number;
+}
+
+export interface CgroupNetwork {
+  classID?: number;
+  priorities?: { name: string; priority: number }[];
+}
+
+export interface CgroupRdmaLimit {
+  hcaHandles?: number;
+  hcaObjects?: number;
+}
+
+/** `linux.resources` of the OCI runtime-spec. */
+export interface CgroupResources {
+  devices?: CgroupDeviceRule[];
+  memory?: CgroupMemory;
+  cpu?: CgroupCpu;
+  pids?: { limit?: number };
+  blockIO?: CgroupBlockIO;
+  hugepageLimits?: CgroupHugepageLimit[];
+  network?: CgroupNetwork;
+  rdma?: Record<string, CgroupRdmaLimit>;
+  unified?: Record<string, string>;
+}
+
+export interface MemoryEntry {
+  limit: number;
+  usage: number;
+  max: number;
+  failcnt: number;
+}
+
+export interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+/** Statistics, shaped like the `data` of `runc events --stats`. */
+export interface CgroupStats {
+  cpu: {
+    usage: { total: number; percpu: number[]; kernel: number; user: number };
+    throttling: { periods: number; throttled_periods: number; throttled_time: number };
+  };
+  memory: {
+    cache: number;
+    usage: MemoryEntry;
+    swap: MemoryEntry;
+    kernel: MemoryEntry;
+    kernelTCP: MemoryEntry;
+    raw: Record<string, number>;
+  };
+  pids: { current: number; limit: number };
+  blkio: {
+    ioServiceBytesRecursive: BlkioEntry[];
+    ioServicedRecursive: BlkioEntry[];
+  };
+  hugetlb: Record<string, { usage: number; max: number; failcnt: number }>;
+}
+
+export interface Cgroup {
+  readonly version: 1 | 2;
+  /** The cgroup path relative to the hierarchy root, e.g. "/berth/abc". */
+  readonly path: string;
+  /** Every directory this cgroup occupies (v1: one per hierarchy). */
+  dirs(): string[];
+  /** mkdir -p in every hierarchy needed (idempotent); on v2 enables controllers in the parents. */
+  create(): void;
+  addProcess(pid: number): void;
+  /** Sets limits at creation. Throws CgroupError naming the field. */
+  apply(r: CgroupResources): void;
+  /** Live change: refuses a memory limit below current usage; on error the old values stay. */
+  update(r: CgroupResources): void;
+  freeze(): void;
+  thaw(): void;
+  frozen(): boolean;
+  /** Every process in the cgroup and its descendants. */
+  pids(): number[];
+  stats(): CgroupStats;
+  oomKillCount(): number;
+  /** Signals every process in the cgroup and its descendants. */
+  kill(signal: number): void;
+  /** Kills nothing; waits (bounded) for the cgroup to empty, then removes it leaf-first. */
+  destroy(timeoutMs?: number): void;
+  exists(): boolean;
+}
+
+export class CgroupError extends Error {
+  /** The config field at fault, e.g. "linux.resources.memory.limit" (when one is). */
+  readonly field?: string;
+  constructor(message: string, field?: string) {
+    super(field ? `${field}: ${message}` : message);
+    this.name = "CgroupError";
+    this.field = field;
+  }
+}
