@@ -1,0 +1,119 @@
+// The few libc calls node:fs lacks, through bun:ffi: flock, mknod, xattrs,
+// mount/umount. Each throws an Error carrying `code` (e.g. "EEXIST") on failure.
+import { dlopen, FFIType, read, ptr } from "bun:ffi";
+
+const libc = dlopen("libc.so.6", {
+  __errno_location: { args: [], returns: FFIType.ptr },
+  flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  mknod: { args: [FFIType.cstring, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
+  lsetxattr: {
+    args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64, FFIType.i32],
+    returns: FFIType.i32,
+  },
+  lgetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  llistxattr: { args: [FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  mount: {
+    args: [FFIType.cstring, FFIType.cstring, FFIType.cstring, FFIType.u64, FFIType.cstring],
+    returns: FFIType.i32,
+  },
+  umount2: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+});
+const sym = libc.symbols;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 4: "EINTR", 11: "EAGAIN", 13: "EACCES", 16: "EBUSY", 17: "EEXIST",
+  20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC", 30: "EROFS", 34: "ERANGE",
+  36: "ENAMETOOLONG", 38: "ENOSYS", 61: "ENODATA", 95: "EOPNOTSUPP",
+};
+
+function errno(): number {
+  const p = sym.__errno_location();
+  return p === null ? 0 : read.i32(p, 0);
+}
+
+export class SysError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+    readonly path?: string,
+  ) {
+    const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+    super(`${call}${path !== undefined ? ` ${path}` : ""}: ${name} (${String(sym.strerror(errno))})`);
+    this.name = "SysError";
+  }
+  get code(): string {
+    return ERRNO_NAMES[this.errno] ?? `E${this.errno}`;
+  }
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(s + "\0");
+}
+
+function check(r: number | bigint, call: string, path?: string): void {
+  if (Number(r) < 0) throw new SysError(call, errno(), path);
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** flock(2) without blocking: true when taken, false when held elsewhere. */
+export function tryFlock(fd: number, op: number): boolean {
+  const r = sym.flock(fd, op | LOCK_NB);
+  if (r === 0) return true;
+  const e = errno();
+  if (e === 11) return false;
+  throw new SysError("flock", e);
+}
+
+export const S_IFCHR = 0o020000;
+export const S_IFBLK = 0o060000;
+export const S_IFIFO = 0o010000;
+
+export function makedev(major: number, minor: number): bigint {
+  const ma = BigInt(major), mi = BigInt(minor);
+  return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
+}
+
+export function mknod(path: string, mode: number, major = 0, minor = 0): void {
+  check(sym.mknod(cstr(path), mode, makedev(major, minor)), "mknod", path);
+}
+
+export function lsetxattr(path: string, name: string, value: Uint8Array): void {
+  const buf = value.length === 0 ? new Uint8Array(1) : value;
+  check(sym.lsetxattr(cstr(path), cstr(name), ptr(buf), BigInt(value.length), 0), "lsetxattr", path);
+}
+
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const buf = Buffer.alloc(65536);
+  const r = Number(sym.lgetxattr(cstr(path), cstr(name), ptr(buf), BigInt(buf.length)));
+  if (r < 0) {
+    const e = errno();
+    if (e === 61) return undefined;
+    throw new SysError("lgetxattr", e, path);
+  }
+  return Buffer.from(buf.subarray(0, r));
+}
+
+export function llistxattr(path: string): string[] {
+  const buf = Buffer.alloc(65536);
+  const r = Number(sym.llistxattr(cstr(path), ptr(buf), BigInt(buf.length)));
+  if (r < 0) {
+    const e = errno();
+    if (e === 95) return [];
+    throw new SysError("llistxattr", e, path);
+  }
+  return buf.subarray(0, r).toString("utf8").split("\0").filter((s) => s.length > 0);
+}
+
+export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
+  check(sym.mount(cstr(source), cstr(target), cstr(fstype), BigInt(flags), cstr(data)), "mount", target);
+}
+
+export const MNT_DETACH = 2;
+export function umount2(target: string, flags = 0): void {
+  check(sym.umount2(cstr(target), flags), "umount", target);
+}
