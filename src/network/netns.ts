@@ -71,9 +71,19 @@ export function isNetns(path: string): boolean {
   return m !== undefined && m.fsType === "nsfs" && m.root.startsWith("net:[");
 }
 
-/** Makes `dir` exist and be a shared mount point (idempotent). */
+const preparing = new Map<string, Promise<void>>();
+
+/** Makes `dir` exist and be a shared mount point (idempotent; concurrent calls share one run). */
 export async function ensureNetnsDir(dir: string = DEFAULT_NETNS_DIR): Promise<void> {
   const d = resolve(dir);
+  const running = preparing.get(d);
+  if (running) return running;
+  const p = prepareDir(d).finally(() => preparing.delete(d));
+  preparing.set(d, p);
+  return p;
+}
+
+async function prepareDir(d: string): Promise<void> {
   mkdirSync(d, { recursive: true, mode: 0o755 });
   let m = mountAt(d);
   if (!m) {

@@ -230,6 +230,29 @@ describe("CNI bridge network", () => {
   }, 30_000);
 });
 
+describe("default network", () => {
+  test("containers set up concurrently on the default berth network get distinct addresses", async () => {
+    const ids = ["d1", "d2", "d3"];
+    for (const id of ids) sb.ids.add(id);
+    const all = await Promise.all(
+      ids.map((id) => setupNetwork({ id, mode: "bridge", runDir: sb.runDir, dataDir: sb.dataDir, hostNetns: sb.hostNetns })),
+    );
+    const ips = all.map((s) => s.ips[0]);
+    expect(new Set(ips).size).toBe(3);
+    for (const s of all) {
+      expect(s.network).toBe("berth");
+      expect(s.ips[0]).toMatch(/^10\.89\./);
+      expect(s.gateway).toBe("10.89.0.1");
+    }
+    expect(hostLinks()).toContain("master berth0");
+    const p = inNetns(all[0]!.netnsPath!, ["/bin/busybox", "ping", "-c1", "-W3", all[2]!.ips[0]!]);
+    expect(p.code).toBe(0);
+    await Promise.all(ids.map((id) => teardownNetwork({ id, runDir: sb.runDir })));
+    expect(reservedIps(sb.dataDir, "berth")).toHaveLength(0);
+    expect(hostLinks()).not.toContain("master berth0");
+  }, 30_000);
+});
+
 describe("none and host modes", () => {
   test("none: a private netns with only loopback, up", async () => {
     sb.ids.add("cnone");
