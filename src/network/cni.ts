@@ -130,8 +130,10 @@ export class NetworkConfigError extends Error {
     readonly network: string,
     readonly field: string,
     readonly problem: string,
+    readonly source?: string,
   ) {
-    super(`network config ${JSON.stringify(network)}: ${field}: ${problem}`);
+    const what = [network ? JSON.stringify(network) : "", source ? `(${source})` : ""].filter(Boolean).join(" ");
+    super(`network config${what ? ` ${what}` : ""}: ${field}: ${problem}`);
     this.name = "NetworkConfigError";
   }
 }
@@ -181,42 +183,42 @@ export function isCidr(s: unknown): boolean {
   return (v === 4 && n <= 32) || (v === 6 && n <= 128);
 }
 
-function validateIpam(net: string, at: string, ipam: unknown): void {
-  if (!isObject(ipam)) throw new NetworkConfigError(net, at, "must be an object");
+function validateIpam(net: string, at: string, ipam: unknown, source?: string): void {
+  if (!isObject(ipam)) throw new NetworkConfigError(net, at, "must be an object", source);
   if (typeof ipam.type !== "string" || !TYPE_RE.test(ipam.type)) {
-    throw new NetworkConfigError(net, `${at}.type`, "required: the IPAM plugin name");
+    throw new NetworkConfigError(net, `${at}.type`, "required: the IPAM plugin name", source);
   }
   if (ipam.type !== "host-local") return;
   const hasSubnet = ipam.subnet !== undefined;
   const hasRanges = ipam.ranges !== undefined;
   if (!hasSubnet && !hasRanges) {
-    throw new NetworkConfigError(net, `${at}.subnet`, `required: host-local needs "subnet" or "ranges"`);
+    throw new NetworkConfigError(net, `${at}.subnet`, `required: host-local needs "subnet" or "ranges"`, source);
   }
   if (hasSubnet && !isCidr(ipam.subnet)) {
-    throw new NetworkConfigError(net, `${at}.subnet`, `${JSON.stringify(ipam.subnet)} is not a CIDR subnet`);
+    throw new NetworkConfigError(net, `${at}.subnet`, `${JSON.stringify(ipam.subnet)} is not a CIDR subnet`, source);
   }
   if (hasRanges) {
     if (!Array.isArray(ipam.ranges) || ipam.ranges.length === 0) {
-      throw new NetworkConfigError(net, `${at}.ranges`, "must be a non-empty array of range sets");
+      throw new NetworkConfigError(net, `${at}.ranges`, "must be a non-empty array of range sets", source);
     }
     ipam.ranges.forEach((set, i) => {
       if (!Array.isArray(set) || set.length === 0) {
-        throw new NetworkConfigError(net, `${at}.ranges[${i}]`, "must be a non-empty array of ranges");
+        throw new NetworkConfigError(net, `${at}.ranges[${i}]`, "must be a non-empty array of ranges", source);
       }
       set.forEach((r, j) => {
         if (!isObject(r) || !isCidr(r.subnet)) {
-          throw new NetworkConfigError(net, `${at}.ranges[${i}][${j}].subnet`, "required: a CIDR subnet");
+          throw new NetworkConfigError(net, `${at}.ranges[${i}][${j}].subnet`, "required: a CIDR subnet", source);
         }
         for (const k of ["gateway", "rangeStart", "rangeEnd"]) {
           if (r[k] !== undefined && (typeof r[k] !== "string" || isIP(r[k] as string) === 0)) {
-            throw new NetworkConfigError(net, `${at}.ranges[${i}][${j}].${k}`, "must be an IP address");
+            throw new NetworkConfigError(net, `${at}.ranges[${i}][${j}].${k}`, "must be an IP address", source);
           }
         }
       });
     });
   }
   if (ipam.dataDir !== undefined && typeof ipam.dataDir !== "string") {
-    throw new NetworkConfigError(net, `${at}.dataDir`, "must be a string");
+    throw new NetworkConfigError(net, `${at}.dataDir`, "must be a string", source);
   }
 }
 
@@ -224,41 +226,40 @@ function validateIpam(net: string, at: string, ipam: unknown): void {
  * Validates a parsed network configuration list and returns it typed.
  * Errors name the field path (e.g. `plugins[0].ipam.subnet`).
  */
-export function parseNetworkList(input: unknown, source = "network config"): NetworkConfigList {
-  if (!isObject(input)) throw new NetworkConfigError(source, "(root)", "must be a JSON object");
+export function parseNetworkList(input: unknown, source?: string): NetworkConfigList {
+  if (!isObject(input)) throw new NetworkConfigError(source ?? "", "(root)", "must be a JSON object", source);
   const name = input.name;
   if (typeof name !== "string" || !NAME_RE.test(name)) {
-    throw new NetworkConfigError(source, "name", "required: letters, digits, '_', '.', '-', starting with a letter or digit");
+    throw new NetworkConfigError(source ?? "", "name", "required: letters, digits, '_', '.', '-', starting with a letter or digit", source);
   }
-  if (typeof input.cniVersion !== "string") throw new NetworkConfigError(name, "cniVersion", "required: a string");
+  if (typeof input.cniVersion !== "string") throw new NetworkConfigError(name, "cniVersion", "required: a string", source);
   if (!SUPPORTED_CNI_VERSIONS.includes(input.cniVersion)) {
     throw new NetworkConfigError(
       name,
       "cniVersion",
-      `unsupported version ${JSON.stringify(input.cniVersion)} (supported: ${SUPPORTED_CNI_VERSIONS.join(", ")})`,
-    );
+      `unsupported version ${JSON.stringify(input.cniVersion)} (supported: ${SUPPORTED_CNI_VERSIONS.join(", ")})`, source);
   }
   if (input.disableCheck !== undefined && typeof input.disableCheck !== "boolean") {
-    throw new NetworkConfigError(name, "disableCheck", "must be a boolean");
+    throw new NetworkConfigError(name, "disableCheck", "must be a boolean", source);
   }
   if (input.plugins === undefined && input.type !== undefined) {
-    throw new NetworkConfigError(name, "plugins", "required: single-plugin configurations are not supported, use a list");
+    throw new NetworkConfigError(name, "plugins", "required: single-plugin configurations are not supported, use a list", source);
   }
   if (!Array.isArray(input.plugins) || input.plugins.length === 0) {
-    throw new NetworkConfigError(name, "plugins", "required: a non-empty array of plugin configurations");
+    throw new NetworkConfigError(name, "plugins", "required: a non-empty array of plugin configurations", source);
   }
   input.plugins.forEach((p, i) => {
     const at = `plugins[${i}]`;
-    if (!isObject(p)) throw new NetworkConfigError(name, at, "must be an object");
+    if (!isObject(p)) throw new NetworkConfigError(name, at, "must be an object", source);
     if (typeof p.type !== "string" || !TYPE_RE.test(p.type)) {
-      throw new NetworkConfigError(name, `${at}.type`, "required: the plugin name (letters, digits, '_', '.', '-')");
+      throw new NetworkConfigError(name, `${at}.type`, "required: the plugin name (letters, digits, '_', '.', '-')", source);
     }
     if (p.capabilities !== undefined) {
       if (!isObject(p.capabilities) || Object.values(p.capabilities).some((v) => typeof v !== "boolean")) {
-        throw new NetworkConfigError(name, `${at}.capabilities`, "must be an object of booleans");
+        throw new NetworkConfigError(name, `${at}.capabilities`, "must be an object of booleans", source);
       }
     }
-    if (p.ipam !== undefined) validateIpam(name, `${at}.ipam`, p.ipam);
+    if (p.ipam !== undefined) validateIpam(name, `${at}.ipam`, p.ipam, source);
   });
   return input as unknown as NetworkConfigList;
 }
@@ -317,7 +318,7 @@ export function readNetworkListFile(path: string): NetworkConfigList {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new NetworkConfigError(path, "(root)", `not valid JSON: ${(e as Error).message}`);
+    throw new NetworkConfigError("", "(root)", `not valid JSON: ${(e as Error).message}`, path);
   }
   return parseNetworkList(parsed, path);
 }

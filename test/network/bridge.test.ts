@@ -11,6 +11,7 @@ import {
   inspectNetwork,
   isNetns,
   pluginVersion,
+  removeNetns,
   setupNetwork,
   teardownNetwork,
   validateNetworkList,
@@ -247,6 +248,8 @@ describe("default network", () => {
     expect(hostLinks()).toContain("master berth0");
     const p = inNetns(all[0]!.netnsPath!, ["/bin/busybox", "ping", "-c1", "-W3", all[2]!.ips[0]!]);
     expect(p.code).toBe(0);
+    // d1's namespace vanishes first (e.g. a crash): its teardown must still release its address
+    await removeNetns(all[0]!.netnsPath!);
     await Promise.all(ids.map((id) => teardownNetwork({ id, runDir: sb.runDir })));
     expect(reservedIps(sb.dataDir, "berth")).toHaveLength(0);
     expect(hostLinks()).not.toContain("master berth0");

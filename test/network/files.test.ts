@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -10,7 +10,14 @@ import {
   parseResolvConf,
   writeNetworkFiles,
 } from "../../src/network/files.ts";
-import { NetworkConfigError, isCidr, parseNetworkList, pluginExecConfig } from "../../src/network/cni.ts";
+import {
+  NetworkConfigError,
+  isCidr,
+  loadNetworkList,
+  parseNetworkList,
+  pluginExecConfig,
+  readNetworkListFile,
+} from "../../src/network/cni.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-netfiles-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,6 +149,21 @@ describe("network configuration lists", () => {
     const c1 = pluginExecConfig(list, list.plugins[1]!, { dataDir: "/d", capabilityArgs: caps, prevResult: prev });
     expect(c1.runtimeConfig).toEqual({ portMappings: caps.portMappings });
     expect(c1.prevResult).toEqual(prev);
+  });
+
+  test("loadNetworkList finds a network by name in the config dir, else the default", () => {
+    const cdir = join(dir, "cni");
+    mkdirSync(cdir);
+    writeFileSync(join(cdir, "10-custom.conflist"), JSON.stringify({ ...ok, name: "custom" }));
+    writeFileSync(join(cdir, "20-broken.conflist"), "{ not json");
+    writeFileSync(join(cdir, "30-invalid.conflist"), JSON.stringify({ ...ok, name: "invalid", plugins: [] }));
+    expect(loadNetworkList("custom", { configDir: cdir }).plugins[0]!.type).toBe("bridge");
+    const def = loadNetworkList("berth", { configDir: cdir });
+    expect(def.plugins[0]!.bridge).toBe("berth0");
+    expect(def.plugins[0]!.ipam!.ranges).toEqual([[{ subnet: "10.89.0.0/16", gateway: "10.89.0.1" }]]);
+    expect(() => loadNetworkList("nope", { configDir: cdir })).toThrow('network "nope": not found');
+    expect(() => loadNetworkList("invalid", { configDir: cdir })).toThrow("30-invalid.conflist");
+    expect(() => readNetworkListFile(join(cdir, "20-broken.conflist"))).toThrow("not valid JSON");
   });
 
   test("isCidr", () => {
