@@ -10,7 +10,7 @@
  * Validation never modifies its input.
  */
 import type { LinuxResources, Process, Spec, State } from "./types.ts";
-import { checkConfig, checkProcess, checkResources, checkState } from "./validators.generated.ts";
+import type * as Generated from "./validators.generated.ts";
 import { CAPABILITY_NUMBERS } from "./constants.ts";
 import { tryParseJSON } from "./json.ts";
 
@@ -36,6 +36,17 @@ export interface ValidateConfigOptions {
   requireProcess?: boolean;
 }
 
+/**
+ * The compiled schema (about 200 KB of generated code) is loaded on first use,
+ * so that lifecycle steps which validate nothing (state, kill, delete) do not
+ * pay for parsing it.
+ */
+let generated: typeof Generated | undefined;
+function compiled(): typeof Generated {
+  generated ??= require("./validators.generated.ts") as typeof Generated;
+  return generated;
+}
+
 /* ------------------------------------------------------------------ */
 /* Entry points                                                        */
 /* ------------------------------------------------------------------ */
@@ -57,7 +68,7 @@ export function parseConfig(text: string, source = "config.json", opts: Validate
 
 /** Validate a parsed config.json; returns it typed (the same object). */
 export function validateConfig(raw: unknown, source = "config.json", opts: ValidateConfigOptions = {}): Spec {
-  runSchema(checkConfig, raw, source);
+  runSchema(compiled().checkConfig, raw, source);
   const spec = raw as Spec;
   const c = new Checker(source);
   if (opts.requireProcess !== false && spec.process === undefined) c.fail("process", "required (the process to run in the container)");
@@ -67,7 +78,7 @@ export function validateConfig(raw: unknown, source = "config.json", opts: Valid
 
 /** Validate a process document (as given to `exec --process FILE`). */
 export function validateProcess(raw: unknown, source = "process.json"): Process {
-  runSchema(checkProcess, raw, source);
+  runSchema(compiled().checkProcess, raw, source);
   const p = raw as Process;
   checkProcessSemantics(p, "", new Checker(source));
   return p;
@@ -75,7 +86,7 @@ export function validateProcess(raw: unknown, source = "process.json"): Process 
 
 /** Validate a resources document (as given to `update -r FILE`). */
 export function validateResources(raw: unknown, source = "resources.json"): LinuxResources {
-  runSchema(checkResources, raw, source);
+  runSchema(compiled().checkResources, raw, source);
   const r = raw as LinuxResources;
   checkResourcesSemantics(r, "", new Checker(source));
   return r;
@@ -83,7 +94,7 @@ export function validateResources(raw: unknown, source = "resources.json"): Linu
 
 /** Validate a state document (runtime.md "State"). */
 export function validateState(raw: unknown, source = "state.json"): State {
-  runSchema(checkState, raw, source);
+  runSchema(compiled().checkState, raw, source);
   const s = raw as State;
   const c = new Checker(source);
   if ((s.status === "created" || s.status === "running") && s.pid === undefined) {
