@@ -227,17 +227,20 @@ function validateIpam(net: string, at: string, ipam: unknown, source?: string): 
  * Errors name the field path (e.g. `plugins[0].ipam.subnet`).
  */
 export function parseNetworkList(input: unknown, source?: string): NetworkConfigList {
-  if (!isObject(input)) throw new NetworkConfigError(source ?? "", "(root)", "must be a JSON object", source);
+  if (!isObject(input)) throw new NetworkConfigError("", "(root)", "must be a JSON object", source);
   const name = input.name;
   if (typeof name !== "string" || !NAME_RE.test(name)) {
-    throw new NetworkConfigError(source ?? "", "name", "required: letters, digits, '_', '.', '-', starting with a letter or digit", source);
+    const problem = "required: letters, digits, '_', '.', '-', starting with a letter or digit";
+    throw new NetworkConfigError("", "name", problem, source);
   }
   if (typeof input.cniVersion !== "string") throw new NetworkConfigError(name, "cniVersion", "required: a string", source);
   if (!SUPPORTED_CNI_VERSIONS.includes(input.cniVersion)) {
     throw new NetworkConfigError(
       name,
       "cniVersion",
-      `unsupported version ${JSON.stringify(input.cniVersion)} (supported: ${SUPPORTED_CNI_VERSIONS.join(", ")})`, source);
+      `unsupported version ${JSON.stringify(input.cniVersion)} (supported: ${SUPPORTED_CNI_VERSIONS.join(", ")})`,
+      source,
+    );
   }
   if (input.disableCheck !== undefined && typeof input.disableCheck !== "boolean") {
     throw new NetworkConfigError(name, "disableCheck", "must be a boolean", source);
