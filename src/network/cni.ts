@@ -527,6 +527,8 @@ export interface CachedAttachment {
   netns: string;
   args?: [string, string][];
   capabilityArgs?: Record<string, unknown>;
+  /** The namespace the plugins ran in, if not the caller's. */
+  hostNetns?: string;
   config: NetworkConfigList;
   result?: CniResult;
 }
@@ -628,6 +630,7 @@ export async function addNetworkList(list: NetworkConfigList, att: Attachment, o
     netns: att.netns,
     args: att.args,
     capabilityArgs: att.capabilityArgs,
+    hostNetns: opts.hostNetns,
     config: list,
   };
   // Recorded before the first plugin runs, so that a DEL after a crash mid-ADD still finds it.

@@ -321,7 +321,7 @@ export async function teardownNetwork(opts: TeardownOptions): Promise<void> {
           args: att.args,
           capabilityArgs: att.capabilityArgs,
         },
-        { cniPath, dataDir, hostNetns },
+        { cniPath, dataDir, hostNetns: hostNetns ?? att.hostNetns },
       );
     } catch (e) {
       errors.push((e as Error).message);

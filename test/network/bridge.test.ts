@@ -126,7 +126,9 @@ describe("CNI bridge network", () => {
     expect((err as Error).message).toContain("plugins[0]");
     expect(existsSync(join(sb.runDir, "netns", "cfull"))).toBe(false);
     expect(existsSync(join(sb.runDir, "network", "cfull"))).toBe(false);
+    expect((err as Error).message).not.toContain("cleanup");
     expect(reservedIps(sb.dataDir, NET.name)).toHaveLength(2);
+    expect(readdirSync(join(sb.dataDir, "results")).some((f) => f.includes("cfull"))).toBe(false);
     expect(hostLinks().split("\n").length).toBe(before);
   }, 30_000);
 
