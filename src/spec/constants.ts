@@ -126,6 +126,11 @@ export const SECCOMP_ARCHES = [
   "SCMP_ARCH_PARISC",
   "SCMP_ARCH_PARISC64",
   "SCMP_ARCH_RISCV64",
+  // Not (yet) listed by the runtime-spec but known to libseccomp; clients pass them through.
+  "SCMP_ARCH_LOONGARCH64",
+  "SCMP_ARCH_M68K",
+  "SCMP_ARCH_SH",
+  "SCMP_ARCH_SHEB",
 ] as const;
 
 export const SECCOMP_FLAGS = [

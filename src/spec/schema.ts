@@ -52,6 +52,8 @@ const stringMap: Schema = { type: "object", additionalProperties: str };
 const oneOfEnum = (title: string, values: readonly string[]): Schema => ({ type: "string", title, enum: [...values] });
 
 const ABS_PATH: Schema = { type: "string", pattern: "^/", description: "an absolute path" };
+/** An absolute path, or "" meaning "not set" (what Go clients write for an empty optional field). */
+const ABS_PATH_OR_EMPTY: Schema = { type: "string", pattern: "^(/|$)", description: "an absolute path" };
 
 function object(properties: Record<string, Schema>, required: string[] = [], closed = false): Schema {
   const s: Schema = { type: "object", properties };
@@ -150,14 +152,15 @@ const definitions: Record<string, Schema> = {
   }),
 
   /* ---------------- linux ---------------- */
-  namespace: object({ type: oneOfEnum("namespace", NAMESPACE_TYPES), path: ABS_PATH }, ["type"]),
+  namespace: object({ type: oneOfEnum("namespace", NAMESPACE_TYPES), path: ABS_PATH_OR_EMPTY }, ["type"]),
   device: object(
     {
       path: ABS_PATH,
       type: oneOfEnum("device type", DEVICE_TYPES),
       major: { type: "integer", minimum: 0 },
       minor: { type: "integer", minimum: 0 },
-      fileMode: { type: "integer", minimum: 0, maximum: 0o7777 },
+      // Permission bits; Go clients may add os.FileMode type bits, which the runtime masks off.
+      fileMode: uint32,
       uid: uint32,
       gid: uint32,
     },
@@ -188,7 +191,7 @@ const definitions: Record<string, Schema> = {
       defaultErrnoRet: uint32,
       architectures: arrayOf(oneOfEnum("seccomp architecture", SECCOMP_ARCHES)),
       flags: arrayOf(oneOfEnum("seccomp flag", SECCOMP_FLAGS)),
-      listenerPath: ABS_PATH,
+      listenerPath: ABS_PATH_OR_EMPTY,
       listenerMetadata: str,
       syscalls: arrayOf(ref("syscall")),
     },
@@ -292,7 +295,7 @@ const definitions: Record<string, Schema> = {
       rdma: { type: "object", additionalProperties: ref("rdma") },
       unified: {
         type: "object",
-        propertyNames: { pattern: "^[a-z][a-z0-9_]*\\.[a-z0-9_.]+$", description: "a cgroup v2 file name like memory.max" },
+        propertyNames: { pattern: "^[a-z][a-z0-9_]*\\.[A-Za-z0-9_.]+$", description: "a cgroup v2 file name like memory.max" },
         additionalProperties: str,
       },
     },

@@ -195,7 +195,7 @@ export type NamespaceType = "pid" | "network" | "mount" | "ipc" | "uts" | "user"
 
 export interface LinuxNamespace {
   type: NamespaceType;
-  /** Absolute path of a namespace file to join instead of creating one. */
+  /** Absolute path of a namespace file to join instead of creating one ("" = create). */
   path?: string;
 }
 
@@ -404,7 +404,11 @@ export type LinuxSeccompArch =
   | "SCMP_ARCH_S390X"
   | "SCMP_ARCH_PARISC"
   | "SCMP_ARCH_PARISC64"
-  | "SCMP_ARCH_RISCV64";
+  | "SCMP_ARCH_RISCV64"
+  | "SCMP_ARCH_LOONGARCH64"
+  | "SCMP_ARCH_M68K"
+  | "SCMP_ARCH_SH"
+  | "SCMP_ARCH_SHEB";
 
 export type LinuxSeccompFlag =
   | "SECCOMP_FILTER_FLAG_TSYNC"
@@ -417,7 +421,7 @@ export interface LinuxSeccomp {
   defaultErrnoRet?: number;
   architectures?: LinuxSeccompArch[];
   flags?: LinuxSeccompFlag[];
-  /** Unix socket that receives the notify fd (required with SCMP_ACT_NOTIFY). */
+  /** Unix socket that receives the notify fd (required with SCMP_ACT_NOTIFY; "" = none). */
   listenerPath?: string;
   listenerMetadata?: string;
   syscalls?: LinuxSyscall[];

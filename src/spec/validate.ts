@@ -246,7 +246,7 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
   const has = (t: string) => nsIndex.has(t);
   const created = (t: string) => {
     const i = nsIndex.get(t);
-    return i !== undefined && namespaces[i]!.path === undefined;
+    return i !== undefined && !namespaces[i]!.path;
   };
 
   if (spec.hostname !== undefined && spec.hostname !== "" && !has("uts")) {

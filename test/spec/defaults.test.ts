@@ -93,12 +93,10 @@ describe("name tables", () => {
     for (const c of DEFAULT_CAPABILITIES) expect(ALL_CAPABILITIES).toContain(c);
   });
 
-  test("capability numbers agree with this kernel's highest capability", async () => {
-    const text = await Bun.file("/proc/sys/kernel/cap_last_cap").text();
-    const last = Number(text.trim());
-    // Every capability the kernel has below our table's end must be in the table.
-    expect(last).toBeGreaterThanOrEqual(37);
-    expect(Math.min(last, 40)).toBeLessThanOrEqual(ALL_CAPABILITIES.length - 1);
+  test("the table covers every capability this kernel has", async () => {
+    const last = Number((await Bun.file("/proc/sys/kernel/cap_last_cap").text()).trim());
+    expect(Number.isInteger(last)).toBe(true);
+    expect(ALL_CAPABILITIES.length).toBeGreaterThanOrEqual(last + 1);
   });
 
   test("rlimits: RLIMIT_CPU=0 .. RLIMIT_RTTIME=15", () => {

@@ -52,7 +52,7 @@ describe("valid documents", () => {
       hugepageLimits: [{ pageSize: "2MB", limit: 0 }],
       network: { classID: 1048577, priorities: [{ name: "eth0", priority: 5 }] },
       rdma: { mlx5_1: { hcaHandles: 3, hcaObjects: 10000 } },
-      unified: { "memory.high": "90M", "io.weight": "default 100" },
+      unified: { "memory.high": "90M", "io.weight": "default 100", "hugetlb.2MB.max": "0" },
     };
     cfg.linux.seccomp = {
       defaultAction: "SCMP_ACT_ERRNO",
@@ -297,6 +297,16 @@ describe("linux", () => {
     cfg.linux.namespaces[1] = { type: "network", path: "run/netns/x" };
     expectSpecError(() => validateConfig(cfg), "linux.namespaces[1].path", "absolute path");
     cfg.linux.namespaces[1] = { type: "network", path: "/run/netns/x" };
+    expect(validateConfig(cfg)).toBeDefined();
+  });
+
+  test('an empty namespace path means "create" (as Go clients write it)', () => {
+    const cfg = baseConfig();
+    cfg.linux.namespaces.push({ type: "user", path: "" });
+    expectSpecError(() => validateConfig(cfg), "linux.uidMappings", "required when a new user namespace is created");
+    cfg.linux.namespaces.push({ type: "time", path: "" });
+    cfg.linux.namespaces[6].path = "/proc/1/ns/user";
+    cfg.linux.timeOffsets = { monotonic: { secs: 1 } };
     expect(validateConfig(cfg)).toBeDefined();
   });
 
