@@ -261,9 +261,9 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
     if (maps && maps.length > 0) {
       if (!has("user")) c.fail(`linux.${key}`, 'ID mappings require a user namespace (add {"type": "user"} to linux.namespaces)');
       checkIdMappings(maps, `linux.${key}`, c);
-    } else if (created("user")) {
-      c.fail(`linux.${key}`, "required when a new user namespace is created");
     }
+    // A new user namespace without mappings is accepted (crun's rootless spec writes one):
+    // the runtime then maps the calling user to root, as crun does.
   }
 
   if (linux.timeOffsets && Object.keys(linux.timeOffsets).length > 0) {
