@@ -2,8 +2,8 @@
  * The default config.json that `berth spec` writes, and the default lists the
  * other layers share (capabilities, masked and read-only paths).
  */
-import type { LinuxNamespace, Mount, Spec } from "./types.ts";
-import { OCI_VERSION } from "./constants.ts";
+import type { Features, LinuxNamespace, Mount, Spec } from "./types.ts";
+import { ALL_CAPABILITIES, NAMESPACE_TYPES, OCI_VERSION, SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "./constants.ts";
 
 export {
   ALL_CAPABILITIES,
@@ -119,4 +119,28 @@ export function defaultSpec(opts: { rootless?: boolean } = {}): Spec {
     spec.linux!.resources = { devices: [{ allow: false, access: "rwm" }] };
   }
   return spec;
+}
+
+/**
+ * The parts of the `features` document that follow from the vocabulary this
+ * layer validates (a new object each call). The runtime adds what depends on
+ * the build and the host: mountOptions, cgroup, seccomp.enabled and
+ * supportedFlags, apparmor, selinux, and so on.
+ */
+export function baseFeatures(): Features {
+  return {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: OCI_VERSION,
+    hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+    linux: {
+      namespaces: [...NAMESPACE_TYPES],
+      capabilities: [...ALL_CAPABILITIES],
+      seccomp: {
+        actions: [...SECCOMP_ACTIONS],
+        operators: [...SECCOMP_OPERATORS],
+        archs: [...SECCOMP_ARCHES],
+        knownFlags: [...SECCOMP_FLAGS],
+      },
+    },
+  };
 }

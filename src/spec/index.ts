@@ -1,7 +1,7 @@
 /** The spec layer: OCI runtime-spec types, validation and defaults. */
 export type * from "./types.ts";
 export * from "./constants.ts";
-export { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, defaultSpec } from "./defaults.ts";
+export { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, baseFeatures, defaultSpec } from "./defaults.ts";
 export {
   SpecError,
   formatPath,

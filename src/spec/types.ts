@@ -459,3 +459,37 @@ export interface State {
   bundle: string;
   annotations?: Record<string, string>;
 }
+
+/* ------------------------------------------------------------------ */
+/* Features (features.md): what the runtime recognizes                 */
+/* ------------------------------------------------------------------ */
+
+/** Output of `features`. An absent list means "unknown", not "none". */
+export interface Features {
+  ociVersionMin?: string;
+  ociVersionMax?: string;
+  hooks?: string[];
+  mountOptions?: string[];
+  linux?: LinuxFeatures;
+  annotations?: Record<string, string>;
+  potentiallyUnsafeConfigAnnotations?: string[];
+}
+
+export interface LinuxFeatures {
+  namespaces?: string[];
+  capabilities?: string[];
+  cgroup?: { v1?: boolean; v2?: boolean; systemd?: boolean; systemdUser?: boolean; rdma?: boolean };
+  seccomp?: {
+    enabled?: boolean;
+    actions?: string[];
+    operators?: string[];
+    archs?: string[];
+    knownFlags?: string[];
+    supportedFlags?: string[];
+  };
+  apparmor?: { enabled?: boolean };
+  selinux?: { enabled?: boolean };
+  intelRdt?: { enabled?: boolean; schemata?: boolean };
+  mountExtensions?: { idmap?: { enabled?: boolean } };
+  netDevices?: { enabled?: boolean };
+}

@@ -7,6 +7,7 @@ import {
   DEFAULT_READONLY_PATHS,
   NAMESPACE_TYPES,
   RLIMIT_NUMBERS,
+  baseFeatures,
   defaultSpec,
 } from "../../src/spec/defaults.ts";
 import { validateConfig } from "../../src/spec/validate.ts";
@@ -110,5 +111,22 @@ describe("name tables", () => {
 
   test("namespace types", () => {
     expect([...NAMESPACE_TYPES].sort()).toEqual(["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"]);
+  });
+});
+
+describe("baseFeatures", () => {
+  test("lists the vocabulary the validator accepts", () => {
+    const f = baseFeatures();
+    expect(f.ociVersionMin).toBe("1.0.0");
+    expect(f.ociVersionMax).toBe(defaultSpec().ociVersion);
+    expect(f.hooks).toContain("createRuntime");
+    expect(f.linux!.namespaces).toContain("time");
+    expect(f.linux!.capabilities!.length).toBe(ALL_CAPABILITIES.length);
+    expect(f.linux!.seccomp!.actions).toContain("SCMP_ACT_NOTIFY");
+    expect(f.linux!.seccomp!.operators).toContain("SCMP_CMP_MASKED_EQ");
+    expect(f.linux!.seccomp!.archs).toContain("SCMP_ARCH_X86_64");
+    expect(f.linux!.seccomp!.knownFlags).toContain("SECCOMP_FILTER_FLAG_LOG");
+    f.linux!.namespaces!.pop();
+    expect(baseFeatures().linux!.namespaces!.length).toBe(8);
   });
 });
