@@ -29,7 +29,7 @@ export function normalizeDeviceRules(rules: unknown): DeviceRule[] {
     const f = `${base}[${i}]`;
     if (!r || typeof r !== "object") throw new CgroupError("must be an object", f);
     if (typeof r.allow !== "boolean") throw new CgroupError(`must be true or false`, `${f}.allow`);
-    const type = r.type === undefined || r.type === "" ? "a" : r.type;
+    const type: string = r.type === undefined || (r.type as string) === "" ? "a" : r.type;
     if (type !== "a" && type !== "c" && type !== "b") throw new CgroupError(`must be "a", "c" or "b", got ${JSON.stringify(r.type)}`, `${f}.type`);
     let access = 0;
     const acc = r.access === undefined || r.access === "" ? "rwm" : r.access;

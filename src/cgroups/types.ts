@@ -1,91 +1,16 @@
-// Types shared by the cgroup backends.
-//
-// The resource shapes mirror the OCI runtime-spec `linux.resources` object
-// (field names as in config.json). They are declared structurally here so the
-// cgroups layer accepts the spec layer's `LinuxResources` as is.
+// Types shared by the cgroup backends. The resource shapes are the OCI
+// runtime-spec `linux.resources` types of the spec layer.
+import type {
+  LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxResources,
+} from "../spec/types.ts";
 
-export interface CgroupDeviceRule {
-  allow: boolean;
-  type?: string; // "a" | "c" | "b"
-  major?: number | null; // absent, null or -1: any
-  minor?: number | null;
-  access?: string; // subset of "rwm"
-}
-
-export interface CgroupMemory {
-  limit?: number;
-  reservation?: number;
-  swap?: number;
-  kernel?: number;
-  kernelTCP?: number;
-  swappiness?: number;
-  disableOOMKiller?: boolean;
-  useHierarchy?: boolean;
-  checkBeforeUpdate?: boolean;
-}
-
-export interface CgroupCpu {
-  shares?: number;
-  quota?: number;
-  burst?: number;
-  period?: number;
-  realtimeRuntime?: number;
-  realtimePeriod?: number;
-  cpus?: string;
-  mems?: string;
-  idle?: number;
-}
-
-export interface CgroupWeightDevice {
-  major: number;
-  minor: number;
-  weight?: number;
-  leafWeight?: number;
-}
-
-export interface CgroupThrottleDevice {
-  major: number;
-  minor: number;
-  rate: number;
-}
-
-export interface CgroupBlockIO {
-  weight?: number;
-  leafWeight?: number;
-  weightDevice?: CgroupWeightDevice[];
-  throttleReadBpsDevice?: CgroupThrottleDevice[];
-  throttleWriteBpsDevice?: CgroupThrottleDevice[];
-  throttleReadIOPSDevice?: CgroupThrottleDevice[];
-  throttleWriteIOPSDevice?: CgroupThrottleDevice[];
-}
-
-export interface CgroupHugepageLimit {
-  pageSize: string;
-  limit: number;
-}
-
-export interface CgroupNetwork {
-  classID?: number;
-  priorities?: { name: string; priority: number }[];
-}
-
-export interface CgroupRdmaLimit {
-  hcaHandles?: number;
-  hcaObjects?: number;
-}
-
-/** `linux.resources` of the OCI runtime-spec. */
-export interface CgroupResources {
-  devices?: CgroupDeviceRule[];
-  memory?: CgroupMemory;
-  cpu?: CgroupCpu;
-  pids?: { limit?: number };
-  blockIO?: CgroupBlockIO;
-  hugepageLimits?: CgroupHugepageLimit[];
-  network?: CgroupNetwork;
-  rdma?: Record<string, CgroupRdmaLimit>;
-  unified?: Record<string, string>;
-}
+export type CgroupResources = LinuxResources;
+export type CgroupDeviceRule = LinuxDeviceCgroup;
+export type CgroupMemory = LinuxMemory;
+export type CgroupCpu = LinuxCPU;
+export type CgroupBlockIO = LinuxBlockIO;
+export type CgroupHugepageLimit = LinuxHugepageLimit;
+export type CgroupNetwork = LinuxNetwork;
 
 export interface MemoryEntry {
   limit: number;

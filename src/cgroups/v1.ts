@@ -318,7 +318,11 @@ export class CgroupV1 implements Cgroup {
       } finally {
         this.thaw();
       }
-    } else signalAll(this.pids(), signal);
+    } else {
+      signalAll(this.pids(), signal);
+      // tasks frozen by the v1 freezer die of SIGKILL only once thawed
+      if (signal === 9 && canFreeze && this.frozen()) this.thaw();
+    }
   }
 
   destroy(timeoutMs = 2000): void {
