@@ -31,7 +31,7 @@ type Headers = Partial<Header> & { name: string; pax?: Record<string, string> };
 import { DigestMismatchError } from "./digest.ts";
 import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO, SysError } from "./sys.ts";
 
-export type WhiteoutMode = "flatten" | "overlay";
+export type WhiteoutMode = "flatten" | "overlay" | "none";
 
 export interface UnpackOptions {
   /** How `.wh.` entries are applied (default "flatten"). */
@@ -68,7 +68,7 @@ export function detectCompression(head: Uint8Array): Compression {
   return "none";
 }
 
-function fileHead(path: string): Buffer {
+export function fileHead(path: string): Buffer {
   const fd = openSync(path, "r");
   try {
     const b = Buffer.alloc(8);
@@ -125,6 +125,41 @@ function resolveDir(root: string, rel: string, create: boolean, entry: string, m
       continue;
     }
     if (!st.isDirectory()) throw new LayerError(entry, `${posix.join(...done, p)} is not a directory`);
+    done.push(p);
+  }
+  return done.length === 0 ? root : posix.join(root, ...done);
+}
+
+/**
+ * Resolves `path` inside `root` as if `root` were "/" (symlinks included, the
+ * last one too). Returns the host path, or undefined when it does not exist.
+ */
+export function resolveInRoot(root: string, path: string): string | undefined {
+  let parts = path.split("/");
+  const done: string[] = [];
+  let links = 0;
+  while (parts.length > 0) {
+    const p = parts.shift()!;
+    if (p === "" || p === ".") continue;
+    if (p === "..") {
+      done.pop();
+      continue;
+    }
+    const cur = posix.join(root, ...done, p);
+    let st: Stats;
+    try {
+      st = lstatSync(cur);
+    } catch {
+      return undefined;
+    }
+    if (st.isSymbolicLink()) {
+      if (++links > 40) return undefined;
+      const target = readlinkSync(cur);
+      if (target.startsWith("/")) done.length = 0;
+      parts = [...target.split("/"), ...parts];
+      continue;
+    }
+    if (parts.some((x) => x !== "" && x !== ".") && !st.isDirectory()) return undefined;
     done.push(p);
   }
   return done.length === 0 ? root : posix.join(root, ...done);
@@ -243,7 +278,7 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
     const base = posix.basename(rel);
     const parentRel = posix.dirname(rel);
 
-    if (base.startsWith(".wh.")) {
+    if (mode !== "none" && base.startsWith(".wh.")) {
       await drain(data);
       if (base === ".wh..wh..opq") {
         if (mode === "overlay") {

@@ -122,6 +122,11 @@ export class ImageStore {
   /** Stores bytes; with `expected`, a mismatch stores nothing and throws DigestMismatchError. */
   async putBlob(data: Uint8Array | string, expected?: string): Promise<{ digest: string; size: number }> {
     const bytes = typeof data === "string" ? Buffer.from(data) : data;
+    if (expected !== undefined && this.hasBlob(expected)) {
+      const actual = sha256(bytes);
+      if (actual !== expected) throw new DigestMismatchError(expected, actual);
+      return { digest: expected, size: bytes.length };
+    }
     return this.putBlobStream((async function* () { yield bytes; })(), expected);
   }
 
