@@ -180,6 +180,7 @@ export function imageToProcess(image: ImageConfig, overrides: ProcessOverrides =
     exposedPorts.push({ port: Number(m[1]), protocol: (m[2]?.toLowerCase() ?? "tcp") as "tcp" | "udp" | "sctp" });
   }
 
+  exposedPorts.sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol));
   return {
     args,
     env: [...env.values()],
