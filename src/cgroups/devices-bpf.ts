@@ -54,20 +54,27 @@ export function deviceProgram(rules: DeviceRule[]): Uint8Array {
     const nextBit = label();
     // if (!(access & bit)) goto nextBit
     code.push(I(ALU64_MOV_X, 0, 3, 0, 0), I(ALU64_AND_K, 0, 0, 0, bit), I(JMP_JEQ_K, 0, 0, nextBit, 0));
+    let decided = false;
     for (let i = rules.length - 1; i >= 0; i--) {
       const r = rules[i]!;
       if (!(r.access & bit)) continue;
+      const any = r.type === "a" && r.major === -1 && r.minor === -1;
       const next = label();
       if (r.type !== "a") code.push(I(JMP_JNE_K, 2, 0, next, r.type === "b" ? 1 : 2));
       if (r.major !== -1) code.push(I(JMP_JNE_K, 4, 0, next, r.major));
       if (r.minor !== -1) code.push(I(JMP_JNE_K, 5, 0, next, r.minor));
       if (r.allow) code.push(I(JMP_JA, 0, 0, nextBit, 0));
       else code.push(I(ALU64_MOV_K, 0, 0, 0, 0), I(JMP_EXIT, 0, 0, 0, 0));
+      if (any) {
+        // a rule matching every device decides alone: nothing after it can be
+        // reached (and the verifier refuses unreachable instructions)
+        decided = true;
+        break;
+      }
       code.push({ label: next });
-      // a rule matching every device decides alone: earlier rules cannot be reached
-      if (r.type === "a" && r.major === -1 && r.minor === -1) break;
     }
-    code.push(I(ALU64_MOV_K, 0, 0, 0, 0), I(JMP_EXIT, 0, 0, 0, 0));
+    // no rule decided: deny
+    if (!decided) code.push(I(ALU64_MOV_K, 0, 0, 0, 0), I(JMP_EXIT, 0, 0, 0, 0));
     code.push({ label: nextBit });
   }
   code.push(I(ALU64_MOV_K, 0, 0, 0, 1), I(JMP_EXIT, 0, 0, 0, 0));

@@ -10,9 +10,12 @@ test.skipIf(noCgroups)("create is idempotent; processes join; pids lists the cgr
   const cg = newCgroup("pids");
   cg.create();
   expect(cg.exists()).toBe(true);
+  // processes in two child cgroups (on v2 only leaves may hold processes once
+  // controllers are enabled below a cgroup), as a container's own nested cgroups would be
+  const first = openCgroup({ id: "x", cgroupsPath: `${cg.path}/first` });
+  first.create();
   const a = spawnPlain(["sleep", "30"]);
-  cg.addProcess(a.pid);
-  // a child cgroup (as a container's own nested cgroup would be)
+  first.addProcess(a.pid);
   const child = openCgroup({ id: "x", cgroupsPath: `${cg.path}/nested` });
   child.create();
   const b = spawnPlain(["sleep", "30"]);
@@ -67,7 +70,7 @@ test.skipIf(noCgroups)("destroy waits for the cgroup to empty, removes every dir
   const cg = newCgroup("destroy");
   const nested = openCgroup({ id: "x", cgroupsPath: `${cg.path}/a/b` });
   nested.create();
-  const p = spawnIn(cg, ["sleep", "30"]);
+  const p = spawnIn(nested, ["sleep", "30"]);
   expect(await until(() => cg.pids().length === 1)).toBe(true);
   // still has a process: destroy refuses (it kills nothing) and leaves everything in place
   expect(() => cg.destroy(200)).toThrow(/still has processes/);
