@@ -23,8 +23,14 @@ mount -t sysfs sysfs /sys
 # keep the result files open: a tmpfs will hide the host's /tmp
 exec 3>"$dir/output" 4>"$dir/rc"
 
+# the repository may itself live under /tmp or /run: keep a handle on it, and put
+# it back at the same path once those are covered
+mkdir -p /dev/.berth-repo && mount --bind "$REPO" /dev/.berth-repo
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=755 tmpfs /run
+if [ ! -d "$REPO/scripts/uml" ]; then
+  mkdir -p "$REPO" && mount --bind /dev/.berth-repo "$REPO"
+fi
 mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mkdir -p /dev/pts && mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts 2>/dev/null
 
