@@ -222,6 +222,34 @@ describe("pull from a real registry", () => {
     store.verify(r.ref);
   }, 60_000);
 
+  test("5xx answers are retried with backoff", async () => {
+    const seen = new Map<string, number>();
+    const flaky = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const url = new URL(req.url);
+        const n = (seen.get(url.pathname) ?? 0) + 1;
+        seen.set(url.pathname, n);
+        if (n === 1 && url.pathname !== "/v2/") return new Response("busy", { status: 503 });
+        const r = await fetch(`http://${open!.host}${url.pathname}`, { headers: req.headers });
+        return new Response(r.body, { status: r.status, headers: r.headers });
+      },
+    });
+    try {
+      const store = new ImageStore(fresh());
+      const events: PullProgress[] = [];
+      const r = await pullImage(store, `127.0.0.1:${flaky.port}/test/busybox:latest`, { plainHttp: true, retryDelayMs: 5, onProgress: (e) => events.push(e) });
+      expect(r.digest).toBe(busyboxDigest);
+      expect([...seen.values()].every((n) => n === 2)).toBe(true);
+      expect(events.some((e) => e.status === "retrying")).toBe(true);
+      const fail = await pullImage(new ImageStore(fresh()), `127.0.0.1:${flaky.port}/test/busybox:nope`, { plainHttp: true, retryDelayMs: 5, attempts: 1 }).catch((e: Error) => e);
+      expect(String(fail)).toContain("HTTP 503");
+    } finally {
+      flaky.stop(true);
+    }
+  }, 60_000);
+
   test("two concurrent pulls of the same image into one store", async () => {
     const root = fresh();
     const script = join(import.meta.dir, "fixtures", "pull-worker.ts");
