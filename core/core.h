@@ -1,0 +1,60 @@
+/* berth-core: executes a container plan computed by the TypeScript runtime.
+ *
+ * The core decides nothing. It reads a plan (a list of operations with their
+ * arguments) from a control socket, and carries it out: clone into namespaces,
+ * id maps, mounts resolved inside the rootfs, pivot_root, devices, masked
+ * paths, sysctls, rlimits, capabilities, seccomp (through libseccomp), user,
+ * exec. It reports progress and errors back on the same socket as text lines.
+ */
+#ifndef BERTH_CORE_H
+#define BERTH_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One plan operation: its name and NUL-separated string arguments. */
+struct op {
+	const char *name;
+	int argc;
+	const char **argv;
+};
+
+struct plan {
+	struct op *ops;
+	int n;
+};
+
+/* util.c */
+extern int ctl_fd;
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void die_errno(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void send_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *recv_line(int fd);
+uint64_t num(const char *s);
+int64_t snum(const char *s);
+int write_file(const char *path, const char *data, size_t len);
+int read_plan(int fd, struct plan *p);
+const struct op *plan_find(const struct plan *p, const char *name);
+
+/* fs.c: path resolution confined to a root */
+int resolve_in_root(int rootfd, const char *path, int flags, int mkkind, mode_t mode);
+int do_mount_op(int rootfd, const struct op *o);
+int do_mkdev(int rootfd, const struct op *o);
+int do_symlink(int rootfd, const struct op *o);
+int do_mask(const struct op *o);
+int do_readonly(const struct op *o);
+int do_mkdir(int rootfd, const struct op *o);
+
+/* security.c */
+void apply_caps(const struct op *o);
+void apply_seccomp(const struct plan *p);
+
+/* term.c */
+int setup_terminal(int console_sock, int rows, int cols);
+void send_fd(int sock, int fd, const char *name);
+
+/* hooks.c */
+void run_hooks(const struct plan *p, const char *phase, const char *state, size_t len);
+
+#endif

@@ -1,0 +1,361 @@
+/* Mounts, devices and links, every path resolved inside the container's root.
+ *
+ * Paths from the plan are looked up with openat2(RESOLVE_IN_ROOT): a symlink
+ * in the image (even an absolute one, or one full of "..") is resolved as if
+ * the rootfs were "/", so it can never lead a mount outside the rootfs.
+ * Mounts are made with the file-descriptor mount API (open_tree, fsopen,
+ * fsmount, move_mount): the target is the fd we resolved, never a path that
+ * could be swapped between check and use. */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
+{
+	struct open_how how = { .flags = (uint64_t)flags, .mode = 0, .resolve = resolve };
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+static int sys_open_tree(int dirfd, const char *path, unsigned flags)
+{
+	return (int)syscall(SYS_open_tree, dirfd, path, flags);
+}
+
+static int sys_move_mount(int from, int to)
+{
+	return (int)syscall(SYS_move_mount, from, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static int sys_mount_setattr(int fd, unsigned flags, uint64_t set, uint64_t clr, uint64_t prop)
+{
+	struct mount_attr a = { .attr_set = set, .attr_clr = clr, .propagation = prop, .userns_fd = 0 };
+	return (int)syscall(SYS_mount_setattr, fd, "", flags | AT_EMPTY_PATH, &a, sizeof a);
+}
+
+#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+/* Resolves `path` (relative to rootfd, which acts as "/") and opens it with
+ * `flags`. mkkind: 0 = must exist, 1 = create missing directories, 2 = create
+ * missing parents and the last component as an empty file. */
+int resolve_in_root(int rootfd, const char *path, int flags, int mkkind, mode_t mode)
+{
+	int fd = sys_openat2(rootfd, path, flags | O_CLOEXEC, IN_ROOT);
+	if (fd >= 0 || errno != ENOENT || mkkind == 0)
+		return fd;
+	/* Create what is missing one component at a time, each component looked
+	 * up again inside the root. */
+	char *copy = strdup(path);
+	if (!copy)
+		die("out of memory");
+	size_t len = strlen(copy);
+	int parent = sys_openat2(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+	if (parent < 0) {
+		free(copy);
+		return -1;
+	}
+	char *p = copy;
+	while (*p == '/')
+		p++;
+	while (*p) {
+		char *slash = strchr(p, '/');
+		if (slash)
+			*slash = 0;
+		int last = 1;
+		if (slash) {
+			char *q = slash + 1;
+			while (*q == '/')
+				q++;
+			last = *q == 0;
+		}
+		int cur = sys_openat2(rootfd, copy, O_PATH | O_CLOEXEC, IN_ROOT);
+		if (cur < 0 && errno == ENOENT) {
+			const char *base = strrchr(copy, '/');
+			base = base ? base + 1 : copy;
+			if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+				errno = EINVAL;
+				goto fail;
+			}
+			if (last && mkkind == 2) {
+				int f = openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode ? mode : 0644);
+				if (f < 0 && errno != EEXIST)
+					goto fail;
+				if (f >= 0)
+					close(f);
+			} else if (mkdirat(parent, base, mode && last ? mode : 0755) < 0 && errno != EEXIST) {
+				goto fail;
+			}
+			cur = sys_openat2(rootfd, copy, O_PATH | O_CLOEXEC, IN_ROOT);
+		}
+		if (cur < 0)
+			goto fail;
+		close(parent);
+		parent = cur;
+		if (!slash)
+			break;
+		*slash = '/';
+		p = slash + 1;
+		while (*p == '/')
+			p++;
+	}
+	close(parent);
+	(void)len;
+	free(copy);
+	return sys_openat2(rootfd, path, flags | O_CLOEXEC, IN_ROOT);
+fail: {
+	int err = errno;
+	close(parent);
+	free(copy);
+	errno = err;
+	return -1;
+}
+}
+
+/* Splits the parent directory of `path` off and resolves it (creating it). */
+static int resolve_parent(int rootfd, const char *path, const char **base)
+{
+	static char dir[4096];
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n >= sizeof dir)
+		die("path too long: %s", path);
+	memcpy(dir, path, n);
+	dir[n] = 0;
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash[1] == 0)
+		die("bad path %s", path);
+	*base = path + (slash - dir) + 1;
+	if (strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0)
+		die("bad path %s", path);
+	*slash = 0;
+	return resolve_in_root(rootfd, dir[0] ? dir : "/", O_PATH | O_DIRECTORY, 1, 0);
+}
+
+/* Applies fsconfig options from a comma-separated "key=value,flag" list. */
+static void fs_configure(int fsfd, const char *data, const char *what)
+{
+	if (!data || !*data)
+		return;
+	char *copy = strdup(data), *save = NULL;
+	for (char *opt = strtok_r(copy, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(opt, '=');
+		int r;
+		if (eq) {
+			*eq = 0;
+			r = (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, opt, eq + 1, 0);
+			if (r < 0)
+				die_errno("mount %s: option %s=%s", what, opt, eq + 1);
+		} else {
+			r = (int)syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, opt, NULL, 0);
+			if (r < 0)
+				die_errno("mount %s: option %s", what, opt);
+		}
+	}
+	free(copy);
+}
+
+/* mount KIND SOURCE DEST FSTYPE ATTR_SET ATTR_CLR ATTR_RECURSIVE PROPAGATION PROP_RECURSIVE DATA MKKIND
+ *   KIND: "bind" (SOURCE is a host path), "rbind", or "fs" (a new filesystem
+ *   of FSTYPE). ATTR_*: MOUNT_ATTR_* bits. PROPAGATION: MS_SHARED... or 0.
+ *   MKKIND: 0 none, 1 directory, 2 file. */
+int do_mount_op(int rootfd, const struct op *o)
+{
+	if (o->argc != 11)
+		die("plan: mount needs 11 arguments, has %d", o->argc);
+	const char *kind = o->argv[0], *src = o->argv[1], *dest = o->argv[2], *fstype = o->argv[3];
+	uint64_t aset = num(o->argv[4]), aclr = num(o->argv[5]);
+	int arec = (int)num(o->argv[6]);
+	uint64_t prop = num(o->argv[7]);
+	int prec = (int)num(o->argv[8]);
+	const char *data = o->argv[9];
+	int mkkind = (int)num(o->argv[10]);
+	int mnt;
+
+	if (strcmp(kind, "bind") == 0 || strcmp(kind, "rbind") == 0) {
+		unsigned fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
+		if (kind[0] == 'r')
+			fl |= AT_RECURSIVE;
+		mnt = sys_open_tree(AT_FDCWD, src, fl);
+		if (mnt < 0)
+			die_errno("mount %s: bind source %s", dest, src);
+		if ((aset || aclr) && sys_mount_setattr(mnt, arec ? AT_RECURSIVE : 0, aset, aclr, 0) < 0)
+			die_errno("mount %s: setting mount flags", dest);
+	} else if (strcmp(kind, "fs") == 0) {
+		int fsfd = (int)syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
+		if (fsfd < 0)
+			die_errno("mount %s: filesystem type %s", dest, fstype);
+		if (*src && syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", src, 0) < 0)
+			die_errno("mount %s: source %s", dest, src);
+		fs_configure(fsfd, data, dest);
+		if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+			die_errno("mount %s: creating %s filesystem", dest, fstype);
+		mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, (unsigned)aset);
+		if (mnt < 0)
+			die_errno("mount %s: %s", dest, fstype);
+		close(fsfd);
+	} else {
+		die("plan: unknown mount kind %s", kind);
+	}
+
+	int target = resolve_in_root(rootfd, dest, O_PATH, mkkind, 0);
+	if (target < 0)
+		die_errno("mount %s: destination inside the rootfs", dest);
+	if (sys_move_mount(mnt, target) < 0)
+		die_errno("mount %s", dest);
+	close(mnt);
+	close(target);
+	if (prop) {
+		/* the destination now resolves to the new mount's root */
+		target = resolve_in_root(rootfd, dest, O_PATH, 0, 0);
+		if (target < 0 || sys_mount_setattr(target, prec ? AT_RECURSIVE : 0, 0, 0, prop) < 0)
+			die_errno("mount %s: propagation", dest);
+		close(target);
+	}
+	return 0;
+}
+
+/* mkdev PATH TYPE(c|b|p) MAJOR MINOR MODE UID GID
+ * bind-dev PATH HOSTPATH  (where mknod is not allowed: user namespaces) */
+int do_mkdev(int rootfd, const struct op *o)
+{
+	const char *base;
+	if (strcmp(o->name, "bind-dev") == 0) {
+		if (o->argc != 2)
+			die("plan: bind-dev needs 2 arguments");
+		int target = resolve_in_root(rootfd, o->argv[0], O_PATH, 2, 0644);
+		if (target < 0)
+			die_errno("device %s", o->argv[0]);
+		int mnt = sys_open_tree(AT_FDCWD, o->argv[1], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (mnt < 0)
+			die_errno("device %s: bind source %s", o->argv[0], o->argv[1]);
+		if (sys_move_mount(mnt, target) < 0)
+			die_errno("device %s: bind", o->argv[0]);
+		close(mnt);
+		close(target);
+		return 0;
+	}
+	if (o->argc != 7)
+		die("plan: mkdev needs 7 arguments");
+	int dir = resolve_parent(rootfd, o->argv[0], &base);
+	if (dir < 0)
+		die_errno("device %s: parent directory", o->argv[0]);
+	mode_t mode = (mode_t)num(o->argv[4]) & 07777;
+	switch (o->argv[1][0]) {
+	case 'c': case 'u': mode |= S_IFCHR; break;
+	case 'b': mode |= S_IFBLK; break;
+	case 'p': mode |= S_IFIFO; break;
+	default: die("device %s: type %s", o->argv[0], o->argv[1]);
+	}
+	dev_t dev = makedev((unsigned)num(o->argv[2]), (unsigned)num(o->argv[3]));
+	if (unlinkat(dir, base, 0) < 0 && errno != ENOENT)
+		die_errno("device %s: removing what is there", o->argv[0]);
+	if (mknodat(dir, base, mode, dev) < 0)
+		die_errno("device %s: mknod", o->argv[0]);
+	if (fchownat(dir, base, (uid_t)num(o->argv[5]), (gid_t)num(o->argv[6]), AT_SYMLINK_NOFOLLOW) < 0)
+		die_errno("device %s: chown", o->argv[0]);
+	/* mknod applies the umask: set the mode exactly (nothing else runs in
+	 * the container yet, so the node cannot have been swapped) */
+	if (fchmodat(dir, base, mode & 07777, 0) < 0)
+		die_errno("device %s: chmod", o->argv[0]);
+	close(dir);
+	return 0;
+}
+
+/* symlink TARGET LINKPATH */
+int do_symlink(int rootfd, const struct op *o)
+{
+	const char *base;
+	if (o->argc != 2)
+		die("plan: symlink needs 2 arguments");
+	int dir = resolve_parent(rootfd, o->argv[1], &base);
+	if (dir < 0)
+		die_errno("symlink %s: parent directory", o->argv[1]);
+	if (symlinkat(o->argv[0], dir, base) < 0 && errno != EEXIST)
+		die_errno("symlink %s", o->argv[1]);
+	close(dir);
+	return 0;
+}
+
+/* mkdir PATH MODE */
+int do_mkdir(int rootfd, const struct op *o)
+{
+	if (o->argc != 2)
+		die("plan: mkdir needs 2 arguments");
+	int fd = resolve_in_root(rootfd, o->argv[0], O_PATH | O_DIRECTORY, 1, (mode_t)num(o->argv[1]));
+	if (fd < 0)
+		die_errno("mkdir %s", o->argv[0]);
+	close(fd);
+	return 0;
+}
+
+/* mask PATH: hide a file behind /dev/null, a directory behind an empty
+ * read-only tmpfs. Runs after pivot_root; a missing path is skipped. */
+int do_mask(const struct op *o)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int target = resolve_in_root(root, o->argv[0], O_PATH, 0, 0);
+	if (target < 0) {
+		close(root);
+		if (errno == ENOENT)
+			return 0;
+		die_errno("masked path %s", o->argv[0]);
+	}
+	struct stat st;
+	if (fstat(target, &st) < 0)
+		die_errno("masked path %s", o->argv[0]);
+	int mnt;
+	if (S_ISDIR(st.st_mode)) {
+		int fsfd = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+		if (fsfd < 0 || syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+			die_errno("masked path %s: tmpfs", o->argv[0]);
+		mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+		close(fsfd);
+	} else {
+		int null = resolve_in_root(root, "/dev/null", O_PATH, 0, 0);
+		struct stat ns;
+		if (null < 0 || fstat(null, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
+			die("masked path %s: the container's /dev/null is not the null device", o->argv[0]);
+		mnt = sys_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		close(null);
+	}
+	if (mnt < 0 || sys_move_mount(mnt, target) < 0)
+		die_errno("masked path %s", o->argv[0]);
+	close(mnt);
+	close(target);
+	close(root);
+	return 0;
+}
+
+/* readonly PATH: bind the path onto itself, read-only. Missing: skipped. */
+int do_readonly(const struct op *o)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int target = resolve_in_root(root, o->argv[0], O_PATH, 0, 0);
+	if (target < 0) {
+		close(root);
+		if (errno == ENOENT)
+			return 0;
+		die_errno("readonly path %s", o->argv[0]);
+	}
+	int mnt = sys_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+	if (mnt < 0)
+		die_errno("readonly path %s", o->argv[0]);
+	if (sys_mount_setattr(mnt, AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0) < 0)
+		die_errno("readonly path %s: read-only", o->argv[0]);
+	if (sys_move_mount(mnt, target) < 0)
+		die_errno("readonly path %s", o->argv[0]);
+	close(mnt);
+	close(target);
+	close(root);
+	return 0;
+}

@@ -1,0 +1,537 @@
+/* berth-core main: clone (create) or join (exec) a container, then run the
+ * plan's steps in the child and exec the container's process.
+ *
+ *   berth-core CTLFD
+ *
+ * CTLFD is a socket to the berth process: the plan arrives on it (see
+ * read_plan), and the core answers with lines:
+ *   "pid N"      the container process (host pid)
+ *   "hooks"      the runtime environment is ready: run createRuntime hooks,
+ *                then answer "continue LEN\n" + LEN bytes of state JSON
+ *   "ready"      create: the init waits on the exec fifo for `start`
+ *   "error MSG"  a step failed; nothing more follows
+ * End of file without "error" means success (exec: the process was
+ * executed; the socket is close-on-exec).
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static struct plan plan;
+static volatile pid_t child_pid;
+
+/* Runs from a sealed in-memory copy of ourselves, so that a container
+ * process that gets hold of /proc/PID/exe cannot overwrite the host binary. */
+static void ensure_sealed(char **argv, char **envp)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die_errno("opening /proc/self/exe");
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals >= 0 && (seals & F_SEAL_WRITE)) {
+		close(fd);
+		return;
+	}
+	int mfd = memfd_create("berth-core", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		die_errno("memfd_create");
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		die_errno("stat /proc/self/exe");
+	off_t left = st.st_size;
+	while (left > 0) {
+		ssize_t n = sendfile(mfd, fd, NULL, (size_t)left);
+		if (n <= 0)
+			die_errno("copying the core into memory");
+		left -= n;
+	}
+	close(fd);
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		die_errno("sealing the core's copy");
+	fexecve(mfd, argv, envp);
+	die_errno("re-executing the sealed core");
+}
+
+static int ns_flag(const char *name)
+{
+	static const struct { const char *n; int f; } t[] = {
+		{ "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
+		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "user", CLONE_NEWUSER },
+		{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (strcmp(t[i].n, name) == 0)
+			return t[i].f;
+	die("plan: unknown namespace %s", name);
+}
+
+static void write_proc(pid_t pid, const char *file, const char *data)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+	if (write_file(path, data, strlen(data)) < 0)
+		die_errno("writing %s", path);
+}
+
+static void forward_signal(int sig)
+{
+	if (child_pid > 0)
+		kill(child_pid, sig);
+}
+
+/* Waits for the container process; exits with its status (128+signal). */
+static void __attribute__((noreturn)) wait_foreground(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGPIPE, SIGALRM };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = forward_signal;
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+	int status;
+	for (;;) {
+		pid_t r = waitpid(child_pid, &status, 0);
+		if (r == child_pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			_exit(255);
+	}
+	if (WIFSIGNALED(status))
+		_exit(128 + WTERMSIG(status));
+	_exit(WEXITSTATUS(status));
+}
+
+static int connect_unix(const char *path)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof a.sun_path)
+		die("console socket path too long: %s", path);
+	strcpy(a.sun_path, path);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0)
+		die_errno("connecting to the console socket %s", path);
+	return s;
+}
+
+/* Collects the string arguments of every op called `name` (one each). */
+static char **collect(const char *name)
+{
+	int n = 0;
+	for (int i = 0; i < plan.n; i++)
+		if (strcmp(plan.ops[i].name, name) == 0)
+			n += plan.ops[i].argc;
+	char **v = calloc((size_t)n + 1, sizeof(char *));
+	n = 0;
+	for (int i = 0; i < plan.n; i++)
+		if (strcmp(plan.ops[i].name, name) == 0)
+			for (int a = 0; a < plan.ops[i].argc; a++)
+				v[n++] = (char *)plan.ops[i].argv[a];
+	return v;
+}
+
+/* Finds args[0] in the container (after pivot_root) along PATH from env. */
+static char *find_executable(const char *arg0, char **env)
+{
+	if (strchr(arg0, '/')) {
+		if (access(arg0, X_OK) < 0)
+			die_errno("exec %s", arg0);
+		return strdup(arg0);
+	}
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (char **e = env; *e; e++)
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	char *copy = strdup(path), *save = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char full[4096];
+		snprintf(full, sizeof full, "%s/%s", *dir ? dir : ".", arg0);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) {
+			free(copy);
+			return strdup(full);
+		}
+	}
+	die("exec %s: executable file not found in $PATH", arg0);
+}
+
+/* The last steps before exec, shared by create and exec: process limits,
+ * labels, user, capabilities, seccomp, working directory. */
+static void __attribute__((noreturn)) finish_and_exec(void)
+{
+	const struct op *o;
+	for (int i = 0; i < plan.n; i++) {
+		o = &plan.ops[i];
+		if (strcmp(o->name, "rlimit") == 0) {
+			struct rlimit rl = { .rlim_cur = num(o->argv[1]), .rlim_max = num(o->argv[2]) };
+			if (setrlimit((int)num(o->argv[0]), &rl) < 0)
+				die_errno("setting rlimit %s to %s/%s", o->argv[0], o->argv[1], o->argv[2]);
+		} else if (strcmp(o->name, "personality") == 0) {
+			if (personality((unsigned long)num(o->argv[0])) < 0)
+				die_errno("personality");
+		} else if (strcmp(o->name, "ioprio") == 0) {
+			if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)num(o->argv[0])) < 0)
+				die_errno("ioprio");
+		} else if (strcmp(o->name, "sched") == 0) {
+			/* sched POLICY PRIORITY NICE FLAGS RUNTIME DEADLINE PERIOD */
+			struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t prio; uint64_t rt, dl, per; } a = {
+				.size = 48, .policy = (uint32_t)num(o->argv[0]), .prio = (uint32_t)num(o->argv[1]),
+				.nice = (int32_t)snum(o->argv[2]), .flags = num(o->argv[3]), .rt = num(o->argv[4]),
+				.dl = num(o->argv[5]), .per = num(o->argv[6]) };
+			if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+				die_errno("scheduler");
+		} else if (strcmp(o->name, "lsm-exec") == 0) {
+			/* lsm-exec FILE CONTENT: e.g. AppArmor's "exec PROFILE" */
+			if (write_file(o->argv[0], o->argv[1], strlen(o->argv[1])) < 0)
+				die_errno("setting the security label through %s", o->argv[0]);
+		}
+	}
+	if ((o = plan_find(&plan, "umask")))
+		umask((mode_t)num(o->argv[0]));
+	int nnp = plan_find(&plan, "no-new-privs") != NULL;
+	if (!nnp)
+		apply_seccomp(&plan);
+	const struct op *user = plan_find(&plan, "user");
+	if (user) {
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			die_errno("keepcaps");
+		const struct op *g = plan_find(&plan, "groups");
+		if (g) {
+			gid_t *gids = calloc((size_t)g->argc + 1, sizeof(gid_t));
+			for (int i = 0; i < g->argc; i++)
+				gids[i] = (gid_t)num(g->argv[i]);
+			if (setgroups((size_t)g->argc, gids) < 0)
+				die_errno("setting additional groups");
+		}
+		gid_t gid = (gid_t)num(user->argv[1]);
+		uid_t uid = (uid_t)num(user->argv[0]);
+		if (setresgid(gid, gid, gid) < 0)
+			die_errno("setting gid %u", gid);
+		if (setresuid(uid, uid, uid) < 0)
+			die_errno("setting uid %u", uid);
+	}
+	if ((o = plan_find(&plan, "caps")))
+		apply_caps(o);
+	if ((o = plan_find(&plan, "cwd")) && chdir(o->argv[0]) < 0)
+		die_errno("cwd %s", o->argv[0]);
+	if (nnp) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			die_errno("no_new_privs");
+		apply_seccomp(&plan);
+	}
+	char **args = collect("args"), **env = collect("env");
+	if (!args[0])
+		die("plan: no args");
+	char *exe = find_executable(args[0], env);
+	int keep = 3;
+	if ((o = plan_find(&plan, "preserve-fds")))
+		keep += (int)num(o->argv[0]);
+	syscall(SYS_close_range, (unsigned)keep, ~0U, CLOSE_RANGE_CLOEXEC);
+	execve(exe, args, env);
+	die_errno("exec %s", exe);
+}
+
+static void set_hostnames(void)
+{
+	const struct op *o;
+	if ((o = plan_find(&plan, "hostname")) && sethostname(o->argv[0], strlen(o->argv[0])) < 0)
+		die_errno("hostname");
+	if ((o = plan_find(&plan, "domainname")) && setdomainname(o->argv[0], strlen(o->argv[0])) < 0)
+		die_errno("domainname");
+}
+
+/* Reads "continue LEN" and LEN bytes of state from berth. */
+static char *await_continue(size_t *len)
+{
+	char *line = recv_line(ctl_fd);
+	if (!line)
+		_exit(1); /* berth went away: it reports the failure */
+	if (strncmp(line, "continue ", 9) != 0)
+		die("unexpected message from berth: %s", line);
+	*len = (size_t)num(line + 9);
+	free(line);
+	char *state = malloc(*len + 1);
+	size_t got = 0;
+	while (got < *len) {
+		ssize_t r = read(ctl_fd, state + got, *len - got);
+		if (r <= 0)
+			_exit(1);
+		got += (size_t)r;
+	}
+	state[*len] = 0;
+	return state;
+}
+
+static void sysctls(void)
+{
+	for (int i = 0; i < plan.n; i++) {
+		const struct op *o = &plan.ops[i];
+		if (strcmp(o->name, "sysctl") != 0)
+			continue;
+		char path[512];
+		snprintf(path, sizeof path, "/proc/sys/%s", o->argv[0]);
+		for (char *c = path + 10; *c; c++)
+			if (*c == '.')
+				*c = '/';
+		int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int fd = resolve_in_root(root, path, O_WRONLY, 0, 0);
+		close(root);
+		if (fd < 0)
+			die_errno("sysctl %s", o->argv[0]);
+		if (write(fd, o->argv[1], strlen(o->argv[1])) < 0)
+			die_errno("sysctl %s=%s", o->argv[0], o->argv[1]);
+		close(fd);
+	}
+}
+
+static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
+{
+	const struct op *o;
+	set_hostnames();
+	if ((o = plan_find(&plan, "oom-score-adj")))
+		write_proc(getpid(), "oom_score_adj", o->argv[0]);
+	const struct op *rootop = plan_find(&plan, "rootfs");
+	if (!rootop)
+		die("plan: no rootfs");
+	const char *rootfs = rootop->argv[0];
+	unsigned long prop = MS_REC | MS_SLAVE;
+	if ((o = plan_find(&plan, "rootfs-propagation")))
+		prop = num(o->argv[0]);
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		die_errno("setting the propagation of /");
+	/* the rootfs becomes a mount point of its own */
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0)
+		die_errno("rootfs %s", rootfs);
+	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		die_errno("rootfs %s: bind", rootfs);
+	close(tree);
+	int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die_errno("rootfs %s", rootfs);
+	for (int i = 0; i < plan.n; i++) {
+		o = &plan.ops[i];
+		if (strcmp(o->name, "mount") == 0)
+			do_mount_op(rootfd, o);
+		else if (strcmp(o->name, "mkdev") == 0 || strcmp(o->name, "bind-dev") == 0)
+			do_mkdev(rootfd, o);
+		else if (strcmp(o->name, "symlink") == 0)
+			do_symlink(rootfd, o);
+		else if (strcmp(o->name, "mkdir") == 0)
+			do_mkdir(rootfd, o);
+	}
+	/* createRuntime hooks run now in berth; createContainer ones here */
+	send_line("hooks");
+	size_t slen;
+	char *state = await_continue(&slen);
+	run_hooks(&plan, "createContainer", state, slen);
+
+	if (fchdir(rootfd) < 0)
+		die_errno("entering the rootfs");
+	if (plan_find(&plan, "no-pivot")) {
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			die_errno("moving the rootfs to /");
+		if (chroot(".") < 0)
+			die_errno("chroot");
+	} else {
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			die_errno("pivot_root");
+		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			die_errno("old root: propagation");
+		if (umount2(".", MNT_DETACH) < 0)
+			die_errno("detaching the old root");
+	}
+	if (chdir("/") < 0)
+		die_errno("chdir /");
+	close(rootfd);
+	for (int i = 0; i < plan.n; i++) {
+		o = &plan.ops[i];
+		if (strcmp(o->name, "mask") == 0)
+			do_mask(o);
+		else if (strcmp(o->name, "readonly") == 0)
+			do_readonly(o);
+	}
+	sysctls();
+	if (plan_find(&plan, "root-readonly")) {
+		int r = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+		if (syscall(SYS_mount_setattr, r, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
+			die_errno("making the root read-only");
+		close(r);
+	}
+	if ((o = plan_find(&plan, "terminal"))) {
+		if (console < 0)
+			die("a terminal needs a console socket");
+		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]));
+		close(console);
+	}
+	/* fail at create, not at start, when the program is missing */
+	char **args = collect("args"), **env = collect("env");
+	if (!args[0])
+		die("plan: no args");
+	if ((o = plan_find(&plan, "cwd"))) {
+		struct stat st;
+		if (stat(o->argv[0], &st) < 0 || !S_ISDIR(st.st_mode))
+			die("cwd %s: not a directory in the container", o->argv[0]);
+	}
+	free(find_executable(args[0], env));
+
+	o = plan_find(&plan, "exec-fifo");
+	send_line("ready");
+	close(ctl_fd);
+	ctl_fd = -1;
+	if (o) {
+		int f = openat(fifo_dir, o->argv[1], O_WRONLY | O_CLOEXEC);
+		if (f < 0 || write(f, "0", 1) != 1)
+			die_errno("waiting for start");
+		close(f);
+		close(fifo_dir);
+	}
+	run_hooks(&plan, "startContainer", state, slen);
+	finish_and_exec();
+}
+
+static void __attribute__((noreturn)) child_exec(int console)
+{
+	const struct op *o;
+	if ((o = plan_find(&plan, "cwd"))) {
+		struct stat st;
+		if (stat(o->argv[0], &st) < 0 || !S_ISDIR(st.st_mode))
+			die("cwd %s: not a directory in the container", o->argv[0]);
+	}
+	if ((o = plan_find(&plan, "terminal"))) {
+		if (console < 0)
+			die("a terminal needs a console socket");
+		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]));
+		close(console);
+	}
+	finish_and_exec();
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	if (argc != 2)
+		die("usage: berth-core CTLFD (this program is run by berth)");
+	ensure_sealed(argv, envp);
+	ctl_fd = (int)num(argv[1]);
+	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
+		die_errno("control socket");
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	read_plan(ctl_fd, &plan);
+	const struct op *o = plan_find(&plan, "mode");
+	int create = o && strcmp(o->argv[0], "create") == 0;
+	int foreground = plan_find(&plan, "foreground") != NULL;
+
+	/* Join the cgroup first: the child is born in it, and a new cgroup
+	 * namespace is rooted there. */
+	for (int i = 0; i < plan.n; i++) {
+		o = &plan.ops[i];
+		if (strcmp(o->name, "cgroup-join") == 0 && write_file(o->argv[0], "0", 1) < 0)
+			die_errno("joining the cgroup %s", o->argv[0]);
+	}
+	int console = -1, fifo_dir = -1;
+	if ((o = plan_find(&plan, "console-socket")))
+		console = connect_unix(o->argv[0]);
+	if ((o = plan_find(&plan, "exec-fifo"))) {
+		fifo_dir = open(o->argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fifo_dir < 0)
+			die_errno("state directory %s", o->argv[0]);
+	}
+	for (int i = 0; i < plan.n; i++) {
+		o = &plan.ops[i];
+		if (strcmp(o->name, "ns-join") != 0)
+			continue;
+		int fd = open(o->argv[1], O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die_errno("namespace %s: %s", o->argv[0], o->argv[1]);
+		if (setns(fd, ns_flag(o->argv[0])) < 0)
+			die_errno("joining the %s namespace %s", o->argv[0], o->argv[1]);
+		close(fd);
+	}
+	int flags = 0;
+	if ((o = plan_find(&plan, "ns-new")))
+		for (int i = 0; i < o->argc; i++)
+			flags |= ns_flag(o->argv[i]);
+	if (flags & CLONE_NEWTIME) {
+		if (unshare(CLONE_NEWTIME) < 0)
+			die_errno("creating the time namespace");
+		if ((o = plan_find(&plan, "timens-offsets")) && write_file("/proc/self/timens_offsets", o->argv[0], strlen(o->argv[0])) < 0)
+			die_errno("linux.timeOffsets");
+		flags &= ~CLONE_NEWTIME;
+	}
+	int sync[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
+		die_errno("socketpair");
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		die_errno("clone");
+	if (pid == 0) {
+		close(sync[0]);
+		char c;
+		if (read(sync[1], &c, 1) != 1)
+			_exit(1);
+		close(sync[1]);
+		if (flags & CLONE_NEWUSER) {
+			/* become the namespace's root where the maps allow it */
+			if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
+				die_errno("setresgid in the user namespace");
+			if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
+				die_errno("setresuid in the user namespace");
+		}
+		if (setsid() < 0)
+			die_errno("setsid");
+		if (create)
+			child_create(console, fifo_dir);
+		child_exec(console);
+	}
+	close(sync[1]);
+	child_pid = pid;
+	if (flags & CLONE_NEWUSER) {
+		if ((o = plan_find(&plan, "setgroups")))
+			write_proc(pid, "setgroups", o->argv[0]);
+		if ((o = plan_find(&plan, "uidmap")))
+			write_proc(pid, "uid_map", o->argv[0]);
+		if ((o = plan_find(&plan, "gidmap")))
+			write_proc(pid, "gid_map", o->argv[0]);
+	}
+	if (write(sync[0], "1", 1) != 1) {
+		kill(pid, SIGKILL);
+		die("the container process died before it started");
+	}
+	close(sync[0]);
+	send_line("pid %d", pid);
+	close(ctl_fd);
+	ctl_fd = -1;
+	if (console >= 0)
+		close(console);
+	if (foreground)
+		wait_foreground();
+	return 0;
+}
