@@ -24,6 +24,6 @@ export { makeBusyboxImage, BUSYBOX_REF } from "./busybox.ts";
 export type { BuiltImage } from "./busybox.ts";
 export { packTar } from "./tarutil.ts";
 export type { TarEntry, TarHeader } from "./tarutil.ts";
-export { acquireLock, withLock, writeFileAtomic } from "./lock.ts";
+export { acquireLock, withLock, writeFileAtomic } from "../linux/lock.ts";
 export { pullImage, RegistryClient, RegistryError, findCredentials, parseChallenge, MANIFEST_ACCEPT } from "./registry.ts";
 export type { RegistryOptions, PullProgress, PullResult, Credentials } from "./registry.ts";

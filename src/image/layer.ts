@@ -29,7 +29,7 @@ import type { Header } from "tar-stream";
 
 type Headers = Partial<Header> & { name: string; pax?: Record<string, string> };
 import { DigestMismatchError } from "./digest.ts";
-import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO, SysError } from "./sys.ts";
+import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO, SysError } from "../linux/sys.ts";
 
 export type WhiteoutMode = "flatten" | "overlay" | "none";
 

@@ -10,9 +10,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, relative } from "node:path";
 import { digestHex } from "./digest.ts";
 import { unpackLayer } from "./layer.ts";
-import { writeFileAtomic } from "./lock.ts";
+import { writeFileAtomic } from "../linux/lock.ts";
 import type { Image, ImageStore } from "./store.ts";
-import { mount, MNT_DETACH, SysError, umount2 } from "./sys.ts";
+import { mount, MNT_DETACH, SysError, umount2 } from "../linux/sys.ts";
 
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 

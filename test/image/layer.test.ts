@@ -4,7 +4,7 @@ import { join } from "node:path";
 import zlib from "node:zlib";
 import { unpackLayer, detectCompression } from "../../src/image/layer.ts";
 import { packTar } from "../../src/image/tarutil.ts";
-import { lgetxattr } from "../../src/image/sys.ts";
+import { lgetxattr } from "../../src/linux/sys.ts";
 import { sha256 } from "../../src/image/digest.ts";
 import { removeDir, tempDir } from "./helpers.ts";
 

@@ -18,6 +18,11 @@ const libc = dlopen("libc.so.6", {
   },
   umount2: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
   strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
+  mkfifo: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+  open: { args: [FFIType.cstring, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
 });
 const sym = libc.symbols;
 
@@ -59,6 +64,15 @@ export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
+
+/** flock(2), waiting for the lock. */
+export function flock(fd: number, op: number): void {
+  for (;;) {
+    if (sym.flock(fd, op) === 0) return;
+    const e = errno();
+    if (e !== 4) throw new SysError("flock", e);
+  }
+}
 
 /** flock(2) without blocking: true when taken, false when held elsewhere. */
 export function tryFlock(fd: number, op: number): boolean {
@@ -116,4 +130,41 @@ export function mount(source: string, target: string, fstype: string, flags: num
 export const MNT_DETACH = 2;
 export function umount2(target: string, flags = 0): void {
   check(sym.umount2(cstr(target), flags), "umount", target);
+}
+
+const F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000;
+/** Makes a file descriptor blocking (Bun hands out non-blocking sockets). */
+export function setBlocking(fd: number): void {
+  const fl = sym.fcntl(fd, F_GETFL, 0);
+  check(fl, "fcntl");
+  check(sym.fcntl(fd, F_SETFL, fl & ~O_NONBLOCK), "fcntl");
+}
+
+const PR_SET_CHILD_SUBREAPER = 36;
+export function setChildSubreaper(): void {
+  check(sym.prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n), "prctl(PR_SET_CHILD_SUBREAPER)");
+}
+
+export function mkfifo(path: string, mode: number): void {
+  check(sym.mkfifo(cstr(path), mode), "mkfifo", path);
+}
+
+/** open(2), which may block (a FIFO waiting for its writer). */
+export function openBlocking(path: string, flags: number): number {
+  for (;;) {
+    const fd = sym.open(cstr(path), flags | 0o2000000 /* O_CLOEXEC */, 0);
+    if (fd >= 0) return fd;
+    const e = errno();
+    if (e !== 4) throw new SysError("open", e, path);
+  }
+}
+
+/** read(2) on a blocking descriptor; 0 bytes at end of file. */
+export function readBlocking(fd: number, buf: Uint8Array): number {
+  for (;;) {
+    const n = Number(sym.read(fd, ptr(buf), BigInt(buf.length)));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e !== 4) throw new SysError("read", e);
+  }
 }
