@@ -1,0 +1,88 @@
+// The runc-compatible container runtimes measured side by side: berth (the
+// repository's dist/berth, when built), runc and crun. All are driven through the
+// same CLI: `BIN --root ROOT <command> ...`.
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { firstLines, readPidFile, run, type RunResult, which } from "./util.ts";
+
+export class RuntimePeer {
+  readonly root: string;
+  /** Why this peer cannot be measured at all (missing binary); null when it can. */
+  missing: string | null = null;
+  version = "n/a";
+
+  constructor(
+    readonly name: string,
+    readonly bin: string | null,
+    work: string,
+    readonly errFile: string,
+  ) {
+    this.root = join(work, `root-${name}`);
+    if (!bin) this.missing = `${name} not installed`;
+    else {
+      mkdirSync(this.root, { recursive: true });
+      const v = run([bin, "--version"], { stdout: true, timeoutMs: 10000 });
+      this.version = v.code === 0 ? (v.stdout.split("\n")[0] ?? "").trim() : `n/a (--version: ${firstLines(v.stderr)})`;
+    }
+  }
+
+  argv(...rest: string[]): string[] {
+    return [this.bin!, "--root", this.root, ...rest];
+  }
+
+  exec(rest: string[], opts: { stdout?: boolean; timeoutMs?: number } = {}): RunResult {
+    return run(this.argv(...rest), { errFile: this.errFile, timeoutMs: opts.timeoutMs ?? 60000, stdout: opts.stdout });
+  }
+
+  /** Runs and throws "<peer> <cmd>: exit N: <its error>" on failure. */
+  must(rest: string[], opts: { stdout?: boolean; timeoutMs?: number } = {}): RunResult {
+    const r = this.exec(rest, opts);
+    if (r.code !== 0) throw new Error(`${this.name} ${rest[0]}: exit ${r.code}: ${firstLines(r.stderr || r.stdout)}`);
+    return r;
+  }
+
+  /** `run` in the foreground: start to exit. */
+  runFg(bundle: string, id: string, stdout = false): RunResult {
+    return this.must(["run", "--bundle", bundle, id], { stdout });
+  }
+
+  /** `create` with stdio on /dev/null and a pid file, then `start`; returns the container's pid. */
+  createStart(bundle: string, id: string): number {
+    const pidFile = join(bundle, `${id}.pid`);
+    this.must(["create", "--bundle", bundle, "--pid-file", pidFile, id]);
+    this.must(["start", id]);
+    return readPidFile(pidFile);
+  }
+
+  /** Best effort: force-delete every container left under our --root. */
+  cleanupAll(): void {
+    if (!this.bin) return;
+    const r = this.exec(["list", "-q"], { stdout: true, timeoutMs: 30000 });
+    const ids = r.code === 0 ? r.stdout.split("\n").filter(Boolean) : [];
+    for (const id of ids) this.exec(["delete", "--force", id], { timeoutMs: 30000 });
+  }
+}
+
+export function berthBinary(repo: string): string | null {
+  const p = join(repo, "dist", "berth");
+  try {
+    const st = statSync(p);
+    if (st.isFile() && st.mode & 0o111) return p;
+  } catch {}
+  return null;
+}
+
+/** berth first (the reference of the ratios), then runc and crun. */
+export function runtimePeers(repo: string, work: string): RuntimePeer[] {
+  const err = (n: string) => join(work, `${n}.stderr`);
+  const runc = existsSync("/usr/sbin/runc") ? "/usr/sbin/runc" : which("runc");
+  const crun = existsSync("/usr/bin/crun") ? "/usr/bin/crun" : which("crun");
+  const berth = berthBinary(repo);
+  const peers = [
+    new RuntimePeer("berth", berth, work, err("berth")),
+    new RuntimePeer("runc", runc, work, err("runc")),
+    new RuntimePeer("crun", crun, work, err("crun")),
+  ];
+  if (!berth) peers[0]!.missing = "dist/berth not built (bash scripts/build.sh)";
+  return peers;
+}
