@@ -1,0 +1,80 @@
+// A small parser for runc-style command lines: long and short flags, "--flag
+// value" and "--flag=value", repeated flags, boolean flags, "--" ends flags.
+
+export interface FlagSpec {
+  /** long name without dashes; aliases (e.g. short names) map to it */
+  name: string;
+  alias?: string[];
+  /** "bool" takes no value; "string" one; "list" may repeat */
+  kind: "bool" | "string" | "list";
+}
+
+export interface Parsed {
+  flags: Record<string, string | boolean | string[]>;
+  args: string[];
+}
+
+export class UsageError extends Error {}
+
+/** Parses argv against specs. Stops at the first positional argument when stopAtPositional. */
+export function parseArgs(argv: string[], specs: FlagSpec[], stopAtPositional = false): Parsed {
+  const byName = new Map<string, FlagSpec>();
+  for (const s of specs) {
+    byName.set(s.name, s);
+    for (const a of s.alias ?? []) byName.set(a, s);
+  }
+  const flags: Parsed["flags"] = {};
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      args.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith("-") || a === "-") {
+      args.push(a);
+      if (stopAtPositional) {
+        args.push(...argv.slice(i + 1));
+        break;
+      }
+      continue;
+    }
+    let name = a.replace(/^--?/, "");
+    let value: string | undefined;
+    const eq = name.indexOf("=");
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    const spec = byName.get(name);
+    if (!spec) throw new UsageError(`unknown flag ${a.split("=")[0]}`);
+    if (spec.kind === "bool") {
+      flags[spec.name] = value === undefined ? true : !/^(false|0|no)$/i.test(value);
+      continue;
+    }
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new UsageError(`flag --${spec.name} needs a value`);
+      value = argv[++i]!;
+    }
+    if (spec.kind === "list") {
+      const cur = (flags[spec.name] as string[] | undefined) ?? [];
+      cur.push(value);
+      flags[spec.name] = cur;
+    } else {
+      flags[spec.name] = value;
+    }
+  }
+  return { flags, args };
+}
+
+export function str(p: Parsed, name: string): string | undefined {
+  const v = p.flags[name];
+  return typeof v === "string" ? v : undefined;
+}
+export function bool(p: Parsed, name: string): boolean {
+  return p.flags[name] === true;
+}
+export function list(p: Parsed, name: string): string[] {
+  const v = p.flags[name];
+  return Array.isArray(v) ? v : [];
+}

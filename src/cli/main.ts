@@ -1,0 +1,111 @@
+// berth's entry point: global flags, logging, dispatch, exit codes.
+import { appendFileSync } from "node:fs";
+import { Runtime, RuntimeError } from "../runtime/container.ts";
+import { SpecError } from "../spec/validate.ts";
+import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
+import { OCI_VERSION, runcCommand, VERSION } from "./runc.ts";
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: "root", kind: "string" },
+  { name: "log", kind: "string" },
+  { name: "log-format", kind: "string" },
+  { name: "debug", kind: "bool" },
+  { name: "systemd-cgroup", kind: "bool" },
+  { name: "version", alias: ["v"], kind: "bool" },
+  { name: "help", alias: ["h"], kind: "bool" },
+  { name: "criu", kind: "string" },
+  { name: "rootless", kind: "string" },
+];
+
+const USAGE = `berth: a Linux container runtime (runc-compatible) and engine
+
+Usage: berth [global flags] COMMAND [flags] [args]
+
+Runtime commands (OCI runtime-spec):
+  create     create a container (its process waits for start)
+  start      start the process of a created container
+  run        create and start a container (-d: detached)
+  state      print the state of a container as JSON
+  kill       send a signal to the container's init (--all: every process)
+  delete     delete a container (--force: even when running)
+  list       list containers (--format table|json, -q)
+  exec       run a process in a running container
+  ps         processes of a container (--format table|json)
+  pause      freeze every process of a container
+  resume     thaw a paused container
+  update     change the resources of a running container
+  events     statistics (--stats) and OOM events of a container
+  features   what this runtime supports, as JSON
+  spec       write a default config.json (--rootless)
+
+Global flags:
+  --root DIR          state directory (default /run/berth)
+  --log FILE          write errors and debug messages to FILE
+  --log-format FMT    text (default) or json
+  --debug             log debug messages
+  --systemd-cgroup    use the systemd cgroup driver (needs systemd as PID 1)
+  --version, -v       print the version
+  --help, -h          print this help
+`;
+
+interface Logger {
+  error(msg: string): void;
+  debug(msg: string): void;
+}
+
+function makeLogger(file: string | undefined, format: string, debug: boolean): Logger {
+  const write = (level: string, msg: string) => {
+    if (!file) return;
+    const time = new Date().toISOString();
+    const line = format === "json" ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+    try {
+      appendFileSync(file, line + "\n");
+    } catch {
+      /* the log is best effort */
+    }
+  };
+  return {
+    error: (m) => write("error", m),
+    debug: (m) => {
+      if (debug) write("debug", m);
+    },
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let g;
+  try {
+    g = parseArgs(argv, GLOBAL_FLAGS, true);
+  } catch (e) {
+    process.stderr.write(`berth: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const format = str(g, "log-format") ?? "text";
+  const log = makeLogger(str(g, "log"), format, bool(g, "debug"));
+  if (bool(g, "version")) {
+    process.stdout.write(`berth version ${VERSION}\nspec: ${OCI_VERSION}\n`);
+    return 0;
+  }
+  const [cmd, ...rest] = g.args;
+  if (bool(g, "help") || !cmd || cmd === "help") {
+    process.stdout.write(USAGE);
+    return cmd || bool(g, "help") ? 0 : 1;
+  }
+  log.debug(`berth ${argv.join(" ")}`);
+  try {
+    if (format !== "text" && format !== "json") throw new UsageError(`--log-format: text or json, not ${format}`);
+    const rt = new Runtime({ root: str(g, "root") ?? "/run/berth", systemdCgroup: bool(g, "systemd-cgroup") });
+    return await runcCommand(rt, cmd, rest);
+  } catch (e) {
+    const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof UsageError || (e as Error).name === "CgroupError";
+    const msg = known ? (e as Error).message : `${(e as Error).message}${process.env.BERTH_DEBUG ? `\n${(e as Error).stack}` : ""}`;
+    log.error(msg);
+    process.stderr.write(`berth: ${msg}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

@@ -1,0 +1,407 @@
+// The runc-compatible commands (the OCI runtime CLI that containerd's shim,
+// Podman's conmon and Docker call).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { constants } from "node:os";
+import { join, resolve } from "node:path";
+import { detectCgroups } from "../cgroups/index.ts";
+import { OCI_VERSION } from "../spec/constants.ts";
+import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
+import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
+import type { LinuxResources, Process } from "../spec/types.ts";
+import { openRecordCgroup, Runtime, RuntimeError } from "../runtime/container.ts";
+import { bool, list, parseArgs, str, UsageError, type FlagSpec } from "./args.ts";
+
+export const VERSION = "0.1.0";
+
+const CREATE_FLAGS: FlagSpec[] = [
+  { name: "bundle", alias: ["b"], kind: "string" },
+  { name: "console-socket", kind: "string" },
+  { name: "pid-file", kind: "string" },
+  { name: "no-pivot", kind: "bool" },
+  { name: "no-new-keyring", kind: "bool" },
+  { name: "preserve-fds", kind: "string" },
+  { name: "detach", alias: ["d"], kind: "bool" },
+  { name: "keep", kind: "bool" },
+  { name: "no-subreaper", kind: "bool" },
+];
+
+export function signalNumber(s: string | undefined): number {
+  if (s === undefined || s === "") return 15;
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n < 1 || n > 64) throw new UsageError(`invalid signal ${s}`);
+    return n;
+  }
+  const name = s.toUpperCase().startsWith("SIG") ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
+  const n = (constants.signals as Record<string, number>)[name];
+  if (n === undefined) throw new UsageError(`unknown signal ${JSON.stringify(s)}`);
+  return n;
+}
+
+function oneId(args: string[], cmd: string): string {
+  if (args.length !== 1) throw new UsageError(`${cmd} needs exactly one container id${args.length > 1 ? `, got ${args.length} arguments` : ""}`);
+  return args[0]!;
+}
+
+function preserveFds(s: string | undefined): number {
+  if (s === undefined) return 0;
+  if (!/^\d+$/.test(s)) throw new UsageError(`--preserve-fds: not a number: ${s}`);
+  return Number(s);
+}
+
+function print(s: string): void {
+  process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+}
+
+/** Forwards the signals berth receives to a child (the core, which passes them on). */
+function forwardSignals(pid: number): () => void {
+  const sigs = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+  const h = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  for (const s of sigs) process.on(s, h);
+  return () => {
+    for (const s of sigs) process.off(s, h);
+  };
+}
+
+async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
+  const p = parseArgs(argv, CREATE_FLAGS);
+  const id = oneId(p.args, "run");
+  const detach = bool(p, "detach");
+  const { session } = rt.create(id, {
+    bundle: str(p, "bundle") ?? ".",
+    pidFile: str(p, "pid-file"),
+    consoleSocket: str(p, "console-socket"),
+    noPivot: bool(p, "no-pivot"),
+    preserveFds: preserveFds(str(p, "preserve-fds")),
+    foreground: !detach,
+  });
+  try {
+    rt.start(id);
+  } catch (e) {
+    rt.delete(id, true);
+    throw e;
+  }
+  if (detach) return 0;
+  const stop = forwardSignals(session.proc.pid);
+  const code = await session.proc.exited;
+  stop();
+  if (!bool(p, "keep")) rt.delete(id, true);
+  return code;
+}
+
+function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs>): Process {
+  const rec = rt.store.load(id);
+  let proc: Process;
+  const file = str(p, "process");
+  if (file) {
+    const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+    proc = validateProcess(parseJSON(text, file), file);
+  } else {
+    if (p.args.length < 2) throw new UsageError("exec needs a command (or --process FILE)");
+    const base = rec.config.process!;
+    proc = { ...base, args: p.args.slice(1), terminal: bool(p, "tty"), consoleSize: undefined };
+  }
+  for (const e of list(p, "env")) {
+    const k = e.split("=")[0];
+    proc.env = [...(proc.env ?? []).filter((x) => x.split("=")[0] !== k), e];
+  }
+  const cwd = str(p, "cwd");
+  if (cwd) proc.cwd = cwd;
+  const user = str(p, "user");
+  if (user) {
+    const [u, g] = user.split(":");
+    if (!/^\d+$/.test(u!) || (g !== undefined && !/^\d+$/.test(g))) throw new UsageError(`--user: expected UID[:GID], got ${user}`);
+    proc.user = { ...proc.user, uid: Number(u), gid: g !== undefined ? Number(g) : 0 };
+  }
+  const gids = list(p, "additional-gids").map(Number);
+  if (gids.length) proc.user = { ...proc.user, additionalGids: gids };
+  const caps = list(p, "cap");
+  if (caps.length) {
+    const c = { ...(proc.capabilities ?? {}) };
+    for (const set of ["bounding", "effective", "permitted", "ambient", "inheritable"] as const) c[set] = [...new Set([...(c[set] ?? []), ...caps])];
+    proc.capabilities = c;
+  }
+  if (bool(p, "no-new-privs")) proc.noNewPrivileges = true;
+  const label = str(p, "apparmor");
+  if (label) proc.apparmorProfile = label;
+  if (p.flags.tty === true) proc.terminal = true;
+  return proc;
+}
+
+async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
+  const p = parseArgs(argv, [
+    { name: "process", alias: ["p"], kind: "string" },
+    { name: "tty", alias: ["t"], kind: "bool" },
+    { name: "detach", alias: ["d"], kind: "bool" },
+    { name: "pid-file", kind: "string" },
+    { name: "console-socket", kind: "string" },
+    { name: "env", alias: ["e"], kind: "list" },
+    { name: "cwd", kind: "string" },
+    { name: "user", alias: ["u"], kind: "string" },
+    { name: "additional-gids", alias: ["g"], kind: "list" },
+    { name: "cap", alias: ["c"], kind: "list" },
+    { name: "no-new-privs", kind: "bool" },
+    { name: "apparmor", kind: "string" },
+    { name: "process-label", kind: "string" },
+    { name: "preserve-fds", kind: "string" },
+    { name: "ignore-paused", kind: "bool" },
+    { name: "cgroup", kind: "list" },
+  ], true);
+  const id = p.args[0];
+  if (!id) throw new UsageError("exec needs a container id");
+  const proc = processFromArgs(rt, id, p);
+  const detach = bool(p, "detach");
+  const session = rt.exec(id, proc, { consoleSocket: str(p, "console-socket"), pidFile: str(p, "pid-file"), detach, preserveFds: preserveFds(str(p, "preserve-fds")) });
+  if (detach) return (await session.proc.exited) === 0 ? 0 : 1;
+  const stop = forwardSignals(session.proc.pid);
+  const code = await session.proc.exited;
+  stop();
+  return code;
+}
+
+function cmdList(rt: Runtime, argv: string[]): number {
+  const p = parseArgs(argv, [{ name: "format", alias: ["f"], kind: "string" }, { name: "quiet", alias: ["q"], kind: "bool" }]);
+  const all = rt.list();
+  if (bool(p, "quiet")) {
+    for (const c of all) print(c.rec.id);
+    return 0;
+  }
+  const fmt = str(p, "format") ?? "table";
+  if (fmt === "json") {
+    print(JSON.stringify(all.map(({ rec, status }) => ({
+      ociVersion: rec.ociVersion, id: rec.id, pid: status === "stopped" ? 0 : rec.pid, status, bundle: rec.bundle,
+      rootfs: rec.rootfs, created: rec.created, annotations: rec.annotations ?? {}, owner: "root",
+    }))));
+    return 0;
+  }
+  if (fmt !== "table") throw new UsageError(`--format: table or json, not ${fmt}`);
+  const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...all.map(({ rec, status }) => [rec.id, String(status === "stopped" ? 0 : rec.pid), status, rec.bundle, rec.created, "root"])];
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) print(r.map((c, i) => c.padEnd(w[i]! + 3)).join("").trimEnd());
+  return 0;
+}
+
+function parseSize(s: string, flag: string): number {
+  const m = /^(-?\d+(?:\.\d+)?)([kmgt]?)i?b?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`${flag}: not a size: ${s}`);
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as "" | "k"]!;
+  return Math.round(Number(m[1]) * mult);
+}
+
+function cmdUpdate(rt: Runtime, argv: string[]): number {
+  const p = parseArgs(argv, [
+    { name: "resources", alias: ["r"], kind: "string" },
+    { name: "memory", kind: "string" }, { name: "memory-reservation", kind: "string" }, { name: "memory-swap", kind: "string" },
+    { name: "kernel-memory", kind: "string" }, { name: "kernel-memory-tcp", kind: "string" },
+    { name: "cpu-shares", kind: "string" }, { name: "cpu-quota", kind: "string" }, { name: "cpu-period", kind: "string" },
+    { name: "cpu-rt-runtime", kind: "string" }, { name: "cpu-rt-period", kind: "string" }, { name: "cpu-burst", kind: "string" },
+    { name: "cpuset-cpus", kind: "string" }, { name: "cpuset-mems", kind: "string" },
+    { name: "pids-limit", kind: "string" }, { name: "blkio-weight", kind: "string" }, { name: "l3-cache-schema", kind: "string" }, { name: "mem-bw-schema", kind: "string" },
+  ]);
+  const id = oneId(p.args, "update");
+  const rec = rt.store.load(id);
+  let r: LinuxResources = {};
+  const file = str(p, "resources");
+  if (file) {
+    const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+    r = validateResources(parseJSON(text, file === "-" ? "stdin" : file), file === "-" ? "stdin" : file);
+  }
+  const n = (flag: string) => {
+    const v = str(p, flag);
+    if (v === undefined) return undefined;
+    if (!/^-?\d+$/.test(v)) throw new UsageError(`--${flag}: not a number: ${v}`);
+    return Number(v);
+  };
+  const size = (flag: string) => {
+    const v = str(p, flag);
+    return v === undefined ? undefined : v === "-1" ? -1 : parseSize(v, `--${flag}`);
+  };
+  const mem = { limit: size("memory"), reservation: size("memory-reservation"), swap: size("memory-swap") };
+  if (Object.values(mem).some((v) => v !== undefined)) r.memory = { ...r.memory, ...Object.fromEntries(Object.entries(mem).filter(([, v]) => v !== undefined)) };
+  const cpu = {
+    shares: n("cpu-shares"), quota: n("cpu-quota"), period: n("cpu-period"), realtimeRuntime: n("cpu-rt-runtime"),
+    realtimePeriod: n("cpu-rt-period"), burst: n("cpu-burst"), cpus: str(p, "cpuset-cpus"), mems: str(p, "cpuset-mems"),
+  };
+  if (Object.values(cpu).some((v) => v !== undefined)) r.cpu = { ...r.cpu, ...Object.fromEntries(Object.entries(cpu).filter(([, v]) => v !== undefined)) };
+  const pids = n("pids-limit");
+  if (pids !== undefined) r.pids = { limit: pids };
+  const bw = n("blkio-weight");
+  if (bw !== undefined) r.blockIO = { ...r.blockIO, weight: bw };
+  const st = rt.status(rec);
+  if (st === "stopped") throw new RuntimeError(`cannot update container ${id}: it is stopped`);
+  openRecordCgroup(rec).update(r);
+  rt.store.withLock(id, () => {
+    const cur = rt.store.load(id);
+    const linux = (cur.config.linux ??= {});
+    linux.resources = mergeResources(linux.resources ?? {}, r);
+    rt.store.save(cur);
+  });
+  return 0;
+}
+
+function mergeResources(a: LinuxResources, b: LinuxResources): LinuxResources {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = cur && typeof cur === "object" && !Array.isArray(cur) && v && typeof v === "object" && !Array.isArray(v) ? { ...cur, ...v } : v;
+  }
+  return out as LinuxResources;
+}
+
+function cmdPs(rt: Runtime, argv: string[]): number {
+  const p = parseArgs(argv, [{ name: "format", alias: ["f"], kind: "string" }], true);
+  const id = p.args[0];
+  if (!id) throw new UsageError("ps needs a container id");
+  const rec = rt.store.load(id);
+  const pids = rt.status(rec) === "stopped" ? [] : openRecordCgroup(rec).pids();
+  const fmt = str(p, "format") ?? "table";
+  if (fmt === "json") {
+    print(JSON.stringify(pids));
+    return 0;
+  }
+  const psArgs = p.args.slice(1);
+  const r = Bun.spawnSync(["ps", ...(psArgs.length ? psArgs : ["-ef"])]);
+  const lines = r.stdout.toString().split("\n").filter((l) => l.trim());
+  if (lines.length === 0) return 0;
+  const header = lines[0]!;
+  const pidCol = header.trim().split(/\s+/).indexOf("PID");
+  print(header);
+  for (const l of lines.slice(1)) {
+    const cols = l.trim().split(/\s+/);
+    if (pids.includes(Number(cols[pidCol]))) print(l);
+  }
+  return 0;
+}
+
+function statsOf(rt: Runtime, id: string): object {
+  const rec = rt.store.load(id);
+  const s = openRecordCgroup(rec).stats();
+  return { type: "stats", id, data: s };
+}
+
+async function cmdEvents(rt: Runtime, argv: string[]): Promise<number> {
+  const p = parseArgs(argv, [{ name: "stats", kind: "bool" }, { name: "interval", kind: "string" }]);
+  const id = oneId(p.args, "events");
+  if (bool(p, "stats")) {
+    print(JSON.stringify(statsOf(rt, id)));
+    return 0;
+  }
+  const iv = str(p, "interval") ?? "5s";
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(iv);
+  if (!m) throw new UsageError(`--interval: not a duration: ${iv}`);
+  const ms = Number(m[1]) * ({ ms: 1, s: 1000, m: 60000 }[(m[2] ?? "s") as "s"]);
+  const rec = rt.store.load(id);
+  const cg = openRecordCgroup(rec);
+  let ooms = cg.oomKillCount();
+  let next = Date.now();
+  while (rt.status(rt.store.load(id)) !== "stopped") {
+    const now = cg.oomKillCount();
+    if (now > ooms) print(JSON.stringify({ type: "oom", id }));
+    ooms = now;
+    if (Date.now() >= next) {
+      print(JSON.stringify(statsOf(rt, id)));
+      next = Date.now() + ms;
+    }
+    await Bun.sleep(Math.min(ms, 200));
+  }
+  return 0;
+}
+
+function cmdSpec(argv: string[]): number {
+  const p = parseArgs(argv, [{ name: "bundle", alias: ["b"], kind: "string" }, { name: "rootless", kind: "bool" }]);
+  const dir = resolve(str(p, "bundle") ?? ".");
+  const path = join(dir, "config.json");
+  if (existsSync(path)) throw new RuntimeError(`File ${path} exists. Remove it first`);
+  writeFileSync(path, JSON.stringify(defaultSpec({ rootless: bool(p, "rootless") }), null, "\t") + "\n");
+  return 0;
+}
+
+/** What berth really supports, as the runtime-spec's features document. */
+export function features(): object {
+  const f = baseFeatures() as unknown as Record<string, unknown>;
+  const linux = (f.linux ?? {}) as Record<string, unknown>;
+  const layout = detectCgroups();
+  linux.cgroup = { v1: layout.mode !== "v2", v2: layout.mode === "v2" || layout.mode === "hybrid", systemd: false, systemdUser: false, rdma: true };
+  linux.mountExtensions = { idmap: { enabled: false } };
+  f.linux = linux;
+  f.annotations = { "org.opencontainers.runc.version": VERSION, "io.github.berth.version": VERSION, "io.github.berth.seccomp.enabled": "true" };
+  f.potentiallyUnsafeConfigAnnotations = [];
+  return f;
+}
+
+export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Promise<number> {
+  switch (cmd) {
+    case "create": {
+      const p = parseArgs(argv, CREATE_FLAGS);
+      const id = oneId(p.args, "create");
+      rt.create(id, {
+        bundle: str(p, "bundle") ?? ".",
+        pidFile: str(p, "pid-file"),
+        consoleSocket: str(p, "console-socket"),
+        noPivot: bool(p, "no-pivot"),
+        preserveFds: preserveFds(str(p, "preserve-fds")),
+      });
+      return 0;
+    }
+    case "start":
+      rt.start(oneId(parseArgs(argv, []).args, "start"));
+      return 0;
+    case "run":
+      return cmdRun(rt, argv);
+    case "state":
+      print(JSON.stringify(rt.state(oneId(parseArgs(argv, []).args, "state")), null, 2));
+      return 0;
+    case "kill": {
+      const p = parseArgs(argv, [{ name: "all", alias: ["a"], kind: "bool" }, { name: "pid", kind: "string" }]);
+      if (p.args.length < 1 || p.args.length > 2) throw new UsageError("kill needs a container id and an optional signal");
+      rt.kill(p.args[0]!, signalNumber(p.args[1]), bool(p, "all"));
+      return 0;
+    }
+    case "delete": {
+      const p = parseArgs(argv, [{ name: "force", alias: ["f"], kind: "bool" }]);
+      for (const id of p.args.length ? p.args : [oneId(p.args, "delete")]) {
+        if (bool(p, "force") && !rt.store.exists(id)) continue;
+        rt.delete(id, bool(p, "force"));
+      }
+      return 0;
+    }
+    case "list":
+    case "ls":
+      return cmdList(rt, argv);
+    case "exec":
+      return cmdExec(rt, argv);
+    case "pause":
+    case "resume": {
+      const id = oneId(parseArgs(argv, []).args, cmd);
+      const rec = rt.store.load(id);
+      const st = rt.status(rec);
+      if (cmd === "pause" && st !== "running") throw new RuntimeError(`cannot pause container ${id}: it is ${st}`);
+      if (cmd === "resume" && st !== "paused") throw new RuntimeError(`cannot resume container ${id}: it is ${st}, not paused`);
+      const cg = openRecordCgroup(rec);
+      if (cmd === "pause") cg.freeze();
+      else cg.thaw();
+      return 0;
+    }
+    case "update":
+      return cmdUpdate(rt, argv);
+    case "ps":
+      return cmdPs(rt, argv);
+    case "events":
+      return cmdEvents(rt, argv);
+    case "features":
+      print(JSON.stringify(features(), null, 2));
+      return 0;
+    case "spec":
+      return cmdSpec(argv);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+  }
+}
+
+export { OCI_VERSION };

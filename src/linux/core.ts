@@ -1,0 +1,139 @@
+// The C core's interface: plan encoding, finding the binary, and a session
+// that spawns it and speaks its line protocol (see core/main.c).
+import { existsSync, readSync, writeSync, closeSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { setBlocking } from "./sys.ts";
+
+/** One plan operation: its name and arguments (numbers are written in decimal). */
+export type PlanOp = [string, ...(string | number | bigint)[]];
+
+/** Encodes a plan: u32 total length, then records of u32 length + NUL-terminated strings. */
+export function encodePlan(ops: readonly PlanOp[]): Buffer {
+  const records: Buffer[] = [];
+  let total = 0;
+  for (const op of ops) {
+    const fields = op.map((f) => String(f));
+    for (const f of fields) if (f.includes("\0")) throw new Error(`plan: ${op[0]}: an argument contains a NUL byte`);
+    const body = Buffer.from(fields.join("\0") + "\0");
+    const head = Buffer.alloc(4);
+    head.writeUInt32LE(body.length);
+    records.push(head, body);
+    total += 4 + body.length;
+  }
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(total);
+  return Buffer.concat([len, ...records]);
+}
+
+let cachedCore: string | undefined;
+/** The berth-core binary: $BERTH_CORE, beside the berth executable, or the build folder. */
+export function corePath(): string {
+  if (cachedCore) return cachedCore;
+  const candidates = [
+    process.env.BERTH_CORE,
+    join(dirname(process.execPath), "berth-core"),
+    resolve(import.meta.dir, "../../build/berth-core"),
+    resolve(import.meta.dir, "../../dist/berth-core"),
+  ];
+  for (const c of candidates) if (c && existsSync(c)) return (cachedCore = c);
+  throw new Error("berth-core not found: run scripts/build.sh (or set BERTH_CORE)");
+}
+
+export class CoreError extends Error {}
+
+/** A running berth-core: send the plan, read its messages in order. */
+export class CoreSession {
+  readonly proc: Subprocess;
+  private readonly ctl: number;
+  private buf = "";
+  private eof = false;
+
+  constructor(ops: readonly PlanOp[], opts: { preserveFds?: number; stdio?: [number | "inherit", number | "inherit", number | "inherit"] } = {}) {
+    const keep = opts.preserveFds ?? 0;
+    const extra: number[] = [];
+    for (let i = 0; i < keep; i++) extra.push(3 + i);
+    const plan: PlanOp[] = [...ops];
+    if (keep > 0) plan.push(["preserve-fds", keep]);
+    const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
+    this.proc = Bun.spawn([corePath(), String(3 + keep)], {
+      stdio: [...stdio, ...extra, "pipe"] as never,
+      env: {},
+    });
+    this.ctl = (this.proc as unknown as { stdio: number[] }).stdio[3 + keep]!;
+    setBlocking(this.ctl);
+    const data = encodePlan(plan);
+    let off = 0;
+    while (off < data.length) off += writeSync(this.ctl, data, off);
+  }
+
+  /** The next line from the core, or null at end of file. */
+  next(): string | null {
+    for (;;) {
+      const nl = this.buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        return line;
+      }
+      if (this.eof) return null;
+      const chunk = Buffer.alloc(4096);
+      let n = 0;
+      try {
+        n = readSync(this.ctl, chunk);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+        throw e;
+      }
+      if (n === 0) {
+        this.eof = true;
+        if (this.buf.length > 0) {
+          const rest = this.buf;
+          this.buf = "";
+          return rest;
+        }
+        return null;
+      }
+      this.buf += chunk.subarray(0, n).toString("utf8");
+    }
+  }
+
+  /** Reads the next message, which must be `want` (possibly with an argument); errors throw. */
+  expect(want: string): string {
+    const line = this.next();
+    if (line === null) throw new CoreError(`the container process exited before it was ${want === "pid" ? "created" : "ready"}`);
+    if (line.startsWith("error ")) throw new CoreError(line.slice(6));
+    const [word, ...rest] = line.split(" ");
+    if (word !== want) throw new CoreError(`unexpected message from the core: ${line}`);
+    return rest.join(" ");
+  }
+
+  /** Waits for end of file; throws if the core reported an error. */
+  expectEnd(): void {
+    for (;;) {
+      const line = this.next();
+      if (line === null) return;
+      if (line.startsWith("error ")) throw new CoreError(line.slice(6));
+    }
+  }
+
+  send(data: string | Buffer): void {
+    const b = typeof data === "string" ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < b.length) off += writeSync(this.ctl, b, off);
+  }
+
+  /** Answers "hooks" with the state JSON the container-side hooks receive. */
+  continueWith(state: string): void {
+    const body = Buffer.from(state);
+    this.send(Buffer.concat([Buffer.from(`continue ${body.length}\n`), body]));
+  }
+
+  close(): void {
+    try {
+      closeSync(this.ctl);
+    } catch {
+      /* already closed */
+    }
+  }
+}

@@ -1,0 +1,243 @@
+// The container lifecycle of the OCI runtime-spec: create, start, state,
+// kill, delete, exec, plus pause/resume/update/ps/stats through cgroups.
+import { closeSync, existsSync, readFileSync, unlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { openCgroup, type Cgroup } from "../cgroups/index.ts";
+import { CoreSession, type PlanOp } from "../linux/core.ts";
+import { writeFileAtomic } from "../linux/lock.ts";
+import { mkfifo, openBlocking, readBlocking } from "../linux/sys.ts";
+import { OCI_VERSION } from "../spec/constants.ts";
+import { parseConfig } from "../spec/validate.ts";
+import type { Process, Spec, State } from "../spec/types.ts";
+import { runHooks } from "./hooks.ts";
+import { createPlan, deviceRules, execPlan } from "./plan.ts";
+import { fifoPath, liveStatus, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
+
+export interface GlobalOptions {
+  root: string;
+  systemdCgroup: boolean;
+}
+
+export interface CreateOptions {
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+  /** run: the core stays as the container's parent and reports its exit. */
+  foreground?: boolean;
+}
+
+export function openRecordCgroup(rec: ContainerRecord): Cgroup {
+  return openCgroup({ cgroupsPath: rec.config.linux?.cgroupsPath, id: rec.id, systemd: rec.systemdCgroup });
+}
+
+function writePidFile(path: string | undefined, pid: number): void {
+  if (path) writeFileAtomic(resolve(path), String(pid), 0o644);
+}
+
+export class Runtime {
+  readonly store: StateStore;
+  constructor(readonly opts: GlobalOptions) {
+    this.store = new StateStore(opts.root);
+  }
+
+  status(rec: ContainerRecord): string {
+    return liveStatus(rec, () => {
+      try {
+        return openRecordCgroup(rec).frozen();
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  state(id: string): State {
+    const rec = this.store.load(id);
+    return ociState(rec, this.status(rec));
+  }
+
+  /** Creates the container: its init waits for `start`. Returns the session when foreground. */
+  create(id: string, o: CreateOptions): { rec: ContainerRecord; session: CoreSession } {
+    const bundle = resolve(o.bundle);
+    const cfgPath = join(bundle, "config.json");
+    let text: string;
+    try {
+      text = readFileSync(cfgPath, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!existsSync(bundle)) throw new RuntimeError(`bundle ${bundle} does not exist`);
+      throw new RuntimeError(`cannot read ${cfgPath}: ${code === "ENOENT" ? "no such file" : code}`);
+    }
+    const spec = parseConfig(text, cfgPath);
+    return this.store.withLock(id, () => {
+      const dir = this.store.reserve(id);
+      let cgroup: Cgroup | undefined;
+      let session: CoreSession | undefined;
+      let pid = 0;
+      try {
+        cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
+        cgroup.create();
+        cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: deviceRules(spec) });
+        mkfifo(fifoPath(dir), 0o622);
+        const ops: PlanOp[] = createPlan({ spec, bundle, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, foreground: o.foreground });
+        session = new CoreSession(ops, { preserveFds: o.preserveFds });
+        pid = Number(session.expect("pid"));
+        const namespaces: Record<string, string> = {};
+        for (const n of spec.linux?.namespaces ?? []) namespaces[n.type] = n.path ?? "";
+        const rec: ContainerRecord = {
+          ociVersion: spec.ociVersion ?? OCI_VERSION,
+          id,
+          status: "creating",
+          pid,
+          pidStart: processStart(pid) ?? "",
+          bundle,
+          rootfs: resolve(bundle, spec.root!.path),
+          created: new Date().toISOString(),
+          annotations: spec.annotations,
+          cgroupPath: cgroup.path,
+          systemdCgroup: this.opts.systemdCgroup,
+          namespaces,
+          config: spec,
+        };
+        this.store.save(rec);
+        session.expect("hooks");
+        const st = ociState(rec, "creating");
+        runHooks("prestart", spec.hooks?.prestart, st);
+        runHooks("createRuntime", spec.hooks?.createRuntime, st);
+        session.continueWith(JSON.stringify({ ...st, status: "created" }));
+        session.expect("ready");
+        session.expectEnd();
+        rec.status = "created";
+        this.store.save(rec);
+        writePidFile(o.pidFile, pid);
+        if (!o.foreground) session.close();
+        return { rec, session };
+      } catch (e) {
+        if (pid > 0) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* gone */
+          }
+        }
+        session?.close();
+        if (cgroup) {
+          try {
+            cgroup.kill(9);
+            cgroup.destroy(2000);
+          } catch {
+            /* best effort: report the first error */
+          }
+        }
+        this.store.remove(id);
+        if (e instanceof RuntimeError) throw e;
+        throw new RuntimeError((e as Error).message);
+      }
+    });
+  }
+
+  start(id: string): void {
+    const rec = this.store.withLock(id, () => {
+      const rec = this.store.load(id);
+      const st = this.status(rec);
+      if (st !== "created") throw new RuntimeError(`cannot start container ${id}: it is ${st}, not created`);
+      const fifo = fifoPath(this.store.dir(id));
+      const fd = openBlocking(fifo, 0 /* O_RDONLY */);
+      try {
+        const buf = new Uint8Array(1);
+        if (readBlocking(fd, buf) !== 1) throw new RuntimeError(`cannot start container ${id}: its init is gone`);
+      } finally {
+        closeSync(fd);
+      }
+      unlinkSync(fifo);
+      rec.status = "running";
+      this.store.save(rec);
+      return rec;
+    });
+    try {
+      runHooks("poststart", rec.config.hooks?.poststart, ociState(rec, "running"));
+    } catch (e) {
+      process.stderr.write(`berth: warning: ${(e as Error).message}\n`);
+    }
+  }
+
+  kill(id: string, signal: number, all: boolean): void {
+    const rec = this.store.load(id);
+    const st = this.status(rec);
+    if (st === "stopped") throw new RuntimeError(`cannot kill container ${id}: it is stopped`);
+    if (all) {
+      const cg = openRecordCgroup(rec);
+      cg.kill(signal);
+      if (signal === 9 && cg.frozen()) cg.thaw();
+      return;
+    }
+    process.kill(rec.pid, signal);
+  }
+
+  delete(id: string, force: boolean): void {
+    this.store.withLock(id, () => {
+      const rec = this.store.load(id);
+      const st = this.status(rec);
+      if (st !== "stopped" && st !== "created" && !force) throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${st}`);
+      const cg = openRecordCgroup(rec);
+      if (st !== "stopped") {
+        try {
+          cg.kill(9);
+          if (cg.frozen()) cg.thaw();
+        } catch {
+          /* fall back to the init */
+        }
+        try {
+          process.kill(rec.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+        const deadline = Date.now() + 5000;
+        while (processStart(rec.pid) === rec.pidStart && Date.now() < deadline) Bun.sleepSync(2);
+      }
+      try {
+        cg.destroy(5000);
+      } catch (e) {
+        throw new RuntimeError(`deleting container ${id}: ${(e as Error).message}`);
+      }
+      this.store.remove(id);
+      try {
+        runHooks("poststop", rec.config.hooks?.poststop, ociState(rec, "stopped"));
+      } catch (e) {
+        process.stderr.write(`berth: warning: ${(e as Error).message}\n`);
+      }
+    });
+  }
+
+  exec(id: string, proc: Process, o: { consoleSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number }): CoreSession {
+    const rec = this.store.load(id);
+    const st = this.status(rec);
+    if (st !== "running" && st !== "created") throw new RuntimeError(`cannot exec in container ${id}: it is ${st}`);
+    const namespaces: Record<string, string> = {};
+    for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
+    const cgroup = openRecordCgroup(rec);
+    const ops = execPlan({ spec: rec.config, pid: rec.pid, namespaces, process: proc, cgroup, consoleSocket: o.consoleSocket, foreground: !o.detach });
+    const session = new CoreSession(ops, { preserveFds: o.preserveFds });
+    const pid = Number(session.expect("pid"));
+    session.expectEnd();
+    writePidFile(o.pidFile, pid);
+    session.close();
+    return session;
+  }
+
+  list(): { rec: ContainerRecord; status: string }[] {
+    const out: { rec: ContainerRecord; status: string }[] = [];
+    for (const id of this.store.ids()) {
+      try {
+        const rec = this.store.load(id);
+        out.push({ rec, status: this.status(rec) });
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+    return out;
+  }
+}
+
+export { RuntimeError };

@@ -1,0 +1,350 @@
+// config.json -> the core's plan. Every decision about what a container
+// gets (mount flags, devices, cgroup views, labels) is made here; the core
+// only carries the operations out.
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import type { Cgroup } from "../cgroups/index.ts";
+import { detectCgroups } from "../cgroups/index.ts";
+import type { PlanOp } from "../linux/core.ts";
+import { capsOp } from "../security/caps.ts";
+import { seccompOps } from "../security/seccomp.ts";
+import { RLIMIT_NUMBERS } from "../spec/constants.ts";
+import type { Hook, LinuxDeviceCgroup, Mount, Process, Spec } from "../spec/types.ts";
+import { RuntimeError } from "./state.ts";
+
+// MOUNT_ATTR_* (linux/mount.h) and MS_* propagation flags
+const ATTR = { RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, ATIME_MASK: 0x70, RELATIME: 0x0, NOATIME: 0x10, STRICTATIME: 0x20, NODIRATIME: 0x80, NOSYMFOLLOW: 0x200000 };
+const MS = { REC: 0x4000, UNBINDABLE: 1 << 17, PRIVATE: 1 << 18, SLAVE: 1 << 19, SHARED: 1 << 20 };
+
+interface ParsedOptions {
+  bind: "" | "bind" | "rbind";
+  set: number;
+  clr: number;
+  recursiveAttrs: boolean;
+  propagation: number;
+  propRecursive: boolean;
+  data: string[];
+}
+
+const PROPAGATION: Record<string, [number, boolean]> = {
+  shared: [MS.SHARED, false], rshared: [MS.SHARED, true],
+  slave: [MS.SLAVE, false], rslave: [MS.SLAVE, true],
+  private: [MS.PRIVATE, false], rprivate: [MS.PRIVATE, true],
+  unbindable: [MS.UNBINDABLE, false], runbindable: [MS.UNBINDABLE, true],
+};
+
+/** Splits mount options into mount attributes, propagation and filesystem data. */
+export function parseMountOptions(options: readonly string[] = [], field = "mounts"): ParsedOptions {
+  const p: ParsedOptions = { bind: "", set: 0, clr: 0, recursiveAttrs: false, propagation: 0, propRecursive: false, data: [] };
+  const flag = (bit: number, on: boolean) => {
+    if (on) {
+      p.set |= bit;
+      p.clr &= ~bit;
+    } else {
+      p.clr |= bit;
+      p.set &= ~bit;
+    }
+  };
+  const atime = (v: number) => {
+    p.clr |= ATTR.ATIME_MASK;
+    p.set = (p.set & ~ATTR.ATIME_MASK) | v;
+  };
+  for (const raw of options) {
+    let o = raw;
+    // recursive variants (rro, rnosuid, ...) apply to every submount
+    if (/^r(ro|rw|nosuid|suid|nodev|dev|noexec|exec|relatime|norelatime|atime|noatime|strictatime|nostrictatime|diratime|nodiratime|nosymfollow|symfollow)$/.test(o)) {
+      p.recursiveAttrs = true;
+      o = o.slice(1);
+    }
+    switch (o) {
+      case "bind": if (!p.bind) p.bind = "bind"; break;
+      case "rbind": p.bind = "rbind"; break;
+      case "ro": flag(ATTR.RDONLY, true); break;
+      case "rw": flag(ATTR.RDONLY, false); break;
+      case "nosuid": flag(ATTR.NOSUID, true); break;
+      case "suid": flag(ATTR.NOSUID, false); break;
+      case "nodev": flag(ATTR.NODEV, true); break;
+      case "dev": flag(ATTR.NODEV, false); break;
+      case "noexec": flag(ATTR.NOEXEC, true); break;
+      case "exec": flag(ATTR.NOEXEC, false); break;
+      case "nosymfollow": flag(ATTR.NOSYMFOLLOW, true); break;
+      case "symfollow": flag(ATTR.NOSYMFOLLOW, false); break;
+      case "relatime": atime(ATTR.RELATIME); break;
+      case "noatime": atime(ATTR.NOATIME); break;
+      case "strictatime": atime(ATTR.STRICTATIME); break;
+      case "norelatime": case "atime": case "nostrictatime": break;
+      case "nodiratime": flag(ATTR.NODIRATIME, true); break;
+      case "diratime": flag(ATTR.NODIRATIME, false); break;
+      case "defaults": case "async": case "sync": case "remount": case "mand": case "nomand": case "dirsync": case "loud": case "silent":
+        break;
+      case "idmap": case "ridmap":
+        throw new RuntimeError(`${field}: idmapped mounts are not supported by berth yet`);
+      default:
+        if (PROPAGATION[o]) {
+          [p.propagation, p.propRecursive] = PROPAGATION[o]!;
+        } else if (o.startsWith("x-")) {
+          /* userspace-only options (fstab helpers) */
+        } else {
+          p.data.push(raw);
+        }
+    }
+  }
+  return p;
+}
+
+function hasNs(spec: Spec, type: string): boolean {
+  return (spec.linux?.namespaces ?? []).some((n) => n.type === type);
+}
+function newNs(spec: Spec, type: string): boolean {
+  return (spec.linux?.namespaces ?? []).some((n) => n.type === type && !n.path);
+}
+
+function mapText(maps: { containerID: number; hostID: number; size: number }[] | undefined): string {
+  return (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+}
+
+const DEFAULT_DEVICES: [string, number, number][] = [
+  ["/dev/null", 1, 3], ["/dev/zero", 1, 5], ["/dev/full", 1, 7], ["/dev/random", 1, 8], ["/dev/urandom", 1, 9], ["/dev/tty", 5, 0],
+];
+
+function cgroupMountOps(spec: Spec, m: Mount, opts: ParsedOptions, cg: Cgroup | undefined, userns: boolean): PlanOp[] {
+  const dest = m.destination;
+  const set = opts.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC;
+  const layout = detectCgroups();
+  const cgroupns = hasNs(spec, "cgroup");
+  const ops: PlanOp[] = [];
+  if (layout.mode === "v2") {
+    if (cgroupns) ops.push(["mount", "fs", "cgroup2", dest, "cgroup2", set, 0, 0, 0, 0, "", 1]);
+    else if (cg) ops.push(["mount", "bind", cg.dirs()[0]!, dest, "", set, opts.clr, 1, 0, 0, "", 1]);
+    return ops;
+  }
+  // v1 (and hybrid): a tmpfs holding one directory per hierarchy
+  ops.push(["mount", "fs", "tmpfs", dest, "tmpfs", ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, 0, 0, 0, 0, "mode=755", 1]);
+  const byMount = new Map<string, string[]>();
+  for (const [ctrl, mnt] of Object.entries(layout.v1)) {
+    if (mnt) byMount.set(mnt.mountpoint, [...(byMount.get(mnt.mountpoint) ?? []), ctrl]);
+  }
+  for (const [mountpoint, ctrls] of byMount) {
+    const name = mountpoint.split("/").pop()!;
+    const sub = `${dest}/${name}`;
+    if (cgroupns && !userns) {
+      ops.push(["mount", "fs", "cgroup", sub, "cgroup", set, 0, 0, 0, 0, ctrls.join(","), 1]);
+    } else if (cg) {
+      const own = cg.dirs().find((d) => d.startsWith(mountpoint + "/"));
+      if (own) ops.push(["mount", "bind", own, sub, "", set, 0, 1, 0, 0, "", 1]);
+    }
+    // co-mounted controllers (cpu,cpuacct) get their names as links
+    if (name.includes(",")) for (const part of name.split(",")) ops.push(["symlink", name, `${dest}/${part}`]);
+  }
+  return ops;
+}
+
+/** The device cgroup rules a container gets: the config's rules, then the
+ * default devices and the config's linux.devices, which must always work. */
+export function deviceRules(spec: Spec): LinuxDeviceCgroup[] {
+  const rules: LinuxDeviceCgroup[] = [...(spec.linux?.resources?.devices ?? [])];
+  for (const [, ma, mi] of DEFAULT_DEVICES) rules.push({ allow: true, type: "c", major: ma, minor: mi, access: "rwm" });
+  rules.push(
+    { allow: true, type: "c", major: 5, minor: 1, access: "rwm" }, // /dev/console
+    { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // /dev/ptmx
+    { allow: true, type: "c", major: 136, minor: -1, access: "rwm" }, // /dev/pts/*
+  );
+  for (const d of spec.linux?.devices ?? []) {
+    if (d.type === "p") continue;
+    rules.push({ allow: true, type: d.type === "u" ? "c" : d.type, major: d.major, minor: d.minor, access: "rwm" });
+  }
+  return rules;
+}
+
+export interface PlanInput {
+  spec: Spec;
+  bundle: string;
+  stateDir: string;
+  cgroup?: Cgroup;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  foreground?: boolean;
+}
+
+/** The core's operations for a process (shared by create and exec). */
+export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp[] {
+  const ops: PlanOp[] = [];
+  if (proc.terminal) ops.push(["terminal", proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0]);
+  for (const [i, r] of (proc.rlimits ?? []).entries()) {
+    const n = RLIMIT_NUMBERS[r.type];
+    if (n === undefined) throw new RuntimeError(`${field}.rlimits[${i}].type: unknown rlimit ${JSON.stringify(r.type)}`);
+    ops.push(["rlimit", n, BigInt(r.soft), BigInt(r.hard)]);
+  }
+  if (proc.ioPriority) {
+    const cls = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 }[proc.ioPriority.class as string];
+    if (!cls) throw new RuntimeError(`${field}.ioPriority.class: unknown class ${JSON.stringify(proc.ioPriority.class)}`);
+    ops.push(["ioprio", (cls << 13) | (proc.ioPriority.priority & 0x1fff)]);
+  }
+  if (proc.scheduler) {
+    const s = proc.scheduler;
+    const policy = { SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6 }[s.policy as string];
+    if (policy === undefined) throw new RuntimeError(`${field}.scheduler.policy: unknown policy ${JSON.stringify(s.policy)}`);
+    const FLAGS: Record<string, number> = { SCHED_FLAG_RESET_ON_FORK: 1, SCHED_FLAG_RECLAIM: 2, SCHED_FLAG_DL_OVERRUN: 4, SCHED_FLAG_KEEP_POLICY: 8, SCHED_FLAG_KEEP_PARAMS: 16, SCHED_FLAG_UTIL_CLAMP_MIN: 32, SCHED_FLAG_UTIL_CLAMP_MAX: 64 };
+    let flags = 0;
+    for (const f of s.flags ?? []) flags |= FLAGS[f as string] ?? 0;
+    ops.push(["sched", policy, s.priority ?? 0, s.nice ?? 0, flags, s.runtime ?? 0, s.deadline ?? 0, s.period ?? 0]);
+  }
+  if (proc.apparmorProfile) {
+    if (!existsSync("/sys/kernel/security/apparmor")) throw new RuntimeError(`${field}.apparmorProfile: AppArmor is not enabled on this host (requested profile ${JSON.stringify(proc.apparmorProfile)})`);
+    const file = existsSync("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
+    ops.push(["lsm-exec", file, `exec ${proc.apparmorProfile}`]);
+  }
+  if (proc.selinuxLabel) {
+    if (!existsSync("/sys/fs/selinux/enforce")) throw new RuntimeError(`${field}.selinuxLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(proc.selinuxLabel)})`);
+    ops.push(["lsm-exec", "/proc/self/attr/exec", proc.selinuxLabel]);
+  }
+  if (proc.user.umask !== undefined) ops.push(["umask", proc.user.umask]);
+  if (proc.noNewPrivileges) ops.push(["no-new-privs"]);
+  ops.push(["user", proc.user.uid, proc.user.gid]);
+  const groups = proc.user.additionalGids ?? [];
+  if (groups.length > 0 || !(newNs(spec, "user"))) ops.push(["groups", ...groups]);
+  ops.push(capsOp(proc.capabilities));
+  ops.push(["cwd", proc.cwd]);
+  for (const e of proc.env ?? []) ops.push(["env", e]);
+  ops.push(["args", ...proc.args!]);
+  return ops;
+}
+
+function hookOps(phase: string, hooks: Hook[] | undefined): PlanOp[] {
+  return (hooks ?? []).map((h) => ["hook", phase, h.timeout ?? 0, h.path, (h.args ?? []).length, ...(h.args ?? []), ...(h.env ?? [])] as PlanOp);
+}
+
+/** The plan for `create`. */
+export function createPlan(inp: PlanInput): PlanOp[] {
+  const { spec, bundle } = inp;
+  const linux = spec.linux ?? {};
+  if (!spec.process) throw new RuntimeError("config.json: process is required to create a container");
+  if (!newNs(spec, "mount") && !hasNs(spec, "mount")) throw new RuntimeError("config.json: linux.namespaces: berth needs a mount namespace");
+  const userns = newNs(spec, "user");
+  const ops: PlanOp[] = [["mode", "create"]];
+  if (inp.foreground) ops.push(["foreground"]);
+  if (inp.cgroup) for (const d of inp.cgroup.dirs()) ops.push(["cgroup-join", `${d}/cgroup.procs`]);
+  if (spec.process.terminal) {
+    if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
+    ops.push(["console-socket", inp.consoleSocket]);
+  } else if (inp.consoleSocket) {
+    throw new RuntimeError("--console-socket was given but process.terminal is false");
+  }
+  ops.push(["exec-fifo", inp.stateDir, "exec.fifo"]);
+  // join existing namespaces: the user namespace first, so the others are entered with its rights
+  const joins = (linux.namespaces ?? []).filter((n) => n.path);
+  joins.sort((a, b) => (a.type === "user" ? -1 : b.type === "user" ? 1 : 0));
+  for (const n of joins) {
+    if (!existsSync(n.path!)) throw new RuntimeError(`linux.namespaces: ${n.type} namespace path ${n.path} does not exist`);
+    ops.push(["ns-join", n.type, n.path!]);
+  }
+  const fresh = (linux.namespaces ?? []).filter((n) => !n.path).map((n) => n.type);
+  if (fresh.length) ops.push(["ns-new", ...fresh]);
+  if (userns) {
+    let uid = mapText(linux.uidMappings), gid = mapText(linux.gidMappings);
+    if (!uid) uid = `0 ${process.getuid?.() ?? 0} 1\n`;
+    if (!gid) gid = `0 ${process.getgid?.() ?? 0} 1\n`;
+    ops.push(["uidmap", uid], ["gidmap", gid]);
+  }
+  if (linux.timeOffsets) {
+    const text = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`).join("");
+    ops.push(["timens-offsets", text]);
+  }
+  if (spec.hostname !== undefined && spec.hostname !== "") ops.push(["hostname", spec.hostname]);
+  if (spec.domainname !== undefined && spec.domainname !== "") ops.push(["domainname", spec.domainname]);
+  if (spec.process.oomScoreAdj !== undefined) ops.push(["oom-score-adj", spec.process.oomScoreAdj]);
+  if (linux.personality) {
+    const dom = { LINUX: 0x0000, LINUX32: 0x0008 }[linux.personality.domain as string];
+    if (dom === undefined) throw new RuntimeError(`linux.personality.domain: unknown ${JSON.stringify(linux.personality.domain)}`);
+    ops.push(["personality", dom]);
+  }
+  const rootfs = resolve(bundle, spec.root!.path);
+  if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) throw new RuntimeError(`root.path: ${rootfs} is not a directory`);
+  ops.push(["rootfs", rootfs]);
+  if (linux.rootfsPropagation) {
+    const p = PROPAGATION[linux.rootfsPropagation];
+    if (!p) throw new RuntimeError(`linux.rootfsPropagation: unknown ${JSON.stringify(linux.rootfsPropagation)}`);
+    ops.push(["rootfs-propagation", p[0] | MS.REC]);
+  }
+  if (inp.noPivot) ops.push(["no-pivot"]);
+
+  // mounts, in order
+  let devIsTmpfs = false;
+  let devpts = false;
+  for (const [i, m] of (spec.mounts ?? []).entries()) {
+    const field = `mounts[${i}]`;
+    const o = parseMountOptions(m.options, field);
+    const type = m.type ?? (o.bind ? "bind" : "");
+    const dest = m.destination;
+    if (!isAbsolute(dest)) throw new RuntimeError(`${field}.destination: must be absolute, got ${JSON.stringify(dest)}`);
+    if (dest === "/dev" && type !== "bind" && !o.bind) devIsTmpfs = true;
+    if (dest === "/dev/pts" && type === "devpts") devpts = true;
+    if (type === "cgroup" || type === "cgroup2") {
+      ops.push(...cgroupMountOps(spec, m, o, inp.cgroup, userns));
+      continue;
+    }
+    if (o.bind || type === "bind") {
+      const src = resolve(bundle, m.source ?? "");
+      if (!m.source || !existsSync(src)) throw new RuntimeError(`${field}.source: ${m.source ? src : "(none)"} does not exist`);
+      const isDir = statSync(src).isDirectory();
+      ops.push(["mount", o.bind || "bind", src, dest, "", o.set, o.clr, o.recursiveAttrs ? 1 : 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
+      continue;
+    }
+    if (!type) throw new RuntimeError(`${field}.type: required for a mount that is not a bind mount`);
+    if (type === "sysfs" && userns && !newNs(spec, "network")) {
+      // sysfs cannot be mounted from a user namespace that does not own the network namespace
+      ops.push(["mount", "rbind", "/sys", dest, "", o.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, 0, 1, 0, 0, "", 1]);
+      continue;
+    }
+    let data = o.data;
+    if (type === "devpts" && userns) data = data.filter((d) => !d.startsWith("gid="));
+    ops.push(["mount", "fs", m.source ?? type, dest, type, o.set, o.clr, 0, o.propagation, o.propRecursive ? 1 : 0, data.join(","), 1]);
+  }
+  // devices
+  const devOps = (path: string, type: string, major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>
+    userns ? ["bind-dev", path, path] : ["mkdev", path, type, major, minor, mode, uid, gid];
+  if (devIsTmpfs) {
+    for (const [path, ma, mi] of DEFAULT_DEVICES) {
+      if ((linux.devices ?? []).some((d) => d.path === path)) continue;
+      ops.push(devOps(path, "c", ma, mi, 0o666, 0, 0));
+    }
+    ops.push(["symlink", "/proc/self/fd", "/dev/fd"], ["symlink", "/proc/self/fd/0", "/dev/stdin"], ["symlink", "/proc/self/fd/1", "/dev/stdout"], ["symlink", "/proc/self/fd/2", "/dev/stderr"]);
+    if (existsSync("/proc/kcore")) ops.push(["symlink", "/proc/kcore", "/dev/core"]);
+    if (devpts) ops.push(["symlink", "pts/ptmx", "/dev/ptmx"]);
+    ops.push(["mkdir", "/dev/shm", 0o1777]);
+  }
+  for (const [i, d] of (linux.devices ?? []).entries()) {
+    if (d.type !== "p" && (d.major === undefined || d.minor === undefined)) throw new RuntimeError(`linux.devices[${i}]: major and minor are required for type ${d.type}`);
+    ops.push(devOps(d.path, d.type, d.major ?? 0, d.minor ?? 0, d.fileMode ?? 0o666, d.uid ?? 0, d.gid ?? 0));
+  }
+  ops.push(["mkdir", spec.process.cwd, 0o755]);
+  ops.push(...hookOps("createContainer", spec.hooks?.createContainer));
+  ops.push(...hookOps("startContainer", spec.hooks?.startContainer));
+  for (const p of linux.maskedPaths ?? []) ops.push(["mask", p]);
+  for (const p of linux.readonlyPaths ?? []) ops.push(["readonly", p]);
+  for (const [k, v] of Object.entries(linux.sysctl ?? {})) {
+    if (!/^[a-zA-Z0-9_.\-/]+$/.test(k) || k.includes("..")) throw new RuntimeError(`linux.sysctl: bad key ${JSON.stringify(k)}`);
+    ops.push(["sysctl", k.replaceAll("/", "."), v]);
+  }
+  if (spec.root?.readonly) ops.push(["root-readonly"]);
+  ops.push(...processOps(spec.process, spec));
+  ops.push(...seccompOps(linux.seccomp));
+  return ops;
+}
+
+/** The plan for `exec`: join every namespace of the running container. */
+export function execPlan(inp: { spec: Spec; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; foreground: boolean }): PlanOp[] {
+  const ops: PlanOp[] = [["mode", "exec"]];
+  if (inp.foreground) ops.push(["foreground"]);
+  if (inp.cgroup) for (const d of inp.cgroup.dirs()) if (existsSync(d)) ops.push(["cgroup-join", `${d}/cgroup.procs`]);
+  if (inp.process.terminal) {
+    if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
+    ops.push(["console-socket", inp.consoleSocket]);
+  }
+  const PROC_NAME: Record<string, string> = { pid: "pid", network: "net", mount: "mnt", ipc: "ipc", uts: "uts", user: "user", cgroup: "cgroup", time: "time" };
+  const types = Object.keys(inp.namespaces).sort((a, b) => (a === "user" ? -1 : b === "user" ? 1 : a === "mount" ? 1 : b === "mount" ? -1 : 0));
+  for (const t of types) ops.push(["ns-join", t, `/proc/${inp.pid}/ns/${PROC_NAME[t]}`]);
+  ops.push(...processOps(inp.process, inp.spec));
+  ops.push(...seccompOps(inp.spec.linux?.seccomp));
+  return ops;
+}

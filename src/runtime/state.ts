@@ -1,0 +1,161 @@
+// Container state on disk: ROOT/<id>/state.json written atomically, guarded
+// by a per-container lock (flock on ROOT/<id>.lock, which outlives the
+// container directory so that delete can hold it while removing).
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../linux/lock.ts";
+import { flock, LOCK_EX, LOCK_UN } from "../linux/sys.ts";
+import type { ContainerStatus, Spec, State } from "../spec/types.ts";
+
+export const DEFAULT_ROOT = "/run/berth";
+
+/** What berth keeps about a container (the OCI state plus its own fields). */
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  /** created | running (after start) | stopped; paused and live status are derived. */
+  status: ContainerStatus;
+  pid: number;
+  /** /proc/PID/stat start time of the init, to tell a reused pid apart. */
+  pidStart: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string>;
+  cgroupPath: string;
+  systemdCgroup: boolean;
+  /** The namespaces the container was created with (type -> path it joined, or "" for new). */
+  namespaces: Record<string, string>;
+  config: Spec;
+}
+
+export class RuntimeError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,1023}$/;
+export function checkId(id: string | undefined): string {
+  if (!id) throw new RuntimeError("a container id is required");
+  if (!ID_RE.test(id) || id === "." || id === "..") throw new RuntimeError(`invalid container id ${JSON.stringify(id)}: use letters, digits and _ . + -`);
+  return id;
+}
+
+export class StateStore {
+  constructor(readonly root: string = DEFAULT_ROOT) {}
+
+  dir(id: string): string {
+    return join(this.root, checkId(id));
+  }
+
+  /** Runs fn holding the container's lock. */
+  withLock<T>(id: string, fn: () => T): T {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const fd = openSync(join(this.root, `.${checkId(id)}.lock`), "a", 0o600);
+    try {
+      flock(fd, LOCK_EX);
+      return fn();
+    } finally {
+      try {
+        flock(fd, LOCK_UN);
+      } catch {
+        /* closing releases it too */
+      }
+      closeSync(fd);
+    }
+  }
+
+  /** Makes the container's directory; fails if the id is taken. */
+  reserve(id: string): string {
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    const d = this.dir(id);
+    try {
+      mkdirSync(d, { mode: 0o711 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new RuntimeError(`container ${JSON.stringify(id)} already exists`);
+      throw e;
+    }
+    return d;
+  }
+
+  exists(id: string): boolean {
+    return existsSync(join(this.dir(id), "state.json"));
+  }
+
+  load(id: string): ContainerRecord {
+    const p = join(this.dir(id), "state.json");
+    let text: string;
+    try {
+      text = readFileSync(p, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new RuntimeError(`container ${JSON.stringify(id)} does not exist`);
+      throw e;
+    }
+    return JSON.parse(text) as ContainerRecord;
+  }
+
+  save(rec: ContainerRecord): void {
+    writeFileAtomic(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600);
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+    try {
+      unlinkSync(join(this.root, `.${id}.lock`));
+    } catch {
+      /* gone already */
+    }
+  }
+
+  ids(): string[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root)
+      .filter((n) => !n.startsWith(".") && existsSync(join(this.root, n, "state.json")))
+      .sort();
+  }
+}
+
+/** The start time of a process (field 22 of /proc/PID/stat), or null if it is gone or a zombie. */
+export function processStart(pid: number): string | null {
+  if (!(pid > 0)) return null;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (rest[0] === "Z" || rest[0] === "X") return null;
+  return rest[19] ?? null;
+}
+
+export function fifoPath(dir: string): string {
+  return join(dir, "exec.fifo");
+}
+
+/** The live status: the stored one, corrected by whether the init still runs. */
+export function liveStatus(rec: ContainerRecord, frozen: () => boolean): ContainerStatus | "paused" {
+  if (rec.status === "creating") return "creating";
+  const start = processStart(rec.pid);
+  if (start === null || start !== rec.pidStart) return "stopped";
+  if (rec.status === "created") return "created";
+  if (frozen()) return "paused";
+  return "running";
+}
+
+/** The OCI state document for a record. */
+export function ociState(rec: ContainerRecord, status: string): State {
+  const s: State = {
+    ociVersion: rec.ociVersion,
+    id: rec.id,
+    status: status as ContainerStatus,
+    bundle: rec.bundle,
+  } as State;
+  if (status !== "stopped") s.pid = rec.pid;
+  if (rec.annotations && Object.keys(rec.annotations).length > 0) s.annotations = rec.annotations;
+  return s;
+}

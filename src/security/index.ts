@@ -1,0 +1,2 @@
+export { capMask, capsOp, lastCapability } from "./caps.ts";
+export { seccompOps, actionValue, archName } from "./seccomp.ts";

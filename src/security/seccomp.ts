@@ -1,0 +1,70 @@
+// The OCI seccomp profile -> the core's seccomp operations. Actions, operators
+// and architectures become libseccomp's numbers and names here; the core hands
+// the rules to libseccomp, which compiles and loads the filter.
+import type { LinuxSeccomp, LinuxSeccompAction } from "../spec/types.ts";
+import type { PlanOp } from "../linux/core.ts";
+
+const EPERM = 1;
+
+/** libseccomp's value for an OCI action (SCMP_ACT_ERRNO/TRACE carry their errno). */
+export function actionValue(action: LinuxSeccompAction | string, errnoRet: number | undefined, field: string): number {
+  switch (action) {
+    case "SCMP_ACT_KILL":
+    case "SCMP_ACT_KILL_THREAD":
+      return 0x00000000;
+    case "SCMP_ACT_KILL_PROCESS":
+      return 0x80000000;
+    case "SCMP_ACT_TRAP":
+      return 0x00030000;
+    case "SCMP_ACT_ERRNO":
+      return 0x00050000 | ((errnoRet ?? EPERM) & 0xffff);
+    case "SCMP_ACT_TRACE":
+      return 0x7ff00000 | ((errnoRet ?? EPERM) & 0xffff);
+    case "SCMP_ACT_LOG":
+      return 0x7ffc0000;
+    case "SCMP_ACT_ALLOW":
+      return 0x7fff0000;
+    case "SCMP_ACT_NOTIFY":
+      throw new Error(`${field}: SCMP_ACT_NOTIFY (seccomp user notification) is not supported by berth`);
+    default:
+      throw new Error(`${field}: unknown seccomp action ${JSON.stringify(action)}`);
+  }
+}
+
+const OPS: Record<string, number> = {
+  SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7,
+};
+
+const FLAGS: Record<string, string> = {
+  SECCOMP_FILTER_FLAG_LOG: "log",
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: "spec_allow",
+  SECCOMP_FILTER_FLAG_TSYNC: "tsync",
+};
+
+/** libseccomp's name for an OCI architecture: SCMP_ARCH_X86_64 -> "x86_64". */
+export function archName(arch: string): string {
+  return arch.replace(/^SCMP_ARCH_/, "").toLowerCase();
+}
+
+export function seccompOps(s: LinuxSeccomp | undefined): PlanOp[] {
+  if (!s) return [];
+  const ops: PlanOp[] = [];
+  ops.push(["seccomp", actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultAction"), ...(s.architectures ?? []).map(archName)]);
+  for (const f of s.flags ?? []) {
+    const name = FLAGS[f];
+    if (!name) throw new Error(`linux.seccomp.flags: unsupported flag ${JSON.stringify(f)}`);
+    ops.push(["seccomp-flag", name]);
+  }
+  (s.syscalls ?? []).forEach((sc, i) => {
+    const field = `linux.seccomp.syscalls[${i}]`;
+    const act = actionValue(sc.action, sc.errnoRet ?? s.defaultErrnoRet, `${field}.action`);
+    const args: (string | number | bigint)[] = [];
+    for (const [j, a] of (sc.args ?? []).entries()) {
+      const op = OPS[a.op];
+      if (op === undefined) throw new Error(`${field}.args[${j}].op: unknown operator ${JSON.stringify(a.op)}`);
+      args.push(a.index, op, BigInt(a.value), BigInt(a.valueTwo ?? 0));
+    }
+    for (const name of sc.names) ops.push(["seccomp-rule", act, name, ...args]);
+  });
+  return ops;
+}
