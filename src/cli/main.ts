@@ -4,6 +4,32 @@ import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { SpecError } from "../spec/validate.ts";
 import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
 import { OCI_VERSION, runcCommand, VERSION } from "./runc.ts";
+import { ENGINE_COMMANDS, engineCommand } from "./engine.ts";
+import { existsSync } from "node:fs";
+
+const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
+
+/** Whether a command line means the engine (images, names) rather than the OCI runtime (bundles, ids). */
+export function isEngineCommand(cmd: string, argv: string[], rootGiven: boolean, root: string): boolean {
+  if (ENGINE_COMMANDS.has(cmd)) return true;
+  const positional = argv.filter((a) => !a.startsWith("-"));
+  switch (cmd) {
+    case "run":
+      // runc's run names a bundle (flag or ./config.json) and one id
+      if (argv.some((a) => RUNC_RUN_FLAGS.test(a))) return false;
+      return !(positional.length === 1 && existsSync("config.json"));
+    case "ps":
+      return positional.length === 0;
+    case "exec":
+    case "kill": {
+      if (rootGiven) return false;
+      const id = positional[0];
+      return !(id && /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) && existsSync(`${root}/${id}/state.json`));
+    }
+    default:
+      return false;
+  }
+}
 
 const GLOBAL_FLAGS: FlagSpec[] = [
   { name: "root", kind: "string" },
@@ -94,7 +120,9 @@ export async function main(argv: string[]): Promise<number> {
   log.debug(`berth ${argv.join(" ")}`);
   try {
     if (format !== "text" && format !== "json") throw new UsageError(`--log-format: text or json, not ${format}`);
-    const rt = new Runtime({ root: str(g, "root") ?? "/run/berth", systemdCgroup: bool(g, "systemd-cgroup") });
+    const root = str(g, "root") ?? "/run/berth";
+    if (isEngineCommand(cmd, rest, str(g, "root") !== undefined, root)) return await engineCommand(cmd, rest, { root: str(g, "root"), debug: bool(g, "debug") });
+    const rt = new Runtime({ root, systemdCgroup: bool(g, "systemd-cgroup") });
     return await runcCommand(rt, cmd, rest);
   } catch (e) {
     const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof UsageError || (e as Error).name === "CgroupError";

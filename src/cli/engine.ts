@@ -1,0 +1,15 @@
+// The engine commands (daemonless, in the conventions of Podman and Docker).
+// Placeholder until the engine lands: every command reports that it is missing.
+import { UsageError } from "./args.ts";
+
+export const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container", "serve"]);
+
+export interface EngineGlobals {
+  /** --root when given explicitly (the runtime state directory) */
+  root?: string;
+  debug: boolean;
+}
+
+export async function engineCommand(cmd: string, _argv: string[], _g: EngineGlobals): Promise<number> {
+  throw new UsageError(`engine command ${JSON.stringify(cmd)} is not available yet`);
+}
