@@ -47,6 +47,7 @@ int do_readonly(const struct op *o);
 int do_mkdir(int rootfd, const struct op *o);
 
 /* security.c */
+void drop_bounding(const struct op *o);
 void apply_caps(const struct op *o);
 void apply_seccomp(const struct plan *p);
 

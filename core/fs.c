@@ -8,6 +8,7 @@
  * could be swapped between check and use. */
 #include "core.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -164,9 +165,66 @@ static void fs_configure(int fsfd, const char *data, const char *what)
 	free(copy);
 }
 
+/* Copies a directory tree (files, directories, links, device nodes) with
+ * owners and modes: used to fill a fresh tmpfs with what it covers. */
+static void copy_tree(int src, int dst, const char *what)
+{
+	int dfd = dup(src);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d)
+		die_errno("copying %s", what);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(src, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			die_errno("copying %s/%s", what, e->d_name);
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(dst, e->d_name, st.st_mode & 07777) < 0 && errno != EEXIST)
+				die_errno("copying %s/%s", what, e->d_name);
+			int s2 = openat(src, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int d2 = openat(dst, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (s2 < 0 || d2 < 0)
+				die_errno("copying %s/%s", what, e->d_name);
+			copy_tree(s2, d2, what);
+			close(s2);
+			close(d2);
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(src, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int out = openat(dst, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+			if (in < 0 || out < 0)
+				die_errno("copying %s/%s", what, e->d_name);
+			char buf[65536];
+			ssize_t n;
+			while ((n = read(in, buf, sizeof buf)) > 0)
+				if (write(out, buf, (size_t)n) != n)
+					die_errno("copying %s/%s", what, e->d_name);
+			close(in);
+			close(out);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t n = readlinkat(src, e->d_name, target, sizeof target - 1);
+			if (n < 0)
+				die_errno("copying %s/%s", what, e->d_name);
+			target[n] = 0;
+			if (symlinkat(target, dst, e->d_name) < 0)
+				die_errno("copying %s/%s", what, e->d_name);
+		} else if (mknodat(dst, e->d_name, st.st_mode, st.st_rdev) < 0) {
+			die_errno("copying %s/%s", what, e->d_name);
+		}
+		if (fchownat(dst, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			die_errno("copying %s/%s: owner", what, e->d_name);
+		if (!S_ISLNK(st.st_mode) && fchmodat(dst, e->d_name, st.st_mode & 07777, 0) < 0)
+			die_errno("copying %s/%s: mode", what, e->d_name);
+	}
+	closedir(d);
+}
+
 /* mount KIND SOURCE DEST FSTYPE ATTR_SET ATTR_CLR ATTR_RECURSIVE PROPAGATION PROP_RECURSIVE DATA MKKIND
- *   KIND: "bind" (SOURCE is a host path), "rbind", or "fs" (a new filesystem
- *   of FSTYPE). ATTR_*: MOUNT_ATTR_* bits. PROPAGATION: MS_SHARED... or 0.
+ *   KIND: "bind" (SOURCE is a host path), "rbind", "fs" (a new filesystem
+ *   of FSTYPE), or "fs-copyup" (a new filesystem filled with a copy of what
+ *   it covers, e.g. a tmpfs over an image directory). ATTR_*: MOUNT_ATTR_* bits. PROPAGATION: MS_SHARED... or 0.
  *   MKKIND: 0 none, 1 directory, 2 file. */
 int do_mount_op(int rootfd, const struct op *o)
 {
@@ -190,7 +248,7 @@ int do_mount_op(int rootfd, const struct op *o)
 			die_errno("mount %s: bind source %s", dest, src);
 		if ((aset || aclr) && sys_mount_setattr(mnt, arec ? AT_RECURSIVE : 0, aset, aclr, 0) < 0)
 			die_errno("mount %s: setting mount flags", dest);
-	} else if (strcmp(kind, "fs") == 0) {
+	} else if (strcmp(kind, "fs") == 0 || strcmp(kind, "fs-copyup") == 0) {
 		int fsfd = (int)syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
 		if (fsfd < 0)
 			die_errno("mount %s: filesystem type %s", dest, fstype);
@@ -210,6 +268,19 @@ int do_mount_op(int rootfd, const struct op *o)
 	int target = resolve_in_root(rootfd, dest, O_PATH, mkkind, 0);
 	if (target < 0)
 		die_errno("mount %s: destination inside the rootfs", dest);
+	if (strcmp(kind, "fs-copyup") == 0) {
+		/* the new mount is still detached: fill it before it covers dest */
+		int src = openat(target, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int dst = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct stat st;
+		if (src < 0 || dst < 0 || fstat(src, &st) < 0)
+			die_errno("mount %s: copy-up", dest);
+		copy_tree(src, dst, dest);
+		if (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 07777) < 0)
+			die_errno("mount %s: copy-up", dest);
+		close(src);
+		close(dst);
+	}
 	if (sys_move_mount(mnt, target) < 0)
 		die_errno("mount %s", dest);
 	close(mnt);

@@ -218,6 +218,9 @@ static void __attribute__((noreturn)) finish_and_exec(void)
 	int nnp = plan_find(&plan, "no-new-privs") != NULL;
 	if (!nnp)
 		apply_seccomp(&plan);
+	const struct op *caps = plan_find(&plan, "caps");
+	if (caps)
+		drop_bounding(caps);
 	const struct op *user = plan_find(&plan, "user");
 	if (user) {
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -237,8 +240,8 @@ static void __attribute__((noreturn)) finish_and_exec(void)
 		if (setresuid(uid, uid, uid) < 0)
 			die_errno("setting uid %u", uid);
 	}
-	if ((o = plan_find(&plan, "caps")))
-		apply_caps(o);
+	if (caps)
+		apply_caps(caps);
 	if ((o = plan_find(&plan, "cwd")) && chdir(o->argv[0]) < 0)
 		die_errno("cwd %s", o->argv[0]);
 	if (nnp) {
@@ -371,6 +374,8 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 	if (chdir("/") < 0)
 		die_errno("chdir /");
 	close(rootfd);
+	/* sysctls first: readonly paths usually cover /proc/sys */
+	sysctls();
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
 		if (strcmp(o->name, "mask") == 0)
@@ -378,7 +383,6 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 		else if (strcmp(o->name, "readonly") == 0)
 			do_readonly(o);
 	}
-	sysctls();
 	if (plan_find(&plan, "root-readonly")) {
 		int r = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };

@@ -16,21 +16,33 @@
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
-/* caps BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT (64-bit masks).
- * Must run after the user switch (which clears capabilities unless
- * PR_SET_KEEPCAPS is set, as the caller does). */
-void apply_caps(const struct op *o)
+static int last_cap(void)
 {
-	if (o->argc != 5)
-		die("plan: caps needs 5 arguments");
-	uint64_t bnd = num(o->argv[0]), eff = num(o->argv[1]), prm = num(o->argv[2]);
-	uint64_t inh = num(o->argv[3]), amb = num(o->argv[4]);
 	int last = 63;
 	while (last > 0 && prctl(PR_CAPBSET_READ, last, 0, 0, 0) < 0)
 		last--;
+	return last;
+}
+
+/* caps BOUNDING EFFECTIVE PERMITTED INHERITABLE AMBIENT (64-bit masks).
+ * drop_bounding runs while we are still root (it needs CAP_SETPCAP);
+ * apply_caps after the user switch (the caller sets PR_SET_KEEPCAPS). */
+void drop_bounding(const struct op *o)
+{
+	if (o->argc != 5)
+		die("plan: caps needs 5 arguments");
+	uint64_t bnd = num(o->argv[0]);
+	int last = last_cap();
 	for (int c = 0; c <= last; c++)
 		if (!(bnd & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			die_errno("dropping capability %d from the bounding set", c);
+}
+
+void apply_caps(const struct op *o)
+{
+	uint64_t eff = num(o->argv[1]), prm = num(o->argv[2]);
+	uint64_t inh = num(o->argv[3]), amb = num(o->argv[4]);
+	int last = last_cap();
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2] = {
 		{ .effective = (uint32_t)eff, .permitted = (uint32_t)prm, .inheritable = (uint32_t)inh },

@@ -3,29 +3,44 @@ import { appendFileSync } from "node:fs";
 import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { SpecError } from "../spec/validate.ts";
 import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
-import { OCI_VERSION, runcCommand, VERSION } from "./runc.ts";
+import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, runcCommand, VERSION } from "./runc.ts";
 import { ENGINE_COMMANDS, engineCommand } from "./engine.ts";
 import { existsSync } from "node:fs";
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
+/** The container id a runc-style command line names, or undefined if it does not parse as one. */
+function runcId(argv: string[], flags: FlagSpec[]): string | undefined {
+  try {
+    return parseArgs(argv, flags, true).args[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a command line means the engine (images, names) rather than the OCI runtime (bundles, ids). */
 export function isEngineCommand(cmd: string, argv: string[], rootGiven: boolean, root: string): boolean {
   if (ENGINE_COMMANDS.has(cmd)) return true;
-  const positional = argv.filter((a) => !a.startsWith("-"));
+  const known = (id: string | undefined) => !!id && /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) && existsSync(`${root}/${id}/state.json`);
   switch (cmd) {
-    case "run":
+    case "run": {
       // runc's run names a bundle (flag or ./config.json) and one id
       if (argv.some((a) => RUNC_RUN_FLAGS.test(a))) return false;
-      return !(positional.length === 1 && existsSync("config.json"));
-    case "ps":
-      return positional.length === 0;
-    case "exec":
-    case "kill": {
-      if (rootGiven) return false;
-      const id = positional[0];
-      return !(id && /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) && existsSync(`${root}/${id}/state.json`));
+      const p = (() => {
+        try {
+          return parseArgs(argv, CREATE_FLAGS);
+        } catch {
+          return undefined;
+        }
+      })();
+      return !(p && p.args.length === 1 && existsSync("config.json"));
     }
+    case "ps":
+      return argv.filter((a) => !a.startsWith("-")).length === 0;
+    case "exec":
+      return !rootGiven && !known(runcId(argv, EXEC_FLAGS));
+    case "kill":
+      return !rootGiven && !known(runcId(argv, KILL_FLAGS));
     default:
       return false;
   }

@@ -13,7 +13,7 @@ import { bool, list, parseArgs, str, UsageError, type FlagSpec } from "./args.ts
 
 export const VERSION = "0.1.0";
 
-const CREATE_FLAGS: FlagSpec[] = [
+export const CREATE_FLAGS: FlagSpec[] = [
   { name: "bundle", alias: ["b"], kind: "string" },
   { name: "console-socket", kind: "string" },
   { name: "pid-file", kind: "string" },
@@ -134,25 +134,29 @@ function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs
   return proc;
 }
 
+export const EXEC_FLAGS: FlagSpec[] = [
+  { name: "process", alias: ["p"], kind: "string" },
+  { name: "tty", alias: ["t"], kind: "bool" },
+  { name: "detach", alias: ["d"], kind: "bool" },
+  { name: "pid-file", kind: "string" },
+  { name: "console-socket", kind: "string" },
+  { name: "env", alias: ["e"], kind: "list" },
+  { name: "cwd", kind: "string" },
+  { name: "user", alias: ["u"], kind: "string" },
+  { name: "additional-gids", alias: ["g"], kind: "list" },
+  { name: "cap", alias: ["c"], kind: "list" },
+  { name: "no-new-privs", kind: "bool" },
+  { name: "apparmor", kind: "string" },
+  { name: "process-label", kind: "string" },
+  { name: "preserve-fds", kind: "string" },
+  { name: "ignore-paused", kind: "bool" },
+  { name: "cgroup", kind: "list" },
+];
+
+export const KILL_FLAGS: FlagSpec[] = [{ name: "all", alias: ["a"], kind: "bool" }, { name: "pid", kind: "string" }];
+
 async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [
-    { name: "process", alias: ["p"], kind: "string" },
-    { name: "tty", alias: ["t"], kind: "bool" },
-    { name: "detach", alias: ["d"], kind: "bool" },
-    { name: "pid-file", kind: "string" },
-    { name: "console-socket", kind: "string" },
-    { name: "env", alias: ["e"], kind: "list" },
-    { name: "cwd", kind: "string" },
-    { name: "user", alias: ["u"], kind: "string" },
-    { name: "additional-gids", alias: ["g"], kind: "list" },
-    { name: "cap", alias: ["c"], kind: "list" },
-    { name: "no-new-privs", kind: "bool" },
-    { name: "apparmor", kind: "string" },
-    { name: "process-label", kind: "string" },
-    { name: "preserve-fds", kind: "string" },
-    { name: "ignore-paused", kind: "bool" },
-    { name: "cgroup", kind: "list" },
-  ], true);
+  const p = parseArgs(argv, EXEC_FLAGS, true);
   const id = p.args[0];
   if (!id) throw new UsageError("exec needs a container id");
   const proc = processFromArgs(rt, id, p);
@@ -358,7 +362,7 @@ export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Pro
       print(JSON.stringify(rt.state(oneId(parseArgs(argv, []).args, "state")), null, 2));
       return 0;
     case "kill": {
-      const p = parseArgs(argv, [{ name: "all", alias: ["a"], kind: "bool" }, { name: "pid", kind: "string" }]);
+      const p = parseArgs(argv, KILL_FLAGS);
       if (p.args.length < 1 || p.args.length > 2) throw new UsageError("kill needs a container id and an optional signal");
       rt.kill(p.args[0]!, signalNumber(p.args[1]), bool(p, "all"));
       return 0;

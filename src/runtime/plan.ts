@@ -298,7 +298,9 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     }
     let data = o.data;
     if (type === "devpts" && userns) data = data.filter((d) => !d.startsWith("gid="));
-    ops.push(["mount", "fs", m.source ?? type, dest, type, o.set, o.clr, 0, o.propagation, o.propRecursive ? 1 : 0, data.join(","), 1]);
+    const copyup = data.includes("tmpcopyup");
+    data = data.filter((d) => d !== "tmpcopyup" && d !== "notmpcopyup");
+    ops.push(["mount", copyup ? "fs-copyup" : "fs", m.source ?? type, dest, type, o.set, o.clr, 0, o.propagation, o.propRecursive ? 1 : 0, data.join(","), 1]);
   }
   // devices
   const devOps = (path: string, type: string, major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>
