@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The acceptance lane: unmodified containerd, Podman and Docker drive dist/berth
+# through the harness kept beside the repository (../shared/harness). Skipped,
+# with a message, where the harness is not there.
+#   scripts/acceptance.sh [containerd|podman|docker ...]
+# Prints each client's tally line ("containerd: N passed, N failed").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+harness=${BERTH_HARNESS:-$repo/../shared/harness}
+if [ ! -d "$harness" ]; then
+  echo "acceptance: no harness at $harness: skipped"
+  exit 0
+fi
+need=()
+while read -r pkg; do
+  pkg=${pkg%%#*}; pkg=${pkg// /}
+  [ -n "$pkg" ] || continue
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done < scripts/deps/acceptance-apt.txt
+if [ ${#need[@]} -gt 0 ]; then
+  echo "acceptance: installing ${need[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null || { echo "acceptance: install failed"; exit 1; }
+fi
+[ $# -gt 0 ] || set -- containerd podman docker
+rc=0
+for client in "$@"; do
+  start=$(date +%s)
+  log=$(mktemp)
+  ( cd /tmp && timeout 900 bash "$harness/$client.sh" "$repo/dist/berth" ) >"$log" 2>&1
+  r=$?
+  grep -E '^(ok|FAIL) ' "$log" | sed "s/^/$client: /"
+  grep -A3 '^FAIL' "$log" | grep '^ *|' | head -40
+  tally=$(grep -E "^$client: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+  [ -n "$tally" ] || tally="$client: 0 passed, 1 failed"
+  echo "$tally ($(( $(date +%s) - start )) s)"
+  [ "$r" -eq 0 ] || rc=1
+  rm -f "$log"
+done
+exit $rc
