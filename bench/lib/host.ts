@@ -57,7 +57,7 @@ export async function reexecInPrivateNamespace(): Promise<number | null> {
   // A throwaway tmpfs goes where the cgroup2 mount was: crun 1.8 creates a directory
   // per container in every /sys/fs/cgroup/* entry, and these must not land on the
   // host's /sys/fs/cgroup tmpfs underneath the (hidden) cgroup2 mount.
-  const script = hide.map((m) => `umount '${m}' && mount -t tmpfs -o mode=0755,size=4m berth-bench-hidden '${m}'`).join(" && ") + ' && exec "$@"';
+  const script = hide.map((m) => `umount '${m}' && mount -t tmpfs -o mode=0755,size=512m berth-bench-hidden '${m}'`).join(" && ") + ' && exec "$@"';
   const argv = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", process.execPath, ...process.argv.slice(1)];
   const child = Bun.spawn(argv, {
     stdio: ["inherit", "inherit", "inherit"],

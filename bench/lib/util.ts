@@ -33,8 +33,11 @@ export function max(xs: number[]): number {
 let defaultErrFile = `/tmp/berth-bench-${process.pid}.stderr`;
 
 /** Where run() keeps a command's stderr unless told otherwise (inside the scratch directory). */
+let defaultErrFileSet = false;
+
 export function setDefaultErrFile(path: string): void {
   defaultErrFile = path;
+  defaultErrFileSet = true;
 }
 
 export interface RunResult {
@@ -76,6 +79,7 @@ export function run(
   let stderr = "";
   try {
     stderr = readFileSync(errFile, "utf8");
+    if (!opts.errFile && !defaultErrFileSet) rmSync(errFile, { force: true });
   } catch {}
   const timedOut = opts.timeoutMs !== undefined && ms >= opts.timeoutMs - 20;
   const code = timedOut ? 124 : (r.exitCode ?? (r.signalCode ? 128 : 255));
