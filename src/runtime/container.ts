@@ -1,6 +1,6 @@
 // The container lifecycle of the OCI runtime-spec: create, start, state,
 // kill, delete, exec, plus pause/resume/update/ps/stats through cgroups.
-import { closeSync, existsSync, readFileSync, unlinkSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, readFileSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { openCgroup, type Cgroup } from "../cgroups/index.ts";
 import { CoreSession, type PlanOp } from "../linux/core.ts";
@@ -80,6 +80,8 @@ export class Runtime {
         cgroup.create();
         cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: deviceRules(spec) });
         mkfifo(fifoPath(dir), 0o622);
+        // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
+        chmodSync(fifoPath(dir), 0o622);
         const ops: PlanOp[] = createPlan({ spec, bundle, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, foreground: o.foreground });
         session = new CoreSession(ops, { preserveFds: o.preserveFds });
         pid = Number(session.expect("pid"));
