@@ -333,6 +333,18 @@ export function features(): object {
   const layout = detectCgroups();
   linux.cgroup = { v1: layout.mode !== "v2", v2: layout.mode === "v2" || layout.mode === "hybrid", systemd: false, systemdUser: false, rdma: true };
   linux.mountExtensions = { idmap: { enabled: false } };
+  const seccomp = (linux.seccomp ?? {}) as Record<string, unknown>;
+  linux.seccomp = {
+    ...seccomp,
+    enabled: true,
+    actions: ((seccomp.actions as string[]) ?? []).filter((a) => a !== "SCMP_ACT_NOTIFY"),
+    supportedFlags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+  };
+  linux.apparmor = { enabled: existsSync("/sys/kernel/security/apparmor") };
+  linux.selinux = { enabled: existsSync("/sys/fs/selinux/enforce") };
+  f.mountOptions = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "relatime", "noatime", "strictatime", "nodiratime", "diratime",
+    "nosymfollow", "symfollow", "rro", "rrw", "rnosuid", "rnodev", "rnoexec", "bind", "rbind", "shared", "rshared", "slave", "rslave", "private", "rprivate",
+    "unbindable", "runbindable", "tmpcopyup"];
   f.linux = linux;
   f.annotations = { "org.opencontainers.runc.version": VERSION, "io.github.berth.version": VERSION, "io.github.berth.seccomp.enabled": "true" };
   f.potentiallyUnsafeConfigAnnotations = [];

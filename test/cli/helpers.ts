@@ -1,0 +1,105 @@
+// Test helpers for the CLI tests: a busybox bundle made offline, berth run as
+// a subprocess with its own --root, and clean-up that leaves nothing behind.
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { defaultSpec } from "../../src/spec/defaults.ts";
+import type { Spec } from "../../src/spec/types.ts";
+
+export const REPO = resolve(import.meta.dir, "../..");
+const BUN = join(REPO, "node_modules/.bin/bun");
+const MAIN = join(REPO, "src/cli/main.ts");
+
+/** Builds the core if it is missing or older than its sources. */
+export function ensureCore(): void {
+  const core = join(REPO, "build/berth-core");
+  const newest = Math.max(...readdirSync(join(REPO, "core")).map((f) => statSync(join(REPO, "core", f)).mtimeMs));
+  if (!existsSync(core) || statSync(core).mtimeMs < newest) {
+    const r = Bun.spawnSync(["bash", join(REPO, "scripts/build.sh")], { stdout: "inherit", stderr: "inherit" });
+    if (r.exitCode !== 0) throw new Error("build failed");
+  }
+}
+
+export function makeRootfs(dir: string): string {
+  const rootfs = join(dir, "rootfs");
+  for (const d of ["bin", "proc", "sys", "dev", "tmp", "etc", "root"]) mkdirSync(join(rootfs, d), { recursive: true });
+  copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
+  const list = Bun.spawnSync(["/bin/busybox", "--list"]).stdout.toString().split("\n").filter((a) => a && a !== "busybox");
+  for (const a of list) symlinkSync("busybox", join(rootfs, "bin", a));
+  writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+  writeFileSync(join(rootfs, "etc/group"), "root:x:0:\nnobody:x:65534:\n");
+  return rootfs;
+}
+
+export interface Bundle {
+  dir: string;
+  root: string;
+  spec: Spec;
+  write(): void;
+}
+
+/** A temp dir holding a bundle (rootfs + config.json) and a state root. */
+export function makeBundle(args: string[], edit?: (s: Spec) => void): Bundle {
+  const dir = mkdtempSync(join(tmpdir(), "berth-cli-"));
+  makeRootfs(dir);
+  const spec = defaultSpec();
+  spec.process!.terminal = false;
+  spec.process!.args = args;
+  edit?.(spec);
+  const b: Bundle = {
+    dir,
+    root: join(dir, "state"),
+    spec,
+    write: () => writeFileSync(join(dir, "config.json"), JSON.stringify(b.spec, null, 2)),
+  };
+  b.write();
+  return b;
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `berth --root ROOT ARGS` (from the sources: what dist/berth is built from). */
+/** Runs `berth --root ROOT ARGS` (from the sources: what dist/berth is built from).
+ * Output goes through files, not pipes: a detached container keeps its stdio
+ * open, and a pipe would not reach end-of-file until the container exits. */
+export function berth(root: string, args: string[], opts: { cwd?: string; stdin?: string; global?: string[] } = {}): Result {
+  const dir = mkdtempSync(join(tmpdir(), "berth-out-"));
+  try {
+    const out = openSync(join(dir, "out"), "w+");
+    const err = openSync(join(dir, "err"), "w+");
+    const r = Bun.spawnSync([BUN, MAIN, "--root", root, ...(opts.global ?? []), ...args], {
+      cwd: opts.cwd,
+      stdin: opts.stdin !== undefined ? Buffer.from(opts.stdin) : "ignore",
+      stdout: out,
+      stderr: err,
+    });
+    closeSync(out);
+    closeSync(err);
+    return { code: r.exitCode ?? 128, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Removes every container of a bundle's root and the temp dir; checks no cgroup is left. */
+export function cleanup(b: Bundle): void {
+  if (existsSync(b.root)) {
+    for (const id of readdirSync(b.root).filter((n) => !n.startsWith("."))) berth(b.root, ["delete", "--force", id]);
+  }
+  rmSync(b.dir, { recursive: true, force: true });
+}
+
+/** Every cgroup directory of a container on this host (v1 hierarchies or v2). */
+export function cgroupDirs(id: string): string[] {
+  const out: string[] = [];
+  for (const h of readdirSync("/sys/fs/cgroup")) {
+    const d = join("/sys/fs/cgroup", h, "berth", id);
+    if (existsSync(d)) out.push(d);
+  }
+  if (existsSync(join("/sys/fs/cgroup/berth", id))) out.push(join("/sys/fs/cgroup/berth", id));
+  return out;
+}
