@@ -2,8 +2,6 @@
 // Placeholder until the engine lands: every command reports that it is missing.
 import { UsageError } from "./args.ts";
 
-export const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container", "serve"]);
-
 export interface EngineGlobals {
   /** --root when given explicitly (the runtime state directory) */
   root?: string;

@@ -4,8 +4,11 @@ import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { SpecError } from "../spec/validate.ts";
 import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
 import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, runcCommand, VERSION } from "./runc.ts";
-import { ENGINE_COMMANDS, engineCommand } from "./engine.ts";
 import { existsSync } from "node:fs";
+import { trace } from "../linux/trace.ts";
+
+/** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
+const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container", "serve"]);
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
@@ -114,6 +117,7 @@ function makeLogger(file: string | undefined, format: string, debug: boolean): L
 }
 
 export async function main(argv: string[]): Promise<number> {
+  trace("main");
   let g;
   try {
     g = parseArgs(argv, GLOBAL_FLAGS, true);
@@ -136,7 +140,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (format !== "text" && format !== "json") throw new UsageError(`--log-format: text or json, not ${format}`);
     const root = str(g, "root") ?? "/run/berth";
-    if (isEngineCommand(cmd, rest, str(g, "root") !== undefined, root)) return await engineCommand(cmd, rest, { root: str(g, "root"), debug: bool(g, "debug") });
+    if (isEngineCommand(cmd, rest, str(g, "root") !== undefined, root)) {
+      // the engine (images, registry, network) loads only when it is used:
+      // runtime calls from containerd and Podman stay small
+      const { engineCommand } = await import("./engine.ts");
+      return await engineCommand(cmd, rest, { root: str(g, "root"), debug: bool(g, "debug") });
+    }
     const rt = new Runtime({ root, systemdCgroup: bool(g, "systemd-cgroup") });
     return await runcCommand(rt, cmd, rest);
   } catch (e) {

@@ -9,6 +9,7 @@ import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
 import type { LinuxResources, Process } from "../spec/types.ts";
 import { openRecordCgroup, Runtime, RuntimeError } from "../runtime/container.ts";
+import { trace } from "../linux/trace.ts";
 import { bool, list, parseArgs, str, UsageError, type FlagSpec } from "./args.ts";
 
 export const VERSION = "0.1.0";
@@ -90,8 +91,10 @@ async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
   if (detach) return 0;
   const stop = forwardSignals(session.proc.pid);
   const code = await session.proc.exited;
+  trace("run: exited");
   stop();
   if (!bool(p, "keep")) rt.delete(id, true);
+  trace("run: deleted");
   return code;
 }
 

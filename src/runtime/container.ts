@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { openCgroup, type Cgroup } from "../cgroups/index.ts";
 import { CoreSession, type PlanOp } from "../linux/core.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
+import { trace } from "../linux/trace.ts";
 import { mkfifo, openBlocking, readBlocking } from "../linux/sys.ts";
 import { OCI_VERSION } from "../spec/constants.ts";
 import { parseConfig } from "../spec/validate.ts";
@@ -69,7 +70,9 @@ export class Runtime {
       if (!existsSync(bundle)) throw new RuntimeError(`bundle ${bundle} does not exist`);
       throw new RuntimeError(`cannot read ${cfgPath}: ${code === "ENOENT" ? "no such file" : code}`);
     }
+    trace("create: read config");
     const spec = parseConfig(text, cfgPath);
+    trace("create: validated");
     return this.store.withLock(id, () => {
       const dir = this.store.reserve(id);
       let cgroup: Cgroup | undefined;
@@ -79,12 +82,16 @@ export class Runtime {
         cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
         cgroup.create();
         cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: deviceRules(spec) });
+        trace("create: cgroup ready");
         mkfifo(fifoPath(dir), 0o622);
         // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
         chmodSync(fifoPath(dir), 0o622);
         const ops: PlanOp[] = createPlan({ spec, bundle, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, foreground: o.foreground });
+        trace("create: plan built");
         session = new CoreSession(ops, { preserveFds: o.preserveFds });
+        trace("create: core spawned");
         pid = Number(session.expect("pid"));
+        trace("create: pid");
         const namespaces: Record<string, string> = {};
         for (const n of spec.linux?.namespaces ?? []) namespaces[n.type] = n.path ?? "";
         const rec: ContainerRecord = {
@@ -110,6 +117,7 @@ export class Runtime {
         session.continueWith(JSON.stringify({ ...st, status: "created" }));
         session.expect("ready");
         session.expectEnd();
+        trace("create: ready");
         rec.status = "created";
         this.store.save(rec);
         writePidFile(o.pidFile, pid);
@@ -153,6 +161,7 @@ export class Runtime {
         closeSync(fd);
       }
       unlinkSync(fifo);
+      trace("start: started");
       rec.status = "running";
       this.store.save(rec);
       return rec;
@@ -198,8 +207,10 @@ export class Runtime {
         const deadline = Date.now() + 5000;
         while (processStart(rec.pid) === rec.pidStart && Date.now() < deadline) Bun.sleepSync(2);
       }
+      trace("delete: stopped");
       try {
         cg.destroy(5000);
+        trace("delete: cgroup removed");
       } catch (e) {
         throw new RuntimeError(`deleting container ${id}: ${(e as Error).message}`);
       }
