@@ -314,6 +314,39 @@ static void sysctls(void)
 	}
 }
 
+/* pivot_root refuses a shared new root, a shared parent of it, or a shared
+ * current root. With a shared rootfsPropagation, "/" and the mount holding
+ * the rootfs are made private in our namespace (the host's are untouched);
+ * the requested propagation is applied to the new root after pivot_root. */
+static void unshare_for_pivot(const char *rootfs)
+{
+	if (mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+		die_errno("making / private for pivot_root");
+	char *path = realpath(rootfs, NULL);
+	if (!path)
+		die_errno("rootfs %s", rootfs);
+	struct statx sx;
+	if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &sx) < 0)
+		die_errno("rootfs %s", rootfs);
+	uint64_t id = sx.stx_mnt_id;
+	/* climb while the parent directory is on the same mount */
+	for (;;) {
+		char *slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			break;
+		*slash = 0;
+		if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &sx) < 0 || sx.stx_mnt_id != id) {
+			*slash = '/';
+			break;
+		}
+	}
+	if (strcmp(path, "/") != 0 && statx(AT_FDCWD, "/", 0, STATX_MNT_ID, &sx) == 0 && sx.stx_mnt_id == id)
+		strcpy(path, "/");
+	if (mount(NULL, path, NULL, MS_PRIVATE, NULL) < 0)
+		die_errno("making %s private for pivot_root", path);
+	free(path);
+}
+
 static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 {
 	const struct op *o;
@@ -329,6 +362,8 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 		prop = num(o->argv[0]);
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		die_errno("setting the propagation of /");
+	if ((prop & MS_SHARED) && !plan_find(&plan, "no-pivot"))
+		unshare_for_pivot(rootfs);
 	/* the rootfs becomes a mount point of its own */
 	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
@@ -370,6 +405,8 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 			die_errno("old root: propagation");
 		if (umount2(".", MNT_DETACH) < 0)
 			die_errno("detaching the old root");
+		if ((prop & MS_SHARED) && mount(NULL, "/", NULL, prop, NULL) < 0)
+			die_errno("setting the propagation of the new root");
 	}
 	if (chdir("/") < 0)
 		die_errno("chdir /");

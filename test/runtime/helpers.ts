@@ -1,0 +1,333 @@
+// Shared by the runtime tests: real containers driven through the berth CLI
+// (the release binary dist/berth, rebuilt when the sources are newer), a
+// busybox bundle per test, and a clean-up that runs even when a test fails and
+// then checks that nothing was left behind (state, cgroups, processes, mounts).
+import { test } from "bun:test";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Spec } from "../../src/spec/types.ts";
+
+export const REPO = resolve(import.meta.dir, "../..");
+export const BERTH = join(REPO, "dist/berth");
+export const BUSYBOX = "/bin/busybox";
+export type { Spec };
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
+    else if (e.isFile()) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+let built = false;
+/** Builds dist/berth (and the core) when they are missing or older than the sources. */
+export function ensureBuilt(): void {
+  if (built) return;
+  const bin = existsSync(BERTH) ? statSync(BERTH).mtimeMs : 0;
+  const core = existsSync(join(REPO, "dist/berth-core")) ? statSync(join(REPO, "dist/berth-core")).mtimeMs : 0;
+  const src = Math.max(newestMtime(join(REPO, "src")), newestMtime(join(REPO, "core")));
+  if (bin < src || core < newestMtime(join(REPO, "core"))) {
+    const r = spawnSync("bash", [join(REPO, "scripts/build.sh")], { cwd: REPO, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`scripts/build.sh failed:\n${r.stdout}\n${r.stderr}`);
+  }
+  built = true;
+}
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let seq = 0;
+export function uniqueId(tag: string): string {
+  return `rt-${tag}-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+let templateSpec: Spec | undefined;
+/** The default config.json, as `berth spec` writes it. */
+function defaultConfig(): Spec {
+  if (!templateSpec) {
+    ensureBuilt();
+    const d = mkdtempSync(join(tmpdir(), "berth-spec-"));
+    try {
+      execFileSync(BERTH, ["spec", "--bundle", d]);
+      templateSpec = JSON.parse(readFileSync(join(d, "config.json"), "utf8")) as Spec;
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  }
+  return structuredClone(templateSpec);
+}
+
+export interface Bundle {
+  dir: string;
+  rootfs: string;
+  config: Spec;
+  /** Writes config (after edits) to config.json. */
+  write(): void;
+}
+
+/** Every cgroup directory a container id could have on this host. */
+export function cgroupDirs(id: string): string[] {
+  const out: string[] = [];
+  const base = "/sys/fs/cgroup";
+  if (!existsSync(base)) return out;
+  out.push(join(base, "berth", id));
+  for (const e of readdirSync(base, { withFileTypes: true })) if (e.isDirectory()) out.push(join(base, e.name, "berth", id));
+  return out;
+}
+
+/** True while some process with this pid exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const st = s.slice(s.lastIndexOf(")") + 2)[0];
+    return st !== "Z" && st !== "X";
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(cond: () => boolean, ms = 5000, step = 10): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await Bun.sleep(step);
+  }
+  return cond();
+}
+
+/** Per-test context: its temp dirs, its --root, the containers it made. */
+export class Ctx {
+  readonly root: string;
+  private readonly dirs: string[] = [];
+  private readonly ids = new Set<string>();
+  private readonly pids: number[] = [];
+  private readonly cleanups: (() => void | Promise<void>)[] = [];
+
+  constructor() {
+    ensureBuilt();
+    this.root = this.tempDir("root");
+  }
+
+  tempDir(tag = "tmp"): string {
+    const d = mkdtempSync(join(tmpdir(), `berth-rt-${tag}-`));
+    chmodSync(d, 0o755);
+    this.dirs.push(d);
+    return d;
+  }
+
+  /** A fresh container id, deleted after the test. */
+  id(tag = "c"): string {
+    const id = uniqueId(tag);
+    this.ids.add(id);
+    return id;
+  }
+
+  /** A pid to SIGKILL after the test if it still runs. */
+  trackPid(pid: number): void {
+    this.pids.push(pid);
+  }
+
+  defer(fn: () => void | Promise<void>): void {
+    this.cleanups.push(fn);
+  }
+
+  /** A busybox bundle: rootfs with /bin/busybox and its applets, /etc/passwd and /etc/group, config.json from `berth spec` with terminal off and `args`. */
+  bundle(args: string[] = ["true"], edit?: (c: Spec) => void): Bundle {
+    const dir = this.tempDir("bundle");
+    const rootfs = join(dir, "rootfs");
+    for (const d of ["bin", "etc", "tmp", "root", "home/user", "proc", "sys", "dev"]) mkdirSync(join(rootfs, d), { recursive: true, mode: 0o755 });
+    chmodSync(join(rootfs, "tmp"), 0o1777);
+    copyFileSync(BUSYBOX, join(rootfs, "bin/busybox"));
+    chmodSync(join(rootfs, "bin/busybox"), 0o755);
+    for (const a of applets()) if (a !== "busybox") symlinkSync("busybox", join(rootfs, "bin", a));
+    writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+    writeFileSync(join(rootfs, "etc/group"), "root:x:0:\ntty:x:5:\nuser:x:1000:\nextra:x:2000:user\nnogroup:x:65534:\n");
+    const config = defaultConfig();
+    config.process!.terminal = false;
+    config.process!.args = args;
+    edit?.(config);
+    const b: Bundle = {
+      dir,
+      rootfs,
+      config,
+      write: () => writeFileSync(join(dir, "config.json"), JSON.stringify(b.config, null, 2)),
+    };
+    b.write();
+    return b;
+  }
+
+  /** Runs berth with --root. Output goes to files (a detached container keeps
+   * berth's stdout and stderr open); extra fds become fds 3, 4, ... */
+  async berth(args: string[], o: { stdin?: string; fds?: number[]; timeoutMs?: number; cwd?: string; root?: boolean } = {}): Promise<Result> {
+    const argv = [BERTH, ...(o.root === false ? [] : ["--root", this.root]), ...args];
+    const n = ++this.calls;
+    const outPath = join(this.outDir(), `${n}.out`), errPath = join(this.outDir(), `${n}.err`);
+    const out = openSync(outPath, "w+"), err = openSync(errPath, "w+");
+    try {
+      const p = Bun.spawn(argv, {
+        stdio: [o.stdin !== undefined ? "pipe" : "ignore", out, err, ...(o.fds ?? [])] as never,
+        cwd: o.cwd ?? REPO,
+      });
+      if (o.stdin !== undefined) {
+        const w = p.stdin as unknown as { write(s: string): void; end(): void };
+        w.write(o.stdin);
+        w.end();
+      }
+      const timer = setTimeout(() => p.kill("SIGKILL"), o.timeoutMs ?? 20000);
+      const code = await p.exited;
+      clearTimeout(timer);
+      return { code, stdout: readFileSync(outPath, "utf8"), stderr: readFileSync(errPath, "utf8") };
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+  }
+
+  private calls = 0;
+  private out?: string;
+  private outDir(): string {
+    return (this.out ??= this.tempDir("out"));
+  }
+
+  /** `berth run` of a bundle (foreground); returns its output and exit code. */
+  async run(b: Bundle, id = this.id("run"), extra: string[] = []): Promise<Result> {
+    return this.berth(["run", "--bundle", b.dir, ...extra, id]);
+  }
+
+  /** Runs `args` in a fresh busybox container (config edited by `edit`). */
+  async sh(script: string, edit?: (c: Spec) => void): Promise<Result> {
+    return this.run(this.bundle(["sh", "-c", script], edit));
+  }
+
+  /** The container's live state JSON (throws with berth's error if none). */
+  async state(id: string): Promise<Record<string, unknown>> {
+    const r = await this.berth(["state", id]);
+    if (r.code !== 0) throw new Error(`state ${id}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  }
+
+  /** Deletes what the test made and returns what was left behind. */
+  async cleanup(): Promise<string[]> {
+    const left: string[] = [];
+    for (const fn of this.cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        left.push(`clean-up step failed: ${(e as Error).message}`);
+      }
+    }
+    const pids: number[] = [...this.pids];
+    for (const id of this.ids) {
+      const st = join(this.root, id, "state.json");
+      if (existsSync(st)) {
+        try {
+          pids.push((JSON.parse(readFileSync(st, "utf8")) as { pid: number }).pid);
+        } catch {
+          /* half-written state is reported below */
+        }
+        await this.berth(["delete", "--force", id]);
+      }
+    }
+    for (const pid of pids) {
+      if (pid > 0 && alive(pid)) {
+        left.push(`process ${pid} still runs`);
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    for (const id of this.ids) {
+      if (existsSync(join(this.root, id))) left.push(`state dir ${id} left under --root`);
+      for (const d of cgroupDirs(id)) {
+        if (existsSync(d)) {
+          left.push(`cgroup ${d} left`);
+          removeCgroup(d);
+        }
+      }
+    }
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8");
+    for (const d of this.dirs) {
+      for (const line of mounts.split("\n")) {
+        const mp = line.split(" ")[4];
+        if (mp && (mp === d || mp.startsWith(d + "/"))) {
+          left.push(`mount ${mp} left on the host`);
+          spawnSync("umount", ["-l", mp]);
+        }
+      }
+    }
+    for (const d of this.dirs.reverse()) rmSync(d, { recursive: true, force: true });
+    return left;
+  }
+}
+
+function removeCgroup(d: string): void {
+  try {
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) removeCgroup(join(d, e.name));
+    rmSync(d, { recursive: false, force: true });
+  } catch {
+    /* best effort */
+  }
+  try {
+    spawnSync("rmdir", [d]);
+  } catch {
+    /* best effort */
+  }
+}
+
+let appletList: string[] | undefined;
+function applets(): string[] {
+  appletList ??= execFileSync(BUSYBOX, ["--list"], { encoding: "utf8" }).split("\n").filter((a) => /^[A-Za-z0-9_.\-[\]]+$/.test(a));
+  return appletList;
+}
+
+/** A test with a Ctx that is cleaned up afterwards, even when the test fails; leftovers fail the test. */
+export function ctest(name: string, fn: (c: Ctx) => Promise<void>, timeoutMs = 30000): void {
+  test(
+    name,
+    async () => {
+      const c = new Ctx();
+      let err: unknown;
+      try {
+        await fn(c);
+      } catch (e) {
+        err = e;
+      }
+      const left = await c.cleanup();
+      if (err) throw err;
+      if (left.length) throw new Error(`left behind: ${left.join("; ")}`);
+    },
+    timeoutMs,
+  );
+}
+
+/** Asserts a command succeeded, showing its stderr when not. */
+export function ok(r: Result, what = "berth"): Result {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+/** Lines of "key=value" output turned into a map. */
+export function kv(out: string): Record<string, string> {
+  const m: Record<string, string> = {};
+  for (const l of out.split("\n")) {
+    const i = l.indexOf("=");
+    if (i > 0) m[l.slice(0, i).trim()] = l.slice(i + 1).trim();
+  }
+  return m;
+}
+
+/** A field of /proc/self/status-like text. */
+export function statusField(text: string, key: string): string | undefined {
+  const m = new RegExp(`^${key}:\\s*(.*)$`, "m").exec(text);
+  return m?.[1]?.trim();
+}
