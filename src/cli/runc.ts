@@ -88,7 +88,10 @@ async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
     rt.delete(id, true);
     throw e;
   }
-  if (detach) return 0;
+  if (detach) {
+    await session.proc.exited;
+    return 0;
+  }
   const stop = forwardSignals(session.proc.pid);
   const code = await session.proc.exited;
   trace("run: exited");
@@ -307,15 +310,17 @@ async function cmdEvents(rt: Runtime, argv: string[]): Promise<number> {
   const cg = openRecordCgroup(rec);
   let ooms = cg.oomKillCount();
   let next = Date.now();
-  while (rt.status(rt.store.load(id)) !== "stopped") {
+  for (;;) {
+    const stopped = rt.status(rt.store.load(id)) === "stopped";
     const now = cg.oomKillCount();
     if (now > ooms) print(JSON.stringify({ type: "oom", id }));
     ooms = now;
+    if (stopped) break;
     if (Date.now() >= next) {
       print(JSON.stringify(statsOf(rt, id)));
       next = Date.now() + ms;
     }
-    await Bun.sleep(Math.min(ms, 200));
+    await Bun.sleep(Math.min(ms, 100));
   }
   return 0;
 }
@@ -359,13 +364,16 @@ export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Pro
     case "create": {
       const p = parseArgs(argv, CREATE_FLAGS);
       const id = oneId(p.args, "create");
-      rt.create(id, {
+      const { session } = rt.create(id, {
         bundle: str(p, "bundle") ?? ".",
         pidFile: str(p, "pid-file"),
         consoleSocket: str(p, "console-socket"),
         noPivot: bool(p, "no-pivot"),
         preserveFds: preserveFds(str(p, "preserve-fds")),
       });
+      // reap the core (it exits once the container is created), so that no
+      // zombie stays charged to the container's cgroup
+      await session.proc.exited;
       return 0;
     }
     case "start":
