@@ -351,8 +351,10 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 {
 	const struct op *o;
 	set_hostnames();
-	if ((o = plan_find(&plan, "oom-score-adj")))
-		write_proc(getpid(), "oom_score_adj", o->argv[0]);
+	/* /proc/self, not /proc/getpid(): in a new pid namespace getpid() is 1,
+	 * and this /proc is still the host's (that would be the host's init) */
+	if ((o = plan_find(&plan, "oom-score-adj")) && write_file("/proc/self/oom_score_adj", o->argv[0], strlen(o->argv[0])) < 0)
+		die_errno("oomScoreAdj %s", o->argv[0]);
 	const struct op *rootop = plan_find(&plan, "rootfs");
 	if (!rootop)
 		die("plan: no rootfs");

@@ -1,0 +1,238 @@
+// The process's settings, checked from inside: sysctl, rlimits, oomScoreAdj,
+// user/groups/umask, capabilities, noNewPrivileges, seccomp, personality,
+// ioPriority, scheduler, and the LSM labels this host cannot give.
+import { describe, expect } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ctest, kv, ok, statusField, type Spec } from "./helpers.ts";
+
+const CAP = { CHOWN: 0, DAC_OVERRIDE: 1, KILL: 5, SETUID: 7, NET_BIND_SERVICE: 10, NET_RAW: 13, SYS_ADMIN: 21, AUDIT_WRITE: 29 };
+const mask = (...bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n);
+const hex = (s: string | undefined) => BigInt(`0x${s ?? "x"}`);
+
+describe("kernel parameters and limits", () => {
+  ctest("sysctl, rlimits (lowered) and oomScoreAdj (raised) take effect", async (c) => {
+    const hostForward = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
+    const hostInitOom = readFileSync("/proc/1/oom_score_adj", "utf8");
+    const r = ok(
+      await c.sh(
+        [
+          "echo forward=$(cat /proc/sys/net/ipv4/ip_forward)",
+          "echo rmid=$(cat /proc/sys/kernel/shm_rmid_forced)",
+          "echo soft=$(ulimit -n); echo hard=$(ulimit -Hn)",
+          "echo core=$(ulimit -c)",
+          "echo limits=$(grep 'Max open files' /proc/self/limits | tr -s ' ')",
+          "echo oom=$(cat /proc/self/oom_score_adj)",
+        ].join("; "),
+        (cfg) => {
+          cfg.linux!.sysctl = { "net.ipv4.ip_forward": hostForward === "1" ? "0" : "1", "kernel/shm_rmid_forced": "1" };
+          cfg.process!.rlimits = [
+            { type: "RLIMIT_NOFILE", soft: 100, hard: 200 },
+            { type: "RLIMIT_CORE", soft: 0, hard: 0 },
+          ];
+          cfg.process!.oomScoreAdj = 567;
+        },
+      ),
+    );
+    const v = kv(r.stdout);
+    expect(v.forward).toBe(hostForward === "1" ? "0" : "1");
+    expect(v.rmid).toBe("1");
+    expect(v.soft).toBe("100");
+    expect(v.hard).toBe("200");
+    expect(v.core).toBe("0");
+    expect(v.limits).toBe("Max open files 100 200 files");
+    expect(v.oom).toBe("567");
+    // the host's values are untouched
+    expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim()).toBe(hostForward);
+    // the container's pid 1 is not the host's: the host's init keeps its score
+    expect(readFileSync("/proc/1/oom_score_adj", "utf8")).toBe(hostInitOom);
+  });
+
+  ctest("an rlimit above the host's hard limit fails with an error naming it", async (c) => {
+    const b = c.bundle(["true"], (cfg) => {
+      cfg.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1 << 30, hard: 1 << 30 }];
+    });
+    const id = c.id("rlim");
+    const r = await c.run(b, id);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/rlimit/i);
+  });
+});
+
+describe("user", () => {
+  ctest("uid, gid, additionalGids and umask", async (c) => {
+    const r = ok(
+      await c.sh("echo id=$(id); echo groups=$(grep Groups: /proc/self/status | cut -f2); echo umask=$(umask); touch /tmp/f; echo mode=$(stat -c %a /tmp/f); echo home=$(pwd)", (cfg) => {
+        cfg.process!.user = { uid: 1000, gid: 1000, additionalGids: [2000, 3000], umask: 0o077 };
+        cfg.process!.cwd = "/home/user";
+        cfg.root!.readonly = false;
+      }),
+    );
+    const v = kv(r.stdout);
+    expect(v.id).toBe("uid=1000(user) gid=1000(user) groups=2000(extra),3000");
+    expect(v.groups!.trim().split(/\s+/)).toEqual(["2000", "3000"]);
+    expect(v.umask).toBe("0077");
+    expect(v.mode).toBe("600");
+    expect(v.home).toBe("/home/user");
+  });
+
+  ctest("a root process without additionalGids gets no supplementary groups from the host", async (c) => {
+    const r = ok(await c.sh("grep Groups: /proc/self/status | cut -f2"));
+    expect(r.stdout.trim()).toBe("");
+  });
+});
+
+describe("capabilities and privileges", () => {
+  ctest("the default set: effective, permitted and bounding as configured, nothing inheritable or ambient", async (c) => {
+    const r = ok(await c.sh("cat /proc/self/status"));
+    const want = mask(CAP.KILL, CAP.NET_BIND_SERVICE, CAP.AUDIT_WRITE);
+    expect(hex(statusField(r.stdout, "CapEff"))).toBe(want);
+    expect(hex(statusField(r.stdout, "CapPrm"))).toBe(want);
+    expect(hex(statusField(r.stdout, "CapBnd"))).toBe(want);
+    expect(hex(statusField(r.stdout, "CapInh"))).toBe(0n);
+    expect(hex(statusField(r.stdout, "CapAmb"))).toBe(0n);
+    expect(statusField(r.stdout, "NoNewPrivs")).toBe("1");
+  });
+
+  ctest("all five sets for a non-root user: ambient capabilities survive exec", async (c) => {
+    const r = ok(
+      await c.sh("cat /proc/self/status; chown 0 /tmp/owned 2>&1 || true", (cfg) => {
+        cfg.process!.user = { uid: 1000, gid: 1000 };
+        const set = ["CAP_NET_BIND_SERVICE", "CAP_NET_RAW"];
+        cfg.process!.capabilities = { bounding: [...set, "CAP_KILL"], effective: set, permitted: set, inheritable: set, ambient: set };
+        cfg.process!.noNewPrivileges = false;
+      }),
+    );
+    const want = mask(CAP.NET_BIND_SERVICE, CAP.NET_RAW);
+    expect(hex(statusField(r.stdout, "CapAmb"))).toBe(want);
+    expect(hex(statusField(r.stdout, "CapInh"))).toBe(want);
+    expect(hex(statusField(r.stdout, "CapEff"))).toBe(want);
+    expect(hex(statusField(r.stdout, "CapPrm"))).toBe(want);
+    expect(hex(statusField(r.stdout, "CapBnd"))).toBe(want | mask(CAP.KILL));
+    expect(statusField(r.stdout, "NoNewPrivs")).toBe("0");
+    expect(statusField(r.stdout, "Uid")!.split(/\s+/)).toEqual(["1000", "1000", "1000", "1000"]);
+  });
+
+  ctest("without CAP_SYS_ADMIN or CAP_CHOWN, root in the container cannot mount or chown", async (c) => {
+    const r = ok(await c.sh("mount -t tmpfs none /mnt 2>&1; echo mount=$?; chown 1000 /tmp 2>&1; echo chown=$?", (cfg) => (cfg.root!.readonly = false)));
+    const v = kv(r.stdout);
+    expect(v.mount).not.toBe("0");
+    expect(v.chown).not.toBe("0");
+  });
+});
+
+describe("seccomp", () => {
+  const allowAll = (extra: NonNullable<Spec["linux"]>["seccomp"]) => (cfg: Spec) => {
+    cfg.root!.readonly = false;
+    cfg.linux!.seccomp = extra;
+  };
+
+  ctest("errno rules, with and without argument conditions", async (c) => {
+    const r = ok(
+      await c.sh(
+        [
+          "mkdir /tmp/d 2>&1; echo mkdir=$?",
+          "touch /tmp/f; chmod 640 /tmp/f; echo chmod640=$?",
+          "chmod 777 /tmp/f 2>&1; echo chmod777=$?",
+          "echo mode=$(stat -c %a /tmp/f)",
+        ].join("; "),
+        allowAll({
+          defaultAction: "SCMP_ACT_ALLOW",
+          architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+          syscalls: [
+            { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 },
+            { names: ["chmod", "fchmod"], action: "SCMP_ACT_ERRNO", errnoRet: 13, args: [{ index: 1, value: 0o777, op: "SCMP_CMP_EQ" }] },
+            { names: ["fchmodat"], action: "SCMP_ACT_ERRNO", errnoRet: 13, args: [{ index: 2, value: 0o777, op: "SCMP_CMP_EQ" }] },
+          ],
+        }),
+      ),
+    );
+    expect(r.stdout).toContain("Operation not permitted");
+    const v = kv(r.stdout);
+    expect(v.mkdir).toBe("1");
+    expect(v.chmod640).toBe("0");
+    expect(v.chmod777).toBe("1");
+    expect(r.stdout).toContain("Permission denied");
+    expect(v.mode).toBe("640");
+  });
+
+  ctest("defaultAction errno with an allow list", async (c) => {
+    const allowed = [
+      "execve", "brk", "arch_prctl", "mmap", "munmap", "mprotect", "read", "write", "writev", "open", "openat", "close", "fstat", "newfstatat",
+      "stat", "lstat", "statx", "getpid", "getuid", "geteuid", "getgid", "getegid", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "exit",
+      "exit_group", "set_tid_address", "set_robust_list", "rseq", "prlimit64", "getrandom", "access", "faccessat", "faccessat2", "close_range",
+      "ioctl", "fcntl", "getcwd", "readlink", "uname", "lseek", "dup2", "dup3",
+    ];
+    const b = c.bundle(["/bin/mkdir", "/tmp/denied"], (cfg) => {
+      cfg.root!.readonly = false;
+      cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1, syscalls: [{ names: allowed, action: "SCMP_ACT_ALLOW" }] };
+    });
+    const r = await c.run(b);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("mkdir: can't create directory '/tmp/denied': Operation not permitted");
+    expect(existsSync(join(b.rootfs, "tmp/denied"))).toBe(false);
+  });
+
+  ctest("kill and kill_process end the process with SIGSYS", async (c) => {
+    for (const action of ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS"] as const) {
+      const b = c.bundle(["uname", "-m"], (cfg) => {
+        cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["uname"], action }] };
+      });
+      const r = await c.run(b);
+      expect(r.stdout).toBe("");
+      expect(r.code).toBe(128 + 31);
+    }
+  });
+});
+
+describe("personality, I/O priority, scheduler", () => {
+  ctest("personality LINUX32 makes uname -m say i686", async (c) => {
+    const r32 = ok(await c.sh("uname -m", (cfg) => (cfg.linux!.personality = { domain: "LINUX32" })));
+    expect(r32.stdout.trim()).toBe("i686");
+    const r64 = ok(await c.sh("uname -m", (cfg) => (cfg.linux!.personality = { domain: "LINUX" })));
+    expect(r64.stdout.trim()).toBe("x86_64");
+  });
+
+  ctest("ioPriority and scheduler (SCHED_BATCH with nice, SCHED_IDLE)", async (c) => {
+    const script = "echo io=$(ionice -p $$); echo policy=$(cut -d' ' -f41 /proc/$$/stat); echo nice=$(cut -d' ' -f19 /proc/$$/stat)";
+    const a = kv(
+      ok(
+        await c.sh(script, (cfg) => {
+          cfg.process!.ioPriority = { class: "IOPRIO_CLASS_BE", priority: 7 };
+          cfg.process!.scheduler = { policy: "SCHED_BATCH", nice: 5 };
+        }),
+      ).stdout,
+    );
+    expect(a.io).toBe("best-effort: prio 7");
+    expect(a.policy).toBe("3");
+    expect(a.nice).toBe("5");
+    const b = kv(
+      ok(
+        await c.sh(script, (cfg) => {
+          cfg.process!.ioPriority = { class: "IOPRIO_CLASS_IDLE", priority: 0 };
+          cfg.process!.scheduler = { policy: "SCHED_IDLE" };
+        }),
+      ).stdout,
+    );
+    expect(b.io).toBe("idle");
+    expect(b.policy).toBe("5");
+  });
+});
+
+describe("security labels this host cannot give", () => {
+  for (const [field, value] of [["apparmorProfile", "berth-test"], ["selinuxLabel", "system_u:system_r:container_t:s0"]] as const) {
+    ctest(`process.${field} without the LSM: a clear error and nothing left`, async (c) => {
+      const lsm = field === "apparmorProfile" ? "/sys/kernel/security/apparmor" : "/sys/fs/selinux/enforce";
+      if (existsSync(lsm)) return; // this host has it: the label would be applied instead
+      const b = c.bundle(["true"], (cfg) => {
+        cfg.process![field] = value;
+      });
+      const id = c.id("lsm");
+      const r = await c.berth(["create", "--bundle", b.dir, id]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`process.${field}`);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
+    });
+  }
+});
