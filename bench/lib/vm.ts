@@ -252,7 +252,7 @@ export function probeVm(work: string, busybox: string, guestTimeoutMs: number): 
     }
     return { ...p, mode: "guest", why: `a Linux guest (${p.kernel}) boots on /dev/kvm with QEMU microvm (${cpuDesc}): full guests measured` };
   }
-  const tail = firstLines(r.stdout.split("\n").slice(-3).join("\n"));
+  const tail = r.stdout.trim() ? firstLines(r.stdout.split("\n").slice(-3).join("\n")) : "nothing on the serial console";
   return {
     ...p,
     mode: "floor",
