@@ -173,7 +173,7 @@ export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp
   for (const [i, r] of (proc.rlimits ?? []).entries()) {
     const n = RLIMIT_NUMBERS[r.type];
     if (n === undefined) throw new RuntimeError(`${field}.rlimits[${i}].type: unknown rlimit ${JSON.stringify(r.type)}`);
-    ops.push(["rlimit", n, BigInt(r.soft), BigInt(r.hard)]);
+    ops.push(["rlimit", n, BigInt(r.soft), BigInt(r.hard), `${field}.rlimits[${i}] (${r.type})`]);
   }
   if (proc.ioPriority) {
     const cls = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 }[proc.ioPriority.class as string];
