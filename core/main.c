@@ -182,18 +182,33 @@ static char *find_executable(const char *arg0, char **env)
 	die("exec %s: executable file not found in $PATH", arg0);
 }
 
+/* rlimit RESOURCE SOFT HARD [LABEL]: applied at create (before "ready", so
+ * that a limit the host refuses fails create) or before exec. */
+static int rlimits_done;
+static void apply_rlimits(void)
+{
+	if (rlimits_done)
+		return;
+	for (int i = 0; i < plan.n; i++) {
+		const struct op *o = &plan.ops[i];
+		if (strcmp(o->name, "rlimit") != 0)
+			continue;
+		struct rlimit rl = { .rlim_cur = num(o->argv[1]), .rlim_max = num(o->argv[2]) };
+		if (setrlimit((int)num(o->argv[0]), &rl) < 0)
+			die_errno("%s: setting %s/%s", o->argc > 3 ? o->argv[3] : o->argv[0], o->argv[1], o->argv[2]);
+	}
+	rlimits_done = 1;
+}
+
 /* The last steps before exec, shared by create and exec: process limits,
  * labels, user, capabilities, seccomp, working directory. */
 static void __attribute__((noreturn)) finish_and_exec(void)
 {
 	const struct op *o;
+	apply_rlimits();
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
-		if (strcmp(o->name, "rlimit") == 0) {
-			struct rlimit rl = { .rlim_cur = num(o->argv[1]), .rlim_max = num(o->argv[2]) };
-			if (setrlimit((int)num(o->argv[0]), &rl) < 0)
-				die_errno("setting rlimit %s to %s/%s", o->argv[0], o->argv[1], o->argv[2]);
-		} else if (strcmp(o->name, "personality") == 0) {
+		if (strcmp(o->name, "personality") == 0) {
 			if (personality((unsigned long)num(o->argv[0])) < 0)
 				die_errno("personality");
 		} else if (strcmp(o->name, "ioprio") == 0) {
@@ -445,6 +460,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 			die("cwd %s: not a directory in the container", o->argv[0]);
 	}
 	free(find_executable(args[0], env));
+	apply_rlimits();
 
 	o = plan_find(&plan, "exec-fifo");
 	send_line("ready");

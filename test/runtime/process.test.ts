@@ -48,14 +48,19 @@ describe("kernel parameters and limits", () => {
     expect(readFileSync("/proc/1/oom_score_adj", "utf8")).toBe(hostInitOom);
   });
 
-  ctest("an rlimit above the host's hard limit fails with an error naming it", async (c) => {
+  ctest("an rlimit above the host's hard limit fails create with an error naming it, leaving nothing", async (c) => {
     const b = c.bundle(["true"], (cfg) => {
-      cfg.process!.rlimits = [{ type: "RLIMIT_NOFILE", soft: 1 << 30, hard: 1 << 30 }];
+      cfg.process!.rlimits = [
+        { type: "RLIMIT_CORE", soft: 0, hard: 0 },
+        { type: "RLIMIT_NOFILE", soft: 1 << 30, hard: 1 << 30 },
+      ];
     });
     const id = c.id("rlim");
-    const r = await c.run(b, id);
+    const r = await c.berth(["create", "--bundle", b.dir, id]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/rlimit/i);
+    expect(r.stderr).toContain("process.rlimits[1] (RLIMIT_NOFILE)");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
   });
 });
 
