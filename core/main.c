@@ -580,12 +580,13 @@ int main(int argc, char **argv, char **envp)
 		if ((o = plan_find(&plan, "gidmap")))
 			write_proc(pid, "gid_map", o->argv[0]);
 	}
+	/* berth hears the pid before the child can say anything */
+	send_line("pid %d", pid);
 	if (write(sync[0], "1", 1) != 1) {
 		kill(pid, SIGKILL);
 		die("the container process died before it started");
 	}
 	close(sync[0]);
-	send_line("pid %d", pid);
 	close(ctl_fd);
 	ctl_fd = -1;
 	if (console >= 0)
