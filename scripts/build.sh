@@ -20,7 +20,7 @@ if [ -n "$core_src" ]; then
 fi
 if [ -f src/cli/main.ts ]; then
   echo "build: dist/berth"
-  node_modules/.bin/bun build --compile --bytecode --minify-syntax src/cli/main.ts --outfile dist/berth.tmp >/dev/null
+  node_modules/.bin/bun build --compile --bytecode --minify src/cli/main.ts --outfile dist/berth.tmp >/dev/null
   mv dist/berth.tmp dist/berth
   [ -x build/berth-core ] && install -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core
 fi

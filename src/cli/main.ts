@@ -2,6 +2,7 @@
 import { appendFileSync } from "node:fs";
 import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { SpecError } from "../spec/validate.ts";
+import { CgroupError } from "../cgroups/types.ts";
 import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
 import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, runcCommand, VERSION } from "./runc.ts";
 import { existsSync } from "node:fs";
@@ -149,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
     const rt = new Runtime({ root, systemdCgroup: bool(g, "systemd-cgroup") });
     return await runcCommand(rt, cmd, rest);
   } catch (e) {
-    const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof UsageError || (e as Error).name === "CgroupError";
+    const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof UsageError || e instanceof CgroupError;
     const msg = known ? (e as Error).message : `${(e as Error).message}${process.env.BERTH_DEBUG ? `\n${(e as Error).stack}` : ""}`;
     log.error(msg);
     process.stderr.write(`berth: ${msg}\n`);
