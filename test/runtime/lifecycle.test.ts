@@ -1,0 +1,277 @@
+// The runtime-spec lifecycle through the CLI: create/start/state/kill/delete,
+// list, exec (env, cwd, user, tty, detach, pid file), run -d, pid files,
+// preserved fds, exit codes, terminals over a console socket, and concurrent
+// commands on one container.
+import { beforeAll, describe, expect } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { alive, ctest, kv, ok, waitFor, type Ctx } from "./helpers.ts";
+
+let recvtty = "";
+beforeAll(() => {
+  // a console socket server: Bun cannot receive file descriptors over a socket
+  const dir = join(import.meta.dir, "../../build");
+  recvtty = join(dir, "test-recvtty");
+  const src = join(import.meta.dir, "fixtures/recvtty.c");
+  const r = spawnSync("gcc", ["-O", "-Wall", "-o", recvtty, src], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`compiling ${src}: ${r.stderr}`);
+});
+
+/** Starts recvtty on a fresh socket path; resolves its output once the pty closes. */
+async function consoleSocket(c: Ctx, input?: string): Promise<{ path: string; done: Promise<{ out: string; name: string }> }> {
+  const path = join(c.tempDir("console"), "sock");
+  const p = Bun.spawn([recvtty, path, ...(input !== undefined ? [input] : [])], { stdout: "pipe", stderr: "pipe" });
+  c.trackPid(p.pid);
+  c.defer(() => {
+    p.kill("SIGKILL");
+  });
+  if (!(await waitFor(() => existsSync(path), 3000, 5))) throw new Error("recvtty did not listen");
+  const done = (async () => {
+    const [out, name] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { out, name: name.trim() };
+  })();
+  return { path, done };
+}
+
+async function status(c: Ctx, id: string): Promise<string> {
+  return (await c.state(id)).status as string;
+}
+
+describe("lifecycle", () => {
+  ctest("create waits, start runs; state JSON; kill by name; delete rules", async (c) => {
+    const b = c.bundle(["sh", "-c", "touch /tmp/started; trap 'exit 7' TERM; sleep 60 & wait"], (cfg) => {
+      cfg.root!.readonly = false;
+      cfg.annotations = { "org.example.k": "v" };
+    });
+    const id = c.id("life");
+    const pidFile = join(c.tempDir("pid"), "pid");
+    ok(await c.berth(["create", "--bundle", b.dir, "--pid-file", pidFile, id]));
+    const st = await c.state(id);
+    expect(st.status).toBe("created");
+    expect(st.id).toBe(id);
+    expect(st.bundle).toBe(b.dir);
+    expect(typeof st.ociVersion).toBe("string");
+    expect(st.annotations).toEqual({ "org.example.k": "v" });
+    const pid = st.pid as number;
+    expect(pid).toBeGreaterThan(1);
+    expect(readFileSync(pidFile, "utf8").trim()).toBe(String(pid));
+    expect(alive(pid)).toBe(true);
+    // the user's program has not run yet
+    await Bun.sleep(100);
+    expect(existsSync(join(b.rootfs, "tmp/started"))).toBe(false);
+    expect(await status(c, id)).toBe("created");
+    // a second start cannot happen before the first: start it now
+    ok(await c.berth(["start", id]));
+    expect(await waitFor(() => existsSync(join(b.rootfs, "tmp/started")))).toBe(true);
+    expect(await status(c, id)).toBe("running");
+    expect((await c.state(id)).pid).toBe(pid);
+    const again = await c.berth(["start", id]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain("running");
+    // delete of a running container needs --force
+    const del = await c.berth(["delete", id]);
+    expect(del.code).not.toBe(0);
+    expect(del.stderr).toMatch(/not stopped|running/);
+    expect(await status(c, id)).toBe("running");
+    ok(await c.berth(["kill", id, "TERM"]));
+    expect(await waitFor(() => !alive(pid))).toBe(true);
+    const stopped = await c.state(id);
+    expect(stopped.status).toBe("stopped");
+    expect(stopped.pid).toBeUndefined();
+    const killStopped = await c.berth(["kill", id, "KILL"]);
+    expect(killStopped.code).not.toBe(0);
+    ok(await c.berth(["delete", id]));
+    const gone = await c.berth(["state", id]);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toContain("does not exist");
+    expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
+  });
+
+  ctest("kill by number; delete --force of a running container; delete of a created one", async (c) => {
+    const b = c.bundle(["sleep", "60"]);
+    const id = c.id("kill");
+    ok(await c.run(b, id, ["-d"]));
+    const pid = (await c.state(id)).pid as number;
+    ok(await c.berth(["kill", id, "9"]));
+    expect(await waitFor(() => !alive(pid))).toBe(true);
+    expect(await status(c, id)).toBe("stopped");
+    ok(await c.berth(["delete", id]));
+
+    const id2 = c.id("force");
+    ok(await c.run(c.bundle(["sleep", "60"]), id2, ["-d"]));
+    const pid2 = (await c.state(id2)).pid as number;
+    ok(await c.berth(["delete", "--force", id2]));
+    expect(alive(pid2)).toBe(false);
+
+    const id3 = c.id("created");
+    ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, id3]));
+    const pid3 = (await c.state(id3)).pid as number;
+    ok(await c.berth(["delete", id3]));
+    expect(alive(pid3)).toBe(false);
+    const bad = await c.berth(["kill", id3, "NOSUCHSIG"]);
+    expect(bad.code).not.toBe(0);
+  });
+
+  ctest("list: table, --format json and -q", async (c) => {
+    const a = c.id("lista"), b = c.id("listb");
+    ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, a]));
+    ok(await c.run(c.bundle(["sleep", "60"]), b, ["-d"]));
+    const table = ok(await c.berth(["list"])).stdout.trim().split("\n");
+    expect(table[0]!.split(/\s+/)).toEqual(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
+    const row = (id: string) => table.find((l) => l.startsWith(id + " "))!.split(/\s+/);
+    expect(row(a)[2]).toBe("created");
+    expect(row(b)[2]).toBe("running");
+    const json = JSON.parse(ok(await c.berth(["list", "--format", "json"])).stdout) as { id: string; status: string; pid: number }[];
+    expect(json.map((j) => j.id).sort()).toEqual([a, b].sort());
+    expect(json.find((j) => j.id === b)!.status).toBe("running");
+    expect(json.find((j) => j.id === b)!.pid).toBe((await c.state(b)).pid as number);
+    expect(ok(await c.berth(["list", "-q"])).stdout.trim().split("\n").sort()).toEqual([a, b].sort());
+  });
+
+  ctest("run: the exit code propagates; run -d returns at once with a pid file", async (c) => {
+    const r = await c.run(c.bundle(["sh", "-c", "echo out; echo err >&2; exit 42"]));
+    expect(r.code).toBe(42);
+    expect(r.stdout).toBe("out\n");
+    expect(r.stderr).toBe("err\n");
+    // a container killed by a signal: 128 + the signal
+    const k = await c.run(c.bundle(["sh", "-c", "kill -9 $$; sleep 5"], (cfg) => cfg.linux!.namespaces!.splice(cfg.linux!.namespaces!.findIndex((n) => n.type === "pid"), 1)));
+    expect(k.code).toBe(137);
+
+    const id = c.id("rund");
+    const pidFile = join(c.tempDir("pid"), "run.pid");
+    const t0 = Date.now();
+    ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d", "--pid-file", pidFile]));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    expect((await c.state(id)).pid).toBe(pid);
+    expect(await status(c, id)).toBe("running");
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("sleep\x0060\x00");
+  });
+
+  ctest("--preserve-fds passes extra descriptors into the container", async (c) => {
+    const f = join(c.tempDir("fd"), "passed");
+    writeFileSync(f, "through fd 3\n");
+    const fd = openSync(f, "r");
+    try {
+      const r = await c.berth(["run", "--preserve-fds", "1", "--bundle", c.bundle(["sh", "-c", "cat <&3; ls /proc/$$/fd | tr '\\n' ' '"]).dir, c.id("fds")], { fds: [fd] });
+      ok(r);
+      expect(r.stdout).toStartWith("through fd 3\n");
+      expect(r.stdout.split("\n")[1]!.trim()).toBe("0 1 2 3");
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe("exec", () => {
+  ctest("exec with --env, --cwd, --user; exit codes; --detach with --pid-file", async (c) => {
+    const id = c.id("exec");
+    ok(await c.run(c.bundle(["sleep", "60"], (cfg) => (cfg.root!.readonly = false)), id, ["-d"]));
+    const init = (await c.state(id)).pid as number;
+    const r = ok(await c.berth(["exec", "--env", "FOO=bar", "--cwd", "/tmp", "--user", "1000:1000", id, "sh", "-c", "echo foo=$FOO; echo cwd=$(pwd); echo id=$(id -u):$(id -g); echo pid=$$; echo ns=$(readlink /proc/self/ns/pid); echo host=$(hostname)"]));
+    const v = kv(r.stdout);
+    expect(v.foo).toBe("bar");
+    expect(v.cwd).toBe("/tmp");
+    expect(v.id).toBe("1000:1000");
+    expect(Number(v.pid)).toBeGreaterThan(1);
+    expect(v.ns).toBe(readlinkSync(`/proc/${init}/ns/pid`));
+    const code = await c.berth(["exec", id, "sh", "-c", "exit 5"]);
+    expect(code.code).toBe(5);
+    const missing = await c.berth(["exec", id, "/no/such/program"]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("/no/such/program");
+
+    const pidFile = join(c.tempDir("pid"), "exec.pid");
+    ok(await c.berth(["exec", "--detach", "--pid-file", pidFile, id, "sh", "-c", "echo detached > /tmp/d; sleep 60"]));
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    expect(alive(pid)).toBe(true);
+    expect(readlinkSync(`/proc/${pid}/ns/mnt`)).toBe(readlinkSync(`/proc/${init}/ns/mnt`));
+    expect(await waitFor(() => existsSync(`/proc/${init}/root/tmp/d`))).toBe(true);
+    // the exec'd process is in the container's cgroup: delete --force takes it down too
+    ok(await c.berth(["delete", "--force", id]));
+    expect(await waitFor(() => !alive(pid))).toBe(true);
+  });
+
+  ctest("exec into a stopped or unknown container fails clearly", async (c) => {
+    const id = c.id("execstop");
+    ok(await c.run(c.bundle(["true"]), id, ["-d"]));
+    for (let i = 0; i < 100 && (await status(c, id)) !== "stopped"; i++) await Bun.sleep(20);
+    const r = await c.berth(["exec", id, "true"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("stopped");
+    const u = await c.berth(["exec", "no-such-container-xyz", "true"]);
+    expect(u.code).not.toBe(0);
+    expect(u.stderr).toContain("does not exist");
+  });
+});
+
+describe("terminal", () => {
+  ctest("process.terminal: the pty master travels over the console socket; consoleSize applies", async (c) => {
+    const sock = await consoleSocket(c);
+    const b = c.bundle(["sh", "-c", "tty; stty size; test -t 0 && test -t 1 && echo all-tty"], (cfg) => {
+      cfg.process!.terminal = true;
+      cfg.process!.consoleSize = { height: 33, width: 101 };
+    });
+    const r = await c.run(b, c.id("tty"), ["--console-socket", sock.path]);
+    expect(r.code).toBe(0);
+    const { out, name } = await sock.done;
+    expect(name).toMatch(/^\/dev\/pts\/\d+$/);
+    const lines = out.replace(/\r/g, "").trim().split("\n");
+    expect(lines[0]).toBe(name);
+    expect(lines[1]).toBe("33 101");
+    expect(lines[2]).toBe("all-tty");
+  });
+
+  ctest("input typed on the pty reaches the process", async (c) => {
+    const sock = await consoleSocket(c, "hello-through-pty\n");
+    const b = c.bundle(["sh", "-c", "read line; echo got=$line"], (cfg) => (cfg.process!.terminal = true));
+    ok(await c.run(b, c.id("ttyin"), ["--console-socket", sock.path]));
+    const { out } = await sock.done;
+    expect(out.replace(/\r/g, "")).toContain("got=hello-through-pty");
+  });
+
+  ctest("exec --tty with a console socket; terminal without a socket is an error", async (c) => {
+    const id = c.id("exectty");
+    ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
+    const sock = await consoleSocket(c);
+    ok(await c.berth(["exec", "--tty", "--console-socket", sock.path, id, "sh", "-c", "tty; echo in-exec"]));
+    const { out, name } = await sock.done;
+    expect(out.replace(/\r/g, "")).toContain(`${name}\nin-exec`);
+    const bad = await c.berth(["exec", "--tty", id, "true"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("console-socket");
+    const b = c.bundle(["true"], (cfg) => (cfg.process!.terminal = true));
+    const id2 = c.id("nosock");
+    const r = await c.berth(["create", "--bundle", b.dir, id2]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("process.terminal");
+    expect(readdirSync(c.root).filter((n) => n.includes(id2))).toEqual([]);
+  });
+});
+
+describe("concurrency", () => {
+  ctest("concurrent creates of one id: exactly one wins; concurrent deletes leave clean state", async (c) => {
+    const id = c.id("race");
+    const bundles = [c.bundle(["sleep", "60"]), c.bundle(["sleep", "60"]), c.bundle(["sleep", "60"])];
+    const creates = await Promise.all(bundles.map((b) => c.berth(["create", "--bundle", b.dir, id])));
+    expect(creates.filter((r) => r.code === 0)).toHaveLength(1);
+    for (const r of creates.filter((r) => r.code !== 0)) expect(r.stderr).toContain("already exists");
+    const st = await c.state(id);
+    expect(st.status).toBe("created");
+    expect(alive(st.pid as number)).toBe(true);
+    ok(await c.berth(["start", id]));
+    const results = await Promise.all([
+      c.berth(["delete", "--force", id]),
+      c.berth(["delete", "--force", id]),
+      c.berth(["state", id]),
+      c.berth(["kill", id, "KILL"]),
+      c.berth(["list", "--format", "json"]),
+    ]);
+    expect(results[0]!.code === 0 || results[1]!.code === 0).toBe(true);
+    for (const r of results) expect(r.stderr).not.toMatch(/SyntaxError|JSON Parse|Unexpected/);
+    JSON.parse(results[4]!.stdout);
+    expect(alive(st.pid as number)).toBe(false);
+    expect(readdirSync(c.root)).toEqual([]);
+  });
+});
