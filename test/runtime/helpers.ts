@@ -4,7 +4,7 @@
 // then checks that nothing was left behind (state, cgroups, processes, mounts).
 import { test } from "bun:test";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Spec } from "../../src/spec/types.ts";
@@ -255,6 +255,14 @@ export class Ctx {
         }
       }
     }
+    for (const pid of processesRootedIn(this.dirs)) {
+      left.push(`process ${pid} with its root in a test directory`);
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
     const mounts = readFileSync("/proc/self/mountinfo", "utf8");
     for (const d of this.dirs) {
       for (const line of mounts.split("\n")) {
@@ -268,6 +276,22 @@ export class Ctx {
     for (const d of this.dirs.reverse()) rmSync(d, { recursive: true, force: true });
     return left;
   }
+}
+
+/** Live processes whose root directory (a container's rootfs) lies in one of dirs. */
+export function processesRootedIn(dirs: string[]): number[] {
+  const out: number[] = [];
+  for (const n of readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    let root: string;
+    try {
+      root = readlinkSync(`/proc/${n}/root`);
+    } catch {
+      continue;
+    }
+    if (dirs.some((d) => root === d || root.startsWith(d + "/")) && alive(Number(n))) out.push(Number(n));
+  }
+  return out;
 }
 
 function removeCgroup(d: string): void {

@@ -1,0 +1,126 @@
+// Bad input: one clear error line naming what is wrong, a non-zero exit, and
+// nothing left behind (no state dir, no cgroup, no process, no mount; the
+// shared clean-up of every test checks cgroups, processes and mounts too).
+import { describe, expect } from "bun:test";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { alive, cgroupDirs, ctest, ok, type Ctx, type Spec } from "./helpers.ts";
+import { existsSync } from "node:fs";
+
+/** `create` must fail with one stderr line matching `msg`, leaving nothing for `id`. */
+async function createFails(c: Ctx, bundleDir: string, msg: RegExp, id = c.id("bad")): Promise<string> {
+  const r = await c.berth(["create", "--bundle", bundleDir, id]);
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^berth: /);
+  expect(lines[0]).toMatch(msg);
+  expect(r.stdout).toBe("");
+  expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
+  for (const d of cgroupDirs(id)) expect(existsSync(d)).toBe(false);
+  const list = await c.berth(["list", "-q"]);
+  expect(list.stdout).not.toContain(id);
+  return lines[0]!;
+}
+
+/** A bundle whose config is edited into something wrong. */
+function badBundle(c: Ctx, edit: (cfg: Spec) => void): string {
+  return c.bundle(["true"], edit).dir;
+}
+
+describe("bad input", () => {
+  ctest("a missing bundle", async (c) => {
+    await createFails(c, "/nonexistent/berth-bundle", /bundle \/nonexistent\/berth-bundle does not exist/);
+    const empty = c.tempDir("empty");
+    await createFails(c, empty, /config\.json/);
+  });
+
+  ctest("invalid JSON in config.json", async (c) => {
+    const b = c.bundle();
+    writeFileSync(join(b.dir, "config.json"), '{ "ociVersion": "1.0.2", "process": { "args": ["true"], }');
+    await createFails(c, b.dir, /config\.json/);
+  });
+
+  ctest("configs that violate the spec name the field", async (c) => {
+    await createFails(c, badBundle(c, (cfg) => ((cfg.process as unknown as Record<string, unknown>).args = "true")), /process\.args/);
+    await createFails(c, badBundle(c, (cfg) => ((cfg as unknown as Record<string, unknown>).ociVersion = 5)), /ociVersion/);
+    await createFails(c, badBundle(c, (cfg) => (cfg.mounts![1]!.destination = "relative/dev")), /mounts\[1\]\.destination/);
+    await createFails(c, badBundle(c, (cfg) => (cfg.process!.cwd = "not/absolute")), /process\.cwd/);
+    await createFails(c, badBundle(c, (cfg) => (cfg.process!.rlimits = [{ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }])), /process\.rlimits\[0\]\.type/);
+    await createFails(c, badBundle(c, (cfg) => (cfg.root = { path: "no-such-rootfs" })), /root\.path/);
+  });
+
+  ctest("an unknown namespace type", async (c) => {
+    const line = await createFails(
+      c,
+      badBundle(c, (cfg) => cfg.linux!.namespaces!.push({ type: "bogus" } as never)),
+      /linux\.namespaces\[6\]\.type/,
+    );
+    expect(line).toContain("bogus");
+  });
+
+  ctest("a namespace path that does not exist", async (c) => {
+    await createFails(
+      c,
+      badBundle(c, (cfg) => (cfg.linux!.namespaces = cfg.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: "/run/netns/no-such-berth-ns" } : n)))),
+      /linux\.namespaces.*network.*\/run\/netns\/no-such-berth-ns/,
+    );
+  });
+
+  ctest("a duplicate id leaves the existing container alone", async (c) => {
+    const id = c.id("dup");
+    ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, id]));
+    const pid = (await c.state(id)).pid as number;
+    const r = await c.berth(["create", "--bundle", c.bundle(["true"]).dir, id]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim()).toMatch(/^berth: container "?[^ ]+"? already exists$/);
+    expect(r.stderr).toContain(id);
+    const st = await c.state(id);
+    expect(st.status).toBe("created");
+    expect(st.pid).toBe(pid);
+    expect(alive(pid)).toBe(true);
+    for (const d of cgroupDirs(id).filter(existsSync)) expect(readdirSync(d).length).toBeGreaterThan(0);
+  });
+
+  ctest("a bind mount source that does not exist", async (c) => {
+    await createFails(
+      c,
+      badBundle(c, (cfg) => cfg.mounts!.push({ destination: "/data", type: "bind", source: "/nonexistent/berth-src", options: ["bind"] })),
+      /mounts\[7\]\.source: \/nonexistent\/berth-src does not exist/,
+    );
+  });
+
+  ctest("a mount the kernel refuses (bad tmpfs option) fails create, naming the mount", async (c) => {
+    await createFails(
+      c,
+      badBundle(c, (cfg) => cfg.mounts!.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["size=lots"] })),
+      /mount \/data: option size=lots/,
+    );
+    await createFails(
+      c,
+      badBundle(c, (cfg) => cfg.mounts!.push({ destination: "/data", type: "nosuchfs", source: "x" })),
+      /mount \/data: filesystem type nosuchfs/,
+    );
+  });
+
+  ctest("a missing executable fails create, not start", async (c) => {
+    await createFails(c, c.bundle(["/no/such/program"]).dir, /\/no\/such\/program/);
+    await createFails(c, c.bundle(["no-such-command"]).dir, /no-such-command: executable file not found in \$PATH/);
+    // a cwd that is a file, not a directory
+    await createFails(c, c.bundle(["true"], (cfg) => (cfg.process!.cwd = "/etc/passwd")).dir, /\/etc\/passwd: Not a directory/);
+  });
+
+  ctest("bad container ids and commands on unknown containers", async (c) => {
+    for (const id of ["../escape", "a/b", ".hidden"]) {
+      const r = await c.berth(["create", "--bundle", c.bundle().dir, id]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("invalid container id");
+    }
+    expect(readdirSync(c.root)).toEqual([]);
+    for (const cmd of [["start"], ["state"], ["kill"], ["delete"]]) {
+      const r = await c.berth([...cmd, "no-such-container"]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim()).toBe('berth: container "no-such-container" does not exist');
+    }
+  });
+});
