@@ -9,18 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench: must run as root" >&2; exit 2; }
 
-need=()
-while read -r pkg; do
-  pkg=${pkg%%#*}; pkg=${pkg// /}
-  [ -n "$pkg" ] || continue
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done < scripts/deps/bench-apt.txt
-if [ ${#need[@]} -gt 0 ]; then
-  echo "bench: installing Debian packages: ${need[*]}" >&2
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null ||
-    echo "bench: could not install all of ${need[*]}; the peers that are missing show n/a" >&2
-fi
+bash scripts/deps/install.sh scripts/deps/bench-apt.txt bench ||
+  echo "bench: could not install all packages; the peers that are missing show n/a" >&2
 
 if [ ! -x node_modules/.bin/bun ]; then
   echo "bench: installing npm packages" >&2

@@ -371,16 +371,27 @@ int do_mkdir(int rootfd, const struct op *o)
 
 /* mask PATH: hide a file behind /dev/null, a directory behind an empty
  * read-only tmpfs. Runs after pivot_root; a missing path is skipped. */
-int do_mask(const struct op *o)
+/* Opens PATH (O_PATH) inside the container's root after pivot_root; -1 if
+ * it does not exist. */
+static int open_in_container(const char *path, const char *what)
 {
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int target = resolve_in_root(root, o->argv[0], O_PATH, 0, 0);
-	if (target < 0) {
-		close(root);
-		if (errno == ENOENT)
-			return 0;
-		die_errno("masked path %s", o->argv[0]);
+	int target = resolve_in_root(root, path, O_PATH, 0, 0);
+	int err = errno;
+	close(root);
+	if (target < 0 && err != ENOENT) {
+		errno = err;
+		die_errno("%s %s", what, path);
 	}
+	return target;
+}
+
+int do_mask(const struct op *o)
+{
+	int target = open_in_container(o->argv[0], "masked path");
+	if (target < 0)
+		return 0;
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 	if (fstat(target, &st) < 0)
 		die_errno("masked path %s", o->argv[0]);
@@ -410,14 +421,9 @@ int do_mask(const struct op *o)
 /* readonly PATH: bind the path onto itself, read-only. Missing: skipped. */
 int do_readonly(const struct op *o)
 {
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int target = resolve_in_root(root, o->argv[0], O_PATH, 0, 0);
-	if (target < 0) {
-		close(root);
-		if (errno == ENOENT)
-			return 0;
-		die_errno("readonly path %s", o->argv[0]);
-	}
+	int target = open_in_container(o->argv[0], "readonly path");
+	if (target < 0)
+		return 0;
 	int mnt = sys_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (mnt < 0)
 		die_errno("readonly path %s", o->argv[0]);
@@ -427,6 +433,5 @@ int do_readonly(const struct op *o)
 		die_errno("readonly path %s", o->argv[0]);
 	close(mnt);
 	close(target);
-	close(root);
 	return 0;
 }

@@ -12,17 +12,7 @@ if [ ! -d "$harness" ]; then
   echo "acceptance: no harness at $harness: skipped"
   exit 0
 fi
-need=()
-while read -r pkg; do
-  pkg=${pkg%%#*}; pkg=${pkg// /}
-  [ -n "$pkg" ] || continue
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done < scripts/deps/acceptance-apt.txt
-if [ ${#need[@]} -gt 0 ]; then
-  echo "acceptance: installing ${need[*]}"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null || { echo "acceptance: install failed"; exit 1; }
-fi
+bash scripts/deps/install.sh scripts/deps/acceptance-apt.txt acceptance || { echo "acceptance: install failed"; exit 1; }
 [ $# -gt 0 ] || set -- containerd podman docker
 rc=0
 for client in "$@"; do

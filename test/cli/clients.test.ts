@@ -4,22 +4,14 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berth, cgroupDirs, cleanup, ensureCore, makeBundle, type Bundle } from "./helpers.ts";
+import { berth, bundleTracker, cgroupDirs, ensureCore, uniqueId } from "./helpers.ts";
 
 beforeAll(ensureCore);
 
-let bundles: Bundle[] = [];
-afterEach(() => {
-  for (const b of bundles) cleanup(b);
-  bundles = [];
-});
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
-let n = 0;
-const uid = (p: string) => `${p}-${process.pid}-${++n}`;
+const tracker = bundleTracker();
+afterEach(tracker.cleanupAll);
+const bundle = tracker.bundle;
+const uid = uniqueId;
 
 function waitFor(cond: () => boolean, ms = 5000): void {
   const end = Date.now() + ms;

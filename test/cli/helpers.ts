@@ -103,3 +103,25 @@ export function cgroupDirs(id: string): string[] {
   if (existsSync(join("/sys/fs/cgroup/berth", id))) out.push(join("/sys/fs/cgroup/berth", id));
   return out;
 }
+
+let counter = 0;
+/** A container id unique to this test process. */
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${process.pid}-${++counter}`;
+}
+
+/** Bundles made by one test file; cleanupAll() (from afterEach) removes them all. */
+export function bundleTracker() {
+  let made: Bundle[] = [];
+  return {
+    bundle(args: string[], edit?: (s: Spec) => void): Bundle {
+      const b = makeBundle(args, edit);
+      made.push(b);
+      return b;
+    },
+    cleanupAll(): void {
+      for (const b of made) cleanup(b);
+      made = [];
+    },
+  };
+}

@@ -5,22 +5,14 @@
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berth, cgroupDirs, cleanup, ensureCore, makeBundle, type Bundle } from "./helpers.ts";
+import { berth, bundleTracker, cgroupDirs, ensureCore, uniqueId } from "./helpers.ts";
 
 beforeAll(ensureCore);
 
-let bundles: Bundle[] = [];
-afterEach(() => {
-  for (const b of bundles) cleanup(b);
-  bundles = [];
-});
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
-let n = 0;
-const uid = (p: string) => `${p}-${process.pid}-${++n}`;
+const tracker = bundleTracker();
+afterEach(tracker.cleanupAll);
+const bundle = tracker.bundle;
+const uid = uniqueId;
 const MiB = 1024 * 1024;
 
 /** The file holding a memory figure in the container's cgroup, v1 or v2. */
