@@ -366,6 +366,10 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 {
 	const struct op *o;
 	set_hostnames();
+	/* a session keyring of the container's own (kernels without keys: skip) */
+	if ((o = plan_find(&plan, "session-keyring")) &&
+	    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, o->argv[0], 0, 0, 0) < 0 && errno != ENOSYS)
+		die_errno("joining a new session keyring");
 	/* /proc/self, not /proc/getpid(): in a new pid namespace getpid() is 1,
 	 * and this /proc is still the host's (that would be the host's init) */
 	if ((o = plan_find(&plan, "oom-score-adj")) && write_file("/proc/self/oom_score_adj", o->argv[0], strlen(o->argv[0])) < 0)

@@ -79,6 +79,7 @@ async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
     pidFile: str(p, "pid-file"),
     consoleSocket: str(p, "console-socket"),
     noPivot: bool(p, "no-pivot"),
+    noNewKeyring: bool(p, "no-new-keyring"),
     preserveFds: preserveFds(str(p, "preserve-fds")),
     foreground: !detach,
   });
@@ -369,6 +370,7 @@ export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Pro
         pidFile: str(p, "pid-file"),
         consoleSocket: str(p, "console-socket"),
         noPivot: bool(p, "no-pivot"),
+        noNewKeyring: bool(p, "no-new-keyring"),
         preserveFds: preserveFds(str(p, "preserve-fds")),
       });
       // reap the core (it exits once the container is created), so that no

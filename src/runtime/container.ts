@@ -24,6 +24,7 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot?: boolean;
+  noNewKeyring?: boolean;
   preserveFds?: number;
   /** run: the core stays as the container's parent and reports its exit. */
   foreground?: boolean;
@@ -86,7 +87,7 @@ export class Runtime {
         mkfifo(fifoPath(dir), 0o622);
         // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
         chmodSync(fifoPath(dir), 0o622);
-        const ops: PlanOp[] = createPlan({ spec, bundle, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, foreground: o.foreground });
+        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground });
         trace("create: plan built");
         session = new CoreSession(ops, { preserveFds: o.preserveFds });
         trace("create: core spawned");

@@ -163,6 +163,9 @@ export interface PlanInput {
   cgroup?: Cgroup;
   consoleSocket?: string;
   noPivot?: boolean;
+  /** --no-new-keyring: keep the caller's session keyring */
+  noNewKeyring?: boolean;
+  id: string;
   foreground?: boolean;
 }
 
@@ -267,6 +270,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     ops.push(["rootfs-propagation", p[0] | MS.REC]);
   }
   if (inp.noPivot) ops.push(["no-pivot"]);
+  if (!inp.noNewKeyring) ops.push(["session-keyring", `_ses.${inp.id}`]);
 
   // mounts, in order
   let devIsTmpfs = false;

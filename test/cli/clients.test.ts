@@ -66,6 +66,15 @@ describe("containerd (runc v2 shim)", () => {
     expect(berth(b.root, ["delete", "--force", "never-was"]).code).toBe(0);
     expect(berth(b.root, ["delete", "never-was"]).code).not.toBe(0);
   });
+  test("each container gets a session keyring of its own unless --no-new-keyring", () => {
+    const b = bundle(["sleep", "30"]);
+    const a = uid("kr"), c = uid("kr");
+    expect(berth(b.root, ["run", "-d", "--bundle", b.dir, a]).code).toBe(0);
+    expect(berth(b.root, ["run", "-d", "--no-new-keyring", "--bundle", b.dir, c]).code).toBe(0);
+    const keys = readFileSync("/proc/keys", "utf8");
+    expect(keys).toContain(`_ses.${a}:`);
+    expect(keys).not.toContain(`_ses.${c}:`);
+  });
 });
 
 describe("Podman (conmon)", () => {
