@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -48,8 +49,47 @@ static int sys_mount_setattr(int fd, unsigned flags, uint64_t set, uint64_t clr,
 /* Resolves `path` (relative to rootfd, which acts as "/") and opens it with
  * `flags`. mkkind: 0 = must exist, 1 = create missing directories, 2 = create
  * missing parents and the last component as an empty file. */
+static int resolve_depth(int rootfd, const char *path, int flags, int mkkind, mode_t mode, int depth);
+
 int resolve_in_root(int rootfd, const char *path, int flags, int mkkind, mode_t mode)
 {
+	return resolve_depth(rootfd, path, flags, mkkind, mode, 0);
+}
+
+/* A component that exists but does not resolve is a dangling symlink: its
+ * target (taken as if the root were "/") is created instead, followed by the
+ * rest of the path. */
+static int follow_dangling(int rootfd, int parent, const char *prefix, const char *base, const char *rest, int flags, int mkkind, mode_t mode, int depth)
+{
+	char target[4096];
+	ssize_t n = readlinkat(parent, base, target, sizeof target - 1);
+	if (n <= 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	target[n] = 0;
+	size_t dirlen = (size_t)(base - prefix);
+	size_t len = dirlen + (size_t)n + (rest ? strlen(rest) : 0) + 3;
+	char *next = malloc(len);
+	if (!next)
+		die("out of memory");
+	if (target[0] == '/')
+		snprintf(next, len, "%s%s%s", target, rest ? "/" : "", rest ? rest : "");
+	else
+		snprintf(next, len, "%.*s%s%s%s", (int)dirlen, prefix, target, rest ? "/" : "", rest ? rest : "");
+	int fd = resolve_depth(rootfd, next, flags, mkkind, mode, depth + 1);
+	int err = errno;
+	free(next);
+	errno = err;
+	return fd;
+}
+
+static int resolve_depth(int rootfd, const char *path, int flags, int mkkind, mode_t mode, int depth)
+{
+	if (depth > 40) {
+		errno = ELOOP;
+		return -1;
+	}
 	int fd = sys_openat2(rootfd, path, flags | O_CLOEXEC, IN_ROOT);
 	if (fd >= 0 || errno != ENOENT || mkkind == 0)
 		return fd;
@@ -96,6 +136,20 @@ int resolve_in_root(int rootfd, const char *path, int flags, int mkkind, mode_t 
 				goto fail;
 			}
 			cur = sys_openat2(rootfd, copy, O_PATH | O_CLOEXEC, IN_ROOT);
+			if (cur < 0 && errno == ENOENT) {
+				const char *rest = NULL;
+				if (slash && !last) {
+					rest = slash + 1;
+					while (*rest == '/')
+						rest++;
+				}
+				int fd = follow_dangling(rootfd, parent, copy, base, rest, flags, mkkind, mode, depth);
+				int err = errno;
+				close(parent);
+				free(copy);
+				errno = err;
+				return fd;
+			}
 		}
 		if (cur < 0)
 			goto fail;

@@ -1,0 +1,175 @@
+// Attacks, tried for real: a hostile rootfs whose mount destinations are
+// symlinks out of it, the /proc/PID/exe overwrite of the runtime binary,
+// leaked descriptors, and undoing a masked path.
+import { describe, expect } from "bun:test";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { alive, ctest, kv, ok, REPO, waitFor } from "./helpers.ts";
+
+function snapshot(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      out.push(`${rel}${e.name}${e.isDirectory() ? "/" : ""}`);
+      if (e.isDirectory()) walk(join(d, e.name), `${rel}${e.name}/`);
+      else if (e.isFile()) out.push(`  ${readFileSync(join(d, e.name), "utf8")}`);
+    }
+  };
+  walk(dir, "");
+  return out.sort();
+}
+
+const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+
+describe("hostile rootfs", () => {
+  ctest("mount destinations that are symlinks out of the rootfs land inside it; the host stays untouched", async (c) => {
+    // four host directories the hostile image points at
+    const v = [1, 2, 3, 4].map(() => c.tempDir("victim"));
+    writeFileSync(join(v[2]!, "precious"), "host data\n");
+    mkdirSync(join(v[3]!, "sub"));
+    const before = v.map(snapshot);
+    const src = c.tempDir("src");
+    writeFileSync(join(src, "payload"), "from the container config\n");
+    const b = c.bundle(["sh", "-c", "echo ---; cat /proc/self/mountinfo; echo ---; cat /abs/payload; cat /etc/hostname"], (cfg) => {
+      cfg.mounts!.push(
+        // an absolute symlink to a host directory
+        { destination: "/abs", type: "bind", source: src, options: ["bind", "ro"] },
+        // a missing directory below an absolute symlink: created inside the rootfs, not on the host
+        { destination: "/abs2/newdir", type: "tmpfs", source: "tmpfs", options: ["size=1m"] },
+        // a relative ../ escape
+        { destination: "/rel/deeper", type: "tmpfs", source: "tmpfs", options: ["size=1m"] },
+        // a file bind whose destination is a symlink to a host file
+        { destination: "/etc/hostname", type: "bind", source: join(src, "payload"), options: ["bind", "ro"] },
+        // a file bind into a symlinked directory, the destination file missing
+        { destination: "/abs4/newfile", type: "bind", source: join(src, "payload"), options: ["bind", "ro"] },
+      );
+    });
+    symlinkSync(v[0]!, join(b.rootfs, "abs"));
+    symlinkSync(v[1]!, join(b.rootfs, "abs2"));
+    symlinkSync(`../../../../../../../../../../..${v[1]}`, join(b.rootfs, "rel"));
+    symlinkSync(join(v[2]!, "precious"), join(b.rootfs, "etc/hostname"));
+    symlinkSync(join(v[3]!, "sub"), join(b.rootfs, "abs4"));
+    const r = ok(await c.run(b));
+    const points = r.stdout.split("---")[1]!.split("\n").map((l) => l.split(" ")[4]);
+    // inside the container the links were followed as if the rootfs were "/"
+    expect(points).toContain(v[0]);
+    expect(points).toContain(`${v[1]}/newdir`);
+    expect(points).toContain(`${v[1]}/deeper`);
+    expect(points).toContain(`${v[2]}/precious`);
+    expect(points).toContain(`${v[3]}/sub/newfile`);
+    expect(r.stdout.split("---")[2]!.trim()).toBe("from the container config\nfrom the container config");
+    // on the host nothing changed: no new directories or files, no data written
+    expect(v.map(snapshot)).toEqual(before);
+    expect(readFileSync(join(v[2]!, "precious"), "utf8")).toBe("host data\n");
+    // what was missing was created in the rootfs
+    expect(existsSync(join(b.rootfs, v[1]!.slice(1), "newdir"))).toBe(true);
+    expect(existsSync(join(b.rootfs, v[3]!.slice(1), "sub/newfile"))).toBe(true);
+  });
+
+  ctest("devices and masked paths behind symlinks stay inside the rootfs", async (c) => {
+    const victim = c.tempDir("victim");
+    writeFileSync(join(victim, "file"), "host data\n");
+    const before = snapshot(victim);
+    const b = c.bundle(["sh", "-c", "ls /dev/evil/ 2>&1; cat /masked 2>&1 | wc -c"], (cfg) => {
+      cfg.linux!.devices = [
+        { path: "/dev/null", type: "c", major: 1, minor: 3 },
+        { path: "/dev/evil/node", type: "c", major: 1, minor: 3 },
+      ];
+      cfg.linux!.maskedPaths = [...cfg.linux!.maskedPaths!, "/masked"];
+      cfg.mounts = cfg.mounts!.filter((m) => m.destination !== "/dev" && !m.destination.startsWith("/dev/"));
+      cfg.root!.readonly = false;
+    });
+    // the image's /dev is a symlink to a host directory (no tmpfs over /dev here)
+    symlinkSync(victim, join(b.rootfs, "dev/evil"));
+    mkdirSync(join(b.rootfs, "dev/pts"), { recursive: true });
+    symlinkSync(join(victim, "file"), join(b.rootfs, "masked"));
+    const r = ok(await c.run(b));
+    expect(snapshot(victim)).toEqual(before);
+    expect(readFileSync(join(victim, "file"), "utf8")).toBe("host data\n");
+    // the device node was made inside the rootfs, where the link points when the rootfs is "/"
+    expect(r.stdout).toContain("node");
+    expect(existsSync(join(b.rootfs, victim.slice(1), "node"))).toBe(true);
+  });
+});
+
+describe("the runtime binary", () => {
+  ctest("the core runs from a sealed memfd: the host binary cannot be reached or overwritten", async (c) => {
+    const core = join(REPO, "dist/berth-core");
+    const before = sha(core);
+    const id = c.id("exe");
+    const b = c.bundle(["sh", "-c", "sleep 30"]);
+    // foreground run: the core stays as the container's parent
+    const run = c.berth(["run", "--bundle", b.dir, id]);
+    expect(await waitFor(() => existsSync(join(c.root, id, "state.json")), 5000)).toBe(true);
+    let st: Record<string, unknown> = {};
+    expect(await waitFor(() => ((st = JSON.parse(readFileSync(join(c.root, id, "state.json"), "utf8"))), st.status === "running"))).toBe(true);
+    const pid = st.pid as number;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const corePid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    expect(readlinkSync(`/proc/${corePid}/exe`)).toStartWith("/memfd:berth-core");
+    // even root on the host cannot write the sealed copy
+    let wrote = false;
+    try {
+      const fd = openSync(`/proc/${corePid}/exe`, "r+");
+      try {
+        writeFileSync(fd, "overwritten");
+        wrote = true;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      /* refused: good */
+    }
+    expect(wrote).toBe(false);
+    // the core is not dumpable: a container process could not open its exe
+    expect(readFileSync(`/proc/${corePid}/status`, "utf8")).toMatch(/^Uid:/m);
+    ok(await c.berth(["kill", id, "KILL"]));
+    await run;
+    expect(sha(core)).toBe(before);
+  });
+
+  ctest("a container racing every exec to write /proc/PID/exe changes nothing on the host", async (c) => {
+    const files = [join(REPO, "dist/berth-core"), join(REPO, "dist/berth")].filter(existsSync);
+    const before = files.map(sha);
+    const id = c.id("race");
+    // the attacker: keeps trying to open every process's exe for writing
+    const attack = "end=$(( $(date +%s) + 2 )); n=0; while [ $(date +%s) -lt $end ]; do for p in /proc/[0-9]*; do [ $p = /proc/$$ ] && continue; (echo pwned >> $p/exe) 2>/dev/null && n=$((n+1)); done; done; echo wrote=$n > /tmp/result";
+    const b = c.bundle(["sh", "-c", attack], (cfg) => (cfg.root!.readonly = false));
+    ok(await c.run(b, id, ["-d"]));
+    const init = (await c.state(id)).pid as number;
+    for (let i = 0; i < 15 && alive(init); i++) await c.berth(["exec", id, "true"]);
+    expect(await waitFor(() => !alive(init), 8000)).toBe(true);
+    expect(readFileSync(join(b.rootfs, "tmp/result"), "utf8").trim()).toBe("wrote=0");
+    expect(files.map(sha)).toEqual(before);
+  });
+});
+
+describe("descriptors and masks", () => {
+  ctest("no host descriptor leaks into the container or an exec'd process", async (c) => {
+    const id = c.id("fds");
+    const r = ok(await c.run(c.bundle(["sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"]), c.id("fdrun")));
+    expect(r.stdout.trim()).toBe("0 1 2");
+    ok(await c.run(c.bundle(["sleep", "30"]), id, ["-d"]));
+    const init = (await c.state(id)).pid as number;
+    // the detached init: stdio only (from the host, its fd table is visible directly)
+    expect(readdirSync(`/proc/${init}/fd`).sort()).toEqual(["0", "1", "2"]);
+    const e = ok(await c.berth(["exec", id, "sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"]));
+    expect(e.stdout.trim()).toBe("0 1 2");
+  });
+
+  ctest("a masked path cannot be unmasked or read, even by root in the container", async (c) => {
+    const r = ok(
+      await c.sh("umount /proc/kcore 2>/dev/null; umount -l /proc/kcore 2>/dev/null; echo kcore=$(head -c 64 /proc/kcore | wc -c); umount /proc/acpi 2>/dev/null; echo acpi=$(ls -A /proc/acpi | wc -l); echo keys=$(wc -c < /proc/keys)", (cfg) => {
+        // a privileged-looking process user: still no CAP_SYS_ADMIN
+        cfg.process!.capabilities!.bounding!.push("CAP_DAC_OVERRIDE");
+        cfg.process!.capabilities!.effective!.push("CAP_DAC_OVERRIDE");
+        cfg.process!.capabilities!.permitted!.push("CAP_DAC_OVERRIDE");
+      }),
+    );
+    const v = kv(r.stdout);
+    expect(v.kcore).toBe("0");
+    expect(v.acpi).toBe("0");
+    expect(v.keys).toBe("0");
+  });
+});
