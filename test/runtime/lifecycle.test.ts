@@ -113,6 +113,19 @@ describe("lifecycle", () => {
     expect(bad.code).not.toBe(0);
   });
 
+  ctest("kill --all signals every process of the container", async (c) => {
+    const id = c.id("killall");
+    // sh as pid 1 ignores TERM; its children do not
+    ok(await c.run(c.bundle(["sh", "-c", "sleep 60 & sleep 61 & wait; sleep 62"]), id, ["-d"]));
+    const init = (await c.state(id)).pid as number;
+    const kids = () => readFileSync(`/proc/${init}/task/${init}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    expect(await waitFor(() => kids().length === 2)).toBe(true);
+    const first = kids();
+    ok(await c.berth(["kill", "--all", id, "KILL"]));
+    expect(await waitFor(() => !alive(init) && first.every((p) => !alive(p)))).toBe(true);
+    expect(await status(c, id)).toBe("stopped");
+  });
+
   ctest("list: table, --format json and -q", async (c) => {
     const a = c.id("lista"), b = c.id("listb");
     ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, a]));

@@ -34,6 +34,14 @@ describe("root", () => {
     expect(rw.stdout).toContain("wrote");
   });
 
+  ctest("--no-pivot: the rootfs is moved to / and chrooted into", async (c) => {
+    const b = c.bundle(["sh", "-c", "echo root=$(awk '$5 == \"/\" {print $4}' /proc/self/mountinfo | tail -1); ls /bin/busybox"]);
+    const r = ok(await c.run(b, c.id("nopivot"), ["--no-pivot"]));
+    expect(r.stdout).toContain("/bin/busybox");
+    // the root mount is the rootfs directory of the host's filesystem
+    expect(r.stdout).toMatch(/root=\/.*rootfs/);
+  });
+
   ctest("rootfsPropagation: private, slave and shared show in the root's mountinfo", async (c) => {
     const fields = async (prop: NonNullable<NonNullable<Spec["linux"]>["rootfsPropagation"]>) => {
       const r = ok(await c.sh("awk '$5 == \"/\"' /proc/self/mountinfo", (cfg) => (cfg.linux!.rootfsPropagation = prop)));
