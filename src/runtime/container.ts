@@ -82,6 +82,7 @@ export class Runtime {
       try {
         cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
         cgroup.create();
+        trace("create: cgroup made");
         cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: deviceRules(spec) });
         trace("create: cgroup ready");
         mkfifo(fifoPath(dir), 0o622);

@@ -1,10 +1,10 @@
 // Container state on disk: ROOT/<id>/state.json written atomically, guarded
 // by a per-container lock (flock on ROOT/<id>.lock, which outlives the
 // container directory so that delete can hold it while removing).
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, unlinkSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../linux/lock.ts";
-import { flock, LOCK_EX, LOCK_UN } from "../linux/sys.ts";
+import { flock, LOCK_EX } from "../linux/sys.ts";
 import type { ContainerStatus, Spec, State } from "../spec/types.ts";
 
 export const DEFAULT_ROOT = "/run/berth";
@@ -52,20 +52,31 @@ export class StateStore {
     return join(this.root, checkId(id));
   }
 
-  /** Runs fn holding the container's lock. */
+  /** Runs fn holding the container's lock. The lock file is removed with the
+   * container; whoever locked a file that was removed meanwhile tries again
+   * (the inode check), and whoever finds no container removes the file it made. */
   withLock<T>(id: string, fn: () => T): T {
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
-    const fd = openSync(join(this.root, `.${checkId(id)}.lock`), "a", 0o600);
-    try {
-      flock(fd, LOCK_EX);
-      return fn();
-    } finally {
+    const path = join(this.root, `.${checkId(id)}.lock`);
+    for (;;) {
+      const fd = openSync(path, "a", 0o600);
+      let stale = false;
       try {
-        flock(fd, LOCK_UN);
-      } catch {
-        /* closing releases it too */
+        flock(fd, LOCK_EX);
+        try {
+          stale = statSync(path).ino !== fstatSync(fd).ino;
+        } catch {
+          stale = true;
+        }
+        if (stale) continue;
+        try {
+          return fn();
+        } finally {
+          if (!existsSync(this.dir(id))) rmSync(path, { force: true });
+        }
+      } finally {
+        closeSync(fd);
       }
-      closeSync(fd);
     }
   }
 
@@ -102,13 +113,9 @@ export class StateStore {
     writeFileAtomic(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600);
   }
 
+  /** Removes the container's directory (its lock file goes when the lock is released). */
   remove(id: string): void {
     rmSync(this.dir(id), { recursive: true, force: true });
-    try {
-      unlinkSync(join(this.root, `.${id}.lock`));
-    } catch {
-      /* gone already */
-    }
   }
 
   ids(): string[] {
