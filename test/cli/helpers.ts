@@ -2,11 +2,18 @@
 // a subprocess with its own --root, and clean-up that leaves nothing behind.
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { defaultSpec } from "../../src/spec/defaults.ts";
 import type { Spec } from "../../src/spec/types.ts";
 
-export const REPO = resolve(import.meta.dir, "../..");
+import { REPO, cgroupDirs as allCgroupDirs, uniqueId, type Result } from "../runtime/helpers.ts";
+
+export { REPO, uniqueId, type Result };
+
+/** The cgroup directories of a container that exist. */
+export function cgroupDirs(id: string): string[] {
+  return allCgroupDirs(id).filter((d) => existsSync(d));
+}
 const BUN = join(REPO, "node_modules/.bin/bun");
 const MAIN = join(REPO, "src/cli/main.ts");
 
@@ -56,12 +63,6 @@ export function makeBundle(args: string[], edit?: (s: Spec) => void): Bundle {
   return b;
 }
 
-export interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `berth --root ROOT ARGS` (from the sources: what dist/berth is built from). */
 /** Runs `berth --root ROOT ARGS` (from the sources: what dist/berth is built from).
  * Output goes through files, not pipes: a detached container keeps its stdio
@@ -93,22 +94,7 @@ export function cleanup(b: Bundle): void {
   rmSync(b.dir, { recursive: true, force: true });
 }
 
-/** Every cgroup directory of a container on this host (v1 hierarchies or v2). */
-export function cgroupDirs(id: string): string[] {
-  const out: string[] = [];
-  for (const h of readdirSync("/sys/fs/cgroup")) {
-    const d = join("/sys/fs/cgroup", h, "berth", id);
-    if (existsSync(d)) out.push(d);
-  }
-  if (existsSync(join("/sys/fs/cgroup/berth", id))) out.push(join("/sys/fs/cgroup/berth", id));
-  return out;
-}
 
-let counter = 0;
-/** A container id unique to this test process. */
-export function uniqueId(prefix: string): string {
-  return `${prefix}-${process.pid}-${++counter}`;
-}
 
 /** Bundles made by one test file; cleanupAll() (from afterEach) removes them all. */
 export function bundleTracker() {
