@@ -28,6 +28,8 @@ export interface CreateOptions {
   preserveFds?: number;
   /** run: the core stays as the container's parent and reports its exit. */
   foreground?: boolean;
+  /** The container's stdin/stdout/stderr (default: berth's own). */
+  stdio?: [number | "inherit", number | "inherit", number | "inherit"];
 }
 
 export function openRecordCgroup(rec: ContainerRecord): Cgroup {
@@ -90,7 +92,7 @@ export class Runtime {
         chmodSync(fifoPath(dir), 0o622);
         const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground });
         trace("create: plan built");
-        session = new CoreSession(ops, { preserveFds: o.preserveFds });
+        session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio });
         trace("create: core spawned");
         pid = Number(session.expect("pid"));
         trace("create: pid");
@@ -225,7 +227,7 @@ export class Runtime {
     });
   }
 
-  exec(id: string, proc: Process, o: { consoleSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number }): CoreSession {
+  exec(id: string, proc: Process, o: { consoleSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; stdio?: CreateOptions["stdio"] }): CoreSession {
     const rec = this.store.load(id);
     const st = this.status(rec);
     if (st !== "running" && st !== "created") throw new RuntimeError(`cannot exec in container ${id}: it is ${st}`);
@@ -233,7 +235,7 @@ export class Runtime {
     for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
     const cgroup = openRecordCgroup(rec);
     const ops = execPlan({ spec: rec.config, pid: rec.pid, namespaces, process: proc, cgroup, consoleSocket: o.consoleSocket, foreground: !o.detach });
-    const session = new CoreSession(ops, { preserveFds: o.preserveFds });
+    const session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio });
     const pid = Number(session.expect("pid"));
     session.expectEnd();
     writePidFile(o.pidFile, pid);
