@@ -18,10 +18,20 @@ if [ -n "$core_src" ]; then
     mv build/berth-core.tmp build/berth-core
   fi
 fi
+# berth-console: receives a container's pty master over the console socket
+# and proxies it to the terminal (the engine's run -t and exec -t)
+if [ -f core/console/console.c ]; then
+  if [ ! -x build/berth-console ] || [ core/console/console.c -nt build/berth-console ]; then
+    echo "build: console helper"
+    gcc $CFLAGS -o build/berth-console.tmp core/console/console.c
+    mv build/berth-console.tmp build/berth-console
+  fi
+fi
 if [ -f src/cli/main.ts ]; then
   echo "build: dist/berth"
   node_modules/.bin/bun build --compile --bytecode --minify src/cli/main.ts --outfile dist/berth.tmp >/dev/null
   mv dist/berth.tmp dist/berth
   [ -x build/berth-core ] && install -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core
+  [ -x build/berth-console ] && install -m 0755 build/berth-console dist/berth-console.tmp && mv dist/berth-console.tmp dist/berth-console
 fi
 echo "build: done"

@@ -1,6 +1,19 @@
-// The engine commands (daemonless, in the conventions of Podman and Docker).
-// Placeholder until the engine lands: every command reports that it is missing.
-import { UsageError } from "./args.ts";
+// The engine commands (daemonless, in the conventions of Podman and Docker):
+// images (pull, images, rmi, load, import, save, tag, inspect) and
+// containers (run, ps, logs, exec, stop, kill, rm, stats, inspect).
+// Exit codes: 125 for an engine error (bad flag, unknown image...), 126 when
+// the command cannot be invoked, 127 when it is not found, else the container's.
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { basename } from "node:path";
+import { familiarReference, parseReference, pullImage, importImages, exportImages, type PullProgress, type RegistryOptions } from "../image/index.ts";
+import { openRecordCgroup } from "../runtime/container.ts";
+import { Engine } from "../engine/engine.ts";
+import { importRootfs } from "../engine/images.ts";
+import { enginePaths } from "../engine/paths.ts";
+import { EngineError, type ContainerRecordE } from "../engine/store.ts";
+import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, type Flag, type ParsedFlags } from "../engine/args.ts";
+import { normalizeCap, parseTmpfs, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
+import type { NetworkMode } from "../network/index.ts";
 
 export interface EngineGlobals {
   /** --root when given explicitly (the runtime state directory) */
@@ -8,6 +21,750 @@ export interface EngineGlobals {
   debug: boolean;
 }
 
-export async function engineCommand(cmd: string, _argv: string[], _g: EngineGlobals): Promise<number> {
-  throw new UsageError(`engine command ${JSON.stringify(cmd)} is not available yet`);
+const USAGE = `berth engine commands (images and containers by name; state under $BERTH_ENGINE_ROOT, default /var/lib/berth)
+
+Images:
+  pull IMAGE                  pull from a registry (--tls-verify=false for HTTP/self-signed registries)
+  images [-q] [--format json] list images
+  rmi [-f] IMAGE...           remove images
+  load -i FILE                load a docker save or OCI archive
+  import FILE [REF]           make an image of a root filesystem tarball
+  save -o FILE IMAGE...       write images as an OCI layout tar
+  tag SOURCE TARGET           name an image
+  inspect [--type image|container] NAME...   details as JSON
+Containers:
+  run [flags] IMAGE [COMMAND [ARG...]]   (--rm -d -i -t --name -e --env-file -v --tmpfs -w -u --entrypoint
+                               --memory --cpus --pids-limit --read-only --cap-add --cap-drop
+                               --security-opt seccomp=FILE|unconfined|no-new-privileges
+                               --network none|host|bridge --hostname --pull always|missing|never --tls-verify)
+  ps [-a] [-q] [--format json] list containers
+  logs [-f] CONTAINER         print a container's output
+  exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...
+  stop [-t SECONDS] CONTAINER...   stop signal, then SIGKILL
+  kill [-s SIGNAL] CONTAINER...    send a signal (default SIGKILL)
+  rm [-f] CONTAINER...        remove containers
+  stats [--no-stream] [CONTAINER...]   CPU, memory and pids from the cgroups
+`;
+
+function out(s: string): void {
+  process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+}
+
+function makeEngine(): Engine {
+  return new Engine(enginePaths());
+}
+
+function parse(argv: string[], flags: Flag[], stop = false): ParsedFlags {
+  return parseFlags(argv, [...flags, { name: "help", kind: "bool" }], stop);
+}
+
+function ago(iso: string | undefined): string {
+  if (!iso) return "";
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return "";
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+  if (s < 60) return s <= 1 ? "Less than a second ago" : `${s} seconds ago`;
+  const m = Math.round(s / 60);
+  if (m < 60) return m === 1 ? "About a minute ago" : `${m} minutes ago`;
+  const h = Math.round(m / 60);
+  if (h < 48) return h === 1 ? "About an hour ago" : `${h} hours ago`;
+  const d = Math.round(h / 24);
+  if (d < 30) return `${d} days ago`;
+  if (d < 730) return `${Math.round(d / 30)} months ago`;
+  return `${Math.round(d / 365)} years ago`;
+}
+
+export function humanSize(n: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)}${units[i]}`;
+}
+
+function binarySize(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${units[i]}`;
+}
+
+function table(rows: string[][]): void {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  for (const r of rows) out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]! + 3))).join("").trimEnd());
+}
+
+function registryOptions(p: ParsedFlags): RegistryOptions {
+  const o: RegistryOptions = {};
+  if (p.flags.has("tls-verify")) o.tlsVerify = fBool(p, "tls-verify");
+  const af = fStr(p, "authfile");
+  if (af) o.authFile = af;
+  return o;
+}
+
+/** A progress display on a terminal (stderr); nothing otherwise. */
+function pullProgress(): ((p: PullProgress) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const shown = new Set<string>();
+  return (p) => {
+    const key = `${p.digest}:${p.status}`;
+    if (p.status === "downloading" || shown.has(key)) return;
+    shown.add(key);
+    process.stderr.write(`${p.kind} ${p.digest.slice(7, 19)}: ${p.status}\n`);
+  };
+}
+
+// ---- images -------------------------------------------------------------
+
+function imageSize(e: Engine, digest: string): number {
+  try {
+    const img = e.images.loadImage(digest, e.images.lookup(digest)!.record);
+    return img.layers.reduce((s, l) => s + l.size, 0) + img.manifest.config.size;
+  } catch {
+    return 0;
+  }
+}
+
+function splitName(ref: string): { repo: string; tag: string } {
+  try {
+    const f = familiarReference(parseReference(ref));
+    const at = f.indexOf("@");
+    if (at >= 0) return { repo: f.slice(0, at), tag: "<none>" };
+    const c = f.lastIndexOf(":");
+    return { repo: f.slice(0, c), tag: f.slice(c + 1) };
+  } catch {
+    return { repo: ref, tag: "<none>" };
+  }
+}
+
+async function cmdImages(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "all", short: "a", kind: "bool" }, { name: "no-trunc", kind: "bool" }]);
+  const e = makeEngine();
+  await e.ensureBuiltin();
+  const list = e.images.list();
+  const rows = list.map(({ ref, record }) => {
+    let created = "";
+    try {
+      created = e.images.loadImage(ref, record).config.created ?? "";
+    } catch {
+      /* broken image: no date */
+    }
+    return { ref, ...splitName(ref), id: record.config, digest: record.repoDigest ?? record.digest, created, size: imageSize(e, ref) };
+  });
+  const fmt = fStr(p, "format");
+  if (fmt === "json") {
+    out(JSON.stringify(rows.map((r) => ({ Id: r.id, Names: [r.ref], Repository: r.repo, Tag: r.tag, Digest: r.digest, Created: r.created, Size: r.size })), null, 2));
+    return 0;
+  }
+  if (fmt !== undefined && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
+  if (fBool(p, "quiet")) {
+    for (const id of [...new Set(rows.map((r) => r.id.slice(7, 19)))]) out(id);
+    return 0;
+  }
+  const nt = fBool(p, "no-trunc");
+  table([["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], ...rows.map((r) => [r.repo, r.tag, nt ? r.id : r.id.slice(7, 19), ago(r.created), humanSize(r.size)])]);
+  return 0;
+}
+
+async function cmdPull(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "tls-verify", kind: "bool" }, { name: "authfile", kind: "string" }, { name: "quiet", short: "q", kind: "bool" }, { name: "platform", kind: "string" }]);
+  if (p.args.length !== 1) throw new EngineUsageError("pull needs exactly one image name");
+  const e = makeEngine();
+  const ref = p.args[0]!;
+  if (/^(docker\.io\/)?berth\/busybox(:latest)?$/.test(ref)) {
+    await e.ensureBuiltin();
+    out(e.images.lookup(ref)!.record.config);
+    return 0;
+  }
+  const opts = registryOptions(p);
+  if (!fBool(p, "quiet")) opts.onProgress = pullProgress();
+  const r = await pullImage(e.images, ref, opts).catch((err) => {
+    throw new EngineError(`pulling ${ref}: ${(err as Error).message}`);
+  });
+  if (!fBool(p, "quiet")) process.stderr.write(`Pulled ${r.ref} (${r.downloaded.length} blobs downloaded, ${r.skipped.length} already present)\nDigest: ${r.repoDigest}\n`);
+  out(r.configDigest);
+  return 0;
+}
+
+async function cmdRmi(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }]);
+  if (p.args.length === 0) throw new EngineUsageError("rmi needs at least one image");
+  const e = makeEngine();
+  let code = 0;
+  for (const ref of p.args) {
+    try {
+      const hit = e.images.lookup(ref);
+      if (!hit) throw new EngineError(`image not known: ${ref}`);
+      const users = e.containers.list().filter((c) => c.imageDigest === hit.record.digest);
+      const names = e.images.list().filter((x) => x.record.digest === hit.record.digest);
+      if (users.length > 0 && names.length <= 1) {
+        if (!fBool(p, "force")) throw new EngineError(`image ${ref} is in use by container ${users.map((c) => c.name).join(", ")}: remove the container first, or use rmi -f`);
+        for (const c of users) await e.remove(c.id, true);
+      }
+      const r = await e.images.remove(ref);
+      for (const u of r.untagged) out(`Untagged: ${u}`);
+      if (!e.images.list().some((x) => x.record.digest === hit.record.digest)) out(`Deleted: ${hit.record.config}`);
+    } catch (err) {
+      process.stderr.write(`berth: ${(err as Error).message}\n`);
+      code = err instanceof EngineError ? err.exitCode : 125;
+    }
+  }
+  return code;
+}
+
+async function cmdLoad(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "input", short: "i", kind: "string" }, { name: "quiet", short: "q", kind: "bool" }]);
+  const file = fStr(p, "input") ?? p.args[0];
+  if (!file) throw new EngineUsageError("load needs an archive: -i FILE");
+  const e = makeEngine();
+  const imgs = await importImages(e.images, file).catch((err) => {
+    throw new EngineError((err as Error).message);
+  });
+  for (const i of imgs) out(`Loaded image: ${i.ref}`);
+  return 0;
+}
+
+async function cmdImport(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "change", short: "c", kind: "list" }, { name: "message", short: "m", kind: "string" }]);
+  if (p.args.length < 1 || p.args.length > 2) throw new EngineUsageError("import needs a root filesystem tarball and an optional image name");
+  const e = makeEngine();
+  const file = p.args[0]!;
+  const ref = p.args[1] ?? `localhost/${basename(file).replace(/\.(tar|tgz|tar\.gz)$/, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-") || "imported"}:latest`;
+  const r = await importRootfs(e.images, file, ref, fList(p, "change"));
+  out(r.configDigest);
+  return 0;
+}
+
+async function cmdSave(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "output", short: "o", kind: "string" }, { name: "format", kind: "string" }]);
+  const dest = fStr(p, "output");
+  if (!dest) throw new EngineUsageError("save needs -o FILE (berth does not write archives to a terminal)");
+  if (p.args.length === 0) throw new EngineUsageError("save needs at least one image");
+  const fmt = fStr(p, "format") ?? "oci-archive";
+  if (fmt !== "oci-archive" && fmt !== "oci-dir") throw new EngineUsageError(`--format: oci-archive or oci-dir, not ${JSON.stringify(fmt)}`);
+  const e = makeEngine();
+  if (p.args.some((r) => /berth\/busybox/.test(r))) await e.ensureBuiltin();
+  await exportImages(e.images, p.args, dest, { format: fmt }).catch((err) => {
+    throw new EngineError((err as Error).message);
+  });
+  return 0;
+}
+
+async function cmdTag(argv: string[]): Promise<number> {
+  const p = parse(argv, []);
+  if (p.args.length !== 2) throw new EngineUsageError("tag needs SOURCE and TARGET");
+  const e = makeEngine();
+  if (/berth\/busybox/.test(p.args[0]!)) await e.ensureBuiltin();
+  const hit = e.images.lookup(p.args[0]!);
+  if (!hit) throw new EngineError(`image not known: ${p.args[0]}`);
+  try {
+    await e.images.tag(p.args[1]!, hit.record.digest);
+  } catch (err) {
+    throw new EngineError(`tag ${p.args[1]}: ${(err as Error).message}`);
+  }
+  return 0;
+}
+
+// ---- containers -----------------------------------------------------------
+
+const RUN_FLAGS: Flag[] = [
+  { name: "rm", kind: "bool" },
+  { name: "detach", short: "d", kind: "bool" },
+  { name: "interactive", short: "i", kind: "bool" },
+  { name: "tty", short: "t", kind: "bool" },
+  { name: "name", kind: "string" },
+  { name: "env", short: "e", kind: "list" },
+  { name: "env-file", kind: "list" },
+  { name: "volume", short: "v", kind: "list" },
+  { name: "tmpfs", kind: "list" },
+  { name: "workdir", short: "w", kind: "string" },
+  { name: "user", short: "u", kind: "string" },
+  { name: "entrypoint", kind: "string" },
+  { name: "memory", short: "m", kind: "string" },
+  { name: "cpus", kind: "string" },
+  { name: "pids-limit", kind: "string" },
+  { name: "read-only", kind: "bool" },
+  { name: "cap-add", kind: "list" },
+  { name: "cap-drop", kind: "list" },
+  { name: "security-opt", kind: "list" },
+  { name: "network", kind: "string", alias: ["net"] },
+  { name: "hostname", short: "h", kind: "string" },
+  { name: "pull", kind: "string" },
+  { name: "tls-verify", kind: "bool" },
+  { name: "authfile", kind: "string" },
+];
+
+function envFromHost(e: string): string | undefined {
+  if (e.includes("=")) return e;
+  const v = process.env[e];
+  return v === undefined ? undefined : `${e}=${v}`;
+}
+
+function readEnvFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new EngineUsageError(`--env-file ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  const outv: string[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.replace(/\r$/, "").trimStart();
+    if (line === "" || line.startsWith("#")) return;
+    const k = line.split("=")[0]!;
+    if (!/^[^\s=]+$/.test(k)) throw new EngineUsageError(`--env-file ${file}, line ${i + 1}: invalid variable name ${JSON.stringify(k)}`);
+    const v = envFromHost(line);
+    if (v !== undefined) outv.push(v);
+  });
+  return outv;
+}
+
+export function containerOptions(p: ParsedFlags, cmd: string[] | undefined): ContainerOptions {
+  const env: string[] = [];
+  for (const f of fList(p, "env-file")) env.push(...readEnvFile(f));
+  for (const e of fList(p, "env")) {
+    if (e === "" || e.startsWith("=")) throw new EngineUsageError(`--env ${JSON.stringify(e)}: want KEY=VALUE or KEY`);
+    const v = envFromHost(e);
+    if (v !== undefined) env.push(v);
+  }
+  const o: ContainerOptions = {
+    cmd, env, tty: fBool(p, "tty"), interactive: fBool(p, "interactive"),
+    volumes: fList(p, "volume").map(parseVolume), tmpfs: fList(p, "tmpfs").map(parseTmpfs),
+    readOnly: fBool(p, "read-only"),
+    capAdd: fList(p, "cap-add").flatMap((c) => c.split(",")).map((c) => normalizeCap(c, "--cap-add")),
+    capDrop: fList(p, "cap-drop").flatMap((c) => c.split(",")).map((c) => normalizeCap(c, "--cap-drop")),
+    noNewPrivileges: false,
+  };
+  const ep = fStr(p, "entrypoint");
+  if (ep !== undefined) o.entrypoint = ep === "" ? [] : [ep];
+  const w = fStr(p, "workdir");
+  if (w !== undefined) {
+    if (!w.startsWith("/")) throw new EngineUsageError(`--workdir ${JSON.stringify(w)}: must be an absolute path`);
+    o.workdir = w;
+  }
+  const u = fStr(p, "user");
+  if (u !== undefined) o.user = u;
+  const h = fStr(p, "hostname");
+  if (h !== undefined) o.hostname = h;
+  const mem = fStr(p, "memory");
+  if (mem !== undefined) {
+    o.memory = parseBytes(mem, "--memory");
+    if (o.memory < 6 * 1024 * 1024) throw new EngineUsageError(`--memory ${mem}: the minimum is 6MB`);
+  }
+  const cpus = fStr(p, "cpus");
+  if (cpus !== undefined) {
+    const n = Number(cpus);
+    if (!/^\d+(\.\d+)?$/.test(cpus) || !(n > 0) || n > 1024) throw new EngineUsageError(`--cpus ${JSON.stringify(cpus)}: want a positive number of CPUs, e.g. 0.5`);
+    o.cpus = n;
+  }
+  const pl = fStr(p, "pids-limit");
+  if (pl !== undefined) {
+    if (!/^-?\d+$/.test(pl) || Number(pl) === 0 || Number(pl) < -1) throw new EngineUsageError(`--pids-limit ${JSON.stringify(pl)}: want a positive number, or -1 for no limit`);
+    if (Number(pl) > 0) o.pidsLimit = Number(pl);
+  }
+  for (const so of fList(p, "security-opt")) {
+    const [k, v] = so.includes("=") ? [so.slice(0, so.indexOf("=")), so.slice(so.indexOf("=") + 1)] : so.includes(":") ? [so.slice(0, so.indexOf(":")), so.slice(so.indexOf(":") + 1)] : [so, undefined];
+    if (k === "no-new-privileges") {
+      if (v !== undefined && !/^(true|false)$/.test(v)) throw new EngineUsageError(`--security-opt ${so}: want no-new-privileges[=true|false]`);
+      o.noNewPrivileges = v !== "false";
+    } else if (k === "seccomp") {
+      if (!v) throw new EngineUsageError(`--security-opt ${so}: want seccomp=FILE or seccomp=unconfined`);
+      o.seccomp = v === "unconfined" ? null : readSeccompProfile(v);
+    } else throw new EngineUsageError(`--security-opt ${JSON.stringify(so)}: unsupported (supported: seccomp=FILE|unconfined, no-new-privileges)`);
+  }
+  return o;
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const p = parse(argv, RUN_FLAGS, true);
+  if (fBool(p, "help")) {
+    out(USAGE);
+    return 0;
+  }
+  const [image, ...cmd] = p.args;
+  if (!image) throw new EngineUsageError("run needs an image: berth run [flags] IMAGE [COMMAND [ARG...]]");
+  const network = (fStr(p, "network") ?? "none") as NetworkMode;
+  if (!["none", "host", "bridge"].includes(network)) throw new EngineUsageError(`--network ${JSON.stringify(network)}: want none, host or bridge`);
+  const pull = fStr(p, "pull") ?? "missing";
+  if (!["missing", "always", "never"].includes(pull)) throw new EngineUsageError(`--pull ${JSON.stringify(pull)}: want missing, always or never`);
+  const detach = fBool(p, "detach");
+  const opts = containerOptions(p, cmd.length ? cmd : undefined);
+  if (opts.tty && !detach && opts.interactive && !process.stdin.isTTY) throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
+  const e = makeEngine();
+  const rec = await e.create({
+    image, name: fStr(p, "name"), opts, network, autoRemove: fBool(p, "rm"), detach,
+    pull: pull as "missing", registry: registryOptions(p), onPullProgress: pullProgress(),
+  });
+  if (detach) {
+    await e.runDetached(rec);
+    out(rec.id);
+    return 0;
+  }
+  return e.runForeground(rec);
+}
+
+function statusText(e: Engine, c: ContainerRecordE): string {
+  const st = e.status(c);
+  if (st === "running") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")}`;
+  if (st === "paused") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")} (Paused)`;
+  if (st === "created") return "Created";
+  return `Exited (${c.state.exitCode ?? "unknown"}) ${ago(c.state.finishedAt)}`;
+}
+
+async function cmdPs(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "all", short: "a", kind: "bool" }, { name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "no-trunc", kind: "bool" }]);
+  const e = makeEngine();
+  const all = e.containers.list().filter((c) => fBool(p, "all") || ["running", "paused"].includes(e.status(c)));
+  const fmt = fStr(p, "format");
+  if (fmt === "json") {
+    out(JSON.stringify(all.map((c) => ({
+      Id: c.id, Names: [c.name], Image: c.image, ImageID: c.imageId, Command: c.args, Created: c.created,
+      State: e.status(c), Status: statusText(e, c), ExitCode: c.state.exitCode ?? null, Pid: c.state.pid,
+    })), null, 2));
+    return 0;
+  }
+  if (fmt !== undefined && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
+  if (fBool(p, "quiet")) {
+    for (const c of all) out(fBool(p, "no-trunc") ? c.id : c.id.slice(0, 12));
+    return 0;
+  }
+  const cmdText = (c: ContainerRecordE) => {
+    const s = c.args.join(" ");
+    return JSON.stringify(fBool(p, "no-trunc") || s.length <= 20 ? s : s.slice(0, 19) + "…");
+  };
+  table([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], ...all.map((c) => [c.id.slice(0, 12), c.image, cmdText(c), ago(c.created), statusText(e, c), c.name])]);
+  return 0;
+}
+
+async function cmdLogs(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "follow", short: "f", kind: "bool" }, { name: "tail", kind: "string" }]);
+  if (p.args.length !== 1) throw new EngineUsageError("logs needs exactly one container");
+  const e = makeEngine();
+  const rec = e.containers.get(p.args[0]!);
+  let fd: number;
+  try {
+    fd = openSync(rec.logPath, "r");
+  } catch {
+    throw new EngineError(`container ${rec.name} has no log (it ran in the foreground, or was removed)`);
+  }
+  try {
+    let pos = 0;
+    const tail = fStr(p, "tail");
+    if (tail !== undefined && tail !== "all") {
+      if (!/^\d+$/.test(tail)) throw new EngineUsageError(`--tail ${JSON.stringify(tail)}: want a number or all`);
+      const text = readFileSync(rec.logPath);
+      let n = Number(tail), i = text.length;
+      if (i > 0 && text[i - 1] === 10) i--;
+      while (i > 0 && n > 0) {
+        i--;
+        if (text[i] === 10) n--;
+      }
+      pos = n > 0 ? 0 : i + 1;
+      if (Number(tail) === 0) pos = text.length;
+    }
+    const buf = Buffer.alloc(65536);
+    const drain = () => {
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, pos);
+        if (n <= 0) return;
+        pos += n;
+        process.stdout.write(Buffer.from(buf.subarray(0, n)));
+      }
+    };
+    drain();
+    if (!fBool(p, "follow")) return 0;
+    for (;;) {
+      const cur = e.containers.load(rec.id);
+      const running = cur !== undefined && e.status(cur) !== "exited";
+      drain();
+      if (!running) break;
+      await Bun.sleep(100);
+    }
+    drain();
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function cmdExec(argv: string[]): Promise<number> {
+  const p = parse(argv, [
+    { name: "interactive", short: "i", kind: "bool" }, { name: "tty", short: "t", kind: "bool" }, { name: "detach", short: "d", kind: "bool" },
+    { name: "env", short: "e", kind: "list" }, { name: "user", short: "u", kind: "string" }, { name: "workdir", short: "w", kind: "string" },
+  ], true);
+  const [ref, ...cmd] = p.args;
+  if (!ref) throw new EngineUsageError("exec needs a container and a command");
+  if (cmd.length === 0) throw new EngineUsageError("exec needs a command");
+  const w = fStr(p, "workdir");
+  if (w !== undefined && !w.startsWith("/")) throw new EngineUsageError(`--workdir ${JSON.stringify(w)}: must be an absolute path`);
+  const env: string[] = [];
+  for (const x of fList(p, "env")) {
+    const v = envFromHost(x);
+    if (v !== undefined) env.push(v);
+  }
+  const e = makeEngine();
+  return e.exec(ref, cmd, { interactive: fBool(p, "interactive"), tty: fBool(p, "tty"), detach: fBool(p, "detach"), env, user: fStr(p, "user"), workdir: w });
+}
+
+async function each(refs: string[], what: string, fn: (ref: string) => Promise<void>): Promise<number> {
+  if (refs.length === 0) throw new EngineUsageError(`${what} needs at least one container`);
+  let code = 0;
+  for (const r of refs) {
+    try {
+      await fn(r);
+      out(r);
+    } catch (err) {
+      process.stderr.write(`berth: ${(err as Error).message}\n`);
+      code = err instanceof EngineError ? err.exitCode : 125;
+    }
+  }
+  return code;
+}
+
+async function cmdStop(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "time", short: "t", kind: "string", alias: ["timeout"] }, { name: "signal", short: "s", kind: "string" }]);
+  const t = fStr(p, "time");
+  const ms = t === undefined ? 10_000 : parseDuration(t, "--time");
+  const sig = fStr(p, "signal");
+  const n = sig === undefined ? undefined : signalNumber(sig, "--signal");
+  const e = makeEngine();
+  return each(p.args, "stop", async (r) => {
+    await e.stop(r, ms, n);
+  });
+}
+
+async function cmdKill(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "signal", short: "s", kind: "string" }]);
+  const sig = signalNumber(fStr(p, "signal") ?? "KILL", "--signal");
+  const e = makeEngine();
+  return each(p.args, "kill", async (r) => {
+    e.kill(r, sig);
+  });
+}
+
+async function cmdRm(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }, { name: "volumes", short: "v", kind: "bool" }]);
+  const e = makeEngine();
+  return each(p.args, "rm", async (r) => {
+    await e.remove(r, fBool(p, "force"));
+  });
+}
+
+// ---- inspect ---------------------------------------------------------------
+
+function inspectContainer(e: Engine, c: ContainerRecordE): object {
+  const st = e.status(c);
+  return {
+    Id: c.id, Name: c.name, Created: c.created, Path: c.path, Args: c.args.slice(1),
+    State: {
+      Status: st, Running: st === "running" || st === "paused", Paused: st === "paused", Pid: st === "exited" ? 0 : c.state.pid,
+      ExitCode: c.state.exitCode ?? (st === "exited" ? -1 : 0), StartedAt: c.state.startedAt ?? "", FinishedAt: c.state.finishedAt ?? "",
+    },
+    Image: c.imageId, ImageName: c.imageRef, ImageDigest: c.imageDigest,
+    Rootfs: c.rootfs, LogPath: c.logPath,
+    Config: {
+      Hostname: c.hostname, User: c.options.user ?? "", Env: c.env, Cmd: c.args, WorkingDir: c.cwd, Entrypoint: c.options.entrypoint ?? null,
+      Tty: c.options.tty, OpenStdin: c.options.interactive, StopSignal: c.stopSignal, Image: c.image,
+    },
+    HostConfig: {
+      AutoRemove: c.autoRemove, NetworkMode: c.network.mode, ReadonlyRootfs: c.options.readOnly,
+      Memory: c.options.memory ?? 0, NanoCpus: c.options.cpus ? Math.round(c.options.cpus * 1e9) : 0, PidsLimit: c.options.pidsLimit ?? 0,
+      CapAdd: c.options.capAdd, CapDrop: c.options.capDrop,
+      Binds: c.options.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ":ro" : ""}`),
+      Tmpfs: Object.fromEntries(c.options.tmpfs.map((t) => [t.destination, t.options.join(",")])),
+      SecurityOpt: [...(c.options.noNewPrivileges ? ["no-new-privileges"] : []), ...(c.options.seccomp === null ? ["seccomp=unconfined"] : c.options.seccomp ? ["seccomp=profile"] : [])],
+    },
+    NetworkSettings: { IPAddress: c.network.ips[0] ?? "", IPAddresses: c.network.ips, Gateway: c.network.gateway ?? "", SandboxKey: c.network.netnsPath ?? "" },
+    Mounts: c.options.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.destination, RW: !v.readonly })),
+  };
+}
+
+function inspectImage(e: Engine, ref: string): object | undefined {
+  const hit = e.images.lookup(ref);
+  if (!hit) return undefined;
+  const img = e.images.loadImage(hit.ref, hit.record);
+  const names = e.images.list().filter((x) => x.record.digest === img.digest).map((x) => x.ref);
+  return {
+    Id: img.configDigest, Digest: img.digest,
+    RepoTags: names.filter((n) => !n.includes("@")),
+    RepoDigests: [...new Set(names.map((n) => `${n.replace(/[:@].*$/, "").replace(/:[^/]*$/, "")}@${hit.record.repoDigest ?? img.digest}`))],
+    Created: img.config.created ?? "", Architecture: img.config.architecture, Os: img.config.os, Author: img.config.author ?? "",
+    Config: img.config.config ?? {}, RootFS: { Type: "layers", Layers: img.diffIds }, Size: imageSize(e, hit.ref),
+    Manifest: { MediaType: img.record.mediaType, Layers: img.layers },
+  };
+}
+
+async function cmdInspect(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "type", kind: "string" }, { name: "format", short: "f", kind: "string" }]);
+  const type = fStr(p, "type");
+  if (type !== undefined && type !== "image" && type !== "container") throw new EngineUsageError(`--type: image or container, not ${JSON.stringify(type)}`);
+  if (p.args.length === 0) throw new EngineUsageError("inspect needs at least one image or container");
+  const e = makeEngine();
+  if (p.args.some((r) => /berth\/busybox/.test(r))) await e.ensureBuiltin();
+  const results: object[] = [];
+  let code = 0;
+  for (const ref of p.args) {
+    let found: object | undefined;
+    if (type !== "image") {
+      const c = e.containers.find(ref);
+      if (c) found = inspectContainer(e, c);
+    }
+    if (!found && type !== "container") found = inspectImage(e, ref);
+    if (found) results.push(found);
+    else {
+      process.stderr.write(`berth: no such ${type ?? "object"}: ${ref}\n`);
+      code = 125;
+    }
+  }
+  out(JSON.stringify(results, null, 4));
+  return code;
+}
+
+// ---- stats -------------------------------------------------------------------
+
+interface Sample {
+  cpu: number;
+  at: number;
+  mem: number;
+  limit: number;
+  pids: number;
+}
+
+function sample(e: Engine, c: ContainerRecordE): Sample | undefined {
+  try {
+    const rrec = e.runtime.store.load(c.id);
+    const s = openRecordCgroup(rrec).stats();
+    const hostMem = (() => {
+      try {
+        return Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))![1]) * 1024;
+      } catch {
+        return 0;
+      }
+    })();
+    const limit = s.memory.usage.limit > 0 && s.memory.usage.limit < hostMem ? s.memory.usage.limit : hostMem;
+    const cache = s.memory.raw.total_inactive_file ?? s.memory.raw.inactive_file ?? 0;
+    return { cpu: s.cpu.usage.total, at: performance.now(), mem: Math.max(0, s.memory.usage.usage - cache), limit, pids: s.pids.current };
+  } catch {
+    return undefined;
+  }
+}
+
+async function cmdStats(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "no-stream", kind: "bool" }, { name: "all", short: "a", kind: "bool" }, { name: "format", kind: "string" }]);
+  const e = makeEngine();
+  const pick = () => (p.args.length ? p.args.map((r) => e.containers.get(r)) : e.containers.list()).filter((c) => fBool(p, "all") || p.args.length > 0 || e.status(c) === "running");
+  for (const r of p.args) e.containers.get(r);
+  const fmt = fStr(p, "format");
+  if (fmt !== undefined && fmt !== "json" && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
+  let prev = new Map<string, Sample>();
+  for (const c of pick()) {
+    const s = sample(e, c);
+    if (s) prev.set(c.id, s);
+  }
+  const live = !fBool(p, "no-stream");
+  let stopping = false;
+  const onInt = () => {
+    stopping = true;
+  };
+  if (live) process.on("SIGINT", onInt);
+  try {
+    for (let first = true; ; first = false) {
+      await Bun.sleep(first && !live ? 500 : 1000);
+      const now = new Map<string, Sample>();
+      const rows: Array<{ c: ContainerRecordE; s?: Sample; cpu: number }> = [];
+      for (const c of pick()) {
+        const s = sample(e, c);
+        const before = prev.get(c.id);
+        const cpu = s && before && s.at > before.at ? ((s.cpu - before.cpu) / 1e6 / (s.at - before.at)) * 100 : 0;
+        if (s) now.set(c.id, s);
+        rows.push({ c, s, cpu });
+      }
+      prev = now;
+      if (fmt === "json") {
+        out(JSON.stringify(rows.map(({ c, s, cpu }) => ({ id: c.id, name: c.name, cpu_percent: Number(cpu.toFixed(2)), mem_usage: s?.mem ?? 0, mem_limit: s?.limit ?? 0, pids: s?.pids ?? 0 }))));
+      } else {
+        if (live && process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
+        table([["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"], ...rows.map(({ c, s, cpu }) => [
+          c.id.slice(0, 12), c.name, `${cpu.toFixed(2)}%`,
+          s ? `${binarySize(s.mem)} / ${binarySize(s.limit)}` : "-- / --",
+          s && s.limit > 0 ? `${((s.mem / s.limit) * 100).toFixed(2)}%` : "--", s ? String(s.pids) : "--",
+        ])]);
+      }
+      if (!live || stopping) break;
+      if (p.args.length > 0 && rows.every((r) => !r.s)) break;
+    }
+  } finally {
+    if (live) process.off("SIGINT", onInt);
+  }
+  return 0;
+}
+
+// ---- dispatch ------------------------------------------------------------------
+
+const IMAGE_SUB: Record<string, (a: string[]) => Promise<number>> = {
+  ls: cmdImages, list: cmdImages, pull: cmdPull, rm: cmdRmi, load: cmdLoad, import: cmdImport, save: cmdSave, tag: cmdTag,
+  inspect: (a) => cmdInspect(["--type", "image", ...a]),
+};
+const CONTAINER_SUB: Record<string, (a: string[]) => Promise<number>> = {
+  ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, logs: cmdLogs, exec: cmdExec, stop: cmdStop, kill: cmdKill, rm: cmdRm, stats: cmdStats,
+  inspect: (a) => cmdInspect(["--type", "container", ...a]),
+  // internal: the process that waits for a detached container (started by run -d)
+  monitor: async (a) => {
+    if (a.length !== 1 || !/^[a-f0-9]{64}$/.test(a[0]!)) throw new EngineUsageError("container monitor is internal to run -d");
+    return makeEngine().monitor(a[0]!);
+  },
+};
+
+async function dispatch(cmd: string, argv: string[]): Promise<number> {
+  switch (cmd) {
+    case "pull": return cmdPull(argv);
+    case "images": return cmdImages(argv);
+    case "rmi": return cmdRmi(argv);
+    case "load": return cmdLoad(argv);
+    case "import": return cmdImport(argv);
+    case "save": return cmdSave(argv);
+    case "tag": return cmdTag(argv);
+    case "inspect": return cmdInspect(argv);
+    case "run": return cmdRun(argv);
+    case "ps": return cmdPs(argv);
+    case "logs": return cmdLogs(argv);
+    case "exec": return cmdExec(argv);
+    case "stop": return cmdStop(argv);
+    case "kill": return cmdKill(argv);
+    case "rm": return cmdRm(argv);
+    case "stats": return cmdStats(argv);
+    case "image":
+    case "container": {
+      const [sub, ...rest] = argv;
+      const fn = (cmd === "image" ? IMAGE_SUB : CONTAINER_SUB)[sub ?? ""];
+      if (!fn) throw new EngineUsageError(`${cmd} needs a subcommand: ${Object.keys(cmd === "image" ? IMAGE_SUB : CONTAINER_SUB).filter((k) => k !== "monitor").join(", ")}`);
+      return fn(rest);
+    }
+    case "serve":
+      throw new EngineError("serve (the long-running engine) is not available yet: the engine commands work without it");
+    default:
+      throw new EngineUsageError(`unknown command ${JSON.stringify(cmd)}`);
+  }
+}
+
+export async function engineCommand(cmd: string, argv: string[], g: EngineGlobals): Promise<number> {
+  if (argv.includes("--help") && cmd !== "run" && cmd !== "exec") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  try {
+    return await dispatch(cmd, argv);
+  } catch (e) {
+    const code = e instanceof EngineError ? e.exitCode : 125;
+    const msg = (e as Error).message ?? String(e);
+    process.stderr.write(`berth: ${msg}${g.debug || process.env.BERTH_DEBUG ? `\n${(e as Error).stack}` : ""}\n`);
+    return code;
+  }
 }

@@ -1,0 +1,521 @@
+// The daemonless engine: images by name, containers by name or id, each
+// command a process of its own that coordinates with the others through
+// locks and files. A container is the image's layers under an overlay with
+// its own upper directory (src/image Snapshotter), a network (src/network),
+// a generated OCI bundle, and the OCI runtime (src/runtime) in-process.
+//
+// Who waits for a container: a foreground `run` waits itself (the core stays
+// the container's parent and exits with its status); a detached one gets a
+// monitor, `berth container monitor ID`, a process of its own session that
+// creates and starts the container with the log file as its stdout/stderr,
+// waits for it and records its exit (and removes it with --rm).
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { ImageStore, Snapshotter, makeBusyboxImage, pullImage, BUSYBOX_REF, normalizeReference, type Image, type RegistryOptions, type PullProgress } from "../image/index.ts";
+import { setupNetwork, teardownNetwork, type NetworkMode } from "../network/index.ts";
+import { Runtime, RuntimeError } from "../runtime/container.ts";
+import { processStart } from "../runtime/state.ts";
+import { setBlocking } from "../linux/sys.ts";
+import { writeFileAtomic } from "../linux/lock.ts";
+import type { Process } from "../spec/types.ts";
+import { resolveUser } from "../image/index.ts";
+import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
+import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
+import { buildSpec, containerProcess, signalNumber, type ContainerOptions } from "./spec.ts";
+import { EngineUsageError } from "./args.ts";
+
+export type PullPolicy = "missing" | "always" | "never";
+
+export interface CreateRequest {
+  image: string;
+  name?: string;
+  opts: ContainerOptions;
+  network: NetworkMode;
+  autoRemove: boolean;
+  detach: boolean;
+  pull: PullPolicy;
+  registry?: RegistryOptions;
+  onPullProgress?: (p: PullProgress) => void;
+}
+
+/** Where berth's helper programs are: beside the executable, or the build folder. */
+function helperPath(name: string): string {
+  const candidates = [join(resolve(process.execPath, ".."), name), resolve(import.meta.dir, "../../build", name), resolve(import.meta.dir, "../../dist", name)];
+  for (const c of candidates) if (existsSync(c)) return c;
+  throw new EngineError(`${name} not found: run scripts/build.sh`);
+}
+
+/** The command line that runs berth itself (the compiled executable, or bun with the CLI's source). */
+export function selfCommand(): string[] {
+  const compiled = import.meta.dir.startsWith("/$bunfs") || import.meta.dir.includes("~BUN");
+  return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "../cli/main.ts")];
+}
+
+/** Maps an error from creating the container to Docker's exit codes: 127 not found, 126 cannot be invoked, else 125. */
+export function classifyStartError(e: unknown): EngineError {
+  if (e instanceof EngineError) return e;
+  const msg = (e as Error).message ?? String(e);
+  if (/^exec .*(No such file or directory|ENOENT)/.test(msg)) return new EngineError(`${msg}: executable file not found in the container`, 127);
+  if (/^exec .*(Permission denied|EACCES|Exec format error|Is a directory)/.test(msg)) return new EngineError(`${msg}: the command cannot be invoked`, 126);
+  if (/^cwd .*not a directory/.test(msg)) return new EngineError(msg, 126);
+  return new EngineError(msg, 125);
+}
+
+function alive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return processStart(pid) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** A console helper listening on a socket: its path and process. */
+interface Console {
+  socket: string;
+  proc: Subprocess;
+}
+
+export class Engine {
+  readonly images: ImageStore;
+  readonly containers: ContainerStore;
+  readonly runtime: Runtime;
+  readonly snapshots: Snapshotter;
+
+  constructor(readonly paths: EnginePaths) {
+    this.images = new ImageStore(paths.root);
+    this.containers = new ContainerStore(paths);
+    this.runtime = new Runtime({ root: runtimeRoot(paths), systemdCgroup: false });
+    this.snapshots = new Snapshotter(this.images);
+  }
+
+  /** Creates the built-in image when the store lacks it (it is the same on every build). */
+  async ensureBuiltin(): Promise<void> {
+    if (!this.images.lookup(BUSYBOX_REF)) await makeBusyboxImage(this.images);
+  }
+
+  private isBuiltin(ref: string): boolean {
+    try {
+      return normalizeReference(ref) === normalizeReference(BUSYBOX_REF);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The image to run: present, built in, or pulled as the policy says. */
+  async image(ref: string, policy: PullPolicy, registry: RegistryOptions = {}): Promise<Image> {
+    let canonical: string;
+    try {
+      canonical = normalizeReference(ref);
+    } catch (e) {
+      if (this.images.lookup(ref)) return this.images.image(ref);
+      throw new EngineError(`invalid image reference ${JSON.stringify(ref)}: ${(e as Error).message}`);
+    }
+    if (this.isBuiltin(ref) && !this.images.lookup(ref)) await this.ensureBuiltin();
+    const have = this.images.lookup(ref);
+    if (have && policy !== "always") return this.images.loadImage(have.ref, have.record);
+    if (this.isBuiltin(ref)) return this.images.image(ref);
+    if (policy === "never") throw new EngineError(`image not known: ${ref} (it is not in the store and --pull=never)`);
+    try {
+      await pullImage(this.images, canonical, registry);
+    } catch (e) {
+      throw new EngineError(`image ${ref} is not in the store and pulling it failed: ${(e as Error).message}`);
+    }
+    return this.images.image(canonical);
+  }
+
+  /** Creates a container (rootfs, network, bundle); nothing runs yet. On error nothing is left. */
+  async create(req: CreateRequest): Promise<ContainerRecordE> {
+    const name = req.name ?? randomName();
+    if (!NAME_RE.test(name)) throw new EngineUsageError(`--name ${JSON.stringify(name)}: use letters, digits and _ . - (starting with a letter or digit)`);
+    const img = await this.image(req.image, req.pull, { ...req.registry, onProgress: req.onPullProgress });
+    const id = this.containers.newId();
+    const dir = containerDir(this.paths, id);
+    const rec: ContainerRecordE = {
+      id, name, image: req.image, imageRef: img.ref, imageDigest: img.digest, imageId: img.configDigest,
+      created: new Date().toISOString(), path: "", args: [], env: [], cwd: "/", user: { uid: 0, gid: 0, additionalGids: [] },
+      stopSignal: "SIGTERM", hostname: req.opts.hostname ?? id.slice(0, 12), options: req.opts,
+      autoRemove: req.autoRemove, detach: req.detach, network: { mode: req.network, ips: [] },
+      rootfs: "", logPath: join(dir, "container.log"),
+      state: { status: "created", pid: 0, monitorPid: 0 },
+    };
+    await this.containers.claim(rec);
+    try {
+      const snap = await this.snapshots.prepareRootfs(img, id);
+      rec.rootfs = snap.rootfs;
+      const proc = containerProcess(img.config, snap.rootfs, req.opts);
+      rec.args = proc.args;
+      rec.path = proc.args[0] ?? "";
+      rec.env = proc.env;
+      rec.cwd = proc.cwd;
+      rec.user = proc.user;
+      rec.stopSignal = proc.stopSignal;
+      this.containers.save(rec);
+      const net = await setupNetwork({
+        id, mode: req.network, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
+        hostname: req.opts.hostname ?? (req.network === "host" ? undefined : id.slice(0, 12)),
+      }).catch((e) => {
+        throw new EngineError(`network ${req.network}: ${(e as Error).message}`);
+      });
+      rec.hostname = net.hostname;
+      rec.network = { mode: req.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
+      const spec = buildSpec({
+        image: img.config, rootfs: snap.rootfs, opts: req.opts, hostname: net.hostname,
+        netnsPath: net.netnsPath, networkFiles: net.files, cgroupsPath: `/berth/${id}`,
+        annotations: { "io.berth.engine.name": name, "io.berth.engine.image": img.ref },
+      }, proc);
+      writeFileAtomic(join(dir, "bundle", "config.json"), JSON.stringify(spec, null, 1) + "\n", 0o600);
+      writeFileAtomic(rec.logPath, "", 0o600);
+      this.containers.save(rec);
+      return rec;
+    } catch (e) {
+      await this.cleanup(rec.id, true).catch(() => {});
+      throw e;
+    }
+  }
+
+  private async openConsole(id: string, stdio: ["inherit" | "ignore" | number, "inherit" | number, "inherit" | number]): Promise<Console> {
+    const dir = join(this.paths.runRoot, "console");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const socket = join(dir, `${id.slice(0, 32)}.sock`);
+    rmSync(socket, { force: true });
+    const proc = Bun.spawn([helperPath("berth-console"), socket], { stdio: [...stdio, "pipe"] as never, env: {} });
+    const fd = (proc as unknown as { stdio: number[] }).stdio[3]!;
+    setBlocking(fd);
+    const buf = Buffer.alloc(16);
+    let n = 0;
+    try {
+      n = readSync(fd, buf);
+    } catch {
+      n = 0;
+    }
+    closeSync(fd);
+    if (buf.subarray(0, n).toString() !== "ready\n") {
+      proc.kill(9);
+      throw new EngineError("the console helper failed to start");
+    }
+    return { socket, proc };
+  }
+
+  /**
+   * Creates and starts the container with the given stdio, as the parent of
+   * its init (the core waits for it). Returns the core process, whose exit
+   * status is the container's.
+   */
+  private async launch(rec: ContainerRecordE, stdio: [number | "inherit", number | "inherit", number | "inherit"], consoleStdio?: ["inherit" | "ignore" | number, "inherit" | number, "inherit" | number]): Promise<{ core: Subprocess; console?: Console }> {
+    let con: Console | undefined;
+    if (rec.options.tty) con = await this.openConsole(rec.id, consoleStdio ?? ["inherit", "inherit", "inherit"]);
+    try {
+      const { session, rec: rrec } = this.runtime.create(rec.id, {
+        bundle: join(containerDir(this.paths, rec.id), "bundle"), foreground: true, stdio, consoleSocket: con?.socket,
+      });
+      try {
+        this.runtime.start(rec.id);
+      } catch (e) {
+        this.runtime.delete(rec.id, true);
+        throw e;
+      }
+      await this.containers.withLock(rec.id, () => {
+        const cur = this.containers.load(rec.id) ?? rec;
+        cur.state = { ...cur.state, status: "running", pid: rrec.pid, startedAt: new Date().toISOString() };
+        this.containers.save(cur);
+        Object.assign(rec, cur);
+      });
+      return { core: session.proc, console: con };
+    } catch (e) {
+      con?.proc.kill(9);
+      throw classifyStartError(e);
+    }
+  }
+
+  /** Runs the container in the foreground (stdio: the caller's); returns its exit code. */
+  async runForeground(rec: ContainerRecordE): Promise<number> {
+    const devnull = openSync("/dev/null", "r");
+    let code: number;
+    try {
+      rec.state.monitorPid = process.pid;
+      this.containers.save(rec);
+      let launched: { core: Subprocess; console?: Console };
+      try {
+        launched = await this.launch(rec, [rec.options.interactive ? "inherit" : devnull, "inherit", "inherit"], [rec.options.interactive ? "inherit" : "ignore", "inherit", "inherit"]);
+      } catch (e) {
+        await this.cleanup(rec.id, true).catch(() => {});
+        throw e;
+      }
+      const stop = forwardSignals(launched.core.pid);
+      try {
+        code = await launched.core.exited;
+        if (launched.console) await Promise.race([launched.console.proc.exited, Bun.sleep(2000)]);
+      } finally {
+        stop();
+        launched.console?.proc.kill(9);
+      }
+    } finally {
+      closeSync(devnull);
+    }
+    await this.finish(rec.id, code);
+    return code;
+  }
+
+  /** Starts the container under a monitor process of its own; returns once it runs. */
+  async runDetached(rec: ContainerRecordE): Promise<void> {
+    const dir = containerDir(this.paths, rec.id);
+    const err = openSync(join(dir, "monitor.log"), "a", 0o600);
+    let proc: Subprocess;
+    try {
+      proc = Bun.spawn([...selfCommand(), "container", "monitor", rec.id], {
+        stdio: ["ignore", "ignore", err, "pipe"] as never,
+        env: { ...process.env, BERTH_ENGINE_ROOT: this.paths.root, BERTH_ENGINE_RUNROOT: this.paths.runRoot },
+        detached: true,
+      });
+    } finally {
+      closeSync(err);
+    }
+    const fd = (proc as unknown as { stdio: number[] }).stdio[3]!;
+    setBlocking(fd);
+    let text = "";
+    const buf = Buffer.alloc(4096);
+    for (;;) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+        break;
+      }
+      if (n <= 0) break;
+      text += buf.subarray(0, n).toString();
+      if (text.includes("\n")) break;
+    }
+    closeSync(fd);
+    proc.unref();
+    const line = text.split("\n")[0] ?? "";
+    if (line.startsWith("ok")) return;
+    const m = /^error (\d+) (.*)$/s.exec(line);
+    if (m) throw new EngineError(m[2]!, Number(m[1]));
+    await this.cleanup(rec.id, true).catch(() => {});
+    throw new EngineError(`the container's monitor exited before the container started (see ${join(dir, "monitor.log")})`);
+  }
+
+  /** The monitor (`berth container monitor ID`): fd 3 hears "ok" or "error CODE MESSAGE". */
+  async monitor(id: string): Promise<number> {
+    const report = (s: string) => {
+      try {
+        writeSync(3, s + "\n");
+        closeSync(3);
+      } catch {
+        /* the caller is gone */
+      }
+    };
+    const rec = this.containers.load(id);
+    if (!rec) {
+      report(`error 125 no such container: ${id}`);
+      return 125;
+    }
+    const log = openSync(rec.logPath, "a");
+    const devnull = openSync("/dev/null", "r");
+    let launched: { core: Subprocess; console?: Console };
+    try {
+      rec.state.monitorPid = process.pid;
+      this.containers.save(rec);
+      launched = await this.launch(rec, [devnull, log, log], ["ignore", log, log]);
+    } catch (e) {
+      const err = classifyStartError(e);
+      await this.cleanup(id, true).catch(() => {});
+      report(`error ${err.exitCode} ${err.message.replace(/\n/g, " ")}`);
+      return err.exitCode;
+    } finally {
+      closeSync(devnull);
+    }
+    report(`ok ${rec.state.pid}`);
+    // the monitor outlives the caller's session; it must not die with a terminal
+    for (const s of ["SIGHUP", "SIGINT", "SIGPIPE"] as const) process.on(s, () => {});
+    const code = await launched.core.exited;
+    if (launched.console) await Promise.race([launched.console.proc.exited, Bun.sleep(2000)]);
+    closeSync(log);
+    await this.finish(id, code);
+    return code;
+  }
+
+  /** Records the exit; removes the runtime's container and the network; removes everything with --rm. */
+  async finish(id: string, code: number | undefined): Promise<void> {
+    const rec = this.containers.load(id);
+    if (!rec) return;
+    await this.containers.withLock(id, async () => {
+      const cur = this.containers.load(id);
+      if (!cur) return;
+      cur.state = { ...cur.state, status: "exited", exitCode: code, finishedAt: new Date().toISOString(), pid: 0 };
+      this.containers.save(cur);
+    });
+    await this.cleanup(id, rec.autoRemove);
+  }
+
+  /** Removes the runtime's container and the network; with `all`, the rootfs and the record too. Idempotent. */
+  async cleanup(id: string, all: boolean): Promise<void> {
+    await this.containers.withLock(id, async () => {
+      const errors: string[] = [];
+      if (this.runtime.store.exists(id)) {
+        try {
+          this.runtime.delete(id, true);
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
+      }
+      try {
+        await teardownNetwork({ id, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths) });
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+      if (all && errors.length === 0) {
+        try {
+          await this.snapshots.removeRootfs(id);
+          rmSync(containerDir(this.paths, id), { recursive: true, force: true });
+        } catch (e) {
+          errors.push((e as Error).message);
+        }
+      }
+      if (errors.length) throw new EngineError(`removing container ${id.slice(0, 12)}: ${errors.join("; ")}`);
+    });
+  }
+
+  /** The status as it is now: a "running" record whose container and waiter are gone is exited. */
+  status(rec: ContainerRecordE): "created" | "running" | "paused" | "exited" {
+    if (rec.state.status === "exited") return "exited";
+    const rt = this.runtime.store.exists(rec.id) ? this.runtime.status(this.runtime.store.load(rec.id)) : "stopped";
+    if (rt === "paused") return "paused";
+    if (rt === "running" || rt === "creating" || rt === "created") return rec.state.status === "created" ? "created" : "running";
+    if (rec.state.status === "created" && alive(rec.state.monitorPid)) return "created";
+    return "exited";
+  }
+
+  /** Waits until the container has exited and its exit is recorded (or whoever waited for it is gone). */
+  async waitExit(id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rec = this.containers.load(id);
+      if (!rec || rec.state.status === "exited") return true;
+      if (this.status(rec) === "exited" && !alive(rec.state.monitorPid)) {
+        await this.finish(id, undefined);
+        return true;
+      }
+      if (Date.now() > deadline) return false;
+      await Bun.sleep(20);
+    }
+  }
+
+  kill(ref: string, signal: number): ContainerRecordE {
+    const rec = this.containers.get(ref);
+    const st = this.status(rec);
+    if (st !== "running" && st !== "paused") throw new EngineError(`cannot kill container ${rec.name}: it is ${st}, not running`);
+    try {
+      this.runtime.kill(rec.id, signal, false);
+    } catch (e) {
+      throw new EngineError((e as Error).message);
+    }
+    return rec;
+  }
+
+  /** The stop signal, then SIGKILL after `timeoutMs`; returns once the exit is recorded. */
+  async stop(ref: string, timeoutMs: number, signal?: number): Promise<ContainerRecordE> {
+    const rec = this.containers.get(ref);
+    if (this.status(rec) === "exited") return rec;
+    const sig = signal ?? signalNumber(rec.stopSignal, "StopSignal");
+    try {
+      this.runtime.kill(rec.id, sig, false);
+    } catch {
+      /* already stopping */
+    }
+    if (!(await this.waitExit(rec.id, timeoutMs))) {
+      try {
+        this.runtime.kill(rec.id, 9, true);
+      } catch {
+        /* gone meanwhile */
+      }
+      if (!(await this.waitExit(rec.id, 10_000))) throw new EngineError(`container ${rec.name} did not stop after SIGKILL`);
+    }
+    return rec;
+  }
+
+  /** Removes a container (running ones only with force: killed first). */
+  async remove(ref: string, force: boolean): Promise<ContainerRecordE> {
+    const rec = this.containers.get(ref);
+    const st = this.status(rec);
+    if (st === "running" || st === "paused" || st === "created") {
+      if (!force) throw new EngineError(`cannot remove container ${rec.name}: it is ${st} (stop it first, or use rm -f)`);
+      try {
+        if (this.runtime.store.exists(rec.id)) this.runtime.kill(rec.id, 9, true);
+      } catch {
+        /* exited meanwhile */
+      }
+      await this.waitExit(rec.id, 10_000);
+    }
+    await this.cleanup(rec.id, true);
+    return rec;
+  }
+
+  /** Runs a process in a running container; returns its exit code. */
+  async exec(ref: string, args: string[], o: { interactive: boolean; tty: boolean; env: string[]; user?: string; workdir?: string; detach?: boolean }): Promise<number> {
+    const rec = this.containers.get(ref);
+    if (this.status(rec) !== "running") throw new EngineError(`cannot exec in container ${rec.name}: it is not running`);
+    if (args.length === 0) throw new EngineUsageError("exec needs a command");
+    const rrec = this.runtime.store.load(rec.id);
+    const base = rrec.config.process!;
+    const env = [...(base.env ?? [])];
+    for (const e of o.env) {
+      const k = e.split("=")[0]!;
+      const i = env.findIndex((x) => x.split("=")[0] === k);
+      if (i >= 0) env[i] = e;
+      else env.push(e);
+    }
+    let user = base.user;
+    if (o.user !== undefined) {
+      try {
+        const u = resolveUser(o.user, rec.rootfs);
+        user = { uid: u.uid, gid: u.gid, ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}) };
+      } catch (e) {
+        throw new EngineUsageError(`--user: ${(e as Error).message}`);
+      }
+    }
+    const proc: Process = { ...base, args, env, cwd: o.workdir ?? base.cwd, user, terminal: o.tty, consoleSize: undefined };
+    if (o.tty && process.stdout.columns && process.stdout.rows) proc.consoleSize = { width: process.stdout.columns, height: process.stdout.rows };
+    const devnull = openSync("/dev/null", "r");
+    let con: Console | undefined;
+    try {
+      if (o.tty) con = await this.openConsole(rec.id + "-exec-" + process.pid, [o.interactive ? "inherit" : "ignore", "inherit", "inherit"]);
+      let session;
+      try {
+        session = this.runtime.exec(rec.id, proc, { detach: !!o.detach, stdio: [o.interactive ? "inherit" : devnull, "inherit", "inherit"], consoleSocket: con?.socket });
+      } catch (e) {
+        if (e instanceof RuntimeError) throw new EngineError(e.message);
+        throw classifyStartError(e);
+      }
+      if (o.detach) return 0;
+      const stop = forwardSignals(session.proc.pid);
+      const code = await session.proc.exited;
+      stop();
+      if (con) await Promise.race([con.proc.exited, Bun.sleep(2000)]);
+      return code;
+    } finally {
+      con?.proc.kill(9);
+      closeSync(devnull);
+    }
+  }
+}
+
+/** Forwards the signals the engine receives to a child (the core passes them on to the container). */
+export function forwardSignals(pid: number): () => void {
+  const sigs = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+  const h = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  for (const s of sigs) process.on(s, h);
+  return () => {
+    for (const s of sigs) process.off(s, h);
+  };
+}

@@ -1,0 +1,79 @@
+// `import`: a root filesystem tarball (plain, gzip or zstd) becomes a
+// one-layer image, as `docker import` does. --change takes CMD, ENTRYPOINT
+// (JSON arrays or a shell string), ENV K=V, WORKDIR, USER, STOPSIGNAL.
+import { statSync } from "node:fs";
+import { hostPlatform, layerDiffId, MediaType, sha256, type ImageConfig, type ImageStore } from "../image/index.ts";
+import { detectCompression } from "../image/index.ts";
+import { closeSync, openSync, readSync } from "node:fs";
+import { EngineError } from "./store.ts";
+import { EngineUsageError } from "./args.ts";
+
+function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: string): void {
+  const m = /^\s*([A-Za-z]+)\s+(.*)$/s.exec(change);
+  if (!m) throw new EngineUsageError(`--change ${JSON.stringify(change)}: want INSTRUCTION VALUE`);
+  const [, ins, val] = m as unknown as [string, string, string];
+  const list = (): string[] => {
+    if (val.trim().startsWith("[")) {
+      try {
+        const a = JSON.parse(val) as unknown;
+        if (Array.isArray(a) && a.every((x) => typeof x === "string")) return a as string[];
+      } catch {
+        /* not JSON: shell form */
+      }
+    }
+    return ["/bin/sh", "-c", val];
+  };
+  switch (ins.toUpperCase()) {
+    case "CMD": cfg.Cmd = list(); break;
+    case "ENTRYPOINT": cfg.Entrypoint = list(); break;
+    case "ENV": (cfg.Env ??= []).push(val.includes("=") ? val : val.replace(/\s+/, "=")); break;
+    case "WORKDIR": cfg.WorkingDir = val; break;
+    case "USER": cfg.User = val; break;
+    case "STOPSIGNAL": cfg.StopSignal = val; break;
+    default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL)`);
+  }
+}
+
+export async function importRootfs(store: ImageStore, file: string, ref: string, changes: string[] = []): Promise<{ ref: string; digest: string; configDigest: string }> {
+  try {
+    if (!statSync(file).isFile()) throw new Error("not a file");
+  } catch {
+    throw new EngineError(`import: ${file} does not exist or is not a file`);
+  }
+  const head = Buffer.alloc(8);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, head, 0, 8, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const compression = detectCompression(head);
+  const diffId = await layerDiffId(file).catch((e) => {
+    throw new EngineError(`import ${file}: ${(e as Error).message}`);
+  });
+  const platform = hostPlatform();
+  const cfgBody: NonNullable<ImageConfig["config"]> = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] };
+  for (const c of changes) applyChange(cfgBody, c);
+  const config: ImageConfig = {
+    created: new Date().toISOString(), architecture: platform.architecture, os: "linux",
+    config: cfgBody, rootfs: { type: "layers", diff_ids: [diffId] },
+    history: [{ created: new Date().toISOString(), created_by: `berth import ${file}` }],
+  } as ImageConfig;
+  const cfgBytes = Buffer.from(JSON.stringify(config));
+  return store.ingest(async (tx) => {
+    const layer = await tx.store.putBlobFile(file);
+    tx.added.add(layer.digest);
+    await tx.putBlob(cfgBytes, sha256(cfgBytes));
+    const manifest = {
+      schemaVersion: 2, mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: sha256(cfgBytes), size: cfgBytes.length },
+      layers: [{ mediaType: compression === "gzip" ? MediaType.ociLayerGzip : compression === "zstd" ? MediaType.ociLayerZstd : MediaType.ociLayer, digest: layer.digest, size: layer.size }],
+    };
+    const mBytes = Buffer.from(JSON.stringify(manifest));
+    const m = await tx.putBlob(mBytes, sha256(mBytes));
+    const name = await store.tag(ref, m.digest).catch((e) => {
+      throw new EngineError(`import: ${ref}: ${(e as Error).message}`);
+    });
+    return { ref: name, digest: m.digest, configDigest: sha256(cfgBytes) };
+  });
+}

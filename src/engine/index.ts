@@ -1,0 +1,11 @@
+// The engine's API (the CLI in src/cli/engine.ts is its user).
+export { Engine, classifyStartError, forwardSignals, selfCommand } from "./engine.ts";
+export type { CreateRequest, PullPolicy } from "./engine.ts";
+export { ContainerStore, EngineError, randomName, NAME_RE } from "./store.ts";
+export type { ContainerRecordE, EngineStatus } from "./store.ts";
+export { enginePaths, containerDir, runtimeRoot, networkDataDir } from "./paths.ts";
+export type { EnginePaths } from "./paths.ts";
+export { buildSpec, containerProcess, parseVolume, parseTmpfs, normalizeCap, readSeccompProfile, signalNumber, ENGINE_CAPABILITIES } from "./spec.ts";
+export type { ContainerOptions, VolumeSpec, TmpfsSpec } from "./spec.ts";
+export { parseFlags, parseBytes, parseDuration, EngineUsageError } from "./args.ts";
+export { importRootfs } from "./images.ts";

@@ -1,0 +1,253 @@
+// The OCI bundle of an engine container: config.json from the runtime's
+// defaults, the image's process (Entrypoint/Cmd, Env, WorkingDir, User) and
+// the flags of `run`, in the conventions of Docker.
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { isAbsolute, posix } from "node:path";
+import { constants as osConstants } from "node:os";
+import { defaultSpec, ALL_CAPABILITIES } from "../spec/defaults.ts";
+import type { LinuxCapabilities, LinuxSeccomp, Mount, Spec } from "../spec/types.ts";
+import { validateConfig } from "../spec/validate.ts";
+import { imageToProcess, resolveInRoot, type ImageConfig, type ImageProcess } from "../image/index.ts";
+import { EngineUsageError } from "./args.ts";
+
+/** Docker's default capability set. */
+export const ENGINE_CAPABILITIES: readonly string[] = Object.freeze([
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+  "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+]);
+
+export interface VolumeSpec {
+  source: string;
+  destination: string;
+  readonly: boolean;
+}
+
+export interface TmpfsSpec {
+  destination: string;
+  options: string[];
+}
+
+/** What `run` was asked for (already parsed; values validated by the functions below). */
+export interface ContainerOptions {
+  /** Command after the image (replaces Cmd). */
+  cmd?: string[];
+  entrypoint?: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  tty: boolean;
+  interactive: boolean;
+  volumes: VolumeSpec[];
+  tmpfs: TmpfsSpec[];
+  readOnly: boolean;
+  memory?: number;
+  cpus?: number;
+  pidsLimit?: number;
+  capAdd: string[];
+  capDrop: string[];
+  /** A seccomp profile (from --security-opt seccomp=FILE); null = unconfined; undefined = none given. */
+  seccomp?: LinuxSeccomp | null;
+  noNewPrivileges: boolean;
+}
+
+export function parseVolume(s: string): VolumeSpec {
+  const parts = s.split(":");
+  if (parts.length < 2 || parts.length > 3) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: want HOST-PATH:CONTAINER-PATH[:ro|rw]`);
+  const [source, destination, mode = "rw"] = parts as [string, string, string?];
+  if (!isAbsolute(source)) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: the host path must be absolute (named volumes are not supported)`);
+  if (!isAbsolute(destination)) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: the container path must be absolute`);
+  if (destination === "/") throw new EngineUsageError(`--volume ${JSON.stringify(s)}: cannot mount over the container's /`);
+  let readonly = false;
+  for (const o of mode.split(",")) {
+    if (o === "ro") readonly = true;
+    else if (o === "rw" || o === "z" || o === "Z") readonly = o === "rw" ? false : readonly;
+    else throw new EngineUsageError(`--volume ${JSON.stringify(s)}: unknown option ${JSON.stringify(o)} (want ro or rw)`);
+  }
+  return { source: posix.normalize(source), destination: posix.normalize(destination), readonly };
+}
+
+const TMPFS_OPTION = /^(ro|rw|nosuid|suid|nodev|dev|noexec|exec|(size|mode|uid|gid|nr_inodes|nr_blocks)=[0-9a-zA-Z%]+)$/;
+export function parseTmpfs(s: string): TmpfsSpec {
+  const i = s.indexOf(":");
+  const destination = i < 0 ? s : s.slice(0, i);
+  const opts = i < 0 ? [] : s.slice(i + 1).split(",").filter((o) => o !== "");
+  if (!isAbsolute(destination)) throw new EngineUsageError(`--tmpfs ${JSON.stringify(s)}: the container path must be absolute`);
+  for (const o of opts) if (!TMPFS_OPTION.test(o)) throw new EngineUsageError(`--tmpfs ${JSON.stringify(s)}: unknown option ${JSON.stringify(o)}`);
+  return { destination: posix.normalize(destination), options: opts };
+}
+
+export function normalizeCap(c: string, flag: string): string {
+  const up = c.trim().toUpperCase();
+  if (up === "ALL") return "ALL";
+  const name = up.startsWith("CAP_") ? up : `CAP_${up}`;
+  if (!ALL_CAPABILITIES.includes(name)) throw new EngineUsageError(`${flag}: unknown capability ${JSON.stringify(c)}`);
+  return name;
+}
+
+function capabilitySet(add: string[], drop: string[]): string[] {
+  let caps = new Set<string>(ENGINE_CAPABILITIES);
+  if (drop.includes("ALL")) caps = new Set();
+  for (const c of drop) caps.delete(c);
+  if (add.includes("ALL")) for (const c of ALL_CAPABILITIES) caps.add(c);
+  for (const c of add) if (c !== "ALL") caps.add(c);
+  return [...caps].sort();
+}
+
+/**
+ * Reads a seccomp profile: the OCI `linux.seccomp` form, or Docker's profile
+ * form (archMap, syscalls with names/action/args; entries conditioned on
+ * includes/excludes are kept only when they have no conditions).
+ */
+export function readSeccompProfile(file: string): LinuxSeccomp {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new EngineUsageError(`--security-opt seccomp=${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new EngineUsageError(`--security-opt seccomp=${file}: not a JSON object`);
+  const p = raw as Record<string, unknown>;
+  const out: Record<string, unknown> = { defaultAction: p.defaultAction };
+  if (p.defaultErrnoRet !== undefined) out.defaultErrnoRet = p.defaultErrnoRet;
+  if (Array.isArray(p.architectures)) out.architectures = p.architectures;
+  else if (Array.isArray(p.archMap)) {
+    out.architectures = (p.archMap as Array<{ architecture?: string; subArchitectures?: string[] }>).flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])]).filter((a) => typeof a === "string");
+  }
+  if (Array.isArray(p.flags)) out.flags = p.flags;
+  if (Array.isArray(p.syscalls)) {
+    const sys: unknown[] = [];
+    for (const s of p.syscalls as Array<Record<string, unknown>>) {
+      if (!s || typeof s !== "object") {
+        sys.push(s);
+        continue;
+      }
+      const cond = (x: unknown) => x && typeof x === "object" && Object.keys(x).length > 0;
+      if (cond(s.includes) || cond(s.excludes)) continue;
+      const { includes: _i, excludes: _e, comment: _c, name, ...rest } = s;
+      if (rest.names === undefined && typeof name === "string") rest.names = [name];
+      sys.push(rest);
+    }
+    out.syscalls = sys;
+  }
+  // validated with the whole config (errors name linux.seccomp.*)
+  return out as unknown as LinuxSeccomp;
+}
+
+export interface BundleInput {
+  image: ImageConfig;
+  rootfs: string;
+  opts: ContainerOptions;
+  hostname: string;
+  /** The network namespace to join; undefined = the host's (network host). */
+  netnsPath?: string;
+  /** Files to bind-mount onto /etc/resolv.conf, /etc/hosts, /etc/hostname. */
+  networkFiles?: { resolvConf: string; hosts: string; hostname: string };
+  annotations: Record<string, string>;
+  cgroupsPath: string;
+}
+
+/** The process of the container, with Docker's rules; throws with a clear message (unknown user...). */
+export function containerProcess(image: ImageConfig, rootfs: string, o: ContainerOptions): ImageProcess {
+  try {
+    return imageToProcess(image, { cmd: o.cmd, entrypoint: o.entrypoint, env: o.env, workdir: o.workdir, user: o.user }, rootfs);
+  } catch (e) {
+    throw new EngineUsageError((e as Error).message);
+  }
+}
+
+/** mkdir -p of `path` inside `root`, symlinks resolved as if root were "/". */
+function mkdirInRoot(root: string, path: string): void {
+  let parent = root;
+  let cur = "";
+  for (const part of path.split("/").filter((x) => x !== "" && x !== ".")) {
+    cur = `${cur}/${part}`;
+    const host = resolveInRoot(root, cur);
+    if (host === undefined) {
+      if (part === "..") throw new EngineUsageError(`--workdir ${path}: must not climb out with ..`);
+      const made = posix.join(parent, part);
+      mkdirSync(made, { mode: 0o755 });
+      parent = made;
+    } else {
+      if (!statSync(host).isDirectory()) throw new EngineUsageError(`working directory ${path}: ${cur} is not a directory in the image`);
+      parent = host;
+    }
+  }
+}
+
+export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
+  const o = inp.opts;
+  const spec = defaultSpec();
+  if (proc.args.length === 0) throw new EngineUsageError("no command given and the image has neither Entrypoint nor Cmd");
+  // Docker creates a missing working directory
+  if (proc.cwd !== "/") mkdirInRoot(inp.rootfs, proc.cwd);
+  const caps = capabilitySet(o.capAdd, o.capDrop);
+  const capabilities: LinuxCapabilities = { bounding: caps, effective: caps, permitted: caps };
+  if (proc.user.uid === 0) capabilities.inheritable = [];
+  spec.process = {
+    terminal: o.tty,
+    user: { uid: proc.user.uid, gid: proc.user.gid, ...(proc.user.additionalGids.length ? { additionalGids: proc.user.additionalGids } : {}) },
+    args: proc.args,
+    env: proc.env.some((e) => e.startsWith("HOSTNAME=")) ? proc.env : [...proc.env, `HOSTNAME=${inp.hostname}`],
+    cwd: proc.cwd,
+    capabilities,
+    rlimits: spec.process!.rlimits,
+    noNewPrivileges: o.noNewPrivileges,
+  };
+  if (o.tty) {
+    if (!proc.env.some((e) => e.startsWith("TERM="))) spec.process.env!.push("TERM=xterm");
+    const cols = process.stdout.columns, rows = process.stdout.rows;
+    if (cols && rows) spec.process.consoleSize = { width: cols, height: rows };
+  }
+  spec.root = { path: inp.rootfs, readonly: o.readOnly };
+  spec.hostname = inp.hostname;
+  const mounts: Mount[] = [...(spec.mounts ?? [])];
+  if (inp.networkFiles) {
+    const f = inp.networkFiles;
+    for (const [dest, src] of [["/etc/resolv.conf", f.resolvConf], ["/etc/hosts", f.hosts], ["/etc/hostname", f.hostname]] as const) {
+      mounts.push({ destination: dest, type: "bind", source: src, options: ["rbind", "rprivate", "nosuid", "nodev", "noexec"] });
+    }
+  }
+  for (const t of o.tmpfs) {
+    const opts = t.options.length ? t.options : ["rw", "noexec", "nosuid", "nodev"];
+    mounts.push({ destination: t.destination, type: "tmpfs", source: "tmpfs", options: opts });
+  }
+  for (const v of o.volumes) {
+    if (!existsSync(v.source)) mkdirSync(v.source, { recursive: true, mode: 0o755 });
+    statSync(v.source);
+    mounts.push({ destination: v.destination, type: "bind", source: v.source, options: ["rbind", "rprivate", ...(v.readonly ? ["ro"] : [])] });
+  }
+  spec.mounts = mounts;
+  const linux = spec.linux!;
+  linux.namespaces = (linux.namespaces ?? []).flatMap((n) => {
+    if (n.type !== "network") return [n];
+    return inp.netnsPath ? [{ type: "network" as const, path: inp.netnsPath }] : [];
+  });
+  const resources = linux.resources ?? {};
+  if (o.memory !== undefined) resources.memory = { limit: o.memory };
+  if (o.cpus !== undefined) resources.cpu = { quota: Math.round(o.cpus * 100_000), period: 100_000 };
+  if (o.pidsLimit !== undefined) resources.pids = { limit: o.pidsLimit };
+  linux.resources = resources;
+  linux.cgroupsPath = inp.cgroupsPath;
+  if (o.seccomp) linux.seccomp = o.seccomp;
+  spec.annotations = inp.annotations;
+  try {
+    return validateConfig(spec, "the container's configuration");
+  } catch (e) {
+    throw new EngineUsageError((e as Error).message);
+  }
+}
+
+/** "SIGTERM", "TERM", "15" -> 15. */
+export function signalNumber(s: string, flag = "signal"): number {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n < 1 || n > 64) throw new EngineUsageError(`${flag}: invalid signal ${s}`);
+    return n;
+  }
+  const up = s.toUpperCase();
+  const name = up.startsWith("SIG") ? up : `SIG${up}`;
+  const n = (osConstants.signals as Record<string, number>)[name];
+  if (n === undefined) throw new EngineUsageError(`${flag}: unknown signal ${JSON.stringify(s)}`);
+  return n;
+}

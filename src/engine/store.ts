@@ -1,0 +1,142 @@
+// The engine's records of containers (ROOT/engine/<id>/container.json),
+// written atomically under a per-container lock; names are unique (checked
+// and claimed under ROOT/engine/names.lock).
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { acquireLock, withLock, writeFileAtomic } from "../linux/lock.ts";
+import { containerDir, containersDir, type EnginePaths } from "./paths.ts";
+import type { ContainerOptions } from "./spec.ts";
+
+export type EngineStatus = "created" | "running" | "exited";
+
+export interface ContainerRecordE {
+  id: string;
+  name: string;
+  /** The image as the user named it, its canonical name, manifest digest and image ID (config digest). */
+  image: string;
+  imageRef: string;
+  imageDigest: string;
+  imageId: string;
+  created: string;
+  /** The process as run: args, env, cwd, user. */
+  path: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  stopSignal: string;
+  hostname: string;
+  options: ContainerOptions;
+  autoRemove: boolean;
+  detach: boolean;
+  network: { mode: "none" | "host" | "bridge"; ips: string[]; gateway?: string; netnsPath?: string };
+  rootfs: string;
+  logPath: string;
+  state: {
+    status: EngineStatus;
+    pid: number;
+    /** The process that waits for the container and records its exit (the monitor, or the foreground berth). */
+    monitorPid: number;
+    exitCode?: number;
+    startedAt?: string;
+    finishedAt?: string;
+    error?: string;
+  };
+}
+
+export class EngineError extends Error {
+  constructor(message: string, readonly exitCode = 125) {
+    super(message);
+  }
+}
+
+export class ContainerStore {
+  constructor(readonly paths: EnginePaths) {}
+
+  dir(id: string): string {
+    return containerDir(this.paths, id);
+  }
+  lockPath(id: string): string {
+    return join(containersDir(this.paths), `.${id}.lock`);
+  }
+  withLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
+    return withLock(this.lockPath(id), "exclusive", fn);
+  }
+
+  newId(): string {
+    return randomBytes(32).toString("hex");
+  }
+
+  load(id: string): ContainerRecordE | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.dir(id), "container.json"), "utf8")) as ContainerRecordE;
+    } catch {
+      return undefined;
+    }
+  }
+
+  save(rec: ContainerRecordE): void {
+    writeFileAtomic(join(this.dir(rec.id), "container.json"), JSON.stringify(rec, null, 1) + "\n", 0o600);
+  }
+
+  ids(): string[] {
+    const d = containersDir(this.paths);
+    if (!existsSync(d)) return [];
+    return readdirSync(d).filter((n) => /^[a-f0-9]{64}$/.test(n) && existsSync(join(d, n, "container.json")));
+  }
+
+  list(): ContainerRecordE[] {
+    const out: ContainerRecordE[] = [];
+    for (const id of this.ids()) {
+      const r = this.load(id);
+      if (r) out.push(r);
+    }
+    return out.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+  }
+
+  /** Finds a container by name, full id, or unique id prefix. */
+  find(ref: string): ContainerRecordE | undefined {
+    const all = this.list();
+    const byName = all.find((c) => c.name === ref || `/${c.name}` === ref);
+    if (byName) return byName;
+    const byId = all.find((c) => c.id === ref);
+    if (byId) return byId;
+    if (/^[a-f0-9]+$/.test(ref)) {
+      const hits = all.filter((c) => c.id.startsWith(ref));
+      if (hits.length > 1) throw new EngineError(`container ID prefix ${ref} is ambiguous (${hits.length} containers match)`);
+      return hits[0];
+    }
+    return undefined;
+  }
+
+  get(ref: string): ContainerRecordE {
+    const c = this.find(ref);
+    if (!c) throw new EngineError(`no such container: ${ref}`);
+    return c;
+  }
+
+  /** Creates the record's directory and claims its name; fails when the name is taken. */
+  async claim(rec: ContainerRecordE): Promise<void> {
+    mkdirSync(containersDir(this.paths), { recursive: true, mode: 0o700 });
+    const lock = await acquireLock(join(containersDir(this.paths), "names.lock"), "exclusive");
+    try {
+      const other = this.list().find((c) => c.name === rec.name);
+      if (other) throw new EngineError(`the container name "${rec.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`);
+      mkdirSync(this.dir(rec.id), { mode: 0o700 });
+      this.save(rec);
+    } finally {
+      lock.release();
+    }
+  }
+}
+
+const ADJECTIVES = ["brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nimble", "proud", "quiet", "sharp", "swift", "tender", "vivid", "wise", "zesty", "bold"];
+const NOUNS = ["anchor", "buoy", "cargo", "dock", "ferry", "harbor", "jetty", "keel", "mast", "pier", "quay", "raft", "sail", "skiff", "tide", "wharf", "hull", "oar", "port", "reef"];
+
+export function randomName(): string {
+  const b = randomBytes(3);
+  return `${ADJECTIVES[b[0]! % ADJECTIVES.length]}_${NOUNS[b[1]! % NOUNS.length]}_${b[2]!.toString(16).padStart(2, "0")}`;
+}
+
+export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
