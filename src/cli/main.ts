@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { trace } from "../linux/trace.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
-const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container", "serve"]);
+const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container"]);
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
@@ -83,6 +83,10 @@ Runtime commands (OCI runtime-spec):
   features   what this runtime supports, as JSON
   spec       write a default config.json (--rootless)
 
+Node agent:
+  serve      a long-running agent that runs containers on request over an
+             HTTP/JSON API on a unix socket (--socket, default ROOT/agent.sock)
+
 Global flags:
   --root DIR          state directory (default /run/berth)
   --log FILE          write errors and debug messages to FILE
@@ -141,6 +145,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (format !== "text" && format !== "json") throw new UsageError(`--log-format: text or json, not ${format}`);
     const root = str(g, "root") ?? "/run/berth";
+    if (cmd === "serve") {
+      const p = parseArgs(rest, [{ name: "socket", kind: "string" }]);
+      const { serve } = await import("../engine/agent.ts");
+      return await serve({ socket: str(p, "socket") ?? `${root}/agent.sock`, root, systemdCgroup: bool(g, "systemd-cgroup") });
+    }
     if (isEngineCommand(cmd, rest, str(g, "root") !== undefined, root)) {
       // the engine (images, registry, network) loads only when it is used:
       // runtime calls from containerd and Podman stay small
