@@ -9,7 +9,7 @@
 // monitor, `berth container monitor ID`, a process of its own session that
 // creates and starts the container with the log file as its stdout/stderr,
 // waits for it and records its exit (and removes it with --rm).
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { ImageStore, Snapshotter, makeBusyboxImage, pullImage, BUSYBOX_REF, normalizeReference, type Image, type RegistryOptions, type PullProgress } from "../image/index.ts";
@@ -48,7 +48,8 @@ function helperPath(name: string): string {
 
 /** The command line that runs berth itself (the compiled executable, or bun with the CLI's source). */
 export function selfCommand(): string[] {
-  const compiled = import.meta.dir.startsWith("/$bunfs") || import.meta.dir.includes("~BUN");
+  // in a compiled executable the entry point lives in Bun's embedded file system
+  const compiled = Bun.main.startsWith("/$bunfs") || Bun.main.includes("~BUN");
   return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "../cli/main.ts")];
 }
 
@@ -56,7 +57,7 @@ export function selfCommand(): string[] {
 export function classifyStartError(e: unknown): EngineError {
   if (e instanceof EngineError) return e;
   const msg = (e as Error).message ?? String(e);
-  if (/^exec .*(No such file or directory|ENOENT)/.test(msg)) return new EngineError(`${msg}: executable file not found in the container`, 127);
+  if (/^exec .*(No such file or directory|ENOENT|not found)/.test(msg)) return new EngineError(msg, 127);
   if (/^exec .*(Permission denied|EACCES|Exec format error|Is a directory)/.test(msg)) return new EngineError(`${msg}: the command cannot be invoked`, 126);
   if (/^cwd .*not a directory/.test(msg)) return new EngineError(msg, 126);
   return new EngineError(msg, 125);
@@ -295,8 +296,14 @@ export class Engine {
     if (line.startsWith("ok")) return;
     const m = /^error (\d+) (.*)$/s.exec(line);
     if (m) throw new EngineError(m[2]!, Number(m[1]));
+    let why = "";
+    try {
+      why = readFileSync(join(dir, "monitor.log"), "utf8").trim().split("\n").slice(-3).join(" ");
+    } catch {
+      /* no log */
+    }
     await this.cleanup(rec.id, true).catch(() => {});
-    throw new EngineError(`the container's monitor exited before the container started (see ${join(dir, "monitor.log")})`);
+    throw new EngineError(`the container's monitor exited before the container started${why ? `: ${why}` : ""}`);
   }
 
   /** The monitor (`berth container monitor ID`): fd 3 hears "ok" or "error CODE MESSAGE". */

@@ -1,10 +1,11 @@
 // The engine's records of containers (ROOT/engine/<id>/container.json),
 // written atomically under a per-container lock; names are unique (checked
 // and claimed under ROOT/engine/names.lock).
-import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { acquireLock, withLock, writeFileAtomic } from "../linux/lock.ts";
+import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
+import { LOCK_EX, LOCK_UN, tryFlock } from "../linux/sys.ts";
 import { containerDir, containersDir, type EnginePaths } from "./paths.ts";
 import type { ContainerOptions } from "./spec.ts";
 
@@ -60,8 +61,41 @@ export class ContainerStore {
   lockPath(id: string): string {
     return join(containersDir(this.paths), `.${id}.lock`);
   }
-  withLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
-    return withLock(this.lockPath(id), "exclusive", fn);
+  /**
+   * Runs fn holding the container's lock. The lock file goes with the
+   * container: whoever locked a file removed meanwhile tries again (inode
+   * check), and whoever finds no container removes the file.
+   */
+  async withLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
+    const path = this.lockPath(id);
+    mkdirSync(containersDir(this.paths), { recursive: true, mode: 0o700 });
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const fd = openSync(path, "a", 0o600);
+      try {
+        let wait = 2;
+        while (!tryFlock(fd, LOCK_EX)) {
+          if (Date.now() > deadline) throw new EngineError(`timed out waiting for the lock of container ${id.slice(0, 12)}`);
+          await Bun.sleep(wait);
+          wait = Math.min(wait * 2, 50);
+        }
+        let stale: boolean;
+        try {
+          stale = statSync(path).ino !== fstatSync(fd).ino;
+        } catch {
+          stale = true;
+        }
+        if (stale) continue;
+        try {
+          return await fn();
+        } finally {
+          if (!existsSync(this.dir(id))) rmSync(path, { force: true });
+          tryFlock(fd, LOCK_UN);
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
   }
 
   newId(): string {
