@@ -1,7 +1,7 @@
 // Start-up figures: `run` of /bin/true, create+start+wait+delete, and containers
 // started per second with bounded parallelism.
 import { join } from "node:path";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { bundle, interleave, peerRow, reps, waitExit, type Ctx, type Entry } from "../lib/ctx.ts";
 import { newFigure, type Figure, type Row } from "../lib/report.ts";
 import { firstLines, median, readPidFile, run } from "../lib/util.ts";
@@ -38,6 +38,39 @@ export function vmStartEntry(ctx: Ctx): Entry {
   };
 }
 
+/** The engine path: `berth serve` started once, each sample one POST /v1/run over its socket, timed by the client. */
+async function agentEntry(ctx: Ctx): Promise<{ entry: Entry; stop: () => Promise<void> } | null> {
+  const berth = ctx.peers.find((p) => p.name === "berth");
+  if (!berth || berth.missing || !berth.bin) return null;
+  const row: Row = { peer: "berth serve", values: [], note: "node agent: one long-running berth, a container per HTTP request on its unix socket (client-side time, connection kept)" };
+  const root = join(ctx.work, "root-agent");
+  const sock = join(root, "agent.sock");
+  const b = bundle(ctx, "run-agent", { args: ["/bin/true"], cgroup: "run-agent" });
+  const proc = Bun.spawn([berth.bin, "--root", root, "serve", "--socket", sock], { stdout: "ignore", stderr: "pipe" });
+  for (let i = 0; i < 500 && !existsSync(sock); i++) await Bun.sleep(10);
+  const stop = async () => {
+    proc.kill("SIGTERM");
+    await proc.exited;
+  };
+  if (!existsSync(sock)) {
+    await stop();
+    return { entry: { row: { ...row, error: "berth serve did not start" }, fn: () => 0 }, stop: async () => {} };
+  }
+  return {
+    entry: {
+      row,
+      fn: async (i) => {
+        const t0 = performance.now();
+        const r = await fetch("http://agent/v1/run", { unix: sock, method: "POST", body: JSON.stringify({ bundle: b, id: `agent-${i}` }) } as RequestInit);
+        const body = (await r.json()) as { exitCode?: number; error?: string };
+        if (r.status !== 200 || body.exitCode !== 0) throw new Error(`berth serve: ${body.error ?? `exit ${body.exitCode}`}`);
+        return performance.now() - t0;
+      },
+    },
+    stop,
+  };
+}
+
 export async function figRun(ctx: Ctx): Promise<Figure> {
   const f = newFigure("run", "run of /bin/true, start to exit", "ms", { digits: 1 });
   const entries: Entry[] = ctx.peers.map((p) => {
@@ -53,14 +86,16 @@ export async function figRun(ctx: Ctx): Promise<Figure> {
       onError: () => p.exec(["delete", "--force", id]),
     };
   });
+  const agent = await agentEntry(ctx);
+  if (agent) entries.push(agent.entry);
   entries.push({ row: { peer: "native", values: [], note: "busybox true spawned directly: the floor of this measurement" }, fn: () => run([ctx.busybox, "true"]).ms });
   const vm = vmStartEntry(ctx);
   entries.push(vm);
   await interleave(entries, reps(ctx, 20, 10), 2);
   ctx.vmStartMs = vm.row.values;
   ctx.vmStartError = vm.row.error;
+  await agent?.stop();
   f.rows = entries.map((e) => e.row);
-  f.notes.push("engine path (berth serve): n/a — not measured yet");
   // What wrapping each runtime call in a private mount namespace would have cost.
   const wrap: number[] = [];
   for (let i = 0; i < 10; i++) wrap.push(run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", `exec ${ctx.busybox} true`]).ms);
