@@ -8,7 +8,7 @@ import { OCI_VERSION } from "../spec/constants.ts";
 import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
 import type { LinuxResources, Process } from "../spec/types.ts";
-import { openRecordCgroup, Runtime, RuntimeError } from "../runtime/container.ts";
+import { openRecordCgroup, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
 import { trace } from "../linux/trace.ts";
 import { bool, list, parseArgs, str, UsageError, type FlagSpec } from "./args.ts";
 
@@ -70,19 +70,23 @@ function forwardSignals(pid: number): () => void {
   };
 }
 
-async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
-  const p = parseArgs(argv, CREATE_FLAGS);
-  const id = oneId(p.args, "run");
-  const detach = bool(p, "detach");
-  const { session } = rt.create(id, {
+/** create's and run's flags as the runtime's options. */
+function createOptions(p: ReturnType<typeof parseArgs>): CreateOptions {
+  return {
     bundle: str(p, "bundle") ?? ".",
     pidFile: str(p, "pid-file"),
     consoleSocket: str(p, "console-socket"),
     noPivot: bool(p, "no-pivot"),
     noNewKeyring: bool(p, "no-new-keyring"),
     preserveFds: preserveFds(str(p, "preserve-fds")),
-    foreground: !detach,
-  });
+  };
+}
+
+async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
+  const p = parseArgs(argv, CREATE_FLAGS);
+  const id = oneId(p.args, "run");
+  const detach = bool(p, "detach");
+  const { session } = rt.create(id, { ...createOptions(p), foreground: !detach });
   try {
     rt.start(id);
   } catch (e) {
@@ -365,14 +369,7 @@ export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Pro
     case "create": {
       const p = parseArgs(argv, CREATE_FLAGS);
       const id = oneId(p.args, "create");
-      const { session } = rt.create(id, {
-        bundle: str(p, "bundle") ?? ".",
-        pidFile: str(p, "pid-file"),
-        consoleSocket: str(p, "console-socket"),
-        noPivot: bool(p, "no-pivot"),
-        noNewKeyring: bool(p, "no-new-keyring"),
-        preserveFds: preserveFds(str(p, "preserve-fds")),
-      });
+      const { session } = rt.create(id, createOptions(p));
       // reap the core (it exits once the container is created), so that no
       // zombie stays charged to the container's cgroup
       await session.proc.exited;
