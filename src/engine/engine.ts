@@ -112,7 +112,7 @@ export class Engine {
       canonical = normalizeReference(ref);
     } catch (e) {
       if (this.images.lookup(ref)) return this.images.image(ref);
-      throw new EngineError(`invalid image reference ${JSON.stringify(ref)}: ${(e as Error).message}`);
+      throw new EngineError((e as Error).message);
     }
     if (this.isBuiltin(ref) && !this.images.lookup(ref)) await this.ensureBuiltin();
     const have = this.images.lookup(ref);

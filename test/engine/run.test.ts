@@ -1,0 +1,192 @@
+// berth run end to end: output, exit codes, flags checked from inside the
+// container, and nothing left behind.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EngineEnv } from "./helpers.ts";
+
+let env: EngineEnv;
+beforeAll(() => {
+  env = new EngineEnv();
+});
+afterEach(() => env.removeAll());
+afterAll(async () => {
+  await env.cleanup();
+});
+
+describe("run", () => {
+  test("run --rm prints the output, exits 0 and leaves nothing", () => {
+    const r = env.run(["run", "--rm", "berth/busybox", "echo", "hello"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("hello\n");
+    expect(r.code).toBe(0);
+    expect(env.containerIds()).toEqual([]);
+    expect(env.leftovers()).toEqual([]);
+    expect(readdirOrEmpty(join(env.root, "containers"))).toEqual([]);
+  });
+
+  test("the container's exit code is berth's", () => {
+    expect(env.run(["run", "--rm", "berth/busybox", "sh", "-c", "exit 3"]).code).toBe(3);
+    expect(env.run(["run", "--rm", "berth/busybox", "sh", "-c", "exit 255"]).code).toBe(255);
+  });
+
+  test("bad input: unknown image 125, unknown flag 125, missing command 127, not executable 126; nothing left", () => {
+    const img = env.run(["run", "--rm", "--pull=never", "no/such-image:1", "true"]);
+    expect(img.code).toBe(125);
+    expect(img.stderr).toContain("no/such-image:1");
+    const flag = env.run(["run", "--rm", "--no-such-flag", "berth/busybox", "true"]);
+    expect(flag.code).toBe(125);
+    expect(flag.stderr).toContain("--no-such-flag");
+    const missing = env.run(["run", "--rm", "berth/busybox", "no-such-command"]);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain("no-such-command");
+    const noexec = env.run(["run", "--rm", "berth/busybox", "/etc/passwd"]);
+    expect(noexec.code).toBe(126);
+    const mem = env.run(["run", "--rm", "--memory", "lots", "berth/busybox", "true"]);
+    expect(mem.code).toBe(125);
+    expect(mem.stderr).toContain("--memory");
+    const vol = env.run(["run", "--rm", "-v", "relative:/x", "berth/busybox", "true"]);
+    expect(vol.code).toBe(125);
+    expect(vol.stderr).toContain("--volume");
+    const user = env.run(["run", "--rm", "-u", "nosuchuser", "berth/busybox", "true"]);
+    expect(user.code).toBe(125);
+    expect(user.stderr).toContain("nosuchuser");
+    expect(env.containerIds()).toEqual([]);
+    expect(env.leftovers()).toEqual([]);
+  });
+
+  test("a missing image is pulled: unreachable registry is a clear 125", () => {
+    const r = env.run(["run", "--rm", "--tls-verify=false", "127.0.0.1:1/nothing:1", "true"]);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("127.0.0.1:1");
+    expect(env.containerIds()).toEqual([]);
+  });
+
+  test("limits are visible inside: --memory, --pids-limit, --cpus", () => {
+    const r = env.run(["run", "--rm", "--memory", "64m", "--pids-limit", "42", "--cpus", "0.5", "berth/busybox", "sh", "-c",
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n").slice(0, 3)).toEqual(["67108864", "42", "50000"]);
+  });
+
+  test("the pids limit holds: a fork beyond it fails", () => {
+    const r = env.run(["run", "--rm", "--pids-limit", "5", "berth/busybox", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait; echo done"]);
+    expect(r.stderr).toMatch(/can't fork|Resource temporarily unavailable|fork/i);
+  });
+
+  test("-e, --env-file, -w, -u", () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-envfile-"));
+    try {
+      writeFileSync(join(dir, "env"), "# comment\nFROM_FILE=file value\n\nBOTH=file\n");
+      const r = env.run(["run", "--rm", "--env-file", join(dir, "env"), "-e", "BOTH=flag", "-e", "A=1", "-w", "/work/dir", "-u", "nobody",
+        "berth/busybox", "sh", "-c", 'echo "$FROM_FILE|$BOTH|$A"; pwd; id -u; id -g']);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe("file value|flag|1\n/work/dir\n65534\n65534\n");
+      const num = env.run(["run", "--rm", "-u", "1234:5678", "berth/busybox", "sh", "-c", "id -u; id -g"]);
+      expect(num.stdout).toBe("1234\n5678\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--entrypoint replaces the command's program", () => {
+    const r = env.run(["run", "--rm", "--entrypoint", "echo", "berth/busybox", "a", "b"]);
+    expect(r.stdout).toBe("a b\n");
+  });
+
+  test("-v rw and ro, --tmpfs, --read-only", () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-vol-"));
+    try {
+      writeFileSync(join(dir, "in.txt"), "from host\n");
+      const rw = env.run(["run", "--rm", "-v", `${dir}:/data`, "berth/busybox", "sh", "-c", "cat /data/in.txt; echo written > /data/out.txt"]);
+      expect(rw.stdout).toBe("from host\n");
+      expect(rw.code).toBe(0);
+      expect(readFileSync(join(dir, "out.txt"), "utf8")).toBe("written\n");
+      const ro = env.run(["run", "--rm", "-v", `${dir}:/data:ro`, "berth/busybox", "sh", "-c", "cat /data/in.txt; echo x > /data/ro.txt"]);
+      expect(ro.stdout).toBe("from host\n");
+      expect(ro.code).not.toBe(0);
+      expect(ro.stderr).toContain("Read-only file system");
+      expect(existsSync(join(dir, "ro.txt"))).toBe(false);
+      const tmpfs = env.run(["run", "--rm", "--read-only", "--tmpfs", "/scratch", "berth/busybox", "sh", "-c",
+        "grep ' /scratch ' /proc/mounts | cut -d' ' -f3; echo ok > /scratch/f && cat /scratch/f; touch /root-file || echo root read-only"]);
+      expect(tmpfs.stdout).toBe("tmpfs\nok\nroot read-only\n");
+      expect(tmpfs.stderr).toContain("Read-only file system");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--cap-drop and --cap-add change the capability sets", () => {
+    const capBnd = (args: string[]) => {
+      const r = env.run(["run", "--rm", ...args, "berth/busybox", "grep", "CapBnd", "/proc/self/status"]);
+      return BigInt("0x" + r.stdout.trim().split(/\s+/)[1]);
+    };
+    const dflt = capBnd([]);
+    expect(dflt & 1n).toBe(1n); // CAP_CHOWN
+    expect(dflt & (1n << 21n)).toBe(0n); // CAP_SYS_ADMIN
+    expect(capBnd(["--cap-drop", "CHOWN"]) & 1n).toBe(0n);
+    expect(capBnd(["--cap-add", "SYS_ADMIN"]) & (1n << 21n)).toBe(1n << 21n);
+    expect(capBnd(["--cap-drop", "ALL"])).toBe(0n);
+    const chown = env.run(["run", "--rm", "--cap-drop", "CHOWN", "berth/busybox", "chown", "65534", "/tmp"]);
+    expect(chown.code).not.toBe(0);
+    expect(env.run(["run", "--rm", "--cap-add", "NOSUCHCAP", "berth/busybox", "true"]).code).toBe(125);
+  });
+
+  test("--security-opt seccomp=FILE and no-new-privileges", () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-seccomp-"));
+    try {
+      const profile = join(dir, "profile.json");
+      writeFileSync(profile, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }));
+      const r = env.run(["run", "--rm", "--security-opt", `seccomp=${profile}`, "berth/busybox", "sh", "-c", "mkdir /tmp/x || echo denied"]);
+      expect(r.stdout).toBe("denied\n");
+      const nnp = env.run(["run", "--rm", "--security-opt", "no-new-privileges", "berth/busybox", "grep", "NoNewPrivs", "/proc/self/status"]);
+      expect(nnp.stdout).toMatch(/NoNewPrivs:\s+1/);
+      const bad = join(dir, "bad.json");
+      writeFileSync(bad, JSON.stringify({ defaultAction: "SCMP_ACT_NOPE" }));
+      const b = env.run(["run", "--rm", "--security-opt", `seccomp=${bad}`, "berth/busybox", "true"]);
+      expect(b.code).toBe(125);
+      expect(b.stderr).toContain("seccomp");
+      expect(env.leftovers()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--hostname and --network none (only lo)", () => {
+    const r = env.run(["run", "--rm", "--hostname", "box1", "--network", "none", "berth/busybox", "sh", "-c", "hostname; cat /etc/hostname; ls /sys/class/net"]);
+    expect(r.stdout).toBe("box1\nbox1\nlo\n");
+    const bad = env.run(["run", "--rm", "--network", "nope", "berth/busybox", "true"]);
+    expect(bad.code).toBe(125);
+  });
+
+  test("-i passes stdin; without -i the container reads nothing", () => {
+    expect(env.run(["run", "--rm", "-i", "berth/busybox", "cat"], { stdin: "piped\n" }).stdout).toBe("piped\n");
+    expect(env.run(["run", "--rm", "berth/busybox", "cat"], { stdin: "piped\n" }).stdout).toBe("");
+  });
+
+  test("-t gives the container a terminal (through the console helper)", () => {
+    const r = env.run(["run", "--rm", "-t", "berth/busybox", "sh", "-c", "tty; exit 4"]);
+    expect(r.stdout).toBe("/dev/pts/0\r\n");
+    expect(r.code).toBe(4);
+    expect(env.leftovers()).toEqual([]);
+  });
+
+  test("concurrent runs each get their own container", async () => {
+    const rs = await Promise.all([1, 2, 3, 4].map((i) => env.runAsync(["run", "--rm", "berth/busybox", "sh", "-c", `echo n${i}; exit ${i}`])));
+    rs.forEach((r, i) => {
+      expect(r.stdout).toBe(`n${i + 1}\n`);
+      expect(r.code).toBe(i + 1);
+    });
+    expect(env.containerIds()).toEqual([]);
+    expect(env.leftovers()).toEqual([]);
+  });
+});
+
+function readdirOrEmpty(d: string): string[] {
+  try {
+    return require("node:fs").readdirSync(d);
+  } catch {
+    return [];
+  }
+}
