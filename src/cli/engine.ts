@@ -93,7 +93,7 @@ function binarySize(n: number): string {
     v /= 1024;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${units[i]}`;
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1).replace(/\.?0+$/, "")}${units[i]}`;
 }
 
 function table(rows: string[][]): void {

@@ -1,0 +1,144 @@
+// Detached containers: -d, logs (-f), ps (-a, -q), exec, stop, kill, rm,
+// stats, inspect; layers shared between containers of one image.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { EngineEnv, idOf } from "./helpers.ts";
+
+let env: EngineEnv;
+beforeAll(() => {
+  env = new EngineEnv();
+});
+afterEach(() => env.removeAll());
+afterAll(async () => {
+  await env.cleanup();
+});
+
+describe("detached containers", () => {
+  test("-d, logs, logs -f, ps -a, stop with the stop signal, rm", async () => {
+    const id = idOf(env.run(["run", "-d", "--name", "svc", "berth/busybox", "sh", "-c",
+      'trap "echo got TERM; exit 7" TERM; echo started; echo to-stderr >&2; while true; do sleep 0.1; done']));
+    await waitFor(() => env.run(["logs", "svc"]).stdout.includes("to-stderr"));
+    expect(env.run(["logs", "svc"]).stdout).toBe("started\nto-stderr\n");
+    const ps = env.run(["ps"]);
+    expect(ps.stdout).toContain("svc");
+    expect(ps.stdout).toContain(id.slice(0, 12));
+    expect(ps.stdout).toMatch(/Up /);
+    expect(env.run(["ps", "-q"]).stdout.trim()).toBe(id.slice(0, 12));
+    // a second container may not take the name
+    const dup = env.run(["run", "-d", "--name", "svc", "berth/busybox", "true"]);
+    expect(dup.code).toBe(125);
+    expect(dup.stderr).toContain("already in use");
+    // rm of a running container is refused
+    expect(env.run(["rm", "svc"]).code).toBe(125);
+    const follow = env.runAsync(["logs", "-f", "svc"]);
+    const t0 = Date.now();
+    const stop = env.run(["stop", "-t", "5", "svc"]);
+    expect(stop.code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(4000); // the trap answered: no SIGKILL needed
+    const f = await follow;
+    expect(f.code).toBe(0);
+    expect(f.stdout).toBe("started\nto-stderr\ngot TERM\n");
+    expect(env.run(["ps", "-q"]).stdout).toBe("");
+    expect(env.run(["ps", "-a"]).stdout).toMatch(/Exited \(7\)/);
+    const insp = JSON.parse(env.run(["inspect", "svc"]).stdout)[0];
+    expect(insp.State.Status).toBe("exited");
+    expect(insp.State.ExitCode).toBe(7);
+    expect(insp.Name).toBe("svc");
+    // exited: no runtime state, cgroup or netns any more
+    expect(env.leftovers(id).filter((l) => !l.startsWith("engine/") && !l.startsWith("containers/") && !l.startsWith("mount "))).toEqual([]);
+    expect(env.run(["rm", "svc"]).code).toBe(0);
+    expect(env.run(["ps", "-a", "-q"]).stdout).toBe("");
+    expect(env.leftovers(id)).toEqual([]);
+  });
+
+  test("stop sends SIGKILL after the timeout when the stop signal is ignored", () => {
+    idOf(env.run(["run", "-d", "--name", "stubborn", "berth/busybox", "sh", "-c", 'trap "" TERM; while true; do sleep 0.1; done']));
+    const t0 = Date.now();
+    expect(env.run(["stop", "-t", "1", "stubborn"]).code).toBe(0);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(8000);
+    expect(env.run(["ps", "-a"]).stdout).toMatch(/Exited \(137\)/);
+  });
+
+  test("kill -s sends the signal; --rm -d removes the container when it ends", async () => {
+    const id = idOf(env.run(["run", "-d", "--rm", "berth/busybox", "sh", "-c", 'trap "exit 10" USR1; while true; do sleep 0.1; done']));
+    await Bun.sleep(200);
+    expect(env.run(["kill", "-s", "USR1", id.slice(0, 12)]).code).toBe(0);
+    await waitFor(() => env.containerIds().length === 0);
+    expect(env.leftovers(id)).toEqual([]);
+    expect(env.run(["kill", "nosuch"]).code).toBe(125);
+  });
+
+  test("exec: output, exit code, -e, -u, -w, -i; a missing command is 127", () => {
+    idOf(env.run(["run", "-d", "--name", "box", "-e", "BASE=1", "berth/busybox", "sleep", "60"]));
+    const r = env.run(["exec", "-e", "X=2", "-u", "nobody", "-w", "/tmp", "box", "sh", "-c", 'echo "$BASE$X"; id -u; pwd; exit 5']);
+    expect(r.stdout).toBe("12\n65534\n/tmp\n");
+    expect(r.code).toBe(5);
+    expect(env.run(["exec", "-i", "box", "cat"], { stdin: "in\n" }).stdout).toBe("in\n");
+    expect(env.run(["exec", "box", "cat"], { stdin: "in\n" }).stdout).toBe("");
+    // the exec'd process is in the container: same hostname, sees its init
+    expect(env.run(["exec", "box", "cat", "/proc/1/cmdline"]).stdout).toBe("sleep\x0060\x00");
+    const missing = env.run(["exec", "box", "no-such-cmd"]);
+    expect(missing.code).toBe(127);
+    expect(env.run(["exec", "-t", "box", "tty"]).stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
+    expect(env.run(["exec", "nosuch", "true"]).code).toBe(125);
+  });
+
+  test("rm -f removes a running container and everything it had", () => {
+    const id = idOf(env.run(["run", "-d", "--memory", "32m", "berth/busybox", "sleep", "60"]));
+    expect(readFileSync(`/sys/fs/cgroup/memory/berth/${id}/memory.limit_in_bytes`, "utf8").trim()).toBe(String(32 * 1024 * 1024));
+    const r = env.run(["rm", "-f", id]);
+    expect(r.code).toBe(0);
+    expect(env.leftovers(id)).toEqual([]);
+    expect(env.run(["rm", id]).code).toBe(125);
+  });
+
+  test("five containers of one image share the layer's inodes", () => {
+    const ids = [1, 2, 3, 4, 5].map(() => idOf(env.run(["run", "-d", "berth/busybox", "sleep", "60"])));
+    const inodes = ids.map((id) => env.run(["exec", id, "stat", "-c", "%i", "/bin/busybox"]).stdout.trim());
+    expect(new Set(inodes).size).toBe(1);
+    expect(inodes[0]).toMatch(/^\d+$/);
+    // one copy on disk: the inode is the one of the shared layer directory's file
+    const layers = require("node:fs").readdirSync(`${env.root}/layers`).filter((n: string) => /^[a-f0-9]{64}$/.test(n));
+    expect(layers.length).toBe(1);
+    expect(String(require("node:fs").statSync(`${env.root}/layers/${layers[0]}/diff/bin/busybox`).ino)).toBe(inodes[0]!);
+    // and each container writes to its own upper directory
+    ids.forEach((id, i) => env.run(["exec", id, "sh", "-c", `echo ${i} > /tmp/own`]));
+    ids.forEach((id, i) => expect(readFileSync(`${env.root}/containers/${id}/upper/tmp/own`, "utf8")).toBe(`${i}\n`));
+  });
+
+  test("stats --no-stream shows each running container's figures", () => {
+    idOf(env.run(["run", "-d", "--name", "busy", "--memory", "64m", "--pids-limit", "20", "berth/busybox", "sh", "-c", "while true; do :; done"]));
+    const r = env.run(["stats", "--no-stream"]);
+    expect(r.code).toBe(0);
+    const line = r.stdout.split("\n").find((l) => l.includes("busy"))!;
+    expect(line).toBeDefined();
+    expect(line).toContain("/ 64MiB");
+    const cpu = Number(/ ([0-9.]+)% /.exec(line)![1]);
+    expect(cpu).toBeGreaterThan(20);
+    const j = JSON.parse(env.run(["stats", "--no-stream", "--format", "json", "busy"]).stdout);
+    expect(j[0].name).toBe("busy");
+    expect(j[0].pids).toBeGreaterThanOrEqual(1);
+    expect(j[0].mem_limit).toBe(64 * 1024 * 1024);
+  });
+
+  test("stats streams a table every second until interrupted", async () => {
+    idOf(env.run(["run", "-d", "--name", "idle", "berth/busybox", "sleep", "60"]));
+    const p = Bun.spawn([require("./helpers.ts").BERTH, "stats"], { env: env.env, stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(2600);
+    p.kill("SIGINT");
+    const text = await new Response(p.stdout).text();
+    await p.exited;
+    expect(text.split("\n").filter((l) => l.startsWith("CONTAINER ID")).length).toBeGreaterThanOrEqual(2);
+    expect(text).toContain("idle");
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await Bun.sleep(50);
+  }
+}
