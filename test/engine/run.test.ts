@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EngineEnv } from "./helpers.ts";
+import { BERTH, EngineEnv } from "./helpers.ts";
 
 let env: EngineEnv;
 beforeAll(() => {
@@ -158,6 +158,22 @@ describe("run", () => {
     expect(r.stdout).toBe("box1\nbox1\nlo\n");
     const bad = env.run(["run", "--rm", "--network", "nope", "berth/busybox", "true"]);
     expect(bad.code).toBe(125);
+  });
+
+  test("--network bridge: eth0 with an address (berth itself in a private network namespace)", () => {
+    // unshare --net: the bridge, veth and iptables rules go to a throwaway namespace, not the host's
+    const r = Bun.spawnSync(["unshare", "--net", "--", BERTH, "run", "--rm", "--network", "bridge", "berth/busybox", "sh", "-c",
+      "ip -4 -o addr show eth0 | awk '{print $4}'; ls /sys/class/net | sort | xargs echo; test -s /etc/resolv.conf && echo resolv"],
+      { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    const out = r.stdout.toString();
+    expect(r.stderr.toString()).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(out).toMatch(/^10\.89\.\d+\.\d+\/16\neth0 lo\nresolv\n$/);
+    // the address went back to the pool
+    const ipam = join(env.root, "network", "ipam", "berth");
+    const held = existsSync(ipam) ? require("node:fs").readdirSync(ipam).filter((f: string) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+    expect(held).toEqual([]);
+    expect(env.leftovers()).toEqual([]);
   });
 
   test("-i passes stdin; without -i the container reads nothing", () => {
