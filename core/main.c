@@ -595,7 +595,15 @@ int main(int argc, char **argv, char **envp)
 	ctl_fd = -1;
 	if (console >= 0)
 		close(console);
-	if (foreground)
+	if (foreground) {
+		/* the waiting parent leaves the container's cgroup (it is not part
+		 * of the container, and must not count against its limits) */
+		for (int i = 0; i < plan.n; i++) {
+			o = &plan.ops[i];
+			if (strcmp(o->name, "cgroup-return") == 0)
+				write_file(o->argv[0], "0", 1);
+		}
 		wait_foreground();
+	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 // The OCI bundle of an engine container: config.json from the runtime's
 // defaults, the image's process (Entrypoint/Cmd, Env, WorkingDir, User) and
 // the flags of `run`, in the conventions of Docker.
+import { defaultSeccompProfile } from "../security/profile.ts";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, posix } from "node:path";
 import { constants as osConstants } from "node:os";
@@ -229,7 +230,9 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   if (o.pidsLimit !== undefined) resources.pids = { limit: o.pidsLimit };
   linux.resources = resources;
   linux.cgroupsPath = inp.cgroupsPath;
+  // no --security-opt seccomp=...: berth's default profile (for the capabilities the container holds)
   if (o.seccomp) linux.seccomp = o.seccomp;
+  else if (o.seccomp === undefined) linux.seccomp = defaultSeccompProfile(spec.process?.capabilities?.bounding ?? []);
   spec.annotations = inp.annotations;
   try {
     return validateConfig(spec, "the container's configuration");

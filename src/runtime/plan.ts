@@ -217,6 +217,20 @@ function hookOps(phase: string, hooks: Hook[] | undefined): PlanOp[] {
   return (hooks ?? []).map((h) => ["hook", phase, h.timeout ?? 0, h.path, (h.args ?? []).length, ...(h.args ?? []), ...(h.env ?? [])] as PlanOp);
 }
 
+/** cgroup.procs files of the cgroups this process (and so the core) is in:
+ * a core that stays as the container's parent moves back there, so that it
+ * is not counted against the container's limits. */
+export function returnOps(): PlanOp[] {
+  const layout = detectCgroups();
+  const files = new Set<string>();
+  if (layout.unified && layout.own[""] !== undefined) files.add(`${layout.unified.mountpoint}${layout.own[""] === "/" ? "" : layout.own[""]}/cgroup.procs`);
+  for (const [ctrl, m] of Object.entries(layout.v1)) {
+    const own = layout.own[ctrl];
+    if (m && own !== undefined) files.add(`${m.mountpoint}${own === "/" ? "" : own.slice(m.root === "/" ? 0 : m.root.length)}/cgroup.procs`);
+  }
+  return [...files].filter((f) => existsSync(f)).map((f) => ["cgroup-return", f] as PlanOp);
+}
+
 /** The plan for `create`. */
 export function createPlan(inp: PlanInput): PlanOp[] {
   const { spec, bundle } = inp;
@@ -227,6 +241,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const ops: PlanOp[] = [["mode", "create"]];
   if (inp.foreground) ops.push(["foreground"]);
   if (inp.cgroup) for (const d of inp.cgroup.dirs()) ops.push(["cgroup-join", `${d}/cgroup.procs`]);
+  if (inp.foreground && inp.cgroup) ops.push(...returnOps());
   if (spec.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
     ops.push(["console-socket", inp.consoleSocket]);
@@ -343,6 +358,7 @@ export function execPlan(inp: { spec: Spec; pid: number; namespaces: Record<stri
   const ops: PlanOp[] = [["mode", "exec"]];
   if (inp.foreground) ops.push(["foreground"]);
   if (inp.cgroup) for (const d of inp.cgroup.dirs()) if (existsSync(d)) ops.push(["cgroup-join", `${d}/cgroup.procs`]);
+  if (inp.foreground && inp.cgroup) ops.push(...returnOps());
   if (inp.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
     ops.push(["console-socket", inp.consoleSocket]);

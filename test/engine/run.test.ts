@@ -153,6 +153,15 @@ describe("run", () => {
     }
   });
 
+  test("the default seccomp profile is on unless seccomp=unconfined; --cap-add relaxes it", () => {
+    const mode = (flags: string[]) => env.run(["run", "--rm", ...flags, "berth/busybox", "grep", "^Seccomp:", "/proc/self/status"]).stdout.trim();
+    expect(mode([])).toMatch(/Seccomp:\s+2/);
+    expect(mode(["--security-opt", "seccomp=unconfined"])).toMatch(/Seccomp:\s+0/);
+    const probe = "unshare -n true 2>/dev/null && echo unshare-ok || echo unshare-refused";
+    expect(env.run(["run", "--rm", "berth/busybox", "sh", "-c", probe]).stdout).toBe("unshare-refused\n");
+    expect(env.run(["run", "--rm", "--cap-add", "SYS_ADMIN", "berth/busybox", "sh", "-c", probe]).stdout).toBe("unshare-ok\n");
+  });
+
   test("--hostname and --network none (only lo)", () => {
     const r = env.run(["run", "--rm", "--hostname", "box1", "--network", "none", "berth/busybox", "sh", "-c", "hostname; cat /etc/hostname; ls /sys/class/net"]);
     expect(r.stdout).toBe("box1\nbox1\nlo\n");
