@@ -315,9 +315,9 @@ function applets(): string[] {
 }
 
 /** A test with a Ctx that is cleaned up afterwards, even when the test fails; leftovers fail the test. */
-export function ctest(name: string, fn: (c: Ctx) => Promise<void>, timeoutMs = 30000): void {
-  test(
-    name,
+export function ctest(name: string, fn: (c: Ctx) => Promise<void>, timeoutMs = 30000, opts: { skip?: string | false } = {}): void {
+  (opts.skip ? test.skip : test)(
+    opts.skip ? `${name} (skipped: ${opts.skip})` : name,
     async () => {
       const c = new Ctx();
       let err: unknown;
@@ -355,3 +355,12 @@ export function statusField(text: string, key: string): string | undefined {
   const m = new RegExp(`^${key}:\\s*(.*)$`, "m").exec(text);
   return m?.[1]?.trim();
 }
+
+/** The kernel is User-mode Linux (the cgroup v2 lane): it lacks time namespaces and 32-bit personalities. */
+export const UML_KERNEL: string | false = (() => {
+  try {
+    return readFileSync("/proc/cpuinfo", "utf8").includes("User Mode Linux") ? "a User-mode Linux kernel has no such feature" : false;
+  } catch {
+    return false;
+  }
+})();

@@ -4,7 +4,7 @@
 import { describe, expect } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ctest, kv, ok, statusField, type Spec } from "./helpers.ts";
+import { ctest, kv, ok, statusField, type Spec, UML_KERNEL } from "./helpers.ts";
 
 const CAP = { CHOWN: 0, DAC_OVERRIDE: 1, KILL: 5, SETUID: 7, NET_BIND_SERVICE: 10, NET_RAW: 13, SYS_ADMIN: 21, AUDIT_WRITE: 29 };
 const mask = (...bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n);
@@ -196,7 +196,7 @@ describe("personality, I/O priority, scheduler", () => {
     expect(r32.stdout.trim()).toBe("i686");
     const r64 = ok(await c.sh("uname -m", (cfg) => (cfg.linux!.personality = { domain: "LINUX" })));
     expect(r64.stdout.trim()).toBe("x86_64");
-  });
+  }, 30000, { skip: UML_KERNEL });
 
   ctest("ioPriority and scheduler (SCHED_BATCH with nice, SCHED_IDLE)", async (c) => {
     const script = "echo io=$(ionice -p $$); echo policy=$(cut -d' ' -f41 /proc/$$/stat); echo nice=$(cut -d' ' -f19 /proc/$$/stat)";
