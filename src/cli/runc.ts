@@ -1,5 +1,6 @@
 // The runc-compatible commands (the OCI runtime CLI that containerd's shim,
 // Podman's conmon and Docker call).
+import { forwardSignals } from "../linux/signals.ts";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join, resolve } from "node:path";
@@ -54,21 +55,6 @@ function print(s: string): void {
   process.stdout.write(s.endsWith("\n") ? s : s + "\n");
 }
 
-/** Forwards the signals berth receives to a child (the core, which passes them on). */
-function forwardSignals(pid: number): () => void {
-  const sigs = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
-  const h = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      /* gone */
-    }
-  };
-  for (const s of sigs) process.on(s, h);
-  return () => {
-    for (const s of sigs) process.off(s, h);
-  };
-}
 
 /** create's and run's flags as the runtime's options. */
 function createOptions(p: ReturnType<typeof parseArgs>): CreateOptions {

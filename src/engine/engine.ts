@@ -9,6 +9,7 @@
 // monitor, `berth container monitor ID`, a process of its own session that
 // creates and starts the container with the log file as its stdout/stderr,
 // waits for it and records its exit (and removes it with --rm).
+import { forwardSignals } from "../linux/signals.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -511,18 +512,3 @@ export class Engine {
   }
 }
 
-/** Forwards the signals the engine receives to a child (the core passes them on to the container). */
-export function forwardSignals(pid: number): () => void {
-  const sigs = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
-  const h = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(pid, sig);
-    } catch {
-      /* gone */
-    }
-  };
-  for (const s of sigs) process.on(s, h);
-  return () => {
-    for (const s of sigs) process.off(s, h);
-  };
-}

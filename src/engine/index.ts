@@ -1,5 +1,5 @@
 // The engine's API (the CLI in src/cli/engine.ts is its user).
-export { Engine, classifyStartError, forwardSignals, selfCommand } from "./engine.ts";
+export { Engine, classifyStartError, selfCommand } from "./engine.ts";
 export type { CreateRequest, PullPolicy } from "./engine.ts";
 export { ContainerStore, EngineError, randomName, NAME_RE } from "./store.ts";
 export type { ContainerRecordE, EngineStatus } from "./store.ts";
