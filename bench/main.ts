@@ -20,6 +20,7 @@ import { figDensity } from "./figures/density.ts";
 import { figCpu, figIo } from "./figures/workloads.ts";
 import { figUpdate } from "./figures/update.ts";
 import { figContainerd } from "./figures/containerd.ts";
+import { figSharing } from "./figures/sharing.ts";
 
 const FIGURES: Record<string, (ctx: Ctx) => Promise<Figure[]>> = {
   run: async (c) => [await figRun(c)],
@@ -30,6 +31,7 @@ const FIGURES: Record<string, (ctx: Ctx) => Promise<Figure[]>> = {
   io: async (c) => [await figIo(c)],
   update: async (c) => [await figUpdate(c)],
   containerd: async (c) => [await figContainerd(c)],
+  sharing: async (c) => [await figSharing(c)],
 };
 
 const USAGE = `usage: bun bench/main.ts [--quick] [--only NAME[,NAME...]] [--out DIR] [--keep]
