@@ -61,7 +61,8 @@ function parse(argv: string[], flags: Flag[], stop = false): ParsedFlags {
 function ago(iso: string | undefined): string {
   if (!iso) return "";
   const t = Date.parse(iso);
-  if (!Number.isFinite(t)) return "";
+  // reproducible images carry the epoch as their date: it says nothing
+  if (!Number.isFinite(t) || t <= 0) return "N/A";
   const s = Math.max(0, Math.round((Date.now() - t) / 1000));
   if (s < 60) return s <= 1 ? "Less than a second ago" : `${s} seconds ago`;
   const m = Math.round(s / 60);
