@@ -15,6 +15,16 @@
  */
 #include "core.h"
 
+/* clone3's arguments up to the cgroup field (kernel 5.7), declared here so
+ * that the build does not depend on the installed kernel headers' version. */
+struct clone_args_v2 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE_INTO_CGROUP_FLAG 0x200000000ULL
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -519,6 +529,15 @@ int main(int argc, char **argv, char **envp)
 		if (strcmp(o->name, "cgroup-join") == 0 && write_file(o->argv[0], "0", 1) < 0)
 			die_errno("joining the cgroup %s", o->argv[0]);
 	}
+	/* cgroup-into DIR required|optional: the child will be born in that
+	 * cgroup2 directory; opened now, before any namespace is joined. */
+	const struct op *into = plan_find(&plan, "cgroup-into");
+	int cgfd = -1, late_cgns_fd = -1;
+	if (into) {
+		cgfd = open(into->argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0 && strcmp(into->argv[1], "required") == 0)
+			die_errno("cgroup %s", into->argv[0]);
+	}
 	int console = -1, fifo_dir = -1;
 	if ((o = plan_find(&plan, "console-socket")))
 		console = connect_unix(o->argv[0]);
@@ -534,6 +553,13 @@ int main(int argc, char **argv, char **envp)
 		int fd = open(o->argv[1], O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			die_errno("namespace %s: %s", o->argv[0], o->argv[1]);
+		if (into && strcmp(o->argv[0], "cgroup") == 0) {
+			/* the kernel refuses to clone into a cgroup from a cgroup
+			 * namespace that does not see the core's own: the child
+			 * joins it once it is in place */
+			late_cgns_fd = fd;
+			continue;
+		}
 		if (setns(fd, ns_flag(o->argv[0])) < 0)
 			die_errno("joining the %s namespace %s", o->argv[0], o->argv[1]);
 		close(fd);
@@ -552,11 +578,40 @@ int main(int argc, char **argv, char **envp)
 	int sync[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
 		die_errno("socketpair");
-	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	/* A child born in another cgroup2 directory makes its new cgroup
+	 * namespace once it is there (clone would root it at the core's). */
+	int late_cgns = 0;
+	if (into && (flags & CLONE_NEWCGROUP)) {
+		flags &= ~CLONE_NEWCGROUP;
+		late_cgns = 1;
+	}
+	pid_t pid = -1;
+	int placed = 0;
+	if (into) {
+		if (cgfd >= 0) {
+			struct clone_args_v2 ca;
+			memset(&ca, 0, sizeof ca);
+			ca.flags = (uint64_t)flags | CLONE_INTO_CGROUP_FLAG;
+			ca.exit_signal = SIGCHLD;
+			ca.cgroup = (uint64_t)cgfd;
+			pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+			int err = errno;
+			if (pid >= 0)
+				placed = 1;
+			else if (err != ENOSYS && err != E2BIG && strcmp(into->argv[1], "required") == 0) {
+				errno = err;
+				die_errno("placing the container process in the cgroup %s", into->argv[0]);
+			}
+		}
+	}
+	if (pid < 0)
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
 		die_errno("clone");
 	if (pid == 0) {
 		close(sync[0]);
+		if (cgfd >= 0)
+			close(cgfd);
 		char c;
 		if (read(sync[1], &c, 1) != 1)
 			_exit(1);
@@ -568,6 +623,13 @@ int main(int argc, char **argv, char **envp)
 			if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
 				die_errno("setresuid in the user namespace");
 		}
+		if (late_cgns && unshare(CLONE_NEWCGROUP) < 0)
+			die_errno("creating the cgroup namespace");
+		if (late_cgns_fd >= 0) {
+			if (setns(late_cgns_fd, CLONE_NEWCGROUP) < 0)
+				die_errno("joining the cgroup namespace");
+			close(late_cgns_fd);
+		}
 		if (setsid() < 0)
 			die_errno("setsid");
 		if (create)
@@ -576,6 +638,26 @@ int main(int argc, char **argv, char **envp)
 	}
 	close(sync[1]);
 	child_pid = pid;
+	if (into && !placed) {
+		/* no clone3 (or the optional hybrid side refused it): move the
+		 * child before it runs */
+		char num_s[24];
+		int n = snprintf(num_s, sizeof num_s, "%d", pid);
+		int pfd = cgfd < 0 ? -1 : openat(cgfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		int ok = pfd >= 0 && write(pfd, num_s, (size_t)n) == n;
+		int err = errno;
+		if (pfd >= 0)
+			close(pfd);
+		if (!ok && strcmp(into->argv[1], "required") == 0) {
+			kill(pid, SIGKILL);
+			errno = err;
+			die_errno("placing the container process in the cgroup %s", into->argv[0]);
+		}
+	}
+	if (cgfd >= 0)
+		close(cgfd);
+	if (late_cgns_fd >= 0)
+		close(late_cgns_fd);
 	if (flags & CLONE_NEWUSER) {
 		if ((o = plan_find(&plan, "setgroups")))
 			write_proc(pid, "setgroups", o->argv[0]);

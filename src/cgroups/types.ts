@@ -54,6 +54,14 @@ export interface Cgroup {
   readonly path: string;
   /** Every directory this cgroup occupies (v1: one per hierarchy). */
   dirs(): string[];
+  /**
+   * Where a new process goes: the v1 hierarchy directories (a single-threaded
+   * process joins them through `tasks`, which the kernel does without its
+   * global threadgroup lock) and the cgroup2 directory (entered at clone time
+   * with CLONE_INTO_CGROUP). `v2Optional`: the hybrid host's cgroup2 side,
+   * which may refuse processes without that being an error.
+   */
+  placement(): { v1: string[]; v2?: string; v2Optional: boolean };
   /** mkdir -p in every hierarchy needed (idempotent); on v2 enables controllers in the parents. */
   create(): void;
   addProcess(pid: number): void;

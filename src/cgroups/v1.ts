@@ -52,6 +52,10 @@ export class CgroupV1 implements Cgroup {
     return [...s];
   }
 
+  placement(): { v1: string[]; v2?: string; v2Optional: boolean } {
+    return { v1: [...new Set(Object.values(this.dir))], v2: this.unifiedDir, v2Optional: true };
+  }
+
   private need(c: string, field: string): string {
     const d = this.dir[c];
     if (!d) throw new CgroupError(`the ${c} cgroup controller is not mounted on this host`, field);

@@ -36,6 +36,10 @@ export class CgroupV2 implements Cgroup {
     return [this.dir];
   }
 
+  placement(): { v1: string[]; v2?: string; v2Optional: boolean } {
+    return { v1: [], v2: this.dir, v2Optional: false };
+  }
+
   exists(): boolean {
     return existsSync(this.dir);
   }

@@ -2,7 +2,6 @@
 // process dies, so a crash leaves no stale lock) and atomic file writes.
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { LOCK_EX, LOCK_SH, LOCK_UN, tryFlock } from "./sys.ts";
 
 export interface Lock {
@@ -53,7 +52,7 @@ export async function withLock<T>(path: string, mode: "shared" | "exclusive", fn
 }
 
 export function tempName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`);
 }
 
 /** Writes a file atomically: a temp file in the same directory, fsync, rename. */

@@ -217,18 +217,35 @@ function hookOps(phase: string, hooks: Hook[] | undefined): PlanOp[] {
   return (hooks ?? []).map((h) => ["hook", phase, h.timeout ?? 0, h.path, (h.args ?? []).length, ...(h.args ?? []), ...(h.env ?? [])] as PlanOp);
 }
 
-/** cgroup.procs files of the cgroups this process (and so the core) is in:
+/** The v1 `tasks` files of the cgroups this process (and so the core) is in:
  * a core that stays as the container's parent moves back there, so that it
- * is not counted against the container's limits. */
+ * is not counted against the container's limits. (On cgroup2 the core never
+ * joins: the container process is born in its cgroup.) */
 export function returnOps(): PlanOp[] {
   const layout = detectCgroups();
   const files = new Set<string>();
-  if (layout.unified && layout.own[""] !== undefined) files.add(`${layout.unified.mountpoint}${layout.own[""] === "/" ? "" : layout.own[""]}/cgroup.procs`);
   for (const [ctrl, m] of Object.entries(layout.v1)) {
     const own = layout.own[ctrl];
-    if (m && own !== undefined) files.add(`${m.mountpoint}${own === "/" ? "" : own.slice(m.root === "/" ? 0 : m.root.length)}/cgroup.procs`);
+    if (m && own !== undefined) files.add(`${m.mountpoint}${own === "/" ? "" : own.slice(m.root === "/" ? 0 : m.root.length)}/tasks`);
   }
   return [...files].filter((f) => existsSync(f)).map((f) => ["cgroup-return", f] as PlanOp);
+}
+
+/**
+ * Placing the container process in its cgroup. v1: the core (one thread)
+ * joins each hierarchy by writing 0 to `tasks` before it clones; moving just
+ * the calling thread spares the kernel's global threadgroup lock, whose
+ * write side waits for an RCU grace period (about 10 ms per container on a
+ * small host) when cgroup.procs is used. cgroup2: the child is cloned
+ * straight into its cgroup (CLONE_INTO_CGROUP), which takes no such lock;
+ * the core falls back to writing the child's pid on kernels without clone3.
+ */
+function cgroupOps(cg: Cgroup, mustExist: boolean): PlanOp[] {
+  const pl = cg.placement();
+  const ok = (d: string) => !mustExist || existsSync(d);
+  const ops: PlanOp[] = pl.v1.filter(ok).map((d) => ["cgroup-join", `${d}/tasks`] as PlanOp);
+  if (pl.v2 && ok(pl.v2)) ops.push(["cgroup-into", pl.v2, pl.v2Optional ? "optional" : "required"]);
+  return ops;
 }
 
 /** The plan for `create`. */
@@ -240,7 +257,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const userns = newNs(spec, "user");
   const ops: PlanOp[] = [["mode", "create"]];
   if (inp.foreground) ops.push(["foreground"]);
-  if (inp.cgroup) for (const d of inp.cgroup.dirs()) ops.push(["cgroup-join", `${d}/cgroup.procs`]);
+  if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, false));
   if (inp.foreground && inp.cgroup) ops.push(...returnOps());
   if (spec.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
@@ -357,7 +374,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
 export function execPlan(inp: { spec: Spec; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; foreground: boolean }): PlanOp[] {
   const ops: PlanOp[] = [["mode", "exec"]];
   if (inp.foreground) ops.push(["foreground"]);
-  if (inp.cgroup) for (const d of inp.cgroup.dirs()) if (existsSync(d)) ops.push(["cgroup-join", `${d}/cgroup.procs`]);
+  if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, true));
   if (inp.foreground && inp.cgroup) ops.push(...returnOps());
   if (inp.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
