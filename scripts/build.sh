@@ -29,7 +29,9 @@ if [ -f core/console/console.c ]; then
 fi
 if [ -f src/cli/main.ts ]; then
   echo "build: dist/berth"
-  node_modules/.bin/bun build --compile --bytecode --minify src/cli/main.ts --outfile dist/berth.tmp >/dev/null
+  # ESM with code splitting: the engine (images, registry, tar, zlib, crypto)
+  # is a separate chunk that runtime calls from containerd or Podman never load
+  node_modules/.bin/bun build --compile --bytecode --minify --format=esm --splitting src/cli/main.ts --outfile dist/berth.tmp >/dev/null
   mv dist/berth.tmp dist/berth
   [ -x build/berth-core ] && install -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core
   [ -x build/berth-console ] && install -m 0755 build/berth-console dist/berth-console.tmp && mv dist/berth-console.tmp dist/berth-console

@@ -79,9 +79,21 @@ function realControllers(v1: Record<string, CgroupMount>): string[] {
   return Object.keys(v1).filter((c) => !c.startsWith("name="));
 }
 
+let detected: CgroupLayout | undefined;
+
+/**
+ * The host's cgroup layout and this process's place in it. Without arguments
+ * it reads /proc once per process (cgroup mounts and a process's own cgroups
+ * do not change under a running berth; mountinfo grows with every container).
+ */
 export function detectCgroups(mountinfo?: string, procCgroup?: string): CgroupLayout {
-  const mi = mountinfo ?? readFileSync("/proc/self/mountinfo", "utf8");
-  const pc = procCgroup ?? readFileSync("/proc/self/cgroup", "utf8");
+  if (mountinfo === undefined && procCgroup === undefined) return (detected ??= detectFrom(readFileSync("/proc/self/mountinfo", "utf8"), readFileSync("/proc/self/cgroup", "utf8")));
+  return detectFrom(mountinfo ?? readFileSync("/proc/self/mountinfo", "utf8"), procCgroup ?? readFileSync("/proc/self/cgroup", "utf8"));
+}
+
+function detectFrom(mountinfo: string, procCgroup: string): CgroupLayout {
+  const mi = mountinfo;
+  const pc = procCgroup;
   const { unified, v1 } = parseMountinfo(mi);
   let unifiedControllers: string[] = [];
   if (unified) {

@@ -55,15 +55,20 @@ export function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`);
 }
 
-/** Writes a file atomically: a temp file in the same directory, fsync, rename. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+/**
+ * Writes a file atomically: a temp file in the same directory, fsync, rename.
+ * `durable: false` skips the fsync: readers still see the old or the new file,
+ * never a part; for state that does not outlive a reboot (the runtime's, under
+ * /run), where a flush per lifecycle step would only cost time.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, opts: { durable?: boolean } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempName(path);
   try {
     const fd = openSync(tmp, "wx", mode);
     try {
       writeFileSync(fd, data);
-      fsyncSync(fd);
+      if (opts.durable !== false) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -37,7 +37,7 @@ export function openRecordCgroup(rec: ContainerRecord): Cgroup {
 }
 
 function writePidFile(path: string | undefined, pid: number): void {
-  if (path) writeFileAtomic(resolve(path), String(pid), 0o644);
+  if (path) writeFileAtomic(resolve(path), String(pid), 0o644, { durable: false });
 }
 
 export class Runtime {

@@ -110,7 +110,7 @@ export class StateStore {
   }
 
   save(rec: ContainerRecord): void {
-    writeFileAtomic(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600);
+    writeFileAtomic(join(this.dir(rec.id), "state.json"), JSON.stringify(rec), 0o600, { durable: false });
   }
 
   /** Removes the container's directory (its lock file goes when the lock is released). */
