@@ -188,6 +188,37 @@ describe("seccomp", () => {
       expect(r.code).toBe(128 + 31);
     }
   });
+
+  ctest("trap raises SIGSYS; trace without a tracer fails the call with ENOSYS; log allows it", async (c) => {
+    const rule = (action: "SCMP_ACT_TRAP" | "SCMP_ACT_LOG") => (cfg: Spec) => {
+      cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["uname"], action }] };
+    };
+    // no SIGSYS handler in busybox: the signal ends it
+    const trap = await c.run(c.bundle(["uname", "-m"], rule("SCMP_ACT_TRAP")));
+    expect(trap.stdout).toBe("");
+    expect(trap.code).toBe(128 + 31);
+    // SCMP_ACT_TRACE with no ptracer attached: the kernel skips the call and returns ENOSYS
+    const trace = await c.run(
+      c.bundle(["mkdir", "/tmp/traced"], (cfg) => {
+        cfg.root!.readonly = false;
+        cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_TRACE", errnoRet: 1 }] };
+      }),
+    );
+    expect(trace.code).toBe(1);
+    expect(trace.stderr).toContain("Function not implemented");
+    const logged = ok(await c.run(c.bundle(["uname", "-m"], rule("SCMP_ACT_LOG"))));
+    expect(logged.stdout.trim()).toBe("x86_64");
+  });
+
+  ctest("an action berth cannot carry out is refused at create, naming it", async (c) => {
+    const b = c.bundle(["true"], (cfg) => {
+      cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/no-such-agent.sock", syscalls: [{ names: ["uname"], action: "SCMP_ACT_NOTIFY" as never }] };
+    });
+    const r = await c.run(b);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY");
+    expect(r.stderr).toContain("not supported");
+  });
 });
 
 describe("personality, I/O priority, scheduler", () => {
