@@ -1,5 +1,5 @@
 // Helpers both backends use: file writes with rollback, value checks, recursive walks.
-import { existsSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
 import { CgroupError } from "./types.ts";
 
 export const RES = "linux.resources";
@@ -145,20 +145,14 @@ export function deviceRestore(reset: (dev: string) => string, devs: string[]) {
 export function walkLeafFirst(dir: string): string[] {
   const out: string[] = [];
   const visit = (d: string) => {
-    let names: string[] = [];
+    let entries: Dirent[] = [];
     try {
-      names = readdirSync(d);
+      // cgroupfs reports each entry's type: no stat per control file
+      entries = readdirSync(d, { withFileTypes: true });
     } catch {
       return;
     }
-    for (const n of names) {
-      const p = `${d}/${n}`;
-      try {
-        if (statSync(p).isDirectory()) visit(p);
-      } catch {
-        // vanished
-      }
-    }
+    for (const e of entries) if (e.isDirectory()) visit(`${d}/${e.name}`);
     out.push(d);
   };
   visit(dir);
@@ -174,6 +168,46 @@ export function procsUnder(dir: string): number[] {
     for (const l of s.split("\n")) if (l.trim()) pids.add(Number(l.trim()));
   }
   return [...pids].sort((a, b) => a - b);
+}
+
+/**
+ * Removes cgroup directories (each with anything under it), waiting up to
+ * timeoutMs for their processes to leave: rmdir fails with EBUSY while a
+ * cgroup has processes or children, so the common case, an empty leaf, costs
+ * one rmdir per directory. On time-out the error names the processes left.
+ */
+export function removeCgroupDirs(dirs: string[], timeoutMs: number, what: string): void {
+  const deadline = Date.now() + timeoutMs;
+  let left = dirs;
+  for (;;) {
+    const busy: string[] = [];
+    let lastError: unknown;
+    for (const d of left) {
+      try {
+        rmdirSync(d);
+        continue;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") continue;
+        if (code !== "EBUSY" && code !== "ENOTEMPTY") throw new CgroupError(`cannot remove ${d}: ${errText(e)}`);
+      }
+      try {
+        rmdirTree(d); // child cgroups made inside the container
+      } catch (e) {
+        lastError = e;
+        busy.push(d);
+      }
+    }
+    if (busy.length === 0) return;
+    if (Date.now() > deadline) {
+      const pids = new Set<number>();
+      for (const d of busy) for (const p of procsUnder(d)) pids.add(p);
+      if (pids.size > 0) throw new CgroupError(`the cgroup ${what} still has processes ${[...pids].sort((a, b) => a - b).join(", ")}`);
+      throw lastError instanceof CgroupError ? lastError : new CgroupError(`cannot remove ${busy[0]}: ${errText(lastError)}`);
+    }
+    left = busy;
+    sleepMs(5);
+  }
 }
 
 /** Removes dir and everything under it, children first; a missing dir is fine. */

@@ -3,11 +3,23 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats, type MemoryEntry, type BlkioEntry } from "./types.ts";
 import {
-  RES, type Write, cpuList, deviceRestore, hugeSize, int, procsUnder, readKV, readNum, rmdirTree, runWrites,
+  RES, type Write, cpuList, deviceRestore, hugeSize, int, procsUnder, readKV, readNum, removeCgroupDirs, runWrites,
   signalAll, sleepMs, tryRead, unifiedKey, hugeSizes,
 } from "./common.ts";
 import { normalizeDeviceRules, v1RuleLine } from "./devices.ts";
 import type { CgroupMount } from "./detect.ts";
+
+/** mkdir, and mkdir -p only when a parent is missing (one system call in the common case). */
+function mkdirOne(d: string): void {
+  try {
+    mkdirSync(d);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT") throw e;
+    mkdirSync(d, { recursive: true });
+  }
+}
 
 /** The v1 hierarchies berth joins (when mounted). */
 export const V1_CONTROLLERS = [
@@ -67,7 +79,7 @@ export class CgroupV1 implements Cgroup {
       const isCpuset = d === this.dir["cpuset"];
       if (!isCpuset) {
         try {
-          mkdirSync(d, { recursive: true });
+          mkdirOne(d);
         } catch (e) {
           throw new CgroupError(`cannot create ${d}: ${(e as Error).message}`, "linux.cgroupsPath");
         }
@@ -330,24 +342,7 @@ export class CgroupV1 implements Cgroup {
   }
 
   destroy(timeoutMs = 2000): void {
-    const deadline = Date.now() + timeoutMs;
-    while (this.exists() && this.pids().length > 0) {
-      if (Date.now() > deadline) throw new CgroupError(`the cgroup ${this.path} still has processes ${this.pids().join(", ")}`);
-      sleepMs(10);
-    }
-    for (const d of this.dirs()) {
-      const until = Date.now() + 500;
-      for (;;) {
-        try {
-          rmdirTree(d);
-          break;
-        } catch (e) {
-          // a task that just exited may still hold the cgroup for a moment
-          if (Date.now() > until) throw e;
-          sleepMs(10);
-        }
-      }
-    }
+    removeCgroupDirs(this.dirs(), timeoutMs, this.path);
   }
 
   stats(): CgroupStats {

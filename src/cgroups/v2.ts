@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats, type BlkioEntry } from "./types.ts";
 import {
-  RES, type Write, cpuList, deviceRestore, hugeSize, hugeSizes, int, procsUnder, readKV, readNum, rmdirTree,
+  RES, type Write, cpuList, deviceRestore, hugeSize, hugeSizes, int, procsUnder, readKV, readNum, removeCgroupDirs,
   runWrites, signalAll, sleepMs, tryRead, unifiedKey,
 } from "./common.ts";
 import { normalizeDeviceRules } from "./devices.ts";
@@ -277,21 +277,7 @@ export class CgroupV2 implements Cgroup {
   }
 
   destroy(timeoutMs = 2000): void {
-    const deadline = Date.now() + timeoutMs;
-    while (this.exists() && readKV(`${this.dir}/cgroup.events`)["populated"] === 1) {
-      if (Date.now() > deadline) throw new CgroupError(`the cgroup ${this.path} still has processes ${this.pids().join(", ")}`);
-      sleepMs(10);
-    }
-    const until = Date.now() + 500;
-    for (;;) {
-      try {
-        rmdirTree(this.dir);
-        return;
-      } catch (e) {
-        if (Date.now() > until) throw e;
-        sleepMs(10);
-      }
-    }
+    removeCgroupDirs(this.dirs(), timeoutMs, this.path);
   }
 
   stats(): CgroupStats {

@@ -83,6 +83,7 @@ export class Runtime {
       let pid = 0;
       try {
         cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
+        trace("create: cgroup opened");
         cgroup.create();
         trace("create: cgroup made");
         cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: deviceRules(spec) });
