@@ -11,7 +11,7 @@ import { Engine } from "../engine/engine.ts";
 import { importRootfs } from "../engine/images.ts";
 import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
-import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, type Flag, type ParsedFlags } from "../engine/args.ts";
+import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
 import { normalizeCap, parseTmpfs, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
 
@@ -36,7 +36,8 @@ Containers:
   run [flags] IMAGE [COMMAND [ARG...]]   (--rm -d -i -t --name -e --env-file -v --tmpfs -w -u --entrypoint
                                --memory --cpus --pids-limit --read-only --cap-add --cap-drop
                                --security-opt seccomp=FILE|unconfined|no-new-privileges
-                               --network none|host|bridge --hostname --pull always|missing|never --tls-verify)
+                               --network none|host|bridge -p [IP:]HOSTPORT:PORT[/PROTO] --hostname
+                               --pull always|missing|never --tls-verify)
   ps [-a] [-q] [--format json] list containers
   logs [-f] CONTAINER         print a container's output
   exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...
@@ -296,6 +297,7 @@ const RUN_FLAGS: Flag[] = [
   { name: "cap-drop", kind: "list" },
   { name: "security-opt", kind: "list" },
   { name: "network", kind: "string", alias: ["net"] },
+  { name: "publish", short: "p", kind: "list" },
   { name: "hostname", short: "h", kind: "string" },
   { name: "pull", kind: "string" },
   { name: "tls-verify", kind: "bool" },
@@ -391,8 +393,11 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
   const [image, ...cmd] = p.args;
   if (!image) throw new EngineUsageError("run needs an image: berth run [flags] IMAGE [COMMAND [ARG...]]");
-  const network = (fStr(p, "network") ?? "none") as NetworkMode;
+  const ports = fList(p, "publish").map(parsePublish);
+  // publishing a port needs the bridge network: it is the default then, as in Docker
+  const network = (fStr(p, "network") ?? (ports.length ? "bridge" : "none")) as NetworkMode;
   if (!["none", "host", "bridge"].includes(network)) throw new EngineUsageError(`--network ${JSON.stringify(network)}: want none, host or bridge`);
+  if (ports.length && network !== "bridge") throw new EngineUsageError(`-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`);
   const pull = fStr(p, "pull") ?? "missing";
   if (!["missing", "always", "never"].includes(pull)) throw new EngineUsageError(`--pull ${JSON.stringify(pull)}: want missing, always or never`);
   const detach = fBool(p, "detach");
@@ -400,7 +405,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (opts.tty && !detach && opts.interactive && !process.stdin.isTTY) throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
   const e = makeEngine();
   const rec = await e.create({
-    image, name: fStr(p, "name"), opts, network, autoRemove: fBool(p, "rm"), detach,
+    image, name: fStr(p, "name"), opts, network, ports, autoRemove: fBool(p, "rm"), detach,
     pull: pull as "missing", registry: registryOptions(p), onPullProgress: pullProgress(),
   });
   if (detach) {
@@ -428,6 +433,7 @@ async function cmdPs(argv: string[]): Promise<number> {
     out(JSON.stringify(all.map((c) => ({
       Id: c.id, Names: [c.name], Image: c.image, ImageID: c.imageId, Command: c.args, Created: c.created,
       State: e.status(c), Status: statusText(e, c), ExitCode: c.state.exitCode ?? null, Pid: c.state.pid,
+      Ports: (c.network.ports ?? []).map((pm) => ({ host_ip: pm.hostIP ?? "", host_port: pm.hostPort, container_port: pm.containerPort, protocol: pm.protocol })),
     })), null, 2));
     return 0;
   }
@@ -440,7 +446,7 @@ async function cmdPs(argv: string[]): Promise<number> {
     const s = c.args.join(" ");
     return JSON.stringify(fBool(p, "no-trunc") || s.length <= 20 ? s : s.slice(0, 19) + "…");
   };
-  table([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"], ...all.map((c) => [c.id.slice(0, 12), c.image, cmdText(c), ago(c.created), statusText(e, c), c.name])]);
+  table([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], ...all.map((c) => [c.id.slice(0, 12), c.image, cmdText(c), ago(c.created), statusText(e, c), (c.network.ports ?? []).map(publishText).join(", "), c.name])]);
   return 0;
 }
 
@@ -582,7 +588,10 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
       Tmpfs: Object.fromEntries(c.options.tmpfs.map((t) => [t.destination, t.options.join(",")])),
       SecurityOpt: [...(c.options.noNewPrivileges ? ["no-new-privileges"] : []), ...(c.options.seccomp === null ? ["seccomp=unconfined"] : c.options.seccomp ? ["seccomp=profile"] : [])],
     },
-    NetworkSettings: { IPAddress: c.network.ips[0] ?? "", IPAddresses: c.network.ips, Gateway: c.network.gateway ?? "", SandboxKey: c.network.netnsPath ?? "" },
+    NetworkSettings: {
+      IPAddress: c.network.ips[0] ?? "", IPAddresses: c.network.ips, Gateway: c.network.gateway ?? "", SandboxKey: c.network.netnsPath ?? "",
+      Ports: Object.fromEntries((c.network.ports ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIP ?? "0.0.0.0", HostPort: String(p.hostPort) }]])),
+    },
     Mounts: c.options.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.destination, RW: !v.readonly })),
   };
 }

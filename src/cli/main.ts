@@ -4,7 +4,7 @@ import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { SpecError } from "../spec/validate.ts";
 import { CgroupError } from "../cgroups/types.ts";
 import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
-import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, runcCommand, VERSION } from "./runc.ts";
+import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, PS_FLAGS, runcCommand, VERSION } from "./runc.ts";
 import { existsSync } from "node:fs";
 import { trace } from "../linux/trace.ts";
 
@@ -40,7 +40,8 @@ export function isEngineCommand(cmd: string, argv: string[], rootGiven: boolean,
       return !(p && p.args.length === 1 && existsSync("config.json"));
     }
     case "ps":
-      return argv.filter((a) => !a.startsWith("-")).length === 0;
+      // runc's `ps [--format F] ID`; the engine's `ps [-a] [-q] [--format F]` names no container
+      return runcId(argv, PS_FLAGS) === undefined;
     case "exec":
       return !rootGiven && !known(runcId(argv, EXEC_FLAGS));
     case "kill":

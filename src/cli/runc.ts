@@ -255,8 +255,10 @@ function mergeResources(a: LinuxResources, b: LinuxResources): LinuxResources {
   return out as LinuxResources;
 }
 
+export const PS_FLAGS: FlagSpec[] = [{ name: "format", alias: ["f"], kind: "string" }];
+
 function cmdPs(rt: Runtime, argv: string[]): number {
-  const p = parseArgs(argv, [{ name: "format", alias: ["f"], kind: "string" }], true);
+  const p = parseArgs(argv, PS_FLAGS, true);
   const id = p.args[0];
   if (!id) throw new UsageError("ps needs a container id");
   const rec = rt.store.load(id);

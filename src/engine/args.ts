@@ -121,3 +121,48 @@ export function parseDuration(s: string, flag: string): number {
   if (!m) throw new EngineUsageError(`${flag}: not a duration: ${JSON.stringify(s)}`);
   return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "s"];
 }
+
+/** A published port: Docker's `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp|sctp]`. */
+export interface PublishedPort {
+  hostPort: number;
+  containerPort: number;
+  protocol: "tcp" | "udp" | "sctp";
+  hostIP?: string;
+}
+
+export function parsePublish(s: string): PublishedPort {
+  const flag = `-p ${JSON.stringify(s)}`;
+  let rest = s;
+  let protocol: PublishedPort["protocol"] = "tcp";
+  const slash = rest.lastIndexOf("/");
+  if (slash >= 0) {
+    const pr = rest.slice(slash + 1);
+    if (pr !== "tcp" && pr !== "udp" && pr !== "sctp") throw new EngineUsageError(`${flag}: protocol must be tcp, udp or sctp`);
+    protocol = pr;
+    rest = rest.slice(0, slash);
+  }
+  let hostIP: string | undefined;
+  const bracket = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(rest); // [::1]:8080:80
+  if (bracket) {
+    hostIP = bracket[1];
+    rest = bracket[2]!;
+  }
+  const parts = rest.split(":");
+  if (!hostIP && parts.length === 3) hostIP = parts.shift();
+  if (parts.length !== 2) throw new EngineUsageError(`${flag}: want [IP:]HOSTPORT:CONTAINERPORT[/PROTOCOL] (berth does not pick host ports)`);
+  const port = (v: string, what: string) => {
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new EngineUsageError(`${flag}: ${what} must be a port number 1-65535${v.includes("-") ? " (ranges are not supported)" : ""}`);
+    return Number(v);
+  };
+  const pm: PublishedPort = { hostPort: port(parts[0]!, "the host port"), containerPort: port(parts[1]!, "the container port"), protocol };
+  if (hostIP !== undefined && hostIP !== "") {
+    if (!/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/.test(hostIP)) throw new EngineUsageError(`${flag}: ${JSON.stringify(hostIP)} is not an IP address`);
+    pm.hostIP = hostIP;
+  }
+  return pm;
+}
+
+/** "0.0.0.0:8080->80/tcp", as `ps` and `port` show a published port. */
+export function publishText(p: PublishedPort): string {
+  return `${p.hostIP ?? "0.0.0.0"}:${p.hostPort}->${p.containerPort}/${p.protocol}`;
+}

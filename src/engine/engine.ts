@@ -24,7 +24,7 @@ import { resolveUser } from "../image/index.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
 import { buildSpec, containerProcess, signalNumber, type ContainerOptions } from "./spec.ts";
-import { EngineUsageError } from "./args.ts";
+import { EngineUsageError, type PublishedPort } from "./args.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -33,6 +33,8 @@ export interface CreateRequest {
   name?: string;
   opts: ContainerOptions;
   network: NetworkMode;
+  /** Published ports (bridge network only), through the CNI portmap plugin. */
+  ports?: PublishedPort[];
   autoRemove: boolean;
   detach: boolean;
   pull: PullPolicy;
@@ -139,7 +141,7 @@ export class Engine {
       id, name, image: req.image, imageRef: img.ref, imageDigest: img.digest, imageId: img.configDigest,
       created: new Date().toISOString(), path: "", args: [], env: [], cwd: "/", user: { uid: 0, gid: 0, additionalGids: [] },
       stopSignal: "SIGTERM", hostname: req.opts.hostname ?? id.slice(0, 12), options: req.opts,
-      autoRemove: req.autoRemove, detach: req.detach, network: { mode: req.network, ips: [] },
+      autoRemove: req.autoRemove, detach: req.detach, network: { mode: req.network, ips: [], ...(req.ports?.length ? { ports: req.ports } : {}) },
       rootfs: "", logPath: join(dir, "container.log"),
       state: { status: "created", pid: 0, monitorPid: 0 },
     };
@@ -158,11 +160,12 @@ export class Engine {
       const net = await setupNetwork({
         id, mode: req.network, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
         hostname: req.opts.hostname ?? (req.network === "host" ? undefined : id.slice(0, 12)),
+        ...(req.ports?.length ? { portMappings: req.ports } : {}),
       }).catch((e) => {
         throw new EngineError(`network ${req.network}: ${(e as Error).message}`);
       });
       rec.hostname = net.hostname;
-      rec.network = { mode: req.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
+      rec.network = { ...rec.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
       const spec = buildSpec({
         image: img.config, rootfs: snap.rootfs, opts: req.opts, hostname: net.hostname,
         netnsPath: net.netnsPath, networkFiles: net.files, cgroupsPath: `/berth/${id}`,

@@ -8,6 +8,7 @@ import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
 import { LOCK_EX, LOCK_UN, tryFlock } from "../linux/sys.ts";
 import { containerDir, containersDir, type EnginePaths } from "./paths.ts";
 import type { ContainerOptions } from "./spec.ts";
+import type { PublishedPort } from "./args.ts";
 
 export type EngineStatus = "created" | "running" | "exited";
 
@@ -31,7 +32,7 @@ export interface ContainerRecordE {
   options: ContainerOptions;
   autoRemove: boolean;
   detach: boolean;
-  network: { mode: "none" | "host" | "bridge"; ips: string[]; gateway?: string; netnsPath?: string };
+  network: { mode: "none" | "host" | "bridge"; ips: string[]; gateway?: string; netnsPath?: string; ports?: PublishedPort[] };
   rootfs: string;
   logPath: string;
   state: {

@@ -185,6 +185,48 @@ describe("run", () => {
     expect(env.leftovers()).toEqual([]);
   });
 
+  test("-p publishes a port through the bridge (CNI portmap): reachable on the gateway and on localhost; rules gone after rm", () => {
+    // in a private network namespace, as above: the rules and the bridge never touch the host's
+    const script = [
+      `B=${BERTH}`,
+      "ip link set lo up",
+      "$B run -d --name pub -p 18081:80 berth/busybox sh -c 'while true; do echo hello-published | nc -l -p 80; done' >/dev/null || exit 9",
+      "$B ps --format json | grep -q '\"host_port\": 18081' && echo ps-ok",
+      "$B ps | grep -q '0.0.0.0:18081->80/tcp' && echo table-ok",
+      "gw=$($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p')",
+      "for i in 1 2 3 4 5 6 7 8 9 10; do r=$(busybox nc -w 2 $gw 18081 2>/dev/null); [ -n \"$r\" ] && break; sleep 0.2; done; echo gateway=$r",
+      "echo localhost=$(busybox nc -w 2 127.0.0.1 18081)",
+      "echo rules=$(iptables-save -t nat | grep -c 18081)",
+      "$B rm -f pub >/dev/null",
+      "echo after=$(iptables-save -t nat | grep -c 18081)",
+    ].join("\n");
+    const r = Bun.spawnSync(["unshare", "--net", "--", "sh", "-c", script], { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    const out = r.stdout.toString();
+    expect(r.exitCode).toBe(0);
+    expect(out).toContain("ps-ok\ntable-ok\n");
+    expect(out).toContain("gateway=hello-published\n");
+    expect(out).toContain("localhost=hello-published\n");
+    expect(out).toMatch(/rules=[1-9]/);
+    expect(out).toContain("after=0\n");
+    expect(env.leftovers()).toEqual([]);
+  });
+
+  test("-p: bad values and network modes without a bridge are refused with 125, naming the flag", () => {
+    for (const [args, msg] of [
+      [["-p", "80"], "HOSTPORT:CONTAINERPORT"],
+      [["-p", "8000-8001:80"], "ranges are not supported"],
+      [["-p", "8080:80/icmp"], "protocol"],
+      [["-p", "nope:8080:80"], "not an IP address"],
+      [["--network", "none", "-p", "8080:80"], "needs --network bridge"],
+      [["--network", "host", "-p", "8080:80"], "ports are the host's"],
+    ] as const) {
+      const r = env.run(["run", "--rm", ...args, "berth/busybox", "true"]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toContain(msg);
+    }
+    expect(env.leftovers()).toEqual([]);
+  });
+
   test("-i passes stdin; without -i the container reads nothing", () => {
     expect(env.run(["run", "--rm", "-i", "berth/busybox", "cat"], { stdin: "piped\n" }).stdout).toBe("piped\n");
     expect(env.run(["run", "--rm", "berth/busybox", "cat"], { stdin: "piped\n" }).stdout).toBe("");

@@ -1,0 +1,33 @@
+// One executable, two command sets: runtime calls (bundles and ids, from
+// containerd, Podman, Docker) and engine calls (images and names). These are
+// the command lines whose meaning depends on their arguments.
+import { describe, expect, test } from "bun:test";
+import { isEngineCommand } from "../../src/cli/main.ts";
+
+const root = "/nonexistent-berth-root";
+const engine = (cmd: string, ...argv: string[]) => isEngineCommand(cmd, argv, false, root);
+
+describe("runtime or engine", () => {
+  test("ps: an id means the runtime's (containerd: ps --format json ID); none means the engine's list", () => {
+    expect(engine("ps", "--format", "json", "c1")).toBe(false);
+    expect(engine("ps", "c1")).toBe(false);
+    expect(engine("ps", "-f", "table", "c1")).toBe(false);
+    expect(engine("ps")).toBe(true);
+    expect(engine("ps", "-a")).toBe(true);
+    expect(engine("ps", "--format", "json")).toBe(true);
+    expect(engine("ps", "-a", "--format", "json")).toBe(true);
+    expect(engine("ps", "-q")).toBe(true);
+  });
+
+  test("run: runc's flags or a bundle mean the runtime; an image means the engine", () => {
+    expect(engine("run", "--bundle", "/b", "c1")).toBe(false);
+    expect(engine("run", "-d", "--pid-file", "/p", "c1")).toBe(false);
+    expect(engine("run", "--rm", "berth/busybox", "true")).toBe(true);
+    expect(engine("run", "-p", "8080:80", "berth/busybox")).toBe(true);
+  });
+
+  test("images and the engine's own verbs always mean the engine", () => {
+    for (const c of ["pull", "images", "rmi", "logs", "stop", "rm", "stats"]) expect(engine(c)).toBe(true);
+    for (const c of ["create", "start", "state", "delete", "list", "features", "spec"]) expect(engine(c, "x")).toBe(false);
+  });
+});
