@@ -30,8 +30,13 @@ fi
 if [ -f src/cli/main.ts ]; then
   echo "build: dist/berth"
   # ESM with code splitting: the engine (images, registry, tar, zlib, crypto)
-  # is a separate chunk that runtime calls from containerd or Podman never load
-  node_modules/.bin/bun build --compile --bytecode --minify --format=esm --splitting src/cli/main.ts --outfile dist/berth.tmp >/dev/null
+  # is a separate chunk that runtime calls from containerd or Podman never load.
+  # No autoloading of .env or bunfig.toml from the working directory: berth runs
+  # as root in directories others control (a bundle), and either file could
+  # change what it executes.
+  node_modules/.bin/bun build --compile --bytecode --minify --format=esm --splitting \
+    --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
+    src/cli/main.ts --outfile dist/berth.tmp >/dev/null
   mv dist/berth.tmp dist/berth
   [ -x build/berth-core ] && install -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core
   [ -x build/berth-console ] && install -m 0755 build/berth-console dist/berth-console.tmp && mv dist/berth-console.tmp dist/berth-console

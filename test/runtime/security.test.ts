@@ -94,6 +94,21 @@ describe("hostile rootfs", () => {
 });
 
 describe("the runtime binary", () => {
+  ctest("a .env or bunfig.toml in the working directory (a bundle) changes nothing berth runs", async (c) => {
+    // containerd and Podman call the runtime with the bundle as its working
+    // directory; Bun executables would load both files from there by default
+    const b = c.bundle(["true"]);
+    const marker = join(c.tempDir("marker"), "pwned");
+    const evil = join(c.tempDir("evil"), "evil");
+    writeFileSync(evil, `#!/bin/sh\necho core > ${marker}\n`, { mode: 0o755 });
+    writeFileSync(`${evil}.js`, `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "preload");\n`);
+    writeFileSync(join(b.dir, ".env"), `BERTH_CORE=${evil}\nBERTH_TRACE=1\n`);
+    writeFileSync(join(b.dir, "bunfig.toml"), `preload = [${JSON.stringify(`${evil}.js`)}]\n`);
+    const r = ok(await c.berth(["run", c.id("dotenv")], { cwd: b.dir }));
+    expect(existsSync(marker)).toBe(false);
+    expect(r.stderr).not.toContain("[trace");
+  });
+
   ctest("the core runs from a sealed memfd: the host binary cannot be reached or overwritten", async (c) => {
     const core = join(REPO, "dist/berth-core");
     const before = sha(core);
