@@ -11,6 +11,7 @@ import { Engine } from "../engine/engine.ts";
 import { importRootfs } from "../engine/images.ts";
 import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
+import { volumesOf } from "../engine/volumes.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
 import { normalizeCap, parseTmpfs, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
@@ -32,6 +33,9 @@ Images:
   save -o FILE IMAGE...       write images as an OCI layout tar
   tag SOURCE TARGET           name an image
   inspect [--type image|container] NAME...   details as JSON
+Volumes:
+  volume create NAME | ls [-q] [--format json] | inspect NAME... | rm NAME... | prune
+                              named volumes (also made by run -v NAME:/path)
 Containers:
   run [flags] IMAGE [COMMAND [ARG...]]   (--rm -d -i -t --name -e --env-file -v --tmpfs -w -u --entrypoint
                                --memory --cpus --pids-limit --read-only --cap-add --cap-drop
@@ -716,6 +720,74 @@ async function cmdStats(argv: string[]): Promise<number> {
   return 0;
 }
 
+// ---- volumes ---------------------------------------------------------------------
+
+async function cmdVolume(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const e = makeEngine();
+  switch (sub) {
+    case "create": {
+      const p = parse(rest, []);
+      if (p.args.length !== 1) throw new EngineUsageError("volume create needs exactly one name (berth does not make up volume names)");
+      out((await e.volumes.ensure(p.args[0]!)).volume.name);
+      return 0;
+    }
+    case "ls":
+    case "list": {
+      const p = parse(rest, [{ name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }]);
+      const vols = e.volumes.list();
+      const fmt = fStr(p, "format");
+      if (fmt === "json") out(JSON.stringify(vols.map((v) => ({ Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created })), null, 2));
+      else if (fmt !== undefined && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
+      else if (fBool(p, "quiet")) for (const v of vols) out(v.name);
+      else table([["DRIVER", "VOLUME NAME"], ...vols.map((v) => ["local", v.name])]);
+      return 0;
+    }
+    case "inspect": {
+      const p = parse(rest, []);
+      if (p.args.length === 0) throw new EngineUsageError("volume inspect needs at least one name");
+      const found = p.args.map((n) => {
+        const v = e.volumes.get(n);
+        if (!v) throw new EngineError(`no such volume: ${n}`);
+        const users = e.containers.list().filter((c) => volumesOf(c).includes(n)).map((c) => c.name);
+        return { Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created, Scope: "local", UsageData: { Size: e.volumes.size(v), RefCount: users.length }, Containers: users };
+      });
+      out(JSON.stringify(found, null, 2));
+      return 0;
+    }
+    case "rm":
+    case "remove": {
+      const p = parse(rest, []);
+      if (p.args.length === 0) throw new EngineUsageError("volume rm needs at least one name");
+      let code = 0;
+      for (const n of p.args) {
+        try {
+          await e.volumes.remove(n, () => e.containers.list());
+          out(n);
+        } catch (err) {
+          process.stderr.write(`berth: ${(err as Error).message}\n`);
+          code = err instanceof EngineError ? err.exitCode : 125;
+        }
+      }
+      return code;
+    }
+    case "prune": {
+      parse(rest, [{ name: "force", short: "f", kind: "bool" }]);
+      for (const v of e.volumes.list()) {
+        try {
+          await e.volumes.remove(v.name, () => e.containers.list());
+          out(`Deleted: ${v.name}`);
+        } catch {
+          /* in use: kept */
+        }
+      }
+      return 0;
+    }
+    default:
+      throw new EngineUsageError("volume needs a subcommand: create, ls, inspect, rm, prune");
+  }
+}
+
 // ---- dispatch ------------------------------------------------------------------
 
 const IMAGE_SUB: Record<string, (a: string[]) => Promise<number>> = {
@@ -750,6 +822,7 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "kill": return cmdKill(argv);
     case "rm": return cmdRm(argv);
     case "stats": return cmdStats(argv);
+    case "volume": return cmdVolume(argv);
     case "image":
     case "container": {
       const [sub, ...rest] = argv;

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { trace } from "../linux/trace.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
-const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container"]);
+const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container", "volume"]);
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 

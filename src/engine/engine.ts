@@ -25,6 +25,7 @@ import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./p
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
 import { buildSpec, containerProcess, signalNumber, type ContainerOptions } from "./spec.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
+import { VolumeStore } from "./volumes.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -87,10 +88,12 @@ export class Engine {
   readonly containers: ContainerStore;
   readonly runtime: Runtime;
   readonly snapshots: Snapshotter;
+  readonly volumes: VolumeStore;
 
   constructor(readonly paths: EnginePaths) {
     this.images = new ImageStore(paths.root);
     this.containers = new ContainerStore(paths);
+    this.volumes = new VolumeStore(paths);
     this.runtime = new Runtime({ root: runtimeRoot(paths), systemdCgroup: false });
     this.snapshots = new Snapshotter(this.images);
   }
@@ -147,6 +150,9 @@ export class Engine {
     };
     await this.containers.claim(rec);
     try {
+      // named volumes: made on first use (the record already names them, so a
+      // concurrent `volume rm` sees this container as a user)
+      for (const v of req.opts.volumes) if (v.name) v.source = (await this.volumes.ensure(v.name)).volume.mountpoint;
       const snap = await this.snapshots.prepareRootfs(img, id);
       rec.rootfs = snap.rootfs;
       const proc = containerProcess(img.config, snap.rootfs, req.opts);

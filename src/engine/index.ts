@@ -9,3 +9,5 @@ export { buildSpec, containerProcess, parseVolume, parseTmpfs, normalizeCap, rea
 export type { ContainerOptions, VolumeSpec, TmpfsSpec } from "./spec.ts";
 export { parseFlags, parseBytes, parseDuration, EngineUsageError } from "./args.ts";
 export { importRootfs } from "./images.ts";
+export { VolumeStore, volumesOf } from "./volumes.ts";
+export type { Volume } from "./volumes.ts";

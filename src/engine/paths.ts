@@ -6,6 +6,7 @@
 //     engine/<id>/bundle/config.json                    its OCI bundle (root.path = the snapshot's rootfs)
 //     engine/<id>/container.log                         its stdout and stderr (detached containers)
 //     engine/names.lock, engine/<id>.lock               flock(2) locks
+//     volumes/NAME/_data, volumes/NAME/volume.json      named volumes (src/engine/volumes.ts)
 //   RUN ROOT (per boot; default /run/berth/engine, env BERTH_ENGINE_RUNROOT; with a
 //   custom ROOT and no RUNROOT: ROOT/run):
 //     runtime/<id>/state.json                           the OCI runtime's state (src/runtime)

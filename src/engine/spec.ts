@@ -18,9 +18,12 @@ export const ENGINE_CAPABILITIES: readonly string[] = Object.freeze([
 ]);
 
 export interface VolumeSpec {
+  /** The host directory (for a named volume: filled in when the container is made). */
   source: string;
   destination: string;
   readonly: boolean;
+  /** A named volume (`-v NAME:/path`), kept by the engine under ROOT/volumes. */
+  name?: string;
 }
 
 export interface TmpfsSpec {
@@ -54,9 +57,12 @@ export interface ContainerOptions {
 
 export function parseVolume(s: string): VolumeSpec {
   const parts = s.split(":");
-  if (parts.length < 2 || parts.length > 3) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: want HOST-PATH:CONTAINER-PATH[:ro|rw]`);
+  if (parts.length < 2 || parts.length > 3) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: want HOST-PATH:CONTAINER-PATH[:ro|rw] or NAME:CONTAINER-PATH[:ro|rw]`);
   const [source, destination, mode = "rw"] = parts as [string, string, string?];
-  if (!isAbsolute(source)) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: the host path must be absolute (named volumes are not supported)`);
+  const named = !isAbsolute(source);
+  if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(source)) {
+    throw new EngineUsageError(`--volume ${JSON.stringify(s)}: ${JSON.stringify(source)} is neither an absolute host path nor a volume name (letters, digits and _ . -, starting with a letter or digit)`);
+  }
   if (!isAbsolute(destination)) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: the container path must be absolute`);
   if (destination === "/") throw new EngineUsageError(`--volume ${JSON.stringify(s)}: cannot mount over the container's /`);
   let readonly = false;
@@ -65,6 +71,7 @@ export function parseVolume(s: string): VolumeSpec {
     else if (o === "rw" || o === "z" || o === "Z") readonly = o === "rw" ? false : readonly;
     else throw new EngineUsageError(`--volume ${JSON.stringify(s)}: unknown option ${JSON.stringify(o)} (want ro or rw)`);
   }
+  if (named) return { source: "", name: source, destination: posix.normalize(destination), readonly };
   return { source: posix.normalize(source), destination: posix.normalize(destination), readonly };
 }
 
@@ -214,6 +221,7 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
     mounts.push({ destination: t.destination, type: "tmpfs", source: "tmpfs", options: opts });
   }
   for (const v of o.volumes) {
+    if (!v.source) throw new Error(`volume ${v.name}: not resolved to a directory`);
     if (!existsSync(v.source)) mkdirSync(v.source, { recursive: true, mode: 0o755 });
     statSync(v.source);
     mounts.push({ destination: v.destination, type: "bind", source: v.source, options: ["rbind", "rprivate", ...(v.readonly ? ["ro"] : [])] });

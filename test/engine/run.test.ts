@@ -46,7 +46,7 @@ describe("run", () => {
     const mem = env.run(["run", "--rm", "--memory", "lots", "berth/busybox", "true"]);
     expect(mem.code).toBe(125);
     expect(mem.stderr).toContain("--memory");
-    const vol = env.run(["run", "--rm", "-v", "relative:/x", "berth/busybox", "true"]);
+    const vol = env.run(["run", "--rm", "-v", "./relative:/x", "berth/busybox", "true"]);
     expect(vol.code).toBe(125);
     expect(vol.stderr).toContain("--volume");
     const user = env.run(["run", "--rm", "-u", "nosuchuser", "berth/busybox", "true"]);
