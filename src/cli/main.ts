@@ -84,6 +84,11 @@ Runtime commands (OCI runtime-spec):
   features   what this runtime supports, as JSON
   spec       write a default config.json (--rootless)
 
+Engine commands (images and containers by name, as in Podman and Docker;
+\`berth help engine\` lists their flags):
+  run IMAGE [CMD...]   pull  images  rmi  load  import  save  tag  inspect
+  ps  logs  exec  stop  kill  rm  stats  volume  image ...  container ...
+
 Node agent:
   serve      a long-running agent that runs containers on request over an
              HTTP/JSON API on a unix socket (--socket, default ROOT/agent.sock)
@@ -138,6 +143,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [cmd, ...rest] = g.args;
+  if (cmd === "help" && rest[0] === "engine") {
+    const { engineCommand } = await import("./engine.ts");
+    return engineCommand("images", ["--help"], { debug: false });
+  }
   if (bool(g, "help") || !cmd || cmd === "help") {
     process.stdout.write(USAGE);
     return cmd || bool(g, "help") ? 0 : 1;

@@ -2,7 +2,10 @@
 // containerd, Podman, Docker) and engine calls (images and names). These are
 // the command lines whose meaning depends on their arguments.
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { isEngineCommand } from "../../src/cli/main.ts";
+
+const BERTH = join(import.meta.dir, "../../dist/berth");
 
 const root = "/nonexistent-berth-root";
 const engine = (cmd: string, ...argv: string[]) => isEngineCommand(cmd, argv, false, root);
@@ -29,5 +32,16 @@ describe("runtime or engine", () => {
   test("images and the engine's own verbs always mean the engine", () => {
     for (const c of ["pull", "images", "rmi", "logs", "stop", "rm", "stats"]) expect(engine(c)).toBe(true);
     for (const c of ["create", "start", "state", "delete", "list", "features", "spec"]) expect(engine(c, "x")).toBe(false);
+  });
+
+  test("--help names both command sets; help engine lists the engine's flags", () => {
+    const h = Bun.spawnSync([BERTH, "--help"]);
+    expect(h.exitCode).toBe(0);
+    expect(h.stdout.toString()).toContain("Runtime commands (OCI runtime-spec)");
+    expect(h.stdout.toString()).toContain("Engine commands");
+    const e = Bun.spawnSync([BERTH, "help", "engine"]);
+    expect(e.exitCode).toBe(0);
+    expect(e.stdout.toString()).toContain("volume create NAME");
+    expect(e.stdout.toString()).toContain("-p [IP:]HOSTPORT:PORT");
   });
 });
