@@ -14,11 +14,11 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmS
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { ImageStore, Snapshotter, makeBusyboxImage, pullImage, BUSYBOX_REF, normalizeReference, type Image, type RegistryOptions, type PullProgress } from "../image/index.ts";
-import { setupNetwork, teardownNetwork, type NetworkMode } from "../network/index.ts";
+import { inspectNetwork, setupNetwork, teardownNetwork, type NetworkMode } from "../network/index.ts";
 import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { processStart } from "../runtime/state.ts";
 import { setBlocking } from "../linux/sys.ts";
-import { writeFileAtomic } from "../linux/lock.ts";
+import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
 import type { Process } from "../spec/types.ts";
 import { resolveUser } from "../image/index.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
@@ -133,6 +133,23 @@ export class Engine {
     return this.images.image(canonical);
   }
 
+  /** Refuses a host port another container with a network still holds (same protocol and an overlapping address). */
+  private checkPortsFree(id: string, ports: PublishedPort[]): void {
+    const seen = new Set<string>();
+    for (const p of ports) {
+      const k = `${p.hostPort}/${p.protocol}`;
+      if (seen.has(k)) throw new EngineUsageError(`-p: host port ${k} is given twice`);
+      seen.add(k);
+    }
+    for (const c of this.containers.list()) {
+      if (c.id === id || !c.network.ports?.length || !inspectNetwork(this.paths.runRoot, c.id)) continue;
+      for (const p of ports) {
+        const other = c.network.ports.find((q) => q.hostPort === p.hostPort && q.protocol === p.protocol && (!q.hostIP || !p.hostIP || q.hostIP === p.hostIP));
+        if (other) throw new EngineError(`-p: host port ${p.hostPort}/${p.protocol} is already published by container ${c.name}`);
+      }
+    }
+  }
+
   /** Creates a container (rootfs, network, bundle); nothing runs yet. On error nothing is left. */
   async create(req: CreateRequest): Promise<ContainerRecordE> {
     const name = req.name ?? randomName();
@@ -163,13 +180,21 @@ export class Engine {
       rec.user = proc.user;
       rec.stopSignal = proc.stopSignal;
       this.containers.save(rec);
-      const net = await setupNetwork({
-        id, mode: req.network, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
-        hostname: req.opts.hostname ?? (req.network === "host" ? undefined : id.slice(0, 12)),
-        ...(req.ports?.length ? { portMappings: req.ports } : {}),
-      }).catch((e) => {
-        throw new EngineError(`network ${req.network}: ${(e as Error).message}`);
-      });
+      // published ports: one owner per host port, checked and taken under one lock
+      const portLock = req.ports?.length ? await acquireLock(join(networkDataDir(this.paths), "ports.lock"), "exclusive") : undefined;
+      let net: Awaited<ReturnType<typeof setupNetwork>>;
+      try {
+        if (req.ports?.length) this.checkPortsFree(id, req.ports);
+        net = await setupNetwork({
+          id, mode: req.network, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
+          hostname: req.opts.hostname ?? (req.network === "host" ? undefined : id.slice(0, 12)),
+          ...(req.ports?.length ? { portMappings: req.ports } : {}),
+        }).catch((e) => {
+          throw new EngineError(`network ${req.network}: ${(e as Error).message}`);
+        });
+      } finally {
+        portLock?.release();
+      }
       rec.hostname = net.hostname;
       rec.network = { ...rec.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
       const spec = buildSpec({

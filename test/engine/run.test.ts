@@ -194,9 +194,12 @@ describe("run", () => {
       "$B ps --format json | grep -q '\"host_port\": 18081' && echo ps-ok",
       "$B ps | grep -q '0.0.0.0:18081->80/tcp' && echo table-ok",
       "gw=$($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p')",
-      "for i in 1 2 3 4 5 6 7 8 9 10; do r=$(busybox nc -w 2 $gw 18081 2>/dev/null); [ -n \"$r\" ] && break; sleep 0.2; done; echo gateway=$r",
-      "echo localhost=$(busybox nc -w 2 127.0.0.1 18081)",
+      // the server answers one connection at a time: retry while it restarts
+      "get() { for i in 1 2 3 4 5 6 7 8 9 10; do r=$(busybox nc -w 2 $1 18081 2>/dev/null); [ -n \"$r\" ] && break; sleep 0.2; done; echo \"$r\"; }",
+      "echo gateway=$(get $gw)",
+      "echo localhost=$(get 127.0.0.1)",
       "echo rules=$(iptables-save -t nat | grep -c 18081)",
+      "$B run -d --name pub2 -p 18081:80 berth/busybox true 2>&1; echo taken=$?",
       "$B rm -f pub >/dev/null",
       "echo after=$(iptables-save -t nat | grep -c 18081)",
     ].join("\n");
@@ -207,6 +210,8 @@ describe("run", () => {
     expect(out).toContain("gateway=hello-published\n");
     expect(out).toContain("localhost=hello-published\n");
     expect(out).toMatch(/rules=[1-9]/);
+    // a second container cannot take the port while the first holds it
+    expect(out).toContain("berth: -p: host port 18081/tcp is already published by container pub\ntaken=125\n");
     expect(out).toContain("after=0\n");
     expect(env.leftovers()).toEqual([]);
   });
@@ -217,6 +222,7 @@ describe("run", () => {
       [["-p", "8000-8001:80"], "ranges are not supported"],
       [["-p", "8080:80/icmp"], "protocol"],
       [["-p", "nope:8080:80"], "not an IP address"],
+      [["-p", "8080:80", "-p", "8080:81"], "host port 8080/tcp is given twice"],
       [["--network", "none", "-p", "8080:80"], "needs --network bridge"],
       [["--network", "host", "-p", "8080:80"], "ports are the host's"],
     ] as const) {
