@@ -46,6 +46,8 @@ Containers:
   logs [-f] CONTAINER         print a container's output
   exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...
   stop [-t SECONDS] CONTAINER...   stop signal, then SIGKILL
+  start [-a] CONTAINER...     run exited containers again (same rootfs and options; -a: in the foreground)
+  restart [-t SECONDS] CONTAINER...   stop, then start
   kill [-s SIGNAL] CONTAINER...    send a signal (default SIGKILL)
   rm [-f] CONTAINER...        remove containers
   stats [--no-stream] [CONTAINER...]   CPU, memory and pids from the cgroups
@@ -551,6 +553,35 @@ async function cmdStop(argv: string[]): Promise<number> {
   });
 }
 
+async function cmdStart(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "attach", short: "a", kind: "bool" }, { name: "interactive", short: "i", kind: "bool" }]);
+  const e = makeEngine();
+  if (fBool(p, "attach")) {
+    // attached: one container, in the foreground, with its exit code
+    if (p.args.length !== 1) throw new EngineUsageError("start -a takes exactly one container");
+    const cur = e.containers.get(p.args[0]!);
+    if (e.status(cur) === "running") throw new EngineError(`container ${cur.name} is already running (berth cannot attach to it)`);
+    const rec = await e.prepareRestart(p.args[0]!);
+    return e.runForeground(rec);
+  }
+  return each(p.args, "start", async (r) => {
+    // a running container is left as it is, as in Docker
+    if (e.status(e.containers.get(r)) === "running") return;
+    await e.runDetached(await e.prepareRestart(r));
+  });
+}
+
+async function cmdRestart(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "time", short: "t", kind: "string", alias: ["timeout"] }]);
+  const t = fStr(p, "time");
+  const ms = t === undefined ? 10_000 : parseDuration(t, "--time");
+  const e = makeEngine();
+  return each(p.args, "restart", async (r) => {
+    await e.stop(r, ms);
+    await e.runDetached(await e.prepareRestart(r));
+  });
+}
+
 async function cmdKill(argv: string[]): Promise<number> {
   const p = parse(argv, [{ name: "signal", short: "s", kind: "string" }]);
   const sig = signalNumber(fStr(p, "signal") ?? "KILL", "--signal");
@@ -577,7 +608,9 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
     State: {
       Status: st, Running: st === "running" || st === "paused", Paused: st === "paused", Pid: st === "exited" ? 0 : c.state.pid,
       ExitCode: c.state.exitCode ?? (st === "exited" ? -1 : 0), StartedAt: c.state.startedAt ?? "", FinishedAt: c.state.finishedAt ?? "",
+      ...(c.state.error ? { Error: c.state.error } : {}),
     },
+    RestartCount: c.state.restartCount ?? 0,
     Image: c.imageId, ImageName: c.imageRef, ImageDigest: c.imageDigest,
     Rootfs: c.rootfs, LogPath: c.logPath,
     Config: {
@@ -795,7 +828,7 @@ const IMAGE_SUB: Record<string, (a: string[]) => Promise<number>> = {
   inspect: (a) => cmdInspect(["--type", "image", ...a]),
 };
 const CONTAINER_SUB: Record<string, (a: string[]) => Promise<number>> = {
-  ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, logs: cmdLogs, exec: cmdExec, stop: cmdStop, kill: cmdKill, rm: cmdRm, stats: cmdStats,
+  ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, logs: cmdLogs, exec: cmdExec, stop: cmdStop, start: cmdStart, restart: cmdRestart, kill: cmdKill, rm: cmdRm, stats: cmdStats,
   inspect: (a) => cmdInspect(["--type", "container", ...a]),
   // internal: the process that waits for a detached container (started by run -d)
   monitor: async (a) => {
@@ -819,6 +852,8 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "logs": return cmdLogs(argv);
     case "exec": return cmdExec(argv);
     case "stop": return cmdStop(argv);
+    case "start": return cmdStart(argv);
+    case "restart": return cmdRestart(argv);
     case "kill": return cmdKill(argv);
     case "rm": return cmdRm(argv);
     case "stats": return cmdStats(argv);

@@ -150,6 +150,68 @@ export class Engine {
     }
   }
 
+  /** Gives a container with a root filesystem its network and its bundle (config.json). */
+  private async attach(rec: ContainerRecordE, img: Image, proc: ReturnType<typeof containerProcess>): Promise<void> {
+    const { id, options: opts } = rec;
+    const ports = rec.network.ports ?? [];
+    const mode = rec.network.mode;
+    // published ports: one owner per host port, checked and taken under one lock
+    const portLock = ports.length ? await acquireLock(join(networkDataDir(this.paths), "ports.lock"), "exclusive") : undefined;
+    let net: Awaited<ReturnType<typeof setupNetwork>>;
+    try {
+      if (ports.length) this.checkPortsFree(id, ports);
+      net = await setupNetwork({
+        id, mode, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
+        hostname: opts.hostname ?? (mode === "host" ? undefined : id.slice(0, 12)),
+        ...(ports.length ? { portMappings: ports } : {}),
+      }).catch((e) => {
+        throw new EngineError(`network ${mode}: ${(e as Error).message}`);
+      });
+    } finally {
+      portLock?.release();
+    }
+    rec.hostname = net.hostname;
+    rec.network = { ...rec.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
+    const spec = buildSpec({
+      image: img.config, rootfs: rec.rootfs, opts, hostname: net.hostname,
+      netnsPath: net.netnsPath, networkFiles: net.files, cgroupsPath: `/berth/${id}`,
+      annotations: { "io.berth.engine.name": rec.name, "io.berth.engine.image": img.ref },
+    }, proc);
+    writeFileAtomic(join(containerDir(this.paths, id), "bundle", "config.json"), JSON.stringify(spec, null, 1) + "\n", 0o600);
+  }
+
+  /**
+   * Makes an exited container ready to run again (`start`, `restart`): the same
+   * root filesystem (mounted again if a reboot took it), a new network, the
+   * same options. Its log is kept and appended to.
+   */
+  async prepareRestart(ref: string): Promise<ContainerRecordE> {
+    const found = this.containers.get(ref);
+    if (this.status(found) !== "exited") throw new EngineError(`cannot start container ${found.name}: it is ${this.status(found)}`);
+    const img = await this.image(found.imageRef, "never").catch(() => {
+      throw new EngineError(`cannot start container ${found.name}: its image ${found.image} is no longer in the store`);
+    });
+    // the last run's waiter may still be taking its network down
+    await this.settled(found, 10_000);
+    return this.containers.withLock(found.id, async () => {
+      const rec = this.containers.load(found.id);
+      if (!rec || rec.state.status !== "exited") throw new EngineError(`cannot start container ${found.name}: it changed meanwhile`);
+      try {
+        // leftovers of the last run (after a crash or a reboot)
+        if (this.runtime.store.exists(rec.id)) this.runtime.delete(rec.id, true);
+        await teardownNetwork({ id: rec.id, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths) });
+        rec.rootfs = await this.snapshots.remountRootfs(img, rec.id);
+        await this.attach(rec, img, containerProcess(img.config, rec.rootfs, rec.options));
+      } catch (e) {
+        await teardownNetwork({ id: rec.id, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths) }).catch(() => {});
+        throw e instanceof EngineError ? e : new EngineError(`cannot start container ${rec.name}: ${(e as Error).message}`);
+      }
+      rec.state = { status: "created", pid: 0, monitorPid: 0, restartCount: (rec.state.restartCount ?? 0) + 1 };
+      this.containers.save(rec);
+      return rec;
+    });
+  }
+
   /** Creates a container (rootfs, network, bundle); nothing runs yet. On error nothing is left. */
   async create(req: CreateRequest): Promise<ContainerRecordE> {
     const name = req.name ?? randomName();
@@ -180,29 +242,7 @@ export class Engine {
       rec.user = proc.user;
       rec.stopSignal = proc.stopSignal;
       this.containers.save(rec);
-      // published ports: one owner per host port, checked and taken under one lock
-      const portLock = req.ports?.length ? await acquireLock(join(networkDataDir(this.paths), "ports.lock"), "exclusive") : undefined;
-      let net: Awaited<ReturnType<typeof setupNetwork>>;
-      try {
-        if (req.ports?.length) this.checkPortsFree(id, req.ports);
-        net = await setupNetwork({
-          id, mode: req.network, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
-          hostname: req.opts.hostname ?? (req.network === "host" ? undefined : id.slice(0, 12)),
-          ...(req.ports?.length ? { portMappings: req.ports } : {}),
-        }).catch((e) => {
-          throw new EngineError(`network ${req.network}: ${(e as Error).message}`);
-        });
-      } finally {
-        portLock?.release();
-      }
-      rec.hostname = net.hostname;
-      rec.network = { ...rec.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
-      const spec = buildSpec({
-        image: img.config, rootfs: snap.rootfs, opts: req.opts, hostname: net.hostname,
-        netnsPath: net.netnsPath, networkFiles: net.files, cgroupsPath: `/berth/${id}`,
-        annotations: { "io.berth.engine.name": name, "io.berth.engine.image": img.ref },
-      }, proc);
-      writeFileAtomic(join(dir, "bundle", "config.json"), JSON.stringify(spec, null, 1) + "\n", 0o600);
+      await this.attach(rec, img, proc);
       writeFileAtomic(rec.logPath, "", 0o600);
       this.containers.save(rec);
       return rec;
@@ -277,7 +317,7 @@ export class Engine {
       try {
         launched = await this.launch(rec, [rec.options.interactive ? "inherit" : devnull, "inherit", "inherit"], [rec.options.interactive ? "inherit" : "ignore", "inherit", "inherit"]);
       } catch (e) {
-        await this.cleanup(rec.id, true).catch(() => {});
+        await this.launchFailed(rec, classifyStartError(e));
         throw e;
       }
       const stop = forwardSignals(launched.core.pid);
@@ -365,7 +405,7 @@ export class Engine {
       launched = await this.launch(rec, [devnull, log, log], ["ignore", log, log]);
     } catch (e) {
       const err = classifyStartError(e);
-      await this.cleanup(id, true).catch(() => {});
+      await this.launchFailed(rec, err);
       report(`error ${err.exitCode} ${err.message.replace(/\n/g, " ")}`);
       return err.exitCode;
     } finally {
@@ -379,6 +419,21 @@ export class Engine {
     closeSync(log);
     await this.finish(id, code);
     return code;
+  }
+
+  /** A first start that fails leaves nothing; a restart that fails leaves the container exited, with the error. */
+  private async launchFailed(rec: ContainerRecordE, err: EngineError): Promise<void> {
+    if (!rec.state.restartCount) {
+      await this.cleanup(rec.id, true).catch(() => {});
+      return;
+    }
+    await this.containers.withLock(rec.id, async () => {
+      const cur = this.containers.load(rec.id);
+      if (!cur) return;
+      cur.state = { ...cur.state, status: "exited", exitCode: err.exitCode, error: err.message, finishedAt: new Date().toISOString(), pid: 0, monitorPid: 0 };
+      this.containers.save(cur);
+    }).catch(() => {});
+    await this.cleanup(rec.id, rec.autoRemove).catch(() => {});
   }
 
   /** Records the exit; removes the runtime's container and the network; removes everything with --rm. */
@@ -437,7 +492,12 @@ export class Engine {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const rec = this.containers.load(id);
-      if (!rec || rec.state.status === "exited") return true;
+      if (!rec) return true;
+      if (rec.state.status === "exited") {
+        // and the network is gone: whoever recorded the exit is done cleaning up
+        await this.settled(rec, Math.max(1000, deadline - Date.now()));
+        return true;
+      }
       if (this.status(rec) === "exited" && !alive(rec.state.monitorPid)) {
         await this.finish(id, undefined);
         return true;
@@ -445,6 +505,14 @@ export class Engine {
       if (Date.now() > deadline) return false;
       await Bun.sleep(20);
     }
+  }
+
+  /** Waits (bounded) until the process that waited for the container's last run has finished its clean-up. */
+  private async settled(rec: ContainerRecordE, timeoutMs: number): Promise<void> {
+    const pid = rec.state.monitorPid;
+    if (pid === process.pid) return;
+    const deadline = Date.now() + timeoutMs;
+    while (alive(pid) && Date.now() < deadline) await Bun.sleep(10);
   }
 
   kill(ref: string, signal: number): ContainerRecordE {

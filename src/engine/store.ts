@@ -44,6 +44,8 @@ export interface ContainerRecordE {
     startedAt?: string;
     finishedAt?: string;
     error?: string;
+    /** How many times `start`/`restart` started it again after an exit. */
+    restartCount?: number;
   };
 }
 

@@ -170,6 +170,24 @@ export class Snapshotter {
     });
   }
 
+  /**
+   * Mounts an existing container root filesystem again (its upper directory
+   * keeps the container's changes); does nothing when it is mounted. After a
+   * reboot, `start` of an exited container needs this.
+   */
+  async remountRootfs(image: Image, containerId: string): Promise<string> {
+    const dir = this.containerDir(containerId);
+    const rootfs = join(dir, "rootfs");
+    if (!existsSync(join(dir, "upper"))) throw new Error(`container ${containerId} has no root filesystem (${dir})`);
+    if (mountsUnder(dir).includes(rootfs)) return rootfs;
+    return this.store.withSharedGcLock(async () => {
+      const lowerdirs = await ensureLayers(this.store, image);
+      if (lowerdirs.length === 0) lowerdirs.push(join(dir, "empty"));
+      mountOverlay(rootfs, lowerdirs, join(dir, "upper"), join(dir, "work"), this.store.layersDir);
+      return rootfs;
+    });
+  }
+
   /** Unmounts and removes a container's root filesystem; does nothing when there is none. */
   async removeRootfs(containerId: string): Promise<void> {
     const dir = this.containerDir(containerId);

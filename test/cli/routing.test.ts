@@ -2,6 +2,8 @@
 // containerd, Podman, Docker) and engine calls (images and names). These are
 // the command lines whose meaning depends on their arguments.
 import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isEngineCommand } from "../../src/cli/main.ts";
 
@@ -31,7 +33,24 @@ describe("runtime or engine", () => {
 
   test("images and the engine's own verbs always mean the engine", () => {
     for (const c of ["pull", "images", "rmi", "logs", "stop", "rm", "stats"]) expect(engine(c)).toBe(true);
-    for (const c of ["create", "start", "state", "delete", "list", "features", "spec"]) expect(engine(c, "x")).toBe(false);
+    for (const c of ["pull", "images", "rmi", "logs", "stop", "restart", "rm", "stats", "volume"]) expect(engine(c)).toBe(true);
+    for (const c of ["create", "state", "delete", "list", "features", "spec"]) expect(engine(c, "x")).toBe(false);
+  });
+
+  test("start, exec, kill: with --root, or naming a container of the runtime, the runtime's; else the engine's", () => {
+    const root = mkdtempSync(join(tmpdir(), "berth-route-"));
+    try {
+      mkdirSync(join(root, "c1"));
+      writeFileSync(join(root, "c1", "state.json"), "{}");
+      for (const c of ["start", "exec", "kill"]) {
+        expect(isEngineCommand(c, ["c1"], true, root)).toBe(false); // containerd, Podman, Docker always give --root
+        expect(isEngineCommand(c, ["c1"], false, root)).toBe(false);
+        expect(isEngineCommand(c, ["web"], false, root)).toBe(true);
+      }
+      expect(isEngineCommand("start", ["-a", "web"], false, root)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test("--help names both command sets; help engine lists the engine's flags", () => {

@@ -85,6 +85,31 @@ describe("detached containers", () => {
     expect(env.run(["exec", "nosuch", "true"]).code).toBe(125);
   });
 
+  test("start and restart run an exited container again: same writable layer, log appended; start -a gives its exit code", async () => {
+    const script = "n=$(cat /count 2>/dev/null || echo 0); n=$((n+1)); echo $n > /count; echo run $n; exit $n";
+    idOf(env.run(["run", "-d", "--name", "again", "berth/busybox", "sh", "-c", script]));
+    await waitFor(() => env.run(["ps", "-a"]).stdout.includes("Exited (1)"));
+    expect(env.run(["start", "again"]).stdout).toBe("again\n");
+    await waitFor(() => env.run(["ps", "-a"]).stdout.includes("Exited (2)"));
+    const attached = env.run(["start", "-a", "again"]);
+    expect(attached.stdout).toBe("run 3\n");
+    expect(attached.code).toBe(3);
+    expect(env.run(["restart", "-t", "1", "again"]).stdout).toBe("again\n");
+    await waitFor(() => env.run(["ps", "-a"]).stdout.includes("Exited (4)"));
+    // detached runs went to the log; the attached one to the caller
+    expect(env.run(["logs", "again"]).stdout).toBe("run 1\nrun 2\nrun 4\n");
+    const info = JSON.parse(env.run(["inspect", "again"]).stdout)[0];
+    expect(info.State.Status).toBe("exited");
+    expect(info.State.ExitCode).toBe(4);
+    expect(info.RestartCount).toBe(3);
+    // a running container: start leaves it alone; an unknown one is an error
+    idOf(env.run(["run", "-d", "--name", "busy", "berth/busybox", "sleep", "30"]));
+    expect(env.run(["start", "busy"]).code).toBe(0);
+    const none = env.run(["start", "no-such-container"]);
+    expect(none.code).toBe(125);
+    expect(none.stderr).toContain("no-such-container");
+  });
+
   test("rm -f removes a running container and everything it had", () => {
     const id = idOf(env.run(["run", "-d", "--memory", "32m", "berth/busybox", "sleep", "60"]));
     expect(readFileSync(`/sys/fs/cgroup/memory/berth/${id}/memory.limit_in_bytes`, "utf8").trim()).toBe(String(32 * 1024 * 1024));

@@ -200,6 +200,9 @@ describe("run", () => {
       "echo localhost=$(get 127.0.0.1)",
       "echo rules=$(iptables-save -t nat | grep -c 18081)",
       "$B run -d --name pub2 -p 18081:80 berth/busybox true 2>&1; echo taken=$?",
+      // stopped: the port is unpublished; started again: published again
+      "$B stop -t 1 pub >/dev/null; echo stopped-rules=$(iptables-save -t nat | grep -c 18081)",
+      "$B start pub >/dev/null; echo restarted=$(get $($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p'))",
       "$B rm -f pub >/dev/null",
       "echo after=$(iptables-save -t nat | grep -c 18081)",
     ].join("\n");
@@ -212,6 +215,7 @@ describe("run", () => {
     expect(out).toMatch(/rules=[1-9]/);
     // a second container cannot take the port while the first holds it
     expect(out).toContain("berth: -p: host port 18081/tcp is already published by container pub\ntaken=125\n");
+    expect(out).toContain("stopped-rules=0\nrestarted=hello-published\n");
     expect(out).toContain("after=0\n");
     expect(env.leftovers()).toEqual([]);
   });
