@@ -195,7 +195,8 @@ export class Engine {
     await this.settled(found, 10_000);
     return this.containers.withLock(found.id, async () => {
       const rec = this.containers.load(found.id);
-      if (!rec || rec.state.status !== "exited") throw new EngineError(`cannot start container ${found.name}: it changed meanwhile`);
+      // (the stored status may still say running when a crash or a reboot took the container and its waiter)
+      if (!rec || this.status(rec) !== "exited") throw new EngineError(`cannot start container ${found.name}: it changed meanwhile`);
       try {
         // leftovers of the last run (after a crash or a reboot)
         if (this.runtime.store.exists(rec.id)) this.runtime.delete(rec.id, true);
