@@ -39,6 +39,7 @@ const struct op *plan_find(const struct plan *p, const char *name);
 
 /* fs.c: path resolution confined to a root */
 int resolve_in_root(int rootfd, const char *path, int flags, int mkkind, mode_t mode);
+void prepare_idmap_trees(const struct plan *p);
 int do_mount_op(int rootfd, const struct op *o);
 int do_mkdev(int rootfd, const struct op *o);
 int do_symlink(int rootfd, const struct op *o);

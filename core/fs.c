@@ -19,7 +19,10 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
@@ -280,6 +283,89 @@ static void copy_tree(int src, int dst, const char *what)
  *   of FSTYPE), or "fs-copyup" (a new filesystem filled with a copy of what
  *   it covers, e.g. a tmpfs over an image directory). ATTR_*: MOUNT_ATTR_* bits. PROPAGATION: MS_SHARED... or 0.
  *   MKKIND: 0 none, 1 directory, 2 file. */
+/* Idmapped bind trees, made by the core's parent half before the clone (it
+ * needs CAP_SYS_ADMIN in the initial user namespace) and inherited by the
+ * child, which attaches them. Indexed by the plan's slot numbers. */
+#define IDMAP_SLOTS 64
+static int idmap_fds[IDMAP_SLOTS] = { [0 ... IDMAP_SLOTS - 1] = -1 };
+
+/* A user namespace with the given uid_map and gid_map, as a file descriptor:
+ * a helper child is cloned into a new user namespace, the parent writes its
+ * maps, opens /proc/PID/ns/user, and lets it exit. */
+static int userns_with_maps(const char *uidmap, const char *gidmap, const char *what)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die_errno("%s: pipe", what);
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		die_errno("%s: a user namespace for the mapping", what);
+	if (pid == 0) {
+		char c;
+		close(p[1]);
+		(void)!read(p[0], &c, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	char path[64];
+	int fd = -1, ok = 1;
+	const char *files[2] = { "uid_map", "gid_map" }, *maps[2] = { uidmap, gidmap };
+	for (int i = 0; i < 2 && ok; i++) {
+		snprintf(path, sizeof path, "/proc/%d/%s", pid, files[i]);
+		ok = write_file(path, maps[i], strlen(maps[i])) == 0;
+	}
+	int err = errno;
+	if (ok) {
+		snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		err = errno;
+	}
+	close(p[1]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	errno = err;
+	if (!ok)
+		die_errno("%s: writing the id mapping", what);
+	if (fd < 0)
+		die_errno("%s: opening the mapping's user namespace", what);
+	return fd;
+}
+
+/* idmap-tree SLOT SRC RBIND ASET ACLR AREC IDMAP_RECURSIVE UIDMAP GIDMAP */
+void prepare_idmap_trees(const struct plan *p)
+{
+	for (int i = 0; i < p->n; i++) {
+		const struct op *o = &p->ops[i];
+		if (strcmp(o->name, "idmap-tree") != 0)
+			continue;
+		if (o->argc != 9)
+			die("plan: idmap-tree needs 9 arguments, has %d", o->argc);
+		int slot = (int)num(o->argv[0]);
+		const char *src = o->argv[1];
+		if (slot < 0 || slot >= IDMAP_SLOTS)
+			die("plan: idmap-tree slot %d out of range", slot);
+		char what[4200];
+		snprintf(what, sizeof what, "idmapped mount of %s", src);
+		int userns = userns_with_maps(o->argv[7], o->argv[8], what);
+		unsigned fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
+		if (num(o->argv[2]))
+			fl |= AT_RECURSIVE;
+		int mnt = sys_open_tree(AT_FDCWD, src, fl);
+		if (mnt < 0)
+			die_errno("%s: bind source", what);
+		/* the flags too: a detached mount belongs to the initial user
+		 * namespace, where the child (maybe in its own) has no rights */
+		uint64_t aset = num(o->argv[3]), aclr = num(o->argv[4]);
+		if ((aset || aclr) && sys_mount_setattr(mnt, num(o->argv[5]) ? AT_RECURSIVE : 0, aset, aclr, 0) < 0)
+			die_errno("%s: setting mount flags", what);
+		struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+		if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | (num(o->argv[6]) ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+			die_errno("%s (the file system must support idmapped mounts)", what);
+		close(userns);
+		idmap_fds[slot] = mnt;
+	}
+}
+
 int do_mount_op(int rootfd, const struct op *o)
 {
 	if (o->argc != 11)
@@ -302,6 +388,13 @@ int do_mount_op(int rootfd, const struct op *o)
 			die_errno("mount %s: bind source %s", dest, src);
 		if ((aset || aclr) && sys_mount_setattr(mnt, arec ? AT_RECURSIVE : 0, aset, aclr, 0) < 0)
 			die_errno("mount %s: setting mount flags", dest);
+	} else if (strcmp(kind, "idmapped") == 0) {
+		/* src: the slot of a tree prepare_idmap_trees made */
+		int slot = (int)num(src);
+		if (slot < 0 || slot >= IDMAP_SLOTS || idmap_fds[slot] < 0)
+			die("plan: mount %s: no idmapped tree in slot %s", dest, src);
+		mnt = idmap_fds[slot];
+		idmap_fds[slot] = -1;
 	} else if (strcmp(kind, "fs") == 0 || strcmp(kind, "fs-copyup") == 0) {
 		int fsfd = (int)syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
 		if (fsfd < 0)

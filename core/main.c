@@ -575,6 +575,10 @@ int main(int argc, char **argv, char **envp)
 			die_errno("linux.timeOffsets");
 		flags &= ~CLONE_NEWTIME;
 	}
+	/* idmapped bind trees: made here, in the initial user namespace; the
+	 * child inherits them and attaches them among its mounts */
+	if (create)
+		prepare_idmap_trees(&plan);
 	int sync[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
 		die_errno("socketpair");

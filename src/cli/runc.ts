@@ -333,7 +333,7 @@ export function features(): object {
   const linux = (f.linux ?? {}) as Record<string, unknown>;
   const layout = detectCgroups();
   linux.cgroup = { v1: layout.mode !== "v2", v2: layout.mode === "v2" || layout.mode === "hybrid", systemd: false, systemdUser: false, rdma: true };
-  linux.mountExtensions = { idmap: { enabled: false } };
+  linux.mountExtensions = { idmap: { enabled: true } };
   const seccomp = (linux.seccomp ?? {}) as Record<string, unknown>;
   linux.seccomp = {
     ...seccomp,
@@ -345,7 +345,7 @@ export function features(): object {
   linux.selinux = { enabled: existsSync("/sys/fs/selinux/enforce") };
   f.mountOptions = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "relatime", "noatime", "strictatime", "nodiratime", "diratime",
     "nosymfollow", "symfollow", "rro", "rrw", "rnosuid", "rnodev", "rnoexec", "bind", "rbind", "shared", "rshared", "slave", "rslave", "private", "rprivate",
-    "unbindable", "runbindable", "tmpcopyup"];
+    "unbindable", "runbindable", "tmpcopyup", "idmap", "ridmap"];
   f.linux = linux;
   f.annotations = { "org.opencontainers.runc.version": VERSION, "io.github.berth.version": VERSION, "io.github.berth.seccomp.enabled": "true" };
   f.potentiallyUnsafeConfigAnnotations = [];

@@ -24,6 +24,8 @@ interface ParsedOptions {
   propagation: number;
   propRecursive: boolean;
   data: string[];
+  /** idmap (this mount) or ridmap (and every submount): an idmapped mount */
+  idmap: "" | "idmap" | "ridmap";
 }
 
 const PROPAGATION: Record<string, [number, boolean]> = {
@@ -35,7 +37,7 @@ const PROPAGATION: Record<string, [number, boolean]> = {
 
 /** Splits mount options into mount attributes, propagation and filesystem data. */
 export function parseMountOptions(options: readonly string[] = [], field = "mounts"): ParsedOptions {
-  const p: ParsedOptions = { bind: "", set: 0, clr: 0, recursiveAttrs: false, propagation: 0, propRecursive: false, data: [] };
+  const p: ParsedOptions = { bind: "", set: 0, clr: 0, recursiveAttrs: false, propagation: 0, propRecursive: false, data: [], idmap: "" };
   const flag = (bit: number, on: boolean) => {
     if (on) {
       p.set |= bit;
@@ -77,8 +79,7 @@ export function parseMountOptions(options: readonly string[] = [], field = "moun
       case "diratime": flag(ATTR.NODIRATIME, false); break;
       case "defaults": case "async": case "sync": case "remount": case "mand": case "nomand": case "dirsync": case "loud": case "silent":
         break;
-      case "idmap": case "ridmap":
-        throw new RuntimeError(`${field}: idmapped mounts are not supported by berth yet`);
+      case "idmap": case "ridmap": p.idmap = o; break;
       default:
         if (PROPAGATION[o]) {
           [p.propagation, p.propRecursive] = PROPAGATION[o]!;
@@ -305,6 +306,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   if (!inp.noNewKeyring) ops.push(["session-keyring", `_ses.${inp.id}`]);
 
   // mounts, in order
+  let idmapSlot = 0;
   let devIsTmpfs = false;
   let devpts = false;
   for (const [i, m] of (spec.mounts ?? []).entries()) {
@@ -319,10 +321,22 @@ export function createPlan(inp: PlanInput): PlanOp[] {
       ops.push(...cgroupMountOps(spec, m, o, inp.cgroup, userns));
       continue;
     }
+    const idmapped = o.idmap !== "" || !!m.uidMappings?.length;
+    if (idmapped && !(o.bind || type === "bind")) throw new RuntimeError(`${field}: only bind mounts can be idmapped (type ${JSON.stringify(type)})`);
     if (o.bind || type === "bind") {
       const src = resolve(bundle, m.source ?? "");
       if (!m.source || !existsSync(src)) throw new RuntimeError(`${field}.source: ${m.source ? src : "(none)"} does not exist`);
       const isDir = statSync(src).isDirectory();
+      if (idmapped) {
+        // the mapping: the mount's own, else the container's user namespace's
+        const uid = mapText(m.uidMappings?.length ? m.uidMappings : userns ? linux.uidMappings : undefined);
+        const gid = mapText(m.gidMappings?.length ? m.gidMappings : userns ? linux.gidMappings : undefined);
+        if (!uid || !gid) throw new RuntimeError(`${field}: ${o.idmap || "idmap"} needs uidMappings and gidMappings, on the mount or on a new user namespace`);
+        const slot = idmapSlot++;
+        ops.push(["idmap-tree", slot, src, o.bind === "rbind" ? 1 : 0, o.set, o.clr, o.recursiveAttrs ? 1 : 0, o.idmap === "ridmap" ? 1 : 0, uid, gid]);
+        ops.push(["mount", "idmapped", slot, dest, "", 0, 0, 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
+        continue;
+      }
       ops.push(["mount", o.bind || "bind", src, dest, "", o.set, o.clr, o.recursiveAttrs ? 1 : 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
       continue;
     }

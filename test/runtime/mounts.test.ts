@@ -1,9 +1,9 @@
 // The root, mounts, /dev, masked and read-only paths, checked from inside.
 import { describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ctest, kv, ok, type Ctx, type Spec } from "./helpers.ts";
+import { ctest, kv, ok, UML_KERNEL, type Ctx, type Spec } from "./helpers.ts";
 
 /** The mountinfo line (inside) for a mount point, from `cat /proc/self/mountinfo` output. */
 function mountLine(mountinfo: string, mp: string): string | undefined {
@@ -179,6 +179,68 @@ describe("mounts", () => {
     // its own cgroup holds sh and the pipeline: not the host's hundreds of processes
     expect(Number(r.stdout.trim())).toBeGreaterThan(0);
     expect(Number(r.stdout.trim())).toBeLessThan(6);
+  });
+});
+
+describe("idmapped mounts", () => {
+  /** A host directory with a file of host root's, one of uid 1000's. */
+  function volume(c: Ctx): string {
+    const dir = join(c.tempDir("idmap"), "vol");
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "byroot"), "r\n");
+    writeFileSync(join(dir, "byuser"), "u\n");
+    chownSync(join(dir, "byuser"), 1000, 1000);
+    return dir;
+  }
+  const userns = (cfg: Spec) => {
+    cfg.linux!.namespaces!.push({ type: "user" });
+    cfg.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    cfg.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  };
+  const listing = "stat -c '%n %u:%g' /data/byroot /data/byuser; id -u; echo new > /data/fromctr && echo wrote";
+
+  ctest("idmap with the container's user namespace mapping: host files keep their owners inside, new files are written as them", async (c) => {
+    const vol = volume(c);
+    // the container's root (host uid 100000) cannot create /data in the image: it is there
+    const bundle = (options: string[]) => {
+      const b = c.bundle(["sh", "-c", listing], (cfg) => {
+        userns(cfg);
+        cfg.mounts!.push({ destination: "/data", type: "bind", source: vol, options });
+      });
+      mkdirSync(join(b.rootfs, "data"));
+      return b;
+    };
+    const r = ok(await c.run(bundle(["bind", "idmap"])));
+    expect(r.stdout).toBe("/data/byroot 0:0\n/data/byuser 1000:1000\n0\nwrote\n");
+    // on the host, the container's root wrote as the volume's root, not as 100000
+    expect(statSync(join(vol, "fromctr")).uid).toBe(0);
+    // the same mount without idmap: the files belong to nobody inside, and root cannot write
+    const plain = await c.run(bundle(["bind"]));
+    expect(plain.stdout).toContain("/data/byroot 65534:65534\n/data/byuser 65534:65534\n");
+    expect(plain.stdout).not.toContain("wrote");
+  }, 30000, { skip: UML_KERNEL });
+
+  ctest("a mount's own mappings, without a user namespace; ridmap with ro", async (c) => {
+    const vol = volume(c);
+    const r = ok(await c.sh("stat -c '%n %u:%g' /data/byroot /data/byuser; touch /data/x 2>&1 || true", (cfg) => {
+      cfg.mounts!.push({
+        destination: "/data", type: "bind", source: vol, options: ["rbind", "ridmap", "ro"],
+        uidMappings: [{ containerID: 0, hostID: 1234, size: 1 }], gidMappings: [{ containerID: 0, hostID: 4321, size: 1 }],
+      });
+    }));
+    // ids outside the mapping show as the overflow id
+    expect(r.stdout).toBe("/data/byroot 1234:4321\n/data/byuser 65534:65534\ntouch: /data/x: Read-only file system\n");
+  }, 30000, { skip: UML_KERNEL });
+
+  ctest("idmap without any mapping, or on a mount that is not a bind mount: a clear error, nothing left", async (c) => {
+    const vol = volume(c);
+    const noMap = await c.sh("true", (cfg) => cfg.mounts!.push({ destination: "/data", type: "bind", source: vol, options: ["bind", "idmap"] }));
+    expect(noMap.code).not.toBe(0);
+    expect(noMap.stderr).toMatch(/mounts\[\d+\]: idmap needs uidMappings and gidMappings/);
+    const tmpfs = await c.sh("true", (cfg) => cfg.mounts!.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["idmap"] }));
+    expect(tmpfs.code).not.toBe(0);
+    expect(tmpfs.stderr).toContain("only bind mounts can be idmapped");
   });
 });
 
