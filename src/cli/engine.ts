@@ -48,6 +48,7 @@ Containers:
   stop [-t SECONDS] CONTAINER...   stop signal, then SIGKILL
   start [-a] CONTAINER...     run exited containers again (same rootfs and options; -a: in the foreground)
   restart [-t SECONDS] CONTAINER...   stop, then start
+  pause CONTAINER... / unpause CONTAINER...   freeze and thaw through the cgroup
   kill [-s SIGNAL] CONTAINER...    send a signal (default SIGKILL)
   rm [-f] CONTAINER...        remove containers
   stats [--no-stream] [CONTAINER...]   CPU, memory and pids from the cgroups
@@ -582,6 +583,14 @@ async function cmdRestart(argv: string[]): Promise<number> {
   });
 }
 
+async function cmdPause(argv: string[], paused: boolean): Promise<number> {
+  const p = parse(argv, []);
+  const e = makeEngine();
+  return each(p.args, paused ? "pause" : "unpause", async (r) => {
+    e.setPaused(r, paused);
+  });
+}
+
 async function cmdKill(argv: string[]): Promise<number> {
   const p = parse(argv, [{ name: "signal", short: "s", kind: "string" }]);
   const sig = signalNumber(fStr(p, "signal") ?? "KILL", "--signal");
@@ -828,7 +837,7 @@ const IMAGE_SUB: Record<string, (a: string[]) => Promise<number>> = {
   inspect: (a) => cmdInspect(["--type", "image", ...a]),
 };
 const CONTAINER_SUB: Record<string, (a: string[]) => Promise<number>> = {
-  ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, logs: cmdLogs, exec: cmdExec, stop: cmdStop, start: cmdStart, restart: cmdRestart, kill: cmdKill, rm: cmdRm, stats: cmdStats,
+  ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, logs: cmdLogs, exec: cmdExec, stop: cmdStop, start: cmdStart, restart: cmdRestart, pause: (a) => cmdPause(a, true), unpause: (a) => cmdPause(a, false), kill: cmdKill, rm: cmdRm, stats: cmdStats,
   inspect: (a) => cmdInspect(["--type", "container", ...a]),
   // internal: the process that waits for a detached container (started by run -d)
   monitor: async (a) => {
@@ -854,6 +863,8 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "stop": return cmdStop(argv);
     case "start": return cmdStart(argv);
     case "restart": return cmdRestart(argv);
+    case "pause": return cmdPause(argv, true);
+    case "unpause": return cmdPause(argv, false);
     case "kill": return cmdKill(argv);
     case "rm": return cmdRm(argv);
     case "stats": return cmdStats(argv);

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { trace } from "../linux/trace.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
-const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container", "volume", "restart"]);
+const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container", "volume", "restart", "unpause"]);
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
@@ -46,6 +46,7 @@ export function isEngineCommand(cmd: string, argv: string[], rootGiven: boolean,
       return !rootGiven && !known(runcId(argv, EXEC_FLAGS));
     case "kill":
       return !rootGiven && !known(runcId(argv, KILL_FLAGS));
+    case "pause":
     case "start":
       // runc's `start ID` (always with --root from containerd, Podman and Docker); else a name
       return !rootGiven && !known(runcId(argv, []));
@@ -90,7 +91,8 @@ Runtime commands (OCI runtime-spec):
 Engine commands (images and containers by name, as in Podman and Docker;
 \`berth help engine\` lists their flags):
   run IMAGE [CMD...]   pull  images  rmi  load  import  save  tag  inspect
-  ps  logs  exec  stop  start  restart  kill  rm  stats  volume  image ...  container ...
+  ps  logs  exec  stop  start  restart  pause  unpause  kill  rm  stats  volume
+  image ...  container ...
 
 Node agent:
   serve      a long-running agent that runs containers on request over an

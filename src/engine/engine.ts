@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { ImageStore, Snapshotter, makeBusyboxImage, pullImage, BUSYBOX_REF, normalizeReference, type Image, type RegistryOptions, type PullProgress } from "../image/index.ts";
 import { inspectNetwork, setupNetwork, teardownNetwork, type NetworkMode } from "../network/index.ts";
-import { Runtime, RuntimeError } from "../runtime/container.ts";
+import { openRecordCgroup, Runtime, RuntimeError } from "../runtime/container.ts";
 import { processStart } from "../runtime/state.ts";
 import { setBlocking } from "../linux/sys.ts";
 import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
@@ -514,6 +514,18 @@ export class Engine {
     if (pid === process.pid) return;
     const deadline = Date.now() + timeoutMs;
     while (alive(pid) && Date.now() < deadline) await Bun.sleep(10);
+  }
+
+  /** Freezes (pause) or thaws (unpause) every process of a running container, through its cgroup. */
+  setPaused(ref: string, paused: boolean): ContainerRecordE {
+    const rec = this.containers.get(ref);
+    const st = this.status(rec);
+    if (paused && st !== "running") throw new EngineError(`cannot pause container ${rec.name}: it is ${st}, not running`);
+    if (!paused && st !== "paused") throw new EngineError(`cannot unpause container ${rec.name}: it is ${st}, not paused`);
+    const cg = openRecordCgroup(this.runtime.store.load(rec.id));
+    if (paused) cg.freeze();
+    else cg.thaw();
+    return rec;
   }
 
   kill(ref: string, signal: number): ContainerRecordE {

@@ -37,12 +37,12 @@ describe("runtime or engine", () => {
     for (const c of ["create", "state", "delete", "list", "features", "spec"]) expect(engine(c, "x")).toBe(false);
   });
 
-  test("start, exec, kill: with --root, or naming a container of the runtime, the runtime's; else the engine's", () => {
+  test("start, exec, kill, pause: with --root, or naming a container of the runtime, the runtime's; else the engine's", () => {
     const root = mkdtempSync(join(tmpdir(), "berth-route-"));
     try {
       mkdirSync(join(root, "c1"));
       writeFileSync(join(root, "c1", "state.json"), "{}");
-      for (const c of ["start", "exec", "kill"]) {
+      for (const c of ["start", "exec", "kill", "pause"]) {
         expect(isEngineCommand(c, ["c1"], true, root)).toBe(false); // containerd, Podman, Docker always give --root
         expect(isEngineCommand(c, ["c1"], false, root)).toBe(false);
         expect(isEngineCommand(c, ["web"], false, root)).toBe(true);

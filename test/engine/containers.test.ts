@@ -1,7 +1,7 @@
 // Detached containers: -d, logs (-f), ps (-a, -q), exec, stop, kill, rm,
 // stats, inspect; layers shared between containers of one image.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { EngineEnv, idOf } from "./helpers.ts";
 
 let env: EngineEnv;
@@ -108,6 +108,24 @@ describe("detached containers", () => {
     const none = env.run(["start", "no-such-container"]);
     expect(none.code).toBe(125);
     expect(none.stderr).toContain("no-such-container");
+  });
+
+  test("pause freezes every process through the cgroup; unpause thaws; wrong states are refused", async () => {
+    const id = idOf(env.run(["run", "-d", "--name", "frozen", "berth/busybox", "sh", "-c", "while true; do date +%s%N > /tick; sleep 0.05; done"]));
+    const tick = `${env.root}/containers/${id}/rootfs/tick`;
+    await waitFor(() => existsSync(tick));
+    expect(env.run(["pause", "frozen"]).stdout).toBe("frozen\n");
+    expect(JSON.parse(env.run(["inspect", "frozen"]).stdout)[0].State.Paused).toBe(true);
+    expect(env.run(["ps"]).stdout).toContain("(Paused)");
+    expect(env.run(["pause", "frozen"]).code).toBe(125);
+    // frozen: the loop writes nothing
+    const a = readFileSync(tick, "utf8");
+    await Bun.sleep(300);
+    expect(readFileSync(tick, "utf8")).toBe(a);
+    expect(env.run(["unpause", "frozen"]).stdout).toBe("frozen\n");
+    await waitFor(() => readFileSync(tick, "utf8") !== a);
+    expect(JSON.parse(env.run(["inspect", "frozen"]).stdout)[0].State.Status).toBe("running");
+    expect(env.run(["unpause", "frozen"]).code).toBe(125);
   });
 
   test("rm -f removes a running container and everything it had", () => {
