@@ -50,11 +50,11 @@ int do_mkdir(int rootfd, const struct op *o);
 /* security.c */
 void drop_bounding(const struct op *o);
 void apply_caps(const struct op *o);
-void apply_seccomp(const struct plan *p);
+int apply_seccomp(const struct plan *p);
 
 /* term.c */
 int setup_terminal(int console_sock, int rows, int cols);
-void send_fd(int sock, int fd, const char *name);
+int send_fd(int sock, int fd, const char *data, size_t len);
 
 /* hooks.c */
 void run_hooks(const struct plan *p, const char *phase, const char *state, size_t len);

@@ -56,6 +56,85 @@ struct clone_args_v2 {
 
 static struct plan plan;
 static volatile pid_t child_pid;
+/* the child's end of the socket pair it shares with the core's parent half */
+static int sync_child = -1;
+/* seccomp was loaded early (SCMP_ACT_NOTIFY: its descriptor went to the parent) */
+static int seccomp_loaded;
+
+/* seccomp-listener PATH STATE: with SCMP_ACT_NOTIFY rules the filter is
+ * loaded while the parent half still runs, and the notification descriptor
+ * goes to it over the socket pair; the parent, in the host's mount
+ * namespace, passes it on to the listener (see forward_seccomp). The filter
+ * then also covers the rest of the set-up, as it does in runc. */
+static void seccomp_early(void)
+{
+	if (!plan_find(&plan, "seccomp-listener"))
+		return;
+	int nfd = apply_seccomp(&plan);
+	seccomp_loaded = 1;
+	if (send_fd(sync_child, nfd, "s", 1) < 0)
+		die_errno("passing the seccomp descriptor on");
+	close(nfd);
+	close(sync_child);
+	sync_child = -1;
+}
+
+/* The parent half: receives the child's seccomp descriptor and sends the
+ * listener the container process state with it (runtime-spec: one state per
+ * connection, the descriptor named "seccompFd"). STATE holds \x01 where the
+ * pid goes. */
+static void forward_seccomp(int sock, pid_t pid)
+{
+	const struct op *o = plan_find(&plan, "seccomp-listener");
+	if (!o)
+		return;
+	char c;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	ssize_t n;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+	if (!cm || cm->cmsg_type != SCM_RIGHTS) {
+		kill(pid, SIGKILL);
+		die("the container process ended before it passed on its seccomp descriptor");
+	}
+	int nfd;
+	memcpy(&nfd, CMSG_DATA(cm), sizeof nfd);
+	/* the state, with the pid put in */
+	const char *t = o->argv[1];
+	char pidtext[24];
+	int pl = snprintf(pidtext, sizeof pidtext, "%d", pid);
+	size_t cap = strlen(t) + 1, len = 0;
+	for (const char *q = t; *q; q++)
+		if (*q == '\x01')
+			cap += (size_t)pl;
+	char *state = malloc(cap);
+	for (const char *q = t; *q; q++) {
+		if (*q == '\x01') {
+			memcpy(state + len, pidtext, (size_t)pl);
+			len += (size_t)pl;
+		} else
+			state[len++] = *q;
+	}
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(o->argv[0]) >= sizeof a.sun_path)
+		die("linux.seccomp.listenerPath: too long: %s", o->argv[0]);
+	strcpy(a.sun_path, o->argv[0]);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0 || send_fd(s, nfd, state, len) < 0) {
+		int err = errno;
+		kill(pid, SIGKILL);
+		errno = err;
+		die_errno("linux.seccomp.listenerPath %s", o->argv[0]);
+	}
+	close(s);
+	close(nfd);
+	free(state);
+}
+
 
 /* Runs from a sealed in-memory copy of ourselves, so that a container
  * process that gets hold of /proc/PID/exe cannot overwrite the host binary. */
@@ -241,7 +320,7 @@ static void __attribute__((noreturn)) finish_and_exec(void)
 	if ((o = plan_find(&plan, "umask")))
 		umask((mode_t)num(o->argv[0]));
 	int nnp = plan_find(&plan, "no-new-privs") != NULL;
-	if (!nnp)
+	if (!nnp && !seccomp_loaded)
 		apply_seccomp(&plan);
 	const struct op *caps = plan_find(&plan, "caps");
 	if (caps)
@@ -272,7 +351,8 @@ static void __attribute__((noreturn)) finish_and_exec(void)
 	if (nnp) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			die_errno("no_new_privs");
-		apply_seccomp(&plan);
+		if (!seccomp_loaded)
+			apply_seccomp(&plan);
 	}
 	char **args = collect("args"), **env = collect("env");
 	if (!args[0])
@@ -476,6 +556,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 	free(find_executable(args[0], env));
 	apply_rlimits();
 
+	seccomp_early();
 	o = plan_find(&plan, "exec-fifo");
 	send_line("ready");
 	close(ctl_fd);
@@ -505,6 +586,7 @@ static void __attribute__((noreturn)) child_exec(int console)
 		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]));
 		close(console);
 	}
+	seccomp_early();
 	finish_and_exec();
 }
 
@@ -619,7 +701,7 @@ int main(int argc, char **argv, char **envp)
 		char c;
 		if (read(sync[1], &c, 1) != 1)
 			_exit(1);
-		close(sync[1]);
+		sync_child = sync[1];
 		if (flags & CLONE_NEWUSER) {
 			/* become the namespace's root where the maps allow it */
 			if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
@@ -676,6 +758,7 @@ int main(int argc, char **argv, char **envp)
 		kill(pid, SIGKILL);
 		die("the container process died before it started");
 	}
+	forward_seccomp(sync[0], pid);
 	close(sync[0]);
 	close(ctl_fd);
 	ctl_fd = -1;

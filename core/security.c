@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <fcntl.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,11 +63,11 @@ void apply_caps(const struct op *o)
  * The filter is compiled by libseccomp from these rules and loaded. A
  * syscall name this libseccomp or kernel does not know is skipped, as a
  * profile written for other kernels expects. */
-void apply_seccomp(const struct plan *p)
+int apply_seccomp(const struct plan *p)
 {
 	const struct op *def = plan_find(p, "seccomp");
 	if (!def)
-		return;
+		return -1;
 	if (def->argc < 1)
 		die("plan: seccomp needs a default action");
 	uint32_t defact = (uint32_t)num(def->argv[0]);
@@ -132,5 +133,12 @@ void apply_seccomp(const struct plan *p)
 	int r = seccomp_load(ctx);
 	if (r < 0)
 		die("seccomp: loading the filter: %s", strerror(-r));
+	/* with SCMP_ACT_NOTIFY rules: the listener's descriptor */
+	int nfd = plan_find(p, "seccomp-listener") ? seccomp_notify_fd(ctx) : -1;
+	if (nfd >= 0)
+		nfd = fcntl(nfd, F_DUPFD_CLOEXEC, 3); /* ours, whatever libseccomp does with its copy */
+	if (plan_find(p, "seccomp-listener") && nfd < 0)
+		die("seccomp: no notification descriptor (does this kernel support SECCOMP_RET_USER_NOTIF?)");
 	seccomp_release(ctx);
+	return nfd;
 }

@@ -10,19 +10,27 @@
 #include <termios.h>
 #include <unistd.h>
 
-void send_fd(int sock, int fd, const char *name)
+int send_fd(int sock, int fd, const char *data, size_t len)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	memset(cbuf, 0, sizeof cbuf);
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, 0) < 0)
-		die_errno("sending the terminal to the console socket");
+	ssize_t n = sendmsg(sock, &msg, 0);
+	if (n < 0)
+		return -1;
+	/* the rest of a long message (the descriptor went with the first part) */
+	for (size_t off = (size_t)n; off < len; off += (size_t)n) {
+		n = write(sock, data + off, len - off);
+		if (n <= 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Opens a pty through the container's /dev/ptmx, makes its slave our
@@ -46,7 +54,8 @@ int setup_terminal(int console_sock, int rows, int cols)
 		struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
 		ioctl(slave, TIOCSWINSZ, &ws);
 	}
-	send_fd(console_sock, master, name);
+	if (send_fd(console_sock, master, name, strlen(name)) < 0)
+		die_errno("sending the terminal to the console socket");
 	close(master);
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		die_errno("making the pty the controlling terminal");

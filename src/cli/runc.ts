@@ -338,7 +338,7 @@ export function features(): object {
   linux.seccomp = {
     ...seccomp,
     enabled: true,
-    actions: ((seccomp.actions as string[]) ?? []).filter((a) => a !== "SCMP_ACT_NOTIFY"),
+    actions: (seccomp.actions as string[]) ?? [],
     supportedFlags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
   };
   linux.apparmor = { enabled: existsSync("/sys/kernel/security/apparmor") };

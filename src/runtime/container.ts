@@ -235,7 +235,7 @@ export class Runtime {
     const namespaces: Record<string, string> = {};
     for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
     const cgroup = openRecordCgroup(rec);
-    const ops = execPlan({ spec: rec.config, pid: rec.pid, namespaces, process: proc, cgroup, consoleSocket: o.consoleSocket, foreground: !o.detach });
+    const ops = execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: proc, cgroup, consoleSocket: o.consoleSocket, foreground: !o.detach });
     const session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio });
     const pid = Number(session.expect("pid"));
     session.expectEnd();

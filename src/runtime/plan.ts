@@ -8,6 +8,7 @@ import { detectCgroups } from "../cgroups/index.ts";
 import type { PlanOp } from "../linux/core.ts";
 import { capsOp } from "../security/caps.ts";
 import { seccompOps } from "../security/seccomp.ts";
+import { OCI_VERSION } from "../spec/constants.ts";
 import { RLIMIT_NUMBERS } from "../spec/constants.ts";
 import type { Hook, LinuxDeviceCgroup, Mount, Process, Spec } from "../spec/types.ts";
 import { RuntimeError } from "./state.ts";
@@ -380,12 +381,12 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   }
   if (spec.root?.readonly) ops.push(["root-readonly"]);
   ops.push(...processOps(spec.process, spec));
-  ops.push(...seccompOps(linux.seccomp));
+  ops.push(...seccompOps(linux.seccomp, { ociVersion: spec.ociVersion ?? OCI_VERSION, id: inp.id, status: "creating", bundle, annotations: spec.annotations }));
   return ops;
 }
 
 /** The plan for `exec`: join every namespace of the running container. */
-export function execPlan(inp: { spec: Spec; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; foreground: boolean }): PlanOp[] {
+export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; foreground: boolean }): PlanOp[] {
   const ops: PlanOp[] = [["mode", "exec"]];
   if (inp.foreground) ops.push(["foreground"]);
   if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, true));
@@ -398,6 +399,6 @@ export function execPlan(inp: { spec: Spec; pid: number; namespaces: Record<stri
   const types = Object.keys(inp.namespaces).sort((a, b) => (a === "user" ? -1 : b === "user" ? 1 : a === "mount" ? 1 : b === "mount" ? -1 : 0));
   for (const t of types) ops.push(["ns-join", t, `/proc/${inp.pid}/ns/${PROC_NAME[t]}`]);
   ops.push(...processOps(inp.process, inp.spec));
-  ops.push(...seccompOps(inp.spec.linux?.seccomp));
+  ops.push(...seccompOps(inp.spec.linux?.seccomp, { ociVersion: inp.spec.ociVersion ?? OCI_VERSION, id: inp.id, status: "running", bundle: inp.bundle, annotations: inp.spec.annotations }));
   return ops;
 }

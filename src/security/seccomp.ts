@@ -25,7 +25,7 @@ export function actionValue(action: LinuxSeccompAction | string, errnoRet: numbe
     case "SCMP_ACT_ALLOW":
       return 0x7fff0000;
     case "SCMP_ACT_NOTIFY":
-      throw new Error(`${field}: SCMP_ACT_NOTIFY (seccomp user notification) is not supported by berth`);
+      return 0x7fc00000;
     default:
       throw new Error(`${field}: unknown seccomp action ${JSON.stringify(action)}`);
   }
@@ -46,9 +46,44 @@ export function archName(arch: string): string {
   return arch.replace(/^SCMP_ARCH_/, "").toLowerCase();
 }
 
-export function seccompOps(s: LinuxSeccomp | undefined): PlanOp[] {
+/** What the seccomp agent is told about the container (runtime-spec's container process state). */
+export interface ListenerState {
+  ociVersion: string;
+  id: string;
+  status: string;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
+
+/** The pid's place in the state the core sends: a byte JSON text never contains raw. */
+export const PID_MARK = "\u0001";
+
+/**
+ * The container process state for the listener, as JSON with PID_MARK where
+ * the core puts the process's pid (only it knows that pid).
+ */
+export function listenerStateTemplate(s: LinuxSeccomp, st: ListenerState): string {
+  const mark = "@@BERTH_PID@@";
+  const state = {
+    ociVersion: st.ociVersion,
+    fds: ["seccompFd"],
+    pid: mark,
+    ...(s.listenerMetadata !== undefined ? { metadata: s.listenerMetadata } : {}),
+    state: { ociVersion: st.ociVersion, id: st.id, status: st.status, pid: mark, bundle: st.bundle, ...(st.annotations ? { annotations: st.annotations } : {}) },
+  };
+  return JSON.stringify(state).split(JSON.stringify(mark)).join(PID_MARK);
+}
+
+export function seccompOps(s: LinuxSeccomp | undefined, listener?: ListenerState): PlanOp[] {
   if (!s) return [];
   const ops: PlanOp[] = [];
+  const notify = s.defaultAction === "SCMP_ACT_NOTIFY" || (s.syscalls ?? []).some((sc) => sc.action === "SCMP_ACT_NOTIFY");
+  if (notify) {
+    if (!s.listenerPath) throw new Error("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY");
+    if (!listener) throw new Error("linux.seccomp: SCMP_ACT_NOTIFY needs the container's state");
+    if (s.defaultAction === "SCMP_ACT_NOTIFY") throw new Error("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY as the default would notify the runtime's own set-up calls; name the syscalls instead");
+    ops.push(["seccomp-listener", s.listenerPath, listenerStateTemplate(s, listener)]);
+  }
   ops.push(["seccomp", actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultAction"), ...(s.architectures ?? []).map(archName)]);
   for (const f of s.flags ?? []) {
     const name = FLAGS[f];

@@ -1,10 +1,20 @@
 // The process's settings, checked from inside: sysctl, rlimits, oomScoreAdj,
 // user/groups/umask, capabilities, noNewPrivileges, seccomp, personality,
 // ioPriority, scheduler, and the LSM labels this host cannot give.
-import { describe, expect } from "bun:test";
+import { beforeAll, describe, expect } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ctest, kv, ok, statusField, type Spec, UML_KERNEL } from "./helpers.ts";
+import { ctest, kv, ok, statusField, type Spec, UML_KERNEL, waitFor } from "./helpers.ts";
+
+// a seccomp agent (C, libseccomp): Bun cannot receive file descriptors over a socket
+let seccompAgent = "";
+beforeAll(() => {
+  seccompAgent = join(import.meta.dir, "../../build/test-seccomp-agent");
+  const src = join(import.meta.dir, "fixtures/seccomp-agent.c");
+  const r = spawnSync("gcc", ["-O", "-Wall", "-o", seccompAgent, src, "-lseccomp"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`compiling ${src}: ${r.stderr}`);
+});
 
 const CAP = { CHOWN: 0, DAC_OVERRIDE: 1, KILL: 5, SETUID: 7, NET_BIND_SERVICE: 10, NET_RAW: 13, SYS_ADMIN: 21, AUDIT_WRITE: 29 };
 const mask = (...bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n);
@@ -210,14 +220,53 @@ describe("seccomp", () => {
     expect(logged.stdout.trim()).toBe("x86_64");
   });
 
-  ctest("an action berth cannot carry out is refused at create, naming it", async (c) => {
-    const b = c.bundle(["true"], (cfg) => {
-      cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: "/run/no-such-agent.sock", syscalls: [{ names: ["uname"], action: "SCMP_ACT_NOTIFY" as never }] };
+  ctest("SCMP_ACT_NOTIFY: the listener gets the container process state and the descriptor, and answers the calls", async (c) => {
+    const dir = c.tempDir("agent");
+    const sock = join(dir, "agent.sock"), out = join(dir, "agent.out");
+    const agent = Bun.spawn([seccompAgent, sock, out], { stdout: "ignore", stderr: "pipe" });
+    c.defer(() => {
+      agent.kill(9);
     });
-    const r = await c.run(b);
+    expect(await waitFor(() => existsSync(sock))).toBe(true);
+    const id = c.id("notify");
+    const b = c.bundle(["sh", "-c", "mkdir /tmp/nd && echo mkdir-ok; test -d /tmp/nd && echo exists || echo absent"], (cfg) => {
+      cfg.root!.readonly = false;
+      cfg.annotations = { "org.example/key": "v" };
+      cfg.linux!.seccomp = {
+        defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "hello-agent",
+        syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" as never }],
+      };
+    });
+    const r = ok(await c.run(b, id));
+    // the agent answered "success" without making the directory
+    expect(r.stdout).toBe("mkdir-ok\nabsent\n");
+    expect(existsSync(join(b.rootfs, "tmp/nd"))).toBe(false);
+    expect(await waitFor(() => existsSync(out) && /^nr \d+$/m.test(readFileSync(out, "utf8")))).toBe(true);
+    const [json, ...calls] = readFileSync(out, "utf8").trim().split("\n");
+    const st = JSON.parse(json!);
+    expect(st.fds).toEqual(["seccompFd"]);
+    expect(st.metadata).toBe("hello-agent");
+    expect(st.state.id).toBe(id);
+    expect(st.state.bundle).toBe(b.dir);
+    expect(st.state.annotations).toEqual({ "org.example/key": "v" });
+    expect(st.pid).toBeGreaterThan(0);
+    expect(st.state.pid).toBe(st.pid);
+    expect(calls.length).toBeGreaterThan(0);
+    for (const l of calls) expect(["nr 83", "nr 258"]).toContain(l); // mkdir, mkdirat on x86_64
+  });
+
+  ctest("SCMP_ACT_NOTIFY with no listener at listenerPath: create fails naming it, nothing left", async (c) => {
+    const id = c.id("nolisten");
+    const b = c.bundle(["true"], (cfg) => {
+      cfg.linux!.seccomp = {
+        defaultAction: "SCMP_ACT_ALLOW", listenerPath: join(c.tempDir("none"), "absent.sock"),
+        syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" as never }],
+      };
+    });
+    const r = await c.run(b, id);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY");
-    expect(r.stderr).toContain("not supported");
+    expect(r.stderr).toContain("linux.seccomp.listenerPath");
+    expect((await c.berth(["state", id])).code).not.toBe(0);
   });
 });
 
