@@ -112,6 +112,8 @@ static void forward_seccomp(int sock, pid_t pid)
 		if (*q == '\x01')
 			cap += (size_t)pl;
 	char *state = malloc(cap);
+	if (!state)
+		die("out of memory");
 	for (const char *q = t; *q; q++) {
 		if (*q == '\x01') {
 			memcpy(state + len, pidtext, (size_t)pl);
