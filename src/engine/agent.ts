@@ -8,9 +8,13 @@
 //                       and answers {"id", "exitCode", "ms"}
 //   GET  /v1/containers the runtime's containers, as `list --format json`
 //   GET  /v1/health     {"ok": true, "pid", "containers"}
+//
+// Every core runs from one sealed in-memory copy of berth-core the agent makes
+// at start (the core skips its own copy-and-re-execute). See docs/engine.md.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { setChildSubreaper } from "../linux/sys.ts";
+import { sealedCopy, setChildSubreaper } from "../linux/sys.ts";
+import { corePath } from "../linux/core.ts";
 import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { SpecError } from "../spec/validate.ts";
 
@@ -74,7 +78,10 @@ function json(body: unknown, status = 200): Response {
 }
 
 export async function serve(o: AgentOptions): Promise<never> {
-  const rt = new Runtime({ root: o.root, systemdCgroup: !!o.systemdCgroup });
+  // every container's core runs from one sealed in-memory copy, made once:
+  // each core would otherwise copy itself into a sealed memfd and re-execute
+  const coreFd = sealedCopy(corePath(), "berth-core");
+  const rt = new Runtime({ root: o.root, systemdCgroup: !!o.systemdCgroup, coreExe: `/proc/${process.pid}/fd/${coreFd}` });
   // containers whose core is gone are re-parented to us, not to PID 1
   setChildSubreaper();
   mkdirSync(dirname(o.socket), { recursive: true });

@@ -49,14 +49,15 @@ export class CoreSession {
   private buf = "";
   private eof = false;
 
-  constructor(ops: readonly PlanOp[], opts: { preserveFds?: number; stdio?: [number | "inherit", number | "inherit", number | "inherit"] } = {}) {
+  constructor(ops: readonly PlanOp[], opts: { preserveFds?: number; stdio?: [number | "inherit", number | "inherit", number | "inherit"]; exe?: string } = {}) {
     const keep = opts.preserveFds ?? 0;
     const extra: number[] = [];
     for (let i = 0; i < keep; i++) extra.push(3 + i);
     const plan: PlanOp[] = [...ops];
     if (keep > 0) plan.push(["preserve-fds", keep]);
     const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
-    this.proc = Bun.spawn([corePath(), String(3 + keep)], {
+    // exe: a sealed copy of the core made by a long-running caller (the core then skips its own)
+    this.proc = Bun.spawn([opts.exe ?? corePath(), String(3 + keep)], {
       stdio: [...stdio, ...extra, "pipe"] as never,
       env: {},
     });

@@ -1,6 +1,7 @@
 // The few libc calls node:fs lacks, through bun:ffi: flock, mknod, xattrs,
 // mount/umount. Each throws an Error carrying `code` (e.g. "EEXIST") on failure.
 import { dlopen, FFIType, read, ptr } from "bun:ffi";
+import { readFileSync, writeSync } from "node:fs";
 
 const libc = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: FFIType.ptr },
@@ -23,6 +24,7 @@ const libc = dlopen("libc.so.6", {
   mkfifo: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
   open: { args: [FFIType.cstring, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
   read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
 });
 const sym = libc.symbols;
 
@@ -138,6 +140,23 @@ export function setBlocking(fd: number): void {
   const fl = sym.fcntl(fd, F_GETFL, 0);
   check(fl, "fcntl");
   check(sym.fcntl(fd, F_SETFL, fl & ~O_NONBLOCK), "fcntl");
+}
+
+const MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033, F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
+
+/**
+ * A sealed in-memory copy of a file (no one can change it once made): its
+ * descriptor, close-on-exec. The node agent runs every berth-core from one.
+ */
+export function sealedCopy(path: string, name: string): number {
+  const data = readFileSync(path);
+  const fd = sym.memfd_create(cstr(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  check(fd, "memfd_create", name);
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off);
+  check(sym.fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE), "fcntl(F_ADD_SEALS)", name);
+  return fd;
 }
 
 const PR_SET_CHILD_SUBREAPER = 36;

@@ -17,6 +17,8 @@ import { fifoPath, liveStatus, ociState, processStart, RuntimeError, StateStore,
 export interface GlobalOptions {
   root: string;
   systemdCgroup: boolean;
+  /** The core to run: a sealed in-memory copy held by a long-running berth (`/proc/PID/fd/N`). */
+  coreExe?: string;
 }
 
 export interface CreateOptions {
@@ -93,7 +95,7 @@ export class Runtime {
         chmodSync(fifoPath(dir), 0o622);
         const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground });
         trace("create: plan built");
-        session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio });
+        session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
         trace("create: core spawned");
         pid = Number(session.expect("pid"));
         trace("create: pid");
@@ -236,7 +238,7 @@ export class Runtime {
     for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
     const cgroup = openRecordCgroup(rec);
     const ops = execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: proc, cgroup, consoleSocket: o.consoleSocket, foreground: !o.detach });
-    const session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio });
+    const session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
     const pid = Number(session.expect("pid"));
     session.expectEnd();
     writePidFile(o.pidFile, pid);

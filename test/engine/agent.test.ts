@@ -1,6 +1,6 @@
 // The node agent: `berth serve` runs containers on request over its socket.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { cgroupDirs, cleanup, ensureCore, makeBundle, REPO, type Bundle } from "../cli/helpers.ts";
@@ -59,4 +59,35 @@ test("bad requests get a clear error and leave nothing", async () => {
   expect(r.status).toBe(400);
   expect(String(r.body.error)).toContain("/no/such/program");
   expect((await call("/v1/containers")).body).toEqual([] as unknown as Record<string, unknown>);
+});
+
+test("every container's core runs from the agent's one sealed copy of berth-core, which cannot be written", async () => {
+  const run = call("/v1/run", { bundle: b.dir, id: "agent-sealed", args: ["sleep", "3"] });
+  let init = 0;
+  for (let i = 0; i < 300 && !init; i++) {
+    const list = (await call("/v1/containers")).body as unknown as { id: string; pid: number; status: string }[];
+    init = list.find((c) => c.id === "agent-sealed" && c.status === "running")?.pid ?? 0;
+    if (!init) await Bun.sleep(10);
+  }
+  expect(init).toBeGreaterThan(0);
+  const stat = readFileSync(`/proc/${init}/stat`, "utf8");
+  const core = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  // the agent holds the sealed copy; the core's executable is that very file
+  const memfds = readdirSync(`/proc/${agent.pid}/fd`).filter((f) => readlinkSync(`/proc/${agent.pid}/fd/${f}`).startsWith("/memfd:berth-core"));
+  expect(memfds.length).toBe(1);
+  expect(statSync(`/proc/${core}/exe`).ino).toBe(statSync(`/proc/${agent.pid}/fd/${memfds[0]}`).ino);
+  let wrote = false;
+  try {
+    const fd = openSync(`/proc/${core}/exe`, "r+");
+    try {
+      writeSync(fd, "overwritten");
+      wrote = true;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* sealed: refused */
+  }
+  expect(wrote).toBe(false);
+  expect((await run).body.exitCode).toBe(0);
 });
