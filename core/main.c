@@ -594,9 +594,13 @@ static void __attribute__((noreturn)) child_exec(int console)
 
 int main(int argc, char **argv, char **envp)
 {
-	if (argc != 2)
-		die("usage: berth-core CTLFD (this program is run by berth)");
-	ensure_sealed(argv, envp);
+	if (argc != 2 && !(argc == 3 && strcmp(argv[2], "unsealed") == 0))
+		die("usage: berth-core CTLFD [unsealed] (this program is run by berth)");
+	/* berth asks for "unsealed" only where no process of the container can
+	 * exist before the container's own program replaces this image (see
+	 * coreMustBeSealed in src/runtime/container.ts) */
+	if (argc == 2)
+		ensure_sealed(argv, envp);
 	ctl_fd = (int)num(argv[1]);
 	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
 		die_errno("control socket");

@@ -10,11 +10,15 @@ if [ -n "$core_src" ]; then
   newest=$(ls -t $core_src | head -1)
   if [ ! -x build/berth-core ] || [ "$newest" -nt build/berth-core ]; then
     echo "build: C core"
-    # libseccomp is linked statically so the core carries no run-time dependency
-    # beyond libc; fall back to dynamic linking where no static archive exists.
+    # The core is linked statically (libc and libseccomp): it carries no
+    # run-time dependency, and a static executable starts without the dynamic
+    # loader, which counts once per container. Falls back to dynamic linking
+    # where no static archives exist.
     seccomp_lib=$(pkg-config --variable=libdir libseccomp 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/libseccomp.a
     [ -f "$seccomp_lib" ] || seccomp_lib=-lseccomp
-    gcc $CFLAGS -o build/berth-core.tmp core/*.c "$seccomp_lib"
+    if ! gcc $CFLAGS -static -o build/berth-core.tmp core/*.c "$seccomp_lib" 2>/dev/null; then
+      gcc $CFLAGS -o build/berth-core.tmp core/*.c "$seccomp_lib"
+    fi
     mv build/berth-core.tmp build/berth-core
   fi
 fi
@@ -38,7 +42,8 @@ if [ -f src/cli/main.ts ]; then
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     src/cli/main.ts --outfile dist/berth.tmp >/dev/null
   mv dist/berth.tmp dist/berth
-  [ -x build/berth-core ] && install -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core
+  # the released core without debug information: the sealed copy each exec makes is smaller
+  [ -x build/berth-core ] && install -s -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core
   [ -x build/berth-console ] && install -m 0755 build/berth-console dist/berth-console.tmp && mv dist/berth-console.tmp dist/berth-console
 fi
 echo "build: done"

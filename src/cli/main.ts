@@ -7,6 +7,7 @@ import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
 import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, PS_FLAGS, runcCommand, VERSION } from "./runc.ts";
 import { existsSync } from "node:fs";
 import { trace } from "../linux/trace.ts";
+import { writeErr, writeOut } from "../linux/stdio.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
 const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "container", "volume", "restart", "unpause"]);
@@ -138,13 +139,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     g = parseArgs(argv, GLOBAL_FLAGS, true);
   } catch (e) {
-    process.stderr.write(`berth: ${(e as Error).message}\n`);
+    writeErr(`berth: ${(e as Error).message}\n`);
     return 1;
   }
   const format = str(g, "log-format") ?? "text";
   const log = makeLogger(str(g, "log"), format, bool(g, "debug"));
   if (bool(g, "version")) {
-    process.stdout.write(`berth version ${VERSION}\nspec: ${OCI_VERSION}\n`);
+    writeOut(`berth version ${VERSION}\nspec: ${OCI_VERSION}\n`);
     return 0;
   }
   const [cmd, ...rest] = g.args;
@@ -153,7 +154,7 @@ export async function main(argv: string[]): Promise<number> {
     return engineCommand("images", ["--help"], { debug: false });
   }
   if (bool(g, "help") || !cmd || cmd === "help") {
-    process.stdout.write(USAGE);
+    writeOut(USAGE);
     return cmd || bool(g, "help") ? 0 : 1;
   }
   log.debug(`berth ${argv.join(" ")}`);
@@ -177,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof UsageError || e instanceof CgroupError;
     const msg = known ? (e as Error).message : `${(e as Error).message}${process.env.BERTH_DEBUG ? `\n${(e as Error).stack}` : ""}`;
     log.error(msg);
-    process.stderr.write(`berth: ${msg}\n`);
+    writeErr(`berth: ${msg}\n`);
     return 1;
   }
 }

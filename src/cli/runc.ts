@@ -11,6 +11,7 @@ import { parseJSON, validateProcess, validateResources } from "../spec/validate.
 import type { LinuxResources, Process } from "../spec/types.ts";
 import { openRecordCgroup, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
 import { trace } from "../linux/trace.ts";
+import { writeOut } from "../linux/stdio.ts";
 import { bool, list, parseArgs, str, UsageError, type FlagSpec } from "./args.ts";
 
 export const VERSION = "0.1.0";
@@ -52,7 +53,7 @@ function preserveFds(s: string | undefined): number {
 }
 
 function print(s: string): void {
-  process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+  writeOut(s.endsWith("\n") ? s : s + "\n");
 }
 
 

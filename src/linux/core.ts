@@ -49,15 +49,18 @@ export class CoreSession {
   private buf = "";
   private eof = false;
 
-  constructor(ops: readonly PlanOp[], opts: { preserveFds?: number; stdio?: [number | "inherit", number | "inherit", number | "inherit"]; exe?: string } = {}) {
+  constructor(ops: readonly PlanOp[], opts: { preserveFds?: number; stdio?: [number | "inherit", number | "inherit", number | "inherit"]; exe?: string; unsealed?: boolean } = {}) {
     const keep = opts.preserveFds ?? 0;
     const extra: number[] = [];
     for (let i = 0; i < keep; i++) extra.push(3 + i);
     const plan: PlanOp[] = [...ops];
     if (keep > 0) plan.push(["preserve-fds", keep]);
     const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
-    // exe: a sealed copy of the core made by a long-running caller (the core then skips its own)
-    this.proc = Bun.spawn([opts.exe ?? corePath(), String(3 + keep)], {
+    // exe: a sealed copy of the core made by a long-running caller (the core then skips its own);
+    // unsealed: the caller decided that no container process can reach the core (it skips the copy)
+    const argv = [opts.exe ?? corePath(), String(3 + keep)];
+    if (opts.unsealed && !opts.exe) argv.push("unsealed");
+    this.proc = Bun.spawn(argv, {
       stdio: [...stdio, ...extra, "pipe"] as never,
       env: {},
     });

@@ -13,6 +13,7 @@ import type { Process, Spec, State } from "../spec/types.ts";
 import { runHooks } from "./hooks.ts";
 import { createPlan, deviceRules, execPlan } from "./plan.ts";
 import { fifoPath, liveStatus, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
+import { writeErr } from "../linux/stdio.ts";
 
 export interface GlobalOptions {
   root: string;
@@ -36,6 +37,29 @@ export interface CreateOptions {
 
 export function openRecordCgroup(rec: ContainerRecord): Cgroup {
   return openCgroup({ cgroupsPath: rec.config.linux?.cgroupsPath, id: rec.id, systemd: rec.systemdCgroup });
+}
+
+/**
+ * Whether the core must re-execute itself from a sealed in-memory copy, so that
+ * a container process holding /proc/PID/exe cannot overwrite the host binary.
+ * Always, except for a foreground `run` (create and start in one command, with
+ * no window for an `exec`) whose container gets a new PID namespace, runs no
+ * hook inside it, and cannot gain CAP_SYS_PTRACE: there no process but the init
+ * exists in the namespace until the init has replaced the core's image with the
+ * container's program, and the core's parent, outside that namespace, is not
+ * dumpable (its exe is out of reach without CAP_SYS_PTRACE). Skipping the copy
+ * saves a copy and an exec of the core per container.
+ */
+export function coreMustBeSealed(spec: Spec, foreground: boolean): boolean {
+  if (!foreground) return true;
+  const pidns = spec.linux?.namespaces?.find((n) => n.type === "pid");
+  if (!pidns || pidns.path) return true;
+  if ((spec.hooks?.createContainer?.length ?? 0) > 0 || (spec.hooks?.startContainer?.length ?? 0) > 0) return true;
+  const caps = spec.process?.capabilities;
+  for (const set of [caps?.bounding, caps?.effective, caps?.permitted, caps?.inheritable, caps?.ambient]) {
+    if (set?.includes("CAP_SYS_PTRACE")) return true;
+  }
+  return false;
 }
 
 function writePidFile(path: string | undefined, pid: number): void {
@@ -95,7 +119,7 @@ export class Runtime {
         chmodSync(fifoPath(dir), 0o622);
         const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground });
         trace("create: plan built");
-        session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
+        session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe, unsealed: !coreMustBeSealed(spec, !!o.foreground) });
         trace("create: core spawned");
         pid = Number(session.expect("pid"));
         trace("create: pid");
@@ -176,7 +200,7 @@ export class Runtime {
     try {
       runHooks("poststart", rec.config.hooks?.poststart, ociState(rec, "running"));
     } catch (e) {
-      process.stderr.write(`berth: warning: ${(e as Error).message}\n`);
+      writeErr(`berth: warning: ${(e as Error).message}\n`);
     }
   }
 
@@ -225,7 +249,7 @@ export class Runtime {
       try {
         runHooks("poststop", rec.config.hooks?.poststop, ociState(rec, "stopped"));
       } catch (e) {
-        process.stderr.write(`berth: warning: ${(e as Error).message}\n`);
+        writeErr(`berth: warning: ${(e as Error).message}\n`);
       }
     });
   }

@@ -3,9 +3,9 @@
 // leaked descriptors, and undoing a masked path.
 import { describe, expect } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, closeSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync, closeSync } from "node:fs";
 import { join } from "node:path";
-import { alive, ctest, kv, ok, REPO, waitFor } from "./helpers.ts";
+import { alive, ctest, Ctx, kv, ok, REPO, waitFor } from "./helpers.ts";
 
 function snapshot(dir: string): string[] {
   const out: string[] = [];
@@ -109,38 +109,75 @@ describe("the runtime binary", () => {
     expect(r.stderr).not.toContain("[trace");
   });
 
-  ctest("the core runs from a sealed memfd: the host binary cannot be reached or overwritten", async (c) => {
-    const core = join(REPO, "dist/berth-core");
-    const before = sha(core);
-    const id = c.id("exe");
-    const b = c.bundle(["sh", "-c", "sleep 30"]);
-    // foreground run: the core stays as the container's parent
-    const run = c.berth(["run", "--bundle", b.dir, id]);
-    expect(await waitFor(() => existsSync(join(c.root, id, "state.json")), 5000)).toBe(true);
-    let st: Record<string, unknown> = {};
-    expect(await waitFor(() => ((st = JSON.parse(readFileSync(join(c.root, id, "state.json"), "utf8"))), st.status === "running"))).toBe(true);
-    const pid = st.pid as number;
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const corePid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    expect(readlinkSync(`/proc/${corePid}/exe`)).toStartWith("/memfd:berth-core");
-    // even root on the host cannot write the sealed copy
-    let wrote = false;
+  /** Tries to write the executable behind /proc/PID/exe; true if it worked. */
+  function writableExe(pid: number): boolean {
     try {
-      const fd = openSync(`/proc/${corePid}/exe`, "r+");
+      const fd = openSync(`/proc/${pid}/exe`, "r+");
       try {
         writeFileSync(fd, "overwritten");
-        wrote = true;
+        return true;
       } finally {
         closeSync(fd);
       }
     } catch {
-      /* refused: good */
+      return false;
     }
-    expect(wrote).toBe(false);
-    // the core is not dumpable: a container process could not open its exe
-    expect(readFileSync(`/proc/${corePid}/status`, "utf8")).toMatch(/^Uid:/m);
-    ok(await c.berth(["kill", id, "KILL"]));
-    await run;
+  }
+
+  ctest("a created container's waiting init runs from a sealed memfd: the host binary cannot be reached or overwritten", async (c) => {
+    const core = join(REPO, "dist/berth-core");
+    const before = sha(core);
+    const id = c.id("exe");
+    const b = c.bundle(["true"]);
+    ok(await c.berth(["create", "--bundle", b.dir, id]));
+    const pid = (await c.state(id)).pid as number;
+    // until `start`, the container's init is the core: an `exec` could reach it
+    expect(readlinkSync(`/proc/${pid}/exe`)).toStartWith("/memfd:berth-core");
+    // even root on the host cannot write the sealed copy
+    expect(writableExe(pid)).toBe(false);
+    ok(await c.berth(["delete", "--force", id]));
+    expect(sha(core)).toBe(before);
+  });
+
+  /** The core's pid for a foreground `run` of BUNDLE (the parent of the container's init). */
+  async function foregroundCore(c: Ctx, id: string, dir: string) {
+    const run = c.berth(["run", "--bundle", dir, id]);
+    let st: Record<string, unknown> = {};
+    expect(await waitFor(() => existsSync(join(c.root, id, "state.json")) && ((st = JSON.parse(readFileSync(join(c.root, id, "state.json"), "utf8"))), st.status === "running"), 5000)).toBe(true);
+    const pid = st.pid as number;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return { run, pid, corePid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) };
+  }
+
+  ctest("foreground run: the core is sealed whenever a container process could reach it", async (c) => {
+    const core = join(REPO, "dist/berth-core");
+    const before = sha(core);
+    // CAP_SYS_PTRACE would open a non-dumpable process's exe: sealed
+    const traced = c.bundle(["sh", "-c", "sleep 30"], (cfg) => cfg.process!.capabilities!.bounding!.push("CAP_SYS_PTRACE"));
+    const tId = c.id("ptrace");
+    const t = await foregroundCore(c, tId, traced.dir);
+    expect(readlinkSync(`/proc/${t.corePid}/exe`)).toStartWith("/memfd:berth-core");
+    expect(writableExe(t.corePid)).toBe(false);
+    ok(await c.berth(["kill", tId, "KILL"]));
+    await t.run;
+    // no PID namespace of its own: host processes are visible, sealed
+    const hostPid = c.bundle(["sh", "-c", "sleep 30"], (cfg) => (cfg.linux!.namespaces = cfg.linux!.namespaces!.filter((n) => n.type !== "pid")));
+    const hId = c.id("hostpid");
+    const h = await foregroundCore(c, hId, hostPid.dir);
+    expect(readlinkSync(`/proc/${h.corePid}/exe`)).toStartWith("/memfd:berth-core");
+    ok(await c.berth(["kill", hId, "KILL"]));
+    await h.run;
+    // the common case runs the core from its file, out of the container's sight:
+    // its PID namespace holds nothing but the container's own processes, and the
+    // core is not dumpable
+    const plain = c.bundle(["sh", "-c", "ls -d /proc/[0-9]*; sleep 30"]);
+    const pId = c.id("plain");
+    const p = await foregroundCore(c, pId, plain.dir);
+    expect(readlinkSync(`/proc/${p.corePid}/exe`)).toBe(realpathSync(core));
+    expect(readFileSync(`/proc/${p.corePid}/status`, "utf8")).toMatch(/^Uid:/m);
+    ok(await c.berth(["kill", pId, "KILL"]));
+    const r = await p.run;
+    expect(r.stdout.trim().split("\n").sort()).toEqual(["/proc/1"]);
     expect(sha(core)).toBe(before);
   });
 
