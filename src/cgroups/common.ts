@@ -1,5 +1,5 @@
 // Helpers both backends use: file writes with rollback, value checks, recursive walks.
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "../linux/fs.ts";
 import { CgroupError } from "./types.ts";
 
 export const RES = "linux.resources";

@@ -1,6 +1,6 @@
 // Finds out how the host mounts cgroups, from /proc/self/mountinfo, and where the
 // calling process sits in each hierarchy, from /proc/self/cgroup.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../linux/fs.ts";
 
 export type CgroupMode = "v1" | "v2" | "hybrid" | "none";
 

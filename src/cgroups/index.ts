@@ -1,6 +1,6 @@
 // The cgroups layer: one interface (Cgroup), a v1 and a v2 backend picked by what
 // the host mounts.
-import { existsSync, readlinkSync } from "node:fs";
+import { existsSync, readlinkSync } from "../linux/fs.ts";
 import { detectCgroups, type CgroupLayout } from "./detect.ts";
 import { CgroupError, type Cgroup } from "./types.ts";
 import { CgroupV1, V1_CONTROLLERS, dirIn, type V1Place } from "./v1.ts";

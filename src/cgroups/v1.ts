@@ -1,6 +1,6 @@
 // The cgroup v1 backend: one directory per mounted hierarchy. On a hybrid host the
 // process also joins the cgroup2 mount (for its hugetlb controller, `unified` keys).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "../linux/fs.ts";
 import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats, type MemoryEntry, type BlkioEntry } from "./types.ts";
 import {
   RES, type Write, cpuList, deviceRestore, hugeSize, int, procsUnder, readKV, readNum, removeCgroupDirs, runWrites,

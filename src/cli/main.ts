@@ -1,11 +1,11 @@
 // berth's entry point: global flags, logging, dispatch, exit codes.
-import { appendFileSync } from "node:fs";
+import { appendFileSync } from "../linux/fs.ts";
 import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { SpecError } from "../spec/validate.ts";
 import { CgroupError } from "../cgroups/types.ts";
 import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
 import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, PS_FLAGS, runcCommand, VERSION } from "./runc.ts";
-import { existsSync } from "node:fs";
+import { existsSync } from "../linux/fs.ts";
 import { trace } from "../linux/trace.ts";
 import { writeErr, writeOut } from "../linux/stdio.ts";
 

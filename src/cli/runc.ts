@@ -1,9 +1,9 @@
 // The runc-compatible commands (the OCI runtime CLI that containerd's shim,
 // Podman's conmon and Docker call).
 import { forwardSignals } from "../linux/signals.ts";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { constants } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "../linux/fs.ts";
+import { SIGNALS } from "../linux/signals.ts";
+import { join, resolve } from "../linux/path.ts";
 import { detectCgroups } from "../cgroups/index.ts";
 import { OCI_VERSION } from "../spec/constants.ts";
 import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
@@ -36,9 +36,17 @@ export function signalNumber(s: string | undefined): number {
     return n;
   }
   const name = s.toUpperCase().startsWith("SIG") ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
-  const n = (constants.signals as Record<string, number>)[name];
+  const n = SIGNALS[name] ?? realtimeSignal(name);
   if (n === undefined) throw new UsageError(`unknown signal ${JSON.stringify(s)}`);
   return n;
+}
+
+/** SIGRTMIN, SIGRTMIN+N, SIGRTMAX, SIGRTMAX-N (the kernel's 34 to 64). */
+function realtimeSignal(name: string): number | undefined {
+  const m = /^SIGRT(MIN|MAX)(?:([+-])(\d+))?$/.exec(name);
+  if (!m) return undefined;
+  const n = (m[1] === "MIN" ? 34 : 64) + (m[2] === "-" ? -1 : 1) * Number(m[3] ?? 0);
+  return n >= 34 && n <= 64 ? n : undefined;
 }
 
 function oneId(args: string[], cmd: string): string {

@@ -1,7 +1,7 @@
 // The C core's interface: plan encoding, finding the binary, and a session
 // that spawns it and speaks its line protocol (see core/main.c).
-import { existsSync, readSync, writeSync, closeSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, readSync, writeSync, closeSync } from "./fs.ts";
+import { dirname, join, resolve } from "./path.ts";
 import type { Subprocess } from "bun";
 import { setBlocking } from "./sys.ts";
 

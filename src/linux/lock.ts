@@ -1,7 +1,7 @@
 // File locks (flock(2) on a lock file; released by the kernel when the
 // process dies, so a crash leaves no stale lock) and atomic file writes.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, basename, join } from "node:path";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from "./fs.ts";
+import { dirname, basename, join } from "./path.ts";
 import { LOCK_EX, LOCK_SH, LOCK_UN, tryFlock } from "./sys.ts";
 
 export interface Lock {

@@ -2,7 +2,7 @@
 // process.stderr makes Bun build Node's stream machinery, about 3 ms of a
 // runtime call that lasts a few more: the runtime's own output goes through
 // write(2) instead.
-import { writeSync } from "node:fs";
+import { writeSync } from "./fs.ts";
 
 function writeAll(fd: number, text: string): void {
   let buf = Buffer.from(text);

@@ -1,66 +1,11 @@
-// The few libc calls node:fs lacks, through bun:ffi: flock, mknod, xattrs,
-// mount/umount. Each throws an Error carrying `code` (e.g. "EEXIST") on failure.
-import { dlopen, FFIType, read, ptr } from "bun:ffi";
-import { readFileSync, writeSync } from "node:fs";
+// Linux calls Bun lacks, through libc (libc.ts): flock, mknod, xattrs,
+// mount/umount, fifos, memfds. Each throws a SysError carrying `code` (e.g.
+// "EEXIST") on failure.
+import { ptr } from "bun:ffi";
+import { check, cstr, errno, sym, SysError } from "./libc.ts";
+import { readFileSync, writeSync } from "./fs.ts";
 
-const libc = dlopen("libc.so.6", {
-  __errno_location: { args: [], returns: FFIType.ptr },
-  flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  mknod: { args: [FFIType.cstring, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
-  lsetxattr: {
-    args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64, FFIType.i32],
-    returns: FFIType.i32,
-  },
-  lgetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-  llistxattr: { args: [FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-  mount: {
-    args: [FFIType.cstring, FFIType.cstring, FFIType.cstring, FFIType.u64, FFIType.cstring],
-    returns: FFIType.i32,
-  },
-  umount2: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
-  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
-  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-  prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
-  mkfifo: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
-  open: { args: [FFIType.cstring, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
-  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-  memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
-});
-const sym = libc.symbols;
-
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 4: "EINTR", 11: "EAGAIN", 13: "EACCES", 16: "EBUSY", 17: "EEXIST",
-  20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC", 30: "EROFS", 34: "ERANGE",
-  36: "ENAMETOOLONG", 38: "ENOSYS", 61: "ENODATA", 95: "EOPNOTSUPP",
-};
-
-function errno(): number {
-  const p = sym.__errno_location();
-  return p === null ? 0 : read.i32(p, 0);
-}
-
-export class SysError extends Error {
-  constructor(
-    readonly call: string,
-    readonly errno: number,
-    readonly path?: string,
-  ) {
-    const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
-    super(`${call}${path !== undefined ? ` ${path}` : ""}: ${name} (${String(sym.strerror(errno))})`);
-    this.name = "SysError";
-  }
-  get code(): string {
-    return ERRNO_NAMES[this.errno] ?? `E${this.errno}`;
-  }
-}
-
-function cstr(s: string): Buffer {
-  return Buffer.from(s + "\0");
-}
-
-function check(r: number | bigint, call: string, path?: string): void {
-  if (Number(r) < 0) throw new SysError(call, errno(), path);
-}
+export { SysError };
 
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;

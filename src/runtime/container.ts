@@ -1,7 +1,7 @@
 // The container lifecycle of the OCI runtime-spec: create, start, state,
 // kill, delete, exec, plus pause/resume/update/ps/stats through cgroups.
-import { chmodSync, closeSync, existsSync, readFileSync, unlinkSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { chmodSync, closeSync, existsSync, readFileSync, unlinkSync } from "../linux/fs.ts";
+import { join, resolve } from "../linux/path.ts";
 import { openCgroup, type Cgroup } from "../cgroups/index.ts";
 import { CoreSession, type PlanOp } from "../linux/core.ts";
 import { writeFileAtomic } from "../linux/lock.ts";

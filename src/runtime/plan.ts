@@ -1,8 +1,8 @@
 // config.json -> the core's plan. Every decision about what a container
 // gets (mount flags, devices, cgroup views, labels) is made here; the core
 // only carries the operations out.
-import { existsSync, statSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { existsSync, statSync } from "../linux/fs.ts";
+import { isAbsolute, resolve } from "../linux/path.ts";
 import type { Cgroup } from "../cgroups/index.ts";
 import { detectCgroups } from "../cgroups/index.ts";
 import type { PlanOp } from "../linux/core.ts";

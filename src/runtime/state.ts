@@ -1,8 +1,8 @@
 // Container state on disk: ROOT/<id>/state.json written atomically, guarded
 // by a per-container lock (flock on ROOT/<id>.lock, which outlives the
 // container directory so that delete can hold it while removing).
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "../linux/fs.ts";
+import { join } from "../linux/path.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
 import { flock, LOCK_EX } from "../linux/sys.ts";
 import type { ContainerStatus, Spec, State } from "../spec/types.ts";

@@ -1,7 +1,7 @@
 // Capability names -> the 64-bit masks the core applies.
 import { CAPABILITY_NUMBERS } from "../spec/constants.ts";
 import type { LinuxCapabilities } from "../spec/types.ts";
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../linux/fs.ts";
 
 let lastCap: number | undefined;
 /** The highest capability this kernel knows. */

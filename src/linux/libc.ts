@@ -1,0 +1,85 @@
+// libc through bun:ffi, for the calls Bun has no cheaper way to make: one
+// table of symbols (bound once per process), errno, and the error type every
+// wrapper throws. The wrappers live in sys.ts (locks, devices, xattrs, mounts)
+// and fs.ts (files and directories).
+import { dlopen, FFIType, read } from "bun:ffi";
+
+const libc = dlopen("libc.so.6", {
+  __errno_location: { args: [], returns: FFIType.ptr },
+  flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  mknod: { args: [FFIType.cstring, FFIType.u32, FFIType.u64], returns: FFIType.i32 },
+  lsetxattr: {
+    args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64, FFIType.i32],
+    returns: FFIType.i32,
+  },
+  lgetxattr: { args: [FFIType.cstring, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  llistxattr: { args: [FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  mount: {
+    args: [FFIType.cstring, FFIType.cstring, FFIType.cstring, FFIType.u64, FFIType.cstring],
+    returns: FFIType.i32,
+  },
+  umount2: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
+  mkfifo: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+  open: { args: [FFIType.cstring, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  fsync: { args: [FFIType.i32], returns: FFIType.i32 },
+  mkdir: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+  rmdir: { args: [FFIType.cstring], returns: FFIType.i32 },
+  unlink: { args: [FFIType.cstring], returns: FFIType.i32 },
+  rename: { args: [FFIType.cstring, FFIType.cstring], returns: FFIType.i32 },
+  chmod: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+  access: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  readlink: { args: [FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  statx: { args: [FFIType.i32, FFIType.cstring, FFIType.i32, FFIType.u32, FFIType.ptr], returns: FFIType.i32 },
+  opendir: { args: [FFIType.cstring], returns: FFIType.ptr },
+  readdir64: { args: [FFIType.ptr], returns: FFIType.ptr },
+  closedir: { args: [FFIType.ptr], returns: FFIType.i32 },
+});
+export const sym = libc.symbols;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 9: "EBADF", 11: "EAGAIN",
+  12: "ENOMEM", 13: "EACCES", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
+  21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC",
+  29: "ESPIPE", 30: "EROFS", 31: "EMLINK", 32: "EPIPE", 34: "ERANGE", 36: "ENAMETOOLONG",
+  38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 75: "EOVERFLOW", 95: "EOPNOTSUPP",
+  122: "EDQUOT",
+};
+
+export function errno(): number {
+  const p = sym.__errno_location();
+  return p === null ? 0 : read.i32(p, 0);
+}
+
+export class SysError extends Error {
+  constructor(
+    readonly call: string,
+    readonly errno: number,
+    readonly path?: string,
+  ) {
+    const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+    super(`${call}${path !== undefined ? ` ${path}` : ""}: ${name} (${String(sym.strerror(errno))})`);
+    this.name = "SysError";
+  }
+  get code(): string {
+    return ERRNO_NAMES[this.errno] ?? `E${this.errno}`;
+  }
+}
+
+/** A NUL-terminated copy of S, for a `cstring` argument. */
+export function cstr(s: string): Buffer {
+  return Buffer.from(s + "\0");
+}
+
+/** Throws a SysError when a call returned a negative value; returns the value. */
+export function check(r: number | bigint, call: string, path?: string): number {
+  const n = Number(r);
+  if (n < 0) throw new SysError(call, errno(), path);
+  return n;
+}
