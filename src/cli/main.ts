@@ -133,6 +133,15 @@ function makeLogger(file: string | undefined, format: string, debug: boolean): L
   };
 }
 
+function normalJIT(): void {
+  const unsafe = (Bun as unknown as { unsafe?: { setJITPolicy?: (scale: number) => void } }).unsafe;
+  try {
+    unsafe?.setJITPolicy?.(1);
+  } catch {
+    /* an older Bun: nothing to restore */
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   trace("main");
   let g;
@@ -161,12 +170,19 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (format !== "text" && format !== "json") throw new UsageError(`--log-format: text or json, not ${format}`);
     const root = str(g, "root") ?? "/run/berth";
+    const engine = cmd !== "serve" && isEngineCommand(cmd, rest, str(g, "root") !== undefined, root);
+    if (cmd === "serve" || engine) {
+      // the executable starts with JIT tier-up delayed (scripts/build.sh): right
+      // for a runtime call of a few milliseconds; the engine and the agent run
+      // long enough to gain from the JIT
+      normalJIT();
+    }
     if (cmd === "serve") {
       const p = parseArgs(rest, [{ name: "socket", kind: "string" }]);
       const { serve } = await import("../engine/agent.ts");
       return await serve({ socket: str(p, "socket") ?? `${root}/agent.sock`, root, systemdCgroup: bool(g, "systemd-cgroup") });
     }
-    if (isEngineCommand(cmd, rest, str(g, "root") !== undefined, root)) {
+    if (engine) {
       // the engine (images, registry, network) loads only when it is used:
       // runtime calls from containerd and Podman stay small
       const { engineCommand } = await import("./engine.ts");
