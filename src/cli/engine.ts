@@ -5,7 +5,7 @@
 // the command cannot be invoked, 127 when it is not found, else the container's.
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { familiarReference, parseReference, pullImage, importImages, exportImages, type PullProgress, type RegistryOptions } from "../image/index.ts";
+import { familiarReference, parseReference, pullImage, importImages, exportImages, userNames, type PullProgress, type RegistryOptions } from "../image/index.ts";
 import { openRecordCgroup } from "../runtime/container.ts";
 import { Engine } from "../engine/engine.ts";
 import { importRootfs } from "../engine/images.ts";
@@ -52,6 +52,7 @@ Containers:
   kill [-s SIGNAL] CONTAINER...    send a signal (default SIGKILL)
   rm [-f] CONTAINER...        remove containers
   stats [--no-stream] [CONTAINER...]   CPU, memory and pids from the cgroups
+  top CONTAINER               the container's processes (every process of its cgroup)
 `;
 
 function out(s: string): void {
@@ -762,6 +763,75 @@ async function cmdStats(argv: string[]): Promise<number> {
   return 0;
 }
 
+// ---- top ---------------------------------------------------------------------
+
+/** CPU time as ps shows it: [DD-]HH:MM:SS. */
+function cpuTime(seconds: number): string {
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  const hms = `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+  return d > 0 ? `${d}-${hms}` : hms;
+}
+
+/** A terminal's name from its device number (stat's tty_nr), "?" for none. */
+function ttyName(nr: number): string {
+  if (nr === 0) return "?";
+  const major = (nr >> 8) & 0xfff, minor = (nr & 0xff) | ((nr >> 12) & 0xfff00);
+  if (major >= 136 && major <= 143) return `pts/${(major - 136) * 256 + minor}`;
+  if (major === 4 && minor < 64) return `tty${minor}`;
+  if (major === 5 && minor === 1) return "console";
+  return `${major}:${minor}`;
+}
+
+interface TopRow { uid: number; pid: number; ppid: number; c: number; stime: string; tty: string; time: string; cmd: string }
+
+/** One process's row, from /proc; undefined if it is gone. */
+function topRow(pid: number, now: number, bootTime: number, hz: number): TopRow | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+    const cpu = (Number(f[11]) + Number(f[12])) / hz;
+    const started = bootTime + Number(f[19]) / hz;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").split("\0").join(" ");
+    const at = new Date(started * 1000);
+    const today = new Date(now * 1000).toDateString() === at.toDateString();
+    const stime = today ? at.toTimeString().slice(0, 5) : at.toDateString().slice(4, 10);
+    return {
+      uid, pid, ppid: Number(f[1]), c: Math.floor((cpu / Math.max(now - started, 1e-3)) * 100), stime,
+      tty: ttyName(Number(f[4])), time: cpuTime(cpu), cmd: cmdline || `[${comm}]`,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function cmdTop(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "format", kind: "string" }]);
+  if (p.args.length !== 1) throw new EngineUsageError("top needs exactly one container");
+  const fmt = fStr(p, "format");
+  if (fmt !== undefined && fmt !== "json" && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
+  const e = makeEngine();
+  const c = e.containers.get(p.args[0]!);
+  const st = e.status(c);
+  if (st !== "running" && st !== "paused") throw new EngineError(`container ${c.name} is not running`);
+  const pids = openRecordCgroup(e.runtime.store.load(c.id)).pids().sort((a, b) => a - b);
+  const bootTime = Number(/^btime (\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[1] ?? 0);
+  const hz = 100; // USER_HZ: /proc reports clock ticks in units of 1/100 s on Linux
+  const now = Date.now() / 1000;
+  const names = userNames(c.rootfs);
+  const rows = pids.map((pid) => topRow(pid, now, bootTime, hz)).filter((r): r is TopRow => r !== undefined);
+  const user = (uid: number) => names.get(uid) ?? String(uid);
+  if (fmt === "json") {
+    out(JSON.stringify(rows.map((r) => ({ user: user(r.uid), uid: r.uid, pid: r.pid, ppid: r.ppid, c: r.c, stime: r.stime, tty: r.tty, time: r.time, cmd: r.cmd }))));
+    return 0;
+  }
+  table([["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], ...rows.map((r) => [user(r.uid), String(r.pid), String(r.ppid), String(r.c), r.stime, r.tty, r.time, r.cmd])]);
+  return 0;
+}
+
 // ---- volumes ---------------------------------------------------------------------
 
 async function cmdVolume(argv: string[]): Promise<number> {
@@ -868,6 +938,7 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "kill": return cmdKill(argv);
     case "rm": return cmdRm(argv);
     case "stats": return cmdStats(argv);
+    case "top": return cmdTop(argv);
     case "volume": return cmdVolume(argv);
     case "image":
     case "container": {

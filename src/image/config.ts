@@ -62,6 +62,14 @@ export function parsePasswd(text: string): PasswdEntry[] {
   return out;
 }
 
+/** User names by uid from the image's (or container's) /etc/passwd, resolved inside ROOTFS. */
+export function userNames(rootfs: string): Map<number, string> {
+  const m = new Map<number, string>();
+  const text = readImageFile(rootfs, "/etc/passwd");
+  for (const e of text === undefined ? [] : parsePasswd(text)) if (!m.has(e.uid)) m.set(e.uid, e.name);
+  return m;
+}
+
 export function parseGroup(text: string): GroupEntry[] {
   const out: GroupEntry[] = [];
   for (const line of text.split("\n")) {

@@ -166,6 +166,35 @@ describe("detached containers", () => {
     expect(j[0].mem_limit).toBe(64 * 1024 * 1024);
   });
 
+  test("top lists every process of the container, with the image's user names; refused for a stopped one", async () => {
+    const id = idOf(env.run(["run", "-d", "--name", "tops", "berth/busybox", "sh", "-c", "sleep 61 & sleep 62 & wait"]));
+    await waitFor(() => env.run(["top", "tops"]).stdout.includes("sleep 62"));
+    const r = env.run(["top", "tops"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+    expect(lines.length).toBe(4);
+    const rows = lines.slice(1).map((l) => l.split(/\s+/));
+    const shell = rows.find((w) => w.slice(7).join(" ") === "sh -c sleep 61 & sleep 62 & wait")!;
+    expect(shell).toBeDefined();
+    expect(shell[0]).toBe("root");
+    // host pids: the sleeps are children of the container's shell
+    for (const cmd of ["sleep 61", "sleep 62"]) {
+      const row = rows.find((w) => w.slice(7).join(" ") === cmd)!;
+      expect(row[2]).toBe(shell[1]);
+      expect(readFileSync(`/proc/${row[1]}/cmdline`, "utf8").replace(/\0/g, " ").trim()).toBe(cmd);
+    }
+    const j = JSON.parse(env.run(["top", "--format", "json", "tops"]).stdout);
+    expect(j.map((x: { cmd: string }) => x.cmd).sort()).toEqual(["sh -c sleep 61 & sleep 62 & wait", "sleep 61", "sleep 62"]);
+    expect(env.run(["kill", "tops"]).code).toBe(0);
+    await waitFor(() => env.run(["ps", "-a"]).stdout.includes("Exited"));
+    const stopped = env.run(["top", "tops"]);
+    expect(stopped.code).toBe(125);
+    expect(stopped.stderr).toContain("is not running");
+    expect(env.run(["top"]).code).toBe(125);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   test("stats streams a table every second until interrupted", async () => {
     idOf(env.run(["run", "-d", "--name", "idle", "berth/busybox", "sleep", "60"]));
     const p = Bun.spawn([require("./helpers.ts").BERTH, "stats"], { env: env.env, stdout: "pipe", stderr: "pipe" });
