@@ -12,6 +12,7 @@ import { importRootfs } from "../engine/images.ts";
 import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
 import { volumesOf } from "../engine/volumes.ts";
+import { copy, parseCpEnd } from "../engine/cp.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
 import { normalizeCap, parseTmpfs, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
@@ -53,6 +54,7 @@ Containers:
   rm [-f] CONTAINER...        remove containers
   stats [--no-stream] [CONTAINER...]   CPU, memory and pids from the cgroups
   top CONTAINER               the container's processes (every process of its cgroup)
+  cp [-a] [-L] SRC DEST       copy files between a container and the host (CONTAINER:PATH on one side)
 `;
 
 function out(s: string): void {
@@ -832,6 +834,17 @@ async function cmdTop(argv: string[]): Promise<number> {
   return 0;
 }
 
+// ---- cp ----------------------------------------------------------------------
+
+async function cmdCp(argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "archive", short: "a", kind: "bool" }, { name: "follow-link", short: "L", kind: "bool" }]);
+  if (p.args.length !== 2) throw new EngineUsageError("cp needs SRC and DEST, one of them CONTAINER:PATH");
+  const e = makeEngine();
+  const warnings = await copy(e, parseCpEnd(p.args[0]!), parseCpEnd(p.args[1]!), { archive: fBool(p, "archive"), followLink: fBool(p, "follow-link") });
+  for (const w of warnings) process.stderr.write(`berth: cp: ${w}\n`);
+  return 0;
+}
+
 // ---- volumes ---------------------------------------------------------------------
 
 async function cmdVolume(argv: string[]): Promise<number> {
@@ -939,6 +952,7 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "rm": return cmdRm(argv);
     case "stats": return cmdStats(argv);
     case "top": return cmdTop(argv);
+    case "cp": return cmdCp(argv);
     case "volume": return cmdVolume(argv);
     case "image":
     case "container": {

@@ -5,7 +5,7 @@
 // these instead. The names and behaviour follow node:fs where they overlap;
 // errors are SysErrors with node's `code` ("ENOENT", "EEXIST", ...).
 // The engine, which loads far more, keeps using node:fs.
-import { CString, ptr, read } from "bun:ffi";
+import { CString, ptr, read, type Pointer } from "bun:ffi";
 import { check, cstr, errno, sym, SysError } from "./libc.ts";
 
 const O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000;
@@ -252,23 +252,30 @@ export class Dirent {
   }
 }
 
-function entries(path: string): Dirent[] {
-  const d = sym.opendir(cstr(path));
-  if (d === null) throw new SysError("opendir", errno(), path);
-  const out: Dirent[] = [];
+/**
+ * Reads an open directory stream (opendir/fdopendir) to its end and closes it:
+ * each entry's name and d_type, without . and ..
+ */
+export function drainDir(d: Pointer | bigint): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
   try {
     for (;;) {
       const e = sym.readdir64(d);
       if (e === null) break;
       // struct dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name
       const name = new CString(e, 19).toString();
-      if (name === "." || name === "..") continue;
-      out.push(new Dirent(name, read.u8(e, 18), path));
+      if (name !== "." && name !== "..") out.push([name, read.u8(e, 18)]);
     }
   } finally {
     sym.closedir(d);
   }
   return out;
+}
+
+function entries(path: string): Dirent[] {
+  const d = sym.opendir(cstr(path));
+  if (d === null) throw new SysError("opendir", errno(), path);
+  return drainDir(d).map(([name, type]) => new Dirent(name, type, path));
 }
 
 /** The names in a directory (without . and ..), or its entries with their types. */
