@@ -7,7 +7,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { familiarReference, parseReference, pullImage, importImages, exportImages, userNames, type PullProgress, type RegistryOptions } from "../image/index.ts";
 import { openRecordCgroup } from "../runtime/container.ts";
-import { Engine } from "../engine/engine.ts";
+import { Engine, type CreateRequest } from "../engine/engine.ts";
 import { importRootfs } from "../engine/images.ts";
 import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
@@ -43,11 +43,12 @@ Containers:
                                --security-opt seccomp=FILE|unconfined|no-new-privileges
                                --network none|host|bridge -p [IP:]HOSTPORT:PORT[/PROTO] --hostname
                                --pull always|missing|never --tls-verify)
+  create [run's flags] IMAGE [COMMAND [ARG...]]   a container that waits for start
   ps [-a] [-q] [--format json] list containers
   logs [-f] CONTAINER         print a container's output
   exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...
   stop [-t SECONDS] CONTAINER...   stop signal, then SIGKILL
-  start [-a] CONTAINER...     run exited containers again (same rootfs and options; -a: in the foreground)
+  start [-a] CONTAINER...     start created containers, or run exited ones again (same rootfs and options; -a: in the foreground)
   restart [-t SECONDS] CONTAINER...   stop, then start
   pause CONTAINER... / unpause CONTAINER...   freeze and thaw through the cgroup
   kill [-s SIGNAL] CONTAINER...    send a signal (default SIGKILL)
@@ -395,14 +396,10 @@ export function containerOptions(p: ParsedFlags, cmd: string[] | undefined): Con
   return o;
 }
 
-async function cmdRun(argv: string[]): Promise<number> {
-  const p = parse(argv, RUN_FLAGS, true);
-  if (fBool(p, "help")) {
-    out(USAGE);
-    return 0;
-  }
+/** What `run` and `create` make of their flags: the engine's create request. */
+function createRequest(p: ParsedFlags, what: "run" | "create"): CreateRequest {
   const [image, ...cmd] = p.args;
-  if (!image) throw new EngineUsageError("run needs an image: berth run [flags] IMAGE [COMMAND [ARG...]]");
+  if (!image) throw new EngineUsageError(`${what} needs an image: berth ${what} [flags] IMAGE [COMMAND [ARG...]]`);
   const ports = fList(p, "publish").map(parsePublish);
   // publishing a port needs the bridge network: it is the default then, as in Docker
   const network = (fStr(p, "network") ?? (ports.length ? "bridge" : "none")) as NetworkMode;
@@ -410,20 +407,43 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (ports.length && network !== "bridge") throw new EngineUsageError(`-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`);
   const pull = fStr(p, "pull") ?? "missing";
   if (!["missing", "always", "never"].includes(pull)) throw new EngineUsageError(`--pull ${JSON.stringify(pull)}: want missing, always or never`);
-  const detach = fBool(p, "detach");
+  const detach = what === "create" || fBool(p, "detach");
   const opts = containerOptions(p, cmd.length ? cmd : undefined);
-  if (opts.tty && !detach && opts.interactive && !process.stdin.isTTY) throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
-  const e = makeEngine();
-  const rec = await e.create({
-    image, name: fStr(p, "name"), opts, network, ports, autoRemove: fBool(p, "rm"), detach,
+  if (what === "run" && opts.tty && !detach && opts.interactive && !process.stdin.isTTY) throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
+  return {
+    image, name: fStr(p, "name"), opts, network, ports, autoRemove: fBool(p, "rm"), detach, standalone: what === "create",
     pull: pull as "missing", registry: registryOptions(p), onPullProgress: pullProgress(),
-  });
+  };
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const p = parse(argv, RUN_FLAGS, true);
+  if (fBool(p, "help")) {
+    out(USAGE);
+    return 0;
+  }
+  const req = createRequest(p, "run");
+  const detach = req.detach;
+  const e = makeEngine();
+  const rec = await e.create(req);
   if (detach) {
     await e.runDetached(rec);
     out(rec.id);
     return 0;
   }
   return e.runForeground(rec);
+}
+
+/** create: a container that waits for `start` (the same flags as run). */
+async function cmdCreate(argv: string[]): Promise<number> {
+  const p = parse(argv, RUN_FLAGS, true);
+  if (fBool(p, "help")) {
+    out(USAGE);
+    return 0;
+  }
+  const rec = await makeEngine().create(createRequest(p, "create"));
+  out(rec.id);
+  return 0;
 }
 
 function statusText(e: Engine, c: ContainerRecordE): string {
@@ -920,7 +940,7 @@ const IMAGE_SUB: Record<string, (a: string[]) => Promise<number>> = {
   inspect: (a) => cmdInspect(["--type", "image", ...a]),
 };
 const CONTAINER_SUB: Record<string, (a: string[]) => Promise<number>> = {
-  ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, logs: cmdLogs, exec: cmdExec, stop: cmdStop, start: cmdStart, restart: cmdRestart, pause: (a) => cmdPause(a, true), unpause: (a) => cmdPause(a, false), kill: cmdKill, rm: cmdRm, stats: cmdStats,
+  ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, create: cmdCreate, logs: cmdLogs, exec: cmdExec, stop: cmdStop, start: cmdStart, restart: cmdRestart, pause: (a) => cmdPause(a, true), unpause: (a) => cmdPause(a, false), kill: cmdKill, rm: cmdRm, stats: cmdStats,
   inspect: (a) => cmdInspect(["--type", "container", ...a]),
   // internal: the process that waits for a detached container (started by run -d)
   monitor: async (a) => {
@@ -940,6 +960,7 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "tag": return cmdTag(argv);
     case "inspect": return cmdInspect(argv);
     case "run": return cmdRun(argv);
+    case "create": return cmdCreate(argv);
     case "ps": return cmdPs(argv);
     case "logs": return cmdLogs(argv);
     case "exec": return cmdExec(argv);

@@ -23,23 +23,26 @@ function runcId(argv: string[], flags: FlagSpec[]): string | undefined {
   }
 }
 
+/** runc's create or run: a bundle (a flag, or ./config.json) and one id. */
+function runcBundleCall(argv: string[]): boolean {
+  if (argv.some((a) => RUNC_RUN_FLAGS.test(a))) return true;
+  try {
+    return parseArgs(argv, CREATE_FLAGS).args.length === 1 && existsSync("config.json");
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a command line means the engine (images, names) rather than the OCI runtime (bundles, ids). */
 export function isEngineCommand(cmd: string, argv: string[], rootGiven: boolean, root: string): boolean {
   if (ENGINE_COMMANDS.has(cmd)) return true;
   const known = (id: string | undefined) => !!id && /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) && existsSync(`${root}/${id}/state.json`);
   switch (cmd) {
-    case "run": {
-      // runc's run names a bundle (flag or ./config.json) and one id
-      if (argv.some((a) => RUNC_RUN_FLAGS.test(a))) return false;
-      const p = (() => {
-        try {
-          return parseArgs(argv, CREATE_FLAGS);
-        } catch {
-          return undefined;
-        }
-      })();
-      return !(p && p.args.length === 1 && existsSync("config.json"));
-    }
+    case "run":
+      return !runcBundleCall(argv);
+    case "create":
+      // containerd, Podman and Docker always give --root
+      return !rootGiven && !runcBundleCall(argv);
     case "ps":
       // runc's `ps [--format F] ID`; the engine's `ps [-a] [-q] [--format F]` names no container
       return runcId(argv, PS_FLAGS) === undefined;
@@ -91,7 +94,7 @@ Runtime commands (OCI runtime-spec):
 
 Engine commands (images and containers by name, as in Podman and Docker;
 \`berth help engine\` lists their flags):
-  run IMAGE [CMD...]   pull  images  rmi  load  import  save  tag  inspect
+  run IMAGE [CMD...]   create IMAGE [CMD...]   pull  images  rmi  load  import  save  tag  inspect
   ps  logs  exec  stop  start  restart  pause  unpause  kill  rm  stats  top  cp  volume
   image ...  container ...
 

@@ -38,6 +38,8 @@ export interface CreateRequest {
   ports?: PublishedPort[];
   autoRemove: boolean;
   detach: boolean;
+  /** `create`: the container waits for `start` (and outlives a start that fails). */
+  standalone?: boolean;
   pull: PullPolicy;
   registry?: RegistryOptions;
   onPullProgress?: (p: PullProgress) => void;
@@ -187,7 +189,8 @@ export class Engine {
    */
   async prepareRestart(ref: string): Promise<ContainerRecordE> {
     const found = this.containers.get(ref);
-    if (this.status(found) !== "exited") throw new EngineError(`cannot start container ${found.name}: it is ${this.status(found)}`);
+    const was = this.status(found);
+    if (was !== "exited" && was !== "created") throw new EngineError(`cannot start container ${found.name}: it is ${was}`);
     const img = await this.image(found.imageRef, "never").catch(() => {
       throw new EngineError(`cannot start container ${found.name}: its image ${found.image} is no longer in the store`);
     });
@@ -196,7 +199,7 @@ export class Engine {
     return this.containers.withLock(found.id, async () => {
       const rec = this.containers.load(found.id);
       // (the stored status may still say running when a crash or a reboot took the container and its waiter)
-      if (!rec || this.status(rec) !== "exited") throw new EngineError(`cannot start container ${found.name}: it changed meanwhile`);
+      if (!rec || this.status(rec) !== was) throw new EngineError(`cannot start container ${found.name}: it changed meanwhile`);
       try {
         // leftovers of the last run (after a crash or a reboot)
         if (this.runtime.store.exists(rec.id)) this.runtime.delete(rec.id, true);
@@ -207,7 +210,9 @@ export class Engine {
         await teardownNetwork({ id: rec.id, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths) }).catch(() => {});
         throw e instanceof EngineError ? e : new EngineError(`cannot start container ${rec.name}: ${(e as Error).message}`);
       }
-      rec.state = { status: "created", pid: 0, monitorPid: 0, restartCount: (rec.state.restartCount ?? 0) + 1 };
+      // a first start of a created container is not a restart
+      const restarts = (rec.state.restartCount ?? 0) + (was === "exited" ? 1 : 0);
+      rec.state = { status: "created", pid: 0, monitorPid: 0, ...(restarts ? { restartCount: restarts } : {}) };
       this.containers.save(rec);
       return rec;
     });
@@ -224,7 +229,7 @@ export class Engine {
       id, name, image: req.image, imageRef: img.ref, imageDigest: img.digest, imageId: img.configDigest,
       created: new Date().toISOString(), path: "", args: [], env: [], cwd: "/", user: { uid: 0, gid: 0, additionalGids: [] },
       stopSignal: "SIGTERM", hostname: req.opts.hostname ?? id.slice(0, 12), options: req.opts,
-      autoRemove: req.autoRemove, detach: req.detach, network: { mode: req.network, ips: [], ...(req.ports?.length ? { ports: req.ports } : {}) },
+      autoRemove: req.autoRemove, detach: req.detach, ...(req.standalone ? { standalone: true } : {}), network: { mode: req.network, ips: [], ...(req.ports?.length ? { ports: req.ports } : {}) },
       rootfs: "", logPath: join(dir, "container.log"),
       state: { status: "created", pid: 0, monitorPid: 0 },
     };
@@ -424,7 +429,7 @@ export class Engine {
 
   /** A first start that fails leaves nothing; a restart that fails leaves the container exited, with the error. */
   private async launchFailed(rec: ContainerRecordE, err: EngineError): Promise<void> {
-    if (!rec.state.restartCount) {
+    if (!rec.state.restartCount && !rec.standalone) {
       await this.cleanup(rec.id, true).catch(() => {});
       return;
     }
@@ -484,7 +489,8 @@ export class Engine {
     const rt = this.runtime.store.exists(rec.id) ? this.runtime.status(this.runtime.store.load(rec.id)) : "stopped";
     if (rt === "paused") return "paused";
     if (rt === "running" || rt === "creating" || rt === "created") return rec.state.status === "created" ? "created" : "running";
-    if (rec.state.status === "created" && alive(rec.state.monitorPid)) return "created";
+    // created and not (yet) started: no waiter, or one that is alive
+    if (rec.state.status === "created" && (rec.state.monitorPid === 0 || alive(rec.state.monitorPid))) return "created";
     return "exited";
   }
 
@@ -565,7 +571,9 @@ export class Engine {
   async remove(ref: string, force: boolean): Promise<ContainerRecordE> {
     const rec = this.containers.get(ref);
     const st = this.status(rec);
-    if (st === "running" || st === "paused" || st === "created") {
+    // made by `create` and not started: nothing runs, nothing to stop
+    const waiting = st === "created" && rec.state.monitorPid === 0 && !this.runtime.store.exists(rec.id);
+    if (!waiting && (st === "running" || st === "paused" || st === "created")) {
       if (!force) throw new EngineError(`cannot remove container ${rec.name}: it is ${st} (stop it first, or use rm -f)`);
       try {
         if (this.runtime.store.exists(rec.id)) this.runtime.kill(rec.id, 9, true);

@@ -31,6 +31,8 @@ export interface ContainerRecordE {
   hostname: string;
   options: ContainerOptions;
   autoRemove: boolean;
+  /** Made by `create` (not `run`): a start that fails leaves it, with the error, as Docker does. */
+  standalone?: boolean;
   detach: boolean;
   network: { mode: "none" | "host" | "bridge"; ips: string[]; gateway?: string; netnsPath?: string; ports?: PublishedPort[] };
   rootfs: string;

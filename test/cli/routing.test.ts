@@ -34,7 +34,28 @@ describe("runtime or engine", () => {
   test("images and the engine's own verbs always mean the engine", () => {
     for (const c of ["pull", "images", "rmi", "logs", "stop", "rm", "stats"]) expect(engine(c)).toBe(true);
     for (const c of ["pull", "images", "rmi", "logs", "stop", "restart", "rm", "stats", "volume"]) expect(engine(c)).toBe(true);
-    for (const c of ["create", "state", "delete", "list", "features", "spec"]) expect(engine(c, "x")).toBe(false);
+    for (const c of ["state", "delete", "list", "features", "spec"]) expect(engine(c, "x")).toBe(false);
+  });
+
+  test("create: --root, runc's flags or a bundle mean the runtime; an image means the engine", () => {
+    expect(isEngineCommand("create", ["--bundle", "/b", "--pid-file", "/p", "c1"], true, root)).toBe(false);
+    expect(isEngineCommand("create", ["c1"], true, root)).toBe(false);
+    expect(engine("create", "--bundle", "/b", "c1")).toBe(false);
+    expect(engine("create", "--console-socket", "/s", "c1")).toBe(false);
+    expect(engine("create", "--name", "web", "berth/busybox", "httpd")).toBe(true);
+    expect(engine("create", "berth/busybox")).toBe(true);
+    // runc's create run in a bundle directory: one id and ./config.json
+    const dir = mkdtempSync(join(tmpdir(), "berth-route-"));
+    const cwd = process.cwd();
+    try {
+      writeFileSync(join(dir, "config.json"), "{}");
+      process.chdir(dir);
+      expect(engine("create", "c1")).toBe(false);
+      expect(engine("create", "berth/busybox", "true")).toBe(true);
+    } finally {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("start, exec, kill, pause: with --root, or naming a container of the runtime, the runtime's; else the engine's", () => {

@@ -110,6 +110,33 @@ describe("detached containers", () => {
     expect(none.stderr).toContain("no-such-container");
   });
 
+  test("create: a container that waits for start; start -a gives its exit code; rm needs no -f; a failed start keeps it", async () => {
+    const id = idOf(env.run(["create", "--name", "made", "-e", "WHO=created", "berth/busybox", "sh", "-c", "echo hello $WHO; exit 3"]));
+    expect(env.run(["ps", "-a"]).stdout).toMatch(/Created\s+made/);
+    expect(env.run(["ps", "-q"]).stdout).toBe("");
+    expect(JSON.parse(env.run(["inspect", "made"]).stdout)[0].State.Status).toBe("created");
+    const a = env.run(["start", "-a", "made"]);
+    expect(a.code).toBe(3);
+    expect(a.stdout).toBe("hello created\n");
+    expect(env.run(["ps", "-a"]).stdout).toMatch(/Exited \(3\)/);
+    expect(JSON.parse(env.run(["inspect", "made"]).stdout)[0].RestartCount).toBe(0);
+    // started detached, it runs again in the same container
+    expect(env.run(["start", "made"]).code).toBe(0);
+    await waitFor(() => env.run(["logs", "made"]).stdout.includes("hello created"));
+    expect(env.run(["rm", "made"]).code).toBe(0);
+    expect(env.leftovers(id)).toEqual([]);
+    // never started: removed without -f, nothing left
+    const idle = idOf(env.run(["create", "berth/busybox", "true"]));
+    expect(env.run(["rm", idle]).code).toBe(0);
+    expect(env.leftovers(idle)).toEqual([]);
+    // a start that fails leaves the created container, with the error
+    idOf(env.run(["create", "--name", "broken", "berth/busybox", "/no/such/program"]));
+    const s = env.run(["start", "-a", "broken"]);
+    expect(s.code).toBe(127);
+    expect(env.run(["ps", "-a"]).stdout).toContain("broken");
+    expect(env.run(["rm", "broken"]).code).toBe(0);
+  });
+
   test("pause freezes every process through the cgroup; unpause thaws; wrong states are refused", async () => {
     const id = idOf(env.run(["run", "-d", "--name", "frozen", "berth/busybox", "sh", "-c", "while true; do date +%s%N > /tick; sleep 0.05; done"]));
     const tick = `${env.root}/containers/${id}/rootfs/tick`;
