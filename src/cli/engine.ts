@@ -7,14 +7,14 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { familiarReference, parseReference, pullImage, importImages, exportImages, userNames, type PullProgress, type RegistryOptions } from "../image/index.ts";
 import { openRecordCgroup } from "../runtime/container.ts";
-import { Engine, type CreateRequest } from "../engine/engine.ts";
+import { alive, Engine, type CreateRequest } from "../engine/engine.ts";
 import { importRootfs } from "../engine/images.ts";
 import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
 import { volumesOf } from "../engine/volumes.ts";
 import { copy, parseCpEnd } from "../engine/cp.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
-import { normalizeCap, parseTmpfs, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
+import { normalizeCap, parseRestart, parseTmpfs, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
 
 export interface EngineGlobals {
@@ -42,7 +42,8 @@ Containers:
                                --memory --cpus --pids-limit --read-only --cap-add --cap-drop
                                --security-opt seccomp=FILE|unconfined|no-new-privileges
                                --network none|host|bridge -p [IP:]HOSTPORT:PORT[/PROTO] --hostname
-                               --pull always|missing|never --tls-verify)
+                               --pull always|missing|never --tls-verify
+                               --restart no|on-failure[:N]|always|unless-stopped (with -d))
   create [run's flags] IMAGE [COMMAND [ARG...]]   a container that waits for start
   ps [-a] [-q] [--format json] list containers
   logs [-f] CONTAINER         print a container's output
@@ -313,6 +314,7 @@ const RUN_FLAGS: Flag[] = [
   { name: "pull", kind: "string" },
   { name: "tls-verify", kind: "bool" },
   { name: "authfile", kind: "string" },
+  { name: "restart", kind: "string" },
 ];
 
 function envFromHost(e: string): string | undefined {
@@ -378,6 +380,11 @@ export function containerOptions(p: ParsedFlags, cmd: string[] | undefined): Con
     if (!/^\d+(\.\d+)?$/.test(cpus) || !(n > 0) || n > 1024) throw new EngineUsageError(`--cpus ${JSON.stringify(cpus)}: want a positive number of CPUs, e.g. 0.5`);
     o.cpus = n;
   }
+  const rs = fStr(p, "restart");
+  if (rs !== undefined) {
+    o.restart = parseRestart(rs);
+    if (o.restart.name !== "no" && fBool(p, "rm")) throw new EngineUsageError(`--restart ${rs} and --rm conflict: a container removed when it exits cannot be restarted`);
+  }
   const pl = fStr(p, "pids-limit");
   if (pl !== undefined) {
     if (!/^-?\d+$/.test(pl) || Number(pl) === 0 || Number(pl) < -1) throw new EngineUsageError(`--pids-limit ${JSON.stringify(pl)}: want a positive number, or -1 for no limit`);
@@ -409,6 +416,9 @@ function createRequest(p: ParsedFlags, what: "run" | "create"): CreateRequest {
   if (!["missing", "always", "never"].includes(pull)) throw new EngineUsageError(`--pull ${JSON.stringify(pull)}: want missing, always or never`);
   const detach = what === "create" || fBool(p, "detach");
   const opts = containerOptions(p, cmd.length ? cmd : undefined);
+  if (what === "run" && !detach && opts.restart && opts.restart.name !== "no") {
+    throw new EngineUsageError(`--restart ${opts.restart.name}: needs -d (a detached container's monitor restarts it)`);
+  }
   if (what === "run" && opts.tty && !detach && opts.interactive && !process.stdin.isTTY) throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
   return {
     image, name: fStr(p, "name"), opts, network, ports, autoRemove: fBool(p, "rm"), detach, standalone: what === "create",
@@ -451,6 +461,7 @@ function statusText(e: Engine, c: ContainerRecordE): string {
   if (st === "running") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")}`;
   if (st === "paused") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")} (Paused)`;
   if (st === "created") return "Created";
+  if (c.state.restarting && alive(c.state.monitorPid)) return `Restarting (${c.state.exitCode ?? "unknown"}) ${ago(c.state.finishedAt)}`;
   return `Exited (${c.state.exitCode ?? "unknown"}) ${ago(c.state.finishedAt)}`;
 }
 
@@ -641,6 +652,7 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
       Status: st, Running: st === "running" || st === "paused", Paused: st === "paused", Pid: st === "exited" ? 0 : c.state.pid,
       ExitCode: c.state.exitCode ?? (st === "exited" ? -1 : 0), StartedAt: c.state.startedAt ?? "", FinishedAt: c.state.finishedAt ?? "",
       ...(c.state.error ? { Error: c.state.error } : {}),
+      Restarting: !!c.state.restarting && alive(c.state.monitorPid),
     },
     RestartCount: c.state.restartCount ?? 0,
     Image: c.imageId, ImageName: c.imageRef, ImageDigest: c.imageDigest,
@@ -651,6 +663,7 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
     },
     HostConfig: {
       AutoRemove: c.autoRemove, NetworkMode: c.network.mode, ReadonlyRootfs: c.options.readOnly,
+      RestartPolicy: { Name: c.options.restart?.name ?? "no", MaximumRetryCount: c.options.restart?.maxRetries ?? 0 },
       Memory: c.options.memory ?? 0, NanoCpus: c.options.cpus ? Math.round(c.options.cpus * 1e9) : 0, PidsLimit: c.options.pidsLimit ?? 0,
       CapAdd: c.options.capAdd, CapDrop: c.options.capDrop,
       Binds: c.options.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ":ro" : ""}`),

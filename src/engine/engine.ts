@@ -23,7 +23,7 @@ import type { Process } from "../spec/types.ts";
 import { resolveUser } from "../image/index.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
-import { buildSpec, containerProcess, signalNumber, type ContainerOptions } from "./spec.ts";
+import { buildSpec, containerProcess, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
 import { VolumeStore } from "./volumes.ts";
 
@@ -69,7 +69,7 @@ export function classifyStartError(e: unknown): EngineError {
   return new EngineError(msg, 125);
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   if (!(pid > 0)) return false;
   try {
     process.kill(pid, 0);
@@ -187,19 +187,24 @@ export class Engine {
    * root filesystem (mounted again if a reboot took it), a new network, the
    * same options. Its log is kept and appended to.
    */
-  async prepareRestart(ref: string): Promise<ContainerRecordE> {
+  async prepareRestart(ref: string, o: { byMonitor?: boolean } = {}): Promise<ContainerRecordE> {
     const found = this.containers.get(ref);
     const was = this.status(found);
     if (was !== "exited" && was !== "created") throw new EngineError(`cannot start container ${found.name}: it is ${was}`);
+    if (!o.byMonitor && found.state.restarting && alive(found.state.monitorPid)) {
+      throw new EngineError(`cannot start container ${found.name}: it is restarting (its restart policy); stop it first`);
+    }
     const img = await this.image(found.imageRef, "never").catch(() => {
       throw new EngineError(`cannot start container ${found.name}: its image ${found.image} is no longer in the store`);
     });
-    // the last run's waiter may still be taking its network down
-    await this.settled(found, 10_000);
+    // the last run's waiter may still be taking its network down (the monitor
+    // restarting its container is that waiter)
+    if (!o.byMonitor) await this.settled(found, 10_000);
     return this.containers.withLock(found.id, async () => {
       const rec = this.containers.load(found.id);
       // (the stored status may still say running when a crash or a reboot took the container and its waiter)
       if (!rec || this.status(rec) !== was) throw new EngineError(`cannot start container ${found.name}: it changed meanwhile`);
+      if (o.byMonitor && rec.state.stoppedByUser) throw new EngineError(`container ${found.name} was stopped`);
       try {
         // leftovers of the last run (after a crash or a reboot)
         if (this.runtime.store.exists(rec.id)) this.runtime.delete(rec.id, true);
@@ -212,7 +217,7 @@ export class Engine {
       }
       // a first start of a created container is not a restart
       const restarts = (rec.state.restartCount ?? 0) + (was === "exited" ? 1 : 0);
-      rec.state = { status: "created", pid: 0, monitorPid: 0, ...(restarts ? { restartCount: restarts } : {}) };
+      rec.state = { status: "created", pid: 0, monitorPid: o.byMonitor ? process.pid : 0, ...(restarts ? { restartCount: restarts } : {}) };
       this.containers.save(rec);
       return rec;
     });
@@ -420,11 +425,44 @@ export class Engine {
     report(`ok ${rec.state.pid}`);
     // the monitor outlives the caller's session; it must not die with a terminal
     for (const s of ["SIGHUP", "SIGINT", "SIGPIPE"] as const) process.on(s, () => {});
-    const code = await launched.core.exited;
-    if (launched.console) await Promise.race([launched.console.proc.exited, Bun.sleep(2000)]);
-    closeSync(log);
-    await this.finish(id, code);
-    return code;
+    let delay = 0;
+    for (;;) {
+      const startedAt = Date.now();
+      const code = await launched.core.exited;
+      if (launched.console) await Promise.race([launched.console.proc.exited, Bun.sleep(2000)]);
+      const cur = this.containers.load(id);
+      if (!cur || !shouldRestart(cur.options.restart, code, cur.state.restartCount ?? 0, !!cur.state.stoppedByUser)) {
+        closeSync(log);
+        await this.finish(id, code);
+        return code;
+      }
+      // the restart policy: record the exit, wait, start it again in this monitor
+      await this.finish(id, code, { restarting: true });
+      delay = restartDelay(delay, Date.now() - startedAt);
+      await Bun.sleep(delay);
+      const again = this.containers.load(id);
+      if (!again || again.state.stoppedByUser || this.status(again) !== "exited") {
+        closeSync(log);
+        await this.restartGivenUp(id);
+        return code;
+      }
+      const dn = openSync("/dev/null", "r");
+      try {
+        const next = await this.prepareRestart(id, { byMonitor: true });
+        launched = await this.launch(next, [dn, log, log], ["ignore", log, log]);
+      } catch (e) {
+        closeSync(log);
+        if (this.containers.load(id)?.state.stoppedByUser) {
+          await this.restartGivenUp(id);
+          return code;
+        }
+        const err = classifyStartError(e);
+        await this.launchFailed(again, err);
+        return err.exitCode;
+      } finally {
+        closeSync(dn);
+      }
+    }
   }
 
   /** A first start that fails leaves nothing; a restart that fails leaves the container exited, with the error. */
@@ -443,16 +481,17 @@ export class Engine {
   }
 
   /** Records the exit; removes the runtime's container and the network; removes everything with --rm. */
-  async finish(id: string, code: number | undefined): Promise<void> {
+  async finish(id: string, code: number | undefined, o: { restarting?: boolean } = {}): Promise<void> {
     const rec = this.containers.load(id);
     if (!rec) return;
     await this.containers.withLock(id, async () => {
       const cur = this.containers.load(id);
       if (!cur) return;
-      cur.state = { ...cur.state, status: "exited", exitCode: code, finishedAt: new Date().toISOString(), pid: 0 };
+      cur.state = { ...cur.state, status: "exited", exitCode: code, finishedAt: new Date().toISOString(), pid: 0, restarting: !!o.restarting };
+      if (!o.restarting) delete cur.state.restarting;
       this.containers.save(cur);
     });
-    await this.cleanup(id, rec.autoRemove);
+    await this.cleanup(id, rec.autoRemove && !o.restarting);
   }
 
   /** Removes the runtime's container and the network; with `all`, the rootfs and the record too. Idempotent. */
@@ -549,6 +588,7 @@ export class Engine {
   /** The stop signal, then SIGKILL after `timeoutMs`; returns once the exit is recorded. */
   async stop(ref: string, timeoutMs: number, signal?: number): Promise<ContainerRecordE> {
     const rec = this.containers.get(ref);
+    await this.markStopped(rec.id);
     if (this.status(rec) === "exited") return rec;
     const sig = signal ?? signalNumber(rec.stopSignal, "StopSignal");
     try {
@@ -567,6 +607,29 @@ export class Engine {
     return rec;
   }
 
+  /** The monitor will not start the container again: it is plainly exited. */
+  private async restartGivenUp(id: string): Promise<void> {
+    await this.containers.withLock(id, async () => {
+      const cur = this.containers.load(id);
+      if (!cur?.state.restarting) return;
+      delete cur.state.restarting;
+      if (cur.state.status === "created" && cur.state.monitorPid === process.pid) cur.state = { ...cur.state, status: "exited", pid: 0 };
+      this.containers.save(cur);
+    }).catch(() => {});
+  }
+
+  /** The user ends the container (stop, rm -f): its restart policy no longer applies. */
+  private async markStopped(id: string): Promise<void> {
+    const rec = this.containers.load(id);
+    if (!rec?.options.restart || rec.options.restart.name === "no") return;
+    await this.containers.withLock(id, async () => {
+      const cur = this.containers.load(id);
+      if (!cur || cur.state.stoppedByUser) return;
+      cur.state.stoppedByUser = true;
+      this.containers.save(cur);
+    });
+  }
+
   /** Removes a container (running ones only with force: killed first). */
   async remove(ref: string, force: boolean): Promise<ContainerRecordE> {
     const rec = this.containers.get(ref);
@@ -575,6 +638,7 @@ export class Engine {
     const waiting = st === "created" && rec.state.monitorPid === 0 && !this.runtime.store.exists(rec.id);
     if (!waiting && (st === "running" || st === "paused" || st === "created")) {
       if (!force) throw new EngineError(`cannot remove container ${rec.name}: it is ${st} (stop it first, or use rm -f)`);
+      await this.markStopped(rec.id);
       try {
         if (this.runtime.store.exists(rec.id)) this.runtime.kill(rec.id, 9, true);
       } catch {

@@ -53,6 +53,41 @@ export interface ContainerOptions {
   /** A seccomp profile (from --security-opt seccomp=FILE); null = unconfined; undefined = none given. */
   seccomp?: LinuxSeccomp | null;
   noNewPrivileges: boolean;
+  /** --restart: what the container's monitor does when the container exits. */
+  restart?: RestartPolicy;
+}
+
+export interface RestartPolicy {
+  name: "no" | "on-failure" | "always" | "unless-stopped";
+  /** on-failure:N: at most N restarts (0: no limit). */
+  maxRetries: number;
+}
+
+/** --restart no | on-failure[:N] | always | unless-stopped (Docker's and Podman's). */
+export function parseRestart(s: string): RestartPolicy {
+  const m = /^(no|on-failure|always|unless-stopped)(?::(\d+))?$/.exec(s);
+  if (!m || (m[2] !== undefined && m[1] !== "on-failure")) {
+    throw new EngineUsageError(`--restart ${JSON.stringify(s)}: want no, on-failure[:MAX-RETRIES], always or unless-stopped`);
+  }
+  return { name: m[1] as RestartPolicy["name"], maxRetries: Number(m[2] ?? 0) };
+}
+
+/**
+ * Whether a container that exited with CODE starts again: never after a stop
+ * or rm asked for by the user; on-failure only for a non-zero code, up to its
+ * maximum; always and unless-stopped after any exit. (With no daemon, no
+ * policy restarts containers after a reboot: see docs/engine.md.)
+ */
+export function shouldRestart(p: RestartPolicy | undefined, code: number, restarts: number, stoppedByUser: boolean): boolean {
+  if (!p || p.name === "no" || stoppedByUser) return false;
+  if (p.name === "on-failure") return code !== 0 && (p.maxRetries === 0 || restarts < p.maxRetries);
+  return true;
+}
+
+/** Docker's back-off between restarts: 100 ms doubling to a minute; back to 100 ms after 10 s of running. */
+export function restartDelay(previous: number, ranMs: number): number {
+  if (previous === 0 || ranMs >= 10_000) return 100;
+  return Math.min(previous * 2, 60_000);
 }
 
 export function parseVolume(s: string): VolumeSpec {

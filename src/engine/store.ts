@@ -46,8 +46,12 @@ export interface ContainerRecordE {
     startedAt?: string;
     finishedAt?: string;
     error?: string;
-    /** How many times `start`/`restart` started it again after an exit. */
+    /** How many times `start`/`restart` or the restart policy started it again after an exit. */
     restartCount?: number;
+    /** `stop` or `rm -f` asked for the end: the restart policy does not apply. */
+    stoppedByUser?: boolean;
+    /** Exited, and the monitor will start it again after a back-off (the restart policy). */
+    restarting?: boolean;
   };
 }
 

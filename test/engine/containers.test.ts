@@ -137,6 +137,39 @@ describe("detached containers", () => {
     expect(env.run(["rm", "broken"]).code).toBe(0);
   });
 
+  test("--restart: on-failure:N restarts a failing container N times; always until stop; stop and rm -f end it; conflicts refused", async () => {
+    idOf(env.run(["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "berth/busybox", "sh", "-c", "echo attempt; exit 2"]));
+    await waitFor(() => env.run(["logs", "flaky"]).stdout.split("\n").filter(Boolean).length >= 3 && env.run(["ps", "-a"]).stdout.includes("Exited (2)"), 10_000);
+    expect(env.run(["logs", "flaky"]).stdout).toBe("attempt\nattempt\nattempt\n");
+    const insp = JSON.parse(env.run(["inspect", "flaky"]).stdout)[0];
+    expect(insp.RestartCount).toBe(2);
+    expect(insp.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 2 });
+    // a clean exit is not a failure
+    idOf(env.run(["run", "-d", "--name", "fine", "--restart", "on-failure", "berth/busybox", "true"]));
+    await waitFor(() => env.run(["ps", "-a"]).stdout.includes("Exited (0)"));
+    await Bun.sleep(500);
+    expect(JSON.parse(env.run(["inspect", "fine"]).stdout)[0].RestartCount).toBe(0);
+    // always: again and again, until the user stops it
+    idOf(env.run(["run", "-d", "--name", "loop", "--restart", "always", "berth/busybox", "sh", "-c", "echo up; sleep 0.2"]));
+    await waitFor(() => JSON.parse(env.run(["inspect", "loop"]).stdout)[0].RestartCount >= 2, 10_000);
+    expect(env.run(["stop", "-t", "1", "loop"]).code).toBe(0);
+    await Bun.sleep(1500);
+    const n = env.run(["logs", "loop"]).stdout.length;
+    await Bun.sleep(1500);
+    expect(env.run(["logs", "loop"]).stdout.length).toBe(n);
+    expect(env.run(["ps", "-a"]).stdout).toMatch(/Exited \(\d+\)[^\n]*loop/);
+    // a start gives the policy back; rm -f ends it for good
+    expect(env.run(["start", "loop"]).code).toBe(0);
+    await waitFor(() => env.run(["logs", "loop"]).stdout.length > n);
+    const lid = JSON.parse(env.run(["inspect", "loop"]).stdout)[0].Id;
+    expect(env.run(["rm", "-f", "loop"]).code).toBe(0);
+    await Bun.sleep(1000);
+    expect(env.leftovers(lid).filter((l) => l.includes(lid))).toEqual([]);
+    expect(env.run(["run", "--restart", "always", "berth/busybox", "true"]).stderr).toContain("needs -d");
+    expect(env.run(["run", "-d", "--rm", "--restart", "always", "berth/busybox", "true"]).stderr).toContain("conflict");
+    expect(env.run(["run", "-d", "--restart", "sometimes", "berth/busybox", "true"]).stderr).toContain("--restart");
+  }, 40_000);
+
   test("pause freezes every process through the cgroup; unpause thaws; wrong states are refused", async () => {
     const id = idOf(env.run(["run", "-d", "--name", "frozen", "berth/busybox", "sh", "-c", "while true; do date +%s%N > /tick; sleep 0.05; done"]));
     const tick = `${env.root}/containers/${id}/rootfs/tick`;
