@@ -171,6 +171,18 @@ export interface PlanInput {
   foreground?: boolean;
 }
 
+const RLIM_INFINITY = (1n << 64n) - 1n;
+
+/**
+ * An rlimit value for the core. JSON numbers are doubles: RLIM_INFINITY
+ * (18446744073709551615, what clients send for "unlimited") arrives as 2^64;
+ * anything from there up means unlimited.
+ */
+export function rlimitValue(v: number): bigint {
+  const b = BigInt(Math.trunc(v));
+  return b >= RLIM_INFINITY ? RLIM_INFINITY : b;
+}
+
 /** The core's operations for a process (shared by create and exec). */
 export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp[] {
   const ops: PlanOp[] = [];
@@ -178,7 +190,7 @@ export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp
   for (const [i, r] of (proc.rlimits ?? []).entries()) {
     const n = RLIMIT_NUMBERS[r.type];
     if (n === undefined) throw new RuntimeError(`${field}.rlimits[${i}].type: unknown rlimit ${JSON.stringify(r.type)}`);
-    ops.push(["rlimit", n, BigInt(r.soft), BigInt(r.hard), `${field}.rlimits[${i}] (${r.type})`]);
+    ops.push(["rlimit", n, rlimitValue(r.soft), rlimitValue(r.hard), `${field}.rlimits[${i}] (${r.type})`]);
   }
   if (proc.ioPriority) {
     const cls = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 }[proc.ioPriority.class as string];

@@ -3,7 +3,7 @@
 // ioPriority, scheduler, and the LSM labels this host cannot give.
 import { beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ctest, kv, ok, statusField, type Spec, UML_KERNEL, waitFor } from "./helpers.ts";
 
@@ -56,6 +56,18 @@ describe("kernel parameters and limits", () => {
     expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim()).toBe(hostForward);
     // the container's pid 1 is not the host's: the host's init keeps its score
     expect(readFileSync("/proc/1/oom_score_adj", "utf8")).toBe(hostInitOom);
+  });
+
+  ctest("an rlimit of 18446744073709551615 (RLIM_INFINITY, how clients write unlimited) is unlimited", async (c) => {
+    // RLIMIT_CORE: its hard limit is unlimited on the host, so no CAP_SYS_RESOURCE is needed
+    const b = c.bundle(["sh", "-c", "echo soft=$(ulimit -c) hard=$(ulimit -Hc)"], (cfg) => {
+      cfg.process!.rlimits = [{ type: "RLIMIT_CORE", soft: 987654321, hard: 987654321 }];
+    });
+    // the exact text a Go client writes: a JSON number no double holds
+    const p = join(b.dir, "config.json");
+    writeFileSync(p, readFileSync(p, "utf8").replaceAll("987654321", "18446744073709551615"));
+    const r = ok(await c.berth(["run", "--bundle", b.dir, c.id("inf")]));
+    expect(r.stdout.trim()).toBe("soft=unlimited hard=unlimited");
   });
 
   ctest("an rlimit above the host's hard limit fails create with an error naming it, leaving nothing", async (c) => {
