@@ -5,7 +5,7 @@
 // the command cannot be invoked, 127 when it is not found, else the container's.
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { familiarReference, parseReference, pullImage, importImages, exportImages, userNames, type PullProgress, type RegistryOptions } from "../image/index.ts";
+import { familiarReference, normalizeSignal, parseReference, pullImage, importImages, exportImages, userNames, type PullProgress, type RegistryOptions } from "../image/index.ts";
 import { openRecordCgroup } from "../runtime/container.ts";
 import { alive, Engine, type CreateRequest } from "../engine/engine.ts";
 import { importRootfs } from "../engine/images.ts";
@@ -14,7 +14,7 @@ import { EngineError, type ContainerRecordE } from "../engine/store.ts";
 import { volumesOf } from "../engine/volumes.ts";
 import { copy, parseCpEnd } from "../engine/cp.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
-import { normalizeCap, parseRestart, parseTmpfs, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
+import { normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
 
 export interface EngineGlobals {
@@ -43,7 +43,10 @@ Containers:
                                --security-opt seccomp=FILE|unconfined|no-new-privileges
                                --network none|host|bridge -p [IP:]HOSTPORT:PORT[/PROTO] --hostname
                                --pull always|missing|never --tls-verify
-                               --restart no|on-failure[:N]|always|unless-stopped (with -d))
+                               --restart no|on-failure[:N]|always|unless-stopped (with -d)
+                               --ulimit T=S[:H] --sysctl K=V -l/--label K=V --shm-size --stop-signal --stop-timeout
+                               --device HOST[:CTR[:rwm]] --group-add --cpu-shares --cpuset-cpus --cpuset-mems
+                               --memory-swap --memory-reservation --add-host NAME:IP --dns --dns-search --dns-option)
   create [run's flags] IMAGE [COMMAND [ARG...]]   a container that waits for start
   ps [-a] [-q] [--format json] list containers
   logs [-f] CONTAINER         print a container's output
@@ -314,7 +317,10 @@ const RUN_FLAGS: Flag[] = [
   { name: "pull", kind: "string" },
   { name: "tls-verify", kind: "bool" },
   { name: "authfile", kind: "string" },
-  { name: "restart", kind: "string" },
+  { name: "label", short: "l", kind: "list" },
+  { name: "cpu-shares", short: "c", kind: "string" },
+  ...["ulimit", "sysctl", "device", "group-add", "add-host", "dns", "dns-search", "dns-option"].map((name): Flag => ({ name, kind: "list" })),
+  ...["restart", "shm-size", "stop-signal", "stop-timeout", "cpuset-cpus", "cpuset-mems", "memory-swap", "memory-reservation"].map((name): Flag => ({ name, kind: "string" })),
 ];
 
 function envFromHost(e: string): string | undefined {
@@ -340,6 +346,65 @@ function readEnvFile(file: string): string[] {
     if (v !== undefined) outv.push(v);
   });
   return outv;
+}
+
+/** The flags beyond the basics: limits, devices, groups, sysctls, labels, stop, name resolution. */
+function moreOptions(p: ParsedFlags, o: ContainerOptions): void {
+  const ul = fList(p, "ulimit");
+  if (ul.length) o.ulimits = ul.map(parseUlimit);
+  const sc = fList(p, "sysctl");
+  if (sc.length) o.sysctls = parsePairs(sc, "--sysctl");
+  const lb = fList(p, "label");
+  if (lb.length) o.labels = parsePairs(lb.map((l) => (l.includes("=") ? l : `${l}=`)), "--label");
+  const shm = fStr(p, "shm-size");
+  if (shm !== undefined) o.shmSize = parseBytes(shm, "--shm-size");
+  const ss = fStr(p, "stop-signal");
+  if (ss !== undefined) {
+    signalNumber(ss, "--stop-signal");
+    o.stopSignal = normalizeSignal(ss);
+  }
+  const st = fStr(p, "stop-timeout");
+  if (st !== undefined) {
+    if (!/^\d+$/.test(st)) throw new EngineUsageError(`--stop-timeout ${JSON.stringify(st)}: want whole seconds`);
+    o.stopTimeout = Number(st);
+  }
+  const dev = fList(p, "device");
+  if (dev.length) o.devices = dev.map(parseDevice);
+  const ga = fList(p, "group-add");
+  if (ga.length) o.groupAdd = ga;
+  const cs = fStr(p, "cpu-shares");
+  if (cs !== undefined) {
+    if (!/^\d+$/.test(cs) || Number(cs) < 2 || Number(cs) > 262144) throw new EngineUsageError(`--cpu-shares ${JSON.stringify(cs)}: want a number from 2 to 262144`);
+    o.cpuShares = Number(cs);
+  }
+  const cpuset = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+  for (const [flag, key] of [["cpuset-cpus", "cpusetCpus"], ["cpuset-mems", "cpusetMems"]] as const) {
+    const v = fStr(p, flag);
+    if (v === undefined) continue;
+    if (!cpuset.test(v)) throw new EngineUsageError(`--${flag} ${JSON.stringify(v)}: want a list such as 0-2,4`);
+    o[key] = v;
+  }
+  const swap = fStr(p, "memory-swap");
+  if (swap !== undefined) {
+    o.memorySwap = swap === "-1" ? -1 : parseBytes(swap, "--memory-swap");
+    if (o.memorySwap !== -1 && (o.memory === undefined || o.memorySwap < o.memory)) {
+      throw new EngineUsageError(`--memory-swap ${swap}: memory plus swap, so at least --memory (which it needs), or -1 for unlimited`);
+    }
+  }
+  const res = fStr(p, "memory-reservation");
+  if (res !== undefined) o.memoryReservation = parseBytes(res, "--memory-reservation");
+  const hosts = fList(p, "add-host");
+  if (hosts.length) {
+    o.addHosts = hosts.map((h) => {
+      const i = h.indexOf(":");
+      if (i <= 0) throw new EngineUsageError(`--add-host ${JSON.stringify(h)}: want NAME:IP`);
+      return [h.slice(0, i), h.slice(i + 1)] as [string, string];
+    });
+  }
+  for (const [flag, key] of [["dns", "dns"], ["dns-search", "dnsSearch"], ["dns-option", "dnsOptions"]] as const) {
+    const v = fList(p, flag);
+    if (v.length) o[key] = v;
+  }
 }
 
 export function containerOptions(p: ParsedFlags, cmd: string[] | undefined): ContainerOptions {
@@ -380,6 +445,7 @@ export function containerOptions(p: ParsedFlags, cmd: string[] | undefined): Con
     if (!/^\d+(\.\d+)?$/.test(cpus) || !(n > 0) || n > 1024) throw new EngineUsageError(`--cpus ${JSON.stringify(cpus)}: want a positive number of CPUs, e.g. 0.5`);
     o.cpus = n;
   }
+  moreOptions(p, o);
   const rs = fStr(p, "restart");
   if (rs !== undefined) {
     o.restart = parseRestart(rs);
@@ -576,15 +642,20 @@ async function each(refs: string[], what: string, fn: (ref: string) => Promise<v
   return code;
 }
 
+/** The container's --stop-timeout, else Docker's 10 s. */
+function stopTimeoutOf(c: ContainerRecordE): number {
+  return (c.options.stopTimeout ?? 10) * 1000;
+}
+
 async function cmdStop(argv: string[]): Promise<number> {
   const p = parse(argv, [{ name: "time", short: "t", kind: "string", alias: ["timeout"] }, { name: "signal", short: "s", kind: "string" }]);
   const t = fStr(p, "time");
-  const ms = t === undefined ? 10_000 : parseDuration(t, "--time");
+  const ms = t === undefined ? undefined : parseDuration(t, "--time");
   const sig = fStr(p, "signal");
   const n = sig === undefined ? undefined : signalNumber(sig, "--signal");
   const e = makeEngine();
   return each(p.args, "stop", async (r) => {
-    await e.stop(r, ms, n);
+    await e.stop(r, ms ?? stopTimeoutOf(e.containers.get(r)), n);
   });
 }
 
@@ -609,10 +680,10 @@ async function cmdStart(argv: string[]): Promise<number> {
 async function cmdRestart(argv: string[]): Promise<number> {
   const p = parse(argv, [{ name: "time", short: "t", kind: "string", alias: ["timeout"] }]);
   const t = fStr(p, "time");
-  const ms = t === undefined ? 10_000 : parseDuration(t, "--time");
+  const ms = t === undefined ? undefined : parseDuration(t, "--time");
   const e = makeEngine();
   return each(p.args, "restart", async (r) => {
-    await e.stop(r, ms);
+    await e.stop(r, ms ?? stopTimeoutOf(e.containers.get(r)));
     await e.runDetached(await e.prepareRestart(r));
   });
 }
@@ -659,7 +730,8 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
     Rootfs: c.rootfs, LogPath: c.logPath,
     Config: {
       Hostname: c.hostname, User: c.options.user ?? "", Env: c.env, Cmd: c.args, WorkingDir: c.cwd, Entrypoint: c.options.entrypoint ?? null,
-      Tty: c.options.tty, OpenStdin: c.options.interactive, StopSignal: c.stopSignal, Image: c.image,
+      Tty: c.options.tty, OpenStdin: c.options.interactive, StopSignal: c.stopSignal, Image: c.image, Labels: c.options.labels ?? {},
+      ...(c.options.stopTimeout !== undefined ? { StopTimeout: c.options.stopTimeout } : {}),
     },
     HostConfig: {
       AutoRemove: c.autoRemove, NetworkMode: c.network.mode, ReadonlyRootfs: c.options.readOnly,

@@ -166,6 +166,8 @@ export class Engine {
         id, mode, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
         hostname: opts.hostname ?? (mode === "host" ? undefined : id.slice(0, 12)),
         ...(ports.length ? { portMappings: ports } : {}),
+        ...(opts.addHosts ? { extraHosts: opts.addHosts } : {}),
+        ...(opts.dns || opts.dnsSearch || opts.dnsOptions ? { dns: { nameservers: opts.dns, search: opts.dnsSearch, options: opts.dnsOptions } } : {}),
       }).catch((e) => {
         throw new EngineError(`network ${mode}: ${(e as Error).message}`);
       });
@@ -251,7 +253,7 @@ export class Engine {
       rec.env = proc.env;
       rec.cwd = proc.cwd;
       rec.user = proc.user;
-      rec.stopSignal = proc.stopSignal;
+      rec.stopSignal = req.opts.stopSignal ?? proc.stopSignal;
       this.containers.save(rec);
       await this.attach(rec, img, proc);
       writeFileAtomic(rec.logPath, "", 0o600);

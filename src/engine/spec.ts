@@ -8,7 +8,7 @@ import { constants as osConstants } from "node:os";
 import { defaultSpec, ALL_CAPABILITIES } from "../spec/defaults.ts";
 import type { LinuxCapabilities, LinuxSeccomp, Mount, Spec } from "../spec/types.ts";
 import { validateConfig } from "../spec/validate.ts";
-import { imageToProcess, resolveInRoot, type ImageConfig, type ImageProcess } from "../image/index.ts";
+import { groupId, imageToProcess, resolveInRoot, type ImageConfig, type ImageProcess } from "../image/index.ts";
 import { EngineUsageError } from "./args.ts";
 
 /** Docker's default capability set. */
@@ -55,6 +55,82 @@ export interface ContainerOptions {
   noNewPrivileges: boolean;
   /** --restart: what the container's monitor does when the container exits. */
   restart?: RestartPolicy;
+  /** --ulimit TYPE=SOFT[:HARD] */
+  ulimits?: Ulimit[];
+  /** --sysctl KEY=VALUE (namespaced sysctls only; the runtime checks them) */
+  sysctls?: Record<string, string>;
+  /** -l/--label KEY=VALUE */
+  labels?: Record<string, string>;
+  /** --shm-size: bytes of /dev/shm */
+  shmSize?: number;
+  /** --stop-signal (else the image's StopSignal) */
+  stopSignal?: string;
+  /** --stop-timeout: seconds `stop` waits before SIGKILL (else 10) */
+  stopTimeout?: number;
+  /** --device HOST[:CONTAINER[:PERMISSIONS]] */
+  devices?: DeviceSpec[];
+  /** --group-add: supplementary groups (numbers or names in the image's /etc/group) */
+  groupAdd?: string[];
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  /** --memory-swap: memory plus swap, bytes; -1 unlimited */
+  memorySwap?: number;
+  memoryReservation?: number;
+  /** --add-host NAME:IP, --dns, --dns-search, --dns-option */
+  addHosts?: [string, string][];
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+}
+
+export interface Ulimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+export interface DeviceSpec {
+  host: string;
+  container: string;
+  permissions: string;
+}
+
+const ULIMITS = ["as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
+
+/** --ulimit TYPE=SOFT[:HARD] (Docker's names: nofile, nproc, core, ...; -1 is unlimited). */
+export function parseUlimit(s: string): Ulimit {
+  const m = /^([a-z]+)=(-1|\d+)(?::(-1|\d+))?$/.exec(s);
+  if (!m || !ULIMITS.includes(m[1]!)) throw new EngineUsageError(`--ulimit ${JSON.stringify(s)}: want TYPE=SOFT[:HARD], TYPE one of ${ULIMITS.join(", ")}`);
+  // -1: unlimited (RLIM_INFINITY; see rlimitValue in src/runtime/plan.ts)
+  const num = (v: string) => (v === "-1" ? 2 ** 64 : Number(v));
+  const soft = num(m[2]!), hard = m[3] === undefined ? soft : num(m[3]);
+  if (soft > hard) throw new EngineUsageError(`--ulimit ${JSON.stringify(s)}: the soft limit exceeds the hard one`);
+  return { type: m[1]!, soft, hard };
+}
+
+/** --device HOST[:CONTAINER[:PERMISSIONS]] (permissions: some of r, w, m; default rwm). */
+export function parseDevice(s: string): DeviceSpec {
+  const parts = s.split(":");
+  if (parts.length > 3 || !isAbsolute(parts[0] ?? "")) throw new EngineUsageError(`--device ${JSON.stringify(s)}: want HOST-PATH[:CONTAINER-PATH[:PERMISSIONS]]`);
+  let container = parts[0]!, permissions = "rwm";
+  if (parts.length === 2 && /^[rwm]+$/.test(parts[1]!)) permissions = parts[1]!;
+  else if (parts.length >= 2) container = parts[1]!;
+  if (parts.length === 3) permissions = parts[2]!;
+  if (!isAbsolute(container)) throw new EngineUsageError(`--device ${JSON.stringify(s)}: the container path must be absolute`);
+  if (!/^[rwm]+$/.test(permissions)) throw new EngineUsageError(`--device ${JSON.stringify(s)}: permissions are some of r, w and m`);
+  return { host: parts[0]!, container: posix.normalize(container), permissions };
+}
+
+/** KEY=VALUE pairs of --sysctl, --label. */
+export function parsePairs(list: string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const i = kv.indexOf("=");
+    if (i <= 0) throw new EngineUsageError(`${flag} ${JSON.stringify(kv)}: want KEY=VALUE`);
+    out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
 }
 
 export interface RestartPolicy {
@@ -227,14 +303,28 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   const caps = capabilitySet(o.capAdd, o.capDrop);
   const capabilities: LinuxCapabilities = { bounding: caps, effective: caps, permitted: caps };
   if (proc.user.uid === 0) capabilities.inheritable = [];
+  const gids = [...proc.user.additionalGids];
+  for (const g of o.groupAdd ?? []) {
+    try {
+      const id = groupId(g, inp.rootfs);
+      if (!gids.includes(id)) gids.push(id);
+    } catch (e) {
+      throw new EngineUsageError(`--group-add: ${(e as Error).message}`);
+    }
+  }
+  let rlimits = spec.process!.rlimits ?? [];
+  for (const u of o.ulimits ?? []) {
+    const type = `RLIMIT_${u.type.toUpperCase()}` as (typeof rlimits)[number]["type"];
+    rlimits = [...rlimits.filter((r) => r.type !== type), { type, soft: u.soft, hard: u.hard }];
+  }
   spec.process = {
     terminal: o.tty,
-    user: { uid: proc.user.uid, gid: proc.user.gid, ...(proc.user.additionalGids.length ? { additionalGids: proc.user.additionalGids } : {}) },
+    user: { uid: proc.user.uid, gid: proc.user.gid, ...(gids.length ? { additionalGids: gids } : {}) },
     args: proc.args,
     env: proc.env.some((e) => e.startsWith("HOSTNAME=")) ? proc.env : [...proc.env, `HOSTNAME=${inp.hostname}`],
     cwd: proc.cwd,
     capabilities,
-    rlimits: spec.process!.rlimits,
+    rlimits,
     noNewPrivileges: o.noNewPrivileges,
   };
   if (o.tty) {
@@ -244,7 +334,11 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   }
   spec.root = { path: inp.rootfs, readonly: o.readOnly };
   spec.hostname = inp.hostname;
-  const mounts: Mount[] = [...(spec.mounts ?? [])];
+  const mounts: Mount[] = (spec.mounts ?? []).map((m) =>
+    m.destination === "/dev/shm" && o.shmSize !== undefined
+      ? { ...m, options: [...(m.options ?? []).filter((x) => !x.startsWith("size=")), `size=${Math.max(1, Math.floor(o.shmSize / 1024))}k`] }
+      : m,
+  );
   if (inp.networkFiles) {
     const f = inp.networkFiles;
     for (const [dest, src] of [["/etc/resolv.conf", f.resolvConf], ["/etc/hosts", f.hosts], ["/etc/hostname", f.hostname]] as const) {
@@ -268,9 +362,35 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
     return inp.netnsPath ? [{ type: "network" as const, path: inp.netnsPath }] : [];
   });
   const resources = linux.resources ?? {};
-  if (o.memory !== undefined) resources.memory = { limit: o.memory };
-  if (o.cpus !== undefined) resources.cpu = { quota: Math.round(o.cpus * 100_000), period: 100_000 };
+  if (o.memory !== undefined || o.memorySwap !== undefined || o.memoryReservation !== undefined) {
+    resources.memory = {
+      ...(o.memory !== undefined ? { limit: o.memory } : {}),
+      ...(o.memorySwap !== undefined ? { swap: o.memorySwap } : {}),
+      ...(o.memoryReservation !== undefined ? { reservation: o.memoryReservation } : {}),
+    };
+  }
+  const cpu = {
+    ...(o.cpus !== undefined ? { quota: Math.round(o.cpus * 100_000), period: 100_000 } : {}),
+    ...(o.cpuShares !== undefined ? { shares: o.cpuShares } : {}),
+    ...(o.cpusetCpus !== undefined ? { cpus: o.cpusetCpus } : {}),
+    ...(o.cpusetMems !== undefined ? { mems: o.cpusetMems } : {}),
+  };
+  if (Object.keys(cpu).length > 0) resources.cpu = cpu;
   if (o.pidsLimit !== undefined) resources.pids = { limit: o.pidsLimit };
+  for (const d of o.devices ?? []) {
+    let st;
+    try {
+      st = statSync(d.host);
+    } catch {
+      throw new EngineUsageError(`--device ${d.host}: no such device on the host`);
+    }
+    const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : undefined;
+    if (!type) throw new EngineUsageError(`--device ${d.host}: not a character or block device`);
+    const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn), minor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
+    linux.devices = [...(linux.devices ?? []), { path: d.container, type, major, minor, fileMode: st.mode & 0o777, uid: 0, gid: 0 }];
+    resources.devices = [...(resources.devices ?? []), { allow: true, type, major, minor, access: d.permissions }];
+  }
+  if (o.sysctls && Object.keys(o.sysctls).length > 0) linux.sysctl = { ...(linux.sysctl ?? {}), ...o.sysctls };
   linux.resources = resources;
   linux.cgroupsPath = inp.cgroupsPath;
   // no --security-opt seccomp=...: berth's default profile (for the capabilities the container holds)

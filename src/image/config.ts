@@ -70,6 +70,15 @@ export function userNames(rootfs: string): Map<number, string> {
   return m;
 }
 
+/** A group for --group-add: a number, or a name in the image's /etc/group (resolved inside ROOTFS). */
+export function groupId(spec: string, rootfs: string): number {
+  if (/^\d+$/.test(spec)) return Number(spec);
+  const text = readImageFile(rootfs, "/etc/group");
+  const g = (text === undefined ? [] : parseGroup(text)).find((e) => e.name === spec);
+  if (!g) throw new Error(`group ${JSON.stringify(spec)} not found in the image's /etc/group`);
+  return g.gid;
+}
+
 export function parseGroup(text: string): GroupEntry[] {
   const out: GroupEntry[] = [];
   for (const line of text.split("\n")) {

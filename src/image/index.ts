@@ -18,7 +18,7 @@ export { unpackLayer, detectCompression, layerDiffId, resolveInRoot, LayerError 
 export type { UnpackOptions, UnpackResult, WhiteoutMode, Compression } from "./layer.ts";
 export { Snapshotter, ensureLayers, layerDir, checkContainerId, mountsUnder, isMounted } from "./snapshot.ts";
 export type { PreparedRootfs, LayerProgress } from "./snapshot.ts";
-export { imageToProcess, resolveUser, normalizeSignal, parsePasswd, parseGroup, userNames, DEFAULT_PATH } from "./config.ts";
+export { imageToProcess, resolveUser, normalizeSignal, parsePasswd, parseGroup, userNames, groupId, DEFAULT_PATH } from "./config.ts";
 export type { ProcessOverrides, ImageProcess, ProcessUser } from "./config.ts";
 export { makeBusyboxImage, BUSYBOX_REF } from "./busybox.ts";
 export type { BuiltImage } from "./busybox.ts";

@@ -151,9 +151,16 @@ export function deviceRules(spec: Spec): LinuxDeviceCgroup[] {
     { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // /dev/ptmx
     { allow: true, type: "c", major: 136, minor: -1, access: "rwm" }, // /dev/pts/*
   );
+  // a device the config lists is usable in the container, unless the config's
+  // own rules name it: then they decide about reading and writing (Docker's
+  // --device X:Y:r is read only), and only mknod is added (the core creates
+  // the node inside the container's cgroup; Docker allows mknod of any device)
+  const own = spec.linux?.resources?.devices ?? [];
   for (const d of spec.linux?.devices ?? []) {
     if (d.type === "p") continue;
-    rules.push({ allow: true, type: d.type === "u" ? "c" : d.type, major: d.major, minor: d.minor, access: "rwm" });
+    const type = d.type === "u" ? "c" : d.type;
+    const named = own.some((r) => (r.type === type || r.type === "a") && r.major === d.major && r.minor === d.minor);
+    rules.push({ allow: true, type, major: d.major, minor: d.minor, access: named ? "m" : "rwm" });
   }
   return rules;
 }

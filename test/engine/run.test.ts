@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BERTH, EngineEnv } from "./helpers.ts";
+import { BERTH, EngineEnv, idOf } from "./helpers.ts";
 
 let env: EngineEnv;
 beforeAll(() => {
@@ -61,6 +61,41 @@ describe("run", () => {
     expect(r.code).toBe(125);
     expect(r.stderr).toContain("127.0.0.1:1");
     expect(env.containerIds()).toEqual([]);
+  });
+
+  test("more of Docker's flags take effect inside: ulimit, sysctl, shm-size, device, group-add, cpu and memory, add-host, dns, labels", () => {
+    const r = env.run(["run", "--rm", "--ulimit", "nofile=321:654", "--sysctl", "kernel.shm_rmid_forced=1", "--shm-size", "8m",
+      "--device", "/dev/kmsg:/dev/k:r", "--group-add", "42", "--group-add", "nogroup", "--cpu-shares", "512",
+      "--memory", "64m", "--memory-swap", "128m", "--memory-reservation", "32m",
+      "--add-host", "db.local:10.1.2.3", "--dns", "9.9.9.9", "--dns-search", "example.org", "berth/busybox", "sh", "-c",
+      ["echo nofile=$(ulimit -n)/$(ulimit -Hn)", "echo rmid=$(cat /proc/sys/kernel/shm_rmid_forced)", "echo shm=$(df -k /dev/shm | tail -1 | tr -s ' ' | cut -d' ' -f2)",
+        "test -c /dev/k && echo dev=present", "(echo hi > /dev/k) 2>/dev/null && echo write=allowed || echo write=denied", "echo groups=$(id -G)",
+        "echo shares=$(cat /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || cat /sys/fs/cgroup/cpu.weight)",
+        "echo hosts=$(grep db.local /etc/hosts | tr '\\t' ' ')", "echo ns=$(grep nameserver /etc/resolv.conf)", "echo search=$(grep search /etc/resolv.conf)"].join("; ")]);
+    expect(r.stderr).toBe("");
+    const v = Object.fromEntries(r.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    expect(v).toEqual({
+      nofile: "321/654", rmid: "1", shm: "8192", dev: "present", write: "denied", groups: "0 42 65534",
+      shares: v.shares === "512" ? "512" : v.shares, hosts: "10.1.2.3 db.local", ns: "nameserver 9.9.9.9", search: "search example.org",
+    });
+    // cpu.shares on v1; on v2 the weight converted from it
+    expect(["512", "20"]).toContain(v.shares);
+    const id = idOf(env.run(["run", "-d", "-l", "team=core", "--stop-signal", "USR1", "--stop-timeout", "1", "berth/busybox", "sh", "-c",
+      "trap 'echo got USR1' USR1; while true; do sleep 0.1; done"]));
+    const c = JSON.parse(env.run(["inspect", id]).stdout)[0];
+    expect(c.Config.Labels).toEqual({ team: "core" });
+    expect(c.Config.StopSignal).toBe("SIGUSR1");
+    expect(c.Config.StopTimeout).toBe(1);
+    // the trap only prints: stop sends USR1, then SIGKILL after the container's own 1 s
+    const t0 = Date.now();
+    expect(env.run(["stop", id]).code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(env.run(["logs", id]).stdout).toContain("got USR1");
+    for (const [flag, val] of [["--ulimit", "nofile=9:1"], ["--ulimit", "bogus=1"], ["--device", "/dev/nonexistent"], ["--memory-swap", "10m"], ["--cpu-shares", "1"], ["--add-host", "nocolon"], ["--group-add", "nosuchgroup"]]) {
+      const bad = env.run(["run", "--rm", flag!, val!, "berth/busybox", "true"]);
+      expect([flag, bad.code]).toEqual([flag, 125]);
+      expect(bad.stderr).toContain(flag!);
+    }
   });
 
   test("limits are visible inside: --memory, --pids-limit, --cpus", () => {

@@ -286,6 +286,27 @@ describe("/dev", () => {
   });
 });
 
+describe("device access", () => {
+  ctest("a listed device that the config's rules name gets those rules (here read only); one they do not name is usable", async (c) => {
+    // opening is enough (": >" writes nothing): fuse (10:229) and tun (10:200) are not default devices
+    const script = [
+      "(: < /dev/ro) 2>/dev/null && echo ro_read=allowed || echo ro_read=denied",
+      "(: > /dev/ro) 2>/dev/null && echo ro_write=allowed || echo ro_write=denied",
+      "(: > /dev/rw) 2>/dev/null && echo rw_write=allowed || echo rw_write=denied",
+    ].join("; ");
+    const r = ok(
+      await c.sh(script, (cfg) => {
+        cfg.linux!.devices = [
+          { path: "/dev/ro", type: "c", major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 },
+          { path: "/dev/rw", type: "c", major: 10, minor: 200, fileMode: 0o666, uid: 0, gid: 0 },
+        ];
+        cfg.linux!.resources = { ...(cfg.linux!.resources ?? {}), devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 10, minor: 229, access: "r" }] };
+      }),
+    );
+    expect(kv(r.stdout)).toEqual({ ro_read: "allowed", ro_write: "denied", rw_write: "allowed" });
+  }, 30000, { skip: UML_KERNEL ? "the UML kernel has no fuse or tun driver" : false });
+});
+
 describe("masked and read-only paths", () => {
   ctest("maskedPaths hide files and directories; readonlyPaths cannot be written", async (c) => {
     const b = c.bundle([], (cfg) => {
