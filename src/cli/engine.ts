@@ -59,6 +59,8 @@ Containers:
   rm [-f] CONTAINER...        remove containers
   stats [--no-stream] [CONTAINER...]   CPU, memory and pids from the cgroups
   top CONTAINER               the container's processes (every process of its cgroup)
+  wait CONTAINER...           wait until each has exited; print its exit code
+  port CONTAINER [PORT[/PROTO]]   the published ports
   cp [-a] [-L] SRC DEST       copy files between a container and the host (CONTAINER:PATH on one side)
 `;
 
@@ -627,13 +629,13 @@ async function cmdExec(argv: string[]): Promise<number> {
   return e.exec(ref, cmd, { interactive: fBool(p, "interactive"), tty: fBool(p, "tty"), detach: fBool(p, "detach"), env, user: fStr(p, "user"), workdir: w });
 }
 
-async function each(refs: string[], what: string, fn: (ref: string) => Promise<void>): Promise<number> {
+async function each(refs: string[], what: string, fn: (ref: string) => Promise<void>, o: { quiet?: boolean } = {}): Promise<number> {
   if (refs.length === 0) throw new EngineUsageError(`${what} needs at least one container`);
   let code = 0;
   for (const r of refs) {
     try {
       await fn(r);
-      out(r);
+      if (!o.quiet) out(r);
     } catch (err) {
       process.stderr.write(`berth: ${(err as Error).message}\n`);
       code = err instanceof EngineError ? err.exitCode : 125;
@@ -870,6 +872,41 @@ async function cmdStats(argv: string[]): Promise<number> {
   return 0;
 }
 
+// ---- wait, port --------------------------------------------------------------
+
+/** wait CONTAINER...: blocks until each has exited; prints its exit code. */
+async function cmdWait(argv: string[]): Promise<number> {
+  const p = parse(argv, []);
+  const e = makeEngine();
+  return each(p.args, "wait", async (r) => {
+    const c = e.containers.get(r);
+    while (!(await e.waitExit(c.id, 60_000))) {
+      /* still running */
+    }
+    const done = e.containers.load(c.id);
+    out(String(done?.state.exitCode ?? c.state.exitCode ?? -1));
+  }, { quiet: true });
+}
+
+/** port CONTAINER [PORT[/PROTO]]: the published ports, as "80/tcp -> 0.0.0.0:8080". */
+async function cmdPort(argv: string[]): Promise<number> {
+  const p = parse(argv, []);
+  if (p.args.length < 1 || p.args.length > 2) throw new EngineUsageError("port needs a container and at most one PORT[/PROTOCOL]");
+  const c = makeEngine().containers.get(p.args[0]!);
+  let ports = c.network.ports ?? [];
+  const want = p.args[1];
+  if (want !== undefined) {
+    const m = /^(\d+)(?:\/(tcp|udp|sctp))?$/.exec(want);
+    if (!m) throw new EngineUsageError(`port ${JSON.stringify(want)}: want PORT[/tcp|udp|sctp]`);
+    ports = ports.filter((x) => x.containerPort === Number(m[1]) && x.protocol === (m[2] ?? "tcp"));
+    if (ports.length === 0) throw new EngineError(`no public port ${want} published for ${c.name}`);
+    for (const x of ports) out(`${x.hostIP ?? "0.0.0.0"}:${x.hostPort}`);
+    return 0;
+  }
+  for (const x of ports) out(`${x.containerPort}/${x.protocol} -> ${x.hostIP ?? "0.0.0.0"}:${x.hostPort}`);
+  return 0;
+}
+
 // ---- top ---------------------------------------------------------------------
 
 /** CPU time as ps shows it: [DD-]HH:MM:SS. */
@@ -1058,6 +1095,8 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "rm": return cmdRm(argv);
     case "stats": return cmdStats(argv);
     case "top": return cmdTop(argv);
+    case "wait": return cmdWait(argv);
+    case "port": return cmdPort(argv);
     case "cp": return cmdCp(argv);
     case "volume": return cmdVolume(argv);
     case "image":

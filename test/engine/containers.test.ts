@@ -170,6 +170,19 @@ describe("detached containers", () => {
     expect(env.run(["run", "-d", "--restart", "sometimes", "berth/busybox", "true"]).stderr).toContain("--restart");
   }, 40_000);
 
+  test("wait prints each container's exit code once it has exited; port lists what is published", async () => {
+    idOf(env.run(["run", "-d", "--name", "w1", "berth/busybox", "sh", "-c", "sleep 0.5; exit 5"]));
+    idOf(env.run(["run", "-d", "--name", "w2", "berth/busybox", "true"]));
+    const t0 = Date.now();
+    const w = env.run(["wait", "w1", "w2"]);
+    expect(w.code).toBe(0);
+    expect(w.stdout).toBe("5\n0\n");
+    expect(Date.now() - t0).toBeGreaterThan(200);
+    expect(env.run(["wait", "nosuch"]).code).toBe(125);
+    expect(env.run(["port", "w1"]).stdout).toBe("");
+    expect(env.run(["port", "w1", "80"]).code).toBe(125);
+  });
+
   test("pause freezes every process through the cgroup; unpause thaws; wrong states are refused", async () => {
     const id = idOf(env.run(["run", "-d", "--name", "frozen", "berth/busybox", "sh", "-c", "while true; do date +%s%N > /tick; sleep 0.05; done"]));
     const tick = `${env.root}/containers/${id}/rootfs/tick`;

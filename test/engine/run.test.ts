@@ -228,6 +228,7 @@ describe("run", () => {
       "$B run -d --name pub -p 18081:80 berth/busybox sh -c 'while true; do echo hello-published | nc -l -p 80; done' >/dev/null || exit 9",
       "$B ps --format json | grep -q '\"host_port\": 18081' && echo ps-ok",
       "$B ps | grep -q '0.0.0.0:18081->80/tcp' && echo table-ok",
+      "[ \"$($B port pub)\" = '80/tcp -> 0.0.0.0:18081' ] && [ \"$($B port pub 80/tcp)\" = '0.0.0.0:18081' ] && echo port-ok",
       "gw=$($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p')",
       // the server answers one connection at a time: retry while it restarts
       "get() { for i in 1 2 3 4 5 6 7 8 9 10; do r=$(busybox nc -w 2 $1 18081 2>/dev/null); [ -n \"$r\" ] && break; sleep 0.2; done; echo \"$r\"; }",
@@ -244,7 +245,7 @@ describe("run", () => {
     const r = Bun.spawnSync(["unshare", "--net", "--", "sh", "-c", script], { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
     const out = r.stdout.toString();
     expect(r.exitCode).toBe(0);
-    expect(out).toContain("ps-ok\ntable-ok\n");
+    expect(out).toContain("ps-ok\ntable-ok\nport-ok\n");
     expect(out).toContain("gateway=hello-published\n");
     expect(out).toContain("localhost=hello-published\n");
     expect(out).toMatch(/rules=[1-9]/);
