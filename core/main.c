@@ -29,11 +29,13 @@ struct clone_args_v2 {
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/mount.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
@@ -399,6 +401,24 @@ static char *await_continue(size_t *len)
 	return state;
 }
 
+/* loopback-up: the loopback interface of the container's (new) network
+ * namespace is brought up, as a container of a "none" network expects. */
+static void loopback_up(void)
+{
+	if (!plan_find(&plan, "loopback-up"))
+		return;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die_errno("loopback interface");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die_errno("bringing the loopback interface up");
+	close(s);
+}
+
 static void sysctls(void)
 {
 	for (int i = 0; i < plan.n; i++) {
@@ -526,6 +546,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 	close(rootfd);
 	/* sysctls first: readonly paths usually cover /proc/sys */
 	sysctls();
+	loopback_up();
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
 		if (strcmp(o->name, "mask") == 0)

@@ -168,6 +168,8 @@ export class Engine {
         ...(ports.length ? { portMappings: ports } : {}),
         ...(opts.addHosts ? { extraHosts: opts.addHosts } : {}),
         ...(opts.dns || opts.dnsSearch || opts.dnsOptions ? { dns: { nameservers: opts.dns, search: opts.dnsSearch, options: opts.dnsOptions } } : {}),
+        // "none": the runtime makes the namespace and brings its loopback up
+        ...(mode === "none" ? { runtimeNetns: true } : {}),
       }).catch((e) => {
         throw new EngineError(`network ${mode}: ${(e as Error).message}`);
       });
@@ -178,7 +180,7 @@ export class Engine {
     rec.network = { ...rec.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
     const spec = buildSpec({
       image: img.config, rootfs: rec.rootfs, opts, hostname: net.hostname,
-      netnsPath: net.netnsPath, networkFiles: net.files, cgroupsPath: `/berth/${id}`,
+      netnsPath: net.netnsPath, ownNetns: mode === "none", networkFiles: net.files, cgroupsPath: `/berth/${id}`,
       annotations: { "io.berth.engine.name": rec.name, "io.berth.engine.image": img.ref },
     }, proc);
     writeFileAtomic(join(containerDir(this.paths, id), "bundle", "config.json"), JSON.stringify(spec, null, 1) + "\n", 0o600);
@@ -299,6 +301,7 @@ export class Engine {
     try {
       const { session, rec: rrec } = this.runtime.create(rec.id, {
         bundle: join(containerDir(this.paths, rec.id), "bundle"), foreground: true, stdio, consoleSocket: con?.socket,
+        loopbackUp: rec.network.mode === "none" && !rec.network.netnsPath,
       });
       try {
         this.runtime.start(rec.id);

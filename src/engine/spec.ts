@@ -260,6 +260,8 @@ export interface BundleInput {
   hostname: string;
   /** The network namespace to join; undefined = the host's (network host). */
   netnsPath?: string;
+  /** Without netnsPath: a new network namespace of the container's own ("none"), else the host's. */
+  ownNetns?: boolean;
   /** Files to bind-mount onto /etc/resolv.conf, /etc/hosts, /etc/hostname. */
   networkFiles?: { resolvConf: string; hosts: string; hostname: string };
   annotations: Record<string, string>;
@@ -359,7 +361,8 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   const linux = spec.linux!;
   linux.namespaces = (linux.namespaces ?? []).flatMap((n) => {
     if (n.type !== "network") return [n];
-    return inp.netnsPath ? [{ type: "network" as const, path: inp.netnsPath }] : [];
+    if (inp.netnsPath) return [{ type: "network" as const, path: inp.netnsPath }];
+    return inp.ownNetns ? [{ type: "network" as const }] : [];
   });
   const resources = linux.resources ?? {};
   if (o.memory !== undefined || o.memorySwap !== undefined || o.memoryReservation !== undefined) {

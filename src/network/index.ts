@@ -70,6 +70,12 @@ export interface SetupOptions {
   dns?: { nameservers?: string[]; search?: string[]; options?: string[] };
   /** Extra /etc/hosts entries: [name, address]. */
   extraHosts?: [string, string][];
+  /**
+   * "none" only: make no network namespace here; the runtime gives the
+   * container a new one with its loopback up (no namespace to keep, no plugin
+   * to run: the engine's fast path). The result has no netnsPath.
+   */
+  runtimeNetns?: boolean;
   /** Host files to start from (defaults /etc/resolv.conf and /etc/hosts). */
   hostResolvConfPath?: string;
   hostHostsPath?: string;
@@ -218,7 +224,8 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
     writeState(dir, state);
     let summary: { ips: string[]; cidrs: string[]; gateway?: string } = { ips: [], cidrs: [] };
     let result: CniResult | undefined;
-    if (mode !== "host") {
+    if (opts.runtimeNetns && mode !== "none") throw new Error(`runtimeNetns: only for mode none (mode is ${mode})`);
+    if (mode !== "host" && !opts.runtimeNetns) {
       netnsPath = await createNetns(id, join(resolve(opts.runDir), "netns"));
       state.netnsPath = netnsPath;
       writeState(dir, state);

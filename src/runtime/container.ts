@@ -33,6 +33,8 @@ export interface CreateOptions {
   foreground?: boolean;
   /** The container's stdin/stdout/stderr (default: berth's own). */
   stdio?: [number | "inherit", number | "inherit", number | "inherit"];
+  /** The engine's "none" network: bring up the loopback of the container's new network namespace. */
+  loopbackUp?: boolean;
 }
 
 export function openRecordCgroup(rec: ContainerRecord): Cgroup {
@@ -117,7 +119,7 @@ export class Runtime {
         mkfifo(fifoPath(dir), 0o622);
         // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
         chmodSync(fifoPath(dir), 0o622);
-        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground });
+        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp });
         trace("create: plan built");
         session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe, unsealed: !coreMustBeSealed(spec, !!o.foreground) });
         trace("create: core spawned");

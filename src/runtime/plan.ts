@@ -176,6 +176,8 @@ export interface PlanInput {
   noNewKeyring?: boolean;
   id: string;
   foreground?: boolean;
+  /** bring up the loopback of a new network namespace (the engine's "none" network) */
+  loopbackUp?: boolean;
 }
 
 const RLIM_INFINITY = (1n << 64n) - 1n;
@@ -397,6 +399,10 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   for (const [k, v] of Object.entries(linux.sysctl ?? {})) {
     if (!/^[a-zA-Z0-9_.\-/]+$/.test(k) || k.includes("..")) throw new RuntimeError(`linux.sysctl: bad key ${JSON.stringify(k)}`);
     ops.push(["sysctl", k.replaceAll("/", "."), v]);
+  }
+  if (inp.loopbackUp) {
+    if (!newNs(spec, "network")) throw new RuntimeError("loopback-up needs a new network namespace (linux.namespaces: network without a path)");
+    ops.push(["loopback-up"]);
   }
   if (spec.root?.readonly) ops.push(["root-readonly"]);
   ops.push(...processOps(spec.process, spec));

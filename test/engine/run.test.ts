@@ -1,7 +1,7 @@
 // berth run end to end: output, exit codes, flags checked from inside the
 // container, and nothing left behind.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BERTH, EngineEnv, idOf } from "./helpers.ts";
@@ -197,9 +197,15 @@ describe("run", () => {
     expect(env.run(["run", "--rm", "--cap-add", "SYS_ADMIN", "berth/busybox", "sh", "-c", probe]).stdout).toBe("unshare-ok\n");
   });
 
-  test("--hostname and --network none (only lo)", () => {
-    const r = env.run(["run", "--rm", "--hostname", "box1", "--network", "none", "berth/busybox", "sh", "-c", "hostname; cat /etc/hostname; ls /sys/class/net"]);
-    expect(r.stdout).toBe("box1\nbox1\nlo\n");
+  test("--hostname and --network none (only lo, up: a server on 127.0.0.1 answers; the namespace is the container's own)", () => {
+    const r = env.run(["run", "--rm", "--hostname", "box1", "--network", "none", "berth/busybox", "sh", "-c",
+      "hostname; cat /etc/hostname; ls /sys/class/net; cat /sys/class/net/lo/operstate; " +
+      "(echo pong | nc -l -p 7777 &) ; sleep 0.2; nc 127.0.0.1 7777 </dev/null; readlink /proc/self/ns/net"]);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines.slice(0, 5)).toEqual(["box1", "box1", "lo", "unknown", "pong"]);
+    // not the host's, and no namespace kept for it under the engine's run directory
+    expect(lines[5]).not.toBe(readlinkSync("/proc/self/ns/net"));
+    expect(existsSync(join(env.runRoot, "netns")) ? readdirSync(join(env.runRoot, "netns")) : []).toEqual([]);
     const bad = env.run(["run", "--rm", "--network", "nope", "berth/busybox", "true"]);
     expect(bad.code).toBe(125);
   });
