@@ -5,10 +5,11 @@
 // the command cannot be invoked, 127 when it is not found, else the container's.
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import { familiarReference, normalizeSignal, parseReference, pullImage, importImages, exportImages, userNames, type PullProgress, type RegistryOptions } from "../image/index.ts";
+import { familiarReference, parseReference } from "../image/reference.ts";
+import { normalizeSignal, userNames } from "../image/config.ts";
+import type { PullProgress, RegistryOptions } from "../image/registry.ts";
 import { openRecordCgroup } from "../runtime/container.ts";
 import { alive, Engine, type CreateRequest } from "../engine/engine.ts";
-import { importRootfs } from "../engine/images.ts";
 import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
 import { volumesOf } from "../engine/volumes.ts";
@@ -204,6 +205,7 @@ async function cmdPull(argv: string[]): Promise<number> {
   }
   const opts = registryOptions(p);
   if (!fBool(p, "quiet")) opts.onProgress = pullProgress();
+  const { pullImage } = await import("../image/registry.ts");
   const r = await pullImage(e.images, ref, opts).catch((err) => {
     throw new EngineError(`pulling ${ref}: ${(err as Error).message}`);
   });
@@ -243,6 +245,7 @@ async function cmdLoad(argv: string[]): Promise<number> {
   const file = fStr(p, "input") ?? p.args[0];
   if (!file) throw new EngineUsageError("load needs an archive: -i FILE");
   const e = makeEngine();
+  const { importImages } = await import("../image/archive.ts");
   const imgs = await importImages(e.images, file).catch((err) => {
     throw new EngineError((err as Error).message);
   });
@@ -256,6 +259,7 @@ async function cmdImport(argv: string[]): Promise<number> {
   const e = makeEngine();
   const file = p.args[0]!;
   const ref = p.args[1] ?? `localhost/${basename(file).replace(/\.(tar|tgz|tar\.gz)$/, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-") || "imported"}:latest`;
+  const { importRootfs } = await import("../engine/images.ts");
   const r = await importRootfs(e.images, file, ref, fList(p, "change"));
   out(r.configDigest);
   return 0;
@@ -270,6 +274,7 @@ async function cmdSave(argv: string[]): Promise<number> {
   if (fmt !== "oci-archive" && fmt !== "oci-dir") throw new EngineUsageError(`--format: oci-archive or oci-dir, not ${JSON.stringify(fmt)}`);
   const e = makeEngine();
   if (p.args.some((r) => /berth\/busybox/.test(r))) await e.ensureBuiltin();
+  const { exportImages } = await import("../image/archive.ts");
   await exportImages(e.images, p.args, dest, { format: fmt }).catch((err) => {
     throw new EngineError((err as Error).message);
   });

@@ -13,14 +13,20 @@ import { forwardSignals } from "../linux/signals.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { ImageStore, Snapshotter, makeBusyboxImage, pullImage, BUSYBOX_REF, normalizeReference, type Image, type RegistryOptions, type PullProgress } from "../image/index.ts";
+// the image layer's modules one by one: a run of a present image loads
+// neither the registry client nor the tar machinery (each loads on first use)
+import { ImageStore, type Image } from "../image/store.ts";
+import { Snapshotter } from "../image/snapshot.ts";
+import { normalizeReference } from "../image/reference.ts";
+import { BUSYBOX_REF } from "../image/busybox.ts";
+import type { RegistryOptions, PullProgress } from "../image/registry.ts";
 import { inspectNetwork, setupNetwork, teardownNetwork, type NetworkMode } from "../network/index.ts";
 import { openRecordCgroup, Runtime, RuntimeError } from "../runtime/container.ts";
 import { processStart } from "../runtime/state.ts";
 import { setBlocking } from "../linux/sys.ts";
 import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
 import type { Process } from "../spec/types.ts";
-import { resolveUser } from "../image/index.ts";
+import { resolveUser } from "../image/config.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
 import { buildSpec, containerProcess, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
@@ -102,7 +108,9 @@ export class Engine {
 
   /** Creates the built-in image when the store lacks it (it is the same on every build). */
   async ensureBuiltin(): Promise<void> {
-    if (!this.images.lookup(BUSYBOX_REF)) await makeBusyboxImage(this.images);
+    if (this.images.lookup(BUSYBOX_REF)) return;
+    const { makeBusyboxImage } = await import("../image/busybox.ts");
+    await makeBusyboxImage(this.images);
   }
 
   private isBuiltin(ref: string): boolean {
@@ -128,6 +136,7 @@ export class Engine {
     if (this.isBuiltin(ref)) return this.images.image(ref);
     if (policy === "never") throw new EngineError(`image not known: ${ref} (it is not in the store and --pull=never)`);
     try {
+      const { pullImage } = await import("../image/registry.ts");
       await pullImage(this.images, canonical, registry);
     } catch (e) {
       throw new EngineError(`image ${ref} is not in the store and pulling it failed: ${(e as Error).message}`);

@@ -13,7 +13,7 @@
 //     netns/<id>, network/<id>/                         network namespaces and files (src/network)
 //     console/<id>.sock                                 console sockets for -t
 import { join, resolve } from "node:path";
-import { DEFAULT_ROOT } from "../image/index.ts";
+import { DEFAULT_ROOT } from "../image/store.ts";
 
 export interface EnginePaths {
   root: string;

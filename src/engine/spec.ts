@@ -8,7 +8,9 @@ import { constants as osConstants } from "node:os";
 import { defaultSpec, ALL_CAPABILITIES } from "../spec/defaults.ts";
 import type { LinuxCapabilities, LinuxSeccomp, Mount, Spec } from "../spec/types.ts";
 import { validateConfig } from "../spec/validate.ts";
-import { groupId, imageToProcess, resolveInRoot, type ImageConfig, type ImageProcess } from "../image/index.ts";
+import { groupId, imageToProcess, type ImageProcess } from "../image/config.ts";
+import { resolveInRoot } from "../image/rootpath.ts";
+import type { ImageConfig } from "../image/types.ts";
 import { EngineUsageError } from "./args.ts";
 
 /** Docker's default capability set. */

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { sha256 } from "./digest.ts";
 import { hostPlatform } from "./manifest.ts";
 import type { ImageStore } from "./store.ts";
-import { packTar, type TarEntry } from "./tarutil.ts";
+import type { TarEntry } from "./tarutil.ts";
 import { MediaType, type ImageConfig, type ImageManifest } from "./types.ts";
 import { DEFAULT_PATH } from "./config.ts";
 
@@ -51,6 +51,7 @@ export async function makeBusyboxImage(
     dir("sys"),
     dir("tmp", 0o1777),
   ];
+  const { packTar } = await import("./tarutil.ts");
   const layer = await packTar(entries);
   const diffId = sha256(layer);
   const platform = hostPlatform();

@@ -4,7 +4,7 @@
 // and group names resolved in the image's own /etc/passwd and /etc/group.
 import { constants as osConstants } from "node:os";
 import { readFileSync } from "node:fs";
-import { resolveInRoot } from "./layer.ts";
+import { resolveInRoot } from "./rootpath.ts";
 import type { ImageConfig } from "./types.ts";
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -29,6 +29,8 @@ import type { Header } from "tar-stream";
 
 type Headers = Partial<Header> & { name: string; pax?: Record<string, string> };
 import { DigestMismatchError } from "./digest.ts";
+import { resolveInRoot, walkInRoot } from "./rootpath.ts";
+export { resolveInRoot };
 import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO, SysError } from "../linux/sys.ts";
 
 export type WhiteoutMode = "flatten" | "overlay" | "none";
@@ -95,74 +97,18 @@ export function entryPath(name: string): string {
  * when `create` is set. The result contains no symlink component.
  */
 function resolveDir(root: string, rel: string, create: boolean, entry: string, made?: (rel: string) => void): string {
-  let parts = rel === "." ? [] : rel.split("/");
-  const done: string[] = [];
-  let links = 0;
-  while (parts.length > 0) {
-    const p = parts.shift()!;
-    if (p === "" || p === ".") continue;
-    if (p === "..") {
-      done.pop();
-      continue;
-    }
-    const cur = posix.join(root, ...done, p);
-    let st: Stats;
-    try {
-      st = lstatSync(cur);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      if (!create) throw new LayerError(entry, `${posix.join(...done, p)} does not exist`);
+  return walkInRoot(root, rel === "." ? "" : rel, {
+    lastIsDir: true,
+    missing: (cur, r) => {
+      if (!create) throw new LayerError(entry, `${r} does not exist`);
       mkdirSync(cur, 0o755);
-      done.push(p);
-      made?.(done.join("/"));
-      continue;
-    }
-    if (st.isSymbolicLink()) {
-      if (++links > 40) throw new LayerError(entry, "too many levels of symbolic links");
-      const target = readlinkSync(cur);
-      if (target.startsWith("/")) done.length = 0;
-      parts = [...target.split("/"), ...parts];
-      continue;
-    }
-    if (!st.isDirectory()) throw new LayerError(entry, `${posix.join(...done, p)} is not a directory`);
-    done.push(p);
-  }
-  return done.length === 0 ? root : posix.join(root, ...done);
-}
-
-/**
- * Resolves `path` inside `root` as if `root` were "/" (symlinks included, the
- * last one too). Returns the host path, or undefined when it does not exist.
- */
-export function resolveInRoot(root: string, path: string): string | undefined {
-  let parts = path.split("/");
-  const done: string[] = [];
-  let links = 0;
-  while (parts.length > 0) {
-    const p = parts.shift()!;
-    if (p === "" || p === ".") continue;
-    if (p === "..") {
-      done.pop();
-      continue;
-    }
-    const cur = posix.join(root, ...done, p);
-    let st: Stats;
-    try {
-      st = lstatSync(cur);
-    } catch {
-      return undefined;
-    }
-    if (st.isSymbolicLink()) {
-      if (++links > 40) return undefined;
-      const target = readlinkSync(cur);
-      if (target.startsWith("/")) done.length = 0;
-      parts = [...target.split("/"), ...parts];
-      continue;
-    }
-    if (parts.some((x) => x !== "" && x !== ".") && !st.isDirectory()) return undefined;
-    done.push(p);
-  }
-  return done.length === 0 ? root : posix.join(root, ...done);
+      made?.(r);
+      return true;
+    },
+    fail: (why) => {
+      throw new LayerError(entry, why);
+    },
+  })!;
 }
 
 function removeAny(path: string): void {

@@ -9,7 +9,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { digestHex } from "./digest.ts";
-import { unpackLayer } from "./layer.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
 import type { Image, ImageStore } from "./store.ts";
 import { mount, MNT_DETACH, SysError, umount2 } from "../linux/sys.ts";
@@ -72,6 +71,8 @@ export async function ensureLayers(store: ImageStore, image: Image, onProgress?:
     const tmp = join(store.layersDir, `.tmp-${digestHex(chainId).slice(0, 16)}-${process.pid}-${Math.random().toString(36).slice(2)}`);
     try {
       mkdirSync(join(tmp, "diff"), { recursive: true, mode: 0o755 });
+      // the tar machinery loads only when a layer is unpacked
+      const { unpackLayer } = await import("./layer.ts");
       await unpackLayer(store.blobPath(image.layers[i]!.digest), join(tmp, "diff"), {
         whiteouts: "overlay",
         diffId: image.diffIds[i]!,
