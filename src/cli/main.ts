@@ -102,6 +102,10 @@ Node agent:
   serve      a long-running agent that runs containers on request over an
              HTTP/JSON API on a unix socket (--socket, default ROOT/agent.sock)
 
+Benchmark:
+  bench      berth beside runc, crun and a KVM VM on this host (bench/run.sh
+             of the source checkout this berth was built in; --quick, --only)
+
 Global flags:
   --root DIR          state directory (default /run/berth)
   --log FILE          write errors and debug messages to FILE
@@ -145,6 +149,22 @@ function normalJIT(): void {
   }
 }
 
+/**
+ * `berth bench ARGS`: the benchmark lives with the sources (bench/, which
+ * installs its peers and drives them); it is found beside the executable's
+ * dist/ folder, or in the working directory.
+ */
+async function bench(args: string[]): Promise<number> {
+  const candidates = [`${process.execPath.replace(/\/[^/]*$/, "")}/../bench/run.sh`, `${process.cwd()}/bench/run.sh`];
+  const script = candidates.find((c) => existsSync(c));
+  if (!script) {
+    writeErr("berth: bench: no bench/run.sh beside this executable or in the working directory (the benchmark runs from a source checkout: bash bench/run.sh)\n");
+    return 1;
+  }
+  const p = Bun.spawn(["bash", script, ...args], { stdio: ["inherit", "inherit", "inherit"] });
+  return await p.exited;
+}
+
 export async function main(argv: string[]): Promise<number> {
   trace("main");
   let g;
@@ -180,6 +200,7 @@ export async function main(argv: string[]): Promise<number> {
       // long enough to gain from the JIT
       normalJIT();
     }
+    if (cmd === "bench") return bench(rest);
     if (cmd === "serve") {
       const p = parseArgs(rest, [{ name: "socket", kind: "string" }]);
       const { serve } = await import("../engine/agent.ts");

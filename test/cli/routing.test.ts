@@ -2,7 +2,7 @@
 // containerd, Podman, Docker) and engine calls (images and names). These are
 // the command lines whose meaning depends on their arguments.
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isEngineCommand } from "../../src/cli/main.ts";
@@ -83,5 +83,20 @@ describe("runtime or engine", () => {
     expect(e.exitCode).toBe(0);
     expect(e.stdout.toString()).toContain("volume create NAME");
     expect(e.stdout.toString()).toContain("-p [IP:]HOSTPORT:PORT");
+  });
+
+  test("bench outside a source checkout: a clear error, exit 1", () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
+    try {
+      // a copy of the executable with no bench/ beside it, run where there is none either
+      const exe = join(dir, "berth");
+      writeFileSync(exe, readFileSync(BERTH));
+      chmodSync(exe, 0o755);
+      const r = Bun.spawnSync([exe, "bench", "--quick"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr.toString()).toContain("no bench/run.sh");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
