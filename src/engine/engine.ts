@@ -98,11 +98,12 @@ export class Engine {
   readonly snapshots: Snapshotter;
   readonly volumes: VolumeStore;
 
-  constructor(readonly paths: EnginePaths) {
+  /** coreExe: a sealed copy of berth-core made by a long-running caller (the node agent). */
+  constructor(readonly paths: EnginePaths, o: { coreExe?: string } = {}) {
     this.images = new ImageStore(paths.root);
     this.containers = new ContainerStore(paths);
     this.volumes = new VolumeStore(paths);
-    this.runtime = new Runtime({ root: runtimeRoot(paths), systemdCgroup: false });
+    this.runtime = new Runtime({ root: runtimeRoot(paths), systemdCgroup: false, coreExe: o.coreExe });
     this.snapshots = new Snapshotter(this.images);
   }
 
@@ -356,6 +357,27 @@ export class Engine {
     } finally {
       closeSync(devnull);
     }
+    await this.finish(rec.id, code);
+    return code;
+  }
+
+  /**
+   * Runs the container to its end with the given stdio (no terminal, no
+   * signals forwarded): the node agent's image tasks. Returns the exit code;
+   * with autoRemove nothing is left.
+   */
+  async runTask(rec: ContainerRecordE, stdio: [number, number, number]): Promise<number> {
+    rec.state.monitorPid = process.pid;
+    this.containers.save(rec);
+    let launched: { core: Subprocess };
+    try {
+      launched = await this.launch(rec, stdio);
+    } catch (e) {
+      const err = classifyStartError(e);
+      await this.launchFailed(rec, err);
+      throw err;
+    }
+    const code = await launched.core.exited;
     await this.finish(rec.id, code);
     return code;
   }

@@ -1,19 +1,25 @@
 // The node agent: `berth serve` runs containers on request over its socket.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { mountsUnder } from "../../src/image/snapshot.ts";
 import type { Subprocess } from "bun";
 import { cgroupDirs, cleanup, ensureCore, makeBundle, REPO, type Bundle } from "../cli/helpers.ts";
 
 let b: Bundle;
 let agent: Subprocess;
 let sock: string;
+// the engine's stores for image tasks: private to this test
+const engineRoot = mkdtempSync(join(tmpdir(), "berth-agent-engine-"));
 
 beforeAll(async () => {
   ensureCore();
   b = makeBundle(["sh", "-c", "echo from the agent; exit 3"]);
   sock = join(b.dir, "agent.sock");
-  agent = Bun.spawn([join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts"), "--root", b.root, "serve", "--socket", sock], { stdout: "ignore", stderr: "pipe" });
+  agent = Bun.spawn([join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts"), "--root", b.root, "serve", "--socket", sock], {
+    stdout: "ignore", stderr: "pipe", env: { ...process.env, BERTH_ENGINE_ROOT: engineRoot },
+  });
   for (let i = 0; i < 200 && !existsSync(sock); i++) await Bun.sleep(10);
 });
 
@@ -21,6 +27,8 @@ afterAll(async () => {
   agent?.kill("SIGTERM");
   await agent?.exited;
   if (b) cleanup(b);
+  for (const m of mountsUnder(engineRoot)) Bun.spawnSync(["umount", "-l", m]);
+  rmSync(engineRoot, { recursive: true, force: true });
 });
 
 async function call(path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -90,4 +98,28 @@ test("every container's core runs from the agent's one sealed copy of berth-core
   }
   expect(wrote).toBe(false);
   expect((await run).body.exitCode).toBe(0);
+});
+
+test("an image task: an engine container of a stored image, with env and limits, run to its end and removed", async () => {
+  const out = join(b.dir, "img.log");
+  const r = await call("/v1/run", {
+    image: "berth/busybox", args: ["sh", "-c", "echo $GREETING; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; exit 4"],
+    env: ["GREETING=hello from an image"], pidsLimit: 33, stdout: out,
+  });
+  expect(r.status).toBe(200);
+  expect(r.body.exitCode).toBe(4);
+  expect(readFileSync(out, "utf8")).toBe("hello from an image\n33\n");
+  // removed: no engine record, no root file system, nothing mounted
+  expect(readdirSync(join(engineRoot, "engine")).filter((n) => /^[0-9a-f]{64}$/.test(n))).toEqual([]);
+  expect(readdirSync(join(engineRoot, "containers"))).toEqual([]);
+  expect(mountsUnder(engineRoot)).toEqual([]);
+  // an image the store lacks is not pulled by the agent: a clear error
+  const missing = await call("/v1/run", { image: "example.invalid/none:1" });
+  expect(missing.status).toBe(400);
+  expect(String(missing.body.error)).toContain("example.invalid/none:1");
+  const both = await call("/v1/run", { image: "berth/busybox", bundle: b.dir });
+  expect(both.status).toBe(400);
+  expect(String(both.body.error)).toContain("exactly one");
+  const badEnv = await call("/v1/run", { image: "berth/busybox", env: "X=1" });
+  expect(String(badEnv.body.error)).toContain("env");
 });
