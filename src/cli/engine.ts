@@ -45,7 +45,7 @@ Containers:
                                --network none|host|bridge -p [IP:]HOSTPORT:PORT[/PROTO] --hostname
                                --pull always|missing|never --tls-verify
                                --restart no|on-failure[:N]|always|unless-stopped (with -d)
-                               --ulimit T=S[:H] --sysctl K=V -l/--label K=V --shm-size --stop-signal --stop-timeout
+                               --privileged --ulimit T=S[:H] --sysctl K=V -l/--label K=V --shm-size --stop-signal --stop-timeout
                                --device HOST[:CTR[:rwm]] --group-add --cpu-shares --cpuset-cpus --cpuset-mems
                                --memory-swap --memory-reservation --add-host NAME:IP --dns --dns-search --dns-option)
   create [run's flags] IMAGE [COMMAND [ARG...]]   a container that waits for start
@@ -325,6 +325,7 @@ const RUN_FLAGS: Flag[] = [
   { name: "tls-verify", kind: "bool" },
   { name: "authfile", kind: "string" },
   { name: "label", short: "l", kind: "list" },
+  { name: "privileged", kind: "bool" },
   { name: "cpu-shares", short: "c", kind: "string" },
   ...["ulimit", "sysctl", "device", "group-add", "add-host", "dns", "dns-search", "dns-option"].map((name): Flag => ({ name, kind: "list" })),
   ...["restart", "shm-size", "stop-signal", "stop-timeout", "cpuset-cpus", "cpuset-mems", "memory-swap", "memory-reservation"].map((name): Flag => ({ name, kind: "string" })),
@@ -357,6 +358,7 @@ function readEnvFile(file: string): string[] {
 
 /** The flags beyond the basics: limits, devices, groups, sysctls, labels, stop, name resolution. */
 function moreOptions(p: ParsedFlags, o: ContainerOptions): void {
+  if (fBool(p, "privileged")) o.privileged = true;
   const ul = fList(p, "ulimit");
   if (ul.length) o.ulimits = ul.map(parseUlimit);
   const sc = fList(p, "sysctl");
@@ -741,7 +743,7 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
       ...(c.options.stopTimeout !== undefined ? { StopTimeout: c.options.stopTimeout } : {}),
     },
     HostConfig: {
-      AutoRemove: c.autoRemove, NetworkMode: c.network.mode, ReadonlyRootfs: c.options.readOnly,
+      AutoRemove: c.autoRemove, NetworkMode: c.network.mode, ReadonlyRootfs: c.options.readOnly, Privileged: !!c.options.privileged,
       RestartPolicy: { Name: c.options.restart?.name ?? "no", MaximumRetryCount: c.options.restart?.maxRetries ?? 0 },
       Memory: c.options.memory ?? 0, NanoCpus: c.options.cpus ? Math.round(c.options.cpus * 1e9) : 0, PidsLimit: c.options.pidsLimit ?? 0,
       CapAdd: c.options.capAdd, CapDrop: c.options.capDrop,

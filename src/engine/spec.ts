@@ -2,11 +2,12 @@
 // defaults, the image's process (Entrypoint/Cmd, Env, WorkingDir, User) and
 // the flags of `run`, in the conventions of Docker.
 import { defaultSeccompProfile } from "../security/profile.ts";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, posix } from "node:path";
 import { constants as osConstants } from "node:os";
 import { defaultSpec, ALL_CAPABILITIES } from "../spec/defaults.ts";
-import type { LinuxCapabilities, LinuxSeccomp, Mount, Spec } from "../spec/types.ts";
+import { CAPABILITY_NUMBERS } from "../spec/constants.ts";
+import type { LinuxCapabilities, LinuxDevice, LinuxSeccomp, Mount, Spec } from "../spec/types.ts";
 import { validateConfig } from "../spec/validate.ts";
 import { groupId, imageToProcess, type ImageProcess } from "../image/config.ts";
 import { resolveInRoot } from "../image/rootpath.ts";
@@ -79,6 +80,8 @@ export interface ContainerOptions {
   /** --memory-swap: memory plus swap, bytes; -1 unlimited */
   memorySwap?: number;
   memoryReservation?: number;
+  /** --privileged: every capability, no seccomp filter, no masked or read-only paths, /sys and cgroups writable, every host device */
+  privileged?: boolean;
   /** --add-host NAME:IP, --dns, --dns-search, --dns-option */
   addHosts?: [string, string][];
   dns?: string[];
@@ -298,15 +301,62 @@ function mkdirInRoot(root: string, path: string): void {
   }
 }
 
+/** The capabilities berth itself may hand on (its bounding set): all of them for --privileged. */
+function hostCapabilities(): string[] {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+  const mask = m ? BigInt(`0x${m[1]}`) : 0n;
+  return ALL_CAPABILITIES.filter((c) => {
+    const n = CAPABILITY_NUMBERS[c as keyof typeof CAPABILITY_NUMBERS];
+    return n !== undefined && ((mask >> BigInt(n)) & 1n) === 1n;
+  });
+}
+
+/** The devices the runtime itself provides in every container's /dev. */
+const BUILTIN_DEVICES = new Set(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/console", "/dev/ptmx"]);
+
+/** Every character and block device under the host's /dev (not pts, shm, mqueue), for --privileged. */
+function hostDevices(): LinuxDevice[] {
+  const out: LinuxDevice[] = [];
+  const walk = (dir: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = `${dir}/${n}`;
+      if (["/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/.lxc", "/dev/.udev"].includes(p) || BUILTIN_DEVICES.has(p)) continue;
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) walk(p);
+      else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        const rdev = BigInt(st.rdev);
+        out.push({
+          path: p, type: st.isCharacterDevice() ? "c" : "b",
+          major: Number((rdev >> 8n) & 0xfffn), minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n)),
+          fileMode: st.mode & 0o777, uid: st.uid, gid: st.gid,
+        });
+      }
+    }
+  };
+  walk("/dev");
+  return out;
+}
+
 export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   const o = inp.opts;
   const spec = defaultSpec();
   if (proc.args.length === 0) throw new EngineUsageError("no command given and the image has neither Entrypoint nor Cmd");
   // Docker creates a missing working directory
   if (proc.cwd !== "/") mkdirInRoot(inp.rootfs, proc.cwd);
-  const caps = capabilitySet(o.capAdd, o.capDrop);
+  const caps = o.privileged ? hostCapabilities().filter((c) => !o.capDrop.includes(c)) : capabilitySet(o.capAdd, o.capDrop);
   const capabilities: LinuxCapabilities = { bounding: caps, effective: caps, permitted: caps };
-  if (proc.user.uid === 0) capabilities.inheritable = [];
+  if (proc.user.uid === 0) capabilities.inheritable = o.privileged ? caps : [];
   const gids = [...proc.user.additionalGids];
   for (const g of o.groupAdd ?? []) {
     try {
@@ -396,11 +446,19 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
     resources.devices = [...(resources.devices ?? []), { allow: true, type, major, minor, access: d.permissions }];
   }
   if (o.sysctls && Object.keys(o.sysctls).length > 0) linux.sysctl = { ...(linux.sysctl ?? {}), ...o.sysctls };
+  if (o.privileged) {
+    linux.maskedPaths = [];
+    linux.readonlyPaths = [];
+    spec.mounts = spec.mounts!.map((m) => (m.destination === "/sys" || m.destination === "/sys/fs/cgroup" ? { ...m, options: (m.options ?? []).filter((x) => x !== "ro").concat("rw") } : m));
+    resources.devices = [{ allow: true, access: "rwm" }];
+    const taken = new Set((linux.devices ?? []).map((d) => d.path));
+    linux.devices = [...(linux.devices ?? []), ...hostDevices().filter((d) => !taken.has(d.path))];
+  }
   linux.resources = resources;
   linux.cgroupsPath = inp.cgroupsPath;
-  // no --security-opt seccomp=...: berth's default profile (for the capabilities the container holds)
+  // no --security-opt seccomp=...: berth's default profile (for the capabilities the container holds); none when privileged
   if (o.seccomp) linux.seccomp = o.seccomp;
-  else if (o.seccomp === undefined) linux.seccomp = defaultSeccompProfile(spec.process?.capabilities?.bounding ?? []);
+  else if (o.seccomp === undefined && !o.privileged) linux.seccomp = defaultSeccompProfile(spec.process?.capabilities?.bounding ?? []);
   spec.annotations = inp.annotations;
   try {
     return validateConfig(spec, "the container's configuration");

@@ -98,6 +98,22 @@ describe("run", () => {
     }
   });
 
+  test("--privileged: every capability berth holds, no seccomp filter, the host's devices, /proc/sys and /sys writable; without it none of that", () => {
+    const script = [
+      "echo cap=$(grep CapEff /proc/self/status | cut -f2)", "echo seccomp=$(grep Seccomp: /proc/self/status | cut -f2)",
+      "(: < /dev/loop-control) 2>/dev/null && echo loop=open || echo loop=no",
+      "(echo 1 > /proc/sys/kernel/shm_rmid_forced) 2>/dev/null && echo procsys=rw || echo procsys=ro",
+      "echo sys=$(mount | grep ' on /sys type sysfs' | sed 's/.*(\\(r[ow]\\),.*/\\1/')",
+    ].join("; ");
+    const host = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))![1];
+    const p = env.run(["run", "--rm", "--privileged", "berth/busybox", "sh", "-c", script]);
+    expect(p.stderr).toBe("");
+    expect(p.stdout).toBe(`cap=${host}\nseccomp=0\nloop=open\nprocsys=rw\nsys=rw\n`);
+    const plain = env.run(["run", "--rm", "berth/busybox", "sh", "-c", script]);
+    expect(plain.stdout).not.toContain(`cap=${host}`);
+    expect(plain.stdout).toContain("seccomp=2\nloop=no\nprocsys=ro\nsys=ro\n");
+  });
+
   test("limits are visible inside: --memory, --pids-limit, --cpus", () => {
     const r = env.run(["run", "--rm", "--memory", "64m", "--pids-limit", "42", "--cpus", "0.5", "berth/busybox", "sh", "-c",
       "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max"]);
