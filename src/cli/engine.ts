@@ -718,7 +718,7 @@ async function cmdRm(argv: string[]): Promise<number> {
   const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }, { name: "volumes", short: "v", kind: "bool" }]);
   const e = makeEngine();
   return each(p.args, "rm", async (r) => {
-    await e.remove(r, fBool(p, "force"));
+    await e.remove(r, fBool(p, "force"), { volumes: fBool(p, "volumes") });
   });
 }
 
@@ -755,7 +755,7 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
       IPAddress: c.network.ips[0] ?? "", IPAddresses: c.network.ips, Gateway: c.network.gateway ?? "", SandboxKey: c.network.netnsPath ?? "",
       Ports: Object.fromEntries((c.network.ports ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIP ?? "0.0.0.0", HostPort: String(p.hostPort) }]])),
     },
-    Mounts: c.options.volumes.map((v) => ({ Type: "bind", Source: v.source, Destination: v.destination, RW: !v.readonly })),
+    Mounts: c.options.volumes.map((v) => ({ Type: v.name ? "volume" : "bind", ...(v.name ? { Name: v.name } : {}), Source: v.source, Destination: v.destination, RW: !v.readonly })),
   };
 }
 

@@ -11,7 +11,8 @@
 // waits for it and records its exit (and removes it with --rm).
 import { forwardSignals } from "../linux/signals.ts";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join, posix, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
 import type { Subprocess } from "bun";
 // the image layer's modules one by one: a run of a present image loads
 // neither the registry client nor the tar machinery (each loads on first use)
@@ -29,6 +30,7 @@ import type { Process } from "../spec/types.ts";
 import { resolveUser } from "../image/config.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
+import { copyUp } from "./volumes.ts";
 import { buildSpec, containerProcess, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
 import { VolumeStore } from "./volumes.ts";
@@ -237,6 +239,33 @@ export class Engine {
     });
   }
 
+  /** The image's VOLUMEs that no -v or --tmpfs covers: an anonymous volume each (a random name), as Docker makes them. */
+  private async imageVolumes(rec: ContainerRecordE, paths: string[], made: Set<string>): Promise<void> {
+    const covered = new Set([...rec.options.volumes.map((v) => posix.normalize(v.destination)), ...rec.options.tmpfs.map((t) => posix.normalize(t.destination))]);
+    for (const p of paths) {
+      const destination = posix.normalize(p.startsWith("/") ? p : `/${p}`);
+      if (covered.has(destination)) continue;
+      covered.add(destination);
+      const name = randomBytes(32).toString("hex");
+      // in the record before the volume exists: `volume rm` sees its user
+      rec.options.volumes.push({ name, destination, source: "", readonly: false, anonymous: true });
+      this.containers.save(rec);
+      const r = await this.volumes.ensure(name);
+      rec.options.volumes[rec.options.volumes.length - 1]!.source = r.volume.mountpoint;
+      made.add(name);
+    }
+  }
+
+  /** Removes the anonymous volumes of a removed container (rm -v, --rm). */
+  private async removeAnonymousVolumes(rec: ContainerRecordE): Promise<void> {
+    for (const v of rec.options.volumes) {
+      if (!v.anonymous || !v.name) continue;
+      await this.volumes.remove(v.name, () => this.containers.list()).catch(() => {
+        /* another container uses it now: kept */
+      });
+    }
+  }
+
   /** Creates a container (rootfs, network, bundle); nothing runs yet. On error nothing is left. */
   async create(req: CreateRequest): Promise<ContainerRecordE> {
     const name = req.name ?? randomName();
@@ -256,10 +285,19 @@ export class Engine {
     try {
       // named volumes: made on first use (the record already names them, so a
       // concurrent `volume rm` sees this container as a user)
-      for (const v of req.opts.volumes) if (v.name) v.source = (await this.volumes.ensure(v.name)).volume.mountpoint;
+      const made = new Set<string>();
+      for (const v of req.opts.volumes) {
+        if (!v.name) continue;
+        const r = await this.volumes.ensure(v.name);
+        v.source = r.volume.mountpoint;
+        if (r.made) made.add(v.name);
+      }
       const snap = await this.snapshots.prepareRootfs(img, id);
       rec.rootfs = snap.rootfs;
       const proc = containerProcess(img.config, snap.rootfs, req.opts);
+      await this.imageVolumes(rec, proc.volumes, made);
+      // a new, empty volume starts with what the image has at its path (Docker's copy-up)
+      for (const v of req.opts.volumes) if (v.name && made.has(v.name)) copyUp(snap.rootfs, v.destination, v.source);
       rec.args = proc.args;
       rec.path = proc.args[0] ?? "";
       rec.env = proc.env;
@@ -531,7 +569,8 @@ export class Engine {
   }
 
   /** Removes the runtime's container and the network; with `all`, the rootfs and the record too. Idempotent. */
-  async cleanup(id: string, all: boolean): Promise<void> {
+  async cleanup(id: string, all: boolean, o: { volumes?: boolean } = {}): Promise<void> {
+    const rec = all ? this.containers.load(id) : undefined;
     await this.containers.withLock(id, async () => {
       const errors: string[] = [];
       if (this.runtime.store.exists(id)) {
@@ -556,6 +595,8 @@ export class Engine {
       }
       if (errors.length) throw new EngineError(`removing container ${id.slice(0, 12)}: ${errors.join("; ")}`);
     });
+    // its anonymous volumes go with it under --rm or rm -v (as in Docker)
+    if (rec && (rec.autoRemove || o.volumes)) await this.removeAnonymousVolumes(rec);
   }
 
   /** The status as it is now: a "running" record whose container and waiter are gone is exited. */
@@ -667,7 +708,7 @@ export class Engine {
   }
 
   /** Removes a container (running ones only with force: killed first). */
-  async remove(ref: string, force: boolean): Promise<ContainerRecordE> {
+  async remove(ref: string, force: boolean, o: { volumes?: boolean } = {}): Promise<ContainerRecordE> {
     const rec = this.containers.get(ref);
     const st = this.status(rec);
     // made by `create` and not started: nothing runs, nothing to stop
@@ -682,7 +723,7 @@ export class Engine {
       }
       await this.waitExit(rec.id, 10_000);
     }
-    await this.cleanup(rec.id, true);
+    await this.cleanup(rec.id, true, o);
     return rec;
   }
 

@@ -30,7 +30,9 @@ function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: string): v
     case "WORKDIR": cfg.WorkingDir = val; break;
     case "USER": cfg.User = val; break;
     case "STOPSIGNAL": cfg.StopSignal = val; break;
-    default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL)`);
+    case "VOLUME": for (const v of val.trim().startsWith("[") ? list() : val.trim().split(/\s+/)) (cfg.Volumes ??= {})[v] = {}; break;
+    case "EXPOSE": for (const p of val.trim().split(/\s+/)) (cfg.ExposedPorts ??= {})[p.includes("/") ? p : `${p}/tcp`] = {}; break;
+    default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL, VOLUME, EXPOSE)`);
   }
 }
 

@@ -27,6 +27,8 @@ export interface VolumeSpec {
   readonly: boolean;
   /** A named volume (`-v NAME:/path`), kept by the engine under ROOT/volumes. */
   name?: string;
+  /** Made for one of the image's VOLUMEs (a random name): removed by `rm -v` and with `--rm`. */
+  anonymous?: boolean;
 }
 
 export interface TmpfsSpec {

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
+import { resolveInRoot } from "../image/rootpath.ts";
 import type { EnginePaths } from "./paths.ts";
 import { EngineError, NAME_RE, type ContainerRecordE } from "./store.ts";
 
@@ -19,6 +20,19 @@ export interface Volume {
 /** The volume names a container refers to. */
 export function volumesOf(rec: ContainerRecordE): string[] {
   return (rec.options.volumes ?? []).flatMap((v) => (v.name ? [v.name] : []));
+}
+
+/**
+ * Fills a new, empty volume with what the image has at the volume's path
+ * (Docker's copy-up): files, ownership, modes and links, read inside the
+ * container's root file system (nothing runs in it yet).
+ */
+export function copyUp(rootfs: string, destination: string, volumeDir: string): void {
+  const src = resolveInRoot(rootfs, destination);
+  if (src === undefined || !statSync(src).isDirectory()) return;
+  if (readdirSync(volumeDir).length > 0) return;
+  const r = Bun.spawnSync(["cp", "-a", "--", `${src}/.`, `${volumeDir}/`], { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new EngineError(`copying the image's ${destination} into its volume: ${r.stderr.toString().trim()}`);
 }
 
 export class VolumeStore {

@@ -2,9 +2,10 @@
 // its containers, `volume create/ls/inspect/rm/prune`, removal refused while a
 // container refers to the volume, and bad names refused.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EngineEnv } from "./helpers.ts";
+import { EngineEnv, idOf } from "./helpers.ts";
 
 let env: EngineEnv;
 beforeAll(() => {
@@ -65,5 +66,55 @@ describe("named volumes", () => {
     expect(env.run(["volume", "frobnicate"]).code).toBe(125);
     expect(env.run(["volume", "ls", "-q"]).stdout).toBe("");
     expect(env.leftovers()).toEqual([]);
+  });
+});
+
+describe("the image's VOLUMEs and copy-up", () => {
+  let work = "";
+  beforeAll(() => {
+    // an image whose VOLUME /data holds a file, owned by uid 1234, as Docker's copy-up must keep
+    work = mkdtempSync(join(tmpdir(), "berth-volimg-"));
+    const dir = join(work, "rootfs");
+    mkdirSync(join(dir, "bin"), { recursive: true });
+    mkdirSync(join(dir, "data"), { recursive: true });
+    Bun.spawnSync(["cp", "/bin/busybox", join(dir, "bin/busybox")]);
+    for (const a of ["sh", "cat", "ls", "echo", "stat", "true"]) Bun.spawnSync(["ln", "-s", "busybox", join(dir, "bin", a)]);
+    writeFileSync(join(dir, "data/seed"), "from the image\n");
+    chownSync(join(dir, "data"), 1234, 1234);
+    const tar = join(work, "rootfs.tar");
+    expect(Bun.spawnSync(["tar", "-C", dir, "-cf", tar, "."]).exitCode).toBe(0);
+    const imp = env.run(["import", "--change", "VOLUME /data", "--change", "ENV PATH=/bin", tar, "localhost/withvol:1"]);
+    expect(imp.stderr).toBe("");
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  test("an uncovered VOLUME becomes an anonymous volume with the image's files; rm -v removes it, rm alone keeps it", () => {
+    const id = idOf(env.run(["run", "-d", "localhost/withvol:1", "sh", "-c", "cat /data/seed; echo new > /data/made; stat -c %u /data; sleep 30"]));
+    const insp = JSON.parse(env.run(["inspect", id]).stdout)[0];
+    const m = insp.Mounts.find((x: { Destination: string }) => x.Destination === "/data");
+    expect(m.Type).toBe("volume");
+    expect(m.Name).toMatch(/^[0-9a-f]{64}$/);
+    expect(env.run(["volume", "ls", "-q"]).stdout).toBe(`${m.Name}\n`);
+    for (let i = 0; i < 100 && !existsSync(join(m.Source, "made")); i++) Bun.sleepSync(20);
+    expect(readFileSync(join(m.Source, "seed"), "utf8")).toBe("from the image\n");
+    expect(statSync(m.Source).uid).toBe(1234);
+    expect(env.run(["logs", id]).stdout).toBe("from the image\n1234\n");
+    expect(env.run(["rm", "-f", "-v", id]).code).toBe(0);
+    expect(env.run(["volume", "ls", "-q"]).stdout).toBe("");
+    // without -v the anonymous volume stays (Docker's rule); with --rm it goes
+    const keep = idOf(env.run(["run", "-d", "localhost/withvol:1", "true"]));
+    for (let i = 0; i < 100 && env.run(["ps", "-q"]).stdout.includes(keep.slice(0, 12)); i++) Bun.sleepSync(20);
+    expect(env.run(["rm", keep]).code).toBe(0);
+    expect(env.run(["volume", "ls", "-q"]).stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    env.run(["volume", "prune", "-f"]);
+    expect(env.run(["run", "--rm", "localhost/withvol:1", "cat", "/data/seed"]).stdout).toBe("from the image\n");
+    expect(env.run(["volume", "ls", "-q"]).stdout).toBe("");
+  });
+
+  test("a new named volume starts with the image's files; one with data keeps its own; -v and --tmpfs cover a VOLUME", () => {
+    expect(env.run(["run", "--rm", "-v", "seeded:/data", "localhost/withvol:1", "sh", "-c", "cat /data/seed; echo mine > /data/seed"]).stdout).toBe("from the image\n");
+    expect(env.run(["run", "--rm", "-v", "seeded:/data", "localhost/withvol:1", "cat", "/data/seed"]).stdout).toBe("mine\n");
+    expect(env.run(["run", "--rm", "--tmpfs", "/data", "localhost/withvol:1", "ls", "/data"]).stdout).toBe("");
+    expect(env.run(["volume", "ls", "-q"]).stdout).toBe("seeded\n");
   });
 });
