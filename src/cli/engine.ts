@@ -42,7 +42,7 @@ Containers:
   run [flags] IMAGE [COMMAND [ARG...]]   (--rm -d -i -t --name -e --env-file -v --tmpfs -w -u --entrypoint
                                --memory --cpus --pids-limit --read-only --cap-add --cap-drop
                                --security-opt seccomp=FILE|unconfined|no-new-privileges
-                               --network none|host|bridge -p [IP:]HOSTPORT:PORT[/PROTO] --hostname
+                               --network none|host|bridge -p [[IP:][HOSTPORT]:]PORT[/PROTO] -P --hostname
                                --pull always|missing|never --tls-verify
                                --restart no|on-failure[:N]|always|unless-stopped (with -d)
                                --privileged --ulimit T=S[:H] --sysctl K=V -l/--label K=V --shm-size --stop-signal --stop-timeout
@@ -326,6 +326,7 @@ const RUN_FLAGS: Flag[] = [
   { name: "authfile", kind: "string" },
   { name: "label", short: "l", kind: "list" },
   { name: "privileged", kind: "bool" },
+  { name: "publish-all", short: "P", kind: "bool" },
   { name: "cpu-shares", short: "c", kind: "string" },
   ...["ulimit", "sysctl", "device", "group-add", "add-host", "dns", "dns-search", "dns-option"].map((name): Flag => ({ name, kind: "list" })),
   ...["restart", "shm-size", "stop-signal", "stop-timeout", "cpuset-cpus", "cpuset-mems", "memory-swap", "memory-reservation"].map((name): Flag => ({ name, kind: "string" })),
@@ -483,10 +484,11 @@ function createRequest(p: ParsedFlags, what: "run" | "create"): CreateRequest {
   const [image, ...cmd] = p.args;
   if (!image) throw new EngineUsageError(`${what} needs an image: berth ${what} [flags] IMAGE [COMMAND [ARG...]]`);
   const ports = fList(p, "publish").map(parsePublish);
+  const publishAll = fBool(p, "publish-all");
   // publishing a port needs the bridge network: it is the default then, as in Docker
-  const network = (fStr(p, "network") ?? (ports.length ? "bridge" : "none")) as NetworkMode;
+  const network = (fStr(p, "network") ?? (ports.length || publishAll ? "bridge" : "none")) as NetworkMode;
   if (!["none", "host", "bridge"].includes(network)) throw new EngineUsageError(`--network ${JSON.stringify(network)}: want none, host or bridge`);
-  if (ports.length && network !== "bridge") throw new EngineUsageError(`-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`);
+  if ((ports.length || publishAll) && network !== "bridge") throw new EngineUsageError(`-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`);
   const pull = fStr(p, "pull") ?? "missing";
   if (!["missing", "always", "never"].includes(pull)) throw new EngineUsageError(`--pull ${JSON.stringify(pull)}: want missing, always or never`);
   const detach = what === "create" || fBool(p, "detach");
@@ -496,7 +498,7 @@ function createRequest(p: ParsedFlags, what: "run" | "create"): CreateRequest {
   }
   if (what === "run" && opts.tty && !detach && opts.interactive && !process.stdin.isTTY) throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
   return {
-    image, name: fStr(p, "name"), opts, network, ports, autoRemove: fBool(p, "rm"), detach, standalone: what === "create",
+    image, name: fStr(p, "name"), opts, network, ports, autoRemove: fBool(p, "rm"), detach, standalone: what === "create", publishAll,
     pull: pull as "missing", registry: registryOptions(p), onPullProgress: pullProgress(),
   };
 }

@@ -124,6 +124,7 @@ export function parseDuration(s: string, flag: string): number {
 
 /** A published port: Docker's `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp|sctp]`. */
 export interface PublishedPort {
+  /** 0: berth picks a free one when the container is made */
   hostPort: number;
   containerPort: number;
   protocol: "tcp" | "udp" | "sctp";
@@ -149,12 +150,14 @@ export function parsePublish(s: string): PublishedPort {
   }
   const parts = rest.split(":");
   if (!hostIP && parts.length === 3) hostIP = parts.shift();
-  if (parts.length !== 2) throw new EngineUsageError(`${flag}: want [IP:]HOSTPORT:CONTAINERPORT[/PROTOCOL] (berth does not pick host ports)`);
+  // CONTAINERPORT alone, or IP::CONTAINERPORT: berth picks a free host port
+  if (parts.length === 1) parts.unshift("");
+  if (parts.length !== 2) throw new EngineUsageError(`${flag}: want [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTOCOL]`);
   const port = (v: string, what: string) => {
     if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new EngineUsageError(`${flag}: ${what} must be a port number 1-65535${v.includes("-") ? " (ranges are not supported)" : ""}`);
     return Number(v);
   };
-  const pm: PublishedPort = { hostPort: port(parts[0]!, "the host port"), containerPort: port(parts[1]!, "the container port"), protocol };
+  const pm: PublishedPort = { hostPort: parts[0] === "" ? 0 : port(parts[0]!, "the host port"), containerPort: port(parts[1]!, "the container port"), protocol };
   if (hostIP !== undefined && hostIP !== "") {
     if (!/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/.test(hostIP)) throw new EngineUsageError(`${flag}: ${JSON.stringify(hostIP)} is not an IP address`);
     pm.hostIP = hostIP;

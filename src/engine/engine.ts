@@ -48,6 +48,8 @@ export interface CreateRequest {
   detach: boolean;
   /** `create`: the container waits for `start` (and outlives a start that fails). */
   standalone?: boolean;
+  /** -P: every port the image exposes, on a free host port each. */
+  publishAll?: boolean;
   pull: PullPolicy;
   registry?: RegistryOptions;
   onPullProgress?: (p: PullProgress) => void;
@@ -75,6 +77,25 @@ export function classifyStartError(e: unknown): EngineError {
   if (/^exec .*(Permission denied|EACCES|Exec format error|Is a directory)/.test(msg)) return new EngineError(`${msg}: the command cannot be invoked`, 126);
   if (/^cwd .*not a directory/.test(msg)) return new EngineError(msg, 126);
   return new EngineError(msg, 125);
+}
+
+/**
+ * A host port the kernel has free now (bound to port 0, then let go); the
+ * caller holds the engine's ports lock, and CNI's portmap takes it next.
+ */
+async function freePort(protocol: PublishedPort["protocol"], hostIP?: string): Promise<number> {
+  const hostname = hostIP ?? "0.0.0.0";
+  if (protocol === "udp") {
+    const s = await Bun.udpSocket({ hostname, port: 0 });
+    const port = s.port;
+    s.close();
+    return port;
+  }
+  // tcp (and sctp, which shares the port space in practice)
+  const l = Bun.listen({ hostname, port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
 }
 
 export function alive(pid: number): boolean {
@@ -148,6 +169,25 @@ export class Engine {
   }
 
   /** Refuses a host port another container with a network still holds (same protocol and an overlapping address). */
+  /** Host ports asked for as 0 (-p PORT, -P): a free one each, not published by another container either. */
+  private async pickPorts(id: string, ports: PublishedPort[]): Promise<void> {
+    const taken = new Set<string>();
+    for (const c of this.containers.list()) {
+      if (c.id === id || !inspectNetwork(this.paths.runRoot, c.id)) continue;
+      for (const q of c.network.ports ?? []) taken.add(`${q.hostPort}/${q.protocol}`);
+    }
+    for (const p of ports) if (p.hostPort !== 0) taken.add(`${p.hostPort}/${p.protocol}`);
+    for (const p of ports) {
+      if (p.hostPort !== 0) continue;
+      for (let i = 0; i < 50 && p.hostPort === 0; i++) {
+        const port = await freePort(p.protocol, p.hostIP);
+        if (!taken.has(`${port}/${p.protocol}`)) p.hostPort = port;
+      }
+      if (p.hostPort === 0) throw new EngineError(`-p ${p.containerPort}/${p.protocol}: found no free host port`);
+      taken.add(`${p.hostPort}/${p.protocol}`);
+    }
+  }
+
   private checkPortsFree(id: string, ports: PublishedPort[]): void {
     const seen = new Set<string>();
     for (const p of ports) {
@@ -173,7 +213,10 @@ export class Engine {
     const portLock = ports.length ? await acquireLock(join(networkDataDir(this.paths), "ports.lock"), "exclusive") : undefined;
     let net: Awaited<ReturnType<typeof setupNetwork>>;
     try {
-      if (ports.length) this.checkPortsFree(id, ports);
+      if (ports.length) {
+        await this.pickPorts(id, ports);
+        this.checkPortsFree(id, ports);
+      }
       net = await setupNetwork({
         id, mode, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
         hostname: opts.hostname ?? (mode === "host" ? undefined : id.slice(0, 12)),
@@ -296,6 +339,13 @@ export class Engine {
       rec.rootfs = snap.rootfs;
       const proc = containerProcess(img.config, snap.rootfs, req.opts);
       await this.imageVolumes(rec, proc.volumes, made);
+      if (req.publishAll) {
+        const ports = (rec.network.ports ??= []);
+        for (const x of proc.exposedPorts) {
+          if (!ports.some((p) => p.containerPort === x.port && p.protocol === x.protocol)) ports.push({ hostPort: 0, containerPort: x.port, protocol: x.protocol });
+        }
+        if (ports.length === 0) delete rec.network.ports;
+      }
       // a new, empty volume starts with what the image has at its path (Docker's copy-up)
       for (const v of req.opts.volumes) if (v.name && made.has(v.name)) copyUp(snap.rootfs, v.destination, v.source);
       rec.args = proc.args;

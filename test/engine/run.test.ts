@@ -242,11 +242,16 @@ describe("run", () => {
     expect(env.leftovers()).toEqual([]);
   });
 
+  /** Runs the shell lines (berth as $B, lo up) in a private network namespace: the rules and the bridge never touch the host's. */
+  function inPrivateNet(lines: string[]): string {
+    const script = [`B=${BERTH}`, "ip link set lo up", ...lines].join("\n");
+    const r = Bun.spawnSync(["unshare", "--net", "--", "sh", "-c", script], { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    expect(r.exitCode).toBe(0);
+    return r.stdout.toString();
+  }
+
   test("-p publishes a port through the bridge (CNI portmap): reachable on the gateway and on localhost; rules gone after rm", () => {
-    // in a private network namespace, as above: the rules and the bridge never touch the host's
-    const script = [
-      `B=${BERTH}`,
-      "ip link set lo up",
+    const out = inPrivateNet([
       "$B run -d --name pub -p 18081:80 berth/busybox sh -c 'while true; do echo hello-published | nc -l -p 80; done' >/dev/null || exit 9",
       "$B ps --format json | grep -q '\"host_port\": 18081' && echo ps-ok",
       "$B ps | grep -q '0.0.0.0:18081->80/tcp' && echo table-ok",
@@ -263,10 +268,7 @@ describe("run", () => {
       "$B start pub >/dev/null; echo restarted=$(get $($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p'))",
       "$B rm -f pub >/dev/null",
       "echo after=$(iptables-save -t nat | grep -c 18081)",
-    ].join("\n");
-    const r = Bun.spawnSync(["unshare", "--net", "--", "sh", "-c", script], { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
-    const out = r.stdout.toString();
-    expect(r.exitCode).toBe(0);
+    ]);
     expect(out).toContain("ps-ok\ntable-ok\nport-ok\n");
     expect(out).toContain("gateway=hello-published\n");
     expect(out).toContain("localhost=hello-published\n");
@@ -278,9 +280,39 @@ describe("run", () => {
     expect(env.leftovers()).toEqual([]);
   });
 
+  test("-p PORT and -P: berth picks free host ports, reachable on localhost, shown by port", () => {
+    // an image that exposes 81/tcp, for -P
+    const work = mkdtempSync(join(tmpdir(), "berth-expose-"));
+    try {
+      const dir = join(work, "rootfs");
+      Bun.spawnSync(["mkdir", "-p", join(dir, "bin")]);
+      Bun.spawnSync(["cp", "/bin/busybox", join(dir, "bin/busybox")]);
+      for (const a of ["sh", "nc", "echo", "sleep"]) Bun.spawnSync(["ln", "-s", "busybox", join(dir, "bin", a)]);
+      expect(Bun.spawnSync(["tar", "-C", dir, "-cf", join(work, "r.tar"), "."]).exitCode).toBe(0);
+      expect(env.run(["import", "--change", "EXPOSE 81", "--change", "ENV PATH=/bin", join(work, "r.tar"), "localhost/exposer:1"]).code).toBe(0);
+      const out = inPrivateNet([
+        "$B run -d --name rnd -p 80 berth/busybox sh -c 'while true; do echo random-port | nc -l -p 80; done' >/dev/null || exit 9",
+        "$B run -d --name all -P localhost/exposer:1 sh -c 'while true; do echo exposed-port | nc -l -p 81; done' >/dev/null || exit 8",
+        "p1=$($B port rnd 80 | cut -d: -f2); p2=$($B port all 81 | cut -d: -f2); echo ports=$p1,$p2",
+        "get() { for i in 1 2 3 4 5 6 7 8 9 10; do r=$(busybox nc -w 2 127.0.0.1 $1 2>/dev/null); [ -n \"$r\" ] && break; sleep 0.2; done; echo \"$r\"; }",
+        "echo rnd=$(get $p1) all=$(get $p2)",
+        "$B rm -f rnd all >/dev/null",
+      ]);
+      const [p1, p2] = /ports=(\d+),(\d+)/.exec(out)!.slice(1).map(Number);
+      expect(p1).toBeGreaterThan(1023);
+      expect(p2).toBeGreaterThan(1023);
+      expect(p1).not.toBe(p2);
+      expect(out).toContain("rnd=random-port all=exposed-port\n");
+      expect(env.leftovers()).toEqual([]);
+    } finally {
+      env.run(["rmi", "localhost/exposer:1"]);
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   test("-p: bad values and network modes without a bridge are refused with 125, naming the flag", () => {
     for (const [args, msg] of [
-      [["-p", "80"], "HOSTPORT:CONTAINERPORT"],
+      [["-p", "1:2:3:80"], "CONTAINERPORT"],
       [["-p", "8000-8001:80"], "ranges are not supported"],
       [["-p", "8080:80/icmp"], "protocol"],
       [["-p", "nope:8080:80"], "not an IP address"],
