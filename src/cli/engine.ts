@@ -14,6 +14,7 @@ import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
 import { volumesOf } from "../engine/volumes.ts";
 import { copy, parseCpEnd } from "../engine/cp.ts";
+import { checkRetries, type HealthFlags } from "../engine/health.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
 import { normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
@@ -45,7 +46,8 @@ Containers:
                                --network none|host|bridge -p [[IP:][HOSTPORT]:]PORT[/PROTO] -P --hostname
                                --pull always|missing|never --tls-verify
                                --restart no|on-failure[:N]|always|unless-stopped (with -d)
-                               --privileged --ulimit T=S[:H] --sysctl K=V -l/--label K=V --shm-size --stop-signal --stop-timeout
+                               --health-cmd --health-interval --health-timeout --health-retries --health-start-period
+                               --no-healthcheck --privileged --ulimit T=S[:H] --sysctl K=V -l/--label K=V --shm-size --stop-signal --stop-timeout
                                --device HOST[:CTR[:rwm]] --group-add --cpu-shares --cpuset-cpus --cpuset-mems
                                --memory-swap --memory-reservation --add-host NAME:IP --dns --dns-search --dns-option)
   create [run's flags] IMAGE [COMMAND [ARG...]]   a container that waits for start
@@ -57,10 +59,11 @@ Containers:
   restart [-t SECONDS] CONTAINER...   stop, then start
   pause CONTAINER... / unpause CONTAINER...   freeze and thaw through the cgroup
   kill [-s SIGNAL] CONTAINER...    send a signal (default SIGKILL)
-  rm [-f] CONTAINER...        remove containers
+  rm [-f] [-v] CONTAINER...   remove containers (-v: and their anonymous volumes)
   stats [--no-stream] [CONTAINER...]   CPU, memory and pids from the cgroups
   top CONTAINER               the container's processes (every process of its cgroup)
   wait CONTAINER...           wait until each has exited; print its exit code
+  healthcheck run CONTAINER   run the container's health check once (exit 0: healthy)
   port CONTAINER [PORT[/PROTO]]   the published ports
   cp [-a] [-L] SRC DEST       copy files between a container and the host (CONTAINER:PATH on one side)
 `;
@@ -330,6 +333,8 @@ const RUN_FLAGS: Flag[] = [
   { name: "cpu-shares", short: "c", kind: "string" },
   ...["ulimit", "sysctl", "device", "group-add", "add-host", "dns", "dns-search", "dns-option"].map((name): Flag => ({ name, kind: "list" })),
   ...["restart", "shm-size", "stop-signal", "stop-timeout", "cpuset-cpus", "cpuset-mems", "memory-swap", "memory-reservation"].map((name): Flag => ({ name, kind: "string" })),
+  ...["health-cmd", "health-interval", "health-timeout", "health-retries", "health-start-period"].map((name): Flag => ({ name, kind: "string" })),
+  { name: "no-healthcheck", kind: "bool" },
 ];
 
 function envFromHost(e: string): string | undefined {
@@ -360,6 +365,20 @@ function readEnvFile(file: string): string[] {
 /** The flags beyond the basics: limits, devices, groups, sysctls, labels, stop, name resolution. */
 function moreOptions(p: ParsedFlags, o: ContainerOptions): void {
   if (fBool(p, "privileged")) o.privileged = true;
+  const health: HealthFlags = {};
+  const hcmd = fStr(p, "health-cmd");
+  if (hcmd !== undefined) health.cmd = hcmd;
+  for (const [flag, key] of [["health-interval", "intervalMs"], ["health-timeout", "timeoutMs"], ["health-start-period", "startPeriodMs"]] as const) {
+    const v = fStr(p, flag);
+    if (v !== undefined) health[key] = parseDuration(v, `--${flag}`);
+  }
+  const hr = fStr(p, "health-retries");
+  if (hr !== undefined) health.retries = checkRetries(hr);
+  if (fBool(p, "no-healthcheck")) {
+    if (Object.keys(health).length > 0) throw new EngineUsageError("--no-healthcheck conflicts with the --health-* flags");
+    health.none = true;
+  }
+  if (Object.keys(health).length > 0) o.health = health;
   const ul = fList(p, "ulimit");
   if (ul.length) o.ulimits = ul.map(parseUlimit);
   const sc = fList(p, "sysctl");
@@ -535,7 +554,8 @@ async function cmdCreate(argv: string[]): Promise<number> {
 
 function statusText(e: Engine, c: ContainerRecordE): string {
   const st = e.status(c);
-  if (st === "running") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")}`;
+  const h = c.healthcheck ? c.state.health?.status ?? "starting" : undefined;
+  if (st === "running") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")}${h ? (h === "starting" ? " (health: starting)" : ` (${h})`) : ""}`;
   if (st === "paused") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")} (Paused)`;
   if (st === "created") return "Created";
   if (c.state.restarting && alive(c.state.monitorPid)) return `Restarting (${c.state.exitCode ?? "unknown"}) ${ago(c.state.finishedAt)}`;
@@ -735,6 +755,12 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
       ExitCode: c.state.exitCode ?? (st === "exited" ? -1 : 0), StartedAt: c.state.startedAt ?? "", FinishedAt: c.state.finishedAt ?? "",
       ...(c.state.error ? { Error: c.state.error } : {}),
       Restarting: !!c.state.restarting && alive(c.state.monitorPid),
+      ...(c.healthcheck ? {
+        Health: {
+          Status: c.state.health?.status ?? "starting", FailingStreak: c.state.health?.failingStreak ?? 0,
+          Log: (c.state.health?.log ?? []).map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })),
+        },
+      } : {}),
     },
     RestartCount: c.state.restartCount ?? 0,
     Image: c.imageId, ImageName: c.imageRef, ImageDigest: c.imageDigest,
@@ -743,6 +769,12 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
       Hostname: c.hostname, User: c.options.user ?? "", Env: c.env, Cmd: c.args, WorkingDir: c.cwd, Entrypoint: c.options.entrypoint ?? null,
       Tty: c.options.tty, OpenStdin: c.options.interactive, StopSignal: c.stopSignal, Image: c.image, Labels: c.options.labels ?? {},
       ...(c.options.stopTimeout !== undefined ? { StopTimeout: c.options.stopTimeout } : {}),
+      ...(c.healthcheck ? {
+        Healthcheck: {
+          Test: c.healthcheck.test, Interval: c.healthcheck.intervalMs * 1e6, Timeout: c.healthcheck.timeoutMs * 1e6,
+          StartPeriod: c.healthcheck.startPeriodMs * 1e6, Retries: c.healthcheck.retries,
+        },
+      } : {}),
     },
     HostConfig: {
       AutoRemove: c.autoRemove, NetworkMode: c.network.mode, ReadonlyRootfs: c.options.readOnly, Privileged: !!c.options.privileged,
@@ -879,6 +911,19 @@ async function cmdStats(argv: string[]): Promise<number> {
     if (live) process.off("SIGINT", onInt);
   }
   return 0;
+}
+
+// ---- healthcheck -------------------------------------------------------------
+
+/** healthcheck run CONTAINER: one probe now; prints the status; exit 0 healthy, 1 otherwise. */
+async function cmdHealthcheck(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== "run") throw new EngineUsageError("healthcheck needs a subcommand: run CONTAINER");
+  const p = parse(rest, []);
+  if (p.args.length !== 1) throw new EngineUsageError("healthcheck run needs exactly one container");
+  const st = await makeEngine().healthcheckNow(p.args[0]!);
+  out(st.status);
+  return st.status === "healthy" ? 0 : 1;
 }
 
 // ---- wait, port --------------------------------------------------------------
@@ -1105,6 +1150,7 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "stats": return cmdStats(argv);
     case "top": return cmdTop(argv);
     case "wait": return cmdWait(argv);
+    case "healthcheck": return cmdHealthcheck(argv);
     case "port": return cmdPort(argv);
     case "cp": return cmdCp(argv);
     case "volume": return cmdVolume(argv);

@@ -10,7 +10,7 @@ import { trace } from "../linux/trace.ts";
 import { writeErr, writeOut } from "../linux/stdio.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
-const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "container", "volume", "restart", "unpause"]);
+const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "healthcheck", "container", "volume", "restart", "unpause"]);
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
@@ -95,7 +95,8 @@ Runtime commands (OCI runtime-spec):
 Engine commands (images and containers by name, as in Podman and Docker;
 \`berth help engine\` lists their flags):
   run IMAGE [CMD...]   create IMAGE [CMD...]   pull  images  rmi  load  import  save  tag  inspect
-  ps  logs  exec  stop  start  restart  pause  unpause  kill  rm  stats  top  cp  wait  port  volume
+  ps  logs  exec  stop  start  restart  pause  unpause  kill  rm  stats  top  cp  wait  port
+  healthcheck  volume
   image ...  container ...
 
 Node agent:

@@ -31,6 +31,7 @@ import { resolveUser } from "../image/config.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
 import { copyUp } from "./volumes.ts";
+import { effectiveHealth, healthArgs, nextHealth, type HealthConfig, type HealthLogEntry, type HealthState } from "./health.ts";
 import { buildSpec, containerProcess, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
 import { VolumeStore } from "./volumes.ts";
@@ -97,6 +98,8 @@ async function freePort(protocol: PublishedPort["protocol"], hostIP?: string): P
   l.stop(true);
   return port;
 }
+
+let probeSeq = 0;
 
 export function alive(pid: number): boolean {
   if (!(pid > 0)) return false;
@@ -354,6 +357,8 @@ export class Engine {
       rec.cwd = proc.cwd;
       rec.user = proc.user;
       rec.stopSignal = req.opts.stopSignal ?? proc.stopSignal;
+      const hc = effectiveHealth(img.config, req.opts.health);
+      if (hc) rec.healthcheck = hc;
       this.containers.save(rec);
       await this.attach(rec, img, proc);
       writeFileAtomic(rec.logPath, "", 0o600);
@@ -410,6 +415,7 @@ export class Engine {
       await this.containers.withLock(rec.id, () => {
         const cur = this.containers.load(rec.id) ?? rec;
         cur.state = { ...cur.state, status: "running", pid: rrec.pid, startedAt: new Date().toISOString() };
+        if (cur.healthcheck) cur.state.health = { status: "starting", failingStreak: 0, log: [] };
         this.containers.save(cur);
         Object.assign(rec, cur);
       });
@@ -552,7 +558,9 @@ export class Engine {
     let delay = 0;
     for (;;) {
       const startedAt = Date.now();
+      const stopHealth = this.superviseHealth(id, startedAt);
       const code = await launched.core.exited;
+      stopHealth();
       if (launched.console) await Promise.race([launched.console.proc.exited, Bun.sleep(2000)]);
       const cur = this.containers.load(id);
       if (!cur || !shouldRestart(cur.options.restart, code, cur.state.restartCount ?? 0, !!cur.state.stoppedByUser)) {
@@ -732,6 +740,93 @@ export class Engine {
       if (!(await this.waitExit(rec.id, 10_000))) throw new EngineError(`container ${rec.name} did not stop after SIGKILL`);
     }
     return rec;
+  }
+
+  /** Runs the container's health check every interval until the returned function is called. */
+  private superviseHealth(id: string, startedAt: number): () => void {
+    const hc = this.containers.load(id)?.healthcheck;
+    if (!hc) return () => {};
+    let over = false;
+    void (async () => {
+      while (!over) {
+        await Bun.sleep(hc.intervalMs);
+        if (over) return;
+        const rec = this.containers.load(id);
+        if (!rec || this.status(rec) !== "running") continue;
+        const entry = await this.probe(rec, hc);
+        if (over) return;
+        await this.recordHealth(id, entry, hc, Date.now() - startedAt < hc.startPeriodMs);
+      }
+    })().catch(() => {
+      /* the container went away meanwhile */
+    });
+    return () => {
+      over = true;
+    };
+  }
+
+  private async recordHealth(id: string, entry: HealthLogEntry, hc: HealthConfig, duringStart: boolean): Promise<HealthState | undefined> {
+    let next: HealthState | undefined;
+    await this.containers.withLock(id, async () => {
+      const cur = this.containers.load(id);
+      if (!cur) return;
+      next = nextHealth(cur.state.health, entry, hc, duringStart);
+      cur.state.health = next;
+      this.containers.save(cur);
+    });
+    return next;
+  }
+
+  /** One run of the health check in the container: its exit code (-1: timed out or could not run) and output. */
+  async probe(rec: ContainerRecordE, hc: HealthConfig): Promise<HealthLogEntry> {
+    const start = new Date().toISOString();
+    const tag = `${process.pid}-${++probeSeq}`;
+    const outPath = join(containerDir(this.paths, rec.id), `health-${tag}.out`);
+    const pidPath = join(containerDir(this.paths, rec.id), `health-${tag}.pid`);
+    const out = openSync(outPath, "w", 0o600);
+    const nul = openSync("/dev/null", "r");
+    let exitCode = -1;
+    let note = "";
+    try {
+      const base = this.runtime.store.load(rec.id).config.process!;
+      const proc: Process = { ...base, args: healthArgs(hc), terminal: false, consoleSize: undefined };
+      const session = this.runtime.exec(rec.id, proc, { detach: false, stdio: [nul, out, out], pidFile: pidPath });
+      const r = await Promise.race([session.proc.exited, Bun.sleep(hc.timeoutMs).then(() => "timeout" as const)]);
+      if (r === "timeout") {
+        note = `health check timed out after ${hc.timeoutMs} ms`;
+        try {
+          process.kill(Number(readFileSync(pidPath, "utf8")), "SIGKILL");
+        } catch {
+          /* ended meanwhile */
+        }
+        await Promise.race([session.proc.exited, Bun.sleep(2000)]);
+      } else exitCode = r;
+    } catch (e) {
+      note = (e as Error).message;
+    } finally {
+      closeSync(nul);
+      closeSync(out);
+    }
+    let output = "";
+    try {
+      output = readFileSync(outPath, "utf8").slice(0, 4096);
+    } catch {
+      /* none */
+    }
+    rmSync(outPath, { force: true });
+    rmSync(pidPath, { force: true });
+    return { start, end: new Date().toISOString(), exitCode, output: note ? `${output}${note}\n` : output };
+  }
+
+  /** `healthcheck run`: one probe now, recorded like the monitor's; the resulting state. */
+  async healthcheckNow(ref: string): Promise<HealthState> {
+    const rec = this.containers.get(ref);
+    if (!rec.healthcheck) throw new EngineError(`container ${rec.name} has no health check`);
+    if (this.status(rec) !== "running") throw new EngineError(`container ${rec.name} is not running`);
+    const started = rec.state.startedAt ? Date.parse(rec.state.startedAt) : Date.now();
+    const entry = await this.probe(rec, rec.healthcheck);
+    const next = await this.recordHealth(rec.id, entry, rec.healthcheck, Date.now() - started < rec.healthcheck.startPeriodMs);
+    return next ?? nextHealth(undefined, entry, rec.healthcheck, false);
   }
 
   /** The monitor will not start the container again: it is plainly exited. */

@@ -6,7 +6,7 @@ import { hostPlatform, layerDiffId, MediaType, sha256, type ImageConfig, type Im
 import { detectCompression } from "../image/index.ts";
 import { closeSync, openSync, readSync } from "node:fs";
 import { EngineError } from "./store.ts";
-import { EngineUsageError } from "./args.ts";
+import { EngineUsageError, parseDuration } from "./args.ts";
 
 function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: string): void {
   const m = /^\s*([A-Za-z]+)\s+(.*)$/s.exec(change);
@@ -31,8 +31,33 @@ function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: string): v
     case "USER": cfg.User = val; break;
     case "STOPSIGNAL": cfg.StopSignal = val; break;
     case "VOLUME": for (const v of val.trim().startsWith("[") ? list() : val.trim().split(/\s+/)) (cfg.Volumes ??= {})[v] = {}; break;
+    case "HEALTHCHECK": {
+      // HEALTHCHECK [--interval=D --timeout=D --start-period=D --retries=N] CMD command | NONE
+      const words = val.trim();
+      if (/^NONE$/i.test(words)) {
+        cfg.Healthcheck = { Test: ["NONE"] };
+        break;
+      }
+      const hm = /^((?:--[a-z-]+=\S+\s+)*)CMD\s+(.+)$/is.exec(words);
+      if (!hm) throw new EngineUsageError(`--change ${JSON.stringify(change)}: want HEALTHCHECK [--OPTION=VALUE...] CMD COMMAND, or HEALTHCHECK NONE`);
+      const hc: NonNullable<typeof cfg.Healthcheck> = {};
+      for (const opt of hm[1]!.trim().split(/\s+/).filter(Boolean)) {
+        const [k, v] = opt.slice(2).split("=") as [string, string];
+        if (k === "retries") hc.Retries = Number(v);
+        else if (k === "interval" || k === "timeout" || k === "start-period") {
+          const ns = parseDuration(v, `HEALTHCHECK --${k}`) * 1e6;
+          if (k === "interval") hc.Interval = ns;
+          else if (k === "timeout") hc.Timeout = ns;
+          else hc.StartPeriod = ns;
+        } else throw new EngineUsageError(`--change ${JSON.stringify(change)}: unknown HEALTHCHECK option --${k}`);
+      }
+      const cmd = hm[2]!;
+      hc.Test = cmd.trim().startsWith("[") ? ["CMD", ...(JSON.parse(cmd) as string[])] : ["CMD-SHELL", cmd];
+      cfg.Healthcheck = hc;
+      break;
+    }
     case "EXPOSE": for (const p of val.trim().split(/\s+/)) (cfg.ExposedPorts ??= {})[p.includes("/") ? p : `${p}/tcp`] = {}; break;
-    default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL, VOLUME, EXPOSE)`);
+    default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL, VOLUME, EXPOSE, HEALTHCHECK)`);
   }
 }
 

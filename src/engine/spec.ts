@@ -13,6 +13,7 @@ import { groupId, imageToProcess, type ImageProcess } from "../image/config.ts";
 import { resolveInRoot } from "../image/rootpath.ts";
 import type { ImageConfig } from "../image/types.ts";
 import { EngineUsageError } from "./args.ts";
+import type { HealthFlags } from "./health.ts";
 
 /** Docker's default capability set. */
 export const ENGINE_CAPABILITIES: readonly string[] = Object.freeze([
@@ -82,6 +83,8 @@ export interface ContainerOptions {
   /** --memory-swap: memory plus swap, bytes; -1 unlimited */
   memorySwap?: number;
   memoryReservation?: number;
+  /** --health-cmd, --health-interval, ..., --no-healthcheck */
+  health?: HealthFlags;
   /** --privileged: every capability, no seccomp filter, no masked or read-only paths, /sys and cgroups writable, every host device */
   privileged?: boolean;
   /** --add-host NAME:IP, --dns, --dns-search, --dns-option */

@@ -4,6 +4,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import type { HealthConfig, HealthState } from "./health.ts";
 import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
 import { LOCK_EX, LOCK_UN, tryFlock } from "../linux/sys.ts";
 import { containerDir, containersDir, type EnginePaths } from "./paths.ts";
@@ -33,6 +34,8 @@ export interface ContainerRecordE {
   autoRemove: boolean;
   /** Made by `create` (not `run`): a start that fails leaves it, with the error, as Docker does. */
   standalone?: boolean;
+  /** The health check its monitor runs (the image's HEALTHCHECK under the --health-* flags). */
+  healthcheck?: HealthConfig;
   detach: boolean;
   network: { mode: "none" | "host" | "bridge"; ips: string[]; gateway?: string; netnsPath?: string; ports?: PublishedPort[] };
   rootfs: string;
@@ -52,6 +55,8 @@ export interface ContainerRecordE {
     stoppedByUser?: boolean;
     /** Exited, and the monitor will start it again after a back-off (the restart policy). */
     restarting?: boolean;
+    /** The health check's results (with a healthcheck). */
+    health?: HealthState;
   };
 }
 

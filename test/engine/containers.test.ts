@@ -183,6 +183,33 @@ describe("detached containers", () => {
     expect(env.run(["port", "w1", "80"]).code).toBe(125);
   });
 
+  test("health checks: starting, healthy, unhealthy after the retries; ps and inspect show it; healthcheck run probes once", async () => {
+    idOf(env.run(["run", "-d", "--name", "hc", "--health-cmd", "cat /tmp/ok", "--health-interval", "200ms", "--health-retries", "2",
+      "berth/busybox", "sh", "-c", "sleep 0.7; echo fine > /tmp/ok; sleep 60"]));
+    const health = () => JSON.parse(env.run(["inspect", "hc"]).stdout)[0].State.Health;
+    expect(["starting", "unhealthy"]).toContain(health().Status);
+    await waitFor(() => health().Status === "healthy", 10_000);
+    const h = health();
+    expect(h.FailingStreak).toBe(0);
+    expect(h.Log.at(-1)).toMatchObject({ ExitCode: 0, Output: "fine\n" });
+    expect(env.run(["ps"]).stdout).toMatch(/Up .* \(healthy\)\s+hc/);
+    expect(JSON.parse(env.run(["inspect", "hc"]).stdout)[0].Config.Healthcheck).toMatchObject({ Test: ["CMD-SHELL", "cat /tmp/ok"], Retries: 2, Interval: 200e6 });
+    const once = env.run(["healthcheck", "run", "hc"]);
+    expect([once.code, once.stdout]).toEqual([0, "healthy\n"]);
+    // the check starts failing: unhealthy after two failures in a row
+    expect(env.run(["exec", "hc", "rm", "/tmp/ok"]).code).toBe(0);
+    await waitFor(() => health().Status === "unhealthy", 10_000);
+    expect(health().FailingStreak).toBeGreaterThanOrEqual(2);
+    expect(env.run(["ps"]).stdout).toMatch(/\(unhealthy\)\s+hc/);
+    expect(env.run(["healthcheck", "run", "hc"]).code).toBe(1);
+    // no check: healthcheck run says so; bad flags are refused
+    idOf(env.run(["run", "-d", "--name", "nohc", "berth/busybox", "sleep", "60"]));
+    expect(env.run(["healthcheck", "run", "nohc"]).stderr).toContain("has no health check");
+    expect(JSON.parse(env.run(["inspect", "nohc"]).stdout)[0].State.Health).toBeUndefined();
+    expect(env.run(["run", "--rm", "--health-retries", "0", "berth/busybox", "true"]).stderr).toContain("--health-retries");
+    expect(env.run(["run", "--rm", "--no-healthcheck", "--health-cmd", "true", "berth/busybox", "true"]).stderr).toContain("conflicts");
+  }, 30_000);
+
   test("pause freezes every process through the cgroup; unpause thaws; wrong states are refused", async () => {
     const id = idOf(env.run(["run", "-d", "--name", "frozen", "berth/busybox", "sh", "-c", "while true; do date +%s%N > /tick; sleep 0.05; done"]));
     const tick = `${env.root}/containers/${id}/rootfs/tick`;

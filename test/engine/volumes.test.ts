@@ -78,7 +78,7 @@ describe("the image's VOLUMEs and copy-up", () => {
     mkdirSync(join(dir, "bin"), { recursive: true });
     mkdirSync(join(dir, "data"), { recursive: true });
     Bun.spawnSync(["cp", "/bin/busybox", join(dir, "bin/busybox")]);
-    for (const a of ["sh", "cat", "ls", "echo", "stat", "true"]) Bun.spawnSync(["ln", "-s", "busybox", join(dir, "bin", a)]);
+    for (const a of ["sh", "cat", "ls", "echo", "stat", "true", "test", "sleep"]) Bun.spawnSync(["ln", "-s", "busybox", join(dir, "bin", a)]);
     writeFileSync(join(dir, "data/seed"), "from the image\n");
     chownSync(join(dir, "data"), 1234, 1234);
     const tar = join(work, "rootfs.tar");
@@ -109,6 +109,20 @@ describe("the image's VOLUMEs and copy-up", () => {
     env.run(["volume", "prune", "-f"]);
     expect(env.run(["run", "--rm", "localhost/withvol:1", "cat", "/data/seed"]).stdout).toBe("from the image\n");
     expect(env.run(["volume", "ls", "-q"]).stdout).toBe("");
+  });
+
+  test("an image's HEALTHCHECK (import --change) is run; --no-healthcheck turns it off", async () => {
+    const tar = join(work, "rootfs.tar");
+    const imp = env.run(["import", "--change", "HEALTHCHECK --interval=200ms --retries=1 CMD test -e /data/seed", "--change", "ENV PATH=/bin", tar, "localhost/withhc:1"]);
+    expect(imp.stderr).toBe("");
+    idOf(env.run(["run", "-d", "--name", "imghc", "localhost/withhc:1", "sh", "-c", "sleep 60"]));
+    const status = () => JSON.parse(env.run(["inspect", "imghc"]).stdout)[0].State.Health?.Status;
+    for (let i = 0; i < 200 && status() !== "healthy"; i++) await Bun.sleep(25);
+    expect(status()).toBe("healthy");
+    idOf(env.run(["run", "-d", "--name", "imgnohc", "--no-healthcheck", "localhost/withhc:1", "sh", "-c", "sleep 60"]));
+    expect(JSON.parse(env.run(["inspect", "imgnohc"]).stdout)[0].State.Health).toBeUndefined();
+    env.run(["rm", "-f", "imghc", "imgnohc"]);
+    env.run(["rmi", "localhost/withhc:1"]);
   });
 
   test("a new named volume starts with the image's files; one with data keeps its own; -v and --tmpfs cover a VOLUME", () => {
