@@ -14,6 +14,7 @@ import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
 import { volumesOf } from "../engine/volumes.ts";
 import { copy, parseCpEnd } from "../engine/cp.ts";
+import { isRecordLog, parseRecords, parseTimeBound, type LogRecord } from "../engine/logs.ts";
 import { checkRetries, type HealthFlags } from "../engine/health.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
 import { normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
@@ -52,7 +53,7 @@ Containers:
                                --memory-swap --memory-reservation --add-host NAME:IP --dns --dns-search --dns-option)
   create [run's flags] IMAGE [COMMAND [ARG...]]   a container that waits for start
   ps [-a] [-q] [--format json] list containers
-  logs [-f] CONTAINER         print a container's output
+  logs [-f] [-t] [--tail N] [--since T] [--until T] CONTAINER   a detached container's output (stdout, stderr)
   exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...
   stop [-t SECONDS] CONTAINER...   stop signal, then SIGKILL
   start [-a] CONTAINER...     start created containers, or run exited ones again (same rootfs and options; -a: in the foreground)
@@ -589,8 +590,23 @@ async function cmdPs(argv: string[]): Promise<number> {
 }
 
 async function cmdLogs(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "follow", short: "f", kind: "bool" }, { name: "tail", kind: "string" }]);
+  const p = parse(argv, [
+    { name: "follow", short: "f", kind: "bool" }, { name: "tail", short: "n", kind: "string" }, { name: "timestamps", short: "t", kind: "bool" },
+    { name: "since", kind: "string" }, { name: "until", kind: "string" },
+  ]);
   if (p.args.length !== 1) throw new EngineUsageError("logs needs exactly one container");
+  const tail = fStr(p, "tail");
+  if (tail !== undefined && tail !== "all" && !/^\d+$/.test(tail)) throw new EngineUsageError(`--tail ${JSON.stringify(tail)}: want a number or all`);
+  const bound = (flag: "since" | "until") => {
+    const v = fStr(p, flag);
+    if (v === undefined) return undefined;
+    try {
+      return parseTimeBound(v, `--${flag}`);
+    } catch (err) {
+      throw new EngineUsageError((err as Error).message);
+    }
+  };
+  const since = bound("since"), until = bound("until");
   const e = makeEngine();
   const rec = e.containers.get(p.args[0]!);
   let fd: number;
@@ -600,30 +616,41 @@ async function cmdLogs(argv: string[]): Promise<number> {
     throw new EngineError(`container ${rec.name} has no log (it ran in the foreground, or was removed)`);
   }
   try {
-    let pos = 0;
-    const tail = fStr(p, "tail");
-    if (tail !== undefined && tail !== "all") {
-      if (!/^\d+$/.test(tail)) throw new EngineUsageError(`--tail ${JSON.stringify(tail)}: want a number or all`);
-      const text = readFileSync(rec.logPath);
-      let n = Number(tail), i = text.length;
-      if (i > 0 && text[i - 1] === 10) i--;
-      while (i > 0 && n > 0) {
-        i--;
-        if (text[i] === 10) n--;
-      }
-      pos = n > 0 ? 0 : i + 1;
-      if (Number(tail) === 0) pos = text.length;
+    const head = Buffer.alloc(1);
+    const records = readSync(fd, head, 0, 1, 0) === 0 || isRecordLog(head);
+    if (!records && (fBool(p, "timestamps") || since !== undefined || until !== undefined)) {
+      throw new EngineUsageError(`container ${rec.name}'s log was written before berth kept timestamps: -t, --since and --until need a newer one`);
     }
-    const buf = Buffer.alloc(65536);
-    const drain = () => {
+    let pos = 0;
+    let pending = Buffer.alloc(0);
+    const show = (r: LogRecord) => {
+      const t = Date.parse(r.time);
+      if ((since !== undefined && t < since) || (until !== undefined && t > until)) return;
+      const text = fBool(p, "timestamps") ? `${r.time} ${r.log}` : r.log;
+      (r.stream === "stderr" ? process.stderr : process.stdout).write(text);
+    };
+    /** Reads what was appended since the last call; in record logs only whole records are shown. */
+    const drain = (limit?: number) => {
+      const buf = Buffer.alloc(65536);
+      const got: Buffer[] = [];
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, pos);
-        if (n <= 0) return;
+        if (n <= 0) break;
         pos += n;
-        process.stdout.write(Buffer.from(buf.subarray(0, n)));
+        got.push(Buffer.from(buf.subarray(0, n)));
       }
+      if (!records) {
+        const all = Buffer.concat(got);
+        if (limit === undefined) process.stdout.write(all);
+        else process.stdout.write(lastLines(all, limit));
+        return;
+      }
+      pending = Buffer.concat([pending, ...got]);
+      const { records: rs, used } = parseRecords(pending);
+      pending = pending.subarray(used);
+      for (const r of limit === undefined ? rs : limit === 0 ? [] : rs.slice(-limit)) show(r);
     };
-    drain();
+    drain(tail === undefined || tail === "all" ? undefined : Number(tail));
     if (!fBool(p, "follow")) return 0;
     for (;;) {
       const cur = e.containers.load(rec.id);
@@ -637,6 +664,18 @@ async function cmdLogs(argv: string[]): Promise<number> {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The last N lines of raw output (an older log). */
+function lastLines(text: Buffer, n: number): Buffer {
+  if (n === 0) return Buffer.alloc(0);
+  let i = text.length;
+  if (i > 0 && text[i - 1] === 10) i--;
+  while (i > 0 && n > 0) {
+    i--;
+    if (text[i] === 10) n--;
+  }
+  return text.subarray(n > 0 ? 0 : i + 1);
 }
 
 async function cmdExec(argv: string[]): Promise<number> {

@@ -31,6 +31,7 @@ import { resolveUser } from "../image/config.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
 import { copyUp } from "./volumes.ts";
+import { LogWriter, pump } from "./logs.ts";
 import { effectiveHealth, healthArgs, nextHealth, type HealthConfig, type HealthLogEntry, type HealthState } from "./health.ts";
 import { buildSpec, containerProcess, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
@@ -100,6 +101,12 @@ async function freePort(protocol: PublishedPort["protocol"], hostIP?: string): P
 }
 
 let probeSeq = 0;
+
+/** Copies a launched container's output (and its console's) into the log until the pipes close. */
+function pumpLogs(w: LogWriter, l: { core: Subprocess; console?: Console }): Promise<unknown> {
+  const streams = (p: Subprocess) => [pump(w, "stdout", p.stdout as ReadableStream<Uint8Array> | undefined), pump(w, "stderr", p.stderr as ReadableStream<Uint8Array> | undefined)];
+  return Promise.all([...streams(l.core), ...(l.console ? streams(l.console.proc) : [])]);
+}
 
 export function alive(pid: number): boolean {
   if (!(pid > 0)) return false;
@@ -370,7 +377,7 @@ export class Engine {
     }
   }
 
-  private async openConsole(id: string, stdio: ["inherit" | "ignore" | number, "inherit" | number, "inherit" | number]): Promise<Console> {
+  private async openConsole(id: string, stdio: ["inherit" | "ignore" | number, "inherit" | number | "pipe", "inherit" | number | "pipe"]): Promise<Console> {
     const dir = join(this.paths.runRoot, "console");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const socket = join(dir, `${id.slice(0, 32)}.sock`);
@@ -398,7 +405,7 @@ export class Engine {
    * its init (the core waits for it). Returns the core process, whose exit
    * status is the container's.
    */
-  private async launch(rec: ContainerRecordE, stdio: [number | "inherit", number | "inherit", number | "inherit"], consoleStdio?: ["inherit" | "ignore" | number, "inherit" | number, "inherit" | number]): Promise<{ core: Subprocess; console?: Console }> {
+  private async launch(rec: ContainerRecordE, stdio: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"], consoleStdio?: ["inherit" | "ignore" | number, "inherit" | number | "pipe", "inherit" | number | "pipe"]): Promise<{ core: Subprocess; console?: Console }> {
     let con: Console | undefined;
     if (rec.options.tty) con = await this.openConsole(rec.id, consoleStdio ?? ["inherit", "inherit", "inherit"]);
     try {
@@ -538,12 +545,14 @@ export class Engine {
       return 125;
     }
     const log = openSync(rec.logPath, "a");
+    // the container's output comes through pipes and goes into the log as records
+    const writer = new LogWriter(log);
     const devnull = openSync("/dev/null", "r");
     let launched: { core: Subprocess; console?: Console };
     try {
       rec.state.monitorPid = process.pid;
       this.containers.save(rec);
-      launched = await this.launch(rec, [devnull, log, log], ["ignore", log, log]);
+      launched = await this.launch(rec, [devnull, "pipe", "pipe"], ["ignore", "pipe", "pipe"]);
     } catch (e) {
       const err = classifyStartError(e);
       await this.launchFailed(rec, err);
@@ -559,9 +568,12 @@ export class Engine {
     for (;;) {
       const startedAt = Date.now();
       const stopHealth = this.superviseHealth(id, startedAt);
+      const logged = pumpLogs(writer, launched);
       const code = await launched.core.exited;
       stopHealth();
       if (launched.console) await Promise.race([launched.console.proc.exited, Bun.sleep(2000)]);
+      // what the container wrote last (a process it left behind may keep the pipes open: not for long)
+      await Promise.race([logged, Bun.sleep(2000)]);
       const cur = this.containers.load(id);
       if (!cur || !shouldRestart(cur.options.restart, code, cur.state.restartCount ?? 0, !!cur.state.stoppedByUser)) {
         closeSync(log);
@@ -581,7 +593,7 @@ export class Engine {
       const dn = openSync("/dev/null", "r");
       try {
         const next = await this.prepareRestart(id, { byMonitor: true });
-        launched = await this.launch(next, [dn, log, log], ["ignore", log, log]);
+        launched = await this.launch(next, [dn, "pipe", "pipe"], ["ignore", "pipe", "pipe"]);
       } catch (e) {
         closeSync(log);
         if (this.containers.load(id)?.state.stoppedByUser) {

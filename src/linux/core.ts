@@ -49,7 +49,7 @@ export class CoreSession {
   private buf = "";
   private eof = false;
 
-  constructor(ops: readonly PlanOp[], opts: { preserveFds?: number; stdio?: [number | "inherit", number | "inherit", number | "inherit"]; exe?: string; unsealed?: boolean } = {}) {
+  constructor(ops: readonly PlanOp[], opts: { preserveFds?: number; stdio?: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"]; exe?: string; unsealed?: boolean } = {}) {
     const keep = opts.preserveFds ?? 0;
     const extra: number[] = [];
     for (let i = 0; i < keep; i++) extra.push(3 + i);

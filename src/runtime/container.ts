@@ -32,7 +32,7 @@ export interface CreateOptions {
   /** run: the core stays as the container's parent and reports its exit. */
   foreground?: boolean;
   /** The container's stdin/stdout/stderr (default: berth's own). */
-  stdio?: [number | "inherit", number | "inherit", number | "inherit"];
+  stdio?: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"];
   /** The engine's "none" network: bring up the loopback of the container's new network namespace. */
   loopbackUp?: boolean;
 }

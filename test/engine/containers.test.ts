@@ -17,8 +17,17 @@ describe("detached containers", () => {
   test("-d, logs, logs -f, ps -a, stop with the stop signal, rm", async () => {
     const id = idOf(env.run(["run", "-d", "--name", "svc", "berth/busybox", "sh", "-c",
       'trap "echo got TERM; exit 7" TERM; echo started; echo to-stderr >&2; while true; do sleep 0.1; done']));
-    await waitFor(() => env.run(["logs", "svc"]).stdout.includes("to-stderr"));
-    expect(env.run(["logs", "svc"]).stdout).toBe("started\nto-stderr\n");
+    await waitFor(() => env.run(["logs", "svc"]).stderr.includes("to-stderr"));
+    // the streams apart, as written: stdout to stdout, stderr to stderr
+    const lg = env.run(["logs", "svc"]);
+    expect([lg.stdout, lg.stderr]).toEqual(["started\n", "to-stderr\n"]);
+    // each line with the time it was written; the last one alone with --tail
+    const ts = env.run(["logs", "-t", "svc"]);
+    expect(ts.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z started\n$/);
+    expect(env.run(["logs", "--tail", "1", "svc"]).stderr).toBe("to-stderr\n");
+    expect(env.run(["logs", "--since", "1h", "svc"]).stdout).toBe("started\n");
+    expect(env.run(["logs", "--until", "1h", "svc"]).stdout).toBe("");
+    expect(env.run(["logs", "--since", "yesterday-ish", "svc"]).code).toBe(125);
     const ps = env.run(["ps"]);
     expect(ps.stdout).toContain("svc");
     expect(ps.stdout).toContain(id.slice(0, 12));
@@ -37,7 +46,7 @@ describe("detached containers", () => {
     expect(Date.now() - t0).toBeLessThan(4000); // the trap answered: no SIGKILL needed
     const f = await follow;
     expect(f.code).toBe(0);
-    expect(f.stdout).toBe("started\nto-stderr\ngot TERM\n");
+    expect([f.stdout, f.stderr]).toEqual(["started\ngot TERM\n", "to-stderr\n"]);
     expect(env.run(["ps", "-q"]).stdout).toBe("");
     expect(env.run(["ps", "-a"]).stdout).toMatch(/Exited \(7\)/);
     const insp = JSON.parse(env.run(["inspect", "svc"]).stdout)[0];

@@ -1,0 +1,110 @@
+// A detached container's log: its monitor reads the container's stdout and
+// stderr through pipes and writes one JSON record per line, in the field
+// names of Docker's json-file driver:
+//
+//   {"log":"hello\n","stream":"stdout","time":"2026-11-30T10:12:00.123Z"}
+//
+// so that `logs` can tell the streams apart (stdout to stdout, stderr to
+// stderr), print timestamps (-t) and cut by time (--since, --until). A line
+// longer than 16 KiB is cut into records without a trailing newline. Logs
+// written before this format (raw bytes) are still shown as they are.
+import { writeSync } from "node:fs";
+
+export type LogStream = "stdout" | "stderr";
+
+export interface LogRecord {
+  log: string;
+  stream: LogStream;
+  time: string;
+}
+
+const MAX_RECORD = 16 * 1024;
+
+/** Splits output into records; each stream keeps its own unfinished line. */
+export class LogWriter {
+  private readonly pending: Record<LogStream, string> = { stdout: "", stderr: "" };
+  private readonly decoders: Record<LogStream, TextDecoder> = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+
+  constructor(private readonly fd: number) {}
+
+  write(stream: LogStream, chunk: Uint8Array): void {
+    let text = this.pending[stream] + this.decoders[stream].decode(chunk, { stream: true });
+    let out = "";
+    for (;;) {
+      const nl = text.indexOf("\n");
+      if (nl < 0 || nl >= MAX_RECORD) break;
+      out += record(stream, text.slice(0, nl + 1));
+      text = text.slice(nl + 1);
+    }
+    while (text.length >= MAX_RECORD) {
+      out += record(stream, text.slice(0, MAX_RECORD));
+      text = text.slice(MAX_RECORD);
+    }
+    this.pending[stream] = text;
+    if (out) writeAll(this.fd, out);
+  }
+
+  /** Writes what is left of a stream's last line (at its end). */
+  flush(stream: LogStream): void {
+    const rest = this.pending[stream] + this.decoders[stream].decode();
+    this.pending[stream] = "";
+    if (rest) writeAll(this.fd, record(stream, rest));
+  }
+}
+
+function record(stream: LogStream, log: string): string {
+  return JSON.stringify({ log, stream, time: new Date().toISOString() }) + "\n";
+}
+
+function writeAll(fd: number, text: string): void {
+  const b = Buffer.from(text);
+  let off = 0;
+  while (off < b.length) off += writeSync(fd, b, off);
+}
+
+/** Copies a stream of the container into the log until it ends. */
+export async function pump(w: LogWriter, stream: LogStream, from: ReadableStream<Uint8Array> | undefined): Promise<void> {
+  if (!from || typeof from !== "object") return;
+  try {
+    for await (const chunk of from) w.write(stream, chunk);
+  } catch {
+    /* the pipe broke: what came is written */
+  }
+  w.flush(stream);
+}
+
+/** Whether a log file's first bytes are records (else raw, an older log). */
+export function isRecordLog(head: Uint8Array): boolean {
+  return head.length === 0 || head[0] === 0x7b; // "{"
+}
+
+/** Parses complete lines of records; returns them and how many bytes were used. */
+export function parseRecords(buf: Uint8Array): { records: LogRecord[]; used: number } {
+  const records: LogRecord[] = [];
+  let start = 0;
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] !== 10) continue;
+    const line = Buffer.from(buf.subarray(start, i)).toString("utf8");
+    start = i + 1;
+    try {
+      const r = JSON.parse(line) as LogRecord;
+      if (typeof r.log === "string" && (r.stream === "stdout" || r.stream === "stderr")) records.push(r);
+    } catch {
+      /* a damaged line: skipped */
+    }
+  }
+  return { records, used: start };
+}
+
+/**
+ * A time bound for --since/--until: an RFC 3339 time, Unix seconds, or a
+ * duration back from now ("10m", "1h", "30s"); milliseconds since the epoch.
+ */
+export function parseTimeBound(s: string, flag: string, now = Date.now()): number {
+  const rel = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s);
+  if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as "s"];
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new Error(`${flag} ${JSON.stringify(s)}: want a time (RFC 3339), Unix seconds, or a duration such as 10m`);
+  return t;
+}
