@@ -67,6 +67,10 @@ Containers:
   healthcheck run CONTAINER   run the container's health check once (exit 0: healthy)
   port CONTAINER [PORT[/PROTO]]   the published ports
   cp [-a] [-L] SRC DEST       copy files between a container and the host (CONTAINER:PATH on one side)
+Clean-up:
+  container prune             remove every exited container
+  image prune [-a]            remove unused blobs and layers (-a: and every image no container uses)
+  system prune [-a] [--volumes]   both (--volumes: and unused volumes)
 `;
 
 function out(s: string): void {
@@ -1133,14 +1137,7 @@ async function cmdVolume(argv: string[]): Promise<number> {
     }
     case "prune": {
       parse(rest, [{ name: "force", short: "f", kind: "bool" }]);
-      for (const v of e.volumes.list()) {
-        try {
-          await e.volumes.remove(v.name, () => e.containers.list());
-          out(`Deleted: ${v.name}`);
-        } catch {
-          /* in use: kept */
-        }
-      }
+      await pruneVolumes(e);
       return 0;
     }
     default:
@@ -1148,13 +1145,70 @@ async function cmdVolume(argv: string[]): Promise<number> {
   }
 }
 
+// ---- prune -------------------------------------------------------------------
+
+/** Removes every volume no container refers to. */
+async function pruneVolumes(e: Engine): Promise<void> {
+  for (const v of e.volumes.list()) {
+    try {
+      await e.volumes.remove(v.name, () => e.containers.list());
+      out(`Deleted: ${v.name}`);
+    } catch {
+      /* in use: kept */
+    }
+  }
+}
+
+/** container prune: removes every exited container. */
+async function pruneContainers(e: Engine): Promise<void> {
+  for (const c of e.containers.list()) {
+    if (e.status(c) !== "exited" || (c.state.restarting && alive(c.state.monitorPid))) continue;
+    try {
+      await e.remove(c.id, false);
+      out(c.id);
+    } catch (err) {
+      process.stderr.write(`berth: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+/** image prune: blobs and layers nothing refers to; with all, every image no container uses. */
+async function pruneImages(e: Engine, all: boolean): Promise<void> {
+  if (all) {
+    const used = new Set(e.containers.list().map((c) => c.imageDigest));
+    for (const { ref, record } of e.images.list()) {
+      if (used.has(record.digest)) continue;
+      const r = await e.images.remove(ref);
+      for (const u of r.untagged) out(`Untagged: ${u}`);
+    }
+  }
+  const gc = await e.images.gc();
+  for (const l of gc.layers) out(`Deleted layer: ${l}`);
+  out(`Deleted ${gc.blobs.length} unused blob${gc.blobs.length === 1 ? "" : "s"}`);
+}
+
+async function cmdPrune(what: "container" | "image" | "system", argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }, { name: "all", short: "a", kind: "bool" }, { name: "volumes", kind: "bool" }]);
+  if (p.args.length) throw new EngineUsageError(`${what} prune takes no arguments`);
+  const e = makeEngine();
+  if (what !== "image") await pruneContainers(e);
+  if (what !== "container") await pruneImages(e, fBool(p, "all"));
+  if (what === "system" && fBool(p, "volumes")) await pruneVolumes(e);
+  return 0;
+}
+
 // ---- dispatch ------------------------------------------------------------------
 
+const SYSTEM_SUB: Record<string, (a: string[]) => Promise<number>> = {
+  prune: (a) => cmdPrune("system", a),
+};
 const IMAGE_SUB: Record<string, (a: string[]) => Promise<number>> = {
+  prune: (a) => cmdPrune("image", a),
   ls: cmdImages, list: cmdImages, pull: cmdPull, rm: cmdRmi, load: cmdLoad, import: cmdImport, save: cmdSave, tag: cmdTag,
   inspect: (a) => cmdInspect(["--type", "image", ...a]),
 };
 const CONTAINER_SUB: Record<string, (a: string[]) => Promise<number>> = {
+  prune: (a) => cmdPrune("container", a),
   ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, create: cmdCreate, logs: cmdLogs, exec: cmdExec, stop: cmdStop, start: cmdStart, restart: cmdRestart, pause: (a) => cmdPause(a, true), unpause: (a) => cmdPause(a, false), kill: cmdKill, rm: cmdRm, stats: cmdStats,
   inspect: (a) => cmdInspect(["--type", "container", ...a]),
   // internal: the process that waits for a detached container (started by run -d)
@@ -1194,10 +1248,12 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "cp": return cmdCp(argv);
     case "volume": return cmdVolume(argv);
     case "image":
-    case "container": {
+    case "container":
+    case "system": {
       const [sub, ...rest] = argv;
-      const fn = (cmd === "image" ? IMAGE_SUB : CONTAINER_SUB)[sub ?? ""];
-      if (!fn) throw new EngineUsageError(`${cmd} needs a subcommand: ${Object.keys(cmd === "image" ? IMAGE_SUB : CONTAINER_SUB).filter((k) => k !== "monitor").join(", ")}`);
+      const table = cmd === "image" ? IMAGE_SUB : cmd === "system" ? SYSTEM_SUB : CONTAINER_SUB;
+      const fn = table[sub ?? ""];
+      if (!fn) throw new EngineUsageError(`${cmd} needs a subcommand: ${Object.keys(table).filter((k) => k !== "monitor").join(", ")}`);
       return fn(rest);
     }
     case "serve":

@@ -10,7 +10,7 @@ import { trace } from "../linux/trace.ts";
 import { writeErr, writeOut } from "../linux/stdio.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
-const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "healthcheck", "container", "volume", "restart", "unpause"]);
+const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "healthcheck", "container", "system", "volume", "restart", "unpause"]);
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
@@ -97,7 +97,7 @@ Engine commands (images and containers by name, as in Podman and Docker;
   run IMAGE [CMD...]   create IMAGE [CMD...]   pull  images  rmi  load  import  save  tag  inspect
   ps  logs  exec  stop  start  restart  pause  unpause  kill  rm  stats  top  cp  wait  port
   healthcheck  volume
-  image ...  container ...
+  image ...  container ...  system prune
 
 Node agent:
   serve      a long-running agent that runs containers on request over an

@@ -1,7 +1,8 @@
 // Detached containers: -d, logs (-f), ps (-a, -q), exec, stop, kill, rm,
 // stats, inspect; layers shared between containers of one image.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { EngineEnv, idOf } from "./helpers.ts";
 
 let env: EngineEnv;
@@ -218,6 +219,36 @@ describe("detached containers", () => {
     expect(env.run(["run", "--rm", "--health-retries", "0", "berth/busybox", "true"]).stderr).toContain("--health-retries");
     expect(env.run(["run", "--rm", "--no-healthcheck", "--health-cmd", "true", "berth/busybox", "true"]).stderr).toContain("conflicts");
   }, 30_000);
+
+  test("container prune removes exited containers only; image prune -a removes images no container uses; system prune --volumes", async () => {
+    const done = idOf(env.run(["run", "-d", "--name", "gone", "berth/busybox", "true"]));
+    const up = idOf(env.run(["run", "-d", "--name", "up", "berth/busybox", "sleep", "60"]));
+    await waitFor(() => env.run(["ps", "-a"]).stdout.includes("Exited (0)"));
+    const p = env.run(["container", "prune", "-f"]);
+    expect(p.stdout).toBe(`${done}\n`);
+    expect(env.run(["ps", "-a", "-q"]).stdout).toBe(`${up.slice(0, 12)}\n`);
+    expect(env.leftovers(done).filter((l) => l.includes(done))).toEqual([]);
+    // another name of the image "up" uses, and an image nothing uses (a one-file root filesystem)
+    expect(env.run(["tag", "berth/busybox", "localhost/spare:1"]).code).toBe(0);
+    const dir = join(env.root, "tiny");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "f"), "x");
+    expect(Bun.spawnSync(["tar", "-C", dir, "-cf", join(env.root, "tiny.tar"), "."]).exitCode).toBe(0);
+    expect(env.run(["import", join(env.root, "tiny.tar"), "localhost/unused:1"]).code).toBe(0);
+    const ip = env.run(["image", "prune", "-a", "-f"]);
+    expect(ip.code).toBe(0);
+    expect(ip.stdout).toContain("Untagged: localhost/unused:1");
+    // an image in use keeps every name, as Docker's prune works by image
+    const left = env.run(["images"]).stdout;
+    expect(left).toContain("berth/busybox");
+    expect(left).toContain("localhost/spare");
+    expect(left).not.toContain("localhost/unused");
+    expect(env.run(["volume", "create", "lonely"]).code).toBe(0);
+    const sp = env.run(["system", "prune", "-f", "--volumes"]);
+    expect(sp.stdout).toContain("Deleted: lonely");
+    expect(env.run(["ps", "-q"]).stdout).toBe(`${up.slice(0, 12)}\n`);
+    expect(env.run(["system", "frobnicate"]).code).toBe(125);
+  });
 
   test("pause freezes every process through the cgroup; unpause thaws; wrong states are refused", async () => {
     const id = idOf(env.run(["run", "-d", "--name", "frozen", "berth/busybox", "sh", "-c", "while true; do date +%s%N > /tick; sleep 0.05; done"]));
