@@ -248,7 +248,7 @@ export class Engine {
       netnsPath: net.netnsPath, ownNetns: mode === "none", networkFiles: net.files, cgroupsPath: `/berth/${id}`,
       annotations: { "io.berth.engine.name": rec.name, "io.berth.engine.image": img.ref },
     }, proc);
-    writeFileAtomic(join(containerDir(this.paths, id), "bundle", "config.json"), JSON.stringify(spec, null, 1) + "\n", 0o600);
+    writeFileAtomic(join(containerDir(this.paths, id), "bundle", "config.json"), JSON.stringify(spec, null, 1) + "\n", 0o600, { durable: !rec.autoRemove });
   }
 
   /**
@@ -368,7 +368,7 @@ export class Engine {
       if (hc) rec.healthcheck = hc;
       this.containers.save(rec);
       await this.attach(rec, img, proc);
-      writeFileAtomic(rec.logPath, "", 0o600);
+      writeFileAtomic(rec.logPath, "", 0o600, { durable: !rec.autoRemove });
       this.containers.save(rec);
       return rec;
     } catch (e) {

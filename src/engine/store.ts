@@ -124,8 +124,13 @@ export class ContainerStore {
     }
   }
 
+  /**
+   * Writes the record atomically; flushed to disk, except for a container
+   * removed at its end (--rm): nothing of it is meant to outlive a crash, and
+   * a flush per lifecycle step would only cost time.
+   */
   save(rec: ContainerRecordE): void {
-    writeFileAtomic(join(this.dir(rec.id), "container.json"), JSON.stringify(rec, null, 1) + "\n", 0o600);
+    writeFileAtomic(join(this.dir(rec.id), "container.json"), JSON.stringify(rec, null, 1) + "\n", 0o600, { durable: !rec.autoRemove });
   }
 
   ids(): string[] {
