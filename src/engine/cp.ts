@@ -6,9 +6,9 @@
 // container swaps while the copy runs can never make berth read or write
 // outside it. A running container is reached through /proc/PID/root, so its
 // volumes and tmpfs mounts are seen as the container sees them; a stopped one
-// through its root file system (without its volumes).
+// through its root file system, or the volume that holds the path.
 import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, statSync, symlinkSync, writeSync, chmodSync, lchownSync, readdirSync, existsSync, type Stats } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, posix } from "node:path";
 import {
   fchmod, fchown, fdStat, kind, mkdirIn, namesIn, openIn, readlinkFd, Root, symlinkIn,
   O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, type FdStat,
@@ -48,27 +48,39 @@ export async function copy(engine: Engine, src: CpEnd, dst: CpEnd, o: CpOptions)
   if (!!src.container === !!dst.container) throw new EngineUsageError("cp: exactly one of SRC and DEST must be CONTAINER:PATH");
   if (src.path === "-" || dst.path === "-") throw new EngineUsageError("cp: tar streams (-) are not supported; copy to or from a path");
   const ref = (src.container ?? dst.container)!;
-  const root = new Root(await rootOf(engine, ref));
+  const inside = inContainer((src.container ? src.path : dst.path)!);
+  const where = await rootOf(engine, ref, inside);
+  const root = new Root(where.root);
   try {
-    if (src.container) copyOut(root, src.path, dst.path, o);
-    else copyIn(root, src.path, dst.path, o);
+    if (src.container) copyOut(root, where.path, dst.path, o);
+    else copyIn(root, src.path, where.path, o);
   } finally {
     root.close();
   }
   return [...warnings];
 }
 
-async function rootOf(engine: Engine, ref: string): Promise<string> {
+/**
+ * Where PATH of the container is: a running container's /proc/PID/root (its
+ * mounts as it sees them); for a stopped one its root file system, or the
+ * volume whose destination holds PATH (that volume's directory as the root).
+ */
+async function rootOf(engine: Engine, ref: string, path: string): Promise<{ root: string; path: string }> {
   const rec = engine.containers.get(ref);
   const st = engine.status(rec);
   if (st === "running" || st === "paused") {
     const pid = engine.runtime.store.load(rec.id).pid;
-    return `/proc/${pid}/root`;
+    return { root: `/proc/${pid}/root`, path };
   }
+  const norm = posix.normalize(path);
+  const vol = rec.options.volumes
+    .filter((v) => v.source && (norm === v.destination || norm.startsWith(v.destination.endsWith("/") ? v.destination : `${v.destination}/`)))
+    .sort((a, b) => b.destination.length - a.destination.length)[0];
+  if (vol) return { root: vol.source, path: `/${norm.slice(vol.destination.length)}${path.endsWith("/") && norm !== vol.destination ? "/" : ""}`.replace(/^\/\/+/, "/") };
   const img = await engine.image(rec.imageRef, "never").catch(() => {
     throw new EngineError(`cp: container ${rec.name}: its image ${rec.image} is no longer in the store`);
   });
-  return engine.snapshots.remountRootfs(img, rec.id);
+  return { root: await engine.snapshots.remountRootfs(img, rec.id), path };
 }
 
 function inContainer(path: string): string {

@@ -1,5 +1,5 @@
 // berth cp: Docker's path rules both ways, running and stopped containers,
-// volumes seen as the container sees them, and a hostile container whose
+// volumes (also of a stopped container), and a hostile container whose
 // symlinks (fixed or swapped during the copy) try to lead the copy onto the host.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync, chownSync } from "node:fs";
@@ -82,6 +82,11 @@ describe("cp", () => {
     expect(env.run(["stop", "-t", "1", "cpout"]).code).toBe(0);
     expect(env.run(["cp", "cpout:/out/d/1", join(h, "after-stop")]).code).toBe(0);
     expect(readFileSync(join(h, "after-stop"), "utf8")).toBe("one\n");
+    // stopped: a path under a volume's destination is the volume's
+    expect(env.run(["cp", "cpout:/mnt/v/in-volume", join(h, "v-stopped.txt")]).code).toBe(0);
+    expect(readFileSync(join(h, "v-stopped.txt"), "utf8")).toBe("from the volume\n");
+    expect(env.run(["cp", join(h, "src/a.txt"), "cpout:/mnt/v"]).code).toBe(0);
+    expect(readFileSync(join(vol, "a.txt"), "utf8")).toBe("hello\n");
     expect(env.run(["cp", join(h, "src/a.txt"), "cpout:/out/put"]).code).toBe(0);
     expect(env.run(["start", "cpout"]).code).toBe(0);
     expect(sh("cpout", "cat /out/put")).toBe("hello\n");
