@@ -57,6 +57,7 @@ Containers:
   exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...
   stop [-t SECONDS] CONTAINER...   stop signal, then SIGKILL
   start [-a] CONTAINER...     start created containers, or run exited ones again (same rootfs and options; -a: in the foreground)
+  start --all [--filter restart-policy=P]...   every exited container (with those policies): for a boot-time unit
   restart [-t SECONDS] CONTAINER...   stop, then start
   pause CONTAINER... / unpause CONTAINER...   freeze and thaw through the cgroup
   kill [-s SIGNAL] CONTAINER...    send a signal (default SIGKILL)
@@ -733,9 +734,40 @@ async function cmdStop(argv: string[]): Promise<number> {
   });
 }
 
+/**
+ * start --all [--filter restart-policy=P]...: every exited container (with
+ * those policies); what a boot-time unit runs, since no daemon outlives a
+ * reboot. A container the user stopped stays stopped under unless-stopped.
+ */
+function startAllSelection(e: Engine, filters: string[]): string[] {
+  const policies = filters.map((f) => {
+    const m = /^restart-policy=(no|on-failure|always|unless-stopped)$/.exec(f);
+    if (!m) throw new EngineUsageError(`--filter ${JSON.stringify(f)}: want restart-policy=no|on-failure|always|unless-stopped`);
+    return m[1]!;
+  });
+  return e.containers.list().filter((c) => {
+    if (e.status(c) !== "exited") return false;
+    const policy = c.options.restart?.name ?? "no";
+    if (policies.length > 0 && !policies.includes(policy)) return false;
+    return !(policy === "unless-stopped" && c.state.stoppedByUser);
+  }).map((c) => c.id);
+}
+
 async function cmdStart(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "attach", short: "a", kind: "bool" }, { name: "interactive", short: "i", kind: "bool" }]);
+  const p = parse(argv, [
+    { name: "attach", short: "a", kind: "bool" }, { name: "interactive", short: "i", kind: "bool" },
+    { name: "all", kind: "bool" }, { name: "filter", kind: "list" },
+  ]);
   const e = makeEngine();
+  if (fBool(p, "all")) {
+    if (p.args.length > 0 || fBool(p, "attach")) throw new EngineUsageError("start --all takes no container and no -a");
+    const ids = startAllSelection(e, fList(p, "filter"));
+    if (ids.length === 0) return 0;
+    return each(ids, "start", async (id) => {
+      await e.runDetached(await e.prepareRestart(id));
+    });
+  }
+  if (fList(p, "filter").length > 0) throw new EngineUsageError("--filter goes with --all");
   if (fBool(p, "attach")) {
     // attached: one container, in the foreground, with its exit code
     if (p.args.length !== 1) throw new EngineUsageError("start -a takes exactly one container");

@@ -250,6 +250,24 @@ describe("detached containers", () => {
     expect(env.run(["system", "frobnicate"]).code).toBe(125);
   });
 
+  test("start --all --filter restart-policy=...: what a boot-time unit runs; unless-stopped honours the user's stop", async () => {
+    idOf(env.run(["run", "-d", "--name", "al", "--restart", "always", "berth/busybox", "sleep", "60"]));
+    idOf(env.run(["run", "-d", "--name", "us", "--restart", "unless-stopped", "berth/busybox", "sleep", "60"]));
+    idOf(env.run(["run", "-d", "--name", "np", "berth/busybox", "true"]));
+    expect(env.run(["stop", "-t", "1", "al", "us"]).code).toBe(0);
+    await waitFor(() => (env.run(["ps", "-a"]).stdout.match(/Exited/g) ?? []).length === 3);
+    // as after a reboot: nothing runs
+    const s = env.run(["start", "--all", "--filter", "restart-policy=always", "--filter", "restart-policy=unless-stopped"]);
+    expect(s.code).toBe(0);
+    expect(env.run(["ps", "--format", "json"]).stdout).toContain('"al"');
+    const running = env.run(["ps"]).stdout;
+    expect(running).toContain("al");
+    expect(running).not.toMatch(/\bus\b/);
+    expect(running).not.toContain("np");
+    expect(env.run(["start", "--all", "--filter", "restart-policy=sometimes"]).code).toBe(125);
+    expect(env.run(["start", "--filter", "restart-policy=always", "al"]).code).toBe(125);
+  });
+
   test("pause freezes every process through the cgroup; unpause thaws; wrong states are refused", async () => {
     const id = idOf(env.run(["run", "-d", "--name", "frozen", "berth/busybox", "sh", "-c", "while true; do date +%s%N > /tick; sleep 0.05; done"]));
     const tick = `${env.root}/containers/${id}/rootfs/tick`;
