@@ -26,7 +26,7 @@ tally "$log"; rm -f "$log"
 if [ -x scripts/uml-test.sh ] && [ -z "${BERTH_SKIP_UML:-}" ]; then
   echo "== cgroup v2 lane (User-mode Linux)"
   log=$(mktemp)
-  bash scripts/uml-test.sh ${BERTH_UML_TESTS:-test/cgroups test/cli test/runtime} 2>&1 | tee "$log"
+  bash scripts/uml-test.sh ${BERTH_UML_TESTS:-test/cgroups test/cli test/runtime test/engine/cgroups.test.ts} 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   tally "$log"; rm -f "$log"
   [ "$rc" -eq 0 ] || fail=$((fail+1))

@@ -1,4 +1,5 @@
-// Overlay snapshots: each layer is unpacked once into root/layers/<chainid>/diff
+// Overlay snapshots (or copies, where the kernel has no overlayfs; see
+// snapshotterMode): each layer is unpacked once into root/layers/<chainid>/diff
 // (overlayfs whiteouts), and a container's root filesystem is an overlay of
 // those shared read-only directories plus its own upper directory:
 //
@@ -125,8 +126,28 @@ function mountOverlay(target: string, lowerdirs: string[], upper: string, work: 
   return rel;
 }
 
+/**
+ * How containers get their root file systems: "overlay" where the kernel has
+ * overlayfs (shared read-only layers plus an upper directory each); else
+ * "copy": each container gets its own copy, its image's layers unpacked into
+ * it in order (Docker's vfs driver; e.g. User-mode Linux has no overlayfs).
+ * BERTH_SNAPSHOTTER=overlay|copy decides instead.
+ */
+export function snapshotterMode(env: Record<string, string | undefined> = process.env): "overlay" | "copy" {
+  const want = env.BERTH_SNAPSHOTTER;
+  if (want === "overlay" || want === "copy") return want;
+  try {
+    return /\toverlay$/m.test(readFileSync("/proc/filesystems", "utf8")) ? "overlay" : "copy";
+  } catch {
+    return "overlay";
+  }
+}
+
 export class Snapshotter {
-  constructor(readonly store: ImageStore) {}
+  constructor(
+    readonly store: ImageStore,
+    readonly mode: "overlay" | "copy" = snapshotterMode(),
+  ) {}
 
   containerDir(id: string): string {
     return join(this.store.containersDir, checkContainerId(id));
@@ -141,14 +162,9 @@ export class Snapshotter {
     const dir = this.containerDir(containerId);
     return this.store.withSharedGcLock(async () => {
       const img = typeof image === "string" ? this.store.image(image) : image;
+      if (this.mode === "copy") return this.copyRootfs(img, dir, containerId);
       const lowerdirs = await ensureLayers(this.store, img, opts.onProgress);
-      mkdirSync(this.store.containersDir, { recursive: true, mode: 0o711 });
-      try {
-        mkdirSync(dir, { mode: 0o700 });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`container ${containerId} already has a root filesystem (${dir})`);
-        throw e;
-      }
+      this.makeContainerDir(dir, containerId);
       try {
         writeFileAtomic(join(dir, "meta.json"), JSON.stringify({
           image: img.digest, ref: img.ref, layers: img.chainIds.map(digestHex),
@@ -171,6 +187,35 @@ export class Snapshotter {
     });
   }
 
+  /** The container's directory, made new (an id that has one already is refused). */
+  private makeContainerDir(dir: string, containerId: string): void {
+    mkdirSync(this.store.containersDir, { recursive: true, mode: 0o711 });
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`container ${containerId} already has a root filesystem (${dir})`);
+      throw e;
+    }
+  }
+
+  /** The copy snapshotter: the image's layers unpacked in order into the container's own directory. */
+  private async copyRootfs(img: Image, dir: string, containerId: string): Promise<PreparedRootfs> {
+    this.makeContainerDir(dir, containerId);
+    try {
+      writeFileAtomic(join(dir, "meta.json"), JSON.stringify({ image: img.digest, ref: img.ref, layers: [], mode: "copy" }) + "\n");
+      const rootfs = join(dir, "rootfs");
+      mkdirSync(rootfs, { mode: 0o755 });
+      const { unpackLayer } = await import("./layer.ts");
+      for (let i = 0; i < img.layers.length; i++) {
+        await unpackLayer(this.store.blobPath(img.layers[i]!.digest), rootfs, { whiteouts: "flatten", diffId: img.diffIds[i]! });
+      }
+      return { rootfs, upper: rootfs, work: "", lowerdirs: [], options: "copy" };
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
   /**
    * Mounts an existing container root filesystem again (its upper directory
    * keeps the container's changes); does nothing when it is mounted. After a
@@ -179,6 +224,8 @@ export class Snapshotter {
   async remountRootfs(image: Image, containerId: string): Promise<string> {
     const dir = this.containerDir(containerId);
     const rootfs = join(dir, "rootfs");
+    // a copied root file system is a plain directory: nothing to mount
+    if (!existsSync(join(dir, "upper")) && existsSync(rootfs) && /"mode":"copy"/.test(readFileSync(join(dir, "meta.json"), "utf8"))) return rootfs;
     if (!existsSync(join(dir, "upper"))) throw new Error(`container ${containerId} has no root filesystem (${dir})`);
     if (mountsUnder(dir).includes(rootfs)) return rootfs;
     return this.store.withSharedGcLock(async () => {

@@ -2,6 +2,7 @@
 // sources are newer) against an engine root of its own in a temp dir, and a
 // clean-up that removes every container (monitors, overlay mounts, cgroups,
 // network namespaces) even when a test failed.
+import { afterAll, afterEach } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,4 +99,14 @@ export function cgroupFile(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An engine environment for a test file: made now, its containers removed after each test, all of it at the end. */
+export function engineEnvForFile(): EngineEnv {
+  const env = new EngineEnv();
+  afterEach(() => env.removeAll());
+  afterAll(async () => {
+    await env.cleanup();
+  });
+  return env;
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from "node:path";
 import zlib from "node:zlib";
 import { ImageStore } from "../../src/image/store.ts";
-import { Snapshotter, isMounted, layerDir } from "../../src/image/snapshot.ts";
+import { Snapshotter, isMounted, layerDir, snapshotterMode } from "../../src/image/snapshot.ts";
 import { sha256, digestHex } from "../../src/image/digest.ts";
 import { packTar } from "../../src/image/tarutil.ts";
 import { MediaType } from "../../src/image/types.ts";
@@ -17,10 +17,10 @@ afterAll(async () => {
   }
 });
 
-async function twoLayerImage() {
+async function twoLayerImage(mode: "overlay" | "copy" = "overlay") {
   const dir = tempDir();
   const store = new ImageStore(dir);
-  const snap = new Snapshotter(store);
+  const snap = new Snapshotter(store, mode);
   const entry = { dir, snap, ids: [] as string[] };
   roots.push(entry);
   const l1 = await packTar([
@@ -43,6 +43,34 @@ async function twoLayerImage() {
   ]);
   return { store, snap, ids: entry.ids };
 }
+
+describe("copy snapshots (kernels without overlayfs)", () => {
+  test("each container gets its own copy of the layers, whiteouts and opaque directories applied; nothing mounted", async () => {
+    const { snap, ids } = await twoLayerImage("copy");
+    ids.push("k1", "k2");
+    const a = await snap.prepareRootfs("layered:1", "k1");
+    const b = await snap.prepareRootfs("layered:1", "k2");
+    expect(isMounted(a.rootfs)).toBe(false);
+    expect(readFileSync(join(a.rootfs, "etc/motd"), "utf8")).toBe("lower\n");
+    expect(existsSync(join(a.rootfs, "gone"))).toBe(false);
+    expect(readdirSync(join(a.rootfs, "opq"))).toEqual(["new"]);
+    expect(statSync(join(a.rootfs, "etc/motd")).ino).not.toBe(statSync(join(b.rootfs, "etc/motd")).ino);
+    writeFileSync(join(a.rootfs, "etc/motd"), "changed in k1\n");
+    expect(readFileSync(join(b.rootfs, "etc/motd"), "utf8")).toBe("lower\n");
+    const img = snap.store.image("layered:1");
+    expect(await snap.remountRootfs(img, "k1")).toBe(a.rootfs);
+    expect(readFileSync(join(a.rootfs, "etc/motd"), "utf8")).toBe("changed in k1\n");
+    await snap.removeRootfs("k1");
+    expect(existsSync(snap.containerDir("k1"))).toBe(false);
+  });
+
+  test("the mode: BERTH_SNAPSHOTTER decides, else whether the kernel lists overlay", () => {
+    expect(snapshotterMode({ BERTH_SNAPSHOTTER: "copy" })).toBe("copy");
+    expect(snapshotterMode({ BERTH_SNAPSHOTTER: "overlay" })).toBe("overlay");
+    const hasOverlay = /\toverlay$/m.test(readFileSync("/proc/filesystems", "utf8"));
+    expect(snapshotterMode({})).toBe(hasOverlay ? "overlay" : "copy");
+  });
+});
 
 describe("overlay snapshots", () => {
   test("containers share the layer directories; writes stay private; whiteouts apply", async () => {
