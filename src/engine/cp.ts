@@ -10,8 +10,8 @@
 import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, statSync, symlinkSync, writeSync, chmodSync, lchownSync, readdirSync, existsSync, type Stats } from "node:fs";
 import { basename, dirname, join, posix } from "node:path";
 import {
-  fchmod, fchown, fdStat, kind, mkdirIn, namesIn, openIn, readlinkFd, Root, symlinkIn,
-  O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, type FdStat,
+  fchmod, fchown, fdStat, kind, mkdirIn, namesIn, openForReading, openIn, readlinkFd, Root, symlinkIn,
+  O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, type FdStat,
 } from "../linux/inroot.ts";
 import { SysError } from "../linux/sys.ts";
 import { EngineUsageError } from "./args.ts";
@@ -46,13 +46,19 @@ function skip(what: string): void {
 export async function copy(engine: Engine, src: CpEnd, dst: CpEnd, o: CpOptions): Promise<string[]> {
   warnings.length = 0;
   if (!!src.container === !!dst.container) throw new EngineUsageError("cp: exactly one of SRC and DEST must be CONTAINER:PATH");
-  if (src.path === "-" || dst.path === "-") throw new EngineUsageError("cp: tar streams (-) are not supported; copy to or from a path");
   const ref = (src.container ?? dst.container)!;
   const inside = inContainer((src.container ? src.path : dst.path)!);
   const where = await rootOf(engine, ref, inside);
   const root = new Root(where.root);
   try {
-    if (src.container) copyOut(root, where.path, dst.path, o);
+    // a tar stream on the host's side: stdout or stdin (the tar machinery loads only then)
+    if (src.container && dst.path === "-") {
+      const { tarOut } = await import("./cptar.ts");
+      await tarOut(root, where.path, process.stdout, o.followLink);
+    } else if (!src.container && src.path === "-") {
+      const { tarIn } = await import("./cptar.ts");
+      await tarIn(root, where.path, process.stdin, o.archive, (w) => warnings.push(w));
+    } else if (src.container) copyOut(root, where.path, dst.path, o);
     else copyIn(root, src.path, where.path, o);
   } finally {
     root.close();
@@ -221,29 +227,11 @@ function putEntry(dir: number, name: string, hostSrc: string, o: CpOptions, st0?
 
 // ---- container -> host ---------------------------------------------------------------
 
-/** Opens what PATH names for reading, without following a final symlink and without opening a device or FIFO. */
-function openForCopy(at: (flags: number) => number): { fd: number; st: FdStat } {
-  const probe = at(O_PATH | O_NOFOLLOW);
-  const st = fdStat(probe);
-  const k = kind(st.mode);
-  if (k !== "file" && k !== "dir") return { fd: probe, st };
-  closeSync(probe);
-  // opened for reading only once it is known to be a plain file or a directory;
-  // O_NONBLOCK and the inode check guard against a swap in between
-  const fd = at(O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (k === "dir" ? O_DIRECTORY : 0));
-  const again = fdStat(fd);
-  if (again.ino !== st.ino || kind(again.mode) !== k) {
-    closeSync(fd);
-    throw new EngineError("cp: a file changed while it was copied; try again");
-  }
-  return { fd, st };
-}
-
 function copyOut(root: Root, ctrSrc: string, hostDest: string, o: CpOptions): void {
   const src = inContainer(ctrSrc);
   let top: { fd: number; st: FdStat };
   try {
-    top = openForCopy((flags) => root.open(src, o.followLink ? flags & ~O_NOFOLLOW : flags));
+    top = openForReading((flags) => root.open(src, o.followLink ? flags & ~O_NOFOLLOW : flags));
   } catch (e) {
     if (e instanceof SysError && e.code === "ENOENT") throw new EngineUsageError(`cp: ${ctrSrc}: no such file or directory in the container`);
     throw e;
@@ -287,7 +275,7 @@ function getContents(dir: number, hostDir: string, o: CpOptions): void {
   for (const n of namesIn(dir)) {
     let e: { fd: number; st: FdStat } | undefined;
     try {
-      e = openForCopy((flags) => openIn(dir, n, flags));
+      e = openForReading((flags) => openIn(dir, n, flags));
     } catch (err) {
       if (err instanceof SysError && err.code === "ENOENT") continue; // gone meanwhile
       throw err;

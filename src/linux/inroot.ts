@@ -122,3 +122,24 @@ export function namesIn(dir: number): string[] {
   }
   return drainDir(d).map(([name]) => name).sort();
 }
+
+/**
+ * Opens what AT(flags) names for reading, once an O_PATH look says it is a
+ * plain file or a directory (a device or FIFO is never opened: it could block
+ * or act); otherwise returns the O_PATH descriptor. O_NONBLOCK and an inode
+ * check guard against a swap between the look and the open.
+ */
+export function openForReading(at: (flags: number) => number): { fd: number; st: FdStat } {
+  const probe = at(O_PATH | O_NOFOLLOW);
+  const st = fdStat(probe);
+  const k = kind(st.mode);
+  if (k !== "file" && k !== "dir") return { fd: probe, st };
+  sym.close(probe);
+  const fd = at(O_RDONLY | O_NOFOLLOW | O_NONBLOCK | (k === "dir" ? O_DIRECTORY : 0));
+  const again = fdStat(fd);
+  if (again.ino !== st.ino || kind(again.mode) !== k) {
+    sym.close(fd);
+    throw new Error("a file changed while it was being read; try again");
+  }
+  return { fd, st };
+}

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync, chownSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EngineEnv, idOf } from "./helpers.ts";
+import { BERTH, EngineEnv, idOf } from "./helpers.ts";
 
 let env: EngineEnv;
 let host = "";
@@ -123,5 +123,30 @@ describe("cp", () => {
     }
     expect(copied).toBeGreaterThan(0);
     expect(readFileSync(join(secretDir, "key"), "utf8")).toBe("HOST SECRET\n");
+  });
+
+  test("tar streams: cp CONTAINER:PATH - writes an archive; cp - CONTAINER:DIR extracts one inside, hostile names and links refused", async () => {
+    const h = hostTree();
+    idOf(env.run(["run", "-d", "--name", "tars", "berth/busybox", "sh", "-c", `mkdir -p /data/sub; echo hi > /data/a; echo deep > /data/sub/b; ln -s a /data/l; ln -s ${h} /data/host; sleep 60`]));
+    await waitFor(() => env.run(["exec", "tars", "test", "-L", "/data/host"]).code === 0);
+    const out = Bun.spawnSync(["sh", "-c", `${BERTH} cp tars:/data - | tar -tf - | sort`], { env: env.env, stdout: "pipe", stderr: "pipe" });
+    expect(out.stdout.toString()).toBe("data\ndata/a\ndata/host\ndata/l\ndata/sub\ndata/sub/b\n");
+    const into = Bun.spawnSync(["sh", "-c", `tar -C ${h} -cf - src | ${BERTH} cp - tars:/data`], { env: env.env, stdout: "pipe", stderr: "pipe" });
+    expect(into.exitCode).toBe(0);
+    expect(sh("tars", "cat /data/src/a.txt /data/src/sub/b.txt; readlink /data/src/link")).toBe("hello\ndeep\na.txt\n");
+    // an entry climbing out with .., and one through the container's symlink to a host path
+    const evil = (name: string) => {
+      const p = join(h, `${name.replace(/\W/g, "_")}.tar`);
+      const py = `import tarfile,io\nb=io.BytesIO()\nt=tarfile.open(fileobj=b,mode="w")\ni=tarfile.TarInfo(${JSON.stringify(name)})\ni.size=1\nt.addfile(i,io.BytesIO(b"x"))\nt.close()\nopen(${JSON.stringify(p)},"wb").write(b.getvalue())`;
+      expect(Bun.spawnSync(["python3", "-c", py]).exitCode).toBe(0);
+      return Bun.spawnSync(["sh", "-c", `${BERTH} cp - tars:/data < ${p}`], { env: env.env, stdout: "pipe", stderr: "pipe" });
+    };
+    const up = evil(`../../../..${h}/pwned`);
+    expect(up.exitCode).toBe(125);
+    expect(up.stderr.toString()).toContain("climbs out");
+    const through = evil("host/pwned2");
+    expect(through.exitCode).toBe(125);
+    expect(existsSync(join(h, "pwned"))).toBe(false);
+    expect(existsSync(join(h, "pwned2"))).toBe(false);
   });
 });
