@@ -16,6 +16,7 @@ import { volumesOf } from "../engine/volumes.ts";
 import { copy, parseCpEnd } from "../engine/cp.ts";
 import { isRecordLog, parseRecords, parseTimeBound, type LogRecord } from "../engine/logs.ts";
 import { checkRetries, type HealthFlags } from "../engine/health.ts";
+import { majorMinor } from "../linux/sys.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
 import { normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
@@ -1049,7 +1050,7 @@ function cpuTime(seconds: number): string {
 /** A terminal's name from its device number (stat's tty_nr), "?" for none. */
 function ttyName(nr: number): string {
   if (nr === 0) return "?";
-  const major = (nr >> 8) & 0xfff, minor = (nr & 0xff) | ((nr >> 12) & 0xfff00);
+  const { major, minor } = majorMinor(nr);
   if (major >= 136 && major <= 143) return `pts/${(major - 136) * 256 + minor}`;
   if (major === 4 && minor < 64) return `tty${minor}`;
   if (major === 5 && minor === 1) return "console";

@@ -30,12 +30,11 @@ import type { Process } from "../spec/types.ts";
 import { resolveUser } from "../image/config.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
-import { copyUp } from "./volumes.ts";
 import { LogWriter, pump } from "./logs.ts";
 import { effectiveHealth, healthArgs, nextHealth, type HealthConfig, type HealthLogEntry, type HealthState } from "./health.ts";
 import { buildSpec, containerProcess, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
-import { VolumeStore } from "./volumes.ts";
+import { copyUp, VolumeStore } from "./volumes.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -178,15 +177,19 @@ export class Engine {
     return this.images.image(canonical);
   }
 
-  /** Refuses a host port another container with a network still holds (same protocol and an overlapping address). */
-  /** Host ports asked for as 0 (-p PORT, -P): a free one each, not published by another container either. */
-  private async pickPorts(id: string, ports: PublishedPort[]): Promise<void> {
-    const taken = new Set<string>();
+  /** The ports other containers with a network still publish, with those containers' names. */
+  private portsOfOthers(id: string): Array<{ name: string; port: PublishedPort }> {
+    const out: Array<{ name: string; port: PublishedPort }> = [];
     for (const c of this.containers.list()) {
-      if (c.id === id || !inspectNetwork(this.paths.runRoot, c.id)) continue;
-      for (const q of c.network.ports ?? []) taken.add(`${q.hostPort}/${q.protocol}`);
+      if (c.id === id || !c.network.ports?.length || !inspectNetwork(this.paths.runRoot, c.id)) continue;
+      for (const port of c.network.ports) out.push({ name: c.name, port });
     }
-    for (const p of ports) if (p.hostPort !== 0) taken.add(`${p.hostPort}/${p.protocol}`);
+    return out;
+  }
+
+  /** Host ports asked for as 0 (-p PORT, -P): a free one each, not published by another container either. */
+  private async pickPorts(ports: PublishedPort[], others: Array<{ port: PublishedPort }>): Promise<void> {
+    const taken = new Set([...others.map((o) => o.port), ...ports.filter((p) => p.hostPort !== 0)].map((p) => `${p.hostPort}/${p.protocol}`));
     for (const p of ports) {
       if (p.hostPort !== 0) continue;
       for (let i = 0; i < 50 && p.hostPort === 0; i++) {
@@ -198,19 +201,17 @@ export class Engine {
     }
   }
 
-  private checkPortsFree(id: string, ports: PublishedPort[]): void {
+  /** Refuses a host port another container with a network still holds (same protocol and an overlapping address). */
+  private checkPortsFree(ports: PublishedPort[], others: Array<{ name: string; port: PublishedPort }>): void {
     const seen = new Set<string>();
     for (const p of ports) {
       const k = `${p.hostPort}/${p.protocol}`;
       if (seen.has(k)) throw new EngineUsageError(`-p: host port ${k} is given twice`);
       seen.add(k);
     }
-    for (const c of this.containers.list()) {
-      if (c.id === id || !c.network.ports?.length || !inspectNetwork(this.paths.runRoot, c.id)) continue;
-      for (const p of ports) {
-        const other = c.network.ports.find((q) => q.hostPort === p.hostPort && q.protocol === p.protocol && (!q.hostIP || !p.hostIP || q.hostIP === p.hostIP));
-        if (other) throw new EngineError(`-p: host port ${p.hostPort}/${p.protocol} is already published by container ${c.name}`);
-      }
+    for (const p of ports) {
+      const other = others.find(({ port: q }) => q.hostPort === p.hostPort && q.protocol === p.protocol && (!q.hostIP || !p.hostIP || q.hostIP === p.hostIP));
+      if (other) throw new EngineError(`-p: host port ${p.hostPort}/${p.protocol} is already published by container ${other.name}`);
     }
   }
 
@@ -224,8 +225,9 @@ export class Engine {
     let net: Awaited<ReturnType<typeof setupNetwork>>;
     try {
       if (ports.length) {
-        await this.pickPorts(id, ports);
-        this.checkPortsFree(id, ports);
+        const others = this.portsOfOthers(id);
+        await this.pickPorts(ports, others);
+        this.checkPortsFree(ports, others);
       }
       net = await setupNetwork({
         id, mode, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
@@ -547,19 +549,24 @@ export class Engine {
     const log = openSync(rec.logPath, "a");
     // the container's output comes through pipes and goes into the log as records
     const writer = new LogWriter(log);
+    // the container's stdin is /dev/null, held for every (re)start
     const devnull = openSync("/dev/null", "r");
+    const start = (r: ContainerRecordE) => this.launch(r, [devnull, "pipe", "pipe"], ["ignore", "pipe", "pipe"]);
+    const done = (code: number) => {
+      closeSync(log);
+      closeSync(devnull);
+      return code;
+    };
     let launched: { core: Subprocess; console?: Console };
     try {
       rec.state.monitorPid = process.pid;
       this.containers.save(rec);
-      launched = await this.launch(rec, [devnull, "pipe", "pipe"], ["ignore", "pipe", "pipe"]);
+      launched = await start(rec);
     } catch (e) {
       const err = classifyStartError(e);
       await this.launchFailed(rec, err);
       report(`error ${err.exitCode} ${err.message.replace(/\n/g, " ")}`);
-      return err.exitCode;
-    } finally {
-      closeSync(devnull);
+      return done(err.exitCode);
     }
     report(`ok ${rec.state.pid}`);
     // the monitor outlives the caller's session; it must not die with a terminal
@@ -576,9 +583,8 @@ export class Engine {
       await Promise.race([logged, Bun.sleep(2000)]);
       const cur = this.containers.load(id);
       if (!cur || !shouldRestart(cur.options.restart, code, cur.state.restartCount ?? 0, !!cur.state.stoppedByUser)) {
-        closeSync(log);
         await this.finish(id, code);
-        return code;
+        return done(code);
       }
       // the restart policy: record the exit, wait, start it again in this monitor
       await this.finish(id, code, { restarting: true });
@@ -586,25 +592,19 @@ export class Engine {
       await Bun.sleep(delay);
       const again = this.containers.load(id);
       if (!again || again.state.stoppedByUser || this.status(again) !== "exited") {
-        closeSync(log);
         await this.restartGivenUp(id);
-        return code;
+        return done(code);
       }
-      const dn = openSync("/dev/null", "r");
       try {
-        const next = await this.prepareRestart(id, { byMonitor: true });
-        launched = await this.launch(next, [dn, "pipe", "pipe"], ["ignore", "pipe", "pipe"]);
+        launched = await start(await this.prepareRestart(id, { byMonitor: true }));
       } catch (e) {
-        closeSync(log);
         if (this.containers.load(id)?.state.stoppedByUser) {
           await this.restartGivenUp(id);
-          return code;
+          return done(code);
         }
         const err = classifyStartError(e);
         await this.launchFailed(again, err);
-        return err.exitCode;
-      } finally {
-        closeSync(dn);
+        return done(err.exitCode);
       }
     }
   }

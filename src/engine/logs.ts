@@ -9,6 +9,7 @@
 // longer than 16 KiB is cut into records without a trailing newline. Logs
 // written before this format (raw bytes) are still shown as they are.
 import { writeSync } from "node:fs";
+import { parseDuration } from "./args.ts";
 
 export type LogStream = "stdout" | "stderr";
 
@@ -101,8 +102,8 @@ export function parseRecords(buf: Uint8Array): { records: LogRecord[]; used: num
  * duration back from now ("10m", "1h", "30s"); milliseconds since the epoch.
  */
 export function parseTimeBound(s: string, flag: string, now = Date.now()): number {
-  const rel = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s);
-  if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as "s"];
+  // a duration needs its unit here: a bare number is a time (Unix seconds)
+  if (/^\d+(\.\d+)?(ms|s|m|h)$/.test(s)) return now - parseDuration(s, flag);
   if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
   const t = Date.parse(s);
   if (Number.isNaN(t)) throw new Error(`${flag} ${JSON.stringify(s)}: want a time (RFC 3339), Unix seconds, or a duration such as 10m`);

@@ -13,6 +13,7 @@ import { groupId, imageToProcess, type ImageProcess } from "../image/config.ts";
 import { resolveInRoot } from "../image/rootpath.ts";
 import type { ImageConfig } from "../image/types.ts";
 import { EngineUsageError } from "./args.ts";
+import { majorMinor } from "../linux/sys.ts";
 import type { HealthFlags } from "./health.ts";
 
 /** Docker's default capability set. */
@@ -340,10 +341,8 @@ function hostDevices(): LinuxDevice[] {
       }
       if (st.isDirectory()) walk(p);
       else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        const rdev = BigInt(st.rdev);
         out.push({
-          path: p, type: st.isCharacterDevice() ? "c" : "b",
-          major: Number((rdev >> 8n) & 0xfffn), minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n)),
+          path: p, type: st.isCharacterDevice() ? "c" : "b", ...majorMinor(st.rdev),
           fileMode: st.mode & 0o777, uid: st.uid, gid: st.gid,
         });
       }
@@ -446,7 +445,7 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
     }
     const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : undefined;
     if (!type) throw new EngineUsageError(`--device ${d.host}: not a character or block device`);
-    const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn), minor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & 0xfff00n));
+    const { major, minor } = majorMinor(st.rdev);
     linux.devices = [...(linux.devices ?? []), { path: d.container, type, major, minor, fileMode: st.mode & 0o777, uid: 0, gid: 0 }];
     resources.devices = [...(resources.devices ?? []), { allow: true, type, major, minor, access: d.permissions }];
   }

@@ -225,7 +225,7 @@ export class Snapshotter {
     const dir = this.containerDir(containerId);
     const rootfs = join(dir, "rootfs");
     // a copied root file system is a plain directory: nothing to mount
-    if (!existsSync(join(dir, "upper")) && existsSync(rootfs) && /"mode":"copy"/.test(readFileSync(join(dir, "meta.json"), "utf8"))) return rootfs;
+    if (!existsSync(join(dir, "upper")) && existsSync(rootfs) && (JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { mode?: string }).mode === "copy") return rootfs;
     if (!existsSync(join(dir, "upper"))) throw new Error(`container ${containerId} has no root filesystem (${dir})`);
     if (mountsUnder(dir).includes(rootfs)) return rootfs;
     return this.store.withSharedGcLock(async () => {

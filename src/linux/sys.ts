@@ -39,6 +39,12 @@ export function makedev(major: number, minor: number): bigint {
   return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
 }
 
+/** A dev_t's (st_rdev, /proc's tty_nr) major and minor numbers: makedev's inverse. */
+export function majorMinor(dev: number | bigint): { major: number; minor: number } {
+  const d = BigInt(dev);
+  return { major: Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn)), minor: Number((d & 0xffn) | ((d >> 12n) & 0xffffff00n)) };
+}
+
 export function mknod(path: string, mode: number, major = 0, minor = 0): void {
   check(sym.mknod(cstr(path), mode, makedev(major, minor)), "mknod", path);
 }

@@ -103,3 +103,11 @@ describe("file calls behave as node:fs", () => {
     expect(() => fs.readFileSync(`${dir}/a`, "utf8")).toThrow(/open .*\/a: ENOENT/);
   });
 });
+
+test("majorMinor undoes makedev, and reads st_rdev as the kernel writes it", async () => {
+  const { majorMinor, makedev } = await import("../../src/linux/sys.ts");
+  for (const [ma, mi] of [[1, 3], [10, 229], [136, 4], [259, 0x12345], [4095, 255], [4096, 1 << 20], [0xfffff, 0xffffffff]] as const) {
+    expect(majorMinor(makedev(ma, mi))).toEqual({ major: ma, minor: mi });
+  }
+  expect(majorMinor(nfs.statSync("/dev/null").rdev)).toEqual({ major: 1, minor: 3 });
+});
