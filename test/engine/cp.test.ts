@@ -6,6 +6,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BERTH, EngineEnv, idOf } from "./helpers.ts";
+import { packTar } from "../../src/image/tarutil.ts";
 
 let env: EngineEnv;
 let host = "";
@@ -135,16 +136,15 @@ describe("cp", () => {
     expect(into.exitCode).toBe(0);
     expect(sh("tars", "cat /data/src/a.txt /data/src/sub/b.txt; readlink /data/src/link")).toBe("hello\ndeep\na.txt\n");
     // an entry climbing out with .., and one through the container's symlink to a host path
-    const evil = (name: string) => {
+    const evil = async (name: string) => {
       const p = join(h, `${name.replace(/\W/g, "_")}.tar`);
-      const py = `import tarfile,io\nb=io.BytesIO()\nt=tarfile.open(fileobj=b,mode="w")\ni=tarfile.TarInfo(${JSON.stringify(name)})\ni.size=1\nt.addfile(i,io.BytesIO(b"x"))\nt.close()\nopen(${JSON.stringify(p)},"wb").write(b.getvalue())`;
-      expect(Bun.spawnSync(["python3", "-c", py]).exitCode).toBe(0);
+      writeFileSync(p, await packTar([{ header: { name, type: "file" }, data: "x" }]));
       return Bun.spawnSync(["sh", "-c", `${BERTH} cp - tars:/data < ${p}`], { env: env.env, stdout: "pipe", stderr: "pipe" });
     };
-    const up = evil(`../../../..${h}/pwned`);
+    const up = await evil(`../../../..${h}/pwned`);
     expect(up.exitCode).toBe(125);
     expect(up.stderr.toString()).toContain("climbs out");
-    const through = evil("host/pwned2");
+    const through = await evil("host/pwned2");
     expect(through.exitCode).toBe(125);
     expect(existsSync(join(h, "pwned"))).toBe(false);
     expect(existsSync(join(h, "pwned2"))).toBe(false);
