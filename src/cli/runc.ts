@@ -81,17 +81,18 @@ async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
   const p = parseArgs(argv, CREATE_FLAGS);
   const id = oneId(p.args, "run");
   const detach = bool(p, "detach");
-  const { session } = rt.create(id, { ...createOptions(p), foreground: !detach });
-  try {
-    rt.start(id);
-  } catch (e) {
-    rt.delete(id, true);
-    throw e;
-  }
   if (detach) {
+    const { session } = rt.create(id, { ...createOptions(p), foreground: false });
+    try {
+      rt.start(id);
+    } catch (e) {
+      rt.delete(id, true);
+      throw e;
+    }
     await session.proc.exited;
     return 0;
   }
+  const { session } = rt.runForeground(id, createOptions(p));
   const stop = forwardSignals(session.proc.pid);
   const code = await session.proc.exited;
   trace("run: exited");

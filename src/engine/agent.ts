@@ -124,13 +124,7 @@ export async function runToCompletion(rt: Runtime, req: RunRequest): Promise<{ i
   }
   const io = taskStdio(req);
   try {
-    const { session } = rt.create(id, { bundle, foreground: true, stdio: io.stdio });
-    try {
-      rt.start(id);
-    } catch (e) {
-      rt.delete(id, true);
-      throw e;
-    }
+    const { session } = rt.runForeground(id, { bundle, stdio: io.stdio });
     const exitCode = await session.proc.exited;
     rt.delete(id, true);
     return { id, exitCode, ms: performance.now() - t0 };

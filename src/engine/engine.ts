@@ -411,16 +411,10 @@ export class Engine {
     let con: Console | undefined;
     if (rec.options.tty) con = await this.openConsole(rec.id, consoleStdio ?? ["inherit", "inherit", "inherit"]);
     try {
-      const { session, rec: rrec } = this.runtime.create(rec.id, {
-        bundle: join(containerDir(this.paths, rec.id), "bundle"), foreground: true, stdio, consoleSocket: con?.socket,
+      const { session, rec: rrec } = this.runtime.runForeground(rec.id, {
+        bundle: join(containerDir(this.paths, rec.id), "bundle"), stdio, consoleSocket: con?.socket,
         loopbackUp: rec.network.mode === "none" && !rec.network.netnsPath,
       });
-      try {
-        this.runtime.start(rec.id);
-      } catch (e) {
-        this.runtime.delete(rec.id, true);
-        throw e;
-      }
       await this.containers.withLock(rec.id, () => {
         const cur = this.containers.load(rec.id) ?? rec;
         cur.state = { ...cur.state, status: "running", pid: rrec.pid, startedAt: new Date().toISOString() };

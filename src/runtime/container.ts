@@ -91,6 +91,33 @@ export class Runtime {
 
   /** Creates the container: its init waits for `start`. Returns the session when foreground. */
   create(id: string, o: CreateOptions): { rec: ContainerRecord; session: CoreSession } {
+    return this.make(id, o, false);
+  }
+
+  /**
+   * Creates and starts the container in one step, for a caller that stays the
+   * parent of its init (a foreground `run`, the engine, the node agent): no one
+   * else can start it, so there is no exec fifo to wait on; the init goes on to
+   * startContainer hooks and its program as soon as it is ready, and the state
+   * moves from creating straight to running. poststart hooks run before this
+   * returns. The caller waits for `session.proc` and then deletes.
+   */
+  runForeground(id: string, o: CreateOptions): { rec: ContainerRecord; session: CoreSession } {
+    const r = this.make(id, { ...o, foreground: true }, true);
+    trace("start: started");
+    this.poststart(r.rec);
+    return r;
+  }
+
+  private poststart(rec: ContainerRecord): void {
+    try {
+      runHooks("poststart", rec.config.hooks?.poststart, ociState(rec, "running"));
+    } catch (e) {
+      writeErr(`berth: warning: ${(e as Error).message}\n`);
+    }
+  }
+
+  private make(id: string, o: CreateOptions, startNow: boolean): { rec: ContainerRecord; session: CoreSession } {
     const bundle = resolve(o.bundle);
     const cfgPath = join(bundle, "config.json");
     let text: string;
@@ -116,10 +143,12 @@ export class Runtime {
         trace("create: cgroup made");
         cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: deviceRules(spec) });
         trace("create: cgroup ready");
-        mkfifo(fifoPath(dir), 0o622);
-        // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
-        chmodSync(fifoPath(dir), 0o622);
-        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp });
+        if (!startNow) {
+          mkfifo(fifoPath(dir), 0o622);
+          // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
+          chmodSync(fifoPath(dir), 0o622);
+        }
+        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: startNow ? undefined : dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp });
         trace("create: plan built");
         session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe, unsealed: !coreMustBeSealed(spec, !!o.foreground) });
         trace("create: core spawned");
@@ -151,7 +180,7 @@ export class Runtime {
         session.expect("ready");
         session.expectEnd();
         trace("create: ready");
-        rec.status = "created";
+        rec.status = startNow ? "running" : "created";
         this.store.save(rec);
         writePidFile(o.pidFile, pid);
         if (!o.foreground) session.close();
@@ -199,11 +228,7 @@ export class Runtime {
       this.store.save(rec);
       return rec;
     });
-    try {
-      runHooks("poststart", rec.config.hooks?.poststart, ociState(rec, "running"));
-    } catch (e) {
-      writeErr(`berth: warning: ${(e as Error).message}\n`);
-    }
+    this.poststart(rec);
   }
 
   kill(id: string, signal: number, all: boolean): void {

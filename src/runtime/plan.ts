@@ -168,7 +168,8 @@ export function deviceRules(spec: Spec): LinuxDeviceCgroup[] {
 export interface PlanInput {
   spec: Spec;
   bundle: string;
-  stateDir: string;
+  /** Where the exec fifo is, for an init that waits for `start`; none: it goes on at once. */
+  stateDir?: string;
   cgroup?: Cgroup;
   consoleSocket?: string;
   noPivot?: boolean;
@@ -288,7 +289,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   } else if (inp.consoleSocket) {
     throw new RuntimeError("--console-socket was given but process.terminal is false");
   }
-  ops.push(["exec-fifo", inp.stateDir, "exec.fifo"]);
+  if (inp.stateDir !== undefined) ops.push(["exec-fifo", inp.stateDir, "exec.fifo"]);
   // join existing namespaces: the user namespace first, so the others are entered with its rights
   const joins = (linux.namespaces ?? []).filter((n) => n.path);
   joins.sort((a, b) => (a.type === "user" ? -1 : b.type === "user" ? 1 : 0));

@@ -162,6 +162,23 @@ describe("lifecycle", () => {
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("sleep\x0060\x00");
   });
 
+  ctest("run in the foreground starts at once: no exec fifo, running while it runs, nothing left after", async (c) => {
+    const id = c.id("runfg");
+    const marker = join(c.tempDir("fg"), "go");
+    const b = c.bundle(["sh", "-c", "while [ ! -e /data/go ]; do sleep 0.02; done; echo done"], (cfg) => {
+      cfg.mounts!.push({ destination: "/data", type: "bind", source: join(marker, ".."), options: ["rbind"] });
+    });
+    const run = c.run(b, id);
+    expect(await waitFor(() => existsSync(join(c.root, id, "state.json")), 5000, 5)).toBe(true);
+    expect(await status(c, id)).toBe("running");
+    expect(existsSync(join(c.root, id, "exec.fifo"))).toBe(false);
+    writeFileSync(marker, "");
+    const r = await run;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("done\n");
+    expect(existsSync(join(c.root, id))).toBe(false);
+  });
+
   ctest("--preserve-fds passes extra descriptors into the container", async (c) => {
     const f = join(c.tempDir("fd"), "passed");
     writeFileSync(f, "through fd 3\n");
