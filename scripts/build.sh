@@ -33,18 +33,7 @@ if [ -f core/console/console.c ]; then
 fi
 if [ -f src/cli/main.ts ]; then
   echo "build: dist/berth"
-  # ESM with code splitting: the engine (images, registry, tar, zlib, crypto)
-  # is a separate chunk that runtime calls from containerd or Podman never load.
-  # No autoloading of .env or bunfig.toml from the working directory: berth runs
-  # as root in directories others control (a bundle), and either file could
-  # change what it executes.
-  # JIT policy 100: a runtime call lasts milliseconds, and compiling its
-  # briefly warm functions costs more than interpreting them (about 1 ms per
-  # `run` on the development hosts); engine commands and the agent, which run
-  # long, restore the normal policy when they start (src/cli/main.ts).
-  node_modules/.bin/bun build --compile --bytecode --minify --format=esm --splitting \
-    --no-compile-autoload-dotenv --no-compile-autoload-bunfig --compile-jit-policy=100 \
-    src/cli/main.ts --outfile dist/berth.tmp >/dev/null
+  bash scripts/compile-ts.sh src/cli/main.ts dist/berth.tmp
   mv dist/berth.tmp dist/berth
   # the released core without debug information: the sealed copy each exec makes is smaller
   [ -x build/berth-core ] && install -s -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core

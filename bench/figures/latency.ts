@@ -1,7 +1,7 @@
 // Start-up figures: `run` of /bin/true, create+start+wait+delete, and containers
 // started per second with bounded parallelism.
 import { join } from "node:path";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { bundle, interleave, peerRow, reps, waitExit, type Ctx, type Entry } from "../lib/ctx.ts";
 import { newFigure, type Figure, type Row } from "../lib/report.ts";
 import { firstLines, median, readPidFile, run } from "../lib/util.ts";
@@ -71,6 +71,30 @@ async function agentEntry(ctx: Ctx): Promise<{ entry: Entry; stop: () => Promise
   };
 }
 
+/**
+ * An empty program compiled exactly as dist/berth is (scripts/compile-ts.sh):
+ * what starting and ending the Bun runtime costs a berth call before any of
+ * berth's own code runs. The floor of every berth CLI row.
+ */
+function bunFloorEntry(ctx: Ctx): Entry {
+  const row: Row = { peer: "bun floor", values: [], note: "an empty program compiled like dist/berth (scripts/compile-ts.sh), spawned the same way: Bun's own start and exit, the floor under every berth CLI call" };
+  const dir = join(ctx.work, "bun-floor");
+  mkdirSync(dir, { recursive: true });
+  const src = join(dir, "empty.ts");
+  const exe = join(dir, "empty");
+  writeFileSync(src, "export {};\n");
+  const b = run(["bash", join(ctx.repo, "scripts/compile-ts.sh"), src, exe], { timeoutMs: 120000 });
+  if (b.code !== 0 || !existsSync(exe)) return { row: { ...row, error: `could not compile: ${firstLines(b.stderr)}` }, fn: () => 0 };
+  return {
+    row,
+    fn: () => {
+      const r = run([exe]);
+      if (r.code !== 0) throw new Error(`empty program: exit ${r.code}`);
+      return r.ms;
+    },
+  };
+}
+
 export async function figRun(ctx: Ctx): Promise<Figure> {
   const f = newFigure("run", "run of /bin/true, start to exit", "ms", { digits: 1 });
   const entries: Entry[] = ctx.peers.map((p) => {
@@ -89,6 +113,7 @@ export async function figRun(ctx: Ctx): Promise<Figure> {
   const agent = await agentEntry(ctx);
   if (agent) entries.push(agent.entry);
   entries.push({ row: { peer: "native", values: [], note: "busybox true spawned directly: the floor of this measurement" }, fn: () => run([ctx.busybox, "true"]).ms });
+  entries.push(bunFloorEntry(ctx));
   const vm = vmStartEntry(ctx);
   entries.push(vm);
   await interleave(entries, reps(ctx, 20, 10), 2);
@@ -96,6 +121,17 @@ export async function figRun(ctx: Ctx): Promise<Figure> {
   ctx.vmStartError = vm.row.error;
   await agent?.stop();
   f.rows = entries.map((e) => e.row);
+  const med = (peer: string) => {
+    const r = f.rows.find((x) => x.peer === peer);
+    return r && !r.error && r.values.length > 0 ? median(r.values) : null;
+  };
+  const [berthMs, floorMs, crunMs] = [med("berth"), med("bun floor"), med("crun")];
+  if (berthMs !== null && floorMs !== null) {
+    f.notes.push(
+      `berth's own work above the Bun floor: ${(berthMs - floorMs).toFixed(1)} ms (berth ${berthMs.toFixed(1)} − bun floor ${floorMs.toFixed(1)})` +
+        (crunMs !== null ? `; to match crun's whole call (${crunMs.toFixed(1)} ms) it would have to fit in ${Math.max(0, crunMs - floorMs).toFixed(1)} ms, namespaces, mounts, cgroups and state included` : ""),
+    );
+  }
   // What wrapping each runtime call in a private mount namespace would have cost.
   const wrap: number[] = [];
   for (let i = 0; i < 10; i++) wrap.push(run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", `exec ${ctx.busybox} true`]).ms);
