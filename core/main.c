@@ -293,12 +293,32 @@ static void apply_rlimits(void)
 	rlimits_done = 1;
 }
 
+/* linux.memoryPolicy: mempolicy MODE|FLAGS MAXNODE WORD..., set_mempolicy(2)
+ * with the node mask as 64-bit words; inherited across exec. */
+static int mempolicy_done;
+static void apply_mempolicy(void)
+{
+	const struct op *o = plan_find(&plan, "mempolicy");
+	if (mempolicy_done || !o)
+		return;
+	unsigned long mask[16] = { 0 };
+	int words = o->argc - 2;
+	if (words < 0 || words > 16)
+		die("plan: mempolicy: bad node mask");
+	for (int w = 0; w < words; w++)
+		mask[w] = (unsigned long)num(o->argv[2 + w]);
+	if (syscall(SYS_set_mempolicy, (int)num(o->argv[0]), words ? mask : NULL, words ? (unsigned long)num(o->argv[1]) : 0UL) < 0)
+		die_errno("linux.memoryPolicy: set_mempolicy");
+	mempolicy_done = 1;
+}
+
 /* The last steps before exec, shared by create and exec: process limits,
  * labels, user, capabilities, seccomp, working directory. */
 static void __attribute__((noreturn)) finish_and_exec(void)
 {
 	const struct op *o;
 	apply_rlimits();
+	apply_mempolicy();
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
 		if (strcmp(o->name, "personality") == 0) {
@@ -578,6 +598,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 	}
 	free(find_executable(args[0], env));
 	apply_rlimits();
+	apply_mempolicy();
 
 	seccomp_early();
 	o = plan_find(&plan, "exec-fifo");

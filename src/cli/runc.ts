@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "../linux/fs.ts";
 import { SIGNALS } from "../linux/signals.ts";
 import { join, resolve } from "../linux/path.ts";
 import { detectCgroups } from "../cgroups/index.ts";
-import { OCI_VERSION } from "../spec/constants.ts";
+import { MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION } from "../spec/constants.ts";
 import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
 import type { LinuxResources, Process } from "../spec/types.ts";
@@ -344,6 +344,9 @@ export function features(): object {
   const layout = detectCgroups();
   linux.cgroup = { v1: layout.mode !== "v2", v2: layout.mode === "v2" || layout.mode === "hybrid", systemd: false, systemdUser: false, rdma: true };
   linux.mountExtensions = { idmap: { enabled: true } };
+  linux.intelRdt = { enabled: false };
+  linux.memoryPolicy = { modes: Object.keys(MEMPOLICY_MODES), flags: Object.keys(MEMPOLICY_FLAGS) };
+  linux.netDevices = { enabled: true };
   const seccomp = (linux.seccomp ?? {}) as Record<string, unknown>;
   linux.seccomp = {
     ...seccomp,

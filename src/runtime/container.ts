@@ -11,6 +11,7 @@ import { OCI_VERSION } from "../spec/constants.ts";
 import { parseConfig } from "../spec/validate.ts";
 import type { Process, Spec, State } from "../spec/types.ts";
 import { runHooks } from "./hooks.ts";
+import { moveNetDevicesIn, moveNetDevicesOut } from "./netdevices.ts";
 import { createPlan, deviceRules, execPlan } from "./plan.ts";
 import { fifoPath, liveStatus, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
 import { writeErr } from "../linux/stdio.ts";
@@ -62,6 +63,12 @@ export function coreMustBeSealed(spec: Spec, foreground: boolean): boolean {
     if (set?.includes("CAP_SYS_PTRACE")) return true;
   }
   return false;
+}
+
+/** The network namespace of a container whose init is PID: the one it joined, or its own. */
+function containerNetns(spec: Spec, pid: number): string {
+  const n = spec.linux?.namespaces?.find((x) => x.type === "network");
+  return n?.path || `/proc/${pid}/ns/net`;
 }
 
 function writePidFile(path: string | undefined, pid: number): void {
@@ -136,6 +143,7 @@ export class Runtime {
       let cgroup: Cgroup | undefined;
       let session: CoreSession | undefined;
       let pid = 0;
+      let devicesIn: string | undefined;
       try {
         cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
         trace("create: cgroup opened");
@@ -173,6 +181,12 @@ export class Runtime {
         };
         this.store.save(rec);
         session.expect("hooks");
+        const netDevices = spec.linux?.netDevices ?? {};
+        if (Object.keys(netDevices).length > 0) {
+          const ns = containerNetns(spec, pid);
+          moveNetDevicesIn(netDevices, ns);
+          devicesIn = ns;
+        }
         const st = ociState(rec, "creating");
         runHooks("prestart", spec.hooks?.prestart, st);
         runHooks("createRuntime", spec.hooks?.createRuntime, st);
@@ -186,6 +200,7 @@ export class Runtime {
         if (!o.foreground) session.close();
         return { rec, session };
       } catch (e) {
+        if (devicesIn) moveNetDevicesOut(spec.linux!.netDevices!, devicesIn);
         if (pid > 0) {
           try {
             process.kill(pid, "SIGKILL");
@@ -250,6 +265,13 @@ export class Runtime {
       const st = this.status(rec);
       if (st !== "stopped" && st !== "created" && !force) throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${st}`);
       const cg = openRecordCgroup(rec);
+      const netDevices = rec.config.linux?.netDevices ?? {};
+      if (Object.keys(netDevices).length > 0) {
+        // back to the host while the container's network namespace still exists
+        const joined = rec.namespaces.network;
+        const ns = joined ? joined : st !== "stopped" ? `/proc/${rec.pid}/ns/net` : undefined;
+        if (ns && existsSync(ns)) for (const p of moveNetDevicesOut(netDevices, ns)) writeErr(`berth: warning: ${p}\n`);
+      }
       if (st !== "stopped") {
         try {
           cg.kill(9);

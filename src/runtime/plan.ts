@@ -8,9 +8,8 @@ import { detectCgroups } from "../cgroups/index.ts";
 import type { PlanOp } from "../linux/core.ts";
 import { capsOp } from "../security/caps.ts";
 import { seccompOps } from "../security/seccomp.ts";
-import { OCI_VERSION } from "../spec/constants.ts";
-import { RLIMIT_NUMBERS } from "../spec/constants.ts";
-import type { Hook, LinuxDeviceCgroup, Mount, Process, Spec } from "../spec/types.ts";
+import { MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION, parseNodeList, RLIMIT_NUMBERS } from "../spec/constants.ts";
+import type { Hook, LinuxDeviceCgroup, LinuxMemoryPolicy, Mount, Process, Spec } from "../spec/types.ts";
 import { RuntimeError } from "./state.ts";
 
 // MOUNT_ATTR_* (linux/mount.h) and MS_* propagation flags
@@ -193,6 +192,21 @@ export function rlimitValue(v: number): bigint {
   return b >= RLIM_INFINITY ? RLIM_INFINITY : b;
 }
 
+/**
+ * linux.memoryPolicy as set_mempolicy(2) arguments: mode with its flags, the
+ * kernel's maxnode (bits + 1) and the node mask in 64-bit words (validated
+ * by spec/validate.ts). Applied to each process before exec, and inherited.
+ */
+export function memoryPolicyOp(mp: LinuxMemoryPolicy): PlanOp {
+  let mode = MEMPOLICY_MODES[mp.mode]!;
+  for (const f of mp.flags ?? []) mode |= MEMPOLICY_FLAGS[f]!;
+  const nodes = parseNodeList(mp.nodes ?? "") ?? [];
+  if (nodes.length === 0) return ["mempolicy", mode, 0];
+  const words: bigint[] = new Array(Math.floor(Math.max(...nodes) / 64) + 1).fill(0n);
+  for (const n of nodes) words[Math.floor(n / 64)]! |= 1n << BigInt(n % 64);
+  return ["mempolicy", mode, words.length * 64 + 1, ...words];
+}
+
 /** The core's operations for a process (shared by create and exec). */
 export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp[] {
   const ops: PlanOp[] = [];
@@ -202,6 +216,8 @@ export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp
     if (n === undefined) throw new RuntimeError(`${field}.rlimits[${i}].type: unknown rlimit ${JSON.stringify(r.type)}`);
     ops.push(["rlimit", n, rlimitValue(r.soft), rlimitValue(r.hard), `${field}.rlimits[${i}] (${r.type})`]);
   }
+  const mp = spec.linux?.memoryPolicy;
+  if (mp) ops.push(memoryPolicyOp(mp));
   if (proc.ioPriority) {
     const cls = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 }[proc.ioPriority.class as string];
     if (!cls) throw new RuntimeError(`${field}.ioPriority.class: unknown class ${JSON.stringify(proc.ioPriority.class)}`);
@@ -278,6 +294,10 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const linux = spec.linux ?? {};
   if (!spec.process) throw new RuntimeError("config.json: process is required to create a container");
   if (!newNs(spec, "mount") && !hasNs(spec, "mount")) throw new RuntimeError("config.json: linux.namespaces: berth needs a mount namespace");
+  if (linux.intelRdt) {
+    const mounted = existsSync("/sys/fs/resctrl/schemata");
+    throw new RuntimeError(`linux.intelRdt: berth does not support Intel RDT (resctrl)${mounted ? "" : ", and this host has no resctrl file system mounted"}; remove linux.intelRdt`);
+  }
   const userns = newNs(spec, "user");
   const ops: PlanOp[] = [["mode", "create"]];
   if (inp.foreground) ops.push(["foreground"]);

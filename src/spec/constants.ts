@@ -84,6 +84,37 @@ export const RLIMIT_NUMBERS: Readonly<Record<string, number>> = Object.freeze({
 
 export const RLIMIT_TYPES: readonly string[] = Object.freeze(Object.keys(RLIMIT_NUMBERS));
 
+/** set_mempolicy(2) modes and mode flags (include/uapi/linux/mempolicy.h), for linux.memoryPolicy. */
+export const MEMPOLICY_MODES: Readonly<Record<string, number>> = Object.freeze({
+  MPOL_DEFAULT: 0,
+  MPOL_PREFERRED: 1,
+  MPOL_BIND: 2,
+  MPOL_INTERLEAVE: 3,
+  MPOL_LOCAL: 4,
+  MPOL_PREFERRED_MANY: 5,
+  MPOL_WEIGHTED_INTERLEAVE: 6,
+});
+export const MEMPOLICY_FLAGS: Readonly<Record<string, number>> = Object.freeze({
+  MPOL_F_NUMA_BALANCING: 1 << 13,
+  MPOL_F_RELATIVE_NODES: 1 << 14,
+  MPOL_F_STATIC_NODES: 1 << 15,
+});
+
+/** The nodes of a NUMA node list like "0-3,7", or null when it does not parse. */
+export function parseNodeList(s: string): number[] | null {
+  if (s.trim() === "") return [];
+  const out: number[] = [];
+  for (const part of s.split(",")) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    if (!m) return null;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo || hi >= 1024) return null;
+    for (let n = lo; n <= hi; n++) out.push(n);
+  }
+  return out;
+}
+
 export const SECCOMP_ACTIONS = [
   "SCMP_ACT_KILL",
   "SCMP_ACT_KILL_PROCESS",

@@ -11,7 +11,7 @@
  */
 import type { LinuxResources, Process, Spec, State } from "./types.ts";
 import type * as Generated from "./validators.generated.ts";
-import { CAPABILITY_NUMBERS } from "./constants.ts";
+import { CAPABILITY_NUMBERS, MEMPOLICY_FLAGS, MEMPOLICY_MODES, parseNodeList } from "./constants.ts";
 import { tryParseJSON } from "./json.ts";
 
 export class SpecError extends Error {
@@ -313,6 +313,35 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
     });
   }
 
+  const nd = linux.netDevices ?? {};
+  if (Object.keys(nd).length > 0) {
+    if (!has("network")) c.fail("linux.netDevices", 'moving network devices needs a network namespace (add {"type": "network"} to linux.namespaces)');
+    const inside = new Map<string, string>();
+    for (const [host, d] of Object.entries(nd)) {
+      const at = `linux.netDevices[${JSON.stringify(host)}]`;
+      if (!isIfName(host)) c.fail(at, `not a network device name: ${JSON.stringify(host)} (1 to 15 characters, no "/", ":" or white space)`);
+      if (d.name !== undefined && d.name !== "" && !isIfName(d.name)) c.fail(`${at}.name`, `not a network device name: ${JSON.stringify(d.name)} (1 to 15 characters, no "/", ":" or white space)`);
+      const name = d.name || host;
+      const other = inside.get(name);
+      if (other !== undefined) c.fail(`${at}.name`, `${JSON.stringify(name)} is also the container's name for linux.netDevices[${JSON.stringify(other)}]`);
+      inside.set(name, host);
+    }
+  }
+
+  const mp = linux.memoryPolicy;
+  if (mp) {
+    if (MEMPOLICY_MODES[mp.mode] === undefined) c.fail("linux.memoryPolicy.mode", `unknown mode ${JSON.stringify(mp.mode)} (allowed: ${Object.keys(MEMPOLICY_MODES).join(", ")})`);
+    (mp.flags ?? []).forEach((f, i) => {
+      if (MEMPOLICY_FLAGS[f] === undefined) c.fail(`linux.memoryPolicy.flags[${i}]`, `unknown flag ${JSON.stringify(f)} (allowed: ${Object.keys(MEMPOLICY_FLAGS).join(", ")})`);
+    });
+    const nodes = parseNodeList(mp.nodes ?? "");
+    if (nodes === null) c.fail("linux.memoryPolicy.nodes", `not a node list like "0-3,7": ${JSON.stringify(mp.nodes)}`);
+    const empty = nodes!.length === 0;
+    if ((mp.mode === "MPOL_DEFAULT" || mp.mode === "MPOL_LOCAL") && !empty) c.fail("linux.memoryPolicy.nodes", `must be empty with ${mp.mode}`);
+    if (mp.mode !== "MPOL_DEFAULT" && mp.mode !== "MPOL_LOCAL" && mp.mode !== "MPOL_PREFERRED" && empty) c.fail("linux.memoryPolicy.nodes", `required with ${mp.mode}`);
+    if ((mp.mode === "MPOL_DEFAULT" || mp.mode === "MPOL_LOCAL") && (mp.flags ?? []).length > 0) c.fail("linux.memoryPolicy.flags", `not allowed with ${mp.mode}`);
+  }
+
   (spec.mounts ?? []).forEach((m, i) => {
     if (m.uidMappings?.length) checkIdMappings(m.uidMappings, `mounts[${i}].uidMappings`, c);
     if (m.gidMappings?.length) checkIdMappings(m.gidMappings, `mounts[${i}].gidMappings`, c);
@@ -320,6 +349,11 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
       c.fail(`mounts[${i}]`, "an idmapped mount needs both uidMappings and gidMappings");
     }
   });
+}
+
+/** A valid Linux network interface name (IFNAMSIZ - 1 bytes, dev_valid_name). */
+function isIfName(s: string): boolean {
+  return s.length > 0 && Buffer.byteLength(s) <= 15 && s !== "." && s !== ".." && !/[/:\s]/.test(s);
 }
 
 const errnoAction = (a: string) => a === "SCMP_ACT_ERRNO" || a === "SCMP_ACT_TRACE";

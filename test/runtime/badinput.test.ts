@@ -67,6 +67,10 @@ describe("bad input", () => {
     );
   });
 
+  ctest("linux.intelRdt, which berth does not support, is refused rather than ignored", async (c) => {
+    await createFails(c, badBundle(c, (cfg) => (cfg.linux!.intelRdt = { closID: "berth-test", l3CacheSchema: "L3:0=f" })), /^berth: linux\.intelRdt: berth does not support Intel RDT/);
+  });
+
   ctest("a duplicate id leaves the existing container alone", async (c) => {
     const id = c.id("dup");
     ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, id]));

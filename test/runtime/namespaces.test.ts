@@ -4,7 +4,7 @@
 import { describe, expect } from "bun:test";
 import { readlinkSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { ctest, kv, ok, UML_KERNEL } from "./helpers.ts";
+import { ctest, kv, ok, UML_KERNEL, type Ctx } from "./helpers.ts";
 
 const hostNs = (t: string) => readlinkSync(`/proc/self/ns/${t}`);
 
@@ -143,4 +143,61 @@ describe("namespaces", () => {
     expect(v.ipc).toBe(ipcA);
     expect(v.host).toBe("second");
   });
+});
+
+describe("network devices (linux.netDevices)", () => {
+  /** A veth pair on the host: END0 (with an address, up) is the device to move. */
+  function vethPair(c: Ctx): [string, string] {
+    const tag = Math.random().toString(36).slice(2, 7);
+    const a = `bt${tag}a`, b = `bt${tag}b`;
+    const r = spawnSync("ip", ["link", "add", a, "type", "veth", "peer", "name", b], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`ip link add: ${r.stderr}`);
+    c.defer(() => {
+      spawnSync("ip", ["link", "del", a]);
+      spawnSync("ip", ["link", "del", b]);
+    });
+    spawnSync("ip", ["addr", "add", "10.251.7.1/24", "dev", a]);
+    spawnSync("ip", ["link", "set", a, "up"]);
+    return [a, b];
+  }
+  const onHost = (dev: string) => spawnSync("ip", ["-o", "addr", "show", "dev", dev], { encoding: "utf8" });
+
+  ctest("a host device moves in under its new name with its address and up state, and back at delete", async (c) => {
+    const [a] = vethPair(c);
+    const id = c.id("netdev");
+    ok(await c.run(c.bundle(["sleep", "60"], (cfg) => (cfg.linux!.netDevices = { [a]: { name: "eth7" } })), id, ["-d"]));
+    expect(onHost(a).status).not.toBe(0);
+    const inside = ok(await c.berth(["exec", id, "sh", "-c", "ip -o addr show dev eth7; ip -o link show dev eth7"])).stdout;
+    expect(inside).toContain("inet 10.251.7.1/24");
+    expect(inside).toMatch(/<[^>]*\bUP\b[^>]*>/);
+    ok(await c.berth(["delete", "--force", id]));
+    const back = onHost(a);
+    expect(back.status).toBe(0);
+    expect(back.stdout).toContain("inet 10.251.7.1/24");
+  }, 30000, { skip: UML_KERNEL && "no veth in the User-mode Linux kernel" });
+
+  ctest("a device the host does not have, or no network namespace: create fails naming it, nothing left", async (c) => {
+    const id = c.id("netdevbad");
+    const r = await c.berth(["create", "--bundle", c.bundle(["true"], (cfg) => (cfg.linux!.netDevices = { "bt-none0": {} })).dir, id]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('linux.netDevices["bt-none0"]: no network device "bt-none0" on the host');
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    const noNs = await c.berth(["create", "--bundle", c.bundle(["true"], (cfg) => {
+      cfg.linux!.netDevices = { lo: {} };
+      cfg.linux!.namespaces = cfg.linux!.namespaces!.filter((n) => n.type !== "network");
+    }).dir, id]);
+    expect(noNs.code).not.toBe(0);
+    expect(noNs.stderr).toContain("linux.netDevices: moving network devices needs a network namespace");
+  });
+
+  ctest("when a later device fails, the ones already moved go back", async (c) => {
+    const [a] = vethPair(c);
+    const id = c.id("netdevhalf");
+    const r = await c.berth(["create", "--bundle", c.bundle(["true"], (cfg) => (cfg.linux!.netDevices = { [a]: { name: "eth7" }, "bt-none1": {} })).dir, id]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("bt-none1");
+    const back = onHost(a);
+    expect(back.status).toBe(0);
+    expect(back.stdout).toContain("inet 10.251.7.1/24");
+  }, 30000, { skip: UML_KERNEL && "no veth in the User-mode Linux kernel" });
 });

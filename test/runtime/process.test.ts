@@ -5,7 +5,7 @@ import { beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ctest, kv, ok, statusField, type Spec, UML_KERNEL, waitFor } from "./helpers.ts";
+import { ctest, kv, ok, statusField, type Ctx, type Spec, UML_KERNEL, waitFor } from "./helpers.ts";
 
 // a seccomp agent (C, libseccomp): Bun cannot receive file descriptors over a socket
 let seccompAgent = "";
@@ -313,6 +313,35 @@ describe("personality, I/O priority, scheduler", () => {
     );
     expect(b.io).toBe("idle");
     expect(b.policy).toBe("5");
+  });
+});
+
+describe("memory policy", () => {
+  // numa_maps shows each mapping's policy; the process's own applies to its program's mappings
+  const NUMA = existsSync("/proc/self/numa_maps");
+  const policyOf = async (c: Ctx, mp: NonNullable<NonNullable<Spec["linux"]>["memoryPolicy"]>) =>
+    ok(await c.sh("grep -m1 /bin/busybox /proc/self/numa_maps", (cfg) => (cfg.linux!.memoryPolicy = mp))).stdout.split(" ")[1];
+
+  ctest("linux.memoryPolicy: bind, interleave, preferred, local and a mode flag take effect", async (c) => {
+    expect(await policyOf(c, { mode: "MPOL_BIND", nodes: "0" })).toBe("bind:0");
+    expect(await policyOf(c, { mode: "MPOL_INTERLEAVE", nodes: "0" })).toBe("interleave:0");
+    expect(await policyOf(c, { mode: "MPOL_PREFERRED", nodes: "0" })).toBe("prefer:0");
+    expect(await policyOf(c, { mode: "MPOL_LOCAL" })).toBe("local");
+    expect(await policyOf(c, { mode: "MPOL_BIND", nodes: "0", flags: ["MPOL_F_STATIC_NODES"] })).toBe("bind=static:0");
+    // exec'd processes get it too
+    const id = c.id("mpol");
+    ok(await c.berth(["run", "-d", "--bundle", c.bundle(["sleep", "60"], (cfg) => (cfg.linux!.memoryPolicy = { mode: "MPOL_INTERLEAVE", nodes: "0" })).dir, id]));
+    expect(ok(await c.berth(["exec", id, "grep", "-m1", "/bin/busybox", "/proc/self/numa_maps"])).stdout.split(" ")[1]).toBe("interleave:0");
+  }, 30000, { skip: !NUMA && "no NUMA support in this kernel (no /proc/self/numa_maps)" });
+
+  ctest("a node the host does not have: create fails naming linux.memoryPolicy, nothing left", async (c) => {
+    const b = c.bundle(["true"], (cfg) => (cfg.linux!.memoryPolicy = { mode: "MPOL_BIND", nodes: "1000" }));
+    const id = c.id("mpolbad");
+    const r = await c.berth(["create", "--bundle", b.dir, id]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("linux.memoryPolicy");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
   });
 });
 

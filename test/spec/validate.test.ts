@@ -355,6 +355,39 @@ describe("linux", () => {
     expectSpecError(() => validateConfig(cfg), "linux.timeOffsets.boottime.nanosecs", "<= 999999999");
   });
 
+  test("memoryPolicy: known modes and flags, node lists that parse, nodes only where the mode takes them", () => {
+    const cfg = baseConfig();
+    cfg.linux.memoryPolicy = { mode: "MPOL_BIND", nodes: "0-3,7", flags: ["MPOL_F_STATIC_NODES"] };
+    validateConfig(cfg);
+    cfg.linux.memoryPolicy = { mode: "MPOL_FOO", nodes: "0" };
+    expectSpecError(() => validateConfig(cfg), "linux.memoryPolicy.mode", 'unknown mode "MPOL_FOO"');
+    cfg.linux.memoryPolicy = { mode: "MPOL_BIND", nodes: "0", flags: ["MPOL_F_NOPE"] };
+    expectSpecError(() => validateConfig(cfg), "linux.memoryPolicy.flags[0]", 'unknown flag "MPOL_F_NOPE"');
+    cfg.linux.memoryPolicy = { mode: "MPOL_BIND", nodes: "3-1" };
+    expectSpecError(() => validateConfig(cfg), "linux.memoryPolicy.nodes", "not a node list");
+    cfg.linux.memoryPolicy = { mode: "MPOL_INTERLEAVE" };
+    expectSpecError(() => validateConfig(cfg), "linux.memoryPolicy.nodes", "required with MPOL_INTERLEAVE");
+    cfg.linux.memoryPolicy = { mode: "MPOL_LOCAL", nodes: "0" };
+    expectSpecError(() => validateConfig(cfg), "linux.memoryPolicy.nodes", "must be empty with MPOL_LOCAL");
+    cfg.linux.memoryPolicy = { mode: "MPOL_PREFERRED" };
+    validateConfig(cfg);
+  });
+
+  test("netDevices: device names the kernel accepts, one container name per device, a network namespace", () => {
+    const cfg = baseConfig();
+    cfg.linux.netDevices = { eth1: {}, "enp0s1": { name: "eth2" } };
+    validateConfig(cfg);
+    cfg.linux.netDevices = { "a/b": {} };
+    expectSpecError(() => validateConfig(cfg), 'linux.netDevices["a/b"]', "not a network device name");
+    cfg.linux.netDevices = { eth1: { name: "a-name-longer-than-15" } };
+    expectSpecError(() => validateConfig(cfg), 'linux.netDevices["eth1"].name', "not a network device name");
+    cfg.linux.netDevices = { eth1: { name: "eth9" }, eth9: {} };
+    expectSpecError(() => validateConfig(cfg), 'linux.netDevices["eth9"].name', 'also the container\'s name for linux.netDevices["eth1"]');
+    cfg.linux.netDevices = { eth1: {} };
+    cfg.linux.namespaces = cfg.linux.namespaces.filter((n: { type: string }) => n.type !== "network");
+    expectSpecError(() => validateConfig(cfg), "linux.netDevices", "needs a network namespace");
+  });
+
   test("sysctl: well-formed keys, string values, and only namespaced ones", () => {
     const cfg = baseConfig();
     cfg.linux.sysctl = { "net..x": "1" };
