@@ -312,6 +312,31 @@ static void apply_mempolicy(void)
 	mempolicy_done = 1;
 }
 
+/* cpu-affinity initial|final CPU...: process.execCPUAffinity of an exec'd
+ * process (sched_setaffinity on the calling thread, inherited by children). */
+static void apply_affinity(const char *which)
+{
+	for (int i = 0; i < plan.n; i++) {
+		const struct op *o = &plan.ops[i];
+		if (strcmp(o->name, "cpu-affinity") != 0 || o->argc < 2 || strcmp(o->argv[0], which) != 0)
+			continue;
+		int max = 0;
+		for (int k = 1; k < o->argc; k++)
+			if ((int)num(o->argv[k]) > max)
+				max = (int)num(o->argv[k]);
+		cpu_set_t *set = CPU_ALLOC((size_t)max + 1);
+		size_t size = CPU_ALLOC_SIZE((size_t)max + 1);
+		if (!set)
+			die("out of memory");
+		CPU_ZERO_S(size, set);
+		for (int k = 1; k < o->argc; k++)
+			CPU_SET_S((size_t)num(o->argv[k]), size, set);
+		if (sched_setaffinity(0, size, set) < 0)
+			die_errno("process.execCPUAffinity.%s", which);
+		CPU_FREE(set);
+	}
+}
+
 /* The last steps before exec, shared by create and exec: process limits,
  * labels, user, capabilities, seccomp, working directory. */
 static void __attribute__((noreturn)) finish_and_exec(void)
@@ -630,6 +655,7 @@ static void __attribute__((noreturn)) child_exec(int console)
 		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]));
 		close(console);
 	}
+	apply_affinity("final");
 	seccomp_early();
 	finish_and_exec();
 }
@@ -652,6 +678,9 @@ int main(int argc, char **argv, char **envp)
 	int create = o && strcmp(o->argv[0], "create") == 0;
 	int foreground = plan_find(&plan, "foreground") != NULL;
 
+	/* exec: the affinity to run with until the process is in the container's cgroup */
+	if (!create)
+		apply_affinity("initial");
 	/* Join the cgroup first: the child is born in it, and a new cgroup
 	 * namespace is rooted there. */
 	for (int i = 0; i < plan.n; i++) {

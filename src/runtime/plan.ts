@@ -8,7 +8,7 @@ import { detectCgroups } from "../cgroups/index.ts";
 import type { PlanOp } from "../linux/core.ts";
 import { capsOp } from "../security/caps.ts";
 import { seccompOps } from "../security/seccomp.ts";
-import { MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION, parseNodeList, RLIMIT_NUMBERS } from "../spec/constants.ts";
+import { CPU_LIMIT, MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION, parseIdList, RLIMIT_NUMBERS } from "../spec/constants.ts";
 import type { Hook, LinuxDeviceCgroup, LinuxMemoryPolicy, Mount, Process, Spec } from "../spec/types.ts";
 import { RuntimeError } from "./state.ts";
 
@@ -200,7 +200,7 @@ export function rlimitValue(v: number): bigint {
 export function memoryPolicyOp(mp: LinuxMemoryPolicy): PlanOp {
   let mode = MEMPOLICY_MODES[mp.mode]!;
   for (const f of mp.flags ?? []) mode |= MEMPOLICY_FLAGS[f]!;
-  const nodes = parseNodeList(mp.nodes ?? "") ?? [];
+  const nodes = parseIdList(mp.nodes ?? "") ?? [];
   if (nodes.length === 0) return ["mempolicy", mode, 0];
   const words: bigint[] = new Array(Math.floor(Math.max(...nodes) / 64) + 1).fill(0n);
   for (const n of nodes) words[Math.floor(n / 64)]! |= 1n << BigInt(n % 64);
@@ -444,6 +444,12 @@ export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: num
   const PROC_NAME: Record<string, string> = { pid: "pid", network: "net", mount: "mnt", ipc: "ipc", uts: "uts", user: "user", cgroup: "cgroup", time: "time" };
   const types = Object.keys(inp.namespaces).sort((a, b) => (a === "user" ? -1 : b === "user" ? 1 : a === "mount" ? 1 : b === "mount" ? -1 : 0));
   for (const t of types) ops.push(["ns-join", t, `/proc/${inp.pid}/ns/${PROC_NAME[t]}`]);
+  // process.execCPUAffinity (exec only, not the init): "initial" for the core before it joins the
+  // container's cgroup, "final" for the process once there; an empty list leaves the affinity alone
+  for (const k of ["initial", "final"] as const) {
+    const cpus = parseIdList(inp.process.execCPUAffinity?.[k] ?? "", CPU_LIMIT) ?? [];
+    if (cpus.length > 0) ops.push(["cpu-affinity", k, ...cpus]);
+  }
   ops.push(...processOps(inp.process, inp.spec));
   ops.push(...seccompOps(inp.spec.linux?.seccomp, { ociVersion: inp.spec.ociVersion ?? OCI_VERSION, id: inp.id, status: "running", bundle: inp.bundle, annotations: inp.spec.annotations }));
   return ops;

@@ -100,8 +100,11 @@ export const MEMPOLICY_FLAGS: Readonly<Record<string, number>> = Object.freeze({
   MPOL_F_STATIC_NODES: 1 << 15,
 });
 
-/** The nodes of a NUMA node list like "0-3,7", or null when it does not parse. */
-export function parseNodeList(s: string): number[] | null {
+/** CPUs a CPU list may name (the kernel's largest NR_CPUS). */
+export const CPU_LIMIT = 8192;
+
+/** The numbers of a list like "0-3,7" (NUMA nodes, CPUs), each below LIMIT, or null when it does not parse. */
+export function parseIdList(s: string, limit = 1024): number[] | null {
   if (s.trim() === "") return [];
   const out: number[] = [];
   for (const part of s.split(",")) {
@@ -109,7 +112,7 @@ export function parseNodeList(s: string): number[] | null {
     if (!m) return null;
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi < lo || hi >= 1024) return null;
+    if (hi < lo || hi >= limit) return null;
     for (let n = lo; n <= hi; n++) out.push(n);
   }
   return out;

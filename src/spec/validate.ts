@@ -11,7 +11,7 @@
  */
 import type { LinuxResources, Process, Spec, State } from "./types.ts";
 import type * as Generated from "./validators.generated.ts";
-import { CAPABILITY_NUMBERS, MEMPOLICY_FLAGS, MEMPOLICY_MODES, parseNodeList } from "./constants.ts";
+import { CAPABILITY_NUMBERS, CPU_LIMIT, MEMPOLICY_FLAGS, MEMPOLICY_MODES, parseIdList } from "./constants.ts";
 import { tryParseJSON } from "./json.ts";
 
 export class SpecError extends Error {
@@ -334,7 +334,7 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
     (mp.flags ?? []).forEach((f, i) => {
       if (MEMPOLICY_FLAGS[f] === undefined) c.fail(`linux.memoryPolicy.flags[${i}]`, `unknown flag ${JSON.stringify(f)} (allowed: ${Object.keys(MEMPOLICY_FLAGS).join(", ")})`);
     });
-    const nodes = parseNodeList(mp.nodes ?? "");
+    const nodes = parseIdList(mp.nodes ?? "");
     if (nodes === null) c.fail("linux.memoryPolicy.nodes", `not a node list like "0-3,7": ${JSON.stringify(mp.nodes)}`);
     const empty = nodes!.length === 0;
     if ((mp.mode === "MPOL_DEFAULT" || mp.mode === "MPOL_LOCAL") && !empty) c.fail("linux.memoryPolicy.nodes", `must be empty with ${mp.mode}`);
@@ -384,6 +384,10 @@ function checkIdMappings(maps: readonly { containerID: number; hostID: number; s
 }
 
 function checkProcessSemantics(p: Process, base: string, c: Checker): void {
+  for (const k of ["initial", "final"] as const) {
+    const v = p.execCPUAffinity?.[k];
+    if (v !== undefined && parseIdList(v, CPU_LIMIT) === null) c.fail(join(join(base, "execCPUAffinity"), k), `not a CPU list like "0-3,7": ${JSON.stringify(v)}`);
+  }
   const seen = new Map<string, number>();
   (p.rlimits ?? []).forEach((r, i) => {
     const at = join(join(base, "rlimits"), i);

@@ -224,6 +224,29 @@ describe("exec", () => {
     expect(await waitFor(() => !alive(pid))).toBe(true);
   });
 
+  ctest("exec --process with execCPUAffinity: initial alone carries over, final replaces it; a CPU the host lacks fails", async (c) => {
+    const id = c.id("affinity");
+    ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
+    const host = readFileSync("/proc/self/status", "utf8").match(/^Cpus_allowed_list:\s*(\S+)/m)![1]!;
+    const first = host.split(/[-,]/)[0]!;
+    const last = host.split(/[-,]/).pop()!;
+    const proc = (aff: object) => {
+      const f = join(c.tempDir("proc"), "process.json");
+      writeFileSync(f, JSON.stringify({ args: ["sh", "-c", "grep Cpus_allowed_list /proc/self/status"], cwd: "/", user: { uid: 0, gid: 0 }, env: ["PATH=/bin"], execCPUAffinity: aff }));
+      return f;
+    };
+    const cpus = async (aff: object) => ok(await c.berth(["exec", "--process", proc(aff), id])).stdout.split(/\s+/)[1];
+    expect(await cpus({ initial: last })).toBe(last);
+    expect(await cpus({ initial: first, final: last })).toBe(last);
+    expect(await cpus({})).toBe(host);
+    const bad = await c.berth(["exec", "--process", proc({ final: "8000" }), id]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("process.execCPUAffinity.final");
+    const malformed = await c.berth(["exec", "--process", proc({ initial: "3-1" }), id]);
+    expect(malformed.code).not.toBe(0);
+    expect(malformed.stderr).toContain("execCPUAffinity.initial");
+  });
+
   ctest("exec into a stopped or unknown container fails clearly", async (c) => {
     const id = c.id("execstop");
     ok(await c.run(c.bundle(["true"]), id, ["-d"]));
