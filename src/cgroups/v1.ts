@@ -147,6 +147,7 @@ export class CgroupV1 implements Cgroup {
       if (m.swappiness !== undefined && m.swappiness !== -1) {
         w.push({ dir: d(), file: "memory.swappiness", value: String(int(m.swappiness, `${f}.swappiness`, 0, 100)), field: `${f}.swappiness` });
       }
+      if (m.useHierarchy !== undefined) w.push({ dir: d(), file: "memory.use_hierarchy", value: m.useHierarchy ? "1" : "0", field: `${f}.useHierarchy` });
       if (m.disableOOMKiller !== undefined) {
         if (typeof m.disableOOMKiller !== "boolean") throw new CgroupError("must be true or false", `${f}.disableOOMKiller`);
         if (m.disableOOMKiller || live) w.push({ dir: d(), file: "memory.oom_control", value: m.disableOOMKiller ? "1" : "0", field: `${f}.disableOOMKiller`, restore: (o) => [/oom_kill_disable\s+1/.test(o) ? "1" : "0"] });

@@ -118,6 +118,7 @@ export class CgroupV2 implements Cgroup {
         throw new CgroupError("cgroup v2 has no per-cgroup swappiness", `${f}.swappiness`);
       }
       if (m.disableOOMKiller === true) throw new CgroupError("cgroup v2 cannot disable the OOM killer", `${f}.disableOOMKiller`);
+      if (m.useHierarchy === false) throw new CgroupError("cgroup v2 memory accounting is always hierarchical", `${f}.useHierarchy`);
     }
     const c = r.cpu;
     if (c) {

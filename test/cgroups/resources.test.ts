@@ -157,6 +157,23 @@ describe.skipIf(noCgroups)("bad input", () => {
     expect(thrown(() => cg.apply({ cpu: { realtimeRuntime: 1000 } })).field).toBe("linux.resources.cpu.realtimeRuntime");
     expect(thrown(() => cg.apply({ network: { classID: 1 } })).field).toBe("linux.resources.network");
     expect(thrown(() => cg.apply({ memory: { swap: 10 * MiB } })).field).toBe("linux.resources.memory.swap");
+    expect(thrown(() => cg.apply({ memory: { useHierarchy: false } })).field).toBe("linux.resources.memory.useHierarchy");
+    cg.apply({ memory: { useHierarchy: true } }); // always so on v2
+  });
+
+  test.skipIf(!isV1)("v1: memory.useHierarchy is written; a value the kernel refuses is named", () => {
+    const cg = newCgroup("hier");
+    cg.apply({ memory: { useHierarchy: true } });
+    expect(readCg(cg, "memory.use_hierarchy")).toBe("1");
+    // kernels since 5.16 only allow hierarchical accounting
+    let refused: CgroupError | undefined;
+    try {
+      cg.apply({ memory: { useHierarchy: false } });
+    } catch (e) {
+      refused = e as CgroupError;
+    }
+    if (refused) expect(refused.field).toBe("linux.resources.memory.useHierarchy");
+    else expect(readCg(cg, "memory.use_hierarchy")).toBe("0");
   });
 
   test.skipIf(!isV1)("v1: a controller this host does not mount is named", () => {
