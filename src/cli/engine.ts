@@ -45,7 +45,7 @@ Containers:
   run [flags] IMAGE [COMMAND [ARG...]]   (--rm -d -i -t --name -e --env-file -v --tmpfs -w -u --entrypoint
                                --memory --cpus --pids-limit --read-only --cap-add --cap-drop
                                --security-opt seccomp=FILE|unconfined|no-new-privileges
-                               --network none|host|bridge -p [[IP:][HOSTPORT]:]PORT[/PROTO] -P --hostname
+                               --network none|host|bridge -p [[IP:][HOSTPORT[-END]]:]PORT[-END][/PROTO] -P --hostname
                                --pull always|missing|never --tls-verify
                                --restart no|on-failure[:N]|always|unless-stopped (with -d)
                                --health-cmd --health-interval --health-timeout --health-retries --health-start-period
@@ -509,7 +509,7 @@ export function containerOptions(p: ParsedFlags, cmd: string[] | undefined): Con
 function createRequest(p: ParsedFlags, what: "run" | "create"): CreateRequest {
   const [image, ...cmd] = p.args;
   if (!image) throw new EngineUsageError(`${what} needs an image: berth ${what} [flags] IMAGE [COMMAND [ARG...]]`);
-  const ports = fList(p, "publish").map(parsePublish);
+  const ports = fList(p, "publish").flatMap(parsePublish);
   const publishAll = fBool(p, "publish-all");
   // publishing a port needs the bridge network: it is the default then, as in Docker
   const network = (fStr(p, "network") ?? (ports.length || publishAll ? "bridge" : "none")) as NetworkMode;

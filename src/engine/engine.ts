@@ -99,6 +99,18 @@ async function freePort(protocol: PublishedPort["protocol"], hostIP?: string): P
   return port;
 }
 
+/** Whether the host has PORT free now (it can be bound, and is let go at once). */
+async function portFree(protocol: PublishedPort["protocol"], port: number, hostIP?: string): Promise<boolean> {
+  const hostname = hostIP ?? "0.0.0.0";
+  try {
+    if (protocol === "udp") (await Bun.udpSocket({ hostname, port })).close();
+    else Bun.listen({ hostname, port, socket: { data() {} } }).stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let probeSeq = 0;
 
 /** Copies a launched container's output (and its console's) into the log until the pipes close. */
@@ -187,11 +199,21 @@ export class Engine {
     return out;
   }
 
-  /** Host ports asked for as 0 (-p PORT, -P): a free one each, not published by another container either. */
+  /** Host ports asked for as 0 (-p PORT, -P, -p RANGE:PORT): a free one each, not published by another container either. */
   private async pickPorts(ports: PublishedPort[], others: Array<{ port: PublishedPort }>): Promise<void> {
     const taken = new Set([...others.map((o) => o.port), ...ports.filter((p) => p.hostPort !== 0)].map((p) => `${p.hostPort}/${p.protocol}`));
     for (const p of ports) {
       if (p.hostPort !== 0) continue;
+      if (p.hostRange) {
+        const [lo, hi] = p.hostRange;
+        for (let port = lo; port <= hi && p.hostPort === 0; port++) {
+          if (!taken.has(`${port}/${p.protocol}`) && (await portFree(p.protocol, port, p.hostIP))) p.hostPort = port;
+        }
+        if (p.hostPort === 0) throw new EngineError(`-p ${lo}-${hi}:${p.containerPort}/${p.protocol}: no free host port in ${lo}-${hi}`);
+        delete p.hostRange;
+        taken.add(`${p.hostPort}/${p.protocol}`);
+        continue;
+      }
       for (let i = 0; i < 50 && p.hostPort === 0; i++) {
         const port = await freePort(p.protocol, p.hostIP);
         if (!taken.has(`${port}/${p.protocol}`)) p.hostPort = port;

@@ -242,6 +242,9 @@ describe("run", () => {
     expect(env.leftovers()).toEqual([]);
   });
 
+  /** A shell function `get HOST PORT`: what a TCP server there answers, retried while it restarts between connections. */
+  const NC_GET = 'get() { for i in 1 2 3 4 5 6 7 8 9 10; do r=$(busybox nc -w 2 $1 $2 2>/dev/null); [ -n "$r" ] && break; sleep 0.2; done; echo "$r"; }';
+
   /** Runs the shell lines (berth as $B, lo up) in a private network namespace: the rules and the bridge never touch the host's. */
   function inPrivateNet(lines: string[]): string {
     const script = [`B=${BERTH}`, "ip link set lo up", ...lines].join("\n");
@@ -257,15 +260,14 @@ describe("run", () => {
       "$B ps | grep -q '0.0.0.0:18081->80/tcp' && echo table-ok",
       "[ \"$($B port pub)\" = '80/tcp -> 0.0.0.0:18081' ] && [ \"$($B port pub 80/tcp)\" = '0.0.0.0:18081' ] && echo port-ok",
       "gw=$($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p')",
-      // the server answers one connection at a time: retry while it restarts
-      "get() { for i in 1 2 3 4 5 6 7 8 9 10; do r=$(busybox nc -w 2 $1 18081 2>/dev/null); [ -n \"$r\" ] && break; sleep 0.2; done; echo \"$r\"; }",
-      "echo gateway=$(get $gw)",
-      "echo localhost=$(get 127.0.0.1)",
+      NC_GET,
+      "echo gateway=$(get $gw 18081)",
+      "echo localhost=$(get 127.0.0.1 18081)",
       "echo rules=$(iptables-save -t nat | grep -c 18081)",
       "$B run -d --name pub2 -p 18081:80 berth/busybox true 2>&1; echo taken=$?",
       // stopped: the port is unpublished; started again: published again
       "$B stop -t 1 pub >/dev/null; echo stopped-rules=$(iptables-save -t nat | grep -c 18081)",
-      "$B start pub >/dev/null; echo restarted=$(get $($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p'))",
+      "$B start pub >/dev/null; echo restarted=$(get $($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p') 18081)",
       "$B rm -f pub >/dev/null",
       "echo after=$(iptables-save -t nat | grep -c 18081)",
     ]);
@@ -294,8 +296,8 @@ describe("run", () => {
         "$B run -d --name rnd -p 80 berth/busybox sh -c 'while true; do echo random-port | nc -l -p 80; done' >/dev/null || exit 9",
         "$B run -d --name all -P localhost/exposer:1 sh -c 'while true; do echo exposed-port | nc -l -p 81; done' >/dev/null || exit 8",
         "p1=$($B port rnd 80 | cut -d: -f2); p2=$($B port all 81 | cut -d: -f2); echo ports=$p1,$p2",
-        "get() { for i in 1 2 3 4 5 6 7 8 9 10; do r=$(busybox nc -w 2 127.0.0.1 $1 2>/dev/null); [ -n \"$r\" ] && break; sleep 0.2; done; echo \"$r\"; }",
-        "echo rnd=$(get $p1) all=$(get $p2)",
+        NC_GET,
+        "echo rnd=$(get 127.0.0.1 $p1) all=$(get 127.0.0.1 $p2)",
         "$B rm -f rnd all >/dev/null",
       ]);
       const [p1, p2] = /ports=(\d+),(\d+)/.exec(out)!.slice(1).map(Number);
@@ -310,10 +312,30 @@ describe("run", () => {
     }
   });
 
+  test("-p ranges: port for port, and a host range for one container port takes its first free port", () => {
+    const out = inPrivateNet([
+      "serve() { echo \"while true; do echo $1 | nc -l -p $2; done\"; }",
+      "$B run -d --name rng -p 18090-18091:80-81 berth/busybox sh -c \"$(serve p80 80) & $(serve p81 81)\" >/dev/null || exit 9",
+      // 18095 is another container's: the range gives the next one
+      "$B run -d --name hold -p 18095:80 berth/busybox sleep 60 >/dev/null || exit 8",
+      "$B run -d --name first -p 18095-18097:80 berth/busybox sh -c \"$(serve first 80)\" >/dev/null || exit 7",
+      "echo rng=$($B port rng | tr '\\n' ' ')",
+      "echo first=$($B port first 80)",
+      NC_GET,
+      "echo got=$(get 127.0.0.1 18090),$(get 127.0.0.1 18091),$(get 127.0.0.1 18096)",
+      "$B rm -f rng hold first >/dev/null",
+    ]);
+    expect(out).toContain("rng=80/tcp -> 0.0.0.0:18090 81/tcp -> 0.0.0.0:18091\n");
+    expect(out).toContain("first=0.0.0.0:18096\n");
+    expect(out).toContain("got=p80,p81,first\n");
+    expect(env.leftovers()).toEqual([]);
+  });
+
   test("-p: bad values and network modes without a bridge are refused with 125, naming the flag", () => {
     for (const [args, msg] of [
       [["-p", "1:2:3:80"], "CONTAINERPORT"],
-      [["-p", "8000-8001:80"], "ranges are not supported"],
+      [["-p", "8000-8002:80-81"], "the host range has 3 ports and the container range 2"],
+      [["-p", "8001-8000:80"], "a range of them"],
       [["-p", "8080:80/icmp"], "protocol"],
       [["-p", "nope:8080:80"], "not an IP address"],
       [["-p", "8080:80", "-p", "8080:81"], "host port 8080/tcp is given twice"],
