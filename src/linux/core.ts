@@ -42,33 +42,53 @@ export function corePath(): string {
 
 export class CoreError extends Error {}
 
-/** A running berth-core: send the plan, read its messages in order. */
+export interface CoreOptions {
+  preserveFds?: number;
+  stdio?: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"];
+  /** a sealed copy of the core made by a long-running caller (the core then skips its own) */
+  exe?: string;
+  /** the caller decided that no container process can reach the core (it skips the copy) */
+  unsealed?: boolean;
+}
+
+/**
+ * A running berth-core: send the plan, read its messages in order. The core
+ * can be started before its plan is known (`CoreSession.spawn`), so that its
+ * start-up — exec, and the sealed copy of itself it makes — overlaps the work
+ * that makes the plan; closed before a plan was sent, it exits quietly.
+ */
 export class CoreSession {
   readonly proc: Subprocess;
   private readonly ctl: number;
+  private readonly keep: number;
   private buf = "";
   private eof = false;
 
-  constructor(ops: readonly PlanOp[], opts: { preserveFds?: number; stdio?: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"]; exe?: string; unsealed?: boolean } = {}) {
-    const keep = opts.preserveFds ?? 0;
+  constructor(ops: readonly PlanOp[] | null, opts: CoreOptions = {}) {
+    this.keep = opts.preserveFds ?? 0;
     const extra: number[] = [];
-    for (let i = 0; i < keep; i++) extra.push(3 + i);
-    const plan: PlanOp[] = [...ops];
-    if (keep > 0) plan.push(["preserve-fds", keep]);
+    for (let i = 0; i < this.keep; i++) extra.push(3 + i);
     const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
-    // exe: a sealed copy of the core made by a long-running caller (the core then skips its own);
-    // unsealed: the caller decided that no container process can reach the core (it skips the copy)
-    const argv = [opts.exe ?? corePath(), String(3 + keep)];
+    const argv = [opts.exe ?? corePath(), String(3 + this.keep)];
     if (opts.unsealed && !opts.exe) argv.push("unsealed");
     this.proc = Bun.spawn(argv, {
       stdio: [...stdio, ...extra, "pipe"] as never,
       env: {},
     });
-    this.ctl = (this.proc as unknown as { stdio: number[] }).stdio[3 + keep]!;
+    this.ctl = (this.proc as unknown as { stdio: number[] }).stdio[3 + this.keep]!;
     setBlocking(this.ctl);
-    const data = encodePlan(plan);
-    let off = 0;
-    while (off < data.length) off += writeSync(this.ctl, data, off);
+    if (ops) this.sendPlan(ops);
+  }
+
+  /** Starts the core with no plan yet: `sendPlan` follows, or `close`. */
+  static spawn(opts: CoreOptions = {}): CoreSession {
+    return new CoreSession(null, opts);
+  }
+
+  sendPlan(ops: readonly PlanOp[]): void {
+    const plan: PlanOp[] = [...ops];
+    if (this.keep > 0) plan.push(["preserve-fds", this.keep]);
+    this.send(encodePlan(plan));
   }
 
   /** The next line from the core, or null at end of file. */
@@ -131,6 +151,16 @@ export class CoreSession {
   continueWith(state: string): void {
     const body = Buffer.from(state);
     this.send(Buffer.concat([Buffer.from(`continue ${body.length}\n`), body]));
+  }
+
+  /** Gives up on a core that got no plan (or failed before its container existed): closed and killed. */
+  abandon(): void {
+    this.close();
+    try {
+      this.proc.kill(9);
+    } catch {
+      /* gone */
+    }
   }
 
   close(): void {

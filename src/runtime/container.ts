@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../linux/lock.ts";
 import { trace } from "../linux/trace.ts";
 import { mkfifo, openBlocking, readBlocking } from "../linux/sys.ts";
 import { OCI_VERSION } from "../spec/constants.ts";
-import { parseConfig } from "../spec/validate.ts";
+import { parseJSON, validateConfig } from "../spec/validate.ts";
 import type { Process, Spec, State } from "../spec/types.ts";
 import { runHooks } from "./hooks.ts";
 import { moveNetDevicesIn, moveNetDevicesOut } from "./netdevices.ts";
@@ -135,13 +135,40 @@ export class Runtime {
       if (!existsSync(bundle)) throw new RuntimeError(`bundle ${bundle} does not exist`);
       throw new RuntimeError(`cannot read ${cfgPath}: ${code === "ENOENT" ? "no such file" : code}`);
     }
+    const raw = parseJSON(text, cfgPath);
     trace("create: read config");
-    const spec = parseConfig(text, cfgPath);
+    // The core starts now, with no plan: its exec and its sealed self-copy
+    // overlap validation, cgroup set-up and planning. Whether it may skip the
+    // copy is read from the same document validation then checks.
+    let unsealed = false;
+    try {
+      unsealed = !coreMustBeSealed(raw as Spec, !!o.foreground);
+    } catch {
+      /* not a valid config: validation says why; the core stays sealed */
+    }
+    const early = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe, unsealed });
+    trace("create: core spawned");
+    let spec: Spec;
+    try {
+      spec = validateConfig(raw, cfgPath);
+    } catch (e) {
+      early.abandon();
+      throw e;
+    }
     trace("create: validated");
+    try {
+      return this.createLocked(id, o, startNow, bundle, spec, early);
+    } catch (e) {
+      early.abandon();
+      throw e;
+    }
+  }
+
+  private createLocked(id: string, o: CreateOptions, startNow: boolean, bundle: string, spec: Spec, early: CoreSession): { rec: ContainerRecord; session: CoreSession } {
     return this.store.withLock(id, () => {
       const dir = this.store.reserve(id);
       let cgroup: Cgroup | undefined;
-      let session: CoreSession | undefined;
+      const session = early;
       let pid = 0;
       let devicesIn: string | undefined;
       try {
@@ -158,8 +185,7 @@ export class Runtime {
         }
         const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: startNow ? undefined : dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp });
         trace("create: plan built");
-        session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe, unsealed: !coreMustBeSealed(spec, !!o.foreground) });
-        trace("create: core spawned");
+        session.sendPlan(ops);
         pid = Number(session.expect("pid"));
         trace("create: pid");
         const namespaces: Record<string, string> = {};
@@ -208,7 +234,7 @@ export class Runtime {
             /* gone */
           }
         }
-        session?.close();
+        session.close();
         if (cgroup) {
           try {
             cgroup.kill(9);

@@ -82,7 +82,7 @@ describe("runtime or engine", () => {
     const e = Bun.spawnSync([BERTH, "help", "engine"]);
     expect(e.exitCode).toBe(0);
     expect(e.stdout.toString()).toContain("volume create NAME");
-    expect(e.stdout.toString()).toContain("-p [[IP:][HOSTPORT]:]PORT");
+    expect(e.stdout.toString()).toContain("-p [[IP:][HOSTPORT[-END]]:]PORT[-END]");
   });
 
   test("bench outside a source checkout: a clear error, exit 1", () => {

@@ -1,6 +1,6 @@
 // The node agent: `berth serve` runs containers on request over its socket.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mountsUnder } from "../../src/image/snapshot.ts";
@@ -66,8 +66,42 @@ test("bad requests get a clear error and leave nothing", async () => {
   r = await call("/v1/run", { bundle: b.dir, args: ["/no/such/program"] });
   expect(r.status).toBe(400);
   expect(String(r.body.error)).toContain("/no/such/program");
+  // a config that fails validation: the core the agent started for it is not left waiting for a plan
+  const bad = makeBundle(["true"]);
+  try {
+    const cfg = JSON.parse(readFileSync(join(bad.dir, "config.json"), "utf8"));
+    cfg.process.args = "not a list";
+    writeFileSync(join(bad.dir, "config.json"), JSON.stringify(cfg));
+    r = await call("/v1/run", { bundle: bad.dir });
+    expect(r.status).toBe(400);
+    expect(String(r.body.error)).toContain("process.args");
+  } finally {
+    cleanup(bad);
+  }
+  expect(await waitFor(() => liveChildren(agent.pid).length === 0)).toBe(true);
   expect((await call("/v1/containers")).body).toEqual([] as unknown as Record<string, unknown>);
 });
+
+/** The processes whose parent is PID, zombies left out. */
+function liveChildren(pid: number): number[] {
+  const out: number[] = [];
+  for (const n of readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[1]) === pid && f[0] !== "Z" && f[0] !== "X") out.push(Number(n));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+async function waitFor(cond: () => boolean, ms = 3000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(20)) if (cond()) return true;
+  return cond();
+}
 
 test("every container's core runs from the agent's one sealed copy of berth-core, which cannot be written", async () => {
   const run = call("/v1/run", { bundle: b.dir, id: "agent-sealed", args: ["sleep", "3"] });
