@@ -1,7 +1,7 @@
 // Container state on disk: ROOT/<id>/state.json written atomically, guarded
 // by a per-container lock (flock on ROOT/<id>.lock, which outlives the
 // container directory so that delete can hold it while removing).
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "../linux/fs.ts";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from "../linux/fs.ts";
 import { join } from "../linux/path.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
 import { flock, LOCK_EX } from "../linux/sys.ts";
@@ -115,7 +115,16 @@ export class StateStore {
 
   /** Removes the container's directory (its lock file goes when the lock is released). */
   remove(id: string): void {
-    rmSync(this.dir(id), { recursive: true, force: true });
+    const dir = this.dir(id);
+    // usually it holds state.json alone (the exec fifo is gone once started): two calls, no directory walk
+    try {
+      unlinkSync(join(dir, "state.json"));
+      rmdirSync(dir);
+      return;
+    } catch {
+      /* something else is there too, or nothing at all */
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 
   ids(): string[] {
