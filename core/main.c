@@ -672,8 +672,14 @@ int main(int argc, char **argv, char **envp)
 	ctl_fd = (int)num(argv[1]);
 	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
 		die_errno("control socket");
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	read_plan(ctl_fd, &plan);
+	/* Not dumpable: a container process cannot reach this one through
+	 * /proc. An unprivileged berth (rootless) stays dumpable until it has
+	 * written the child's id maps: the kernel makes a non-dumpable process's
+	 * /proc files root's, and the child inherits the flag. */
+	int unprivileged = plan_find(&plan, "unprivileged") != NULL;
+	if (!unprivileged)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	const struct op *o = plan_find(&plan, "mode");
 	int create = o && strcmp(o->argv[0], "create") == 0;
 	int foreground = plan_find(&plan, "foreground") != NULL;
@@ -778,6 +784,8 @@ int main(int argc, char **argv, char **envp)
 		char c;
 		if (read(sync[1], &c, 1) != 1)
 			_exit(1);
+		if (unprivileged)
+			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		sync_child = sync[1];
 		if (flags & CLONE_NEWUSER) {
 			/* become the namespace's root where the maps allow it */
@@ -829,6 +837,8 @@ int main(int argc, char **argv, char **envp)
 		if ((o = plan_find(&plan, "gidmap")))
 			write_proc(pid, "gid_map", o->argv[0]);
 	}
+	if (unprivileged)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* berth hears the pid before the child can say anything */
 	send_line("pid %d", pid);
 	if (write(sync[0], "1", 1) != 1) {

@@ -16,6 +16,7 @@ export type {
 export { CgroupV1 } from "./v1.ts";
 export { CgroupV2, sharesToWeight, blkioToIoWeight } from "./v2.ts";
 export { normalizeDeviceRules, deviceAllowed, type DeviceRule } from "./devices.ts";
+export { NoCgroup, requestedLimits } from "./none.ts";
 
 export interface OpenOptions {
   /** linux.cgroupsPath of the config. */

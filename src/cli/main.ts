@@ -108,14 +108,25 @@ Benchmark:
              of the source checkout this berth was built in; --quick, --only)
 
 Global flags:
-  --root DIR          state directory (default /run/berth)
+  --root DIR          state directory (default /run/berth; rootless:
+                      $XDG_RUNTIME_DIR/berth)
   --log FILE          write errors and debug messages to FILE
   --log-format FMT    text (default) or json
   --debug             log debug messages
   --systemd-cgroup    use the systemd cgroup driver (needs systemd as PID 1)
+  --rootless V        true, false or auto (default: auto, true when not root):
+                      cgroups only where the user may make them
   --version, -v       print the version
   --help, -h          print this help
 `;
+
+/** A rootless berth's default state directory: the user's runtime directory, as runc's. */
+function rootlessRoot(): string {
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  if (xdg) return `${xdg}/berth`;
+  const uid = process.geteuid?.() ?? 0;
+  return existsSync(`/run/user/${uid}`) ? `/run/user/${uid}/berth` : `/tmp/berth-${uid}`;
+}
 
 interface Logger {
   error(msg: string): void;
@@ -193,7 +204,11 @@ export async function main(argv: string[]): Promise<number> {
   log.debug(`berth ${argv.join(" ")}`);
   try {
     if (format !== "text" && format !== "json") throw new UsageError(`--log-format: text or json, not ${format}`);
-    const root = str(g, "root") ?? "/run/berth";
+    // --rootless true|false|auto (runc's): auto means "not root"
+    const rootlessFlag = str(g, "rootless") ?? "auto";
+    if (!["true", "false", "auto"].includes(rootlessFlag)) throw new UsageError(`--rootless: true, false or auto, not ${rootlessFlag}`);
+    const rootless = rootlessFlag === "true" || (rootlessFlag === "auto" && process.geteuid?.() !== 0);
+    const root = str(g, "root") ?? (rootless ? rootlessRoot() : "/run/berth");
     const engine = cmd !== "serve" && isEngineCommand(cmd, rest, str(g, "root") !== undefined, root);
     if (cmd === "serve" || engine) {
       // the executable starts with JIT tier-up delayed (scripts/build.sh): right
@@ -213,7 +228,7 @@ export async function main(argv: string[]): Promise<number> {
       const { engineCommand } = await import("./engine.ts");
       return await engineCommand(cmd, rest, { root: str(g, "root"), debug: bool(g, "debug") });
     }
-    const rt = new Runtime({ root, systemdCgroup: bool(g, "systemd-cgroup") });
+    const rt = new Runtime({ root, systemdCgroup: bool(g, "systemd-cgroup"), rootless });
     return await runcCommand(rt, cmd, rest);
   } catch (e) {
     const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof UsageError || e instanceof CgroupError;

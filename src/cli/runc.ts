@@ -187,12 +187,12 @@ function cmdList(rt: Runtime, argv: string[]): number {
   if (fmt === "json") {
     print(JSON.stringify(all.map(({ rec, status }) => ({
       ociVersion: rec.ociVersion, id: rec.id, pid: status === "stopped" ? 0 : rec.pid, status, bundle: rec.bundle,
-      rootfs: rec.rootfs, created: rec.created, annotations: rec.annotations ?? {}, owner: "root",
+      rootfs: rec.rootfs, created: rec.created, annotations: rec.annotations ?? {}, owner: rt.store.owner(rec.id),
     }))));
     return 0;
   }
   if (fmt !== "table") throw new UsageError(`--format: table or json, not ${fmt}`);
-  const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...all.map(({ rec, status }) => [rec.id, String(status === "stopped" ? 0 : rec.pid), status, rec.bundle, rec.created, "root"])];
+  const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...all.map(({ rec, status }) => [rec.id, String(status === "stopped" ? 0 : rec.pid), status, rec.bundle, rec.created, rt.store.owner(rec.id)])];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) print(r.map((c, i) => c.padEnd(w[i]! + 3)).join("").trimEnd());
   return 0;

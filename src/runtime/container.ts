@@ -2,7 +2,7 @@
 // kill, delete, exec, plus pause/resume/update/ps/stats through cgroups.
 import { chmodSync, closeSync, existsSync, readFileSync, unlinkSync } from "../linux/fs.ts";
 import { join, resolve } from "../linux/path.ts";
-import { openCgroup, type Cgroup } from "../cgroups/index.ts";
+import { NoCgroup, openCgroup, requestedLimits, type Cgroup } from "../cgroups/index.ts";
 import { CoreSession, type PlanOp } from "../linux/core.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
 import { trace } from "../linux/trace.ts";
@@ -19,6 +19,8 @@ import { writeErr } from "../linux/stdio.ts";
 export interface GlobalOptions {
   root: string;
   systemdCgroup: boolean;
+  /** Not root: cgroups are used where the user may make them, and left out (with no limits asked) where not. */
+  rootless?: boolean;
   /** The core to run: a sealed in-memory copy held by a long-running berth (`/proc/PID/fd/N`). */
   coreExe?: string;
 }
@@ -39,6 +41,7 @@ export interface CreateOptions {
 }
 
 export function openRecordCgroup(rec: ContainerRecord): Cgroup {
+  if (!rec.cgroupPath) return new NoCgroup(rec.pid);
   return openCgroup({ cgroupsPath: rec.config.linux?.cgroupsPath, id: rec.id, systemd: rec.systemdCgroup });
 }
 
@@ -174,16 +177,30 @@ export class Runtime {
       try {
         cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
         trace("create: cgroup opened");
-        cgroup.create();
-        trace("create: cgroup made");
-        cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: deviceRules(spec) });
+        try {
+          cgroup.create();
+          trace("create: cgroup made");
+          // rootless: no device rules (they need privilege; a user namespace cannot make device nodes anyway)
+          cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: this.opts.rootless ? undefined : deviceRules(spec) });
+        } catch (e) {
+          if (!this.opts.rootless || !/\b(EACCES|EPERM|EROFS)\b/.test((e as Error).message)) throw e;
+          const limits = requestedLimits(spec.linux?.resources);
+          if (limits.length > 0) throw new RuntimeError(`rootless: cannot make the cgroup ${cgroup.path} (${(e as Error).message}), which linux.resources.${limits[0]} needs: give the user a delegated cgroup v2 subtree, or run as root`);
+          // no limits asked: the container stays in the caller's cgroup, as with runc
+          try {
+            cgroup.destroy(0);
+          } catch {
+            /* nothing was made */
+          }
+          cgroup = undefined;
+        }
         trace("create: cgroup ready");
         if (!startNow) {
           mkfifo(fifoPath(dir), 0o622);
           // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
           chmodSync(fifoPath(dir), 0o622);
         }
-        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: startNow ? undefined : dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp });
+        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: startNow ? undefined : dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp, rootless: this.opts.rootless });
         trace("create: plan built");
         session.sendPlan(ops);
         pid = Number(session.expect("pid"));
@@ -200,7 +217,7 @@ export class Runtime {
           rootfs: resolve(bundle, spec.root!.path),
           created: new Date().toISOString(),
           annotations: spec.annotations,
-          cgroupPath: cgroup.path,
+          cgroupPath: cgroup?.path ?? "",
           systemdCgroup: this.opts.systemdCgroup,
           namespaces,
           config: spec,

@@ -178,6 +178,8 @@ export interface PlanInput {
   foreground?: boolean;
   /** bring up the loopback of a new network namespace (the engine's "none" network) */
   loopbackUp?: boolean;
+  /** berth is not root: an unprivileged writer of gid_map must deny setgroups first */
+  rootless?: boolean;
 }
 
 const RLIM_INFINITY = (1n << 64n) - 1n;
@@ -323,6 +325,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     let uid = mapText(linux.uidMappings), gid = mapText(linux.gidMappings);
     if (!uid) uid = `0 ${process.getuid?.() ?? 0} 1\n`;
     if (!gid) gid = `0 ${process.getgid?.() ?? 0} 1\n`;
+    if (inp.rootless) ops.push(["unprivileged"], ["setgroups", "deny"]);
     ops.push(["uidmap", uid], ["gidmap", gid]);
   }
   if (linux.timeOffsets) {

@@ -127,6 +127,25 @@ export class StateStore {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  /** Who made the container: the owner of its state directory, by name (runc's list shows it). */
+  owner(id: string): string {
+    let uid: number;
+    try {
+      uid = statSync(this.dir(id)).uid;
+    } catch {
+      return "";
+    }
+    try {
+      for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+        const f = line.split(":");
+        if (f.length > 2 && Number(f[2]) === uid && f[2] !== "") return f[0]!;
+      }
+    } catch {
+      /* no passwd file */
+    }
+    return `#${uid}`;
+  }
+
   ids(): string[] {
     if (!existsSync(this.root)) return [];
     return readdirSync(this.root)
