@@ -166,9 +166,8 @@ async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
   const p = parseArgs(argv, EXEC_FLAGS, true);
   const id = p.args[0];
   if (!id) throw new UsageError("exec needs a container id");
-  const proc = processFromArgs(rt, id, p);
   const detach = bool(p, "detach");
-  const session = rt.exec(id, proc, { consoleSocket: str(p, "console-socket"), pidFile: str(p, "pid-file"), detach, preserveFds: preserveFds(str(p, "preserve-fds")) });
+  const session = rt.exec(id, () => processFromArgs(rt, id, p), { consoleSocket: str(p, "console-socket"), pidFile: str(p, "pid-file"), detach, preserveFds: preserveFds(str(p, "preserve-fds")) });
   if (detach) return (await session.proc.exited) === 0 ? 0 : 1;
   const stop = forwardSignals(session.proc.pid);
   const code = await session.proc.exited;

@@ -346,15 +346,26 @@ export class Runtime {
     });
   }
 
-  exec(id: string, proc: Process, o: { consoleSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; stdio?: CreateOptions["stdio"] }): CoreSession {
-    const rec = this.store.load(id);
-    const st = this.status(rec);
-    if (st !== "running" && st !== "created") throw new RuntimeError(`cannot exec in container ${id}: it is ${st}`);
-    const namespaces: Record<string, string> = {};
-    for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
-    const cgroup = openRecordCgroup(rec);
-    const ops = execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: proc, cgroup, consoleSocket: o.consoleSocket, foreground: !o.detach });
-    const session = new CoreSession(ops, { preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
+  /**
+   * Runs a process in the container. PROC may be a function, called once the
+   * core has been started: reading and validating the process then overlaps
+   * the core's start-up (as for create).
+   */
+  exec(id: string, proc: Process | (() => Process), o: { consoleSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; stdio?: CreateOptions["stdio"] }): CoreSession {
+    const session = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
+    try {
+      const run = typeof proc === "function" ? proc() : proc;
+      const rec = this.store.load(id);
+      const st = this.status(rec);
+      if (st !== "running" && st !== "created") throw new RuntimeError(`cannot exec in container ${id}: it is ${st}`);
+      const namespaces: Record<string, string> = {};
+      for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
+      const cgroup = openRecordCgroup(rec);
+      session.sendPlan(execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: run, cgroup, consoleSocket: o.consoleSocket, foreground: !o.detach }));
+    } catch (e) {
+      session.abandon();
+      throw e;
+    }
     const pid = Number(session.expect("pid"));
     session.expectEnd();
     writePidFile(o.pidFile, pid);
