@@ -222,15 +222,15 @@ static void __attribute__((noreturn)) wait_foreground(void)
 	_exit(WEXITSTATUS(status));
 }
 
-static int connect_unix(const char *path)
+static int connect_unix(const char *path, const char *what)
 {
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof a.sun_path)
-		die("console socket path too long: %s", path);
+		die("%s path too long: %s", what, path);
 	strcpy(a.sun_path, path);
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0)
-		die_errno("connecting to the console socket %s", path);
+		die_errno("connecting to the %s %s", what, path);
 	return s;
 }
 
@@ -703,9 +703,13 @@ int main(int argc, char **argv, char **envp)
 		if (cgfd < 0 && strcmp(into->argv[1], "required") == 0)
 			die_errno("cgroup %s", into->argv[0]);
 	}
-	int console = -1, fifo_dir = -1;
+	int console = -1, fifo_dir = -1, pidfd_sock = -1;
 	if ((o = plan_find(&plan, "console-socket")))
-		console = connect_unix(o->argv[0]);
+		console = connect_unix(o->argv[0], "console socket");
+	/* pidfd-socket PATH: where a pidfd of the container's process goes
+	 * (connected now, from the runtime's mount namespace) */
+	if ((o = plan_find(&plan, "pidfd-socket")))
+		pidfd_sock = connect_unix(o->argv[0], "pidfd socket");
 	if ((o = plan_find(&plan, "exec-fifo"))) {
 		fifo_dir = open(o->argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fifo_dir < 0)
@@ -781,6 +785,8 @@ int main(int argc, char **argv, char **envp)
 		close(sync[0]);
 		if (cgfd >= 0)
 			close(cgfd);
+		if (pidfd_sock >= 0)
+			close(pidfd_sock);
 		char c;
 		if (read(sync[1], &c, 1) != 1)
 			_exit(1);
@@ -839,6 +845,15 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (unprivileged)
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (pidfd_sock >= 0) {
+		int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pfd < 0 || send_fd(pidfd_sock, pfd, "pidfd", 5) < 0) {
+			kill(pid, SIGKILL);
+			die_errno("sending the container process's pidfd to the pidfd socket");
+		}
+		close(pfd);
+		close(pidfd_sock);
+	}
 	/* berth hears the pid before the child can say anything */
 	send_line("pid %d", pid);
 	if (write(sync[0], "1", 1) != 1) {

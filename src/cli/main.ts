@@ -12,7 +12,7 @@ import { writeErr, writeOut } from "../linux/stdio.ts";
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
 const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "healthcheck", "container", "system", "volume", "restart", "unpause"]);
 
-const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
+const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pidfd-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
 /** The container id a runc-style command line names, or undefined if it does not parse as one. */
 function runcId(argv: string[], flags: FlagSpec[]): string | undefined {

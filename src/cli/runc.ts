@@ -19,6 +19,7 @@ export const VERSION = "0.1.0";
 export const CREATE_FLAGS: FlagSpec[] = [
   { name: "bundle", alias: ["b"], kind: "string" },
   { name: "console-socket", kind: "string" },
+  { name: "pidfd-socket", kind: "string" },
   { name: "pid-file", kind: "string" },
   { name: "no-pivot", kind: "bool" },
   { name: "no-new-keyring", kind: "bool" },
@@ -71,6 +72,7 @@ function createOptions(p: ReturnType<typeof parseArgs>): CreateOptions {
     bundle: str(p, "bundle") ?? ".",
     pidFile: str(p, "pid-file"),
     consoleSocket: str(p, "console-socket"),
+    pidfdSocket: str(p, "pidfd-socket"),
     noPivot: bool(p, "no-pivot"),
     noNewKeyring: bool(p, "no-new-keyring"),
     preserveFds: preserveFds(str(p, "preserve-fds")),
@@ -147,6 +149,7 @@ export const EXEC_FLAGS: FlagSpec[] = [
   { name: "detach", alias: ["d"], kind: "bool" },
   { name: "pid-file", kind: "string" },
   { name: "console-socket", kind: "string" },
+  { name: "pidfd-socket", kind: "string" },
   { name: "env", alias: ["e"], kind: "list" },
   { name: "cwd", kind: "string" },
   { name: "user", alias: ["u"], kind: "string" },
@@ -167,7 +170,7 @@ async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
   const id = p.args[0];
   if (!id) throw new UsageError("exec needs a container id");
   const detach = bool(p, "detach");
-  const session = rt.exec(id, () => processFromArgs(rt, id, p), { consoleSocket: str(p, "console-socket"), pidFile: str(p, "pid-file"), detach, preserveFds: preserveFds(str(p, "preserve-fds")) });
+  const session = rt.exec(id, () => processFromArgs(rt, id, p), { consoleSocket: str(p, "console-socket"), pidfdSocket: str(p, "pidfd-socket"), pidFile: str(p, "pid-file"), detach, preserveFds: preserveFds(str(p, "preserve-fds")) });
   if (detach) return (await session.proc.exited) === 0 ? 0 : 1;
   const stop = forwardSignals(session.proc.pid);
   const code = await session.proc.exited;

@@ -29,6 +29,8 @@ export interface CreateOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** --pidfd-socket: a unix socket that gets a pidfd of the container's init (runc 1.2) */
+  pidfdSocket?: string;
   noPivot?: boolean;
   noNewKeyring?: boolean;
   preserveFds?: number;
@@ -200,7 +202,7 @@ export class Runtime {
           // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
           chmodSync(fifoPath(dir), 0o622);
         }
-        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: startNow ? undefined : dir, cgroup, consoleSocket: o.consoleSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp, rootless: this.opts.rootless });
+        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: startNow ? undefined : dir, cgroup, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp, rootless: this.opts.rootless });
         trace("create: plan built");
         session.sendPlan(ops);
         pid = Number(session.expect("pid"));
@@ -351,7 +353,7 @@ export class Runtime {
    * core has been started: reading and validating the process then overlaps
    * the core's start-up (as for create).
    */
-  exec(id: string, proc: Process | (() => Process), o: { consoleSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; stdio?: CreateOptions["stdio"] }): CoreSession {
+  exec(id: string, proc: Process | (() => Process), o: { consoleSocket?: string; pidfdSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; stdio?: CreateOptions["stdio"] }): CoreSession {
     const session = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
     try {
       const run = typeof proc === "function" ? proc() : proc;
@@ -361,7 +363,7 @@ export class Runtime {
       const namespaces: Record<string, string> = {};
       for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
       const cgroup = openRecordCgroup(rec);
-      session.sendPlan(execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: run, cgroup, consoleSocket: o.consoleSocket, foreground: !o.detach }));
+      session.sendPlan(execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: run, cgroup, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, foreground: !o.detach }));
     } catch (e) {
       session.abandon();
       throw e;

@@ -171,6 +171,8 @@ export interface PlanInput {
   stateDir?: string;
   cgroup?: Cgroup;
   consoleSocket?: string;
+  /** --pidfd-socket: a unix socket that gets a pidfd of the container's init */
+  pidfdSocket?: string;
   noPivot?: boolean;
   /** --no-new-keyring: keep the caller's session keyring */
   noNewKeyring?: boolean;
@@ -311,6 +313,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   } else if (inp.consoleSocket) {
     throw new RuntimeError("--console-socket was given but process.terminal is false");
   }
+  if (inp.pidfdSocket) ops.push(["pidfd-socket", inp.pidfdSocket]);
   if (inp.stateDir !== undefined) ops.push(["exec-fifo", inp.stateDir, "exec.fifo"]);
   // join existing namespaces: the user namespace first, so the others are entered with its rights
   const joins = (linux.namespaces ?? []).filter((n) => n.path);
@@ -435,7 +438,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
 }
 
 /** The plan for `exec`: join every namespace of the running container. */
-export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; foreground: boolean }): PlanOp[] {
+export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; pidfdSocket?: string; foreground: boolean }): PlanOp[] {
   const ops: PlanOp[] = [["mode", "exec"]];
   if (inp.foreground) ops.push(["foreground"]);
   if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, true));
@@ -444,6 +447,7 @@ export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: num
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
     ops.push(["console-socket", inp.consoleSocket]);
   }
+  if (inp.pidfdSocket) ops.push(["pidfd-socket", inp.pidfdSocket]);
   const PROC_NAME: Record<string, string> = { pid: "pid", network: "net", mount: "mnt", ipc: "ipc", uts: "uts", user: "user", cgroup: "cgroup", time: "time" };
   const types = Object.keys(inp.namespaces).sort((a, b) => (a === "user" ? -1 : b === "user" ? 1 : a === "mount" ? 1 : b === "mount" ? -1 : 0));
   for (const t of types) ops.push(["ns-join", t, `/proc/${inp.pid}/ns/${PROC_NAME[t]}`]);

@@ -9,14 +9,35 @@ import { join } from "node:path";
 import { alive, ctest, kv, ok, waitFor, type Ctx } from "./helpers.ts";
 
 let recvtty = "";
+let recvpidfd = "";
 beforeAll(() => {
-  // a console socket server: Bun cannot receive file descriptors over a socket
+  // console and pidfd socket servers: Bun cannot receive file descriptors over a socket
   const dir = join(import.meta.dir, "../../build");
-  recvtty = join(dir, "test-recvtty");
-  const src = join(import.meta.dir, "fixtures/recvtty.c");
-  const r = spawnSync("gcc", ["-O", "-Wall", "-o", recvtty, src], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`compiling ${src}: ${r.stderr}`);
+  for (const name of ["recvtty", "recvpidfd"]) {
+    const out = join(dir, `test-${name}`);
+    const src = join(import.meta.dir, `fixtures/${name}.c`);
+    const r = spawnSync("gcc", ["-O", "-Wall", "-o", out, src], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`compiling ${src}: ${r.stderr}`);
+    if (name === "recvtty") recvtty = out;
+    else recvpidfd = out;
+  }
 });
+
+/** Starts recvpidfd on a fresh socket path; `signal()` has it send SIGNAL through the pidfd; resolves what it printed. */
+async function pidfdSocket(c: Ctx, signal?: number): Promise<{ path: string; done: Promise<string>; signal: () => void }> {
+  const path = join(c.tempDir("pidfd"), "sock");
+  const p = Bun.spawn([recvpidfd, path, ...(signal !== undefined ? [String(signal)] : [])], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  c.trackPid(p.pid);
+  c.defer(() => {
+    p.kill("SIGKILL");
+  });
+  if (!(await waitFor(() => existsSync(path), 3000, 5))) throw new Error("recvpidfd did not listen");
+  const signalNow = () => {
+    p.stdin.write("go\n");
+    p.stdin.end();
+  };
+  return { path, done: new Response(p.stdout).text(), signal: signalNow };
+}
 
 /** Starts recvtty on a fresh socket path; resolves its output once the pty closes. */
 async function consoleSocket(c: Ctx, input?: string): Promise<{ path: string; done: Promise<{ out: string; name: string }> }> {
@@ -245,6 +266,31 @@ describe("exec", () => {
     const malformed = await c.berth(["exec", "--process", proc({ initial: "3-1" }), id]);
     expect(malformed.code).not.toBe(0);
     expect(malformed.stderr).toContain("execCPUAffinity.initial");
+  });
+
+  ctest("--pidfd-socket: create and exec send a pidfd of their process; a signal through it reaches the init", async (c) => {
+    const id = c.id("pidfd");
+    const s1 = await pidfdSocket(c, 9);
+    ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, "--pidfd-socket", s1.path, id]));
+    const init = (await c.state(id)).pid as number;
+    expect(alive(init)).toBe(true);
+    // the receiver kills the waiting init through the pidfd
+    s1.signal();
+    expect(await s1.done).toBe(`pid=${init}\n`);
+    expect(await waitFor(() => !alive(init))).toBe(true);
+    ok(await c.berth(["delete", id]));
+
+    const id2 = c.id("pidfdx");
+    ok(await c.run(c.bundle(["sleep", "60"]), id2, ["-d"]));
+    const s2 = await pidfdSocket(c);
+    const pidFile = join(c.tempDir("pid"), "exec.pid");
+    ok(await c.berth(["exec", "--detach", "--pid-file", pidFile, "--pidfd-socket", s2.path, id2, "sleep", "30"]));
+    s2.signal();
+    expect(await s2.done).toBe(`pid=${readFileSync(pidFile, "utf8").trim()}\n`);
+    // no socket listening: create fails naming it, nothing left
+    const bad = await c.berth(["create", "--bundle", c.bundle(["true"]).dir, "--pidfd-socket", join(c.tempDir("none"), "sock"), c.id("pidfdbad")]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("pidfd socket");
   });
 
   ctest("exec into a stopped or unknown container fails clearly", async (c) => {
