@@ -84,8 +84,9 @@ static void seccomp_early(void)
 /* The parent half: receives the child's seccomp descriptor and sends the
  * listener the container process state with it (runtime-spec: one state per
  * connection, the descriptor named "seccompFd"). STATE holds \x01 where the
- * pid goes. */
-static void forward_seccomp(int sock, pid_t pid)
+ * pid goes. LISTENER was connected before any namespace was joined: an exec'd
+ * process's core is in the container's mount namespace by now. */
+static void forward_seccomp(int sock, pid_t pid, int listener)
 {
 	const struct op *o = plan_find(&plan, "seccomp-listener");
 	if (!o)
@@ -123,18 +124,13 @@ static void forward_seccomp(int sock, pid_t pid)
 		} else
 			state[len++] = *q;
 	}
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (strlen(o->argv[0]) >= sizeof a.sun_path)
-		die("linux.seccomp.listenerPath: too long: %s", o->argv[0]);
-	strcpy(a.sun_path, o->argv[0]);
-	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0 || send_fd(s, nfd, state, len) < 0) {
+	if (send_fd(listener, nfd, state, len) < 0) {
 		int err = errno;
 		kill(pid, SIGKILL);
 		errno = err;
 		die_errno("linux.seccomp.listenerPath %s", o->argv[0]);
 	}
-	close(s);
+	close(listener);
 	close(nfd);
 	free(state);
 }
@@ -710,6 +706,9 @@ int main(int argc, char **argv, char **envp)
 	 * (connected now, from the runtime's mount namespace) */
 	if ((o = plan_find(&plan, "pidfd-socket")))
 		pidfd_sock = connect_unix(o->argv[0], "pidfd socket");
+	int listener = -1;
+	if ((o = plan_find(&plan, "seccomp-listener")))
+		listener = connect_unix(o->argv[0], "linux.seccomp.listenerPath");
 	if ((o = plan_find(&plan, "exec-fifo"))) {
 		fifo_dir = open(o->argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fifo_dir < 0)
@@ -787,6 +786,8 @@ int main(int argc, char **argv, char **envp)
 			close(cgfd);
 		if (pidfd_sock >= 0)
 			close(pidfd_sock);
+		if (listener >= 0)
+			close(listener);
 		char c;
 		if (read(sync[1], &c, 1) != 1)
 			_exit(1);
@@ -860,7 +861,7 @@ int main(int argc, char **argv, char **envp)
 		kill(pid, SIGKILL);
 		die("the container process died before it started");
 	}
-	forward_seccomp(sync[0], pid);
+	forward_seccomp(sync[0], pid, listener);
 	close(sync[0]);
 	close(ctl_fd);
 	ctl_fd = -1;

@@ -3,7 +3,7 @@
 // ioPriority, scheduler, and the LSM labels this host cannot give.
 import { beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ctest, kv, ok, statusField, type Ctx, type Spec, UML_KERNEL, waitFor } from "./helpers.ts";
 
@@ -265,6 +265,39 @@ describe("seccomp", () => {
     expect(st.state.pid).toBe(st.pid);
     expect(calls.length).toBeGreaterThan(0);
     for (const l of calls) expect(["nr 83", "nr 258"]).toContain(l); // mkdir, mkdirat on x86_64
+  });
+
+  ctest("SCMP_ACT_NOTIFY for an exec'd process: the listener gets that process's state and answers its calls", async (c) => {
+    const dir = c.tempDir("agent");
+    const sock = join(dir, "agent.sock");
+    /** An agent on SOCK for one connection (the agent takes one); a later one replaces it at the path. */
+    const agent = async (out: string) => {
+      const p = Bun.spawn([seccompAgent, sock, out], { stdout: "ignore", stderr: "pipe" });
+      c.defer(() => {
+        p.kill(9);
+      });
+      expect(await waitFor(() => existsSync(sock))).toBe(true);
+    };
+    const outInit = join(dir, "init.out"), outExec = join(dir, "exec.out");
+    await agent(outInit);
+    const id = c.id("notifyx");
+    const b = c.bundle(["sleep", "60"], (cfg) => {
+      cfg.root!.readonly = false;
+      cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" as never }] };
+    });
+    ok(await c.run(b, id, ["-d"]));
+    expect(await waitFor(() => existsSync(outInit))).toBe(true);
+    rmSync(sock);
+    await agent(outExec);
+    const r = ok(await c.berth(["exec", id, "sh", "-c", "mkdir /tmp/ex && echo mkdir-ok; test -d /tmp/ex && echo exists || echo absent"]));
+    expect(r.stdout).toBe("mkdir-ok\nabsent\n");
+    expect(await waitFor(() => existsSync(outExec) && /^nr \d+$/m.test(readFileSync(outExec, "utf8")))).toBe(true);
+    const st = JSON.parse(readFileSync(outExec, "utf8").split("\n")[0]!);
+    expect(st.fds).toEqual(["seccompFd"]);
+    expect(st.state.id).toBe(id);
+    // the exec'd process's own pid, not the init's
+    expect(st.pid).not.toBe((await c.state(id)).pid);
+    expect(st.pid).toBeGreaterThan(0);
   });
 
   ctest("SCMP_ACT_NOTIFY with no listener at listenerPath: create fails naming it, nothing left", async (c) => {
