@@ -3,7 +3,7 @@
 // does). It knows only the container's init: signals go to it alone, and
 // every operation that needs a cgroup (limits, pause, statistics) says why it
 // cannot be done.
-import { CgroupError, type Cgroup, type CgroupStats } from "./types.ts";
+import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats } from "./types.ts";
 
 const WHY = "this container has no cgroup: berth ran rootless and could not create one (give the user a delegated cgroup v2 subtree, or run as root)";
 
@@ -63,7 +63,7 @@ export class NoCgroup implements Cgroup {
 }
 
 /** The fields of linux.resources that set a limit (a cgroup is needed to honour them). */
-export function requestedLimits(r: CgroupResourcesLike | undefined): string[] {
+export function requestedLimits(r: CgroupResources | undefined): string[] {
   if (!r) return [];
   const out: string[] = [];
   for (const [k, v] of Object.entries(r)) {
@@ -72,5 +72,3 @@ export function requestedLimits(r: CgroupResourcesLike | undefined): string[] {
   }
   return out;
 }
-
-type CgroupResourcesLike = object;

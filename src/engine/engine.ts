@@ -81,33 +81,28 @@ export function classifyStartError(e: unknown): EngineError {
 }
 
 /**
- * A host port the kernel has free now (bound to port 0, then let go); the
- * caller holds the engine's ports lock, and CNI's portmap takes it next.
+ * Binds PORT on the host (0: one the kernel picks) and lets it go at once:
+ * the port that was free, or null when PORT is taken. The caller holds the
+ * engine's ports lock, and CNI's portmap takes the port next. (Binding port 0
+ * failing is an error, not a taken port.)
  */
-async function freePort(protocol: PublishedPort["protocol"], hostIP?: string): Promise<number> {
-  const hostname = hostIP ?? "0.0.0.0";
-  if (protocol === "udp") {
-    const s = await Bun.udpSocket({ hostname, port: 0 });
-    const port = s.port;
-    s.close();
-    return port;
-  }
-  // tcp (and sctp, which shares the port space in practice)
-  const l = Bun.listen({ hostname, port: 0, socket: { data() {} } });
-  const port = l.port;
-  l.stop(true);
-  return port;
-}
-
-/** Whether the host has PORT free now (it can be bound, and is let go at once). */
-async function portFree(protocol: PublishedPort["protocol"], port: number, hostIP?: string): Promise<boolean> {
+async function bindAndRelease(protocol: PublishedPort["protocol"], port: number, hostIP?: string): Promise<number | null> {
   const hostname = hostIP ?? "0.0.0.0";
   try {
-    if (protocol === "udp") (await Bun.udpSocket({ hostname, port })).close();
-    else Bun.listen({ hostname, port, socket: { data() {} } }).stop(true);
-    return true;
-  } catch {
-    return false;
+    if (protocol === "udp") {
+      const s = await Bun.udpSocket({ hostname, port });
+      const bound = s.port;
+      s.close();
+      return bound;
+    }
+    // tcp (and sctp, which shares the port space in practice)
+    const l = Bun.listen({ hostname, port, socket: { data() {} } });
+    const bound = l.port;
+    l.stop(true);
+    return bound;
+  } catch (e) {
+    if (port === 0) throw e;
+    return null;
   }
 }
 
@@ -207,7 +202,7 @@ export class Engine {
       if (p.hostRange) {
         const [lo, hi] = p.hostRange;
         for (let port = lo; port <= hi && p.hostPort === 0; port++) {
-          if (!taken.has(`${port}/${p.protocol}`) && (await portFree(p.protocol, port, p.hostIP))) p.hostPort = port;
+          if (!taken.has(`${port}/${p.protocol}`) && (await bindAndRelease(p.protocol, port, p.hostIP)) !== null) p.hostPort = port;
         }
         if (p.hostPort === 0) throw new EngineError(`-p ${lo}-${hi}:${p.containerPort}/${p.protocol}: no free host port in ${lo}-${hi}`);
         delete p.hostRange;
@@ -215,7 +210,7 @@ export class Engine {
         continue;
       }
       for (let i = 0; i < 50 && p.hostPort === 0; i++) {
-        const port = await freePort(p.protocol, p.hostIP);
+        const port = (await bindAndRelease(p.protocol, 0, p.hostIP))!;
         if (!taken.has(`${port}/${p.protocol}`)) p.hostPort = port;
       }
       if (p.hostPort === 0) throw new EngineError(`-p ${p.containerPort}/${p.protocol}: found no free host port`);

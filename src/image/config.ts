@@ -4,6 +4,7 @@
 // and group names resolved in the image's own /etc/passwd and /etc/group.
 import { constants as osConstants } from "node:os";
 import { readFileSync } from "node:fs";
+import { namesByUid, parsePasswd } from "../linux/passwd.ts";
 import { resolveInRoot } from "./rootpath.ts";
 import type { ImageConfig } from "./types.ts";
 
@@ -35,7 +36,6 @@ export interface ImageProcess {
   volumes: string[];
 }
 
-interface PasswdEntry { name: string; uid: number; gid: number; home: string }
 interface GroupEntry { name: string; gid: number; members: string[] }
 
 function readImageFile(rootfs: string | undefined, path: string): string | undefined {
@@ -49,25 +49,10 @@ function readImageFile(rootfs: string | undefined, path: string): string | undef
   }
 }
 
-export function parsePasswd(text: string): PasswdEntry[] {
-  const out: PasswdEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#") || line.trim() === "") continue;
-    const f = line.split(":");
-    if (f.length < 6) continue;
-    const uid = Number(f[2]), gid = Number(f[3]);
-    if (!Number.isInteger(uid) || !Number.isInteger(gid)) continue;
-    out.push({ name: f[0]!, uid, gid, home: f[5]! });
-  }
-  return out;
-}
 
 /** User names by uid from the image's (or container's) /etc/passwd, resolved inside ROOTFS. */
 export function userNames(rootfs: string): Map<number, string> {
-  const m = new Map<number, string>();
-  const text = readImageFile(rootfs, "/etc/passwd");
-  for (const e of text === undefined ? [] : parsePasswd(text)) if (!m.has(e.uid)) m.set(e.uid, e.name);
-  return m;
+  return namesByUid(readImageFile(rootfs, "/etc/passwd") ?? "");
 }
 
 /** A group for --group-add: a number, or a name in the image's /etc/group (resolved inside ROOTFS). */
@@ -91,6 +76,8 @@ export function parseGroup(text: string): GroupEntry[] {
   }
   return out;
 }
+
+export { parsePasswd };
 
 const ID_RE = /^[0-9]+$/;
 const MAX_ID = 4294967294;

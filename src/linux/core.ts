@@ -64,7 +64,7 @@ export class CoreSession {
   private buf = "";
   private eof = false;
 
-  constructor(ops: readonly PlanOp[] | null, opts: CoreOptions = {}) {
+  private constructor(opts: CoreOptions) {
     this.keep = opts.preserveFds ?? 0;
     const extra: number[] = [];
     for (let i = 0; i < this.keep; i++) extra.push(3 + i);
@@ -77,12 +77,11 @@ export class CoreSession {
     });
     this.ctl = (this.proc as unknown as { stdio: number[] }).stdio[3 + this.keep]!;
     setBlocking(this.ctl);
-    if (ops) this.sendPlan(ops);
   }
 
-  /** Starts the core with no plan yet: `sendPlan` follows, or `close`. */
+  /** Starts the core with no plan yet: `sendPlan` follows, or `abandon`. */
   static spawn(opts: CoreOptions = {}): CoreSession {
-    return new CoreSession(null, opts);
+    return new CoreSession(opts);
   }
 
   sendPlan(ops: readonly PlanOp[]): void {

@@ -153,15 +153,9 @@ export class Runtime {
     }
     const early = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe, unsealed });
     trace("create: core spawned");
-    let spec: Spec;
     try {
-      spec = validateConfig(raw, cfgPath);
-    } catch (e) {
-      early.abandon();
-      throw e;
-    }
-    trace("create: validated");
-    try {
+      const spec = validateConfig(raw, cfgPath);
+      trace("create: validated");
       return this.createLocked(id, o, startNow, bundle, spec, early);
     } catch (e) {
       early.abandon();
@@ -313,8 +307,8 @@ export class Runtime {
       const netDevices = rec.config.linux?.netDevices ?? {};
       if (Object.keys(netDevices).length > 0) {
         // back to the host while the container's network namespace still exists
-        const joined = rec.namespaces.network;
-        const ns = joined ? joined : st !== "stopped" ? `/proc/${rec.pid}/ns/net` : undefined;
+        // (a joined namespace outlives the container; its own lives as long as the init)
+        const ns = (rec.namespaces.network || st !== "stopped") ? containerNetns(rec.config, rec.pid) : undefined;
         if (ns && existsSync(ns)) for (const p of moveNetDevicesOut(netDevices, ns)) writeErr(`berth: warning: ${p}\n`);
       }
       if (st !== "stopped") {

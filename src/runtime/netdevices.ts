@@ -74,13 +74,8 @@ export function moveNetDevicesIn(devices: Record<string, LinuxNetDevice>, netns:
       moved.push(host);
     }
   } catch (e) {
-    for (const host of moved.reverse()) {
-      try {
-        moveLink(netns, runtimeNetns(), inside(host, devices[host]!), host, "linux.netDevices");
-      } catch {
-        /* the first error is the one to report */
-      }
-    }
+    // the first error is the one to report
+    moveNetDevicesOut(Object.fromEntries(moved.map((h) => [h, devices[h]!])), netns);
     throw e;
   }
 }

@@ -4,6 +4,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from "../linux/fs.ts";
 import { join } from "../linux/path.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
+import { namesByUid } from "../linux/passwd.ts";
 import { flock, LOCK_EX } from "../linux/sys.ts";
 import type { ContainerStatus, Spec, State } from "../spec/types.ts";
 
@@ -127,6 +128,8 @@ export class StateStore {
     rmSync(dir, { recursive: true, force: true });
   }
 
+  private users?: Map<number, string>;
+
   /** Who made the container: the owner of its state directory, by name (runc's list shows it). */
   owner(id: string): string {
     let uid: number;
@@ -135,15 +138,14 @@ export class StateStore {
     } catch {
       return "";
     }
-    try {
-      for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
-        const f = line.split(":");
-        if (f.length > 2 && Number(f[2]) === uid && f[2] !== "") return f[0]!;
+    if (!this.users) {
+      try {
+        this.users = namesByUid(readFileSync("/etc/passwd", "utf8"));
+      } catch {
+        this.users = new Map(); // no passwd file
       }
-    } catch {
-      /* no passwd file */
     }
-    return `#${uid}`;
+    return this.users.get(uid) ?? `#${uid}`;
   }
 
   ids(): string[] {

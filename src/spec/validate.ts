@@ -337,9 +337,11 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
     const nodes = parseIdList(mp.nodes ?? "");
     if (nodes === null) c.fail("linux.memoryPolicy.nodes", `not a node list like "0-3,7": ${JSON.stringify(mp.nodes)}`);
     const empty = nodes!.length === 0;
-    if ((mp.mode === "MPOL_DEFAULT" || mp.mode === "MPOL_LOCAL") && !empty) c.fail("linux.memoryPolicy.nodes", `must be empty with ${mp.mode}`);
-    if (mp.mode !== "MPOL_DEFAULT" && mp.mode !== "MPOL_LOCAL" && mp.mode !== "MPOL_PREFERRED" && empty) c.fail("linux.memoryPolicy.nodes", `required with ${mp.mode}`);
-    if ((mp.mode === "MPOL_DEFAULT" || mp.mode === "MPOL_LOCAL") && (mp.flags ?? []).length > 0) c.fail("linux.memoryPolicy.flags", `not allowed with ${mp.mode}`);
+    // these two modes take no nodes and no flags; every other but MPOL_PREFERRED (empty: local) needs nodes
+    const nodeless = mp.mode === "MPOL_DEFAULT" || mp.mode === "MPOL_LOCAL";
+    if (nodeless && !empty) c.fail("linux.memoryPolicy.nodes", `must be empty with ${mp.mode}`);
+    if (!nodeless && mp.mode !== "MPOL_PREFERRED" && empty) c.fail("linux.memoryPolicy.nodes", `required with ${mp.mode}`);
+    if (nodeless && (mp.flags ?? []).length > 0) c.fail("linux.memoryPolicy.flags", `not allowed with ${mp.mode}`);
   }
 
   (spec.mounts ?? []).forEach((m, i) => {

@@ -2,44 +2,10 @@
 // nothing left behind (no state dir, no cgroup, no process, no mount; the
 // shared clean-up of every test checks cgroups, processes and mounts too).
 import { describe, expect } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, cgroupDirs, ctest, ok, waitFor, type Ctx, type Spec } from "./helpers.ts";
+import { alive, cgroupDirs, createFails, ctest, ok, type Ctx, type Spec } from "./helpers.ts";
 import { existsSync } from "node:fs";
-
-/** Live berth-core processes (the core is started before the config is validated). */
-function cores(): number[] {
-  const out: number[] = [];
-  for (const n of readdirSync("/proc")) {
-    if (!/^\d+$/.test(n)) continue;
-    try {
-      const stat = readFileSync(`/proc/${n}/stat`, "utf8");
-      // the core as started, or re-executed from its sealed copy (comm is the memfd's name)
-      if (/\((berth-core|memfd:berth-cor)\) [^ZX]/.test(stat)) out.push(Number(n));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/** `create` must fail with one stderr line matching `msg`, leaving nothing for `id`. */
-async function createFails(c: Ctx, bundleDir: string, msg: RegExp, id = c.id("bad")): Promise<string> {
-  const before = new Set(cores());
-  const r = await c.berth(["create", "--bundle", bundleDir, id]);
-  expect(await waitFor(() => cores().every((p) => before.has(p)), 2000)).toBe(true);
-  expect(r.code).not.toBe(0);
-  const lines = r.stderr.trim().split("\n");
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^berth: /);
-  expect(lines[0]).toMatch(msg);
-  expect(r.stdout).toBe("");
-  expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
-  for (const d of cgroupDirs(id)) expect(existsSync(d)).toBe(false);
-  const list = await c.berth(["list", "-q"]);
-  expect(list.stdout).not.toContain(id);
-  return lines[0]!;
-}
 
 /** A bundle whose config is edited into something wrong. */
 function badBundle(c: Ctx, edit: (cfg: Spec) => void): string {

@@ -2,7 +2,7 @@
 // (the release binary dist/berth, rebuilt when the sources are newer), a
 // busybox bundle per test, and a clean-up that runs even when a test fails and
 // then checks that nothing was left behind (state, cgroups, processes, mounts).
-import { test } from "bun:test";
+import { expect, test } from "bun:test";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -364,3 +364,37 @@ export const UML_KERNEL: string | false = (() => {
     return false;
   }
 })();
+
+/** Live berth-core processes (the core is started before the config is validated). */
+export function cores(): number[] {
+  const out: number[] = [];
+  for (const n of readdirSync("/proc")) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, "utf8");
+      // the core as started, or re-executed from its sealed copy (comm is the memfd's name)
+      if (/\((berth-core|memfd:berth-cor)\) [^ZX]/.test(stat)) out.push(Number(n));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** `create` must fail with one stderr line matching `msg`, leaving nothing for `id`. */
+export async function createFails(c: Ctx, bundleDir: string, msg: RegExp, id = c.id("bad")): Promise<string> {
+  const before = new Set(cores());
+  const r = await c.berth(["create", "--bundle", bundleDir, id]);
+  expect(await waitFor(() => cores().every((p) => before.has(p)), 2000)).toBe(true);
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^berth: /);
+  expect(lines[0]).toMatch(msg);
+  expect(r.stdout).toBe("");
+  expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
+  for (const d of cgroupDirs(id)) expect(existsSync(d)).toBe(false);
+  const list = await c.berth(["list", "-q"]);
+  expect(list.stdout).not.toContain(id);
+  return lines[0]!;
+}
