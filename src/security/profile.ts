@@ -12,6 +12,9 @@ const GUARDED: Record<string, string[]> = {
     "keyctl", "add_key", "request_key", "userfaultfd", "open_by_handle_at", "name_to_handle_at", "lookup_dcookie",
     "nfsservctl", "sysfs", "_sysctl", "uselib", "ustat", "vm86", "vm86old", "create_module", "get_kernel_syms",
     "query_module", "fanotify_init",
+    // io_uring runs work in kernel threads that seccomp never sees, and has been
+    // the source of many kernel escapes; Docker's default refuses it since 2023
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
   ],
   CAP_SYS_ADMIN: [
     "mount", "umount", "umount2", "pivot_root", "fsopen", "fsmount", "fspick", "fsconfig", "move_mount", "open_tree",
