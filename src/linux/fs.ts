@@ -9,8 +9,8 @@ import { CString, ptr, read, type Pointer } from "bun:ffi";
 import { check, cstr, errno, sym, SysError } from "./libc.ts";
 
 const O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000;
-const O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000;
-const EINTR = 4, ENOENT = 2, EEXIST = 17, EISDIR = 21;
+const O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
+const EINTR = 4, ENOENT = 2, EEXIST = 17, EISDIR = 21, EINVAL = 22, EFBIG = 27;
 
 /** node's flag strings that the runtime uses. */
 const FLAGS: Record<string, number> = {
@@ -107,6 +107,38 @@ export function readFileSync(path: string | number, encoding?: "utf8"): string |
     }
   }
   return encoding ? data.toString("utf8") : data;
+}
+
+/**
+ * A regular file of at most MAX bytes, as text: anything else (a device, a
+ * FIFO, a socket, a directory, or a symlink to one of them) fails at once with
+ * EINVAL ("not a regular file"), a larger file with EFBIG, without reading it.
+ * Opened non-blocking so that a FIFO cannot hold the caller.
+ */
+export function readRegularFileSync(path: string, max: number): string {
+  const fd = openSync(path, O_RDONLY | O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new SysError("read", EINVAL, path);
+    if (st.size > max) throw new SysError("read", EFBIG, path);
+    // the file may grow meanwhile: never read more than one byte past MAX
+    let buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) {
+        const more = Buffer.allocUnsafe(Math.min(buf.length * 2, max + 1));
+        buf.copy(more);
+        buf = more;
+      }
+      const r = readSync(fd, buf.subarray(n));
+      if (r === 0) break;
+      n += r;
+      if (n > max) throw new SysError("read", EFBIG, path);
+    }
+    return buf.subarray(0, n).toString("utf8");
+  } finally {
+    sym.close(fd);
+  }
 }
 
 /** Writes DATA to a path (created with MODE, truncated) or to an open descriptor. */

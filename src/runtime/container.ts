@@ -1,6 +1,6 @@
 // The container lifecycle of the OCI runtime-spec: create, start, state,
 // kill, delete, exec, plus pause/resume/update/ps/stats through cgroups.
-import { chmodSync, closeSync, existsSync, readFileSync, unlinkSync } from "../linux/fs.ts";
+import { chmodSync, closeSync, existsSync, readRegularFileSync, unlinkSync } from "../linux/fs.ts";
 import { join, resolve } from "../linux/path.ts";
 import { NoCgroup, openCgroup, requestedLimits, type Cgroup } from "../cgroups/index.ts";
 import { CoreSession, type PlanOp } from "../linux/core.ts";
@@ -41,6 +41,9 @@ export interface CreateOptions {
   /** The engine's "none" network: bring up the loopback of the container's new network namespace. */
   loopbackUp?: boolean;
 }
+
+/** The largest config.json read (runc's are a few KiB; a bigger one is a mistake or an attack). */
+export const CONFIG_MAX = 16 << 20;
 
 export function openRecordCgroup(rec: ContainerRecord): Cgroup {
   if (!rec.cgroupPath) return new NoCgroup(rec.pid);
@@ -134,11 +137,12 @@ export class Runtime {
     const cfgPath = join(bundle, "config.json");
     let text: string;
     try {
-      text = readFileSync(cfgPath, "utf8");
+      text = readRegularFileSync(cfgPath, CONFIG_MAX);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (!existsSync(bundle)) throw new RuntimeError(`bundle ${bundle} does not exist`);
-      throw new RuntimeError(`cannot read ${cfgPath}: ${code === "ENOENT" ? "no such file" : code}`);
+      const why = code === "ENOENT" ? "no such file" : code === "EINVAL" ? "not a regular file" : code === "EFBIG" ? `larger than ${CONFIG_MAX >> 20} MiB` : code;
+      throw new RuntimeError(`cannot read ${cfgPath}: ${why}`);
     }
     const raw = parseJSON(text, cfgPath);
     trace("create: read config");

@@ -2,7 +2,7 @@
 // nothing left behind (no state dir, no cgroup, no process, no mount; the
 // shared clean-up of every test checks cgroups, processes and mounts too).
 import { describe, expect } from "bun:test";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { alive, cgroupDirs, createFails, ctest, ok, type Ctx, type Spec } from "./helpers.ts";
 import { existsSync } from "node:fs";
@@ -23,6 +23,22 @@ describe("bad input", () => {
     const b = c.bundle();
     writeFileSync(join(b.dir, "config.json"), '{ "ociVersion": "1.0.2", "process": { "args": ["true"], }');
     await createFails(c, b.dir, /config\.json/);
+  });
+
+  // A bundle is input from whoever calls the runtime: config.json that is a
+  // device (endless), a FIFO (blocks) or huge must fail at once, naming the file.
+  ctest("config.json that is not a regular file, or too big", async (c) => {
+    const b = c.bundle();
+    const cfg = join(b.dir, "config.json");
+    rmSync(cfg);
+    symlinkSync("/dev/zero", cfg);
+    const t0 = Date.now();
+    await createFails(c, b.dir, /config\.json: not a regular file/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    rmSync(cfg);
+    writeFileSync(cfg, "");
+    truncateSync(cfg, 17 << 20); // sparse: 17 MiB of NULs
+    await createFails(c, b.dir, /config\.json: larger than 16 MiB/);
   });
 
   ctest("configs that violate the spec name the field", async (c) => {
