@@ -50,7 +50,8 @@ int do_mkdir(int rootfd, const struct op *o);
 /* security.c */
 void drop_bounding(const struct op *o);
 void apply_caps(const struct op *o);
-int apply_seccomp(const struct plan *p);
+void seccomp_prepare(const struct plan *p);
+int seccomp_load_prepared(const struct plan *p);
 
 /* term.c */
 int setup_terminal(int console_sock, int rows, int cols);

@@ -70,9 +70,9 @@ static int seccomp_loaded;
  * then also covers the rest of the set-up, as it does in runc. */
 static void seccomp_early(void)
 {
-	if (!plan_find(&plan, "seccomp-listener"))
+	if (seccomp_loaded || !plan_find(&plan, "seccomp-listener"))
 		return;
-	int nfd = apply_seccomp(&plan);
+	int nfd = seccomp_load_prepared(&plan);
 	seccomp_loaded = 1;
 	if (send_fd(sync_child, nfd, "s", 1) < 0)
 		die_errno("passing the seccomp descriptor on");
@@ -246,11 +246,19 @@ static char **collect(const char *name)
 	return v;
 }
 
+/* Whether the process, with its effective ids and capabilities, may execute
+ * PATH: AT_EACCESS, because access(2) checks the real ids and ignores
+ * CAP_DAC_OVERRIDE for a uid other than 0 (execve honours it). */
+static int executable(const char *path)
+{
+	return faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+}
+
 /* Finds args[0] in the container (after pivot_root) along PATH from env. */
 static char *find_executable(const char *arg0, char **env)
 {
 	if (strchr(arg0, '/')) {
-		if (access(arg0, X_OK) < 0)
+		if (!executable(arg0))
 			die_errno("exec %s", arg0);
 		return strdup(arg0);
 	}
@@ -263,7 +271,7 @@ static char *find_executable(const char *arg0, char **env)
 		char full[4096];
 		snprintf(full, sizeof full, "%s/%s", *dir ? dir : ".", arg0);
 		struct stat st;
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) {
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && executable(full)) {
 			free(copy);
 			return strdup(full);
 		}
@@ -333,21 +341,26 @@ static void apply_affinity(const char *which)
 	}
 }
 
-/* The last steps before exec, shared by create and exec: process limits,
- * labels, user, capabilities, seccomp, working directory. */
-static void __attribute__((noreturn)) finish_and_exec(void)
+/* The process's attributes: limits, memory policy, personality, I/O
+ * priority, scheduler, security label, umask. Applied before create says
+ * "ready" (and before exec), so that a value the kernel refuses fails the
+ * command with the field's name. */
+static int attrs_done;
+static void apply_process_attrs(void)
 {
-	const struct op *o;
+	if (attrs_done)
+		return;
 	apply_rlimits();
 	apply_mempolicy();
+	const struct op *o;
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
 		if (strcmp(o->name, "personality") == 0) {
 			if (personality((unsigned long)num(o->argv[0])) < 0)
-				die_errno("personality");
+				die_errno("linux.personality");
 		} else if (strcmp(o->name, "ioprio") == 0) {
 			if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)num(o->argv[0])) < 0)
-				die_errno("ioprio");
+				die_errno("process.ioPriority");
 		} else if (strcmp(o->name, "sched") == 0) {
 			/* sched POLICY PRIORITY NICE FLAGS RUNTIME DEADLINE PERIOD */
 			struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t prio; uint64_t rt, dl, per; } a = {
@@ -355,7 +368,7 @@ static void __attribute__((noreturn)) finish_and_exec(void)
 				.nice = (int32_t)snum(o->argv[2]), .flags = num(o->argv[3]), .rt = num(o->argv[4]),
 				.dl = num(o->argv[5]), .per = num(o->argv[6]) };
 			if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
-				die_errno("scheduler");
+				die_errno("process.scheduler");
 		} else if (strcmp(o->name, "lsm-exec") == 0) {
 			/* lsm-exec FILE CONTENT: e.g. AppArmor's "exec PROFILE" */
 			if (write_file(o->argv[0], o->argv[1], strlen(o->argv[1])) < 0)
@@ -364,9 +377,23 @@ static void __attribute__((noreturn)) finish_and_exec(void)
 	}
 	if ((o = plan_find(&plan, "umask")))
 		umask((mode_t)num(o->argv[0]));
-	int nnp = plan_find(&plan, "no-new-privs") != NULL;
-	if (!nnp && !seccomp_loaded)
-		apply_seccomp(&plan);
+	attrs_done = 1;
+}
+
+/* The user switch and the capability sets. The working directory is entered
+ * first, while the process may still enter any directory (as runc does: an
+ * `exec --user 0` without CAP_DAC_OVERRIDE into a directory only the
+ * container's user may enter); if that is refused (a root-squashed network
+ * file system), it is tried again as the user. */
+static void become_user(void)
+{
+	const struct op *cwd = plan_find(&plan, "cwd");
+	int cwd_later = 0;
+	if (cwd && chdir(cwd->argv[0]) < 0) {
+		if (errno != EACCES && errno != EPERM)
+			die_errno("process.cwd %s", cwd->argv[0]);
+		cwd_later = 1;
+	}
 	const struct op *caps = plan_find(&plan, "caps");
 	if (caps)
 		drop_bounding(caps);
@@ -380,29 +407,58 @@ static void __attribute__((noreturn)) finish_and_exec(void)
 			for (int i = 0; i < g->argc; i++)
 				gids[i] = (gid_t)num(g->argv[i]);
 			if (setgroups((size_t)g->argc, gids) < 0)
-				die_errno("setting additional groups");
+				die_errno("process.user.additionalGids: setting additional groups");
+			free(gids);
 		}
 		gid_t gid = (gid_t)num(user->argv[1]);
 		uid_t uid = (uid_t)num(user->argv[0]);
 		if (setresgid(gid, gid, gid) < 0)
-			die_errno("setting gid %u", gid);
+			die_errno("process.user.gid: setting gid %u", gid);
 		if (setresuid(uid, uid, uid) < 0)
-			die_errno("setting uid %u", uid);
+			die_errno("process.user.uid: setting uid %u", uid);
 	}
 	if (caps)
 		apply_caps(caps);
-	if ((o = plan_find(&plan, "cwd")) && chdir(o->argv[0]) < 0)
-		die_errno("cwd %s", o->argv[0]);
-	if (nnp) {
+	if (cwd_later && chdir(cwd->argv[0]) < 0)
+		die_errno("process.cwd %s", cwd->argv[0]);
+}
+
+/* Everything before exec that can fail, shared by create (before "ready")
+ * and exec: attributes, the seccomp filter's compilation, no_new_privs, the
+ * user switch and capabilities, the program's lookup. Without no_new_privs
+ * the filter is loaded now, while CAP_SYS_ADMIN is still held (loading it
+ * needs that then); with it, just before exec (exec_process), so that as few
+ * of the runtime's own calls as possible run under it. Returns the program. */
+static char *prepare_process(void)
+{
+	apply_process_attrs();
+	seccomp_prepare(&plan);
+	seccomp_early();
+	if (plan_find(&plan, "no-new-privs")) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-			die_errno("no_new_privs");
-		if (!seccomp_loaded)
-			apply_seccomp(&plan);
+			die_errno("process.noNewPrivileges");
+	} else if (!seccomp_loaded) {
+		seccomp_load_prepared(&plan);
+		seccomp_loaded = 1;
 	}
+	become_user();
 	char **args = collect("args"), **env = collect("env");
 	if (!args[0])
 		die("plan: no args");
 	char *exe = find_executable(args[0], env);
+	free(args);
+	free(env);
+	return exe;
+}
+
+static void __attribute__((noreturn)) exec_process(char *exe)
+{
+	const struct op *o;
+	if (!seccomp_loaded) {
+		seccomp_load_prepared(&plan);
+		seccomp_loaded = 1;
+	}
+	char **args = collect("args"), **env = collect("env");
 	int keep = 3;
 	if ((o = plan_find(&plan, "preserve-fds")))
 		keep += (int)num(o->argv[0]);
@@ -608,33 +664,44 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]));
 		close(console);
 	}
-	/* fail at create, not at start, when the program is missing */
-	char **args = collect("args"), **env = collect("env");
-	if (!args[0])
-		die("plan: no args");
 	if ((o = plan_find(&plan, "cwd"))) {
 		struct stat st;
 		if (stat(o->argv[0], &st) < 0 || !S_ISDIR(st.st_mode))
 			die("cwd %s: not a directory in the container", o->argv[0]);
 	}
-	free(find_executable(args[0], env));
-	apply_rlimits();
-	apply_mempolicy();
-
-	seccomp_early();
-	o = plan_find(&plan, "exec-fifo");
+	/* The exec fifo, held by an O_PATH descriptor of its own and opened
+	 * for writing through /proc/self/fd once the process is the container's
+	 * user (who may not be able to search the state directory). The state
+	 * directory's descriptor goes now, unless the container has no /proc. */
+	int fifo = -1;
+	const struct op *fifo_op = plan_find(&plan, "exec-fifo");
+	if (fifo_op) {
+		fifo = openat(fifo_dir, fifo_op->argv[1], O_PATH | O_CLOEXEC);
+		if (fifo < 0)
+			die_errno("the exec fifo");
+		if (access("/proc/self/fd", F_OK) == 0) {
+			close(fifo_dir);
+			fifo_dir = -1;
+		}
+	}
+	/* everything that can fail does so now, and create reports it */
+	char *exe = prepare_process();
 	send_line("ready");
 	close(ctl_fd);
 	ctl_fd = -1;
-	if (o) {
-		int f = openat(fifo_dir, o->argv[1], O_WRONLY | O_CLOEXEC);
+	if (fifo >= 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fifo);
+		int f = fifo_dir < 0 ? open(path, O_WRONLY | O_CLOEXEC) : openat(fifo_dir, fifo_op->argv[1], O_WRONLY | O_CLOEXEC);
 		if (f < 0 || write(f, "0", 1) != 1)
 			die_errno("waiting for start");
 		close(f);
-		close(fifo_dir);
+		close(fifo);
+		if (fifo_dir >= 0)
+			close(fifo_dir);
 	}
 	run_hooks(&plan, "startContainer", state, slen);
-	finish_and_exec();
+	exec_process(exe);
 }
 
 static void __attribute__((noreturn)) child_exec(int console)
@@ -652,19 +719,18 @@ static void __attribute__((noreturn)) child_exec(int console)
 		close(console);
 	}
 	apply_affinity("final");
-	seccomp_early();
-	finish_and_exec();
+	exec_process(prepare_process());
 }
 
 int main(int argc, char **argv, char **envp)
 {
-	if (argc != 2 && !(argc == 3 && strcmp(argv[2], "unsealed") == 0))
-		die("usage: berth-core CTLFD [unsealed] (this program is run by berth)");
-	/* berth asks for "unsealed" only where no process of the container can
-	 * exist before the container's own program replaces this image (see
-	 * coreMustBeSealed in src/runtime/container.ts) */
-	if (argc == 2)
-		ensure_sealed(argv, envp);
+	if (argc != 2)
+		die("usage: berth-core CTLFD (this program is run by berth)");
+	/* Always, before anything else: a container process that executes
+	 * /proc/self/exe (a "#!/proc/self/exe" script is enough) runs this
+	 * image, and another one that can see it could reopen the file for
+	 * writing once it exits (CVE-2019-5736). */
+	ensure_sealed(argv, envp);
 	ctl_fd = (int)num(argv[1]);
 	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
 		die_errno("control socket");

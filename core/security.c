@@ -36,7 +36,7 @@ void drop_bounding(const struct op *o)
 	int last = last_cap();
 	for (int c = 0; c <= last; c++)
 		if (!(bnd & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-			die_errno("dropping capability %d from the bounding set", c);
+			die_errno("process.capabilities.bounding: dropping capability %d", c);
 }
 
 void apply_caps(const struct op *o)
@@ -50,42 +50,51 @@ void apply_caps(const struct op *o)
 		{ .effective = (uint32_t)(eff >> 32), .permitted = (uint32_t)(prm >> 32), .inheritable = (uint32_t)(inh >> 32) },
 	};
 	if (syscall(SYS_capset, &h, d) < 0)
-		die_errno("setting capabilities");
+		die_errno("process.capabilities: setting them");
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	for (int c = 0; c <= last; c++)
 		if ((amb & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-			die_errno("raising ambient capability %d", c);
+			die_errno("process.capabilities.ambient: raising capability %d", c);
 }
 
 /* seccomp DEFAULT_ACTION FLAGS ARCH...       (actions are SCMP_ACT_* values)
  * seccomp-rule ACTION NAME [INDEX OP VALUE VALUE2]...
  * seccomp-flag FLAG                          (log, spec_allow, tsync)
- * The filter is compiled by libseccomp from these rules and loaded. A
- * syscall name this libseccomp or kernel does not know is skipped, as a
- * profile written for other kernels expects. */
-int apply_seccomp(const struct plan *p)
+ * The filter is compiled by libseccomp from these rules (seccomp_prepare,
+ * before the core says "ready", so that a bad rule fails create) and loaded
+ * later (seccomp_load_prepared). A syscall name this libseccomp or kernel
+ * does not know is skipped, as a profile written for other kernels expects.
+ * libseccomp's own no_new_privs attribute is off: the plan's no-new-privs op
+ * alone decides (runtime-spec: process.noNewPrivileges); without it the
+ * filter is loaded while the process still has CAP_SYS_ADMIN. */
+static scmp_filter_ctx prepared;
+
+void seccomp_prepare(const struct plan *p)
 {
 	const struct op *def = plan_find(p, "seccomp");
-	if (!def)
-		return -1;
+	if (!def || prepared)
+		return;
 	if (def->argc < 1)
 		die("plan: seccomp needs a default action");
 	uint32_t defact = (uint32_t)num(def->argv[0]);
 	scmp_filter_ctx ctx = seccomp_init(defact);
 	if (!ctx)
-		die("seccomp: bad default action 0x%x", defact);
+		die("linux.seccomp.defaultAction: bad action 0x%x", defact);
+	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	if (r < 0)
+		die("linux.seccomp: turning libseccomp's no_new_privs off: %s", strerror(-r));
 	if (def->argc > 1) {
 		seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE);
 		int native_listed = 0;
 		for (int i = 1; i < def->argc; i++) {
 			uint32_t arch = seccomp_arch_resolve_name(def->argv[i]);
 			if (!arch)
-				die("seccomp: unknown architecture %s", def->argv[i]);
+				die("linux.seccomp.architectures: unknown architecture %s", def->argv[i]);
 			if (arch == seccomp_arch_native())
 				native_listed = 1;
-			int r = seccomp_arch_add(ctx, arch);
+			r = seccomp_arch_add(ctx, arch);
 			if (r < 0 && r != -EEXIST)
-				die("seccomp: adding architecture %s: %s", def->argv[i], strerror(-r));
+				die("linux.seccomp.architectures: adding %s: %s", def->argv[i], strerror(-r));
 		}
 		if (!native_listed)
 			seccomp_arch_add(ctx, SCMP_ARCH_NATIVE);
@@ -93,7 +102,7 @@ int apply_seccomp(const struct plan *p)
 	for (int i = 0; i < p->n; i++) {
 		const struct op *o = &p->ops[i];
 		if (strcmp(o->name, "seccomp-flag") == 0) {
-			int r = 0;
+			r = 0;
 			if (strcmp(o->argv[0], "log") == 0)
 				r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
 			else if (strcmp(o->argv[0], "spec_allow") == 0)
@@ -101,9 +110,9 @@ int apply_seccomp(const struct plan *p)
 			else if (strcmp(o->argv[0], "tsync") == 0)
 				r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 			else
-				die("seccomp: unknown flag %s", o->argv[0]);
+				die("linux.seccomp.flags: unknown flag %s", o->argv[0]);
 			if (r < 0)
-				die("seccomp: flag %s: %s", o->argv[0], strerror(-r));
+				die("linux.seccomp.flags: %s: %s", o->argv[0], strerror(-r));
 			continue;
 		}
 		if (strcmp(o->name, "seccomp-rule") != 0)
@@ -119,26 +128,37 @@ int apply_seccomp(const struct plan *p)
 		unsigned nargs = (unsigned)(o->argc - 2) / 4;
 		struct scmp_arg_cmp cmp[6];
 		if (nargs > 6)
-			die("seccomp: %s: more than 6 argument conditions", o->argv[1]);
+			die("linux.seccomp: %s: more than 6 argument conditions", o->argv[1]);
 		for (unsigned a = 0; a < nargs; a++) {
 			cmp[a].arg = (unsigned)num(o->argv[2 + a * 4]);
 			cmp[a].op = (enum scmp_compare)num(o->argv[3 + a * 4]);
 			cmp[a].datum_a = num(o->argv[4 + a * 4]);
 			cmp[a].datum_b = num(o->argv[5 + a * 4]);
 		}
-		int r = seccomp_rule_add_array(ctx, act, nr, nargs, cmp);
+		r = seccomp_rule_add_array(ctx, act, nr, nargs, cmp);
 		if (r < 0)
-			die("seccomp: rule for %s: %s", o->argv[1], strerror(-r));
+			die("linux.seccomp: rule for %s: %s", o->argv[1], strerror(-r));
 	}
-	int r = seccomp_load(ctx);
+	prepared = ctx;
+}
+
+/* Loads the prepared filter; with SCMP_ACT_NOTIFY rules, returns the
+ * listener's descriptor (else -1). */
+int seccomp_load_prepared(const struct plan *p)
+{
+	seccomp_prepare(p);
+	if (!prepared)
+		return -1;
+	int r = seccomp_load(prepared);
 	if (r < 0)
-		die("seccomp: loading the filter: %s", strerror(-r));
+		die("linux.seccomp: loading the filter: %s", strerror(-r));
 	/* with SCMP_ACT_NOTIFY rules: the listener's descriptor */
-	int nfd = plan_find(p, "seccomp-listener") ? seccomp_notify_fd(ctx) : -1;
+	int nfd = plan_find(p, "seccomp-listener") ? seccomp_notify_fd(prepared) : -1;
 	if (nfd >= 0)
 		nfd = fcntl(nfd, F_DUPFD_CLOEXEC, 3); /* ours, whatever libseccomp does with its copy */
 	if (plan_find(p, "seccomp-listener") && nfd < 0)
-		die("seccomp: no notification descriptor (does this kernel support SECCOMP_RET_USER_NOTIF?)");
-	seccomp_release(ctx);
+		die("linux.seccomp: no notification descriptor (does this kernel support SECCOMP_RET_USER_NOTIF?)");
+	seccomp_release(prepared);
+	prepared = NULL;
 	return nfd;
 }

@@ -10,7 +10,7 @@ import { mkfifo, openBlocking, readBlocking } from "../linux/sys.ts";
 import { OCI_VERSION } from "../spec/constants.ts";
 import { parseJSON, validateConfig } from "../spec/validate.ts";
 import type { Process, Spec, State } from "../spec/types.ts";
-import { runHooks } from "./hooks.ts";
+import { runHooks, runHooksWarning } from "./hooks.ts";
 import { moveNetDevicesIn, moveNetDevicesOut } from "./netdevices.ts";
 import { createPlan, deviceRules, execPlan } from "./plan.ts";
 import { fifoPath, liveStatus, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
@@ -125,11 +125,7 @@ export class Runtime {
   }
 
   private poststart(rec: ContainerRecord): void {
-    try {
-      runHooks("poststart", rec.config.hooks?.poststart, ociState(rec, "running"));
-    } catch (e) {
-      writeErr(`berth: warning: ${(e as Error).message}\n`);
-    }
+    for (const w of runHooksWarning("poststart", rec.config.hooks?.poststart, ociState(rec, "running"))) writeErr(`berth: warning: ${w}\n`);
   }
 
   private make(id: string, o: CreateOptions, startNow: boolean): { rec: ContainerRecord; session: CoreSession } {
@@ -230,10 +226,13 @@ export class Runtime {
           moveNetDevicesIn(netDevices, ns);
           devicesIn = ns;
         }
-        const st = ociState(rec, "creating");
+        // runtime-spec 1.2: "created" once the runtime environment exists
+        // (lifecycle step 2); prestart, createRuntime and createContainer are
+        // steps 3 to 5 (runc 1.1 passes "creating" to the first two)
+        const st = ociState(rec, "created");
         runHooks("prestart", spec.hooks?.prestart, st);
         runHooks("createRuntime", spec.hooks?.createRuntime, st);
-        session.continueWith(JSON.stringify({ ...st, status: "created" }));
+        session.continueWith(JSON.stringify(st));
         session.expect("ready");
         session.expectEnd();
         trace("create: ready");
@@ -338,11 +337,7 @@ export class Runtime {
         throw new RuntimeError(`deleting container ${id}: ${(e as Error).message}`);
       }
       this.store.remove(id);
-      try {
-        runHooks("poststop", rec.config.hooks?.poststop, ociState(rec, "stopped"));
-      } catch (e) {
-        writeErr(`berth: warning: ${(e as Error).message}\n`);
-      }
+      for (const w of runHooksWarning("poststop", rec.config.hooks?.poststop, ociState(rec, "stopped"))) writeErr(`berth: warning: ${w}\n`);
     });
   }
 

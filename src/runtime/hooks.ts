@@ -3,22 +3,44 @@
 import type { Hook } from "../spec/types.ts";
 import { RuntimeError } from "./state.ts";
 
+/** Runs the hooks of a phase in order; the first that fails throws (prestart,
+ * createRuntime: the runtime-spec's lifecycle steps 3 and 4 end create). */
 export function runHooks(phase: string, hooks: Hook[] | undefined, state: object): void {
+  for (const h of hooks ?? []) runHook(phase, h, state);
+}
+
+/**
+ * poststart and poststop: runtime-spec 1.2 (the version `berth features`
+ * declares), lifecycle steps 9 and 13: "If any poststart [poststop] hook
+ * fails, the runtime MUST log a warning, but the remaining hooks and
+ * lifecycle continue as if the hook had succeeded." Returns the warnings.
+ */
+export function runHooksWarning(phase: string, hooks: Hook[] | undefined, state: object): string[] {
+  const warnings: string[] = [];
   for (const h of hooks ?? []) {
-    const args = h.args && h.args.length > 0 ? h.args : [h.path];
-    const r = Bun.spawnSync({
-      cmd: [h.path, ...args.slice(1)],
-      argv0: args[0],
-      env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
-      stdin: Buffer.from(JSON.stringify(state)),
-      stdout: "inherit",
-      stderr: "pipe",
-      timeout: h.timeout ? h.timeout * 1000 : undefined,
-      killSignal: "SIGKILL",
-    } as unknown as Parameters<typeof Bun.spawnSync>[0]);
-    if (r.exitCode === 0) continue;
-    const err = r.stderr ? r.stderr.toString().trim() : "";
-    if (r.signalCode === "SIGKILL" && h.timeout) throw new RuntimeError(`${phase} hook ${h.path}: timed out after ${h.timeout} s`);
-    throw new RuntimeError(`${phase} hook ${h.path}: failed with ${r.exitCode === null ? `signal ${r.signalCode}` : `status ${r.exitCode}`}${err ? `: ${err}` : ""}`);
+    try {
+      runHook(phase, h, state);
+    } catch (e) {
+      warnings.push((e as Error).message);
+    }
   }
+  return warnings;
+}
+
+function runHook(phase: string, h: Hook, state: object): void {
+  const args = h.args && h.args.length > 0 ? h.args : [h.path];
+  const r = Bun.spawnSync({
+    cmd: [h.path, ...args.slice(1)],
+    argv0: args[0],
+    env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+    stdin: Buffer.from(JSON.stringify(state)),
+    stdout: "inherit",
+    stderr: "pipe",
+    timeout: h.timeout ? h.timeout * 1000 : undefined,
+    killSignal: "SIGKILL",
+  } as unknown as Parameters<typeof Bun.spawnSync>[0]);
+  if (r.exitCode === 0) return;
+  const err = r.stderr ? r.stderr.toString().trim() : "";
+  if (r.signalCode === "SIGKILL" && h.timeout) throw new RuntimeError(`${phase} hook ${h.path}: timed out after ${h.timeout} s`);
+  throw new RuntimeError(`${phase} hook ${h.path}: failed with ${r.exitCode === null ? `signal ${r.signalCode}` : `status ${r.exitCode}`}${err ? `: ${err}` : ""}`);
 }

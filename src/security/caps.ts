@@ -28,7 +28,32 @@ export function capMask(names: readonly string[] | undefined): bigint {
   return m;
 }
 
-/** The core's "caps" operation for a process's capability sets. */
+/**
+ * The core's "caps" operation for a process's capability sets. The kernel
+ * raises an ambient capability only if it is both permitted and inheritable;
+ * one that is not is left out, as runc and crun do (the bundle `runc spec`
+ * writes lists ambient capabilities and no inheritable set).
+ */
 export function capsOp(c: LinuxCapabilities | undefined): ["caps", bigint, bigint, bigint, bigint, bigint] {
-  return ["caps", capMask(c?.bounding), capMask(c?.effective), capMask(c?.permitted), capMask(c?.inheritable), capMask(c?.ambient)];
+  const prm = capMask(c?.permitted), inh = capMask(c?.inheritable);
+  return ["caps", capMask(c?.bounding), capMask(c?.effective), prm, inh, capMask(c?.ambient) & prm & inh];
+}
+
+/**
+ * The capability sets of an `exec --cap NAME...` process: the names join the
+ * bounding, effective and permitted sets only. The inheritable set stays as
+ * the process config has it (CVE-2022-29162: an inheritable capability
+ * survives into a non-root child's exec), and a name joins the ambient set
+ * only where that inheritable set already lists it (the kernel refuses any
+ * other), as runc does since its fix.
+ */
+export function withExecCaps(c: LinuxCapabilities | undefined, names: readonly string[]): LinuxCapabilities {
+  const out: LinuxCapabilities = { ...(c ?? {}) };
+  const add = (set: readonly string[] | undefined, more: readonly string[]) => [...new Set([...(set ?? []), ...more])];
+  out.bounding = add(c?.bounding, names);
+  out.effective = add(c?.effective, names);
+  out.permitted = add(c?.permitted, names);
+  const inheritable = names.filter((n) => c?.inheritable?.includes(n));
+  if (inheritable.length) out.ambient = add(c?.ambient, inheritable);
+  return out;
 }

@@ -93,13 +93,19 @@ export function seccompOps(s: LinuxSeccomp | undefined, listener?: ListenerState
   (s.syscalls ?? []).forEach((sc, i) => {
     const field = `linux.seccomp.syscalls[${i}]`;
     const act = actionValue(sc.action, sc.errnoRet ?? s.defaultErrnoRet, `${field}.action`);
-    const args: (string | number | bigint)[] = [];
+    const conds: [number, number, bigint, bigint][] = [];
     for (const [j, a] of (sc.args ?? []).entries()) {
       const op = OPS[a.op];
       if (op === undefined) throw new Error(`${field}.args[${j}].op: unknown operator ${JSON.stringify(a.op)}`);
-      args.push(a.index, op, BigInt(a.value), BigInt(a.valueTwo ?? 0));
+      conds.push([a.index, op, BigInt(a.value), BigInt(a.valueTwo ?? 0)]);
     }
-    for (const name of sc.names) ops.push(["seccomp-rule", act, name, ...args]);
+    // Conditions on different arguments must all hold (one rule). libseccomp
+    // refuses two conditions on the same argument in one rule; runc and crun
+    // then add each condition as a rule of its own (any one matching), and
+    // profiles are written for that (e.g. two SCMP_CMP_MASKED_EQ on clone's flags).
+    const indices = conds.map((c) => c[0]);
+    const rules = new Set(indices).size === indices.length ? [conds.flat()] : conds.map((c) => [...c]);
+    for (const name of sc.names) for (const args of rules) ops.push(["seccomp-rule", act, name, ...args]);
   });
   return ops;
 }
