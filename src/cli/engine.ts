@@ -20,6 +20,8 @@ import { majorMinor } from "../linux/sys.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
 import { normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
+import { goTime, HEADERS, isTemplate, labelMethod, labelText, writeEach, writeRows } from "./engine-format.ts";
+import { context } from "../engine/template.ts";
 
 export interface EngineGlobals {
   /** --root when given explicitly (the runtime state directory) */
@@ -193,12 +195,18 @@ async function cmdImages(argv: string[]): Promise<number> {
     out(JSON.stringify(rows.map((r) => ({ Id: r.id, Names: [r.ref], Repository: r.repo, Tag: r.tag, Digest: r.digest, Created: r.created, Size: r.size })), null, 2));
     return 0;
   }
-  if (fmt !== undefined && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
+  const nt = fBool(p, "no-trunc");
+  if (isTemplate(fmt) && !fBool(p, "quiet")) {
+    writeRows(fmt, rows.map((r) => context("*formatter.ImageContext", {
+      ID: nt ? r.id : r.id.slice(7, 19), Repository: r.repo, Tag: r.tag, Digest: r.digest, CreatedSince: ago(r.created), CreatedAt: goTime(r.created),
+      Size: humanSize(r.size), VirtualSize: humanSize(r.size), SharedSize: "N/A", UniqueSize: "N/A", Containers: "N/A",
+    })), HEADERS.images);
+    return 0;
+  }
   if (fBool(p, "quiet")) {
     for (const id of [...new Set(rows.map((r) => r.id.slice(7, 19)))]) out(id);
     return 0;
   }
-  const nt = fBool(p, "no-trunc");
   table([["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], ...rows.map((r) => [r.repo, r.tag, nt ? r.id : r.id.slice(7, 19), ago(r.created), humanSize(r.size)])]);
   return 0;
 }
@@ -582,8 +590,8 @@ async function cmdPs(argv: string[]): Promise<number> {
     })), null, 2));
     return 0;
   }
-  if (fmt !== undefined && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
   if (fBool(p, "quiet")) {
+    if (isTemplate(fmt)) process.stderr.write("WARNING: Ignoring custom format, because both --format and --quiet are set.\n");
     for (const c of all) out(fBool(p, "no-trunc") ? c.id : c.id.slice(0, 12));
     return 0;
   }
@@ -591,6 +599,15 @@ async function cmdPs(argv: string[]): Promise<number> {
     const s = c.args.join(" ");
     return JSON.stringify(fBool(p, "no-trunc") || s.length <= 20 ? s : s.slice(0, 19) + "…");
   };
+  if (isTemplate(fmt)) {
+    writeRows(fmt, all.map((c) => context("*formatter.ContainerContext", {
+      ID: fBool(p, "no-trunc") ? c.id : c.id.slice(0, 12), Names: c.name, Image: c.image, Command: cmdText(c), CreatedAt: goTime(c.created), RunningFor: ago(c.created),
+      Ports: (c.network.ports ?? []).map(publishText).join(", "), State: e.status(c), Status: statusText(e, c), Size: "0B",
+      Labels: labelText(c.options.labels), Label: labelMethod(c.options.labels), Mounts: volumesOf(c).join(","), LocalVolumes: String(volumesOf(c).length),
+      Networks: c.network.mode, Platform: "linux",
+    })), HEADERS.ps);
+    return 0;
+  }
   table([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], ...all.map((c) => [c.id.slice(0, 12), c.image, cmdText(c), ago(c.created), statusText(e, c), (c.network.ports ?? []).map(publishText).join(", "), c.name])]);
   return 0;
 }
@@ -903,10 +920,12 @@ async function cmdInspect(argv: string[]): Promise<number> {
     if (found) results.push(found);
     else {
       process.stderr.write(`berth: no such ${type ?? "object"}: ${ref}\n`);
-      code = 125;
+      code = 1;
     }
   }
-  out(JSON.stringify(results, null, 4));
+  const fmt = fStr(p, "format");
+  if (fmt !== undefined && fmt !== "json") writeEach(fmt, results);
+  else out(JSON.stringify(results, null, 4));
   return code;
 }
 
@@ -945,7 +964,6 @@ async function cmdStats(argv: string[]): Promise<number> {
   const pick = () => (p.args.length ? p.args.map((r) => e.containers.get(r)) : e.containers.list()).filter((c) => fBool(p, "all") || p.args.length > 0 || e.status(c) === "running");
   for (const r of p.args) e.containers.get(r);
   const fmt = fStr(p, "format");
-  if (fmt !== undefined && fmt !== "json" && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
   let prev = new Map<string, Sample>();
   for (const c of pick()) {
     const s = sample(e, c);
@@ -972,6 +990,13 @@ async function cmdStats(argv: string[]): Promise<number> {
       prev = now;
       if (fmt === "json") {
         out(JSON.stringify(rows.map(({ c, s, cpu }) => ({ id: c.id, name: c.name, cpu_percent: Number(cpu.toFixed(2)), mem_usage: s?.mem ?? 0, mem_limit: s?.limit ?? 0, pids: s?.pids ?? 0 }))));
+      } else if (isTemplate(fmt)) {
+        if (live && process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
+        writeRows(fmt, rows.map(({ c, s, cpu }) => context("formatter.StatsEntry", {
+          Container: c.name, Name: c.name, ID: c.id.slice(0, 12), CPUPerc: `${cpu.toFixed(2)}%`,
+          MemUsage: s ? `${binarySize(s.mem)} / ${binarySize(s.limit)}` : "-- / --", MemPerc: s && s.limit > 0 ? `${((s.mem / s.limit) * 100).toFixed(2)}%` : "--",
+          NetIO: "--", BlockIO: "--", PIDs: s ? String(s.pids) : "--",
+        })), HEADERS.stats);
       } else {
         if (live && process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
         table([["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"], ...rows.map(({ c, s, cpu }) => [
@@ -1135,21 +1160,27 @@ async function cmdVolume(argv: string[]): Promise<number> {
       const vols = e.volumes.list();
       const fmt = fStr(p, "format");
       if (fmt === "json") out(JSON.stringify(vols.map((v) => ({ Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created })), null, 2));
-      else if (fmt !== undefined && fmt !== "table") throw new EngineUsageError(`--format: json or table, not ${JSON.stringify(fmt)}`);
       else if (fBool(p, "quiet")) for (const v of vols) out(v.name);
+      else if (isTemplate(fmt)) {
+        writeRows(fmt, vols.map((v) => context("*formatter.VolumeContext", {
+          Name: v.name, Driver: "local", Scope: "local", Mountpoint: v.mountpoint, CreatedAt: goTime(v.created), Labels: "", Label: labelMethod({}), Links: "N/A", Size: "N/A",
+        })), HEADERS.volumes);
+      }
       else table([["DRIVER", "VOLUME NAME"], ...vols.map((v) => ["local", v.name])]);
       return 0;
     }
     case "inspect": {
-      const p = parse(rest, []);
+      const p = parse(rest, [{ name: "format", short: "f", kind: "string" }]);
       if (p.args.length === 0) throw new EngineUsageError("volume inspect needs at least one name");
       const found = p.args.map((n) => {
         const v = e.volumes.get(n);
         if (!v) throw new EngineError(`no such volume: ${n}`);
         const users = e.containers.list().filter((c) => volumesOf(c).includes(n)).map((c) => c.name);
-        return { Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created, Scope: "local", UsageData: { Size: e.volumes.size(v), RefCount: users.length }, Containers: users };
+        return { Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created, Labels: {}, Options: {}, Scope: "local", UsageData: { Size: e.volumes.size(v), RefCount: users.length }, Containers: users };
       });
-      out(JSON.stringify(found, null, 2));
+      const fmt = fStr(p, "format");
+      if (fmt !== undefined && fmt !== "json") writeEach(fmt, found);
+      else out(JSON.stringify(found, null, 2));
       return 0;
     }
     case "rm":
@@ -1280,6 +1311,8 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "port": return cmdPort(argv);
     case "cp": return cmdCp(argv);
     case "volume": return cmdVolume(argv);
+    case "version": return (await import("./engine-system.ts")).cmdVersion(argv);
+    case "info": return (await import("./engine-system.ts")).cmdInfo(argv);
     case "image":
     case "container":
     case "system": {

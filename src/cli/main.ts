@@ -10,7 +10,7 @@ import { trace } from "../linux/trace.ts";
 import { writeErr, writeOut } from "../linux/stdio.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
-const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "healthcheck", "container", "system", "volume", "restart", "unpause"]);
+const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "healthcheck", "container", "system", "volume", "restart", "unpause", "version", "info", "network", "rename", "history", "diff", "commit"]);
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pidfd-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
@@ -50,6 +50,9 @@ export function isEngineCommand(cmd: string, argv: string[], rootGiven: boolean,
       return !rootGiven && !known(runcId(argv, EXEC_FLAGS));
     case "kill":
       return !rootGiven && !known(runcId(argv, KILL_FLAGS));
+    case "update":
+      // runc's `update [flags] ID` names a runtime container last; else the engine's (a name)
+      return !rootGiven && !known(argv[argv.length - 1]);
     case "pause":
     case "start":
       // runc's `start ID` (always with --root from containerd, Podman and Docker); else a name

@@ -35,7 +35,8 @@ describe("images", () => {
     expect(insp.Id).toBe(j[0].Id);
     expect(insp.RootFS.Layers.length).toBe(1);
     expect(insp.Os).toBe("linux");
-    expect(env.run(["images", "--format", "yaml"]).code).toBe(125);
+    // any other --format is a Go template, as in Docker: text without actions is written once per image
+    expect(env.run(["images", "--format", "yaml"]).stdout).toBe("yaml\n");
   });
 
   test("tag, save, rmi, load round trip", () => {
