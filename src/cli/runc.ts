@@ -10,6 +10,7 @@ import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
 import type { LinuxResources, Process } from "../spec/types.ts";
 import { openRecordCgroup, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
+import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
 import { writeOut } from "../linux/stdio.ts";
 import { bool, list, parseArgs, str, UsageError, type FlagSpec } from "./args.ts";
@@ -131,11 +132,7 @@ function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs
   const gids = list(p, "additional-gids").map(Number);
   if (gids.length) proc.user = { ...proc.user, additionalGids: gids };
   const caps = list(p, "cap");
-  if (caps.length) {
-    const c = { ...(proc.capabilities ?? {}) };
-    for (const set of ["bounding", "effective", "permitted", "ambient", "inheritable"] as const) c[set] = [...new Set([...(c[set] ?? []), ...caps])];
-    proc.capabilities = c;
-  }
+  if (caps.length) proc.capabilities = withExecCaps(proc.capabilities, caps);
   if (bool(p, "no-new-privs")) proc.noNewPrivileges = true;
   const label = str(p, "apparmor");
   if (label) proc.apparmorProfile = label;

@@ -47,8 +47,6 @@ export interface CoreOptions {
   stdio?: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"];
   /** a sealed copy of the core made by a long-running caller (the core then skips its own) */
   exe?: string;
-  /** the caller decided that no container process can reach the core (it skips the copy) */
-  unsealed?: boolean;
 }
 
 /**
@@ -70,7 +68,6 @@ export class CoreSession {
     for (let i = 0; i < this.keep; i++) extra.push(3 + i);
     const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
     const argv = [opts.exe ?? corePath(), String(3 + this.keep)];
-    if (opts.unsealed && !opts.exe) argv.push("unsealed");
     this.proc = Bun.spawn(argv, {
       stdio: [...stdio, ...extra, "pipe"] as never,
       env: {},

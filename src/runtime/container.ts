@@ -50,29 +50,6 @@ export function openRecordCgroup(rec: ContainerRecord): Cgroup {
   return openCgroup({ cgroupsPath: rec.config.linux?.cgroupsPath, id: rec.id, systemd: rec.systemdCgroup });
 }
 
-/**
- * Whether the core must re-execute itself from a sealed in-memory copy, so that
- * a container process holding /proc/PID/exe cannot overwrite the host binary.
- * Always, except for a foreground `run` (create and start in one command, with
- * no window for an `exec`) whose container gets a new PID namespace, runs no
- * hook inside it, and cannot gain CAP_SYS_PTRACE: there no process but the init
- * exists in the namespace until the init has replaced the core's image with the
- * container's program, and the core's parent, outside that namespace, is not
- * dumpable (its exe is out of reach without CAP_SYS_PTRACE). Skipping the copy
- * saves a copy and an exec of the core per container.
- */
-export function coreMustBeSealed(spec: Spec, foreground: boolean): boolean {
-  if (!foreground) return true;
-  const pidns = spec.linux?.namespaces?.find((n) => n.type === "pid");
-  if (!pidns || pidns.path) return true;
-  if ((spec.hooks?.createContainer?.length ?? 0) > 0 || (spec.hooks?.startContainer?.length ?? 0) > 0) return true;
-  const caps = spec.process?.capabilities;
-  for (const set of [caps?.bounding, caps?.effective, caps?.permitted, caps?.inheritable, caps?.ambient]) {
-    if (set?.includes("CAP_SYS_PTRACE")) return true;
-  }
-  return false;
-}
-
 /** The network namespace of a container whose init is PID: the one it joined, or its own. */
 function containerNetns(spec: Spec, pid: number): string {
   const n = spec.linux?.namespaces?.find((x) => x.type === "network");
@@ -143,15 +120,8 @@ export class Runtime {
     const raw = parseJSON(text, cfgPath);
     trace("create: read config");
     // The core starts now, with no plan: its exec and its sealed self-copy
-    // overlap validation, cgroup set-up and planning. Whether it may skip the
-    // copy is read from the same document validation then checks.
-    let unsealed = false;
-    try {
-      unsealed = !coreMustBeSealed(raw as Spec, !!o.foreground);
-    } catch {
-      /* not a valid config: validation says why; the core stays sealed */
-    }
-    const early = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe, unsealed });
+    // overlap validation, cgroup set-up and planning.
+    const early = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
     trace("create: core spawned");
     try {
       const spec = validateConfig(raw, cfgPath);
