@@ -392,7 +392,6 @@ export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Pro
     case "delete": {
       const p = parseArgs(argv, [{ name: "force", alias: ["f"], kind: "bool" }]);
       for (const id of p.args.length ? p.args : [oneId(p.args, "delete")]) {
-        if (bool(p, "force") && !rt.store.exists(id)) continue;
         rt.delete(id, bool(p, "force"));
       }
       return 0;

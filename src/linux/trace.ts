@@ -1,7 +1,15 @@
 // BERTH_TRACE=1: prints the milliseconds since start-up at named points, to
 // see where a lifecycle step spends its time.
+// BERTH_TRACE_PAUSE=LABEL: stops for good at the point named LABEL (after
+// saying "[paused] LABEL" on stderr), so that a test can kill berth exactly
+// there (test/runtime/interrupted.test.ts).
 import { writeErr } from "./stdio.ts";
 const on = !!process.env.BERTH_TRACE;
+const pauseAt = process.env.BERTH_TRACE_PAUSE;
 export function trace(label: string): void {
   if (on) writeErr(`[trace ${performance.now().toFixed(2)} ms] ${label}\n`);
+  if (label === pauseAt) {
+    writeErr(`[paused] ${label}\n`);
+    for (;;) Bun.sleepSync(1000);
+  }
 }

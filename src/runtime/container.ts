@@ -135,14 +135,39 @@ export class Runtime {
 
   private createLocked(id: string, o: CreateOptions, startNow: boolean, bundle: string, spec: Spec, early: CoreSession): { rec: ContainerRecord; session: CoreSession } {
     return this.store.withLock(id, () => {
-      const dir = this.store.reserve(id);
       let cgroup: Cgroup | undefined;
+      try {
+        cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
+      } catch (e) {
+        throw new RuntimeError((e as Error).message);
+      }
+      const namespaces: Record<string, string> = {};
+      for (const n of spec.linux?.namespaces ?? []) namespaces[n.type] = n.path ?? "";
+      // the first record, written before anything of the container is made: a
+      // create killed at any later step leaves a container that `list` shows
+      // (stopped, once this process is gone) and `delete` removes
+      const rec: ContainerRecord = {
+        ociVersion: spec.ociVersion ?? OCI_VERSION,
+        id,
+        status: "creating",
+        pid: 0,
+        pidStart: "",
+        bundle,
+        rootfs: resolve(bundle, spec.root!.path),
+        created: new Date().toISOString(),
+        annotations: spec.annotations,
+        cgroupPath: cgroup.path,
+        systemdCgroup: this.opts.systemdCgroup,
+        namespaces,
+        config: spec,
+        creator: { pid: process.pid, start: processStart(process.pid) ?? "" },
+      };
+      const dir = this.store.reserve(id, rec);
+      trace("create: recorded");
       const session = early;
       let pid = 0;
       let devicesIn: string | undefined;
       try {
-        cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
-        trace("create: cgroup opened");
         try {
           cgroup.create();
           trace("create: cgroup made");
@@ -159,6 +184,7 @@ export class Runtime {
             /* nothing was made */
           }
           cgroup = undefined;
+          rec.cgroupPath = "";
         }
         trace("create: cgroup ready");
         if (!startNow) {
@@ -171,24 +197,10 @@ export class Runtime {
         session.sendPlan(ops);
         pid = Number(session.expect("pid"));
         trace("create: pid");
-        const namespaces: Record<string, string> = {};
-        for (const n of spec.linux?.namespaces ?? []) namespaces[n.type] = n.path ?? "";
-        const rec: ContainerRecord = {
-          ociVersion: spec.ociVersion ?? OCI_VERSION,
-          id,
-          status: "creating",
-          pid,
-          pidStart: processStart(pid) ?? "",
-          bundle,
-          rootfs: resolve(bundle, spec.root!.path),
-          created: new Date().toISOString(),
-          annotations: spec.annotations,
-          cgroupPath: cgroup?.path ?? "",
-          systemdCgroup: this.opts.systemdCgroup,
-          namespaces,
-          config: spec,
-        };
+        rec.pid = pid;
+        rec.pidStart = processStart(pid) ?? "";
         this.store.save(rec);
+        trace("create: pid recorded");
         session.expect("hooks");
         const netDevices = spec.linux?.netDevices ?? {};
         if (Object.keys(netDevices).length > 0) {
@@ -207,6 +219,7 @@ export class Runtime {
         session.expectEnd();
         trace("create: ready");
         rec.status = startNow ? "running" : "created";
+        delete rec.creator;
         this.store.save(rec);
         writePidFile(o.pidFile, pid);
         if (!o.foreground) session.close();
@@ -261,6 +274,8 @@ export class Runtime {
   kill(id: string, signal: number, all: boolean): void {
     const rec = this.store.load(id);
     const st = this.status(rec);
+    // no init yet: pid 0 would signal berth's own process group
+    if (st === "creating" && !(rec.pid > 0)) throw new RuntimeError(`cannot kill container ${id}: it is being created`);
     if (st === "stopped") throw new RuntimeError(`cannot kill container ${id}: it is stopped`);
     if (all) {
       const cg = openRecordCgroup(rec);
@@ -271,28 +286,41 @@ export class Runtime {
     process.kill(rec.pid, signal);
   }
 
+  /** Deletes the container; with FORCE, one that does not exist is no error (as runc). */
   delete(id: string, force: boolean): void {
     this.store.withLock(id, () => {
-      const rec = this.store.load(id);
+      let rec: ContainerRecord;
+      try {
+        rec = this.store.load(id);
+      } catch (e) {
+        // no record: at most the directory of a create killed before it wrote one
+        if (!(e instanceof RuntimeError)) throw e;
+        this.store.remove(id);
+        if (force) return;
+        throw e;
+      }
       const st = this.status(rec);
       if (st !== "stopped" && st !== "created" && !force) throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${st}`);
+      // a create killed half-way (its record still says creating) may have left an init and cgroup behind
+      const live = st !== "stopped" || rec.status === "creating";
       const cg = openRecordCgroup(rec);
       const netDevices = rec.config.linux?.netDevices ?? {};
       if (Object.keys(netDevices).length > 0) {
         // back to the host while the container's network namespace still exists
         // (a joined namespace outlives the container; its own lives as long as the init)
-        const ns = (rec.namespaces.network || st !== "stopped") ? containerNetns(rec.config, rec.pid) : undefined;
+        const ns = (rec.namespaces.network || live) && rec.pid > 0 ? containerNetns(rec.config, rec.pid) : undefined;
         if (ns && existsSync(ns)) for (const p of moveNetDevicesOut(netDevices, ns)) writeErr(`berth: warning: ${p}\n`);
       }
-      if (st !== "stopped") {
+      if (live) {
         try {
-          cg.kill(9);
+          // a NoCgroup of pid 0 would signal berth's own process group
+          if (rec.cgroupPath || rec.pid > 0) cg.kill(9);
           if (cg.frozen()) cg.thaw();
         } catch {
           /* fall back to the init */
         }
         try {
-          process.kill(rec.pid, "SIGKILL");
+          if (rec.pid > 0 && processStart(rec.pid) === rec.pidStart) process.kill(rec.pid, "SIGKILL");
         } catch {
           /* gone */
         }

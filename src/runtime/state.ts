@@ -6,6 +6,7 @@ import { join } from "../linux/path.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
 import { namesByUid } from "../linux/passwd.ts";
 import { flock, LOCK_EX } from "../linux/sys.ts";
+import { trace } from "../linux/trace.ts";
 import type { ContainerStatus, Spec, State } from "../spec/types.ts";
 
 export const DEFAULT_ROOT = "/run/berth";
@@ -28,6 +29,9 @@ export interface ContainerRecord {
   /** The namespaces the container was created with (type -> path it joined, or "" for new). */
   namespaces: Record<string, string>;
   config: Spec;
+  /** While status is "creating": the berth process making it (pid and start time). If
+   * that process is gone, the create was killed half-way: the container is stopped. */
+  creator?: { pid: number; start: string };
 }
 
 export class RuntimeError extends Error {
@@ -81,16 +85,28 @@ export class StateStore {
     }
   }
 
-  /** Makes the container's directory; fails if the id is taken. */
-  reserve(id: string): string {
+  /**
+   * Makes the container's directory and writes FIRST, its first record, before
+   * anything else of the container exists: a create killed at any later point
+   * leaves a record that `list` shows and `delete` removes. Fails if the id is
+   * taken. Call under the container's lock: a directory without a record is
+   * then what a create killed between the two steps left, and is taken over.
+   */
+  reserve(id: string, first: ContainerRecord): string {
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
     const d = this.dir(id);
-    try {
-      mkdirSync(d, { mode: 0o711 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new RuntimeError(`container ${JSON.stringify(id)} already exists`);
-      throw e;
+    for (let tries = 0; ; tries++) {
+      try {
+        mkdirSync(d, { mode: 0o711 });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        if (tries > 0 || existsSync(join(d, "state.json"))) throw new RuntimeError(`container ${JSON.stringify(id)} already exists`);
+        rmSync(d, { recursive: true, force: true });
+      }
     }
+    trace("create: directory made");
+    this.save(first);
     return d;
   }
 
@@ -176,7 +192,7 @@ export function fifoPath(dir: string): string {
 
 /** The live status: the stored one, corrected by whether the init still runs. */
 export function liveStatus(rec: ContainerRecord, frozen: () => boolean): ContainerStatus | "paused" {
-  if (rec.status === "creating") return "creating";
+  if (rec.status === "creating") return !rec.creator || processStart(rec.creator.pid) === rec.creator.start ? "creating" : "stopped";
   const start = processStart(rec.pid);
   if (start === null || start !== rec.pidStart) return "stopped";
   if (rec.status === "created") return "created";
