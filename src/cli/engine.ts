@@ -8,6 +8,7 @@ import { basename } from "node:path";
 import { familiarReference, parseReference } from "../image/reference.ts";
 import { normalizeSignal, userNames } from "../image/config.ts";
 import type { PullProgress, RegistryOptions } from "../image/registry.ts";
+import type { ImageRecord } from "../image/store.ts";
 import { openRecordCgroup } from "../runtime/container.ts";
 import { alive, Engine, type CreateRequest } from "../engine/engine.ts";
 import { enginePaths } from "../engine/paths.ts";
@@ -22,6 +23,7 @@ import { normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseU
 import type { NetworkMode } from "../network/index.ts";
 import { goTime, HEADERS, isTemplate, labelMethod, labelText, writeEach, writeRows } from "./engine-format.ts";
 import { context } from "../engine/template.ts";
+import { filterContainers, filterImages, filterVolumes, IMAGE_FILTERS, parseFilters, pruneSelects, PRUNE_FILTERS, psWantsAll, PS_FILTERS, VOLUME_FILTERS, type Filters } from "../engine/filters.ts";
 
 export interface EngineGlobals {
   /** --root when given explicitly (the runtime state directory) */
@@ -177,19 +179,30 @@ function splitName(ref: string): { repo: string; tag: string } {
 }
 
 async function cmdImages(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "all", short: "a", kind: "bool" }, { name: "no-trunc", kind: "bool" }]);
+  const p = parse(argv, [
+    { name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "all", short: "a", kind: "bool" }, { name: "no-trunc", kind: "bool" },
+    { name: "filter", short: "f", kind: "list" },
+  ]);
+  const f = parseFilters(fList(p, "filter"), IMAGE_FILTERS);
   const e = makeEngine();
   await e.ensureBuiltin();
   const list = e.images.list();
-  const rows = list.map(({ ref, record }) => {
+  const row = (ref: string, record: ImageRecord) => {
     let created = "";
+    let labels: Record<string, string> | undefined;
     try {
-      created = e.images.loadImage(ref, record).config.created ?? "";
+      const cfg = e.images.loadImage(ref, record).config;
+      created = cfg.created ?? "";
+      labels = cfg.config?.Labels;
     } catch {
       /* broken image: no date */
     }
-    return { ref, ...splitName(ref), id: record.config, digest: record.repoDigest ?? record.digest, created, size: imageSize(e, ref) };
-  });
+    return { ref, ...splitName(ref), id: record.config, digest: record.repoDigest ?? record.digest, created, labels, size: imageSize(e, ref) };
+  };
+  const rows = filterImages(list.map(({ ref, record }) => row(ref, record)), f, (r) => {
+    const hit = e.images.lookup(r);
+    return hit ? row(hit.ref, hit.record) : undefined;
+  }) as Array<ReturnType<typeof row>>;
   const fmt = fStr(p, "format");
   if (fmt === "json") {
     out(JSON.stringify(rows.map((r) => ({ Id: r.id, Names: [r.ref], Repository: r.repo, Tag: r.tag, Digest: r.digest, Created: r.created, Size: r.size })), null, 2));
@@ -578,9 +591,13 @@ function statusText(e: Engine, c: ContainerRecordE): string {
 }
 
 async function cmdPs(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "all", short: "a", kind: "bool" }, { name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "no-trunc", kind: "bool" }]);
+  const p = parse(argv, [
+    { name: "all", short: "a", kind: "bool" }, { name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "no-trunc", kind: "bool" },
+    { name: "filter", short: "f", kind: "list" },
+  ]);
   const e = makeEngine();
-  const all = e.containers.list().filter((c) => fBool(p, "all") || ["running", "paused"].includes(e.status(c)));
+  const f = parseFilters(fList(p, "filter"), PS_FILTERS);
+  const all = filterContainers(e, e.containers.list().filter((c) => fBool(p, "all") || psWantsAll(f) || ["running", "paused"].includes(e.status(c))), f);
   const fmt = fStr(p, "format");
   if (fmt === "json") {
     out(JSON.stringify(all.map((c) => ({
@@ -1156,8 +1173,10 @@ async function cmdVolume(argv: string[]): Promise<number> {
     }
     case "ls":
     case "list": {
-      const p = parse(rest, [{ name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }]);
-      const vols = e.volumes.list();
+      const p = parse(rest, [{ name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "filter", short: "f", kind: "list" }]);
+      const f = parseFilters(fList(p, "filter"), VOLUME_FILTERS);
+      const cs = e.containers.list();
+      const vols = filterVolumes(e.volumes.list(), f, (n) => cs.filter((c) => volumesOf(c).includes(n)).length);
       const fmt = fStr(p, "format");
       if (fmt === "json") out(JSON.stringify(vols.map((v) => ({ Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created })), null, 2));
       else if (fBool(p, "quiet")) for (const v of vols) out(v.name);
@@ -1200,8 +1219,8 @@ async function cmdVolume(argv: string[]): Promise<number> {
       return code;
     }
     case "prune": {
-      parse(rest, [{ name: "force", short: "f", kind: "bool" }]);
-      await pruneVolumes(e);
+      const p = parse(rest, [{ name: "force", short: "f", kind: "bool" }, { name: "filter", kind: "list" }, { name: "all", short: "a", kind: "bool" }]);
+      await pruneVolumes(e, parseFilters(fList(p, "filter"), PRUNE_FILTERS));
       return 0;
     }
     default:
@@ -1211,9 +1230,10 @@ async function cmdVolume(argv: string[]): Promise<number> {
 
 // ---- prune -------------------------------------------------------------------
 
-/** Removes every volume no container refers to. */
-async function pruneVolumes(e: Engine): Promise<void> {
+/** Removes every volume no container refers to (that the filters select). */
+async function pruneVolumes(e: Engine, f: Filters): Promise<void> {
   for (const v of e.volumes.list()) {
+    if (!pruneSelects(f, v.created, undefined)) continue;
     try {
       await e.volumes.remove(v.name, () => e.containers.list());
       out(`Deleted: ${v.name}`);
@@ -1223,10 +1243,11 @@ async function pruneVolumes(e: Engine): Promise<void> {
   }
 }
 
-/** container prune: removes every exited container. */
-async function pruneContainers(e: Engine): Promise<void> {
+/** container prune: removes every exited container (that the filters select). */
+async function pruneContainers(e: Engine, f: Filters): Promise<void> {
   for (const c of e.containers.list()) {
     if (e.status(c) !== "exited" || (c.state.restarting && alive(c.state.monitorPid))) continue;
+    if (!pruneSelects(f, c.created, c.options.labels)) continue;
     try {
       await e.remove(c.id, false);
       out(c.id);
@@ -1236,12 +1257,21 @@ async function pruneContainers(e: Engine): Promise<void> {
   }
 }
 
-/** image prune: blobs and layers nothing refers to; with all, every image no container uses. */
-async function pruneImages(e: Engine, all: boolean): Promise<void> {
+/** image prune: blobs and layers nothing refers to; with all, every image no container uses (that the filters select). */
+async function pruneImages(e: Engine, all: boolean, f: Filters): Promise<void> {
   if (all) {
     const used = new Set(e.containers.list().map((c) => c.imageDigest));
     for (const { ref, record } of e.images.list()) {
       if (used.has(record.digest)) continue;
+      if (f.size) {
+        let cfg;
+        try {
+          cfg = e.images.loadImage(ref, record).config;
+        } catch {
+          continue;
+        }
+        if (!pruneSelects(f, cfg.created, cfg.config?.Labels)) continue;
+      }
       const r = await e.images.remove(ref);
       for (const u of r.untagged) out(`Untagged: ${u}`);
     }
@@ -1252,12 +1282,13 @@ async function pruneImages(e: Engine, all: boolean): Promise<void> {
 }
 
 async function cmdPrune(what: "container" | "image" | "system", argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }, { name: "all", short: "a", kind: "bool" }, { name: "volumes", kind: "bool" }]);
+  const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }, { name: "all", short: "a", kind: "bool" }, { name: "volumes", kind: "bool" }, { name: "filter", kind: "list" }]);
   if (p.args.length) throw new EngineUsageError(`${what} prune takes no arguments`);
+  const f = parseFilters(fList(p, "filter"), PRUNE_FILTERS);
   const e = makeEngine();
-  if (what !== "image") await pruneContainers(e);
-  if (what !== "container") await pruneImages(e, fBool(p, "all"));
-  if (what === "system" && fBool(p, "volumes")) await pruneVolumes(e);
+  if (what !== "image") await pruneContainers(e, f);
+  if (what !== "container") await pruneImages(e, fBool(p, "all"), f);
+  if (what === "system" && fBool(p, "volumes")) await pruneVolumes(e, f);
   return 0;
 }
 

@@ -345,6 +345,9 @@ export class Engine {
     const img = await this.image(req.image, req.pull, { ...req.registry, onProgress: req.onPullProgress });
     const id = this.containers.newId();
     const dir = containerDir(this.paths, id);
+    // the image's labels are the container's too, under its own (Docker's Config.Labels)
+    const labels = { ...(img.config.config?.Labels ?? {}), ...(req.opts.labels ?? {}) };
+    if (Object.keys(labels).length) req.opts.labels = labels;
     const rec: ContainerRecordE = {
       id, name, image: req.image, imageRef: img.ref, imageDigest: img.digest, imageId: img.configDigest,
       created: new Date().toISOString(), path: "", args: [], env: [], cwd: "/", user: { uid: 0, gid: 0, additionalGids: [] },
