@@ -9,6 +9,11 @@
 // - The final component is never followed: whatever is there is replaced, and
 //   files are created with O_EXCL|O_NOFOLLOW.
 // - Hard link targets are resolved the same way and must exist in the target.
+// - Metadata (owner, mode, xattrs, times), also the directory times applied
+//   at the end, is written through a descriptor of the entry's parent opened
+//   below the target with no symlink on the way (openat2 RESOLVE_BENEATH |
+//   RESOLVE_NO_SYMLINKS): a later entry that replaces a directory with a
+//   symlink cannot redirect it to the host.
 //
 // Whiteouts: in "flatten" mode (one directory holding all layers applied in
 // order) `.wh.NAME` deletes NAME and `.wh..wh..opq` empties the directory of
@@ -18,7 +23,7 @@
 import { createHash } from "node:crypto";
 import {
   chmodSync, closeSync, constants, createReadStream, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readdirSync, readlinkSync, readSync, rmSync, symlinkSync, unlinkSync, writeSync, type Stats,
+  openSync, readdirSync, readSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats,
 } from "node:fs";
 import { posix } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
@@ -32,6 +37,7 @@ import { DigestMismatchError } from "./digest.ts";
 import { resolveInRoot, walkInRoot } from "./rootpath.ts";
 export { resolveInRoot };
 import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO, SysError } from "../linux/sys.ts";
+import { BENEATH_NO_LINKS, O_DIRECTORY, O_PATH, Root } from "../linux/inroot.ts";
 
 export type WhiteoutMode = "flatten" | "overlay" | "none";
 
@@ -161,11 +167,24 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
   piped.catch(() => { /* reported below */ });
 
   const written = new Set<string>(); // rel paths this layer created
-  const dirTimes: Array<[string, Date]> = [];
+  const dirTimes: Array<[string, Date]> = []; // rel paths
   let entries = 0;
   const made = (rel: string) => written.add(rel);
 
-  const applyMeta = (path: string, h: Headers, isLink: boolean, name: string) => {
+  // every metadata write goes through a descriptor opened inside the target
+  const top = new Root(root);
+  const beneath = (rel: string, flags: number) => top.open(rel, flags, 0, BENEATH_NO_LINKS);
+  /** fn(PATH) with PATH naming REL through a descriptor of its parent directory (the last name is not followed by the l* calls). */
+  const atEntry = <T>(rel: string, fn: (path: string) => T): T => {
+    const fd = beneath(posix.dirname(rel), O_PATH | O_DIRECTORY);
+    try {
+      return fn(`/proc/self/fd/${fd}/${posix.basename(rel)}`);
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  const applyMeta = (rel: string, h: Headers, isLink: boolean, name: string) => atEntry(rel, (path) => {
     if (ownership) {
       const uid = numericPax(h, "uid", h.uid) ?? 0;
       const gid = numericPax(h, "gid", h.gid) ?? 0;
@@ -185,29 +204,35 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
         }
       }
     }
-  };
+  });
 
   try {
-    for await (const entry of extract) {
-      entries++;
-      const h = entry.header as Headers;
-      try {
-        await handle(h, entry as unknown as AsyncIterable<Buffer>);
-      } finally {
-        entry.resume();
+    try {
+      for await (const entry of extract) {
+        entries++;
+        const h = entry.header as Headers;
+        try {
+          await handle(h, entry as unknown as AsyncIterable<Buffer>);
+        } finally {
+          entry.resume();
+        }
       }
+      await piped;
+    } catch (e) {
+      input.destroy();
+      if (e instanceof LayerError || e instanceof SysError) throw e;
+      throw new Error(`unpacking layer: ${(e as Error).message}`);
     }
-    await piped;
-  } catch (e) {
-    input.destroy();
-    if (e instanceof LayerError || e instanceof SysError) throw e;
-    throw new Error(`unpacking layer: ${(e as Error).message}`);
-  }
-
-  // directory mtimes last (creating entries changed them), deepest first
-  for (let i = dirTimes.length - 1; i >= 0; i--) {
-    const [p, t] = dirTimes[i]!;
-    try { lutimesSync(p, t, t); } catch { /* removed by a later whiteout */ }
+    // directory mtimes last (creating entries changed them), deepest first; a
+    // directory that a later entry removed, or replaced with a symlink, is skipped
+    for (let i = dirTimes.length - 1; i >= 0; i--) {
+      const [rel, t] = dirTimes[i]!;
+      let fd: number;
+      try { fd = beneath(rel, O_PATH | O_DIRECTORY); } catch { continue; }
+      try { utimesSync(`/proc/self/fd/${fd}`, t, t); } finally { closeSync(fd); }
+    }
+  } finally {
+    top.close();
   }
   const diffId = "sha256:" + tap.hash.digest("hex");
   if (opts.diffId !== undefined && opts.diffId !== diffId) throw new DigestMismatchError(opts.diffId, diffId, "layer diff_id");
@@ -229,7 +254,7 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
       if (base === ".wh..wh..opq") {
         if (mode === "overlay") {
           const dir = resolveDir(root, parentRel, true, name, made);
-          lsetxattr(dir, "trusted.overlay.opaque", Buffer.from("y"));
+          atEntry(posix.relative(root, dir) || ".", (p) => lsetxattr(p, "trusted.overlay.opaque", Buffer.from("y")));
         } else {
           let dir: string;
           try { dir = resolveDir(root, parentRel, false, name); } catch { return; }
@@ -249,7 +274,7 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
         const p = posix.join(dir, victim);
         removeAny(p);
         mknod(p, S_IFCHR | 0o000, 0, 0);
-        if (ownership) lchownSync(p, 0, 0);
+        if (ownership) atEntry(posix.relative(root, p), (q) => lchownSync(q, 0, 0));
       } else {
         let dir: string;
         try { dir = resolveDir(root, parentRel, false, name); } catch { return; }
@@ -272,9 +297,9 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
       }
       if (!existing) mkdirSync(dest, 0o700);
       written.add(destRel);
-      applyMeta(dest, h, false, name);
+      applyMeta(destRel, h, false, name);
       const mt = numericPax(h, "mtime", undefined);
-      dirTimes.push([dest, mt !== undefined ? new Date(mt * 1000) : h.mtime ?? new Date(0)]);
+      dirTimes.push([destRel, mt !== undefined ? new Date(mt * 1000) : h.mtime ?? new Date(0)]);
       return drain(data);
     }
 
@@ -333,10 +358,10 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
     }
     written.add(destRel);
     const isLink = type === "symlink";
-    applyMeta(dest, h, isLink, name);
+    applyMeta(destRel, h, isLink, name);
     const mt = numericPax(h, "mtime", undefined);
     const t = mt !== undefined ? new Date(mt * 1000) : h.mtime ?? new Date(0);
-    lutimesSync(dest, t, t);
+    atEntry(destRel, (p) => lutimesSync(p, t, t));
   }
 }
 

@@ -29,7 +29,9 @@ export const O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUN
 export const O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000, O_PATH = 0o10000000;
 const O_CLOEXEC = 0o2000000;
 const SYS_openat2 = 437;
-const RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_IN_ROOT = 0x10;
+const RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_BENEATH = 0x08, RESOLVE_IN_ROOT = 0x10;
+/** Root.open's resolution for a path that must lead to what berth itself made below the root: no symlink, no "..", no mount crossed. */
+export const BENEATH_NO_LINKS = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 const AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
 const EMPTY = cstr("");
 
@@ -62,12 +64,13 @@ export class Root {
     this.fd = check(sym.open(cstr(path), O_PATH | O_DIRECTORY | O_CLOEXEC, 0), "open", path);
   }
 
-  /** openat2(root, PATH, RESOLVE_IN_ROOT): PATH as the container sees it, never outside it. */
-  open(path: string, flags: number, mode = 0): number {
+  /** openat2(root, PATH, RESOLVE_IN_ROOT): PATH as the container sees it, never outside it
+   * (or with RESOLVE, e.g. BENEATH_NO_LINKS, other openat2 resolve flags). */
+  open(path: string, flags: number, mode = 0, resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): number {
     const how = Buffer.alloc(24);
     how.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), 0);
     how.writeBigUInt64LE(BigInt(mode), 8);
-    how.writeBigUInt64LE(BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), 16);
+    how.writeBigUInt64LE(BigInt(resolve), 16);
     for (;;) {
       const fd = Number(fx().syscall(SYS_openat2, this.fd, cstr(path), ptr(how), 24n));
       if (fd >= 0) return fd;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import zlib from "node:zlib";
 import { unpackLayer, detectCompression } from "../../src/image/layer.ts";
@@ -135,6 +135,30 @@ describe("unpackLayer", () => {
       ]), target);
       expect(readFileSync(join(outside, "passwd"), "utf8")).toBe("original");
       expect(lstatSync(join(target, "link")).isFile()).toBe(true);
+    });
+
+    // issue: the directory times applied at the end went through the path,
+    // so a directory replaced by a symlink to the host led them there
+    test("a directory replaced by a symlink to the host: its deferred times stay in the target", async () => {
+      const base = fresh();
+      const target = join(base, "target");
+      const host = join(base, "host"); // stands in for a host directory
+      mkdirSync(join(host, "stamped"), { recursive: true });
+      const before = new Date(1_000_000_000_000);
+      utimesSync(join(host, "stamped"), before, before);
+      const stamp = new Date(1_234_567_890_000);
+      const r = await unpackLayer(await packTar([
+        { header: { name: "a/", type: "directory", mode: 0o755, mtime: stamp } },
+        { header: { name: "a/stamped/", type: "directory", mode: 0o700, mtime: stamp } },
+        { header: { name: "a", type: "symlink", linkname: host } },
+        { header: { name: "keep/", type: "directory", mode: 0o755, mtime: stamp } },
+      ]), target);
+      expect(r.entries).toBe(4);
+      const st = statSync(join(host, "stamped"));
+      expect(Math.round(st.mtimeMs)).toBe(1_000_000_000_000);
+      expect(st.mode & 0o777).toBe(0o755);
+      expect(readlinkSync(join(target, "a"))).toBe(host);
+      expect(Math.round(statSync(join(target, "keep")).mtimeMs)).toBe(1_234_567_890_000);
     });
 
     test("hard links to outside targets are refused", async () => {
