@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The acceptance lane: unmodified containerd, Podman and Docker drive dist/berth
+# The acceptance lane: unmodified containerd, Podman, Docker and containerd's
+# CRI plugin (driven as the kubelet drives it) drive dist/berth
 # through the harness kept beside the repository (../shared/harness). Skipped,
 # with a message, where the harness is not there.
-#   scripts/acceptance.sh [containerd|podman|docker ...]
+#   scripts/acceptance.sh [containerd|podman|docker|cri ...]
 # Prints each client's tally line ("containerd: N passed, N failed").
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ if [ ! -d "$harness" ]; then
   exit 0
 fi
 bash scripts/deps/install.sh scripts/deps/acceptance-apt.txt acceptance || { echo "acceptance: install failed"; exit 1; }
-[ $# -gt 0 ] || set -- containerd podman docker
+[ $# -gt 0 ] || set -- containerd podman docker cri
 rc=0
 for client in "$@"; do
   start=$(date +%s)

@@ -34,7 +34,8 @@ export function signalNumber(s: string | undefined): number {
   if (s === undefined || s === "") return 15;
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    if (n < 1 || n > 64) throw new UsageError(`invalid signal ${s}`);
+    // 0 checks that the init is there (runc's callers probe with it)
+    if (n > 64) throw new UsageError(`invalid signal ${s}`);
     return n;
   }
   const name = s.toUpperCase().startsWith("SIG") ? s.toUpperCase() : `SIG${s.toUpperCase()}`;

@@ -271,19 +271,37 @@ export class Runtime {
     this.poststart(rec);
   }
 
+  /**
+   * Signals the init (or, with ALL, every process of the container's cgroup).
+   * Signal 0 only checks. The wordings are runc's, which callers parse:
+   * containerd's shim takes "container not running" and "no such process" for
+   * an exited container (and `kill --all ID 9`, sent after every exit, must
+   * succeed then, as runc's does: processes left in the cgroup still get it).
+   */
   kill(id: string, signal: number, all: boolean): void {
     const rec = this.store.load(id);
     const st = this.status(rec);
     // no init yet: pid 0 would signal berth's own process group
     if (st === "creating" && !(rec.pid > 0)) throw new RuntimeError(`cannot kill container ${id}: it is being created`);
-    if (st === "stopped") throw new RuntimeError(`cannot kill container ${id}: it is stopped`);
     if (all) {
+      // a stopped container without a cgroup of its own has nothing left to
+      // signal (its init's pid may be another process's by now)
+      if (st === "stopped" && !rec.cgroupPath) return;
       const cg = openRecordCgroup(rec);
+      if (st === "stopped" && !cg.exists()) return;
       cg.kill(signal);
       if (signal === 9 && cg.frozen()) cg.thaw();
       return;
     }
-    process.kill(rec.pid, signal);
+    if (st === "stopped") throw new RuntimeError("container not running");
+    try {
+      process.kill(rec.pid, signal);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new RuntimeError(code === "ESRCH" ? "container not running" : `unable to signal init: ${code ?? (e as Error).message}`);
+    }
+    // a frozen (v1) task dies of SIGKILL only once thawed
+    if (signal === 9 && st === "paused") openRecordCgroup(rec).thaw();
   }
 
   /** Deletes the container; with FORCE, one that does not exist is no error (as runc). */

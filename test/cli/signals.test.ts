@@ -10,8 +10,10 @@ test("signal names, with or without SIG, any case, and numbers, as the kernel nu
   }
   expect(signalNumber(undefined)).toBe(15);
   expect(signalNumber("9")).toBe(9);
+  // signal 0: a probe that the init is there, as runc takes it
+  expect(signalNumber("0")).toBe(0);
   expect(signalNumber("RTMIN")).toBe(34);
   expect(signalNumber("SIGRTMIN+3")).toBe(37);
   expect(signalNumber("rtmax-1")).toBe(63);
-  for (const bad of ["FOO", "0", "65", "RTMIN+31", "RTMAX-31"]) expect(() => signalNumber(bad)).toThrow(/signal/);
+  for (const bad of ["FOO", "-1", "65", "RTMIN+31", "RTMAX-31"]) expect(() => signalNumber(bad)).toThrow(/signal/);
 });
