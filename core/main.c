@@ -571,6 +571,18 @@ static void unshare_for_pivot(const char *rootfs)
 	free(path);
 }
 
+/* mount-readonly PATH: a mount made read-only once everything inside it
+ * exists (a read-only tmpfs on /dev gets /dev/pts and the device nodes
+ * first, as runc does); only that mount, not the ones beneath it. */
+static void mount_readonly(int rootfd, const struct op *o)
+{
+	int fd = resolve_in_root(rootfd, o->argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (fd < 0 || syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
+		die_errno("mount %s: read-only", o->argv[0]);
+	close(fd);
+}
+
 static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 {
 	const struct op *o;
@@ -590,8 +602,10 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 	unsigned long prop = MS_REC | MS_SLAVE;
 	if ((o = plan_find(&plan, "rootfs-propagation")))
 		prop = num(o->argv[0]);
-	if (mount(NULL, "/", NULL, prop, NULL) < 0)
-		die_errno("setting the propagation of /");
+	/* an unbindable tree cannot be bind-mounted (the rootfs, the mounts'
+	 * sources): it is rslave until the new root is in place */
+	if (mount(NULL, "/", NULL, (prop & MS_UNBINDABLE) ? MS_REC | MS_SLAVE : prop, NULL) < 0)
+		die_errno("linux.rootfsPropagation: setting the propagation of /");
 	if ((prop & MS_SHARED) && !plan_find(&plan, "no-pivot"))
 		unshare_for_pivot(rootfs);
 	/* the rootfs becomes a mount point of its own */
@@ -614,6 +628,8 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 			do_symlink(rootfd, o);
 		else if (strcmp(o->name, "mkdir") == 0)
 			do_mkdir(rootfd, o);
+		else if (strcmp(o->name, "mount-readonly") == 0)
+			mount_readonly(rootfd, o);
 	}
 	/* createRuntime hooks run now in berth; createContainer ones here */
 	send_line("hooks");
@@ -636,7 +652,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 		if (umount2(".", MNT_DETACH) < 0)
 			die_errno("detaching the old root");
 		if ((prop & MS_SHARED) && mount(NULL, "/", NULL, prop, NULL) < 0)
-			die_errno("setting the propagation of the new root");
+			die_errno("linux.rootfsPropagation: setting the propagation of the new root");
 	}
 	if (chdir("/") < 0)
 		die_errno("chdir /");
@@ -658,6 +674,10 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 			die_errno("making the root read-only");
 		close(r);
 	}
+	/* unbindable last: masks and read-only paths are bind mounts of paths
+	 * inside the container */
+	if ((prop & MS_UNBINDABLE) && mount(NULL, "/", NULL, prop, NULL) < 0)
+		die_errno("linux.rootfsPropagation: setting the propagation of the new root");
 	if ((o = plan_find(&plan, "terminal"))) {
 		if (console < 0)
 			die("a terminal needs a console socket");

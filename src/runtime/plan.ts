@@ -358,7 +358,12 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   let idmapSlot = 0;
   let devIsTmpfs = false;
   let devpts = false;
-  for (const [i, m] of (spec.mounts ?? []).entries()) {
+  // read-only file system mounts that get something made inside them (a
+  // later mount's mount point, /dev's nodes): made read-only at the end
+  const laterReadonly: string[] = [];
+  const mounts = spec.mounts ?? [];
+  const holds = (dest: string, i: number) => dest === "/dev" || mounts.slice(i + 1).some((n) => n.destination.startsWith(dest.endsWith("/") ? dest : `${dest}/`));
+  for (const [i, m] of mounts.entries()) {
     const field = `mounts[${i}]`;
     const o = parseMountOptions(m.options, field);
     const type = m.type ?? (o.bind ? "bind" : "");
@@ -399,7 +404,12 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     if (type === "devpts" && userns) data = data.filter((d) => !d.startsWith("gid="));
     const copyup = data.includes("tmpcopyup");
     data = data.filter((d) => d !== "tmpcopyup" && d !== "notmpcopyup");
-    ops.push(["mount", copyup ? "fs-copyup" : "fs", m.source ?? type, dest, type, o.set, o.clr, 0, o.propagation, o.propRecursive ? 1 : 0, data.join(","), 1]);
+    let set = o.set;
+    if (set & ATTR.RDONLY && holds(dest, i)) {
+      set &= ~ATTR.RDONLY;
+      laterReadonly.push(dest);
+    }
+    ops.push(["mount", copyup ? "fs-copyup" : "fs", m.source ?? type, dest, type, set, o.clr, 0, o.propagation, o.propRecursive ? 1 : 0, data.join(","), 1]);
   }
   // devices
   const devOps = (path: string, type: string, major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>
@@ -419,6 +429,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     ops.push(devOps(d.path, d.type, d.major ?? 0, d.minor ?? 0, d.fileMode ?? 0o666, d.uid ?? 0, d.gid ?? 0));
   }
   ops.push(["mkdir", spec.process.cwd, 0o755]);
+  for (const dest of laterReadonly) ops.push(["mount-readonly", dest]);
   ops.push(...hookOps("createContainer", spec.hooks?.createContainer));
   ops.push(...hookOps("startContainer", spec.hooks?.startContainer));
   for (const p of linux.maskedPaths ?? []) ops.push(["mask", p]);
