@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the C core (build/berth-core) and the release executable dist/berth,
-# with the core copied beside it as dist/berth-core.
+# Builds the C core (build/berth-core), the front door (build/berth-door) and
+# the Bun executable, installed as dist/berth (the front door: callers run
+# it), dist/berth-bun (the Bun berth it runs when no agent listens) and
+# dist/berth-core beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build dist
@@ -31,10 +33,24 @@ if [ -f core/console/console.c ]; then
     mv build/berth-console.tmp build/berth-console
   fi
 fi
+# berth-door: the small native front door (core/door/door.c): forwards a call
+# to a warm agent when one listens, else runs berth-bun
+if [ -f core/door/door.c ]; then
+  if [ ! -x build/berth-door ] || [ core/door/door.c -nt build/berth-door ]; then
+    echo "build: front door"
+    gcc $CFLAGS -static -o build/berth-door.tmp core/door/door.c 2>/dev/null || gcc $CFLAGS -o build/berth-door.tmp core/door/door.c
+    mv build/berth-door.tmp build/berth-door
+  fi
+fi
 if [ -f src/cli/main.ts ]; then
   echo "build: dist/berth"
-  bash scripts/compile-ts.sh src/cli/main.ts dist/berth.tmp
-  mv dist/berth.tmp dist/berth
+  bash scripts/compile-ts.sh src/cli/main.ts dist/berth-bun.tmp
+  mv dist/berth-bun.tmp dist/berth-bun
+  if [ -x build/berth-door ]; then
+    install -s -m 0755 build/berth-door dist/berth.tmp && mv dist/berth.tmp dist/berth
+  else
+    cp dist/berth-bun dist/berth
+  fi
   # the released core without debug information: the sealed copy each exec makes is smaller
   [ -x build/berth-core ] && install -s -m 0755 build/berth-core dist/berth-core.tmp && mv dist/berth-core.tmp dist/berth-core
   [ -x build/berth-console ] && install -m 0755 build/berth-console dist/berth-console.tmp && mv dist/berth-console.tmp dist/berth-console

@@ -8,6 +8,8 @@ import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, PS_FLAGS, runcComman
 import { existsSync } from "../linux/fs.ts";
 import { trace } from "../linux/trace.ts";
 import { writeErr, writeOut } from "../linux/stdio.ts";
+import { callerEnv, callerPath } from "../linux/caller.ts";
+import { resolve } from "../linux/path.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
 const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "healthcheck", "container", "system", "volume", "restart", "unpause", "version", "info", "network", "rename", "history", "diff", "commit"]);
@@ -27,7 +29,7 @@ function runcId(argv: string[], flags: FlagSpec[]): string | undefined {
 function runcBundleCall(argv: string[]): boolean {
   if (argv.some((a) => RUNC_RUN_FLAGS.test(a))) return true;
   try {
-    return parseArgs(argv, CREATE_FLAGS).args.length === 1 && existsSync("config.json");
+    return parseArgs(argv, CREATE_FLAGS).args.length === 1 && existsSync(resolve("config.json"));
   } catch {
     return false;
   }
@@ -105,6 +107,8 @@ Engine commands (images and containers by name, as in Podman and Docker;
 Node agent:
   serve      a long-running agent that runs containers on request over an
              HTTP/JSON API on a unix socket (--socket, default ROOT/agent.sock)
+  agent      the warm berth behind the front door: runtime calls for ROOT
+             (ROOT/warm.sock) run in it instead of a new Bun process each
 
 Benchmark:
   bench      berth beside runc, crun and a KVM VM on this host (bench/run.sh
@@ -125,7 +129,7 @@ Global flags:
 
 /** A rootless berth's default state directory: the user's runtime directory, as runc's. */
 function rootlessRoot(): string {
-  const xdg = process.env.XDG_RUNTIME_DIR;
+  const xdg = callerEnv().XDG_RUNTIME_DIR;
   if (xdg) return `${xdg}/berth`;
   const uid = process.geteuid?.() ?? 0;
   return existsSync(`/run/user/${uid}`) ? `/run/user/${uid}/berth` : `/tmp/berth-${uid}`;
@@ -142,7 +146,7 @@ function makeLogger(file: string | undefined, format: string, debug: boolean): L
     const time = new Date().toISOString();
     const line = format === "json" ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
     try {
-      appendFileSync(file, line + "\n");
+      appendFileSync(callerPath(file), line + "\n");
     } catch {
       /* the log is best effort */
     }
@@ -180,7 +184,21 @@ async function bench(args: string[]): Promise<number> {
   return await p.exited;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** main's answer, when served by the agent, for a call that the Bun berth should run instead. */
+export const FALLBACK = 256;
+
+/**
+ * The commands the agent serves for a front door (the runtime's, by id and
+ * bundle); anything else (the engine, serve, bench, spec, events) runs on Bun.
+ */
+const SERVED = new Set(["state", "list", "ls", "kill", "delete", "create", "start", "run", "exec", "pause", "resume", "ps", "update", "features"]);
+
+/**
+ * Runs one berth command line. `served`: the call came through a front door to
+ * the agent for the state directory `root`; FALLBACK for a call the agent
+ * leaves to the Bun berth (decided before anything is done or written).
+ */
+export async function main(argv: string[], served?: { root: string }): Promise<number> {
   trace("main");
   let g;
   try {
@@ -197,6 +215,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [cmd, ...rest] = g.args;
   if (cmd === "help" && rest[0] === "engine") {
+    if (served) return FALLBACK;
     const { engineCommand } = await import("./engine.ts");
     return engineCommand("images", ["--help"], { debug: false });
   }
@@ -213,7 +232,8 @@ export async function main(argv: string[]): Promise<number> {
     const rootless = rootlessFlag === "true" || (rootlessFlag === "auto" && process.geteuid?.() !== 0);
     const root = str(g, "root") ?? (rootless ? rootlessRoot() : "/run/berth");
     const engine = cmd !== "serve" && isEngineCommand(cmd, rest, str(g, "root") !== undefined, root);
-    if (cmd === "serve" || engine) {
+    if (served && (engine || !SERVED.has(cmd) || resolve(root) !== served.root)) return FALLBACK;
+    if (cmd === "serve" || cmd === "agent" || engine) {
       // the executable starts with JIT tier-up delayed (scripts/build.sh): right
       // for a runtime call of a few milliseconds; the engine and the agent run
       // long enough to gain from the JIT
@@ -225,6 +245,12 @@ export async function main(argv: string[]): Promise<number> {
       const { serve } = await import("../engine/agent.ts");
       return await serve({ socket: str(p, "socket") ?? `${root}/agent.sock`, root, systemdCgroup: bool(g, "systemd-cgroup") });
     }
+    if (cmd === "agent") {
+      parseArgs(rest, []);
+      const { serveDoorAgent } = await import("../agent/server.ts");
+      const agentRoot = resolve(root);
+      return await serveDoorAgent({ root: agentRoot, run: (a) => main(a, { root: agentRoot }), fallback: FALLBACK });
+    }
     if (engine) {
       // the engine (images, registry, network) loads only when it is used:
       // runtime calls from containerd and Podman stay small
@@ -235,7 +261,7 @@ export async function main(argv: string[]): Promise<number> {
     return await runcCommand(rt, cmd, rest);
   } catch (e) {
     const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof UsageError || e instanceof CgroupError;
-    const msg = known ? (e as Error).message : `${(e as Error).message}${process.env.BERTH_DEBUG ? `\n${(e as Error).stack}` : ""}`;
+    const msg = known ? (e as Error).message : `${(e as Error).message}${callerEnv().BERTH_DEBUG ? `\n${(e as Error).stack}` : ""}`;
     log.error(msg);
     writeErr(`berth: ${msg}\n`);
     return 1;

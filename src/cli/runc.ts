@@ -12,7 +12,8 @@ import type { LinuxResources, Process } from "../spec/types.ts";
 import { openRecordCgroup, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
 import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
-import { writeOut } from "../linux/stdio.ts";
+import { callerFd, writeOut } from "../linux/stdio.ts";
+import { callerPath } from "../linux/caller.ts";
 import { bool, list, parseArgs, str, UsageError, type FlagSpec } from "./args.ts";
 
 export const VERSION = "0.1.0";
@@ -111,7 +112,7 @@ function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs
   let proc: Process;
   const file = str(p, "process");
   if (file) {
-    const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+    const text = file === "-" ? readFileSync(callerFd(0), "utf8") : readFileSync(callerPath(file), "utf8");
     proc = validateProcess(parseJSON(text, file), file);
   } else {
     if (p.args.length < 2) throw new UsageError("exec needs a command (or --process FILE)");
@@ -220,7 +221,7 @@ function cmdUpdate(rt: Runtime, argv: string[]): number {
   let r: LinuxResources = {};
   const file = str(p, "resources");
   if (file) {
-    const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+    const text = file === "-" ? readFileSync(callerFd(0), "utf8") : readFileSync(callerPath(file), "utf8");
     r = validateResources(parseJSON(text, file === "-" ? "stdin" : file), file === "-" ? "stdin" : file);
   }
   const n = (flag: string) => {

@@ -4,6 +4,7 @@ import { existsSync, readSync, writeSync, closeSync } from "./fs.ts";
 import { dirname, join, resolve } from "./path.ts";
 import type { Subprocess } from "bun";
 import { setBlocking } from "./sys.ts";
+import { caller } from "./caller.ts";
 
 /** One plan operation: its name and arguments (numbers are written in decimal). */
 export type PlanOp = [string, ...(string | number | bigint)[]];
@@ -42,6 +43,14 @@ export function corePath(): string {
 
 export class CoreError extends Error {}
 
+/** The core's process: a child of this process, or of the front door that started it for the agent. */
+export interface CoreProcess {
+  readonly pid: number;
+  /** the exit status, 128+N after signal N */
+  readonly exited: Promise<number>;
+  kill(signal?: number): void;
+}
+
 export interface CoreOptions {
   preserveFds?: number;
   stdio?: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"];
@@ -56,6 +65,11 @@ export interface CoreOptions {
  * that makes the plan; closed before a plan was sent, it exits quietly.
  */
 export class CoreSession {
+  /**
+   * The core's process. For a front door's caller (the agent) it is a
+   * CoreProcess (pid, exited, kill) only: the runtime commands that run there
+   * use no more; the engine, which reads a local core's pipes, never does.
+   */
   readonly proc: Subprocess;
   private readonly ctl: number;
   private readonly keep: number;
@@ -67,12 +81,34 @@ export class CoreSession {
     const extra: number[] = [];
     for (let i = 0; i < this.keep; i++) extra.push(3 + i);
     const stdio = opts.stdio ?? ["inherit", "inherit", "inherit"];
+    const remote = caller();
+    if (remote) {
+      // served by the agent: the caller's front door starts the core as its
+      // own child, so the container descends from the caller
+      if (stdio.some((s) => s !== "inherit")) throw new CoreError("a core for a front door's caller uses the caller's own stdio");
+      const core = remote.startCore(corePath(), this.keep);
+      this.ctl = core.ctl;
+      const proc: CoreProcess = {
+        pid: core.pid,
+        exited: core.exited,
+        kill: (sig = 15) => {
+          try {
+            process.kill(core.pid, sig);
+          } catch {
+            /* gone */
+          }
+        },
+      };
+      this.proc = proc as unknown as Subprocess;
+      return;
+    }
     const argv = [opts.exe ?? corePath(), String(3 + this.keep)];
-    this.proc = Bun.spawn(argv, {
+    const proc = Bun.spawn(argv, {
       stdio: [...stdio, ...extra, "pipe"] as never,
       env: {},
     });
-    this.ctl = (this.proc as unknown as { stdio: number[] }).stdio[3 + this.keep]!;
+    this.proc = proc;
+    this.ctl = (proc as unknown as { stdio: number[] }).stdio[3 + this.keep]!;
     setBlocking(this.ctl);
   }
 

@@ -1,6 +1,7 @@
 // POSIX path helpers for the runtime's own path, with node:path's names and
 // results for what the runtime uses (node:path costs a runtime call a third of
 // a millisecond to load; see fs.ts).
+import { callerCwd } from "./caller.ts";
 
 /** Collapses ".", "..", repeated and trailing slashes. "" becomes ".". */
 export function normalize(path: string): string {
@@ -30,7 +31,7 @@ export function join(...parts: string[]): string {
   return nonEmpty.length === 0 ? "." : normalize(nonEmpty.join("/"));
 }
 
-/** An absolute path: the parts from the last absolute one, against the working directory. */
+/** An absolute path: the parts from the last absolute one, against the caller's working directory. */
 export function resolve(...parts: string[]): string {
   let path = "";
   for (let i = parts.length - 1; i >= 0 && !path.startsWith("/"); i--) {
@@ -38,7 +39,7 @@ export function resolve(...parts: string[]): string {
     if (p === "") continue;
     path = path === "" ? p : `${p}/${path}`;
   }
-  if (!path.startsWith("/")) path = `${process.cwd()}/${path}`;
+  if (!path.startsWith("/")) path = `${callerCwd()}/${path}`;
   return normalize(path);
 }
 

@@ -1,5 +1,6 @@
 // Signal forwarding for commands that wait on a child (the core, which passes
 // the signals on to the container).
+import { caller } from "./caller.ts";
 
 /** Linux's signal numbers (the same on x86-64 and arm64). */
 export const SIGNALS: Readonly<Record<string, number>> = Object.freeze({
@@ -12,6 +13,12 @@ export const SIGNALS: Readonly<Record<string, number>> = Object.freeze({
 
 /** Forwards the signals this process receives to pid; returns a function that stops it. */
 export function forwardSignals(pid: number): () => void {
+  const remote = caller();
+  if (remote) {
+    // the core is the front door's child: the door gets the caller's signals
+    remote.forwardSignals();
+    return () => {};
+  }
   const sigs = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
   const h = (sig: NodeJS.Signals) => {
     try {

@@ -3,6 +3,7 @@
 // runtime call that lasts a few more: the runtime's own output goes through
 // write(2) instead.
 import { writeSync } from "./fs.ts";
+import { caller } from "./caller.ts";
 
 function writeAll(fd: number, text: string): void {
   let buf = Buffer.from(text);
@@ -24,13 +25,18 @@ function writeAll(fd: number, text: string): void {
   }
 }
 
+/** The caller's descriptor N (0-2): this process's own, or the one a front door passed to the agent. */
+export function callerFd(n: 0 | 1 | 2): number {
+  return caller()?.stdio[n] ?? n;
+}
+
 export function writeOut(text: string): void {
-  writeAll(1, text);
+  writeAll(callerFd(1), text);
 }
 
 export function writeErr(text: string): void {
   try {
-    writeAll(2, text);
+    writeAll(callerFd(2), text);
   } catch {
     /* nowhere left to report it */
   }

@@ -2,7 +2,7 @@
 // containerd, Podman, Docker) and engine calls (images and names). These are
 // the command lines whose meaning depends on their arguments.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isEngineCommand } from "../../src/cli/main.ts";
@@ -88,10 +88,15 @@ describe("runtime or engine", () => {
   test("bench outside a source checkout: a clear error, exit 1", () => {
     const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
     try {
-      // a copy of the executable with no bench/ beside it, run where there is none either
+      // a copy of the executables (the front door and the Bun berth it runs)
+      // with no bench/ beside them, run where there is none either
       const exe = join(dir, "berth");
-      writeFileSync(exe, readFileSync(BERTH));
-      chmodSync(exe, 0o755);
+      for (const name of ["berth", "berth-bun"]) {
+        const from = join(BERTH, "..", name);
+        if (!existsSync(from)) continue;
+        writeFileSync(join(dir, name), readFileSync(from));
+        chmodSync(join(dir, name), 0o755);
+      }
       const r = Bun.spawnSync([exe, "bench", "--quick"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
       expect(r.exitCode).toBe(1);
       expect(r.stderr.toString()).toContain("no bench/run.sh");

@@ -1,0 +1,246 @@
+// The warm berth behind the front door (`berth agent`): one long-running
+// process that runs berth's runtime commands for callers who run `berth`
+// (core/door/door.c), so that a call costs berth's own work, not a new Bun
+// process. It listens on ROOT/warm.sock (mode 0600; a caller of another uid
+// is refused by its SO_PEERCRED credentials) and serves calls concurrently:
+// a call runs until it waits for a core, and others run meanwhile.
+//
+// A call runs as the caller's own: its working directory, its environment and
+// its descriptors 0-2 (passed with SCM_RIGHTS) through src/linux/caller.ts;
+// the agent's own working directory and environment are never used. A core is
+// started by the caller's front door as its own child (the container then
+// descends from the caller, as with the Bun berth), and driven from here over
+// the control socket the door passed. A call the agent does not serve is
+// answered "fallback": the door runs it on Bun.
+//
+// Protocol (the door's side is described in core/door/door.c): the request is
+// u32 length + NUL-terminated fields "1", cwd, argc, argv..., env...; sent with
+// it, descriptors 0, 1, 2 and the control socket's end. The agent answers with
+// lines: `core NFDS PATH` (the door answers `pid PID`, and later
+// `exited STATUS`), `forward`, `fallback`, `exit CODE`; `refused` to another uid.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
+import { writeErr } from "../linux/stdio.ts";
+import { accept, closeFd, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
+
+export interface DoorAgentOptions {
+  root: string;
+  /** runs one command line for the current caller; `fallback` when the Bun berth should */
+  run: (argv: string[]) => Promise<number>;
+  fallback: number;
+}
+
+/** The socket a front door looks for under the state directory ROOT. */
+export function doorSocket(root: string): string {
+  return `${root}/warm.sock`;
+}
+
+const MAX_REQUEST = 4 << 20;
+
+/** One caller's call: its connection to its front door and what it passed. */
+class DoorCall implements Caller {
+  private buf = "";
+  private exitedWith?: (code: number) => void;
+  gone = false;
+
+  constructor(
+    readonly conn: number,
+    readonly cwd: string,
+    readonly env: Record<string, string | undefined>,
+    readonly stdio: [number, number, number],
+    private ctl: number,
+    private readonly watch: (call: DoorCall) => void,
+  ) {}
+
+  private say(line: string): void {
+    if (!sendText(this.conn, line + "\n")) this.gone = true;
+  }
+
+  /** The next line from the door, waiting for it (the door answers at once). */
+  private lineNow(): string {
+    for (;;) {
+      const nl = this.buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        return line;
+      }
+      const chunk = Buffer.alloc(256);
+      const n = receive(this.conn, chunk);
+      if (n <= 0) throw new Error(n === 0 ? "the caller's berth went away" : "the caller's berth did not answer");
+      this.buf += chunk.subarray(0, n).toString();
+    }
+  }
+
+  startCore(exe: string, preserveFds: number): RemoteCore {
+    if (this.ctl < 0) throw new Error("one core per call");
+    const ctl = this.ctl;
+    this.ctl = -1;
+    this.say(`core ${preserveFds} ${exe}`);
+    const reply = this.lineNow();
+    const m = /^pid (\d+)$/.exec(reply);
+    if (!m) throw new Error(`the caller's berth could not start the core: ${reply}`);
+    const exited = new Promise<number>((resolve) => (this.exitedWith = resolve));
+    this.watch(this);
+    return { ctl, pid: Number(m[1]), exited };
+  }
+
+  forwardSignals(): void {
+    this.say("forward");
+  }
+
+  /** The door said something while its core runs: its exit status, or it went away. */
+  readable(): boolean {
+    const chunk = Buffer.alloc(256);
+    const n = receive(this.conn, chunk, true);
+    if (n < 0) return true;
+    if (n === 0) {
+      // the caller is gone (its core, if any, lives on as the caller's): the
+      // call stops here, as the Bun berth would have if it were killed
+      this.gone = true;
+      this.release();
+      return false;
+    }
+    this.buf += chunk.subarray(0, n).toString();
+    const m = /^exited (\d+)\n/.exec(this.buf);
+    if (m) {
+      this.buf = this.buf.slice(m[0].length);
+      this.exitedWith?.(Number(m[1]));
+      this.exitedWith = undefined;
+      return false;
+    }
+    return true;
+  }
+
+  finish(code: number, fallback: number): void {
+    if (!this.gone) this.say(code === fallback ? "fallback" : `exit ${code}`);
+    this.release();
+  }
+
+  private released = false;
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const fd of this.stdio) closeFd(fd);
+    if (this.ctl >= 0) closeFd(this.ctl);
+    closeFd(this.conn);
+  }
+}
+
+/** Reads the request on CONN: the call, or undefined (answered) when it is not one. */
+function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[] } | undefined {
+  const first = Buffer.alloc(65536);
+  const { n, fds } = receiveWithFds(conn, first);
+  const fail = () => {
+    for (const fd of fds) closeFd(fd);
+    closeFd(conn);
+    return undefined;
+  };
+  if (n < 4 || fds.length !== 4) return fail();
+  const total = first.readUInt32LE(0);
+  if (total > MAX_REQUEST) return fail();
+  let body = first.subarray(4, n);
+  if (body.length < total) {
+    const parts = [body];
+    let have = body.length;
+    while (have < total) {
+      const chunk = Buffer.alloc(Math.min(total - have, 1 << 20));
+      const k = receive(conn, chunk);
+      if (k <= 0) return fail();
+      parts.push(chunk.subarray(0, k));
+      have += k;
+    }
+    body = Buffer.concat(parts);
+  }
+  const fields = body.subarray(0, total).toString().split("\0");
+  fields.pop();
+  const [version, cwd, count] = fields;
+  const argc = Number(count);
+  if (version !== "1" || !cwd?.startsWith("/") || !(argc >= 0) || fields.length < 3 + argc) return fail();
+  const argv = fields.slice(3, 3 + argc);
+  const env: Record<string, string> = {};
+  for (const e of fields.slice(3 + argc)) {
+    const eq = e.indexOf("=");
+    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return { call: new DoorCall(conn, cwd, env, [fds[0]!, fds[1]!, fds[2]!], fds[3]!, watch), argv };
+}
+
+/** Serves front doors for the state directory ROOT until SIGTERM or SIGINT. */
+export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
+  const als = new AsyncLocalStorage<Caller>();
+  setCallerSource(() => als.getStore());
+  const uid = process.geteuid?.() ?? 0;
+  const path = doorSocket(o.root);
+  mkdirSync(o.root, { recursive: true, mode: 0o700 });
+  if (existsSync(path)) rmSync(path);
+  const listener = listenUnix(path);
+  const watched = new Map<number, DoorCall>();
+  let inflight = 0;
+  // BERTH_AGENT_LOG: one line per call on the agent's stderr (what it served, what it left to Bun)
+  const logCalls = !!process.env.BERTH_AGENT_LOG;
+
+  const serveCall = async (conn: number): Promise<void> => {
+    const cred = peerCredentials(conn);
+    if (cred.uid !== uid) {
+      if (logCalls) writeErr(`berth agent: refused uid ${cred.uid} (pid ${cred.pid})\n`);
+      sendText(conn, "refused\n");
+      closeFd(conn);
+      return;
+    }
+    // a caller that stops half-way through its request cannot hold the agent
+    setReceiveTimeout(conn, 5000);
+    let req;
+    try {
+      req = readRequest(conn, (c) => watched.set(c.conn, c));
+    } catch {
+      closeFd(conn);
+      return;
+    }
+    if (!req) return;
+    const { call, argv } = req;
+    inflight++;
+    let code = 1;
+    try {
+      code = await als.run(call, () => o.run(argv));
+    } catch (e) {
+      als.run(call, () => writeErr(`berth: ${(e as Error).message}\n`));
+    } finally {
+      inflight--;
+      watched.delete(call.conn);
+      call.finish(code, o.fallback);
+      if (logCalls) writeErr(`berth agent: ${code === o.fallback ? "fallback" : `exit ${code}`}: ${argv.join(" ")}\n`);
+    }
+  };
+
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  writeErr(`berth agent: listening on ${path} (pid ${process.pid})\n`);
+  while (!stopping) {
+    const fds = [listener, ...watched.keys()];
+    // idle, the agent sleeps in poll; with calls in flight it lets Bun's own
+    // loop turn often (a call may wait on something other than a door)
+    const revents = pollIn(fds, inflight > 0 ? 5 : 500);
+    if (revents[0]) {
+      for (let conn = accept(listener); conn >= 0; conn = accept(listener)) void serveCall(conn);
+    }
+    for (let i = 1; i < fds.length; i++) {
+      if (!revents[i]) continue;
+      const call = watched.get(fds[i]!);
+      if (call && !call.readable()) {
+        watched.delete(fds[i]!);
+        // a caller gone away: its call will not go on
+        if (call.gone) inflight--;
+      }
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  closeFd(listener);
+  rmSync(path, { force: true });
+  return 0;
+}

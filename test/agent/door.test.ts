@@ -1,0 +1,190 @@
+// The warm path: dist/berth (the front door) hands a call to `berth agent`
+// when one listens for the --root, and runs the Bun berth when none does.
+// Checked here: the same stdout, stderr and exit code through both paths; a
+// container made through one path managed through the other; the container's
+// processes stay descendants of the caller (runtime-spec: the runtime's
+// caller, e.g. containerd's shim or conmon as a child subreaper, waits for
+// them); a caller of another uid is refused; an agent killed in the middle
+// of a call gives one error line and a non-zero exit, and the next call works.
+import { describe, expect } from "bun:test";
+import { chmodSync, closeSync, openSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ctest, alive, waitFor, BERTH, REPO, type Ctx, type Result } from "../runtime/helpers.ts";
+import { startAgent, type Agent } from "./agent.ts";
+
+const skip = process.env.BERTH_TEST_RUNTIME ? "the front door is berth's own" : false;
+
+function agentFor(c: Ctx): Agent {
+  const a = startAgent(c.root, join(c.tempDir("agent"), "agent.log"));
+  c.defer(() => a.stop());
+  return a;
+}
+
+let calls = 0;
+/**
+ * `berth --root ROOT ARGS` as Ctx.berth runs it (output to files: a created
+ * container keeps the caller's stdout open), with more environment.
+ */
+async function call(c: Ctx, args: string[], env: Record<string, string>): Promise<Result> {
+  const dir = c.tempDir("out");
+  const outPath = join(dir, `${++calls}.out`), errPath = join(dir, `${calls}.err`);
+  const out = openSync(outPath, "w+"), err = openSync(errPath, "w+");
+  try {
+    const p = Bun.spawn([BERTH, "--root", c.root, ...args], { stdio: ["ignore", out, err], cwd: REPO, env: { ...process.env, ...env } });
+    const timer = setTimeout(() => p.kill("SIGKILL"), 20000);
+    const code = await p.exited;
+    clearTimeout(timer);
+    return { code, stdout: readFileSync(outPath, "utf8"), stderr: readFileSync(errPath, "utf8") };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+}
+
+/** berth through the Bun path, whatever listens (the door's BERTH_NO_AGENT). */
+function bun(c: Ctx, args: string[]): Promise<Result> {
+  return call(c, args, { BERTH_NO_AGENT: "1" });
+}
+
+function status(c: Ctx, id: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(c.root, id, "state.json"), "utf8")) as { status: string }).status;
+  } catch {
+    return undefined;
+  }
+}
+
+function initPid(c: Ctx, id: string): number {
+  return (JSON.parse(readFileSync(join(c.root, id, "state.json"), "utf8")) as { pid: number }).pid;
+}
+
+/** The calls the agent served (`exit N: ARGV`) and left to Bun (`fallback: ARGV`). */
+function served(a: Agent): string[] {
+  return a.log().split("\n").filter((l) => /^berth agent: (exit|fallback)/.test(l)).map((l) => l.slice("berth agent: ".length));
+}
+
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+describe("front door and agent", () => {
+  ctest("the same stdout, stderr and exit code through the agent and through Bun", async (c) => {
+    const a = agentFor(c);
+    const ok = c.bundle(["sh", "-c", "echo out; echo err >&2; exit 3"]);
+    const calls: string[][] = [
+      ["list"],
+      ["list", "--format", "json"],
+      ["state", "nosuch"],
+      ["kill", "nosuch", "KILL"],
+      ["delete", "nosuch"],
+      ["delete", "--force", "nosuch"],
+      ["state"],
+      ["kill", "--bogus", "x"],
+      ["--rootless", "maybe", "list"],
+      ["--version"],
+      ["run", "--bundle", join(c.tempDir(), "none"), c.id("none")],
+      ["run", "--bundle", ok.dir, "same-id"],
+    ];
+    for (const args of calls) {
+      const viaAgent = await c.berth(args);
+      const viaBun = await bun(c, args);
+      expect({ args, ...viaAgent }).toEqual({ args, ...viaBun });
+    }
+    const log = served(a);
+    // every one of them was the agent's (none fell back to Bun)
+    expect(log.filter((l) => l.startsWith("exit"))).toHaveLength(calls.length);
+    expect(log.some((l) => l === "exit 3: --root " + c.root + " run --bundle " + ok.dir + " same-id")).toBe(true);
+  }, 30000, { skip });
+
+  ctest("relative paths and the bundle default are the caller's working directory, not the agent's", async (c) => {
+    const a = agentFor(c);
+    const b = c.bundle(["sh", "-c", "echo hello from $0"]);
+    const id = c.id("cwd");
+    const r = await c.berth(["create", "--pid-file", "pid", id], { cwd: b.dir });
+    expect(r).toEqual({ code: 0, stdout: "", stderr: "" });
+    const pid = Number(readFileSync(join(b.dir, "pid"), "utf8"));
+    expect((await c.state(id)).pid).toBe(pid);
+    expect(served(a).filter((l) => l.startsWith("exit 0: ")).length).toBeGreaterThanOrEqual(2);
+  }, 30000, { skip });
+
+  ctest("a container made through one path is managed through the other", async (c) => {
+    agentFor(c);
+    const b = c.bundle(["sh", "-c", "echo started; sleep 30"]);
+    const one = c.id("mixed"), two = c.id("mixed");
+    // agent create, Bun start and state, agent exec and kill, Bun delete
+    expect((await c.berth(["create", "--bundle", b.dir, one])).code).toBe(0);
+    expect((await bun(c, ["state", one])).stdout).toContain('"status": "created"');
+    expect(await bun(c, ["start", one])).toMatchObject({ code: 0 });
+    expect((await c.berth(["state", one])).stdout).toContain('"status": "running"');
+    expect(await c.berth(["exec", one, "sh", "-c", "echo in; exit 4"])).toEqual({ code: 4, stdout: "in\n", stderr: "" });
+    expect((await c.berth(["kill", one, "KILL"])).code).toBe(0);
+    expect(await waitFor(() => !alive(initPid(c, one))));
+    expect((await bun(c, ["delete", one])).code).toBe(0);
+    // Bun create, agent start, Bun exec, agent delete --force
+    expect((await bun(c, ["create", "--bundle", b.dir, two])).code).toBe(0);
+    expect((await c.berth(["start", two])).code).toBe(0);
+    expect(await bun(c, ["exec", two, "sh", "-c", "echo bun; exit 5"])).toEqual({ code: 5, stdout: "bun\n", stderr: "" });
+    expect((await c.berth(["delete", "--force", two])).code).toBe(0);
+    expect((await c.berth(["list", "-q"])).stdout).toBe("");
+  }, 30000, { skip });
+
+  ctest("a foreground run's and an exec's processes descend from the caller", async (c) => {
+    const a = agentFor(c);
+    const b = c.bundle(["sh", "-c", "trap 'exit 7' TERM; sleep 30 & wait"]);
+    const id = c.id("tree");
+    const door = Bun.spawn([BERTH, "--root", c.root, "run", "--bundle", b.dir, id], { stdio: ["ignore", "ignore", "inherit"] });
+    c.trackPid(door.pid);
+    expect(await waitFor(() => status(c, id) === "running"));
+    const init = initPid(c, id);
+    // init <- core <- the door (the caller's child)
+    expect(parentOf(parentOf(init))).toBe(door.pid);
+    const exec = Bun.spawn([BERTH, "--root", c.root, "exec", id, "sleep", "30"], { stdio: ["ignore", "ignore", "inherit"] });
+    c.trackPid(exec.pid);
+    let execd = 0;
+    expect(await waitFor(() => {
+      const kids = readFileSync(`/proc/${exec.pid}/task/${exec.pid}/children`, "utf8").trim();
+      if (!kids) return false;
+      execd = Number(readFileSync(`/proc/${kids.split(" ")[0]}/task/${kids.split(" ")[0]}/children`, "utf8").trim().split(" ")[0] || 0);
+      return execd > 0;
+    }));
+    // the exec'd process <- its core <- the door
+    expect(parentOf(parentOf(execd))).toBe(exec.pid);
+    // the caller's signal reaches the container through the door and its core
+    await Bun.sleep(200);
+    door.kill("SIGTERM");
+    expect(await door.exited).toBe(7);
+    expect(await exec.exited).not.toBe(0);
+    expect(served(a).some((l) => l.startsWith("exit 7: ") && l.endsWith(id))).toBe(true);
+  }, 30000, { skip });
+
+  ctest("a caller of another uid is refused (SO_PEERCRED), even when the socket lets it connect", async (c) => {
+    const a = agentFor(c);
+    // the socket is 0600: open it up, so that only the credentials check is left
+    chmodSync(a.socket, 0o666);
+    const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BERTH, "--root", c.root, "list"], { stdout: "pipe", stderr: "pipe" });
+    expect(p.exitCode).toBe(1);
+    expect(p.stdout.toString()).toBe("");
+    expect(p.stderr.toString()).toBe(`berth: the berth agent at ${c.root}/warm.sock serves only the user it runs as\n`);
+    expect(a.log()).toContain("refused uid 65534");
+    expect(served(a)).toEqual([]);
+  }, 30000, { skip });
+
+  ctest("an agent killed during a call: one error line, non-zero exit; the next call works on Bun", async (c) => {
+    const a = agentFor(c);
+    const b = c.bundle(["sleep", "30"]);
+    const id = c.id("killed");
+    const run = c.berth(["run", "--bundle", b.dir, id]);
+    expect(await waitFor(() => status(c, id) === "running"));
+    await a.kill9();
+    const r = await run;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^berth: the berth agent \(.*warm\.sock\) stopped before it answered/);
+    // the socket file is still there, nobody listens: the Bun path takes over
+    expect((await c.berth(["state", id])).code).toBe(0);
+    expect(await c.berth(["delete", "--force", id])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect((await c.berth(["list", "-q"])).stdout).toBe("");
+  }, 30000, { skip });
+});
