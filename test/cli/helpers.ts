@@ -6,8 +6,10 @@ import { join } from "node:path";
 import { defaultSpec } from "../../src/spec/defaults.ts";
 import type { Spec } from "../../src/spec/types.ts";
 
-import { REPO, cgroupDirs as allCgroupDirs, uniqueId, type Result } from "../runtime/helpers.ts";
+import { OTHER_RUNTIME, REPO, cgroupDirs as allCgroupDirs, uniqueId, type Result } from "../runtime/helpers.ts";
 
+// the differential lane's markers: BERTH_TEST_RUNTIME runs these tests against another runtime (see ../runtime/helpers.ts)
+export { berthOnly, berthSays, deliberateDifference, onlyOnBerth, OTHER_RUNTIME, RUNTIME_NAME } from "../runtime/helpers.ts";
 export { REPO, uniqueId, type Result };
 
 /** The cgroup directories of a container that exist. */
@@ -17,8 +19,9 @@ export function cgroupDirs(id: string): string[] {
 const BUN = join(REPO, "node_modules/.bin/bun");
 const MAIN = join(REPO, "src/cli/main.ts");
 
-/** Builds the core if it is missing or older than its sources. */
+/** Builds the core if it is missing or older than its sources (not needed for another runtime). */
 export function ensureCore(): void {
+  if (OTHER_RUNTIME) return;
   const core = join(REPO, "build/berth-core");
   const newest = Math.max(...readdirSync(join(REPO, "core")).map((f) => statSync(join(REPO, "core", f)).mtimeMs));
   if (!existsSync(core) || statSync(core).mtimeMs < newest) {
@@ -63,8 +66,13 @@ export function makeBundle(args: string[], edit?: (s: Spec) => void): Bundle {
   return b;
 }
 
-/** Runs `berth --root ROOT ARGS` (from the sources: what dist/berth is built from). */
-/** Runs `berth --root ROOT ARGS` (from the sources: what dist/berth is built from).
+/** The command line that starts the runtime under test: berth from its sources, or BERTH_TEST_RUNTIME. */
+export function runtimeArgv(): string[] {
+  return OTHER_RUNTIME ? [OTHER_RUNTIME] : [BUN, MAIN];
+}
+
+/** Runs `berth --root ROOT ARGS` (from the sources: what dist/berth is built from; in the
+ * differential lane, the BERTH_TEST_RUNTIME binary).
  * Output goes through files, not pipes: a detached container keeps its stdio
  * open, and a pipe would not reach end-of-file until the container exits. */
 export function berth(root: string, args: string[], opts: { cwd?: string; stdin?: string; global?: string[] } = {}): Result {
@@ -72,7 +80,7 @@ export function berth(root: string, args: string[], opts: { cwd?: string; stdin?
   try {
     const out = openSync(join(dir, "out"), "w+");
     const err = openSync(join(dir, "err"), "w+");
-    const r = Bun.spawnSync([BUN, MAIN, "--root", root, ...(opts.global ?? []), ...args], {
+    const r = Bun.spawnSync([...runtimeArgv(), "--root", root, ...(opts.global ?? []), ...args], {
       cwd: opts.cwd,
       stdin: opts.stdin !== undefined ? Buffer.from(opts.stdin) : "ignore",
       stdout: out,

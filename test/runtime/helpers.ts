@@ -2,15 +2,56 @@
 // (the release binary dist/berth, rebuilt when the sources are newer), a
 // busybox bundle per test, and a clean-up that runs even when a test fails and
 // then checks that nothing was left behind (state, cgroups, processes, mounts).
+//
+// The differential lane: BERTH_TEST_RUNTIME=/usr/sbin/runc (or any other
+// runc-compatible binary) runs the same tests, with the same bundles, against
+// that runtime instead. A test of something only berth has is marked
+// `berthOnly("why")`, one where the other runtime differs on purpose
+// `deliberateDifference("why")`; both are skipped there with the reason in the
+// test's name, never silently. berth's own error wording is checked with
+// `berthSays` (under another runtime: only that it said something).
 import { expect, test } from "bun:test";
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { defaultSpec } from "../../src/spec/defaults.ts";
 import type { Spec } from "../../src/spec/types.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
-export const BERTH = join(REPO, "dist/berth");
+/** The runc-compatible runtime under test in the differential lane; undefined: berth itself. */
+export const OTHER_RUNTIME: string | undefined = process.env.BERTH_TEST_RUNTIME ? resolve(process.env.BERTH_TEST_RUNTIME) : undefined;
+/** The runtime binary the tests drive: dist/berth, or BERTH_TEST_RUNTIME. */
+export const BERTH = OTHER_RUNTIME ?? join(REPO, "dist/berth");
+/** The runtime's name as it starts its error lines ("berth", "runc", "crun"). */
+export const RUNTIME_NAME = OTHER_RUNTIME ? OTHER_RUNTIME.slice(OTHER_RUNTIME.lastIndexOf("/") + 1) : "berth";
+
+/** Skip reason (for ctest's `skip`) of a test of something berth has and the other runtime of the lane lacks. */
+export function berthOnly(why: string): string | false {
+  return OTHER_RUNTIME ? `berth only: ${why}` : false;
+}
+
+/** Skip reason of a test where the other runtime behaves differently on purpose; `why` names berth's choice and its reason. */
+export function deliberateDifference(why: string): string | false {
+  return OTHER_RUNTIME ? `deliberate difference from ${RUNTIME_NAME}: ${why}` : false;
+}
+
+const notedChecks = new Set<string>();
+/** Runs `check` (some assertions of a test; await it when it is async) on berth only; under another
+ * runtime it says on stderr which check it left out and why. */
+export function onlyOnBerth<T>(why: string, check: () => T): T | undefined {
+  if (!OTHER_RUNTIME) return check();
+  if (!notedChecks.has(why)) console.error(`(check left out under ${RUNTIME_NAME}: ${why})`);
+  notedChecks.add(why);
+  return undefined;
+}
+
+/** Asserts berth's own wording of an error; another runtime words its errors its own way, so there only that it said something. */
+export function berthSays(stderr: string, msg: string | RegExp): void {
+  if (OTHER_RUNTIME) expect(stderr.trim()).not.toBe("");
+  else if (typeof msg === "string") expect(stderr).toContain(msg);
+  else expect(stderr).toMatch(msg);
+}
 export const BUSYBOX = "/bin/busybox";
 export type { Spec };
 
@@ -25,9 +66,9 @@ function newestMtime(dir: string): number {
 }
 
 let built = false;
-/** Builds dist/berth (and the core) when they are missing or older than the sources. */
+/** Builds dist/berth (and the core) when they are missing or older than the sources (not needed for another runtime). */
 export function ensureBuilt(): void {
-  if (built) return;
+  if (built || OTHER_RUNTIME) return;
   const bin = existsSync(BERTH) ? statSync(BERTH).mtimeMs : 0;
   const core = existsSync(join(REPO, "dist/berth-core")) ? statSync(join(REPO, "dist/berth-core")).mtimeMs : 0;
   const src = Math.max(newestMtime(join(REPO, "src")), newestMtime(join(REPO, "core")));
@@ -50,8 +91,9 @@ export function uniqueId(tag: string): string {
 }
 
 let templateSpec: Spec | undefined;
-/** The default config.json, as `berth spec` writes it. */
+/** The default config.json, as `berth spec` writes it (for another runtime too: the same bundle for both). */
 function defaultConfig(): Spec {
+  if (!templateSpec && OTHER_RUNTIME) templateSpec = defaultSpec();
   if (!templateSpec) {
     ensureBuilt();
     const d = mkdtempSync(join(tmpdir(), "berth-spec-"));
@@ -73,14 +115,36 @@ export interface Bundle {
   write(): void;
 }
 
-/** Every cgroup directory a container id could have on this host. */
+/** Every cgroup directory a container id could have on this host (berth's default /berth/ID; runc's
+ * default is ID below the caller's own cgroup, crun's /ID). */
 export function cgroupDirs(id: string): string[] {
   const out: string[] = [];
   const base = "/sys/fs/cgroup";
   if (!existsSync(base)) return out;
-  out.push(join(base, "berth", id));
-  for (const e of readdirSync(base, { withFileTypes: true })) if (e.isDirectory()) out.push(join(base, e.name, "berth", id));
+  const own = OTHER_RUNTIME ? ownCgroups() : new Map<string, string>();
+  const add = (dir: string, hierarchy: string) => {
+    out.push(join(dir, "berth", id));
+    if (!OTHER_RUNTIME) return;
+    out.push(join(dir, id));
+    const mine = own.get(hierarchy);
+    if (mine && mine !== "/") out.push(join(dir, mine, id));
+  };
+  add(base, "");
+  for (const e of readdirSync(base, { withFileTypes: true })) if (e.isDirectory()) add(join(base, e.name), e.name);
   return out;
+}
+
+/** This process's cgroup in each hierarchy, keyed by the hierarchy's directory name under /sys/fs/cgroup ("" for a pure v2 host). */
+function ownCgroups(): Map<string, string> {
+  const m = new Map<string, string>();
+  const pure = existsSync("/sys/fs/cgroup/cgroup.controllers");
+  for (const line of readFileSync("/proc/self/cgroup", "utf8").split("\n")) {
+    const [, ctrls, path] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (path === undefined) continue;
+    if (ctrls === "") m.set(pure ? "" : "unified", path);
+    else for (const c of [ctrls, ...ctrls!.split(",")]) m.set(c.replace(/^name=/, ""), path);
+  }
+  return m;
 }
 
 /** True while some process with this pid exists and is not a zombie. */
@@ -229,7 +293,9 @@ export class Ctx {
       const st = join(this.root, id, "state.json");
       if (existsSync(st)) {
         try {
-          pids.push((JSON.parse(readFileSync(st, "utf8")) as { pid: number }).pid);
+          // berth's state.json has pid, runc's init_process_pid
+          const saved = JSON.parse(readFileSync(st, "utf8")) as { pid?: number; init_process_pid?: number };
+          pids.push(saved.pid ?? saved.init_process_pid ?? 0);
         } catch {
           /* half-written state is reported below */
         }
@@ -381,16 +447,18 @@ export function cores(): number[] {
   return out;
 }
 
-/** `create` must fail with one stderr line matching `msg`, leaving nothing for `id`. */
+/** `create` must fail with one stderr line matching `msg` (berth's wording; another runtime: any), leaving nothing for `id`. */
 export async function createFails(c: Ctx, bundleDir: string, msg: RegExp, id = c.id("bad")): Promise<string> {
   const before = new Set(cores());
   const r = await c.berth(["create", "--bundle", bundleDir, id]);
   expect(await waitFor(() => cores().every((p) => before.has(p)), 2000)).toBe(true);
   expect(r.code).not.toBe(0);
   const lines = r.stderr.trim().split("\n");
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^berth: /);
-  expect(lines[0]).toMatch(msg);
+  if (!OTHER_RUNTIME) {
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^berth: /);
+  }
+  berthSays(lines[0]!, msg);
   expect(r.stdout).toBe("");
   expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
   for (const d of cgroupDirs(id)) expect(existsSync(d)).toBe(false);

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, ctest, kv, ok, waitFor, type Ctx } from "./helpers.ts";
+import { alive, berthOnly, berthSays, ctest, kv, ok, onlyOnBerth, waitFor, type Ctx } from "./helpers.ts";
 
 let recvtty = "";
 let recvpidfd = "";
@@ -99,7 +99,8 @@ describe("lifecycle", () => {
     expect(await waitFor(() => !alive(pid))).toBe(true);
     const stopped = await c.state(id);
     expect(stopped.status).toBe("stopped");
-    expect(stopped.pid).toBeUndefined();
+    // no live pid for a stopped container: berth leaves it out, runc says 0
+    expect(stopped.pid ?? 0).toBe(0);
     const killStopped = await c.berth(["kill", id, "KILL"]);
     expect(killStopped.code).not.toBe(0);
     ok(await c.berth(["delete", id]));
@@ -197,7 +198,8 @@ describe("lifecycle", () => {
       seen.add(await status(c, id));
       if (!seen.has("running")) await Bun.sleep(20);
     }
-    expect([...seen].filter((s) => s !== "creating")).toEqual(["running"]);
+    expect(seen.has("running")).toBe(true);
+    onlyOnBerth("runc's foreground run is create then start: it passes through created", () => expect([...seen].filter((s) => s !== "creating")).toEqual(["running"]));
     expect(existsSync(join(c.root, id, "exec.fifo"))).toBe(false);
     writeFileSync(marker, "");
     const r = await run;
@@ -272,7 +274,7 @@ describe("exec", () => {
     const malformed = await c.berth(["exec", "--process", proc({ initial: "3-1" }), id]);
     expect(malformed.code).not.toBe(0);
     expect(malformed.stderr).toContain("execCPUAffinity.initial");
-  });
+  }, 30000, { skip: berthOnly("process.execCPUAffinity (runtime-spec 1.2) is not in runc 1.1") });
 
   ctest("--pidfd-socket: create and exec send a pidfd of their process; a signal through it reaches the init", async (c) => {
     const id = c.id("pidfd");
@@ -297,7 +299,7 @@ describe("exec", () => {
     const bad = await c.berth(["create", "--bundle", c.bundle(["true"]).dir, "--pidfd-socket", join(c.tempDir("none"), "sock"), c.id("pidfdbad")]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("pidfd socket");
-  });
+  }, 30000, { skip: berthOnly("--pidfd-socket is a runc 1.2 flag, not in runc 1.1") });
 
   ctest("exec into a stopped or unknown container fails clearly", async (c) => {
     const id = c.id("execstop");
@@ -319,12 +321,13 @@ describe("terminal", () => {
       cfg.process!.terminal = true;
       cfg.process!.consoleSize = { height: 33, width: 101 };
     });
-    const r = await c.run(b, c.id("tty"), ["--console-socket", sock.path]);
+    // detached, as containerd and conmon use a console socket (runc refuses one for a foreground run)
+    const r = await c.run(b, c.id("tty"), ["-d", "--console-socket", sock.path]);
     expect(r.code).toBe(0);
     const { out, name } = await sock.done;
-    expect(name).toMatch(/^\/dev\/pts\/\d+$/);
     const lines = out.replace(/\r/g, "").trim().split("\n");
-    expect(lines[0]).toBe(name);
+    expect(lines[0]).toMatch(/^\/dev\/pts\/\d+$/);
+    onlyOnBerth("the name sent with the pty master: berth's is the container's /dev/pts path, runc's /dev/ptmx", () => expect(name).toBe(lines[0]));
     expect(lines[1]).toBe("33 101");
     expect(lines[2]).toBe("all-tty");
   });
@@ -332,7 +335,7 @@ describe("terminal", () => {
   ctest("input typed on the pty reaches the process", async (c) => {
     const sock = await consoleSocket(c, "hello-through-pty\n");
     const b = c.bundle(["sh", "-c", "read line; echo got=$line"], (cfg) => (cfg.process!.terminal = true));
-    ok(await c.run(b, c.id("ttyin"), ["--console-socket", sock.path]));
+    ok(await c.run(b, c.id("ttyin"), ["-d", "--console-socket", sock.path]));
     const { out } = await sock.done;
     expect(out.replace(/\r/g, "")).toContain("got=hello-through-pty");
   });
@@ -341,17 +344,18 @@ describe("terminal", () => {
     const id = c.id("exectty");
     ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
     const sock = await consoleSocket(c);
-    ok(await c.berth(["exec", "--tty", "--console-socket", sock.path, id, "sh", "-c", "tty; echo in-exec"]));
+    ok(await c.berth(["exec", "--tty", "--detach", "--console-socket", sock.path, id, "sh", "-c", "tty; echo in-exec"]));
     const { out, name } = await sock.done;
-    expect(out.replace(/\r/g, "")).toContain(`${name}\nin-exec`);
+    expect(out.replace(/\r/g, "")).toMatch(/\/dev\/pts\/\d+\nin-exec/);
+    onlyOnBerth("the name sent with the pty master: berth's is the container's /dev/pts path, runc's /dev/ptmx", () => expect(out.replace(/\r/g, "")).toContain(`${name}\nin-exec`));
     const bad = await c.berth(["exec", "--tty", id, "true"]);
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain("console-socket");
+    berthSays(bad.stderr, "console-socket");
     const b = c.bundle(["true"], (cfg) => (cfg.process!.terminal = true));
     const id2 = c.id("nosock");
     const r = await c.berth(["create", "--bundle", b.dir, id2]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("process.terminal");
+    berthSays(r.stderr, "process.terminal");
     expect(readdirSync(c.root).filter((n) => n.includes(id2))).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BERTH, cgroupDirs, ctest, type Ctx, type Result } from "./helpers.ts";
+import { BERTH, berthSays, cgroupDirs, ctest, type Ctx, type Result } from "./helpers.ts";
 
 const UID = 47011;
 
@@ -68,7 +68,7 @@ describe("rootless", () => {
     for (const cmd of [["pause", id], ["update", "--memory", "100M", id]]) {
       const r = asUser(root, cmd);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain("no cgroup: berth ran rootless");
+      berthSays(r.stderr, "no cgroup: berth ran rootless");
     }
     expect(asUser(root, ["kill", id, "KILL"]).code).toBe(0);
     for (let i = 0; i < 100 && JSON.parse(asUser(root, ["state", id]).stdout).status !== "stopped"; i++) await Bun.sleep(20);
@@ -81,7 +81,7 @@ describe("rootless", () => {
     const id = c.id("rllim");
     const r = asUser(root, ["create", "--bundle", dir, id]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/^berth: rootless: cannot make the cgroup .* which linux\.resources\.memory needs/);
+    berthSays(r.stderr, /^berth: rootless: cannot make the cgroup .* which linux\.resources\.memory needs/);
     expect(existsSync(join(root, id))).toBe(false);
     expect(cgroupDirs(id).filter(existsSync)).toEqual([]);
   }, 30000, { skip: CANNOT });
