@@ -286,7 +286,7 @@ static void copy_tree(int src, int dst, const char *what)
 /* Idmapped bind trees, made by the core's parent half before the clone (it
  * needs CAP_SYS_ADMIN in the initial user namespace) and inherited by the
  * child, which attaches them. Indexed by the plan's slot numbers. */
-#define IDMAP_SLOTS 64
+#define IDMAP_SLOTS 256
 static int idmap_fds[IDMAP_SLOTS] = { [0 ... IDMAP_SLOTS - 1] = -1 };
 
 /* A user namespace with the given uid_map and gid_map, as a file descriptor:
@@ -346,7 +346,10 @@ void prepare_idmap_trees(const struct plan *p)
 			die("plan: idmap-tree slot %d out of range", slot);
 		char what[4200];
 		snprintf(what, sizeof what, "idmapped mount of %s", src);
-		int userns = userns_with_maps(o->argv[7], o->argv[8], what);
+		/* no maps: a plain bind tree, opened before any namespace is
+		 * joined (a source only the host's root may read) */
+		int plain = !*o->argv[7] && !*o->argv[8];
+		int userns = plain ? -1 : userns_with_maps(o->argv[7], o->argv[8], what);
 		unsigned fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
 		if (num(o->argv[2]))
 			fl |= AT_RECURSIVE;
@@ -358,6 +361,10 @@ void prepare_idmap_trees(const struct plan *p)
 		uint64_t aset = num(o->argv[3]), aclr = num(o->argv[4]);
 		if ((aset || aclr) && sys_mount_setattr(mnt, num(o->argv[5]) ? AT_RECURSIVE : 0, aset, aclr, 0) < 0)
 			die_errno("%s: setting mount flags", what);
+		if (plain) {
+			idmap_fds[slot] = mnt;
+			continue;
+		}
 		struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
 		if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | (num(o->argv[6]) ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
 			die_errno("%s (the file system must support idmapped mounts)", what);

@@ -406,7 +406,8 @@ static void become_user(void)
 			gid_t *gids = calloc((size_t)g->argc + 1, sizeof(gid_t));
 			for (int i = 0; i < g->argc; i++)
 				gids[i] = (gid_t)num(g->argv[i]);
-			if (setgroups((size_t)g->argc, gids) < 0)
+			/* a user namespace with setgroups denied: none to clear */
+			if (setgroups((size_t)g->argc, gids) < 0 && !(errno == EPERM && g->argc == 0))
 				die_errno("process.user.additionalGids: setting additional groups");
 			free(gids);
 		}
@@ -800,6 +801,11 @@ int main(int argc, char **argv, char **envp)
 		if (fifo_dir < 0)
 			die_errno("state directory %s", o->argv[0]);
 	}
+	/* bind trees (idmapped or not): made here, in the initial user and
+	 * mount namespaces, before any is joined; the child inherits them and
+	 * attaches them among its mounts */
+	if (create)
+		prepare_idmap_trees(&plan);
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
 		if (strcmp(o->name, "ns-join") != 0)
@@ -817,6 +823,12 @@ int main(int argc, char **argv, char **envp)
 		if (setns(fd, ns_flag(o->argv[0])) < 0)
 			die_errno("joining the %s namespace %s", o->argv[0], o->argv[1]);
 		close(fd);
+		/* a joined user namespace: become its root where its maps allow
+		 * (the host's root is unmapped there: files and mounts made as
+		 * it fail with EOVERFLOW) */
+		if (strcmp(o->argv[0], "user") == 0 &&
+		    ((setresgid(0, 0, 0) < 0 && errno != EINVAL) || (setresuid(0, 0, 0) < 0 && errno != EINVAL)))
+			die_errno("becoming root in the user namespace %s", o->argv[1]);
 	}
 	int flags = 0;
 	if ((o = plan_find(&plan, "ns-new")))
@@ -829,10 +841,6 @@ int main(int argc, char **argv, char **envp)
 			die_errno("linux.timeOffsets");
 		flags &= ~CLONE_NEWTIME;
 	}
-	/* idmapped bind trees: made here, in the initial user namespace; the
-	 * child inherits them and attaches them among its mounts */
-	if (create)
-		prepare_idmap_trees(&plan);
 	int sync[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
 		die_errno("socketpair");

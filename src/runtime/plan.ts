@@ -303,6 +303,12 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     throw new RuntimeError(`linux.intelRdt: berth does not support Intel RDT (resctrl)${mounted ? "" : ", and this host has no resctrl file system mounted"}; remove linux.intelRdt`);
   }
   const userns = newNs(spec, "user");
+  // in a user namespace, new or joined: device nodes cannot be made, sysfs
+  // and devpts follow its rules, and a bind mount's source is opened by the
+  // core before it enters the namespace, where the host's root has no rights
+  // (a source only it may read); a rootless berth has none to use there
+  const inUserns = hasNs(spec, "user");
+  const preopen = inUserns && !inp.rootless;
   const ops: PlanOp[] = [["mode", "create"]];
   if (inp.foreground) ops.push(["foreground"]);
   if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, false));
@@ -372,7 +378,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     if (dest === "/dev" && type !== "bind" && !o.bind) devIsTmpfs = true;
     if (dest === "/dev/pts" && type === "devpts") devpts = true;
     if (type === "cgroup" || type === "cgroup2") {
-      ops.push(...cgroupMountOps(spec, m, o, inp.cgroup, userns));
+      ops.push(...cgroupMountOps(spec, m, o, inp.cgroup, inUserns));
       continue;
     }
     const idmapped = o.idmap !== "" || !!m.uidMappings?.length;
@@ -391,17 +397,24 @@ export function createPlan(inp: PlanInput): PlanOp[] {
         ops.push(["mount", "idmapped", slot, dest, "", 0, 0, 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
         continue;
       }
+      if (preopen) {
+        // an idmap-tree without maps: the tree alone, opened before any namespace is joined
+        const slot = idmapSlot++;
+        ops.push(["idmap-tree", slot, src, o.bind === "rbind" ? 1 : 0, o.set, o.clr, o.recursiveAttrs ? 1 : 0, 0, "", ""]);
+        ops.push(["mount", "idmapped", slot, dest, "", 0, 0, 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
+        continue;
+      }
       ops.push(["mount", o.bind || "bind", src, dest, "", o.set, o.clr, o.recursiveAttrs ? 1 : 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
       continue;
     }
     if (!type) throw new RuntimeError(`${field}.type: required for a mount that is not a bind mount`);
-    if (type === "sysfs" && userns && !newNs(spec, "network")) {
+    if (type === "sysfs" && inUserns && !newNs(spec, "network")) {
       // sysfs cannot be mounted from a user namespace that does not own the network namespace
       ops.push(["mount", "rbind", "/sys", dest, "", o.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, 0, 1, 0, 0, "", 1]);
       continue;
     }
     let data = o.data;
-    if (type === "devpts" && userns) data = data.filter((d) => !d.startsWith("gid="));
+    if (type === "devpts" && inUserns) data = data.filter((d) => !d.startsWith("gid="));
     const copyup = data.includes("tmpcopyup");
     data = data.filter((d) => d !== "tmpcopyup" && d !== "notmpcopyup");
     let set = o.set;
@@ -413,7 +426,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   }
   // devices
   const devOps = (path: string, type: string, major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>
-    userns ? ["bind-dev", path, path] : ["mkdev", path, type, major, minor, mode, uid, gid];
+    inUserns ? ["bind-dev", path, path] : ["mkdev", path, type, major, minor, mode, uid, gid];
   if (devIsTmpfs) {
     for (const [path, ma, mi] of DEFAULT_DEVICES) {
       if ((linux.devices ?? []).some((d) => d.path === path)) continue;

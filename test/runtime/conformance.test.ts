@@ -3,9 +3,9 @@
 // behaviour it checks. Observable behaviour only, so that the same tests can
 // run against runc.
 import { describe, expect } from "bun:test";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berthOnly, createFails, ctest, deliberateDifference, ok, statusField, type Spec } from "./helpers.ts";
+import { berthOnly, createFails, ctest, type Ctx, deliberateDifference, ok, statusField, type Spec } from "./helpers.ts";
 
 type Hook = NonNullable<NonNullable<Spec["hooks"]>["prestart"]>[number];
 
@@ -266,4 +266,66 @@ describe("mounts: propagation and read-only file systems", () => {
     );
     expect(r.stdout.trim().split("\n")).toEqual(["ro", "inner-rw"]);
   });
+});
+
+describe("user namespaces: joined, and bind sources only the host's root can reach", () => {
+  const MAP = [{ containerID: 0, hostID: 100000, size: 65536 }];
+
+  /** A process in a user namespace of its own, mapped as MAP (written by us, the host's root). */
+  async function userNamespace(c: Ctx, setgroups: "allow" | "deny" = "allow"): Promise<string> {
+    const p = Bun.spawn(["unshare", "--user", "sleep", "60"], { stdio: ["ignore", "ignore", "inherit"] });
+    c.defer(async () => {
+      p.kill("SIGKILL");
+      await p.exited;
+    });
+    const ns = `/proc/${p.pid}/ns/user`;
+    // unshare has made the namespace once its /proc/PID/ns/user differs from ours
+    for (let i = 0; i < 200 && readlinkSync(ns) === readlinkSync("/proc/self/ns/user"); i++) await Bun.sleep(5);
+    writeFileSync(`/proc/${p.pid}/setgroups`, setgroups);
+    writeFileSync(`/proc/${p.pid}/uid_map`, "0 100000 65536\n");
+    writeFileSync(`/proc/${p.pid}/gid_map`, "0 100000 65536\n");
+    return ns;
+  }
+
+  // config-linux.md, namespaces: "path ... the runtime MUST place the
+  // container process in the namespace associated with that path". The
+  // core becomes root of the joined namespace before it makes the mounts
+  // (as the host's root, unmapped there, they fail with EOVERFLOW).
+  ctest("joining an existing user namespace (setgroups denied there)", async (c) => {
+    const ns = await userNamespace(c, "deny");
+    const r = ok(
+      await c.sh("id -u; cat /proc/self/uid_map; ls /dev/null /dev/pts/ptmx", (cfg) => {
+        cfg.linux!.namespaces!.push({ type: "user", path: ns });
+        cfg.linux!.uidMappings = MAP;
+        cfg.linux!.gidMappings = MAP;
+      }),
+    );
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("0");
+    expect(lines[1]!.trim().split(/\s+/)).toEqual(["0", "100000", "65536"]);
+  });
+
+  // runc opens mount sources in the host's namespaces: a source below a
+  // directory only the host's root may search is reachable, while the
+  // container's root (100000 on the host) could not get there itself.
+  for (const how of ["new", "joined"] as const) {
+    ctest(`a bind source below a directory only the host's root can search (${how} user namespace)`, async (c) => {
+      const ns = how === "joined" ? await userNamespace(c) : undefined;
+      const dir = c.tempDir("private");
+      chmodSync(dir, 0o700);
+      mkdirSync(join(dir, "pub"), { mode: 0o755 });
+      writeFileSync(join(dir, "pub/data"), "reachable\n");
+      chmodSync(join(dir, "pub/data"), 0o644);
+      const b = c.bundle(["cat", "/mnt/data"], (cfg) => {
+        cfg.linux!.namespaces!.push(ns ? { type: "user", path: ns } : { type: "user" });
+        cfg.linux!.uidMappings = MAP;
+        cfg.linux!.gidMappings = MAP;
+        cfg.mounts!.push({ destination: "/mnt", type: "bind", source: join(dir, "pub"), options: ["rbind", "ro"] });
+      });
+      // the mount point exists: the container's root may not make one in a rootfs the host's root owns
+      mkdirSync(join(b.rootfs, "mnt"));
+      const r = ok(await c.run(b));
+      expect(r.stdout.trim()).toBe("reachable");
+    });
+  }
 });
