@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join, relative } from "node:path";
 import { digestHex } from "./digest.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
-import type { Image, ImageStore } from "./store.ts";
+import { STORE_DIR_MODE, type Image, type ImageStore } from "./store.ts";
 import { mount, MNT_DETACH, SysError, umount2 } from "../linux/sys.ts";
 
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -56,7 +56,7 @@ function committed(store: ImageStore, chainId: string): boolean {
  */
 export async function ensureLayers(store: ImageStore, image: Image, onProgress?: (p: LayerProgress) => void): Promise<string[]> {
   const dirs: string[] = [];
-  mkdirSync(store.layersDir, { recursive: true });
+  mkdirSync(store.layersDir, { recursive: true, mode: STORE_DIR_MODE });
   for (let i = 0; i < image.layers.length; i++) {
     const chainId = image.chainIds[i]!;
     const final = join(store.layersDir, digestHex(chainId));
@@ -189,7 +189,7 @@ export class Snapshotter {
 
   /** The container's directory, made new (an id that has one already is refused). */
   private makeContainerDir(dir: string, containerId: string): void {
-    mkdirSync(this.store.containersDir, { recursive: true, mode: 0o711 });
+    mkdirSync(this.store.containersDir, { recursive: true, mode: STORE_DIR_MODE });
     try {
       mkdirSync(dir, { mode: 0o700 });
     } catch (e) {

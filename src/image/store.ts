@@ -7,9 +7,14 @@
 //   root/containers/<id>/          upper/work/rootfs of a container (see snapshot.ts)
 //   root/tmp/                      partial downloads and imports
 //   root/gc.lock                   shared while content is added, exclusive for gc
+//
+// The root and every directory in it are mode 0700 (STORE_DIR_MODE): the
+// layers hold images' setuid binaries and device nodes, which the host's other
+// users must not reach (CVE-2021-41091 in Docker). Opening a store makes them
+// so again, also in a store an older berth made.
 import { createHash, randomBytes } from "node:crypto";
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync,
+  chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync,
   statSync, writeSync, createReadStream,
 } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +25,9 @@ import { formatReference, parseReference } from "./reference.ts";
 import type { Descriptor, ImageConfig, ImageManifest } from "./types.ts";
 
 export const DEFAULT_ROOT = "/var/lib/berth";
+
+/** The mode of the store's root and of the directories directly in it: its owner's alone. */
+export const STORE_DIR_MODE = 0o700;
 
 export interface ImageRecord {
   /** Manifest digest (a single-platform image manifest). */
@@ -83,6 +91,30 @@ export class ImageStore {
   readonly root: string;
   constructor(root: string = DEFAULT_ROOT) {
     this.root = root;
+    this.keepPrivate();
+  }
+
+  /**
+   * Makes the root (0700) if it is missing, and the root and every directory
+   * directly in it 0700 where they are more open (a store an older berth
+   * made, 0755 down to the files). Best effort where this user may not (a
+   * store of another user's, which it cannot use anyway).
+   */
+  private keepPrivate(): void {
+    let names: string[];
+    try {
+      mkdirSync(this.root, { recursive: true, mode: STORE_DIR_MODE });
+      names = readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(this.root, d.name));
+    } catch {
+      return;
+    }
+    for (const p of [this.root, ...names]) {
+      try {
+        if ((statSync(p).mode & 0o7777) !== STORE_DIR_MODE) chmodSync(p, STORE_DIR_MODE);
+      } catch {
+        /* not ours, or removed meanwhile */
+      }
+    }
   }
 
   get blobsDir(): string { return join(this.root, "blobs", "sha256"); }
@@ -137,7 +169,7 @@ export class ImageStore {
     onBytes?: (n: number) => void,
   ): Promise<{ digest: string; size: number }> {
     if (expected !== undefined) checkDigest(expected, "expected digest");
-    mkdirSync(this.blobsDir, { recursive: true });
+    mkdirSync(this.blobsDir, { recursive: true, mode: STORE_DIR_MODE });
     const tmp = this.tempPath("blob");
     const hash = createHash("sha256");
     let size = 0;
@@ -192,7 +224,7 @@ export class ImageStore {
   }
 
   private async updateIndex<T>(fn: (idx: IndexFile) => T): Promise<T> {
-    mkdirSync(this.root, { recursive: true });
+    mkdirSync(this.root, { recursive: true, mode: STORE_DIR_MODE });
     return withLock(this.indexLock, "exclusive", () => {
       const idx = this.readIndex();
       const r = fn(idx);
@@ -321,7 +353,7 @@ export class ImageStore {
    * that no image uses are removed again: a failed pull stores nothing.
    */
   async ingest<T>(fn: (tx: Ingest) => Promise<T>): Promise<T> {
-    mkdirSync(this.root, { recursive: true });
+    mkdirSync(this.root, { recursive: true, mode: STORE_DIR_MODE });
     const tx = new Ingest(this);
     const lock = await acquireLock(this.gcLock, "shared");
     try {
@@ -342,7 +374,7 @@ export class ImageStore {
 
   /** Holds the shared gc lock while `fn` runs (for snapshot preparation). */
   async withSharedGcLock<T>(fn: () => Promise<T> | T): Promise<T> {
-    mkdirSync(this.root, { recursive: true });
+    mkdirSync(this.root, { recursive: true, mode: STORE_DIR_MODE });
     return withLock(this.gcLock, "shared", fn);
   }
 
@@ -382,7 +414,7 @@ export class ImageStore {
 
   /** Removes blobs and layer directories that no image or container uses, and leftovers in tmp. */
   async gc(): Promise<GcResult> {
-    mkdirSync(this.root, { recursive: true });
+    mkdirSync(this.root, { recursive: true, mode: STORE_DIR_MODE });
     return withLock(this.gcLock, "exclusive", () => {
       const result: GcResult = { blobs: [], layers: [] };
       const blobs = this.referencedBlobs();
