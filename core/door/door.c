@@ -1,6 +1,6 @@
 /* berth's front door: the program callers run as `berth`.
  *
- * When a warm berth (`berth agent`) listens on ROOT/warm.sock for the state
+ * When a warm berth (`berth agent`) listens on ROOT/.warm.sock for the state
  * directory this command line names, the call goes to it: the door sends
  * argv, its working directory, its environment and its descriptors 0, 1 and 2
  * (SCM_RIGHTS), with one end of a fresh socket pair that the agent may use as
@@ -119,7 +119,7 @@ static void state_dir(int argc, char **argv, char *out, size_t size)
 static int connect_agent(const char *root)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/warm.sock", root) >= (int)sizeof sa.sun_path)
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.warm.sock", root) >= (int)sizeof sa.sun_path)
 		return -1;
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 		/* an agent that refuses this caller says so and closes at once */
 		char word[16] = "";
 		if (recv(s, word, sizeof word - 1, MSG_DONTWAIT) > 0 && strncmp(word, "refused\n", 8) == 0)
-			fail("the berth agent at %s/warm.sock serves only the user it runs as", root);
+			fail("the berth agent at %s/.warm.sock serves only the user it runs as", root);
 		close(s);
 		bun_path();
 	}
@@ -287,7 +287,7 @@ int main(int argc, char **argv)
 			if (strncmp(buf, "exit ", 5) == 0)
 				exit((int)strtol(buf + 5, NULL, 10) & 255);
 			if (strcmp(buf, "refused") == 0)
-				fail("the berth agent at %s/warm.sock serves only the user it runs as", root);
+				fail("the berth agent at %s/.warm.sock serves only the user it runs as", root);
 			if (strcmp(buf, "fallback") == 0) {
 				if (core > 0)
 					fail("the agent asked for the Bun path after starting a core");
@@ -334,7 +334,7 @@ int main(int argc, char **argv)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				fail("the berth agent (%s/warm.sock) stopped before it answered; nothing more was done (`berth delete --force ID` removes a container it left half made)", root);
+				fail("the berth agent (%s/.warm.sock) stopped before it answered; nothing more was done (`berth delete --force ID` removes a container it left half made)", root);
 			have += (size_t)n;
 		}
 	}

@@ -1,7 +1,7 @@
 // The warm berth behind the front door (`berth agent`): one long-running
 // process that runs berth's runtime commands for callers who run `berth`
 // (core/door/door.c), so that a call costs berth's own work, not a new Bun
-// process. It listens on ROOT/warm.sock (mode 0600; a caller of another uid
+// process. It listens on ROOT/.warm.sock (mode 0600; a caller of another uid
 // is refused by its SO_PEERCRED credentials) and serves calls concurrently:
 // a call runs until it waits for a core, and others run meanwhile.
 //
@@ -33,7 +33,7 @@ export interface DoorAgentOptions {
 
 /** The socket a front door looks for under the state directory ROOT. */
 export function doorSocket(root: string): string {
-  return `${root}/warm.sock`;
+  return `${root}/.warm.sock`;
 }
 
 const MAX_REQUEST = 4 << 20;

@@ -108,7 +108,7 @@ Node agent:
   serve      a long-running agent that runs containers on request over an
              HTTP/JSON API on a unix socket (--socket, default ROOT/agent.sock)
   agent      the warm berth behind the front door: runtime calls for ROOT
-             (ROOT/warm.sock) run in it instead of a new Bun process each
+             (ROOT/.warm.sock) run in it instead of a new Bun process each
 
 Benchmark:
   bench      berth beside runc, crun and a KVM VM on this host (bench/run.sh

@@ -2,6 +2,8 @@
 // poststart, poststop): the state JSON on stdin, a timeout, the exit status checked.
 import type { Hook } from "../spec/types.ts";
 import { RuntimeError } from "./state.ts";
+import { callerFd } from "../linux/stdio.ts";
+import { callerCwd } from "../linux/caller.ts";
 
 /** Runs the hooks of a phase in order; the first that fails throws (prestart,
  * createRuntime: the runtime-spec's lifecycle steps 3 and 4 end create). */
@@ -34,7 +36,9 @@ function runHook(phase: string, h: Hook, state: object): void {
     argv0: args[0],
     env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
     stdin: Buffer.from(JSON.stringify(state)),
-    stdout: "inherit",
+    // the caller's stdout and working directory (the agent serves many callers)
+    stdout: callerFd(1),
+    cwd: callerCwd(),
     stderr: "pipe",
     timeout: h.timeout ? h.timeout * 1000 : undefined,
     killSignal: "SIGKILL",

@@ -20,7 +20,7 @@ export interface Agent {
 
 /** Starts `berth --root ROOT agent` and waits until its socket listens. */
 export function startAgent(root: string, logFile: string): Agent {
-  const socket = join(root, "warm.sock");
+  const socket = join(root, ".warm.sock");
   const err = openSync(logFile, "w");
   const p = Bun.spawn([DOOR, "--root", root, "agent"], {
     stdio: ["ignore", "ignore", err],

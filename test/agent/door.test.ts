@@ -165,7 +165,7 @@ describe("front door and agent", () => {
     const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BERTH, "--root", c.root, "list"], { stdout: "pipe", stderr: "pipe" });
     expect(p.exitCode).toBe(1);
     expect(p.stdout.toString()).toBe("");
-    expect(p.stderr.toString()).toBe(`berth: the berth agent at ${c.root}/warm.sock serves only the user it runs as\n`);
+    expect(p.stderr.toString()).toBe(`berth: the berth agent at ${c.root}/.warm.sock serves only the user it runs as\n`);
     expect(a.log()).toContain("refused uid 65534");
     expect(served(a)).toEqual([]);
   }, 30000, { skip });

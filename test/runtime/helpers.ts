@@ -17,12 +17,15 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { defaultSpec } from "../../src/spec/defaults.ts";
 import type { Spec } from "../../src/spec/types.ts";
+import { startAgent, type Agent } from "../agent/agent.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 /** The runc-compatible runtime under test in the differential lane; undefined: berth itself. */
 export const OTHER_RUNTIME: string | undefined = process.env.BERTH_TEST_RUNTIME ? resolve(process.env.BERTH_TEST_RUNTIME) : undefined;
 /** The runtime binary the tests drive: dist/berth, or BERTH_TEST_RUNTIME. */
 export const BERTH = OTHER_RUNTIME ?? join(REPO, "dist/berth");
+/** BERTH_TEST_AGENT=1: each test's calls go through the front door to a warm `berth agent` for its --root. */
+export const TEST_AGENT = !!process.env.BERTH_TEST_AGENT && !OTHER_RUNTIME;
 /** The runtime's name as it starts its error lines ("berth", "runc", "crun"). */
 export const RUNTIME_NAME = OTHER_RUNTIME ? OTHER_RUNTIME.slice(OTHER_RUNTIME.lastIndexOf("/") + 1) : "berth";
 
@@ -93,7 +96,11 @@ export function uniqueId(tag: string): string {
 let templateSpec: Spec | undefined;
 /** The default config.json, as `berth spec` writes it (for another runtime too: the same bundle for both). */
 function defaultConfig(): Spec {
-  if (!templateSpec && OTHER_RUNTIME) templateSpec = defaultSpec();
+  if (!templateSpec && OTHER_RUNTIME) {
+    templateSpec = defaultSpec();
+    // crun 1.8 takes only 1.0.x bundles ("unknown version specified")
+    if (RUNTIME_NAME === "crun") templateSpec.ociVersion = "1.0.2";
+  }
   if (!templateSpec) {
     ensureBuilt();
     const d = mkdtempSync(join(tmpdir(), "berth-spec-"));
@@ -175,9 +182,12 @@ export class Ctx {
   private readonly pids: number[] = [];
   private readonly cleanups: (() => void | Promise<void>)[] = [];
 
+  private readonly agent?: Agent;
+
   constructor() {
     ensureBuilt();
     this.root = this.tempDir("root");
+    if (TEST_AGENT) this.agent = startAgent(this.root, join(this.tempDir("agent"), "agent.log"));
   }
 
   tempDir(tag = "tmp"): string {
@@ -339,6 +349,7 @@ export class Ctx {
         }
       }
     }
+    await this.agent?.stop();
     for (const d of this.dirs.reverse()) rmSync(d, { recursive: true, force: true });
     return left;
   }
