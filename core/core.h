@@ -45,7 +45,16 @@ int do_mkdev(int rootfd, const struct op *o);
 int do_symlink(int rootfd, const struct op *o);
 int do_mask(const struct op *o);
 int do_readonly(const struct op *o);
+void release_held_mounts(void);
 int do_mkdir(int rootfd, const struct op *o);
+
+/* proc.c: writes under /proc through a verified procfs (see there) */
+extern int host_proc; /* main.c: the host's, in the core's parent half */
+int proc_root(void);
+int proc_mounted_root(const char *path);
+int proc_open(int procfd, const char *path, int flags);
+int proc_write(int procfd, const char *path, const char *data);
+const char *proc_relative(const char *path);
 
 /* security.c */
 void drop_bounding(const struct op *o);

@@ -282,7 +282,10 @@ static void copy_tree(int src, int dst, const char *what)
  *   KIND: "bind" (SOURCE is a host path), "rbind", "fs" (a new filesystem
  *   of FSTYPE), or "fs-copyup" (a new filesystem filled with a copy of what
  *   it covers, e.g. a tmpfs over an image directory). ATTR_*: MOUNT_ATTR_* bits. PROPAGATION: MS_SHARED... or 0.
- *   MKKIND: 0 none, 1 directory, 2 file. */
+ *   MKKIND: 0 none, 1 directory, 2 file, 3 a plain directory (the last
+ *   component must not be a symlink: proc and sysfs, as runc requires) whose
+ *   new mount is kept: masked and read-only paths below it are opened from
+ *   that mount (see held_mount). */
 /* Idmapped bind trees, made by the core's parent half before the clone (it
  * needs CAP_SYS_ADMIN in the initial user namespace) and inherited by the
  * child, which attaches them. Indexed by the plan's slot numbers. */
@@ -311,8 +314,8 @@ static int userns_with_maps(const char *uidmap, const char *gidmap, const char *
 	int fd = -1, ok = 1;
 	const char *files[2] = { "uid_map", "gid_map" }, *maps[2] = { uidmap, gidmap };
 	for (int i = 0; i < 2 && ok; i++) {
-		snprintf(path, sizeof path, "/proc/%d/%s", pid, files[i]);
-		ok = write_file(path, maps[i], strlen(maps[i])) == 0;
+		snprintf(path, sizeof path, "%d/%s", pid, files[i]);
+		ok = proc_write(host_proc, path, maps[i]) == 0;
 	}
 	int err = errno;
 	if (ok) {
@@ -373,6 +376,57 @@ void prepare_idmap_trees(const struct plan *p)
 	}
 }
 
+/* Mounts made with MKKIND 3 (proc, sysfs), kept open: a masked or read-only
+ * path below one is opened from the mount berth made, never by resolving the
+ * path again after pivot_root (where a symlink or a swapped directory in the
+ * rootfs could lead elsewhere). */
+#define HELD_MAX 16
+static struct { const char *dest; int fd; } held[HELD_MAX];
+static int nheld;
+
+/* The destination's last component, made if missing, must be a directory
+ * itself (O_NOFOLLOW): a symlink there is refused. */
+static int plain_directory(int rootfd, const char *dest, const char *fstype)
+{
+	const char *base;
+	int parent = resolve_parent(rootfd, dest, &base);
+	if (parent < 0)
+		die_errno("mount %s: parent directory inside the rootfs", dest);
+	if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST)
+		die_errno("mount %s", dest);
+	int fd = openat(parent, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP))
+		die("mount %s: %s in the rootfs is not a directory (a symlink?); a %s file system is mounted only on a plain directory", dest, dest, *fstype ? fstype : "sysfs");
+	if (fd < 0)
+		die_errno("mount %s", dest);
+	close(parent);
+	return fd;
+}
+
+/* The kept mount holding PATH (the deepest one) and PATH's rest below it. */
+static int held_mount(const char *path, const char **rest)
+{
+	int best = -1;
+	size_t bestlen = 0;
+	for (int i = 0; i < nheld; i++) {
+		size_t n = strlen(held[i].dest);
+		while (n > 1 && held[i].dest[n - 1] == '/')
+			n--;
+		if (strncmp(path, held[i].dest, n) == 0 && (path[n] == '/' || path[n] == 0) && n >= bestlen) {
+			best = i;
+			bestlen = n;
+		}
+	}
+	if (best < 0)
+		return -1;
+	*rest = path + bestlen;
+	while (**rest == '/')
+		(*rest)++;
+	if (!**rest)
+		*rest = ".";
+	return held[best].fd;
+}
+
 int do_mount_op(int rootfd, const struct op *o)
 {
 	if (o->argc != 11)
@@ -419,7 +473,7 @@ int do_mount_op(int rootfd, const struct op *o)
 		die("plan: unknown mount kind %s", kind);
 	}
 
-	int target = resolve_in_root(rootfd, dest, O_PATH, mkkind, 0);
+	int target = mkkind == 3 ? plain_directory(rootfd, dest, fstype) : resolve_in_root(rootfd, dest, O_PATH, mkkind, 0);
 	if (target < 0)
 		die_errno("mount %s: destination inside the rootfs", dest);
 	if (strcmp(kind, "fs-copyup") == 0) {
@@ -437,7 +491,12 @@ int do_mount_op(int rootfd, const struct op *o)
 	}
 	if (sys_move_mount(mnt, target) < 0)
 		die_errno("mount %s", dest);
-	close(mnt);
+	if (mkkind == 3 && nheld < HELD_MAX) {
+		held[nheld].dest = dest;
+		held[nheld++].fd = mnt;
+	} else {
+		close(mnt);
+	}
 	close(target);
 	if (prop) {
 		/* the destination now resolves to the new mount's root */
@@ -529,6 +588,17 @@ int do_mkdir(int rootfd, const struct op *o)
  * it does not exist. */
 static int open_in_container(const char *path, const char *what)
 {
+	const char *rest;
+	int base = held_mount(path, &rest);
+	if (base >= 0) {
+		/* below a proc or sysfs mount berth made: from that mount, no
+		 * symlink followed, nothing outside it */
+		struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+		int fd = (int)syscall(SYS_openat2, base, rest, &how, sizeof how);
+		if (fd < 0 && errno != ENOENT)
+			die_errno("%s %s", what, path);
+		return fd;
+	}
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int target = resolve_in_root(root, path, O_PATH, 0, 0);
 	int err = errno;
@@ -588,4 +658,13 @@ int do_readonly(const struct op *o)
 	close(mnt);
 	close(target);
 	return 0;
+}
+
+/* The kept proc and sysfs mounts are closed once the masks and read-only
+ * paths are in place: the waiting init holds none. */
+void release_held_mounts(void)
+{
+	for (int i = 0; i < nheld; i++)
+		close(held[i].fd);
+	nheld = 0;
 }

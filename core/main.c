@@ -181,12 +181,16 @@ static int ns_flag(const char *name)
 	die("plan: unknown namespace %s", name);
 }
 
+/* The host's procfs, opened before any namespace is joined (see proc.c);
+ * the child closes it at once. */
+int host_proc = -1;
+
 static void write_proc(pid_t pid, const char *file, const char *data)
 {
 	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
-	if (write_file(path, data, strlen(data)) < 0)
-		die_errno("writing %s", path);
+	snprintf(path, sizeof path, "%d/%s", pid, file);
+	if (proc_write(host_proc, path, data) < 0)
+		die_errno("writing /proc/%s", path);
 }
 
 static void forward_signal(int sig)
@@ -370,9 +374,14 @@ static void apply_process_attrs(void)
 			if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
 				die_errno("process.scheduler");
 		} else if (strcmp(o->name, "lsm-exec") == 0) {
-			/* lsm-exec FILE CONTENT: e.g. AppArmor's "exec PROFILE" */
-			if (write_file(o->argv[0], o->argv[1], strlen(o->argv[1])) < 0)
+			/* lsm-exec FILE CONTENT: e.g. AppArmor's "exec PROFILE";
+			 * a /proc file is written through a verified procfs */
+			const char *rel = proc_relative(o->argv[0]);
+			int pfd = rel ? proc_root() : -1;
+			if ((rel ? proc_write(pfd, rel, o->argv[1]) : write_file(o->argv[0], o->argv[1], strlen(o->argv[1]))) < 0)
 				die_errno("setting the security label through %s", o->argv[0]);
+			if (pfd >= 0)
+				close(pfd);
 		}
 	}
 	if ((o = plan_find(&plan, "umask")))
@@ -517,26 +526,94 @@ static void loopback_up(void)
 	close(s);
 }
 
-static void sysctls(void)
+/* sysctl KEY VALUE, written through PROCFD (the container's own procfs
+ * instance, see proc.c): neither a mount of the container's over /proc/sys
+ * nor a symlink there can redirect the write (CVE-2025-52881). */
+static void sysctls(int procfd)
 {
 	for (int i = 0; i < plan.n; i++) {
 		const struct op *o = &plan.ops[i];
 		if (strcmp(o->name, "sysctl") != 0)
 			continue;
 		char path[512];
-		snprintf(path, sizeof path, "/proc/sys/%s", o->argv[0]);
-		for (char *c = path + 10; *c; c++)
+		snprintf(path, sizeof path, "sys/%s", o->argv[0]);
+		for (char *c = path + 4; *c; c++)
 			if (*c == '.')
 				*c = '/';
-		int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		int fd = resolve_in_root(root, path, O_WRONLY, 0, 0);
-		close(root);
-		if (fd < 0)
-			die_errno("sysctl %s", o->argv[0]);
-		if (write(fd, o->argv[1], strlen(o->argv[1])) < 0)
-			die_errno("sysctl %s=%s", o->argv[0], o->argv[1]);
-		close(fd);
+		if (proc_write(procfd, path, o->argv[1]) < 0)
+			die_errno("linux.sysctl %s=%s", o->argv[0], o->argv[1]);
 	}
+}
+
+/* --no-pivot: the host's proc and sysfs mounts (outside the rootfs) leave
+ * this mount namespace before the rootfs is moved over "/", as runc does:
+ * chroot leaves the old root's mounts in the namespace, and a full procfs
+ * there lets a container with a user namespace mount a fresh, unmasked one
+ * (the kernel allows that only where a fully visible one exists). Each is
+ * made a slave first, so that nothing propagates to the host; one that
+ * cannot be detached is covered with an empty tmpfs. */
+static void unescape_mountinfo(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = 0;
+}
+
+static void hide_host_proc_sys(const char *rootfs)
+{
+	char *root = realpath(rootfs, NULL);
+	if (!root)
+		die_errno("rootfs %s", rootfs);
+	size_t rlen = strlen(root);
+	int pfd = proc_root();
+	int fd = proc_open(pfd, "self/mountinfo", O_RDONLY);
+	close(pfd);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (!f)
+		die_errno("--no-pivot: reading the mount table");
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+		char *fields[6] = { 0 }, *save = NULL, *fstype = NULL;
+		int n = 0;
+		for (char *t = strtok_r(line, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
+			if (n < 6)
+				fields[n] = t;
+			n++;
+			if (strcmp(t, "-") == 0) {
+				fstype = strtok_r(NULL, " \n", &save);
+				break;
+			}
+		}
+		if (n < 6 || !fstype || strcmp(fields[3], "/") != 0 || (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0))
+			continue;
+		char *mp = fields[4];
+		unescape_mountinfo(mp);
+		if (strncmp(mp, root, rlen) == 0 && (mp[rlen] == '/' || mp[rlen] == 0))
+			continue;
+		if (mount(NULL, mp, NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+			if (errno == ENOENT || errno == EINVAL)
+				continue; /* a parent of it went already */
+			die_errno("--no-pivot: %s", mp);
+		}
+		if (umount2(mp, MNT_DETACH) < 0) {
+			if (errno != EINVAL && errno != EPERM)
+				die_errno("--no-pivot: detaching %s", mp);
+			if (mount("tmpfs", mp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+				die_errno("--no-pivot: covering %s", mp);
+		}
+	}
+	free(line);
+	fclose(f);
+	free(root);
 }
 
 /* pivot_root refuses a shared new root, a shared parent of it, or a shared
@@ -584,7 +661,7 @@ static void mount_readonly(int rootfd, const struct op *o)
 	close(fd);
 }
 
-static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
+static void __attribute__((noreturn)) child_create(int console, int fifo)
 {
 	const struct op *o;
 	set_hostnames();
@@ -592,10 +669,11 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 	if ((o = plan_find(&plan, "session-keyring")) &&
 	    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, o->argv[0], 0, 0, 0) < 0 && errno != ENOSYS)
 		die_errno("joining a new session keyring");
-	/* /proc/self, not /proc/getpid(): in a new pid namespace getpid() is 1,
-	 * and this /proc is still the host's (that would be the host's init) */
-	if ((o = plan_find(&plan, "oom-score-adj")) && write_file("/proc/self/oom_score_adj", o->argv[0], strlen(o->argv[0])) < 0)
-		die_errno("oomScoreAdj %s", o->argv[0]);
+	/* the container's own procfs, for the writes under /proc; closed
+	 * before the init waits for start */
+	int procfd = proc_root();
+	if ((o = plan_find(&plan, "oom-score-adj")) && proc_write(procfd, "self/oom_score_adj", o->argv[0]) < 0)
+		die_errno("process.oomScoreAdj %s", o->argv[0]);
 	const struct op *rootop = plan_find(&plan, "rootfs");
 	if (!rootop)
 		die("plan: no rootfs");
@@ -641,6 +719,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 	if (fchdir(rootfd) < 0)
 		die_errno("entering the rootfs");
 	if (plan_find(&plan, "no-pivot")) {
+		hide_host_proc_sys(rootfs);
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			die_errno("moving the rootfs to /");
 		if (chroot(".") < 0)
@@ -659,7 +738,8 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 		die_errno("chdir /");
 	close(rootfd);
 	/* sysctls first: readonly paths usually cover /proc/sys */
-	sysctls();
+	sysctls(procfd);
+	close(procfd);
 	loopback_up();
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
@@ -668,6 +748,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 		else if (strcmp(o->name, "readonly") == 0)
 			do_readonly(o);
 	}
+	release_held_mounts();
 	if (plan_find(&plan, "root-readonly")) {
 		int r = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
@@ -690,20 +771,22 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 		if (stat(o->argv[0], &st) < 0 || !S_ISDIR(st.st_mode))
 			die("cwd %s: not a directory in the container", o->argv[0]);
 	}
-	/* The exec fifo, held by an O_PATH descriptor of its own and opened
-	 * for writing through /proc/self/fd once the process is the container's
-	 * user (who may not be able to search the state directory). The state
-	 * directory's descriptor goes now, unless the container has no /proc. */
-	int fifo = -1;
-	const struct op *fifo_op = plan_find(&plan, "exec-fifo");
-	if (fifo_op) {
-		fifo = openat(fifo_dir, fifo_op->argv[1], O_PATH | O_CLOEXEC);
-		if (fifo < 0)
-			die_errno("the exec fifo");
-		if (access("/proc/self/fd", F_OK) == 0) {
-			close(fifo_dir);
-			fifo_dir = -1;
-		}
+	/* The exec fifo: the parent half opened it (O_PATH, the fifo alone),
+	 * so the waiting init holds no descriptor of a host directory
+	 * (CVE-2024-21626: /proc/1/fd/N/.. or `exec --cwd /proc/1/fd/N`). It
+	 * is opened for writing, once the process is the container's user (who
+	 * may not be able to search the state directory), through the
+	 * container's own /proc/PID/fd, a directory found now on a verified
+	 * procfs, as runc does. */
+	int fifo_fds = -1;
+	if (fifo >= 0) {
+		int pfd = proc_mounted_root("/proc");
+		if (pfd < 0)
+			die("the exec fifo is reached through /proc/self/fd: the container needs a proc file system mounted at /proc (as with runc)");
+		fifo_fds = proc_open(pfd, "self/fd", O_PATH | O_DIRECTORY);
+		if (fifo_fds < 0)
+			die_errno("the exec fifo: /proc/self/fd");
+		close(pfd);
 	}
 	/* everything that can fail does so now, and create reports it */
 	char *exe = prepare_process();
@@ -711,15 +794,14 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 	close(ctl_fd);
 	ctl_fd = -1;
 	if (fifo >= 0) {
-		char path[64];
-		snprintf(path, sizeof path, "/proc/self/fd/%d", fifo);
-		int f = fifo_dir < 0 ? open(path, O_WRONLY | O_CLOEXEC) : openat(fifo_dir, fifo_op->argv[1], O_WRONLY | O_CLOEXEC);
+		char name[24];
+		snprintf(name, sizeof name, "%d", fifo);
+		int f = openat(fifo_fds, name, O_WRONLY | O_CLOEXEC);
 		if (f < 0 || write(f, "0", 1) != 1)
 			die_errno("waiting for start");
 		close(f);
 		close(fifo);
-		if (fifo_dir >= 0)
-			close(fifo_dir);
+		close(fifo_fds);
 	}
 	run_hooks(&plan, "startContainer", state, slen);
 	exec_process(exe);
@@ -728,6 +810,9 @@ static void __attribute__((noreturn)) child_create(int console, int fifo_dir)
 static void __attribute__((noreturn)) child_exec(int console)
 {
 	const struct op *o;
+	/* chroot ROOT: a container that shares the runtime's mount namespace */
+	if ((o = plan_find(&plan, "chroot")) && (chroot(o->argv[0]) < 0 || chdir("/") < 0))
+		die_errno("entering the container's root %s", o->argv[0]);
 	if ((o = plan_find(&plan, "cwd"))) {
 		struct stat st;
 		if (stat(o->argv[0], &st) < 0 || !S_ISDIR(st.st_mode))
@@ -756,6 +841,11 @@ int main(int argc, char **argv, char **envp)
 	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
 		die_errno("control socket");
 	read_plan(ctl_fd, &plan);
+	/* before any namespace is joined: the id maps and time offsets are
+	 * written through it (a joined mount namespace's /proc could be anything) */
+	host_proc = proc_mounted_root("/proc");
+	if (host_proc < 0)
+		die_errno("/proc is not a proc file system's root");
 	/* Not dumpable: a container process cannot reach this one through
 	 * /proc. An unprivileged berth (rootless) stays dumpable until it has
 	 * written the child's id maps: the kernel makes a non-dumpable process's
@@ -786,7 +876,7 @@ int main(int argc, char **argv, char **envp)
 		if (cgfd < 0 && strcmp(into->argv[1], "required") == 0)
 			die_errno("cgroup %s", into->argv[0]);
 	}
-	int console = -1, fifo_dir = -1, pidfd_sock = -1;
+	int console = -1, fifo = -1, pidfd_sock = -1;
 	if ((o = plan_find(&plan, "console-socket")))
 		console = connect_unix(o->argv[0], "console socket");
 	/* pidfd-socket PATH: where a pidfd of the container's process goes
@@ -796,10 +886,14 @@ int main(int argc, char **argv, char **envp)
 	int listener = -1;
 	if ((o = plan_find(&plan, "seccomp-listener")))
 		listener = connect_unix(o->argv[0], "linux.seccomp.listenerPath");
+	/* exec-fifo DIR NAME: the fifo itself (O_PATH), never its directory */
 	if ((o = plan_find(&plan, "exec-fifo"))) {
-		fifo_dir = open(o->argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fifo_dir < 0)
-			die_errno("state directory %s", o->argv[0]);
+		int dir = open(o->argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		struct stat fst;
+		fifo = dir < 0 ? -1 : openat(dir, o->argv[1], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fifo < 0 || fstat(fifo, &fst) < 0 || !S_ISFIFO(fst.st_mode))
+			die_errno("the exec fifo %s/%s", o->argv[0], o->argv[1]);
+		close(dir);
 	}
 	/* bind trees (idmapped or not): made here, in the initial user and
 	 * mount namespaces, before any is joined; the child inherits them and
@@ -837,7 +931,7 @@ int main(int argc, char **argv, char **envp)
 	if (flags & CLONE_NEWTIME) {
 		if (unshare(CLONE_NEWTIME) < 0)
 			die_errno("creating the time namespace");
-		if ((o = plan_find(&plan, "timens-offsets")) && write_file("/proc/self/timens_offsets", o->argv[0], strlen(o->argv[0])) < 0)
+		if ((o = plan_find(&plan, "timens-offsets")) && proc_write(host_proc, "self/timens_offsets", o->argv[0]) < 0)
 			die_errno("linux.timeOffsets");
 		flags &= ~CLONE_NEWTIME;
 	}
@@ -876,6 +970,8 @@ int main(int argc, char **argv, char **envp)
 		die_errno("clone");
 	if (pid == 0) {
 		close(sync[0]);
+		close(host_proc);
+		host_proc = -1;
 		if (cgfd >= 0)
 			close(cgfd);
 		if (pidfd_sock >= 0)
@@ -905,7 +1001,7 @@ int main(int argc, char **argv, char **envp)
 		if (setsid() < 0)
 			die_errno("setsid");
 		if (create)
-			child_create(console, fifo_dir);
+			child_create(console, fifo);
 		child_exec(console);
 	}
 	close(sync[1]);

@@ -7,6 +7,7 @@ import type { Cgroup } from "../cgroups/index.ts";
 import { detectCgroups } from "../cgroups/index.ts";
 import type { PlanOp } from "../linux/core.ts";
 import { capsOp } from "../security/caps.ts";
+import { procMountRefusal } from "../security/procmounts.ts";
 import { seccompOps } from "../security/seccomp.ts";
 import { CPU_LIMIT, MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION, parseIdList, RLIMIT_NUMBERS } from "../spec/constants.ts";
 import type { Hook, LinuxDeviceCgroup, LinuxMemoryPolicy, Mount, Process, Spec } from "../spec/types.ts";
@@ -375,6 +376,8 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     const type = m.type ?? (o.bind ? "bind" : "");
     const dest = m.destination;
     if (!isAbsolute(dest)) throw new RuntimeError(`${field}.destination: must be absolute, got ${JSON.stringify(dest)}`);
+    const procRefusal = procMountRefusal(dest, type, !!(o.bind || type === "bind"), resolve(bundle, m.source ?? ""));
+    if (procRefusal) throw new RuntimeError(`${field}.destination: ${procRefusal}`);
     if (dest === "/dev" && type !== "bind" && !o.bind) devIsTmpfs = true;
     if (dest === "/dev/pts" && type === "devpts") devpts = true;
     if (type === "cgroup" || type === "cgroup2") {
@@ -410,7 +413,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     if (!type) throw new RuntimeError(`${field}.type: required for a mount that is not a bind mount`);
     if (type === "sysfs" && inUserns && !newNs(spec, "network")) {
       // sysfs cannot be mounted from a user namespace that does not own the network namespace
-      ops.push(["mount", "rbind", "/sys", dest, "", o.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, 0, 1, 0, 0, "", 1]);
+      ops.push(["mount", "rbind", "/sys", dest, "", o.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, 0, 1, 0, 0, "", 3]);
       continue;
     }
     let data = o.data;
@@ -422,7 +425,10 @@ export function createPlan(inp: PlanInput): PlanOp[] {
       set &= ~ATTR.RDONLY;
       laterReadonly.push(dest);
     }
-    ops.push(["mount", copyup ? "fs-copyup" : "fs", m.source ?? type, dest, type, set, o.clr, 0, o.propagation, o.propRecursive ? 1 : 0, data.join(","), 1]);
+    // proc and sysfs: on a plain directory of the rootfs (never through a
+    // symlink there), and the mount kept for the masks and read-only paths below it
+    const mkkind = type === "proc" || type === "sysfs" ? 3 : 1;
+    ops.push(["mount", copyup ? "fs-copyup" : "fs", m.source ?? type, dest, type, set, o.clr, 0, o.propagation, o.propRecursive ? 1 : 0, data.join(","), mkkind]);
   }
   // devices
   const devOps = (path: string, type: string, major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>

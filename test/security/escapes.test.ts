@@ -6,9 +6,9 @@
 import { beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, copyFileSync, openSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, ctest, ok, REPO, waitFor, type Ctx, type Result } from "../runtime/helpers.ts";
+import { berthOnly, ctest, ok, REPO, waitFor, type Ctx, type Result } from "../runtime/helpers.ts";
 
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
@@ -107,4 +107,91 @@ describe("exec --cap (CVE-2022-29162)", () => {
     expect(bit(user, "CapAmb")).toBe(0n);
     expect(bit(user, "CapPrm") & NET_RAW).toBe(0n);
   });
+});
+
+describe("the waiting init (CVE-2024-21626)", () => {
+  ctest("between create and start the init holds no descriptor of a host directory, and exec --cwd cannot use one", async (c) => {
+    const id = c.id("fds");
+    ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "30"]).dir, id]));
+    const pid = (await c.state(id)).pid as number;
+    const fds = readdirSync(`/proc/${pid}/fd`);
+    // runc and crun keep the exec fifo (and stdio) alone; a directory of the
+    // host (the state directory ROOT/ID) would let /proc/1/fd/N/.. walk the host
+    // (a directory of the container's own /proc is no way out: berth keeps /proc/1/fd to open the fifo through)
+    const ownProc = statSync(`/proc/${pid}/root/proc`).dev;
+    const dirs = fds.filter((n) => {
+      try {
+        const st = statSync(`/proc/${pid}/fd/${n}`);
+        return st.isDirectory() && st.dev !== ownProc;
+      } catch {
+        return false;
+      }
+    });
+    expect(dirs.map((n) => readlinkSync(`/proc/${pid}/fd/${n}`))).toEqual([]);
+    // from inside: no descriptor of the init, nor of the exec's own runtime process, is a way out
+    for (const n of new Set([...fds, "3", "4", "5", "6", "7"])) {
+      for (const cwd of [`/proc/1/fd/${n}`, `/proc/self/fd/${n}`]) {
+        // refused (not a directory), or a directory of the container's own: never ROOT/ID, whose parent lists the container ids
+        const r = await c.berth(["exec", "--cwd", cwd, id, "sh", "-c", "ls -a . .. ../.. 2>&1"]);
+        expect(r.stdout).not.toContain(id);
+        expect(r.stdout).not.toContain(c.root.split("/").pop()!);
+      }
+    }
+    ok(await c.berth(["delete", "--force", id]));
+  });
+});
+
+describe("sysctls (CVE-2025-52881)", () => {
+  const LEASE = "/proc/sys/fs/lease-break-time";
+  /** A directory holding ip_forward as a symlink to a host-global sysctl. */
+  function hostile(c: Ctx): string {
+    const d = c.tempDir("ipv4");
+    symlinkSync(LEASE, join(d, "ip_forward"));
+    return d;
+  }
+
+  ctest("a config's mount over /proc/sys/net/ipv4 is refused (as runc); the host's sysctl is unchanged", async (c) => {
+    const before = readFileSync(LEASE, "utf8");
+    c.defer(() => writeFileSync(LEASE, before));
+    const value = before.trim() === "1" ? "2" : "1";
+    const b = c.bundle(["true"], (cfg) => {
+      cfg.mounts!.push({ destination: "/proc/sys/net/ipv4", type: "bind", source: hostile(c), options: ["rbind"] });
+      cfg.linux!.sysctl = { "net.ipv4.ip_forward": value };
+    });
+    const r = await c.run(b);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/mounts\[\d+\]\.destination: .*\/proc\/sys\/net\/ipv4 is inside \/proc/);
+    expect(readFileSync(LEASE, "utf8")).toBe(before);
+  }, 30000, { skip: berthOnly("runc's wording") });
+
+  ctest("a mount reaching /proc/sys/net/ipv4 through a symlink in the image cannot redirect a sysctl", async (c) => {
+    const before = readFileSync(LEASE, "utf8");
+    c.defer(() => writeFileSync(LEASE, before));
+    const value = before.trim() === "1" ? "0" : "1";
+    const b = c.bundle(["cat", "/proc/sys/net/ipv4/ip_forward"], (cfg) => {
+      // the destination is a symlink in the rootfs: the config alone does not show /proc
+      cfg.mounts!.push({ destination: "/ipv4", type: "bind", source: hostile(c), options: ["rbind"] });
+      cfg.linux!.sysctl = { "net.ipv4.ip_forward": value };
+    });
+    symlinkSync("/proc/sys/net/ipv4", join(b.rootfs, "ipv4"));
+    const r = await c.run(b);
+    // the write went to the container's own net.ipv4.ip_forward (or the run failed); never to the host's lease-break-time
+    expect(readFileSync(LEASE, "utf8")).toBe(before);
+    if (r.code === 0) expect(r.stdout.trim()).toBe(before.trim());
+  });
+});
+
+describe("proc and sysfs in the rootfs (CVE-2019-19921, CVE-2023-27561)", () => {
+  for (const dir of ["proc", "sys"]) {
+    ctest(`a rootfs whose /${dir} is a symlink is refused`, async (c) => {
+      const b = c.bundle(["true"]);
+      rmdirSync(join(b.rootfs, dir));
+      mkdirSync(join(b.rootfs, "elsewhere"));
+      symlinkSync("/elsewhere", join(b.rootfs, dir));
+      const r = await c.run(b);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`/${dir} in the rootfs is not a directory`);
+      expect(readdirSync(join(b.rootfs, "elsewhere"))).toEqual([]);
+    }, 30000, { skip: berthOnly("runc's wording") });
+  }
 });
