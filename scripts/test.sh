@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: sets up (scripts/setup.sh), type-checks, runs the unit and
-# kernel tests on this host, then the cgroup v2 lane under User-mode Linux.
+# kernel tests on this host, the runtime tests again against runc (the
+# differential lane), then the cgroup v2 lane under User-mode Linux.
 # Prints one closing line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,21 @@ bun test --timeout 60000 ${BERTH_TEST_FILTER:-} 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 tally "$log"; rm -f "$log"
 [ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=$((fail+1))
+
+# The differential lane: the runtime tests (and the CLI tests of what runc's
+# callers see) run again, with the same bundles, against runc 1.1 (Debian's,
+# which accepts this hybrid cgroup host as it is). A difference that remains
+# is named in the tests (berthOnly, deliberateDifference, onlyOnBerth).
+# test/cgroups is not in it: it drives berth's cgroup library in-process.
+DIFF_TESTS="test/runtime test/cli/clients.test.ts test/cli/resources.test.ts"
+if [ -x /usr/sbin/runc ] && [ -z "${BERTH_SKIP_RUNC_LANE:-}" ]; then
+  echo "== differential lane: the runtime tests against runc"
+  log=$(mktemp)
+  BERTH_TEST_RUNTIME=/usr/sbin/runc bun test --timeout 60000 $DIFF_TESTS 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}; before=$fail
+  tally "$log"; rm -f "$log"
+  [ "$rc" -eq 0 ] || [ "$fail" -gt "$before" ] || fail=$((fail+1))
+fi
 
 if [ -x scripts/uml-test.sh ] && [ -z "${BERTH_SKIP_UML:-}" ]; then
   echo "== cgroup v2 lane (User-mode Linux)"

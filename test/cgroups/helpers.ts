@@ -3,6 +3,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { detectCgroups, openCgroup, type Cgroup, type OpenOptions } from "../../src/cgroups/index.ts";
 import type { Subprocess } from "bun";
 
+// These tests drive berth's cgroup library in-process: the differential lane's
+// BERTH_TEST_RUNTIME (another runtime binary) does not apply to them.
+if (process.env.BERTH_TEST_RUNTIME) console.error("(test/cgroups tests berth's cgroup library in-process: BERTH_TEST_RUNTIME does not apply, these run berth's code)");
+
 export const layout = detectCgroups();
 /** The backend this host gets: 2 on a pure cgroup v2 host, else 1. */
 export const lane: 1 | 2 = layout.mode === "v2" ? 2 : 1;

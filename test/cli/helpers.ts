@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { defaultSpec } from "../../src/spec/defaults.ts";
 import type { Spec } from "../../src/spec/types.ts";
 
-import { OTHER_RUNTIME, REPO, cgroupDirs as allCgroupDirs, uniqueId, type Result } from "../runtime/helpers.ts";
+import { OTHER_RUNTIME, REPO, RUNTIME_NAME, cgroupDirs as allCgroupDirs, uniqueId, type Result } from "../runtime/helpers.ts";
 
 // the differential lane's markers: BERTH_TEST_RUNTIME runs these tests against another runtime (see ../runtime/helpers.ts)
 export { berthOnly, berthSays, deliberateDifference, onlyOnBerth, OTHER_RUNTIME, RUNTIME_NAME } from "../runtime/helpers.ts";
@@ -53,6 +53,7 @@ export function makeBundle(args: string[], edit?: (s: Spec) => void): Bundle {
   const dir = mkdtempSync(join(tmpdir(), "berth-cli-"));
   makeRootfs(dir);
   const spec = defaultSpec();
+  if (RUNTIME_NAME === "crun") spec.ociVersion = "1.0.2"; // crun 1.8 takes only 1.0.x bundles
   spec.process!.terminal = false;
   spec.process!.args = args;
   edit?.(spec);

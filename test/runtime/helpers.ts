@@ -301,7 +301,8 @@ export class Ctx {
     const pids: number[] = [...this.pids];
     for (const id of this.ids) {
       const st = join(this.root, id, "state.json");
-      if (existsSync(st)) {
+      // (crun keeps its state in ROOT/ID/status)
+      if (existsSync(st) || (OTHER_RUNTIME && existsSync(join(this.root, id)))) {
         try {
           // berth's state.json has pid, runc's init_process_pid
           const saved = JSON.parse(readFileSync(st, "utf8")) as { pid?: number; init_process_pid?: number };

@@ -7,7 +7,10 @@
 import { describe, expect } from "bun:test";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, BERTH, berthOnly, cgroupDirs, ctest, ok, waitFor, type Bundle, type Ctx } from "./helpers.ts";
+import { alive, BERTH, berthOnly, cgroupDirs, ctest, ok, TEST_AGENT, waitFor, type Bundle, type Ctx } from "./helpers.ts";
+
+// the pause points are read by the process that runs the create: with the warm agent, not the front door killed here
+const pausable = TEST_AGENT ? "the agent runs the create, and reads BERTH_TRACE_PAUSE from its own environment" : berthOnly("BERTH_TRACE_PAUSE is berth's");
 
 /** The points of berth's create, in order (src/linux/trace.ts labels). */
 const STEPS = [
@@ -103,7 +106,7 @@ describe("a create killed half-way", () => {
       }
     },
     60000,
-    { skip: berthOnly("BERTH_TRACE_PAUSE is berth's") },
+    { skip: pausable },
   );
 
   ctest(
@@ -117,6 +120,8 @@ describe("a create killed half-way", () => {
       }
     },
     60000,
+    // runc 1.1 on this hybrid host leaves the cpuset cgroup of a create killed about 20 ms in
+    { skip: berthOnly("a create killed half-way is cleaned up completely (runc 1.1 leaves a v1 cpuset cgroup)") },
   );
 
   ctest("delete without --force of a create whose berth was killed", async (c) => {
@@ -130,5 +135,5 @@ describe("a create killed half-way", () => {
     expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
     expect(cgroupDirs(id).filter((d) => existsSync(d))).toEqual([]);
     expect(await waitFor(() => made.every((p) => !alive(p)), 3000)).toBe(true);
-  }, 30000, { skip: berthOnly("BERTH_TRACE_PAUSE is berth's") });
+  }, 30000, { skip: pausable });
 });
