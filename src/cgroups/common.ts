@@ -16,7 +16,7 @@ export interface Write {
   optional?: boolean;
 }
 
-function errText(e: unknown): string {
+export function errText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err && err.code) {
     const why: Record<string, string> = {
@@ -264,4 +264,22 @@ export function hugeSizes(): string[] {
       const kb = Number(m[1]);
       return kb >= 1 << 20 ? `${kb >> 20}GB` : kb >= 1 << 10 ? `${kb >> 10}MB` : `${kb}KB`;
     });
+}
+
+/**
+ * The first of `dir` and its ancestors below `top` (a hierarchy's mount point)
+ * that exists and that `isFrozen` finds frozen. A process placed in a frozen
+ * cgroup, or below one, stops at once: a container's init there would never
+ * report back.
+ */
+export function frozenLevel(dir: string, top: string, isFrozen: (d: string) => boolean): string | undefined {
+  for (let d = dir; d.length > top.length && d.startsWith(top + "/"); d = d.slice(0, d.lastIndexOf("/"))) {
+    if (isFrozen(d)) return d;
+  }
+  return undefined;
+}
+
+/** The error create gives for a frozen cgroup (runc's wording, then where). */
+export function frozenError(level: string): CgroupError {
+  return new CgroupError(`container's cgroup unexpectedly frozen: ${level} is frozen (thaw it first)`, "linux.cgroupsPath");
 }

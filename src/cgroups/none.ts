@@ -26,6 +26,7 @@ export class NoCgroup implements Cgroup {
   update(): void {
     throw new CgroupError(WHY);
   }
+  refuseFrozen(): void {}
   freeze(): void {
     throw new CgroupError(WHY);
   }

@@ -69,6 +69,13 @@ export interface Cgroup {
   apply(r: CgroupResources): void;
   /** Live change: refuses a memory limit below current usage; on error the old values stay. */
   update(r: CgroupResources): void;
+  /**
+   * Throws when the cgroup or one above it is frozen (v1 freezer.state, v2
+   * cgroup.freeze): a container started there would hang. The runtime checks
+   * this before it makes anything, as runc does ("container's cgroup
+   * unexpectedly frozen"), so a refusal leaves the cgroup as it was.
+   */
+  refuseFrozen(): void;
   freeze(): void;
   thaw(): void;
   frozen(): boolean;

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "../linux/fs.ts";
 import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats, type MemoryEntry, type BlkioEntry } from "./types.ts";
 import {
-  RES, type Write, cpuList, deviceRestore, hugeSize, int, procsUnder, readKV, readNum, removeCgroupDirs, runWrites,
+  RES, type Write, cpuList, deviceRestore, errText, frozenError, frozenLevel, hugeSize, int, procsUnder, readKV, readNum, removeCgroupDirs, runWrites,
   signalAll, sleepMs, tryRead, unifiedKey, hugeSizes,
 } from "./common.ts";
 import { normalizeDeviceRules, v1RuleLine } from "./devices.ts";
@@ -50,12 +50,21 @@ export class CgroupV1 implements Cgroup {
   readonly path: string;
   /** controller -> directory */
   private readonly dir: Record<string, string> = {};
+  /** controller -> the directory its hierarchy is mounted on */
+  private readonly top: Record<string, string> = {};
   private readonly unifiedDir?: string;
+  private readonly unifiedTop?: string;
 
   constructor(places: Record<string, V1Place>, path: string, unified?: V1Place) {
     this.path = path;
-    for (const [c, p] of Object.entries(places)) this.dir[c] = dirIn(p.mount, p.path);
-    if (unified) this.unifiedDir = dirIn(unified.mount, unified.path);
+    for (const [c, p] of Object.entries(places)) {
+      this.dir[c] = dirIn(p.mount, p.path);
+      this.top[c] = p.mount.mountpoint.replace(/\/+$/, "");
+    }
+    if (unified) {
+      this.unifiedDir = dirIn(unified.mount, unified.path);
+      this.unifiedTop = unified.mount.mountpoint.replace(/\/+$/, "");
+    }
   }
 
   dirs(): string[] {
@@ -85,20 +94,39 @@ export class CgroupV1 implements Cgroup {
         }
         continue;
       }
-      // cpuset: a new cgroup starts with no cpus and mems; copy the parent's into each level we make
-      const parts = d.split("/");
-      for (let i = 2; i <= parts.length; i++) {
-        const p = parts.slice(0, i).join("/");
-        if (existsSync(p)) continue;
-        mkdirSync(p);
-        const parent = parts.slice(0, i - 1).join("/");
-        for (const f of ["cpuset.cpus", "cpuset.mems"]) {
-          const cur = tryRead(`${p}/${f}`)?.trim();
-          if (cur) continue;
-          const v = tryRead(`${parent}/${f}`)?.trim();
-          if (v) writeFileSync(`${p}/${f}`, v);
-        }
+      this.createCpuset(d);
+    }
+  }
+
+  /**
+   * cpuset: a cgroup starts with no cpus and mems, and a process cannot join
+   * one without (ENOSPC), nor can a cgroup get any its parent lacks. So every
+   * level down to this cgroup, made now or found empty, gets those of the
+   * nearest level above that has them (as runc does).
+   */
+  private createCpuset(d: string): void {
+    const top = this.top["cpuset"]!;
+    const files = ["cpuset.cpus", "cpuset.mems"];
+    const have = files.map((f) => tryRead(`${top}/${f}`)?.trim() ?? "");
+    let cur = top;
+    for (const part of d.slice(top.length).split("/").filter(Boolean)) {
+      cur = `${cur}/${part}`;
+      try {
+        mkdirSync(cur);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new CgroupError(`cannot create ${cur}: ${(e as Error).message}`, "linux.cgroupsPath");
       }
+      files.forEach((f, i) => {
+        const v = tryRead(`${cur}/${f}`)?.trim() ?? "";
+        if (v) have[i] = v;
+        else if (have[i]) {
+          try {
+            writeFileSync(`${cur}/${f}`, have[i]!);
+          } catch (e) {
+            throw new CgroupError(`cannot fill ${f} of ${cur} from its parent's (${have[i]}): ${errText(e)}`, "linux.cgroupsPath");
+          }
+        }
+      });
     }
   }
 
@@ -124,7 +152,10 @@ export class CgroupV1 implements Cgroup {
       const f = `${RES}.memory`;
       const d = () => this.need("memory", f);
       const lim = m.limit !== undefined ? int(m.limit, `${f}.limit`, -1) : undefined;
-      const swap = m.swap !== undefined ? int(m.swap, `${f}.swap`, -1) : undefined;
+      let swap = m.swap !== undefined ? int(m.swap, `${f}.swap`, -1) : undefined;
+      // no memory limit lifts the memory+swap limit too (as runc does): the
+      // kernel keeps memsw >= limit, so a lone -1 would fail while a swap limit is set
+      if (lim === -1 && swap === undefined && existsSync(`${d()}/memory.memsw.limit_in_bytes`)) swap = -1;
       if (lim !== undefined && swap !== undefined && swap !== -1 && lim !== -1 && swap < lim) {
         throw new CgroupError(`memory+swap (${swap}) must not be less than memory.limit (${lim})`, `${f}.swap`);
       }
@@ -161,8 +192,14 @@ export class CgroupV1 implements Cgroup {
       if (c.period !== undefined && c.period !== 0) w.push({ dir: d(), file: "cpu.cfs_period_us", value: String(int(c.period, `${f}.period`, 1)), field: `${f}.period` });
       if (c.quota !== undefined && c.quota !== 0) w.push({ dir: d(), file: "cpu.cfs_quota_us", value: String(int(c.quota, `${f}.quota`, -1)), field: `${f}.quota` });
       if (c.burst !== undefined) w.push({ dir: d(), file: "cpu.cfs_burst_us", value: String(int(c.burst, `${f}.burst`, 0)), field: `${f}.burst` });
-      if (c.realtimePeriod !== undefined && c.realtimePeriod !== 0) w.push({ dir: d(), file: "cpu.rt_period_us", value: String(int(c.realtimePeriod, `${f}.realtimePeriod`, 1)), field: `${f}.realtimePeriod` });
-      if (c.realtimeRuntime !== undefined && c.realtimeRuntime !== 0) w.push({ dir: d(), file: "cpu.rt_runtime_us", value: String(int(c.realtimeRuntime, `${f}.realtimeRuntime`, -1)), field: `${f}.realtimeRuntime` });
+      const rtPeriod = c.realtimePeriod !== undefined && c.realtimePeriod !== 0 ? int(c.realtimePeriod, `${f}.realtimePeriod`, 1) : undefined;
+      const rtRuntime = c.realtimeRuntime !== undefined && c.realtimeRuntime !== 0 ? int(c.realtimeRuntime, `${f}.realtimeRuntime`, -1) : undefined;
+      const periodW: Write | undefined = rtPeriod !== undefined ? { dir: d(), file: "cpu.rt_period_us", value: String(rtPeriod), field: `${f}.realtimePeriod` } : undefined;
+      const runtimeW: Write | undefined = rtRuntime !== undefined ? { dir: d(), file: "cpu.rt_runtime_us", value: String(rtRuntime), field: `${f}.realtimeRuntime` } : undefined;
+      // the kernel keeps runtime <= period at every step: a period below the
+      // runtime in force goes in after the (lower) new runtime, else first
+      if (periodW && runtimeW && rtPeriod! < readNum(`${d()}/cpu.rt_runtime_us`)) w.push(runtimeW, periodW);
+      else w.push(...[periodW, runtimeW].filter((x): x is Write => !!x));
       if (c.idle !== undefined) w.push({ dir: d(), file: "cpu.idle", value: String(int(c.idle, `${f}.idle`, 0, 1)), field: `${f}.idle` });
       if (c.cpus !== undefined && c.cpus !== "") w.push({ dir: this.need("cpuset", `${f}.cpus`), file: "cpuset.cpus", value: cpuList(c.cpus, `${f}.cpus`), field: `${f}.cpus` });
       if (c.mems !== undefined && c.mems !== "") w.push({ dir: this.need("cpuset", `${f}.mems`), file: "cpuset.mems", value: cpuList(c.mems, `${f}.mems`), field: `${f}.mems` });
@@ -206,8 +243,11 @@ export class CgroupV1 implements Cgroup {
       const size = hugeSize(h.pageSize, `${ff}.pageSize`);
       const lim = int(h.limit, `${ff}.limit`, -1);
       if (this.dir["hugetlb"]) w.push({ dir: this.dir["hugetlb"], file: `hugetlb.${size}.limit_in_bytes`, value: String(lim), field: ff });
-      else if (this.unifiedDir) w.push({ dir: this.unifiedDir, file: `hugetlb.${size}.max`, value: lim < 0 ? "max" : String(lim), field: ff });
-      else throw new CgroupError("the hugetlb cgroup controller is not available on this host", ff);
+      else if (this.unifiedDir) {
+        // a hybrid host whose hugetlb controller lives on the cgroup2 side
+        this.enableUnified("hugetlb", ff);
+        w.push({ dir: this.unifiedDir, file: `hugetlb.${size}.max`, value: lim < 0 ? "max" : String(lim), field: ff });
+      } else throw new CgroupError("the hugetlb cgroup controller is not available on this host", ff);
     });
     const n = r.network;
     if (n) {
@@ -230,10 +270,39 @@ export class CgroupV1 implements Cgroup {
       const ff = unifiedKey(k);
       if (typeof v !== "string") throw new CgroupError("must be a string", ff);
       if (!this.unifiedDir) throw new CgroupError("cgroup v2 (unified) keys cannot be set on a cgroup v1 host", ff);
+      const ctrl = k.slice(0, k.indexOf("."));
+      if (ctrl !== "cgroup" && this.unifiedControllers().includes(ctrl)) this.enableUnified(ctrl, ff);
       if (!existsSync(`${this.unifiedDir}/${k}`)) throw new CgroupError(`no such cgroup v2 control file (unknown key, or its controller is not enabled on this host's cgroup2 mount)`, ff);
       w.push({ dir: this.unifiedDir, file: k, value: v, field: ff });
     }
     return w;
+  }
+
+  private unifiedControllers(): string[] {
+    return (tryRead(`${this.unifiedTop}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
+  }
+
+  /**
+   * Hybrid host: turns `ctrl` on in cgroup.subtree_control of every cgroup2
+   * level above this cgroup, as the kernel wants before it shows the
+   * controller's files in a cgroup. It is never turned off again: other
+   * containers below the same levels may use it.
+   */
+  private enableUnified(ctrl: string, field: string): void {
+    const top = this.unifiedTop!;
+    if (!this.unifiedControllers().includes(ctrl)) throw new CgroupError(`the ${ctrl} cgroup controller is not available on this host`, field);
+    let cur = top;
+    for (const part of this.unifiedDir!.slice(top.length).split("/").filter(Boolean)) {
+      const on = (tryRead(`${cur}/cgroup.subtree_control`) ?? "").trim().split(/\s+/);
+      if (!on.includes(ctrl)) {
+        try {
+          writeFileSync(`${cur}/cgroup.subtree_control`, `+${ctrl}`);
+        } catch (e) {
+          throw new CgroupError(`cannot enable the ${ctrl} controller in ${cur}/cgroup.subtree_control: ${errText(e)}`, field);
+        }
+      }
+      cur = `${cur}/${part}`;
+    }
   }
 
   private devices(r: CgroupResources): Write[] {
@@ -281,6 +350,15 @@ export class CgroupV1 implements Cgroup {
       undo();
       throw e;
     }
+  }
+
+  refuseFrozen(): void {
+    const f = this.dir["freezer"];
+    // v1: a cgroup below a frozen one reads FROZEN too (or FREEZING on the way)
+    const v1 = f ? frozenLevel(f, this.top["freezer"]!, (d) => /^FR/.test(tryRead(`${d}/freezer.state`)?.trim() ?? "")) : undefined;
+    // the hybrid cgroup2 side, which the init joins as well, has its own freezer
+    const v2 = this.unifiedDir ? frozenLevel(this.unifiedDir, this.unifiedTop!, (d) => tryRead(`${d}/cgroup.freeze`)?.trim() === "1") : undefined;
+    if (v1 ?? v2) throw frozenError((v1 ?? v2)!);
   }
 
   private freezerDir(): string {

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "../linux/fs.ts";
 import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats, type BlkioEntry } from "./types.ts";
 import {
-  RES, type Write, cpuList, deviceRestore, hugeSize, hugeSizes, int, procsUnder, readKV, readNum, removeCgroupDirs,
+  RES, type Write, cpuList, deviceRestore, frozenError, frozenLevel, hugeSize, hugeSizes, int, procsUnder, readKV, readNum, removeCgroupDirs,
   runWrites, signalAll, sleepMs, tryRead, unifiedKey,
 } from "./common.ts";
 import { normalizeDeviceRules } from "./devices.ts";
@@ -233,6 +233,11 @@ export class CgroupV2 implements Cgroup {
         throw e;
       }
     }
+  }
+
+  refuseFrozen(): void {
+    const level = frozenLevel(this.dir, this.mountpoint, (d) => tryRead(`${d}/cgroup.freeze`)?.trim() === "1");
+    if (level) throw frozenError(level);
   }
 
   freeze(): void {

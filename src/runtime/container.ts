@@ -138,6 +138,7 @@ export class Runtime {
       let cgroup: Cgroup | undefined;
       try {
         cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
+        cgroup.refuseFrozen(); // before anything is made: the init would hang there
       } catch (e) {
         throw new RuntimeError((e as Error).message);
       }

@@ -142,7 +142,7 @@ function cgroupMountOps(spec: Spec, m: Mount, opts: ParsedOptions, cg: Cgroup | 
 }
 
 /** The device cgroup rules a container gets: the config's rules, then the
- * default devices and the config's linux.devices, which must always work. */
+ * default devices, which must always work, and mknod of linux.devices. */
 export function deviceRules(spec: Spec): LinuxDeviceCgroup[] {
   const rules: LinuxDeviceCgroup[] = [...(spec.linux?.resources?.devices ?? [])];
   for (const [, ma, mi] of DEFAULT_DEVICES) rules.push({ allow: true, type: "c", major: ma, minor: mi, access: "rwm" });
@@ -151,16 +151,14 @@ export function deviceRules(spec: Spec): LinuxDeviceCgroup[] {
     { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // /dev/ptmx
     { allow: true, type: "c", major: 136, minor: -1, access: "rwm" }, // /dev/pts/*
   );
-  // a device the config lists is usable in the container, unless the config's
-  // own rules name it: then they decide about reading and writing (Docker's
-  // --device X:Y:r is read only), and only mknod is added (the core creates
-  // the node inside the container's cgroup; Docker allows mknod of any device)
-  const own = spec.linux?.resources?.devices ?? [];
+  // a device the config lists gets only mknod (the core creates its node
+  // inside the container's cgroup): reading and writing it is for the config's
+  // own rules (linux.resources.devices) to decide, as with runc, so a deny-all
+  // there keeps a listed device unusable (Docker and Podman add an allow rule
+  // for each --device themselves)
   for (const d of spec.linux?.devices ?? []) {
     if (d.type === "p") continue;
-    const type = d.type === "u" ? "c" : d.type;
-    const named = own.some((r) => (r.type === type || r.type === "a") && r.major === d.major && r.minor === d.minor);
-    rules.push({ allow: true, type, major: d.major, minor: d.minor, access: named ? "m" : "rwm" });
+    rules.push({ allow: true, type: d.type === "u" ? "c" : d.type, major: d.major, minor: d.minor, access: "m" });
   }
   return rules;
 }
