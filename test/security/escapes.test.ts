@@ -12,13 +12,18 @@ import { berthOnly, ctest, ok, REPO, waitFor, type Ctx, type Result } from "../r
 
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
-let thief = "";
+let thief = "", swapper = "";
 beforeAll(() => {
-  // a static program: it runs in a busybox rootfs
-  thief = join(REPO, "build/test-exe-thief");
-  const src = join(import.meta.dir, "fixtures/exe-thief.c");
-  const r = spawnSync("gcc", ["-static", "-O", "-Wall", "-o", thief, src], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`compiling ${src}: ${r.stderr}`);
+  // static programs: the thief runs in a busybox rootfs
+  const build = (name: string) => {
+    const out = join(REPO, `build/test-${name}`);
+    const src = join(import.meta.dir, `fixtures/${name}.c`);
+    const r = spawnSync("gcc", ["-static", "-O", "-Wall", "-o", out, src], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`compiling ${src}: ${r.stderr}`);
+    return out;
+  };
+  thief = build("exe-thief");
+  swapper = build("swapper");
 });
 
 /** A copy of the berth install (the executable and its core) in a temporary directory: the attacks overwrite this one. */
@@ -194,4 +199,40 @@ describe("proc and sysfs in the rootfs (CVE-2019-19921, CVE-2023-27561)", () => 
       expect(readdirSync(join(b.rootfs, "elsewhere"))).toEqual([]);
     }, 30000, { skip: berthOnly("runc's wording") });
   }
+});
+
+describe("masks against a racing rootfs", () => {
+  ctest("/proc swapped with a symlink while 20 containers start: each is refused or gets every mask and read-only path", async (c) => {
+    // the owner of the rootfs (a shared volume) keeps exchanging /proc (a
+    // directory) and /proc-alt (a symlink to /elsewhere); masks and read-only
+    // paths re-resolved after pivot_root missed the real procfs in 23 of 30
+    // containers before berth applied them on the mount it made
+    const check = [
+      "for d in /proc /proc-alt /elsewhere; do",
+      "  [ -e $d/sysrq-trigger ] && (exec 3>>$d/sysrq-trigger) 2>/dev/null && echo writable=$d/sysrq-trigger",
+      "  [ -e $d/sys/fs/lease-break-time ] && (exec 3>>$d/sys/fs/lease-break-time) 2>/dev/null && echo writable=$d/sys",
+      "  [ -e $d/kcore ] && [ \"$(head -c 1 $d/kcore | wc -c)\" != 0 ] && echo readable=$d/kcore",
+      "done; echo done",
+    ].join("\n");
+    const b = c.bundle(["sh", "-c", check]);
+    mkdirSync(join(b.rootfs, "elsewhere"));
+    symlinkSync("/elsewhere", join(b.rootfs, "proc-alt"));
+    const sw = Bun.spawn([swapper, join(b.rootfs, "proc"), join(b.rootfs, "proc-alt"), "30"], { stdout: "pipe", stderr: "inherit" });
+    c.trackPid(sw.pid);
+    c.defer(() => sw.kill("SIGKILL"));
+    let refused = 0, ran = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await c.run(b);
+      if (r.code !== 0) {
+        expect(r.stderr).toContain("/proc in the rootfs is not a directory");
+        refused++;
+        continue;
+      }
+      ran++;
+      expect(r.stdout.trim().split("\n")).toEqual(["done"]);
+    }
+    sw.kill("SIGKILL");
+    await sw.exited;
+    expect(refused + ran).toBe(20);
+  }, 120000, { skip: berthOnly("berth's wording of the refusal") });
 });
