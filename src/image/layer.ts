@@ -184,7 +184,8 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
     }
   };
 
-  const applyMeta = (rel: string, h: Headers, isLink: boolean, name: string) => atEntry(rel, (path) => {
+  /** Owner, mode, xattrs and (with T) times of the entry REL, through one descriptor of its parent. */
+  const applyMeta = (rel: string, h: Headers, isLink: boolean, name: string, t?: Date) => atEntry(rel, (path) => {
     if (ownership) {
       const uid = numericPax(h, "uid", h.uid) ?? 0;
       const gid = numericPax(h, "gid", h.gid) ?? 0;
@@ -204,6 +205,7 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
         }
       }
     }
+    if (t) lutimesSync(path, t, t);
   });
 
   try {
@@ -357,11 +359,8 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
         return;
     }
     written.add(destRel);
-    const isLink = type === "symlink";
-    applyMeta(destRel, h, isLink, name);
     const mt = numericPax(h, "mtime", undefined);
-    const t = mt !== undefined ? new Date(mt * 1000) : h.mtime ?? new Date(0);
-    atEntry(destRel, (p) => lutimesSync(p, t, t));
+    applyMeta(destRel, h, type === "symlink", name, mt !== undefined ? new Date(mt * 1000) : h.mtime ?? new Date(0));
   }
 }
 
