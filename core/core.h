@@ -27,6 +27,8 @@ struct plan {
 
 /* util.c */
 extern int ctl_fd;
+/* a mount to detach when the core fails (see fail_exit) */
+extern const char *die_detach;
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void die_errno(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void send_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -681,19 +681,30 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	unsigned long prop = MS_REC | MS_SLAVE;
 	if ((o = plan_find(&plan, "rootfs-propagation")))
 		prop = num(o->argv[0]);
+	/* shared-mount-ns: no mount namespace of its own, the runtime's is
+	 * shared (runtime-spec: a namespace type not listed is inherited).
+	 * The host's propagation stays as it is; every mount of the container
+	 * lies under a private bind of the rootfs, which is its root (chroot)
+	 * and which berth detaches at delete (the core, when it fails). */
+	int shared_ns = plan_find(&plan, "shared-mount-ns") != NULL;
 	/* an unbindable tree cannot be bind-mounted (the rootfs, the mounts'
 	 * sources): it is rslave until the new root is in place */
-	if (mount(NULL, "/", NULL, (prop & MS_UNBINDABLE) ? MS_REC | MS_SLAVE : prop, NULL) < 0)
+	if (!shared_ns && mount(NULL, "/", NULL, (prop & MS_UNBINDABLE) ? MS_REC | MS_SLAVE : prop, NULL) < 0)
 		die_errno("linux.rootfsPropagation: setting the propagation of /");
-	if ((prop & MS_SHARED) && !plan_find(&plan, "no-pivot"))
+	if ((prop & MS_SHARED) && !shared_ns && !plan_find(&plan, "no-pivot"))
 		unshare_for_pivot(rootfs);
 	/* the rootfs becomes a mount point of its own */
 	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (tree < 0)
 		die_errno("rootfs %s", rootfs);
+	struct mount_attr private = { .propagation = MS_PRIVATE };
+	if (shared_ns && syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &private, sizeof private) < 0)
+		die_errno("rootfs %s: private", rootfs);
 	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		die_errno("rootfs %s: bind", rootfs);
 	close(tree);
+	if (shared_ns)
+		die_detach = rootfs;
 	int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		die_errno("rootfs %s", rootfs);
@@ -718,7 +729,11 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 
 	if (fchdir(rootfd) < 0)
 		die_errno("entering the rootfs");
-	if (plan_find(&plan, "no-pivot")) {
+	if (shared_ns) {
+		if (chroot(".") < 0)
+			die_errno("chroot");
+		die_detach = "/";
+	} else if (plan_find(&plan, "no-pivot")) {
 		hide_host_proc_sys(rootfs);
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			die_errno("moving the rootfs to /");
@@ -757,8 +772,9 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 		close(r);
 	}
 	/* unbindable last: masks and read-only paths are bind mounts of paths
-	 * inside the container */
-	if ((prop & MS_UNBINDABLE) && mount(NULL, "/", NULL, prop, NULL) < 0)
+	 * inside the container (sharing the runtime's namespace: any, on the
+	 * container's own tree) */
+	if (((prop & MS_UNBINDABLE) || (shared_ns && plan_find(&plan, "rootfs-propagation"))) && mount(NULL, "/", NULL, prop, NULL) < 0)
 		die_errno("linux.rootfsPropagation: setting the propagation of the new root");
 	if ((o = plan_find(&plan, "terminal"))) {
 		if (console < 0)

@@ -7,10 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 int ctl_fd = -1;
+const char *die_detach;
+
+/* A container sharing the runtime's mount namespace: its mounts, all under
+ * one bind of the rootfs, go when the set-up fails. */
+static void __attribute__((noreturn)) fail_exit(void)
+{
+	if (die_detach)
+		umount2(die_detach, MNT_DETACH);
+	_exit(1);
+}
 
 static void write_all(int fd, const char *buf, size_t len)
 {
@@ -52,7 +63,7 @@ void die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport("error ", fmt, ap, 0);
 	va_end(ap);
-	_exit(1);
+	fail_exit();
 }
 
 void die_errno(const char *fmt, ...)
@@ -62,7 +73,7 @@ void die_errno(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport("error ", fmt, ap, err);
 	va_end(ap);
-	_exit(1);
+	fail_exit();
 }
 
 void send_line(const char *fmt, ...)

@@ -12,7 +12,8 @@ import { parseJSON, validateConfig } from "../spec/validate.ts";
 import type { Process, Spec, State } from "../spec/types.ts";
 import { runHooks, runHooksWarning } from "./hooks.ts";
 import { moveNetDevicesIn, moveNetDevicesOut } from "./netdevices.ts";
-import { createPlan, deviceRules, execPlan } from "./plan.ts";
+import { createPlan, deviceRules, execPlan, sharesMountNs } from "./plan.ts";
+import { detachMountAt, mountIdsAt, realDirectory } from "../linux/mounts.ts";
 import { fifoPath, liveStatus, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
 import { writeErr } from "../linux/stdio.ts";
 
@@ -54,6 +55,18 @@ export function openRecordCgroup(rec: ContainerRecord): Cgroup {
 function containerNetns(spec: Spec, pid: number): string {
   const n = spec.linux?.namespaces?.find((x) => x.type === "network");
   return n?.path || `/proc/${pid}/ns/net`;
+}
+
+/** Detaches the mounts made at ROOTFS since BEFORE (a failed create of a container without a mount namespace of its own). */
+function detachNewMounts(rootfs: string, before: Set<number>): void {
+  try {
+    const path = realDirectory(rootfs);
+    for (let ids = mountIdsAt(path); ids.length > 0 && !before.has(ids[ids.length - 1]!); ids = mountIdsAt(path)) {
+      if (!detachMountAt(path, ids[ids.length - 1]!)) break;
+    }
+  } catch {
+    /* best effort: report the first error */
+  }
 }
 
 function writePidFile(path: string | undefined, pid: number): void {
@@ -168,6 +181,7 @@ export class Runtime {
       const session = early;
       let pid = 0;
       let devicesIn: string | undefined;
+      let rootfsBefore: Set<number> | undefined;
       try {
         try {
           cgroup.create();
@@ -195,6 +209,9 @@ export class Runtime {
         }
         const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: startNow ? undefined : dir, cgroup, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp, rootless: this.opts.rootless });
         trace("create: plan built");
+        // no mount namespace of its own: the mounts the core makes at the rootfs are the container's
+        const rootfsReal = sharesMountNs(spec) ? realDirectory(rec.rootfs) : undefined;
+        if (rootfsReal) rootfsBefore = new Set(mountIdsAt(rootfsReal));
         session.sendPlan(ops);
         pid = Number(session.expect("pid"));
         trace("create: pid");
@@ -203,6 +220,10 @@ export class Runtime {
         this.store.save(rec);
         trace("create: pid recorded");
         session.expect("hooks");
+        if (rootfsReal) {
+          rec.rootfsMount = mountIdsAt(rootfsReal).filter((m) => !rootfsBefore!.has(m)).pop();
+          this.store.save(rec);
+        }
         const netDevices = spec.linux?.netDevices ?? {};
         if (Object.keys(netDevices).length > 0) {
           const ns = containerNetns(spec, pid);
@@ -235,6 +256,7 @@ export class Runtime {
           }
         }
         session.close();
+        if (rootfsBefore) detachNewMounts(rec.rootfs, rootfsBefore);
         if (cgroup) {
           try {
             cgroup.kill(9);
@@ -347,6 +369,13 @@ export class Runtime {
         while (processStart(rec.pid) === rec.pidStart && Date.now() < deadline) Bun.sleepSync(2);
       }
       trace("delete: stopped");
+      if (rec.rootfsMount !== undefined) {
+        try {
+          detachMountAt(realDirectory(rec.rootfs), rec.rootfsMount);
+        } catch (e) {
+          throw new RuntimeError(`deleting container ${id}: detaching its mounts at ${rec.rootfs}: ${(e as Error).message}`);
+        }
+      }
       try {
         cg.destroy(5000);
         trace("delete: cgroup removed");

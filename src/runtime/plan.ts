@@ -101,6 +101,11 @@ function newNs(spec: Spec, type: string): boolean {
   return (spec.linux?.namespaces ?? []).some((n) => n.type === type && !n.path);
 }
 
+/** The container has no mount namespace of its own (neither new nor joined). */
+export function sharesMountNs(spec: Spec): boolean {
+  return !hasNs(spec, "mount");
+}
+
 function mapText(maps: { containerID: number; hostID: number; size: number }[] | undefined): string {
   return (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
 }
@@ -296,7 +301,6 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const { spec, bundle } = inp;
   const linux = spec.linux ?? {};
   if (!spec.process) throw new RuntimeError("config.json: process is required to create a container");
-  if (!newNs(spec, "mount") && !hasNs(spec, "mount")) throw new RuntimeError("config.json: linux.namespaces: berth needs a mount namespace");
   if (linux.intelRdt) {
     const mounted = existsSync("/sys/fs/resctrl/schemata");
     throw new RuntimeError(`linux.intelRdt: berth does not support Intel RDT (resctrl)${mounted ? "" : ", and this host has no resctrl file system mounted"}; remove linux.intelRdt`);
@@ -356,7 +360,12 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     if (!p) throw new RuntimeError(`linux.rootfsPropagation: unknown ${JSON.stringify(linux.rootfsPropagation)}`);
     ops.push(["rootfs-propagation", p[0] | MS.REC]);
   }
-  if (inp.noPivot) ops.push(["no-pivot"]);
+  // no mount namespace: the runtime's is shared (config-linux.md: "If a
+  // namespace type is not specified in the namespaces array, the container
+  // MUST inherit the runtime namespace of that type"); the core keeps the
+  // container's mounts under one bind of the rootfs, detached at delete
+  if (sharesMountNs(spec)) ops.push(["shared-mount-ns"]);
+  else if (inp.noPivot) ops.push(["no-pivot"]);
   if (!inp.noNewKeyring) ops.push(["session-keyring", `_ses.${inp.id}`]);
 
   // mounts, in order
@@ -479,6 +488,7 @@ export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: num
   const PROC_NAME: Record<string, string> = { pid: "pid", network: "net", mount: "mnt", ipc: "ipc", uts: "uts", user: "user", cgroup: "cgroup", time: "time" };
   const types = Object.keys(inp.namespaces).sort((a, b) => (a === "user" ? -1 : b === "user" ? 1 : a === "mount" ? 1 : b === "mount" ? -1 : 0));
   for (const t of types) ops.push(["ns-join", t, `/proc/${inp.pid}/ns/${PROC_NAME[t]}`]);
+  if (sharesMountNs(inp.spec)) ops.push(["chroot", resolve(inp.bundle, inp.spec.root!.path)]);
   // process.execCPUAffinity (exec only, not the init): "initial" for the core before it joins the
   // container's cgroup, "final" for the process once there; an empty list leaves the affinity alone
   for (const k of ["initial", "final"] as const) {

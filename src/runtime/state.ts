@@ -32,6 +32,9 @@ export interface ContainerRecord {
   /** While status is "creating": the berth process making it (pid and start time). If
    * that process is gone, the create was killed half-way: the container is stopped. */
   creator?: { pid: number; start: string };
+  /** A container sharing the runtime's mount namespace: the id of the bind of
+   * its rootfs that holds all its mounts (detached at delete). */
+  rootfsMount?: number;
 }
 
 export class RuntimeError extends Error {
