@@ -334,7 +334,9 @@ function cmdSpec(argv: string[]): number {
   const dir = resolve(str(p, "bundle") ?? ".");
   const path = join(dir, "config.json");
   if (existsSync(path)) throw new RuntimeError(`File ${path} exists. Remove it first`);
-  writeFileSync(path, JSON.stringify(defaultSpec({ rootless: bool(p, "rootless") }), null, "\t") + "\n");
+  // a cgroup namespace only on a pure cgroup v2 host, as `runc spec` does
+  const cgroupns = detectCgroups().mode === "v2";
+  writeFileSync(path, JSON.stringify(defaultSpec({ rootless: bool(p, "rootless"), cgroupns }), null, "\t") + "\n");
   return 0;
 }
 

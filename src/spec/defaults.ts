@@ -76,15 +76,21 @@ function currentIds(): { uid: number; gid: number } {
 /**
  * A fresh default spec (a new object each call, safe to modify).
  *
+ * cgroupns (default true): a cgroup namespace of the container's own. The
+ * runtime-spec leaves it to the config; `runc spec` and `crun spec` add one
+ * only on a pure cgroup v2 host, and `berth spec` follows them (a v1 or hybrid
+ * host's containers then see their own cgroups bound at /sys/fs/cgroup/<hierarchy>).
+ *
  * rootless: the container gets a user namespace mapping root inside to the
  * calling user (uid and gid), no network namespace (it could not be wired up
  * without privileges), /sys bind-mounted instead of a new sysfs, no gid= on
  * devpts, and no cgroup resources (an unprivileged user cannot apply them).
  */
-export function defaultSpec(opts: { rootless?: boolean } = {}): Spec {
+export function defaultSpec(opts: { rootless?: boolean; cgroupns?: boolean } = {}): Spec {
   const rootless = opts.rootless === true;
   const caps = [...DEFAULT_CAPABILITIES];
-  const namespaces: LinuxNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }];
+  const namespaces: LinuxNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  if (opts.cgroupns !== false) namespaces.push({ type: "cgroup" });
   if (!rootless) namespaces.splice(1, 0, { type: "network" });
 
   const spec: Spec = {
