@@ -37,9 +37,9 @@ Images:
   pull IMAGE                  pull from a registry (--tls-verify=false for HTTP/self-signed registries)
   images [-q] [--format json] list images
   rmi [-f] IMAGE...           remove images
-  load -i FILE                load a docker save or OCI archive
+  load [-i FILE]              load a docker save or OCI archive (stdin without -i)
   import FILE [REF]           make an image of a root filesystem tarball
-  save -o FILE IMAGE...       write images as an OCI layout tar
+  save [-o FILE] IMAGE...     write images as an OCI layout tar (stdout without -o)
   tag SOURCE TARGET           name an image
   inspect [--type image|container] NAME...   details as JSON
 Volumes:
@@ -58,7 +58,7 @@ Containers:
                                --memory-swap --memory-reservation --add-host NAME:IP --dns --dns-search --dns-option)
   create [run's flags] IMAGE [COMMAND [ARG...]]   a container that waits for start
   ps [-a] [-q] [--format json] list containers
-  logs [-f] [-t] [--tail N] [--since T] [--until T] CONTAINER   a detached container's output (stdout, stderr)
+  logs [-f] [-t] [--tail N] [--since T] [--until T] CONTAINER   a container's output (stdout, stderr)
   exec [-i] [-t] [-d] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND...
   stop [-t SECONDS] CONTAINER...   stop signal, then SIGKILL
   start [-a] CONTAINER...     start created containers, or run exited ones again (same rootfs and options; -a: in the foreground)
@@ -78,6 +78,16 @@ Clean-up:
   image prune [-a]            remove unused blobs and layers (-a: and every image no container uses)
   system prune [-a] [--volumes]   both (--volumes: and unused volumes)
 `;
+
+/** The exit code of an engine error: Docker's 125 for run and create (and any bad command line), 1 for the other commands. */
+let errorCode = 1;
+
+/** Docker's exit code for an error: 125 for a bad flag, 126/127 as classified, else the command's (errorCode). */
+function codeOf(err: unknown): number {
+  if (err instanceof EngineUsageError) return 125;
+  if (err instanceof EngineError && err.exitCode !== 125) return err.exitCode;
+  return errorCode;
+}
 
 function out(s: string): void {
   process.stdout.write(s.endsWith("\n") ? s : s + "\n");
@@ -265,7 +275,7 @@ async function cmdRmi(argv: string[]): Promise<number> {
       if (!e.images.list().some((x) => x.record.digest === hit.record.digest)) out(`Deleted: ${hit.record.config}`);
     } catch (err) {
       process.stderr.write(`berth: ${(err as Error).message}\n`);
-      code = err instanceof EngineError ? err.exitCode : 125;
+      code = codeOf(err);
     }
   }
   return code;
@@ -274,8 +284,14 @@ async function cmdRmi(argv: string[]): Promise<number> {
 async function cmdLoad(argv: string[]): Promise<number> {
   const p = parse(argv, [{ name: "input", short: "i", kind: "string" }, { name: "quiet", short: "q", kind: "bool" }]);
   const file = fStr(p, "input") ?? p.args[0];
-  if (!file) throw new EngineUsageError("load needs an archive: -i FILE");
   const e = makeEngine();
+  if (!file) {
+    // Docker's: the archive on stdin, unless that is a terminal
+    if (process.stdin.isTTY) throw new EngineError("load: requested load from stdin, but stdin is a terminal (give an archive on stdin, or -i FILE)");
+    const { loadFromStdin } = await import("../engine/images.ts");
+    for (const i of await loadFromStdin(e.images)) out(`Loaded image: ${i.ref}`);
+    return 0;
+  }
   const { importImages } = await import("../image/archive.ts");
   const imgs = await importImages(e.images, file).catch((err) => {
     throw new EngineError((err as Error).message);
@@ -299,8 +315,17 @@ async function cmdImport(argv: string[]): Promise<number> {
 async function cmdSave(argv: string[]): Promise<number> {
   const p = parse(argv, [{ name: "output", short: "o", kind: "string" }, { name: "format", kind: "string" }]);
   const dest = fStr(p, "output");
-  if (!dest) throw new EngineUsageError("save needs -o FILE (berth does not write archives to a terminal)");
   if (p.args.length === 0) throw new EngineUsageError("save needs at least one image");
+  if (!dest) {
+    // Docker's: the archive to stdout, unless that is a terminal
+    if (process.stdout.isTTY) throw new EngineError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+    if (fStr(p, "format") === "oci-dir") throw new EngineUsageError("--format oci-dir needs -o DIR");
+    const e = makeEngine();
+    if (p.args.some((r) => /berth\/busybox/.test(r))) await e.ensureBuiltin();
+    const { saveToStdout } = await import("../engine/images.ts");
+    await saveToStdout(e.images, p.args);
+    return 0;
+  }
   const fmt = fStr(p, "format") ?? "oci-archive";
   if (fmt !== "oci-archive" && fmt !== "oci-dir") throw new EngineUsageError(`--format: oci-archive or oci-dir, not ${JSON.stringify(fmt)}`);
   const e = makeEngine();
@@ -653,7 +678,7 @@ async function cmdLogs(argv: string[]): Promise<number> {
   try {
     fd = openSync(rec.logPath, "r");
   } catch {
-    throw new EngineError(`container ${rec.name} has no log (it ran in the foreground, or was removed)`);
+    throw new EngineError(`container ${rec.name} has no log (it has not run yet, or was removed)`);
   }
   try {
     const head = Buffer.alloc(1);
@@ -746,7 +771,7 @@ async function each(refs: string[], what: string, fn: (ref: string) => Promise<v
       if (!o.quiet) out(r);
     } catch (err) {
       process.stderr.write(`berth: ${(err as Error).message}\n`);
-      code = err instanceof EngineError ? err.exitCode : 125;
+      code = codeOf(err);
     }
   }
   return code;
@@ -864,7 +889,7 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
       Status: st, Running: st === "running" || st === "paused", Paused: st === "paused", Pid: st === "exited" ? 0 : c.state.pid,
       ExitCode: c.state.exitCode ?? (st === "exited" ? -1 : 0), StartedAt: c.state.startedAt ?? "", FinishedAt: c.state.finishedAt ?? "",
       ...(c.state.error ? { Error: c.state.error } : {}),
-      Restarting: !!c.state.restarting && alive(c.state.monitorPid),
+      Restarting: !!c.state.restarting && alive(c.state.monitorPid), OOMKilled: !!c.state.oomKilled, Dead: false,
       ...(c.healthcheck ? {
         Health: {
           Status: c.state.health?.status ?? "starting", FailingStreak: c.state.health?.failingStreak ?? 0,
@@ -1213,7 +1238,7 @@ async function cmdVolume(argv: string[]): Promise<number> {
           out(n);
         } catch (err) {
           process.stderr.write(`berth: ${(err as Error).message}\n`);
-          code = err instanceof EngineError ? err.exitCode : 125;
+          code = codeOf(err);
         }
       }
       return code;
@@ -1361,6 +1386,7 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
 }
 
 export async function engineCommand(cmd: string, argv: string[], g: EngineGlobals): Promise<number> {
+  errorCode = cmd === "run" || cmd === "create" || (cmd === "container" && (argv[0] === "run" || argv[0] === "create")) ? 125 : 1;
   if (argv.includes("--help") && cmd !== "run" && cmd !== "exec") {
     process.stdout.write(USAGE);
     return 0;
@@ -1368,7 +1394,7 @@ export async function engineCommand(cmd: string, argv: string[], g: EngineGlobal
   try {
     return await dispatch(cmd, argv);
   } catch (e) {
-    const code = e instanceof EngineError ? e.exitCode : 125;
+    const code = codeOf(e);
     const msg = (e as Error).message ?? String(e);
     process.stderr.write(`berth: ${msg}${g.debug || process.env.BERTH_DEBUG ? `\n${(e as Error).stack}` : ""}\n`);
     return code;

@@ -115,7 +115,7 @@ function copyIn(root: Root, hostSrc: string, ctrDest: string, o: CpOptions): voi
   try {
     st = o.followLink ? statSync(hostSrc) : lstatSync(hostSrc);
   } catch {
-    throw new EngineUsageError(`cp: ${hostSrc}: no such file or directory`);
+    throw new EngineError(`cp: ${hostSrc}: no such file or directory`);
   }
   const dest = inContainer(ctrDest);
   const contents = st.isDirectory() && /(^|\/)\.$/.test(hostSrc);
@@ -133,8 +133,8 @@ function copyIn(root: Root, hostSrc: string, ctrDest: string, o: CpOptions): voi
       }
       return;
     }
-    if (st.isDirectory()) throw new EngineUsageError(`cp: cannot copy the directory ${hostSrc} over the file ${ctrDest}`);
-    if (!st.isFile()) throw new EngineUsageError(`cp: ${ctrDest} exists; only a file can replace it`);
+    if (st.isDirectory()) throw new EngineError(`cp: cannot copy the directory ${hostSrc} over the file ${ctrDest}`);
+    if (!st.isFile()) throw new EngineError(`cp: ${ctrDest} exists; only a file can replace it`);
     // an existing file (symlinks on the way followed inside the container's root)
     const fd = root.open(dest, O_WRONLY | O_TRUNC);
     try {
@@ -144,10 +144,10 @@ function copyIn(root: Root, hostSrc: string, ctrDest: string, o: CpOptions): voi
     }
     return;
   }
-  if (dest.endsWith("/") && !st.isDirectory()) throw new EngineUsageError(`cp: the directory ${ctrDest} does not exist in the container`);
+  if (dest.endsWith("/") && !st.isDirectory()) throw new EngineError(`cp: the directory ${ctrDest} does not exist in the container`);
   const parentPath = dirname(dest.replace(/\/+$/, "")) || "/";
   const parent = tryOpen(root, parentPath, O_RDONLY | O_DIRECTORY);
-  if (parent === undefined) throw new EngineUsageError(`cp: ${parentPath} does not exist in the container`);
+  if (parent === undefined) throw new EngineError(`cp: ${parentPath} does not exist in the container`);
   try {
     if (contents) {
       mkdirIn(parent, lastName(dest), 0o755);
@@ -233,7 +233,7 @@ function copyOut(root: Root, ctrSrc: string, hostDest: string, o: CpOptions): vo
   try {
     top = openForReading((flags) => root.open(src, o.followLink ? flags & ~O_NOFOLLOW : flags));
   } catch (e) {
-    if (e instanceof SysError && e.code === "ENOENT") throw new EngineUsageError(`cp: ${ctrSrc}: no such file or directory in the container`);
+    if (e instanceof SysError && e.code === "ENOENT") throw new EngineError(`cp: ${ctrSrc}: no such file or directory in the container`);
     throw e;
   }
   try {
@@ -249,10 +249,10 @@ function copyOut(root: Root, ctrSrc: string, hostDest: string, o: CpOptions): vo
       if (contents) return getContents(top.fd, hostDest, o);
       return getEntry(top, join(hostDest, lastName(src) === "/" ? "root" : lastName(src)), o);
     }
-    if (destSt && k === "dir") throw new EngineUsageError(`cp: cannot copy the directory ${ctrSrc} over the file ${hostDest}`);
+    if (destSt && k === "dir") throw new EngineError(`cp: cannot copy the directory ${ctrSrc} over the file ${hostDest}`);
     if (!destSt) {
-      if (hostDest.endsWith("/") && k !== "dir") throw new EngineUsageError(`cp: the directory ${hostDest} does not exist`);
-      if (!existsSync(dirname(hostDest.replace(/\/+$/, "")) || "/")) throw new EngineUsageError(`cp: ${dirname(hostDest)} does not exist`);
+      if (hostDest.endsWith("/") && k !== "dir") throw new EngineError(`cp: the directory ${hostDest} does not exist`);
+      if (!existsSync(dirname(hostDest.replace(/\/+$/, "")) || "/")) throw new EngineError(`cp: ${dirname(hostDest)} does not exist`);
     }
     if (contents) {
       mkdirSync(hostDest, { mode: 0o700 });
@@ -298,7 +298,7 @@ function getEntry(e: { fd: number; st: FdStat }, dest: string, o: CpOptions): vo
   }
   if (k === "dir") {
     if (!existsSync(dest)) mkdirSync(dest, { mode: 0o700 });
-    else if (!statSync(dest).isDirectory()) throw new EngineUsageError(`cp: cannot copy a directory over the file ${dest}`);
+    else if (!statSync(dest).isDirectory()) throw new EngineError(`cp: cannot copy a directory over the file ${dest}`);
     getContents(e.fd, dest, o);
     setHost(dest, e.st, o, false);
     return;

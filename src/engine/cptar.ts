@@ -4,6 +4,7 @@
 // O_NOFOLLOW, and extracted with every parent opened by the kernel inside the
 // container's root (openat2 RESOLVE_IN_ROOT), so neither an entry's name
 // ("../", absolute) nor a symlink in the container leads outside it.
+import { EngineError } from "./store.ts";
 import { closeSync, readSync, writeSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import tar from "tar-stream";
@@ -12,7 +13,6 @@ import {
   O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, type FdStat,
 } from "../linux/inroot.ts";
 import { SysError } from "../linux/sys.ts";
-import { EngineUsageError } from "./args.ts";
 
 /** The part of an entry's stream the walk writes to. */
 interface EntrySink {
@@ -74,7 +74,7 @@ export async function tarOut(root: Root, path: string, out: Writable, followLink
   try {
     e = openForReading((flags) => root.open(path, followLink ? flags & ~O_NOFOLLOW : flags));
   } catch (err) {
-    if (err instanceof SysError && err.code === "ENOENT") throw new EngineUsageError(`cp: ${path}: no such file or directory in the container`);
+    if (err instanceof SysError && err.code === "ENOENT") throw new EngineError(`cp: ${path}: no such file or directory in the container`);
     throw err;
   }
   try {
@@ -89,7 +89,7 @@ export async function tarOut(root: Root, path: string, out: Writable, followLink
 /** A tar entry's name as parts inside the destination; "../" and absolute names are refused. */
 function entryParts(name: string): string[] {
   const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.some((p) => p === "..")) throw new EngineUsageError(`cp: archive entry ${JSON.stringify(name)} climbs out with ..`);
+  if (parts.some((p) => p === "..")) throw new EngineError(`cp: archive entry ${JSON.stringify(name)} climbs out with ..`);
   return parts;
 }
 
@@ -98,7 +98,7 @@ export async function tarIn(root: Root, dir: string, input: Readable, archive: b
   const probe = root.open(dir, O_PATH);
   const isDir = kind(fdStat(probe).mode) === "dir";
   closeSync(probe);
-  if (!isDir) throw new EngineUsageError(`cp: ${dir} is not a directory in the container`);
+  if (!isDir) throw new EngineError(`cp: ${dir} is not a directory in the container`);
   const extract = tar.extract();
   let settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   const done = new Promise<void>((resolve, reject) => {

@@ -10,7 +10,7 @@
 // creates and starts the container with the log file as its stdout/stderr,
 // waits for it and records its exit (and removes it with --rm).
 import { forwardSignals } from "../linux/signals.ts";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Subprocess } from "bun";
@@ -35,6 +35,7 @@ import { effectiveHealth, healthArgs, nextHealth, type HealthConfig, type Health
 import { buildSpec, containerProcess, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
 import { copyUp, VolumeStore } from "./volumes.ts";
+import { resolveInRoot } from "../image/rootpath.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -108,9 +109,12 @@ async function bindAndRelease(protocol: PublishedPort["protocol"], port: number,
 
 let probeSeq = 0;
 
-/** Copies a launched container's output (and its console's) into the log until the pipes close. */
-function pumpLogs(w: LogWriter, l: { core: Subprocess; console?: Console }): Promise<unknown> {
-  const streams = (p: Subprocess) => [pump(w, "stdout", p.stdout as ReadableStream<Uint8Array> | undefined), pump(w, "stderr", p.stderr as ReadableStream<Uint8Array> | undefined)];
+/** Copies a launched container's output (and its console's) into the log until the pipes close; with tee, to berth's stdout and stderr too. */
+function pumpLogs(w: LogWriter, l: { core: Subprocess; console?: Console }, tee = false): Promise<unknown> {
+  const streams = (p: Subprocess) => [
+    pump(w, "stdout", p.stdout as ReadableStream<Uint8Array> | undefined, tee ? 1 : undefined),
+    pump(w, "stderr", p.stderr as ReadableStream<Uint8Array> | undefined, tee ? 2 : undefined),
+  ];
   return Promise.all([...streams(l.core), ...(l.console ? streams(l.console.proc) : [])]);
 }
 
@@ -428,6 +432,13 @@ export class Engine {
    * status is the container's.
    */
   private async launch(rec: ContainerRecordE, stdio: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"], consoleStdio?: ["inherit" | "ignore" | number, "inherit" | number | "pipe", "inherit" | number | "pipe"]): Promise<{ core: Subprocess; console?: Console }> {
+    // a directory as the command cannot be invoked (Docker's 126; execve would fail only once it starts)
+    if (rec.path.includes("/")) {
+      const at = resolveInRoot(rec.rootfs, rec.path);
+      if (at !== undefined && statSync(at, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new EngineError(`exec ${rec.path}: is a directory: the command cannot be invoked`, 126);
+      }
+    }
     let con: Console | undefined;
     if (rec.options.tty) con = await this.openConsole(rec.id, consoleStdio ?? ["inherit", "inherit", "inherit"]);
     try {
@@ -452,27 +463,33 @@ export class Engine {
   /** Runs the container in the foreground (stdio: the caller's); returns its exit code. */
   async runForeground(rec: ContainerRecordE): Promise<number> {
     const devnull = openSync("/dev/null", "r");
+    // the output goes to berth's stdout and stderr and into the log (Docker keeps every container's)
+    const log = openSync(rec.logPath, "a", 0o600);
     let code: number;
     try {
       rec.state.monitorPid = process.pid;
       this.containers.save(rec);
       let launched: { core: Subprocess; console?: Console };
       try {
-        launched = await this.launch(rec, [rec.options.interactive ? "inherit" : devnull, "inherit", "inherit"], [rec.options.interactive ? "inherit" : "ignore", "inherit", "inherit"]);
+        launched = await this.launch(rec, [rec.options.interactive ? "inherit" : devnull, "pipe", "pipe"], [rec.options.interactive ? "inherit" : "ignore", "pipe", "pipe"]);
       } catch (e) {
         await this.launchFailed(rec, classifyStartError(e));
         throw e;
       }
+      const logged = pumpLogs(new LogWriter(log), launched, true);
       const stop = forwardSignals(launched.core.pid);
       try {
         code = await launched.core.exited;
         if (launched.console) await Promise.race([launched.console.proc.exited, Bun.sleep(2000)]);
+        // what the container wrote last (a process it left behind may keep the pipes open: not for long)
+        await Promise.race([logged, Bun.sleep(2000)]);
       } finally {
         stop();
         launched.console?.proc.kill(9);
       }
     } finally {
       closeSync(devnull);
+      closeSync(log);
     }
     await this.finish(rec.id, code);
     return code;
@@ -642,10 +659,17 @@ export class Engine {
   async finish(id: string, code: number | undefined, o: { restarting?: boolean } = {}): Promise<void> {
     const rec = this.containers.load(id);
     if (!rec) return;
+    // the kernel's OOM killer took a process of the container (its cgroup's count, read before the cgroup goes)
+    let oomKilled = false;
+    try {
+      if (this.runtime.store.exists(id)) oomKilled = openRecordCgroup(this.runtime.store.load(id)).oomKillCount() > 0;
+    } catch {
+      /* no cgroup left to ask */
+    }
     await this.containers.withLock(id, async () => {
       const cur = this.containers.load(id);
       if (!cur) return;
-      cur.state = { ...cur.state, status: "exited", exitCode: code, finishedAt: new Date().toISOString(), pid: 0, restarting: !!o.restarting };
+      cur.state = { ...cur.state, status: "exited", exitCode: code, finishedAt: new Date().toISOString(), pid: 0, restarting: !!o.restarting, oomKilled };
       if (!o.restarting) delete cur.state.restarting;
       this.containers.save(cur);
     });

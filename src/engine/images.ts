@@ -1,11 +1,12 @@
 // `import`: a root filesystem tarball (plain, gzip or zstd) becomes a
 // one-layer image, as `docker import` does. --change takes CMD, ENTRYPOINT
-// (JSON arrays or a shell string), ENV K=V, WORKDIR, USER, STOPSIGNAL.
-import { statSync } from "node:fs";
+// (JSON arrays or a shell string), ENV K=V, WORKDIR, USER, STOPSIGNAL, LABEL K=V.
+import { rmSync, statSync } from "node:fs";
 import { hostPlatform, layerDiffId, MediaType, sha256, type ImageConfig, type ImageStore } from "../image/index.ts";
 import { detectCompression } from "../image/index.ts";
 import { closeSync, openSync, readSync } from "node:fs";
 import { EngineError } from "./store.ts";
+import { writeFully } from "./logs.ts";
 import { EngineUsageError, parseDuration } from "./args.ts";
 
 function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: string): void {
@@ -56,8 +57,13 @@ function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: string): v
       cfg.Healthcheck = hc;
       break;
     }
+    case "LABEL": {
+      // LABEL K=V [K2="V 2"...] (quoted values as a Dockerfile's)
+      for (const m of val.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/g)) (cfg.Labels ??= {})[m[1]!] = m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!;
+      break;
+    }
     case "EXPOSE": for (const p of val.trim().split(/\s+/)) (cfg.ExposedPorts ??= {})[p.includes("/") ? p : `${p}/tcp`] = {}; break;
-    default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL, VOLUME, EXPOSE, HEALTHCHECK)`);
+    default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL, VOLUME, EXPOSE, HEALTHCHECK, LABEL)`);
   }
 }
 
@@ -103,4 +109,45 @@ export async function importRootfs(store: ImageStore, file: string, ref: string,
     });
     return { ref: name, digest: m.digest, configDigest: sha256(cfgBytes) };
   });
+}
+
+/**
+ * `save` without -o: the OCI archive is written to stdout (through a temporary
+ * file in the store, as the archive is made from a directory).
+ */
+export async function saveToStdout(store: ImageStore, refs: string[]): Promise<void> {
+  const { exportImages } = await import("../image/archive.ts");
+  const tmp = `${store.tempPath("save")}.tar`;
+  try {
+    await exportImages(store, refs, tmp, { format: "oci-archive" }).catch((err) => {
+      throw new EngineError((err as Error).message);
+    });
+    // stdout may be a non-blocking pipe (| gzip): written chunk by chunk, waiting when it is full
+    const fd = openSync(tmp, "r");
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      for (let n; (n = readSync(fd, buf)) > 0;) {
+        if (!(await writeFully(1, buf.subarray(0, n)))) throw new EngineError("save: stdout was closed before the archive was written");
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** `load` without -i: the archive (plain or compressed) is read from stdin. */
+export async function loadFromStdin(store: ImageStore): Promise<Array<{ ref: string }>> {
+  const { importImages } = await import("../image/archive.ts");
+  const tmp = `${store.tempPath("load")}.tar`;
+  try {
+    const n = await Bun.write(tmp, new Response(Bun.stdin.stream()));
+    if (n === 0) throw new EngineError("load: stdin is empty (give an archive on stdin, or -i FILE)");
+    return await importImages(store, tmp).catch((err) => {
+      throw new EngineError((err as Error).message.replaceAll(tmp, "stdin"));
+    });
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }

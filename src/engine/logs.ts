@@ -1,6 +1,7 @@
-// A detached container's log: its monitor reads the container's stdout and
-// stderr through pipes and writes one JSON record per line, in the field
-// names of Docker's json-file driver:
+// A container's log: its monitor (or, for a foreground run, berth itself,
+// which also passes the output on to its own stdout and stderr) reads the
+// container's stdout and stderr through pipes and writes one JSON record per
+// line, in the field names of Docker's json-file driver:
 //
 //   {"log":"hello\n","stream":"stdout","time":"2026-11-30T10:12:00.123Z"}
 //
@@ -63,15 +64,41 @@ function writeAll(fd: number, text: string): void {
   while (off < b.length) off += writeSync(fd, b, off);
 }
 
-/** Copies a stream of the container into the log until it ends. */
-export async function pump(w: LogWriter, stream: LogStream, from: ReadableStream<Uint8Array> | undefined): Promise<void> {
+/**
+ * Copies a stream of the container into the log until it ends; with `tee`,
+ * also to that descriptor first, byte for byte (a foreground run's terminal,
+ * as Docker's attached run keeps the log too). A reader of `tee` that went
+ * away stops the copy there, not into the log.
+ */
+export async function pump(w: LogWriter, stream: LogStream, from: ReadableStream<Uint8Array> | undefined, tee?: number): Promise<void> {
   if (!from || typeof from !== "object") return;
+  let teeOk = tee !== undefined;
   try {
-    for await (const chunk of from) w.write(stream, chunk);
+    for await (const chunk of from) {
+      if (teeOk) teeOk = await writeFully(tee!, chunk);
+      w.write(stream, chunk);
+    }
   } catch {
     /* the pipe broke: what came is written */
   }
   w.flush(stream);
+}
+
+/** Writes all of chunk to fd, waiting while a non-blocking fd is full; false once the reader is gone. */
+export async function writeFully(fd: number, chunk: Uint8Array): Promise<boolean> {
+  let off = 0;
+  while (off < chunk.length) {
+    try {
+      off += writeSync(fd, chunk, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
+        await Bun.sleep(1);
+        continue;
+      }
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Whether a log file's first bytes are records (else raw, an older log). */

@@ -55,6 +55,8 @@ export interface ContainerRecordE {
     stoppedByUser?: boolean;
     /** Exited, and the monitor will start it again after a back-off (the restart policy). */
     restarting?: boolean;
+    /** The kernel's OOM killer ended a process of the container during its last run. */
+    oomKilled?: boolean;
     /** The health check's results (with a healthcheck). */
     health?: HealthState;
   };
