@@ -211,7 +211,7 @@ export function ociState(rec: ContainerRecord, status: string): State {
     status: status as ContainerStatus,
     bundle: rec.bundle,
   } as State;
-  if (status !== "stopped") s.pid = rec.pid;
+  if (status !== "stopped" && rec.pid > 0) s.pid = rec.pid; // none yet while creating
   if (rec.annotations && Object.keys(rec.annotations).length > 0) s.annotations = rec.annotations;
   return s;
 }

@@ -69,6 +69,9 @@ async function killedCreate(c: Ctx, b: Bundle, id: string, at: { step?: string; 
       // while the create runs, the container is listed as creating
       const l = await c.berth(["list"]);
       expect(l.stdout).toMatch(new RegExp(`^${id}\\s+0\\s+creating\\s`, "m"));
+      // the runtime-spec's state: creating, and no pid before there is one
+      const st = JSON.parse(ok(await c.berth(["state", id])).stdout) as Record<string, unknown>;
+      expect({ status: st.status, pid: st.pid }).toEqual({ status: "creating", pid: undefined });
     }
   } else if (at.delay) await Bun.sleep(at.delay);
   const made = descendants(p.pid);
