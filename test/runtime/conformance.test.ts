@@ -97,8 +97,13 @@ describe("errors that vanish: everything that can fail does so at create", () =>
     await createFails(c, b.dir, /process\.rlimits\[0\]/);
   });
 
-  ctest("an I/O priority the kernel refuses", async (c) => {
-    const b = c.bundle(["true"], (cfg) => (cfg.process!.ioPriority = { class: "IOPRIO_CLASS_BE", priority: 8 }));
+  ctest("an I/O priority the kernel refuses (the real-time class from a user namespace)", async (c) => {
+    const b = c.bundle(["true"], (cfg) => {
+      cfg.process!.ioPriority = { class: "IOPRIO_CLASS_RT", priority: 0 };
+      cfg.linux!.namespaces!.push({ type: "user" });
+      cfg.linux!.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+      cfg.linux!.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+    });
     await createFails(c, b.dir, /process\.ioPriority/);
   }, 30000, { skip: berthOnly("runc 1.1 does not implement process.ioPriority") });
 
@@ -128,7 +133,7 @@ describe("errors that vanish: everything that can fail does so at create", () =>
     await createFails(c, b.dir, /process\.user\.gid/);
   });
 
-  ctest("a seccomp rule libseccomp cannot compile", async (c) => {
+  ctest("a seccomp rule that cannot be compiled (an argument index past 5)", async (c) => {
     const b = c.bundle(["true"], (cfg) => {
       cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["acct"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 1, op: "SCMP_CMP_EQ" }] }] };
     });
