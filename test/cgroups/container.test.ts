@@ -5,6 +5,15 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "n
 import { ctest, kv, ok, type Ctx } from "../runtime/helpers.ts";
 import { isRoot, layout, uniqueId } from "./helpers.ts";
 
+/** A process's cgroup in the hierarchy of `ctrl` ("" for cgroup2), as the host sees it. */
+function cgroupOf(pid: number, ctrl: string): string {
+  for (const line of readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n")) {
+    const [, ctrls, path] = line.split(":");
+    if (ctrls !== undefined && (ctrl === "" ? line.startsWith("0::") : ctrls.split(",").includes(ctrl))) return path!;
+  }
+  throw new Error(`process ${pid} has no ${ctrl || "cgroup2"} cgroup`);
+}
+
 const KMSG = { path: "/dev/kmsg", type: "c" as const, major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 };
 // opening /dev/kmsg for reading also needs CAP_SYSLOG (dmesg_restrict): give it,
 // so that only the device cgroup can say no
@@ -115,10 +124,31 @@ describe.skipIf(!hybridHugetlb)("hugetlb limits on a hybrid host", () => {
     });
     const id = c.id("huge");
     ok(await c.berth(["run", "-d", "--bundle", b.dir, id]));
-    const st = await c.state(id);
-    const dir = `${layout.unified!.mountpoint}/berth/${id}`;
+    const pid = (await c.state(id)).pid as number;
+    const path = cgroupOf(pid, "");
+    expect(path).toContain(id);
+    const dir = `${layout.unified!.mountpoint}${path}`;
     expect(readFileSync(`${dir}/hugetlb.2MB.max`, "utf8").trim()).toBe(String(2 << 20));
-    expect(readFileSync(`${dir}/cgroup.procs`, "utf8").split("\n")).toContain(String(st.pid));
-    expect(readFileSync(`/proc/${st.pid}/cgroup`, "utf8")).toContain(`0::/berth/${id}\n`);
+    expect(readFileSync(`${dir}/cgroup.procs`, "utf8").split("\n")).toContain(String(pid));
+  });
+});
+
+// `docker update --memory -1` / `runc update --memory -1` on a container with a
+// swap limit: v1 keeps memsw >= memory, so memsw is lifted first (runc does the same).
+const memsw = layout.v1["memory"] && existsSync(`${layout.v1["memory"].mountpoint}/memory.memsw.limit_in_bytes`);
+
+describe.skipIf(!isRoot || layout.mode === "v2" || !memsw)("update on cgroup v1", () => {
+  ctest("update --memory -1 lifts memory and memory+swap; limits then go back down", async (c) => {
+    const b = c.bundle(["sleep", "30"], (cfg) => {
+      cfg.linux!.resources = { ...(cfg.linux!.resources ?? {}), memory: { limit: 64 << 20, swap: 128 << 20 } };
+    });
+    const id = c.id("upd");
+    ok(await c.berth(["run", "-d", "--bundle", b.dir, id]));
+    const dir = `${layout.v1["memory"]!.mountpoint}${cgroupOf((await c.state(id)).pid as number, "memory")}`;
+    const read = () => ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"].map((f) => readFileSync(`${dir}/${f}`, "utf8").trim());
+    ok(await c.berth(["update", "--memory", "-1", id]));
+    for (const v of read()) expect(v).toMatch(/^9223372036854\d{6}$/);
+    ok(await c.berth(["update", "--memory", "32m", "--memory-swap", "48m", id]));
+    expect(read()).toEqual([String(32 << 20), String(48 << 20)]);
   });
 });
