@@ -65,7 +65,7 @@ void seccomp_prepare(const struct plan *p);
 int seccomp_load_prepared(const struct plan *p);
 
 /* term.c */
-int setup_terminal(int console_sock, int rows, int cols);
+int setup_terminal(int console_sock, int rows, int cols, long uid);
 int send_fd(int sock, int fd, const char *data, size_t len);
 
 /* hooks.c */

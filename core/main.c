@@ -779,7 +779,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	if ((o = plan_find(&plan, "terminal"))) {
 		if (console < 0)
 			die("a terminal needs a console socket");
-		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]));
+		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]), (long)num(o->argv[2]));
 		close(console);
 	}
 	if ((o = plan_find(&plan, "cwd"))) {
@@ -837,7 +837,7 @@ static void __attribute__((noreturn)) child_exec(int console)
 	if ((o = plan_find(&plan, "terminal"))) {
 		if (console < 0)
 			die("a terminal needs a console socket");
-		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]));
+		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]), (long)num(o->argv[2]));
 		close(console);
 	}
 	apply_affinity("final");

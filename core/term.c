@@ -34,8 +34,9 @@ int send_fd(int sock, int fd, const char *data, size_t len)
 }
 
 /* Opens a pty through the container's /dev/ptmx, makes its slave our
- * controlling terminal and stdio, and sends the master over console_sock. */
-int setup_terminal(int console_sock, int rows, int cols)
+ * controlling terminal and stdio, owned by the process's uid, and sends the
+ * master over console_sock. */
+int setup_terminal(int console_sock, int rows, int cols, long uid)
 {
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
@@ -50,6 +51,10 @@ int setup_terminal(int console_sock, int rows, int cols)
 	char name[64] = "/dev/pts/?";
 	if (ioctl(master, TIOCGPTN, &n) == 0)
 		snprintf(name, sizeof name, "/dev/pts/%d", n);
+	/* the group stays devpts's (gid=5, tty, in the usual mount options); a
+	 * uid not mapped in the container's user namespace leaves it as it is */
+	if (fchown(slave, (uid_t)uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM)
+		die_errno("giving the pty to uid %ld", uid);
 	if (rows > 0 || cols > 0) {
 		struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
 		ioctl(slave, TIOCSWINSZ, &ws);

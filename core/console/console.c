@@ -7,7 +7,8 @@
  * copies stdin to the master and the master to stdout until the container's
  * side is closed. When stdin is a terminal it is put in raw mode (restored at
  * the end) and its window size follows onto the pty (SIGWINCH). End of file
- * on stdin leaves the pty open. It decides nothing else: berth runs it. */
+ * on stdin leaves the pty open. SIGTERM ends it (the terminal restored).
+ * It decides nothing else: berth runs it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t winch = 1;
+static volatile sig_atomic_t quit = 0;
 static struct termios saved;
 static int raw = 0;
 
@@ -28,6 +30,12 @@ static void on_winch(int sig)
 {
 	(void)sig;
 	winch = 1;
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	quit = 1;
 }
 
 static void restore(void)
@@ -97,7 +105,7 @@ int main(int argc, char **argv)
 	int conn;
 	do
 		conn = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-	while (conn < 0 && errno == EINTR);
+	while (conn < 0 && errno == EINTR && !quit);
 	unlink(argv[1]);
 	if (conn < 0) {
 		fprintf(stderr, "berth-console: accept: %s\n", strerror(errno));
@@ -121,9 +129,11 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_winch;
 	sigaction(SIGWINCH, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
 	int in_open = 1;
 	char buf[8192];
-	for (;;) {
+	while (!quit) {
 		if (winch) {
 			winch = 0;
 			struct winsize ws;

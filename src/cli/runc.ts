@@ -1,6 +1,7 @@
 // The runc-compatible commands (the OCI runtime CLI that containerd's shim,
 // Podman's conmon and Docker call).
 import { forwardSignals } from "../linux/signals.ts";
+import { finishConsole, startConsole } from "../linux/console.ts";
 import { existsSync, readFileSync, writeFileSync } from "../linux/fs.ts";
 import { SIGNALS } from "../linux/signals.ts";
 import { join, resolve } from "../linux/path.ts";
@@ -8,7 +9,7 @@ import { detectCgroups } from "../cgroups/index.ts";
 import { MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION } from "../spec/constants.ts";
 import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
-import type { LinuxResources, Process } from "../spec/types.ts";
+import type { LinuxResources, Process, Spec } from "../spec/types.ts";
 import { openRecordCgroup, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
 import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
@@ -97,14 +98,39 @@ async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
     await session.proc.exited;
     return 0;
   }
-  const { session } = rt.runForeground(id, createOptions(p));
+  const o = createOptions(p);
+  // process.terminal without --console-socket: berth relays its own terminal
+  // to the container's pty, as runc does
+  const con = !o.consoleSocket && bundleWantsTerminal(o.bundle) ? startConsole(callerStdio()) : undefined;
+  let session;
+  try {
+    session = rt.runForeground(id, { ...o, consoleSocket: con?.socket ?? o.consoleSocket }).session;
+  } catch (e) {
+    if (con) await finishConsole(con, 0);
+    throw e;
+  }
   const stop = forwardSignals(session.proc.pid);
   const code = await session.proc.exited;
   trace("run: exited");
   stop();
+  if (con) await finishConsole(con);
   if (!bool(p, "keep")) rt.delete(id, true);
   trace("run: deleted");
   return code;
+}
+
+/** process.terminal in a bundle's config.json (false where it cannot be read: create says why). */
+function bundleWantsTerminal(bundle: string): boolean {
+  try {
+    const spec = parseJSON(readFileSync(join(resolve(bundle), "config.json"), "utf8"), "config.json") as Spec;
+    return spec?.process?.terminal === true;
+  } catch {
+    return false;
+  }
+}
+
+function callerStdio(): [number, number, number] {
+  return [callerFd(0), callerFd(1), callerFd(2)];
 }
 
 function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs>): Process {
@@ -169,11 +195,26 @@ async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
   const id = p.args[0];
   if (!id) throw new UsageError("exec needs a container id");
   const detach = bool(p, "detach");
-  const session = rt.exec(id, () => processFromArgs(rt, id, p), { consoleSocket: str(p, "console-socket"), pidfdSocket: str(p, "pidfd-socket"), pidFile: str(p, "pid-file"), detach, preserveFds: preserveFds(str(p, "preserve-fds")) });
+  const consoleSocket = str(p, "console-socket");
+  // a terminal in the foreground without --console-socket: berth relays its
+  // own terminal to the process's pty, as runc does (the process is read first)
+  const relay = !detach && !consoleSocket;
+  const proc = relay ? processFromArgs(rt, id, p) : () => processFromArgs(rt, id, p);
+  const con = relay && (proc as Process).terminal ? startConsole(callerStdio()) : undefined;
+  // the pty starts with the size of berth's own terminal (the console follows its changes)
+  if (con && callerFd(1) === 1 && process.stdout.columns && process.stdout.rows) (proc as Process).consoleSize = { width: process.stdout.columns, height: process.stdout.rows };
+  let session;
+  try {
+    session = rt.exec(id, proc, { consoleSocket: con?.socket ?? consoleSocket, pidfdSocket: str(p, "pidfd-socket"), pidFile: str(p, "pid-file"), detach, preserveFds: preserveFds(str(p, "preserve-fds")) });
+  } catch (e) {
+    if (con) await finishConsole(con, 0);
+    throw e;
+  }
   if (detach) return (await session.proc.exited) === 0 ? 0 : 1;
   const stop = forwardSignals(session.proc.pid);
   const code = await session.proc.exited;
   stop();
+  if (con) await finishConsole(con);
   return code;
 }
 

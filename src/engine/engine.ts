@@ -25,6 +25,7 @@ import { inspectNetwork, setupNetwork, teardownNetwork, type NetworkMode } from 
 import { openRecordCgroup, Runtime, RuntimeError } from "../runtime/container.ts";
 import { processStart } from "../runtime/state.ts";
 import { setBlocking } from "../linux/sys.ts";
+import { startConsole, type Console } from "../linux/console.ts";
 import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
 import type { Process } from "../spec/types.ts";
 import { resolveUser } from "../image/config.ts";
@@ -55,13 +56,6 @@ export interface CreateRequest {
   pull: PullPolicy;
   registry?: RegistryOptions;
   onPullProgress?: (p: PullProgress) => void;
-}
-
-/** Where berth's helper programs are: beside the executable, or the build folder. */
-function helperPath(name: string): string {
-  const candidates = [join(resolve(process.execPath, ".."), name), resolve(import.meta.dir, "../../build", name), resolve(import.meta.dir, "../../dist", name)];
-  for (const c of candidates) if (existsSync(c)) return c;
-  throw new EngineError(`${name} not found: run scripts/build.sh`);
 }
 
 /** The command line that runs berth itself (the compiled executable, or bun with the CLI's source). */
@@ -126,12 +120,6 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** A console helper listening on a socket: its path and process. */
-interface Console {
-  socket: string;
-  proc: Subprocess;
 }
 
 export class Engine {
@@ -407,23 +395,11 @@ export class Engine {
     const dir = join(this.paths.runRoot, "console");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const socket = join(dir, `${id.slice(0, 32)}.sock`);
-    rmSync(socket, { force: true });
-    const proc = Bun.spawn([helperPath("berth-console"), socket], { stdio: [...stdio, "pipe"] as never, env: {} });
-    const fd = (proc as unknown as { stdio: number[] }).stdio[3]!;
-    setBlocking(fd);
-    const buf = Buffer.alloc(16);
-    let n = 0;
     try {
-      n = readSync(fd, buf);
-    } catch {
-      n = 0;
+      return startConsole(stdio, socket);
+    } catch (e) {
+      throw new EngineError((e as Error).message);
     }
-    closeSync(fd);
-    if (buf.subarray(0, n).toString() !== "ready\n") {
-      proc.kill(9);
-      throw new EngineError("the console helper failed to start");
-    }
-    return { socket, proc };
   }
 
   /**

@@ -218,7 +218,8 @@ export function memoryPolicyOp(mp: LinuxMemoryPolicy): PlanOp {
 /** The core's operations for a process (shared by create and exec). */
 export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp[] {
   const ops: PlanOp[] = [];
-  if (proc.terminal) ops.push(["terminal", proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0]);
+  // the pty's slave becomes the user's (as runc's stdio: the tty group devpts gave it stays)
+  if (proc.terminal) ops.push(["terminal", proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, proc.user?.uid ?? 0]);
   for (const [i, r] of (proc.rlimits ?? []).entries()) {
     const n = RLIMIT_NUMBERS[r.type];
     if (n === undefined) throw new RuntimeError(`${field}.rlimits[${i}].type: unknown rlimit ${JSON.stringify(r.type)}`);

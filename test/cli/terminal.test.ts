@@ -1,0 +1,90 @@
+// A foreground `run`, and `exec -t`, of a process with process.terminal true
+// and no --console-socket: as runc does, the runtime gives the process a pty
+// and relays its caller's terminal to it (input, output, window size, raw
+// mode) and exits with the process's status. `runc spec` writes
+// terminal: true, so every runc tutorial's first `run` takes this path.
+// The pty's slave is the process's user's, in devpts's tty group (gid=5 in
+// the mount options), as runc leaves it (runc chowns the process's stdio to
+// process.user.uid): programs that check their tty (ssh, sudo, mesg) need it.
+// The caller's terminal here is util-linux's `script`, which runs the command
+// on a pty of its own. Every case also runs against runc where installed.
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { bundleTracker, ensureCore, REPO, uniqueId, type Result } from "./helpers.ts";
+
+beforeAll(ensureCore);
+
+const tracker = bundleTracker();
+afterEach(tracker.cleanupAll);
+
+const RUNC = "/usr/sbin/runc";
+const BERTH = [join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts")];
+const runtimes: [string, string[]][] = [["berth", BERTH]];
+if (existsSync(RUNC)) runtimes.push(["runc", [RUNC]]);
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Runs ARGV on a fresh pty of COLSxROWS (script(1)), feeding INPUT once the command has had time to start. */
+async function onTerminal(argv: string[], input = "", size = "91x33"): Promise<Result> {
+  const [cols, rows] = size.split("x");
+  const cmd = `stty cols ${cols} rows ${rows}; exec ${argv.map(q).join(" ")}`;
+  const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  if (input) {
+    await Bun.sleep(1500);
+    p.stdin.write(input);
+    p.stdin.flush();
+  }
+  // script ends when the command does; its stdin stays open until then
+  const killer = setTimeout(() => p.kill(9), 30_000);
+  const code = await p.exited;
+  clearTimeout(killer);
+  p.stdin.end();
+  return { code, stdout: (await new Response(p.stdout).text()).replace(/\r/g, ""), stderr: await new Response(p.stderr).text() };
+}
+
+// the size follows the caller's right after the process starts (runc and the
+// console set it as they get the pty): a moment's wait for a runc exec
+const SHOW = "tty; sleep 0.3; stty size; stat -c 'owner %u:%g' $(tty)";
+
+for (const [name, rt] of runtimes) {
+  describe(`terminal relayed by the runtime (${name})`, () => {
+    test("foreground run: a pty of the caller's size, owned by process.user, the process's exit status", async () => {
+      const b = tracker.bundle(["sh", "-c", `${SHOW}; exit 7`], (s) => {
+        s.process!.terminal = true;
+        s.process!.user = { uid: 1000, gid: 1000 };
+      });
+      mkdirSync(b.root, { recursive: true });
+      const r = await onTerminal([...rt, "--root", b.root, "run", "--bundle", b.dir, uniqueId("tty")]);
+      expect(r.stdout).toMatch(/\/dev\/pts\/\d+\n/);
+      expect(r.stdout).toContain("33 91\n");
+      expect(r.stdout).toContain("owner 1000:5\n");
+      expect(r.code).toBe(7);
+    }, 60_000);
+
+    test("foreground run: the caller's input reaches the process, in raw mode (no local echo twice)", async () => {
+      const b = tracker.bundle(["sh", "-c", "read x; echo got:$x; exit 3"], (s) => {
+        s.process!.terminal = true;
+      });
+      mkdirSync(b.root, { recursive: true });
+      const r = await onTerminal([...rt, "--root", b.root, "run", "--bundle", b.dir, uniqueId("tty")], "hello\n");
+      expect(r.stdout).toContain("got:hello\n");
+      // the container's pty echoes once; a cooked outer terminal would echo again
+      expect(r.stdout.split("hello").length - 1).toBe(2);
+      expect(r.code).toBe(3);
+    }, 60_000);
+
+    test("exec -t: a pty of the caller's size, owned by --user, the process's exit status", async () => {
+      const b = tracker.bundle(["sleep", "60"]);
+      mkdirSync(b.root, { recursive: true });
+      const id = uniqueId("ttyx");
+      const d = Bun.spawnSync([...rt, "--root", b.root, "run", "-d", "--bundle", b.dir, id], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      expect(d.exitCode).toBe(0);
+      const r = await onTerminal([...rt, "--root", b.root, "exec", "-t", "--user", "1000:1000", id, "sh", "-c", `${SHOW}; exit 5`], "", "77x22");
+      expect(r.stdout).toMatch(/\/dev\/pts\/\d+\n/);
+      expect(r.stdout).toContain("22 77\n");
+      expect(r.stdout).toContain("owner 1000:5\n");
+      expect(r.code).toBe(5);
+    }, 60_000);
+  });
+}
