@@ -21,7 +21,7 @@
  * process's child, as it is the Bun berth's.
  *
  * When no agent listens (no socket, refused connection; or BERTH_NO_AGENT is
- * set), the door executes berth-bun beside it with the same arguments: the
+ * set, or this process was started by socket activation), the door executes berth-bun beside it with the same arguments: the
  * agent only accelerates, it is never required. The door decides nothing
  * about the command: it finds the state directory as berth does (to know
  * where the agent would listen), and the agent answers "fallback" for any
@@ -251,6 +251,10 @@ int main(int argc, char **argv)
 	args = argv;
 	const char *off = getenv("BERTH_NO_AGENT");
 	if (off && *off)
+		bun_path();
+	/* started by socket activation (the agent itself): never a client */
+	const char *listen_pid = getenv("LISTEN_PID");
+	if (listen_pid && strtol(listen_pid, NULL, 10) == (long)getpid())
 		bun_path();
 	char root[PATH_MAX];
 	state_dir(argc, argv, root, sizeof root);

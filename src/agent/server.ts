@@ -2,7 +2,8 @@
 // process that runs berth's runtime commands for callers who run `berth`
 // (core/door/door.c), so that a call costs berth's own work, not a new Bun
 // process. It listens on ROOT/.warm.sock (mode 0600; a caller of another uid
-// is refused by its SO_PEERCRED credentials) and serves calls concurrently:
+// is refused by its SO_PEERCRED credentials; or the socket systemd's socket
+// unit made, as fd 3) and serves calls concurrently:
 // a call runs until it waits for a core, and others run meanwhile.
 //
 // A call runs as the caller's own: its working directory, its environment and
@@ -22,7 +23,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
 import { writeErr } from "../linux/stdio.ts";
-import { accept, closeFd, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
+import { accept, adoptListener, closeFd, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
 
 export interface DoorAgentOptions {
   root: string;
@@ -173,9 +174,16 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
   setCallerSource(() => als.getStore());
   const uid = process.geteuid?.() ?? 0;
   const path = doorSocket(o.root);
-  mkdirSync(o.root, { recursive: true, mode: 0o700 });
-  if (existsSync(path)) rmSync(path);
-  const listener = listenUnix(path);
+  // systemd's socket activation: the socket unit made ROOT/.warm.sock, and it is fd 3
+  const activated = process.env.LISTEN_PID === String(process.pid) && process.env.LISTEN_FDS === "1";
+  let listener: number;
+  if (activated) {
+    listener = adoptListener(3);
+  } else {
+    mkdirSync(o.root, { recursive: true, mode: 0o700 });
+    if (existsSync(path)) rmSync(path);
+    listener = listenUnix(path);
+  }
   const watched = new Map<number, DoorCall>();
   let inflight = 0;
   // BERTH_AGENT_LOG: one line per call on the agent's stderr (what it served, what it left to Bun)
@@ -241,6 +249,6 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     await new Promise((r) => setImmediate(r));
   }
   closeFd(listener);
-  rmSync(path, { force: true });
+  if (!activated) rmSync(path, { force: true });
   return 0;
 }

@@ -18,6 +18,7 @@ const lib = dlopen("libc.so.6", {
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
   umask: { args: [FFIType.u32], returns: FFIType.u32 },
+  fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
 });
 const c = lib.symbols;
 
@@ -50,6 +51,14 @@ export function listenUnix(path: string): number {
     throw new SysError("bind", e, path);
   }
   if (c.listen(fd, 128) < 0) fail("listen", path);
+  return fd;
+}
+
+/** A listening socket handed over (systemd's socket activation): made non-blocking and close-on-exec. */
+export function adoptListener(fd: number): number {
+  const F_GETFL = 3, F_SETFL = 4, F_SETFD = 2, FD_CLOEXEC = 1;
+  const fl = c.fcntl(fd, F_GETFL, 0);
+  if (fl < 0 || c.fcntl(fd, F_SETFL, fl | SOCK_NONBLOCK) < 0 || c.fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) fail("fcntl (the activated socket)");
   return fd;
 }
 

@@ -7,7 +7,7 @@
 // them); a caller of another uid is refused; an agent killed in the middle
 // of a call gives one error line and a non-zero exit, and the next call works.
 import { describe, expect } from "bun:test";
-import { chmodSync, closeSync, openSync, readFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ctest, alive, waitFor, BERTH, REPO, type Ctx, type Result } from "../runtime/helpers.ts";
 import { startAgent, type Agent } from "./agent.ts";
@@ -168,6 +168,23 @@ describe("front door and agent", () => {
     expect(p.stderr.toString()).toBe(`berth: the berth agent at ${c.root}/.warm.sock serves only the user it runs as\n`);
     expect(a.log()).toContain("refused uid 65534");
     expect(served(a)).toEqual([]);
+  }, 30000, { skip });
+
+  ctest("systemd's socket activation: the agent takes the socket it is handed as fd 3", async (c) => {
+    const activate = Bun.which("systemd-socket-activate");
+    if (!activate) return;
+    const socket = join(c.root, ".warm.sock");
+    const log = join(c.tempDir("agent"), "agent.log");
+    const p = Bun.spawn([activate, "-l", socket, "-E", "BERTH_AGENT_LOG=1", BERTH, "--root", c.root, "agent"], { stdio: ["ignore", "ignore", Bun.file(log)] });
+    c.defer(async () => {
+      p.kill("SIGTERM");
+      await p.exited;
+    });
+    expect(await waitFor(() => existsSync(socket)));
+    // the first call starts the agent (the door started by activation is never a client)
+    expect(await c.berth(["state", "nosuch"])).toEqual({ code: 1, stdout: "", stderr: 'berth: container "nosuch" does not exist\n' });
+    expect(await c.berth(["list", "-q"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(readFileSync(log, "utf8")).toContain("exit 0: --root " + c.root + " list -q");
   }, 30000, { skip });
 
   ctest("an agent killed during a call: one error line, non-zero exit; the next call works on Bun", async (c) => {
