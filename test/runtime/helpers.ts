@@ -15,6 +15,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { detectCgroups } from "../../src/cgroups/index.ts";
 import { defaultSpec } from "../../src/spec/defaults.ts";
 import type { Spec } from "../../src/spec/types.ts";
 import { startAgent, type Agent } from "../agent/agent.ts";
@@ -97,7 +98,8 @@ let templateSpec: Spec | undefined;
 /** The default config.json, as `berth spec` writes it (for another runtime too: the same bundle for both). */
 function defaultConfig(): Spec {
   if (!templateSpec && OTHER_RUNTIME) {
-    templateSpec = defaultSpec();
+    // what `berth spec` writes on this host (a cgroup namespace only on a pure v2 host)
+    templateSpec = defaultSpec({ cgroupns: detectCgroups().mode === "v2" });
     // crun 1.8 takes only 1.0.x bundles ("unknown version specified")
     if (RUNTIME_NAME === "crun") templateSpec.ociVersion = "1.0.2";
   }
