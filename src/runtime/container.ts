@@ -10,7 +10,7 @@ import { mkfifo, openBlocking, readBlocking } from "../linux/sys.ts";
 import { OCI_VERSION } from "../spec/constants.ts";
 import { parseJSON, validateConfig } from "../spec/validate.ts";
 import type { Process, Spec, State } from "../spec/types.ts";
-import { runHooks, runHooksWarning } from "./hooks.ts";
+import { awaitStartContainerHooks, runHooks, runHooksWarning } from "./hooks.ts";
 import { moveNetDevicesIn, moveNetDevicesOut } from "./netdevices.ts";
 import { createPlan, deviceRules, execPlan, sharesMountNs } from "./plan.ts";
 import { detachMountAt, mountIdsAt, realDirectory } from "../linux/mounts.ts";
@@ -286,6 +286,9 @@ export class Runtime {
         closeSync(fd);
       }
       unlinkSync(fifo);
+      if ((rec.config.hooks?.startContainer?.length ?? 0) > 0 && !awaitStartContainerHooks(rec.pid, rec.pidStart)) {
+        throw new RuntimeError(`cannot start container ${id}: its init stopped before running the program (a startContainer hook failed: see the container's stderr)`);
+      }
       trace("start: started");
       rec.status = "running";
       this.store.save(rec);

@@ -1,7 +1,8 @@
 // Hooks that run in the runtime's namespaces (prestart, createRuntime,
 // poststart, poststop): the state JSON on stdin, a timeout, the exit status checked.
+import { readFileSync } from "../linux/fs.ts";
 import type { Hook } from "../spec/types.ts";
-import { RuntimeError } from "./state.ts";
+import { processStart, RuntimeError } from "./state.ts";
 import { callerFd } from "../linux/stdio.ts";
 import { callerCwd } from "../linux/caller.ts";
 
@@ -47,4 +48,25 @@ function runHook(phase: string, h: Hook, state: object): void {
   const err = r.stderr ? r.stderr.toString().trim() : "";
   if (r.signalCode === "SIGKILL" && h.timeout) throw new RuntimeError(`${phase} hook ${h.path}: timed out after ${h.timeout} s`);
   throw new RuntimeError(`${phase} hook ${h.path}: failed with ${r.exitCode === null ? `signal ${r.signalCode}` : `status ${r.exitCode}`}${err ? `: ${err}` : ""}`);
+}
+
+/**
+ * runtime-spec lifecycle step 7: "If any startContainer hook fails, the
+ * runtime MUST generate an error, stop the container". The init runs them
+ * once `start` has released it: this waits until it has gone on to the
+ * container's program (its name is no longer the core's) or has exited (a
+ * hook failed; its message is on the container's stderr). True: it went on.
+ */
+export function awaitStartContainerHooks(pid: number, pidStart: string): boolean {
+  for (;;) {
+    if (processStart(pid) !== pidStart) return false;
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      return false;
+    }
+    if (comm !== "berth-core" && !comm.startsWith("memfd:berth-cor")) return true;
+    Bun.sleepSync(1);
+  }
 }

@@ -205,6 +205,19 @@ describe("lifecycle and hooks", () => {
     ]);
     expect(existsSync(join(c.root, id))).toBe(false);
   }, 30000, { skip: deliberateDifference("berth follows runtime-spec 1.2 (warn and go on); runc 1.1 fails start and stops the container when a poststart hook fails") });
+  // runtime.md lifecycle step 7: "If any startContainer hook fails, the
+  // runtime MUST generate an error, stop the container". The hook runs in the
+  // init after `start` released it; `start` waits for the outcome.
+  ctest("a failing startContainer hook fails start and stops the container", async (c) => {
+    const b = c.bundle(["sleep", "30"], (cfg) => (cfg.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "exit 3"] }] }));
+    const id = c.id("sc");
+    ok(await c.berth(["create", "--bundle", b.dir, id]));
+    const r = await c.berth(["start", id]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/startContainer hook/);
+    expect((await c.state(id)).status).toBe("stopped");
+    ok(await c.berth(["delete", id]));
+  }, 30000, { skip: deliberateDifference("runc 1.1's start returns before the init runs its startContainer hooks, and succeeds") });
 });
 
 describe("hangs and ordering: the process's working directory and program", () => {
