@@ -44,6 +44,7 @@ struct clone_args_v2 {
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -136,15 +137,40 @@ static void forward_seccomp(int sock, pid_t pid, int listener)
 }
 
 
+/* Whether our executable lies on a read-only mount that is attached in no
+ * mount namespace we can see: the private read-only mount of the core's
+ * directory berth starts it through (readonlyTree in src/linux/sys.ts).
+ * Nobody can write the file through it, nor make that mount writable. */
+static int exe_on_private_readonly_mount(int fd)
+{
+	struct statvfs sv;
+	struct statx sx;
+	if (fstatvfs(fd, &sv) < 0 || !(sv.f_flag & ST_RDONLY))
+		return 0;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0 || !(sx.stx_mask & STATX_MNT_ID))
+		return 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return 0;
+	char line[4096];
+	int attached = 0;
+	while (!attached && fgets(line, sizeof line, f))
+		attached = strtoull(line, NULL, 10) == sx.stx_mnt_id;
+	fclose(f);
+	return !attached;
+}
+
 /* Runs from a sealed in-memory copy of ourselves, so that a container
- * process that gets hold of /proc/PID/exe cannot overwrite the host binary. */
+ * process that gets hold of /proc/PID/exe cannot overwrite the host binary
+ * (unless berth started us through a private read-only mount: the same
+ * protection without the copy and a second exec). */
 static void ensure_sealed(char **argv, char **envp)
 {
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die_errno("opening /proc/self/exe");
 	int seals = fcntl(fd, F_GET_SEALS);
-	if (seals >= 0 && (seals & F_SEAL_WRITE)) {
+	if ((seals >= 0 && (seals & F_SEAL_WRITE)) || exe_on_private_readonly_mount(fd)) {
 		close(fd);
 		return;
 	}

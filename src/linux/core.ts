@@ -1,9 +1,9 @@
 // The C core's interface: plan encoding, finding the binary, and a session
 // that spawns it and speaks its line protocol (see core/main.c).
 import { existsSync, readSync, writeSync, closeSync } from "./fs.ts";
-import { dirname, join, resolve } from "./path.ts";
+import { basename, dirname, join, resolve } from "./path.ts";
 import type { Subprocess } from "bun";
-import { setBlocking } from "./sys.ts";
+import { readonlyTree, setBlocking } from "./sys.ts";
 import { caller } from "./caller.ts";
 
 /** One plan operation: its name and arguments (numbers are written in decimal). */
@@ -39,6 +39,23 @@ export function corePath(): string {
   ];
   for (const c of candidates) if (c && existsSync(c)) return (cachedCore = c);
   throw new Error("berth-core not found: run scripts/build.sh (or set BERTH_CORE)");
+}
+
+let protectedCore: string | null | undefined;
+/**
+ * The core as this process starts it: through a private read-only mount of
+ * its directory (`/proc/PID/fd/N/berth-core`), so that no container process
+ * can write it through `/proc/PID/exe` (CVE-2019-5736) and the core need not
+ * copy itself into a sealed memfd and execute again; the plain path where
+ * the mount cannot be made (rootless), and the core then seals itself.
+ */
+function coreToRun(): string {
+  if (protectedCore === undefined) {
+    const core = corePath();
+    const fd = readonlyTree(dirname(core));
+    protectedCore = fd < 0 ? null : `/proc/${process.pid}/fd/${fd}/${basename(core)}`;
+  }
+  return protectedCore ?? corePath();
 }
 
 export class CoreError extends Error {}
@@ -102,7 +119,7 @@ export class CoreSession {
       this.proc = proc as unknown as Subprocess;
       return;
     }
-    const argv = [opts.exe ?? corePath(), String(3 + this.keep)];
+    const argv = [opts.exe ?? coreToRun(), String(3 + this.keep)];
     const proc = Bun.spawn(argv, {
       stdio: [...stdio, ...extra, "pipe"] as never,
       env: {},

@@ -40,6 +40,7 @@ const libc = dlopen("libc.so.6", {
   opendir: { args: [FFIType.cstring], returns: FFIType.ptr },
   readdir64: { args: [FFIType.ptr], returns: FFIType.ptr },
   closedir: { args: [FFIType.ptr], returns: FFIType.i32 },
+  syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
 });
 export const sym = libc.symbols;
 

@@ -110,6 +110,32 @@ export function sealedCopy(path: string, name: string): number {
   return fd;
 }
 
+// open_tree(2) and mount_setattr(2): the same numbers on every architecture
+const SYS_open_tree = 428, SYS_mount_setattr = 442;
+const OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0o2000000, AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
+const MOUNT_ATTR_RDONLY = 1n, MOUNT_ATTR_NOSUID = 2n, MOUNT_ATTR_NODEV = 4n;
+
+/**
+ * A private, read-only copy of the mount holding DIR, rooted at DIR and
+ * attached nowhere: its descriptor (close-on-exec), or -1 where the caller may
+ * not make one (no CAP_SYS_ADMIN: rootless). A program executed through it
+ * (`/proc/PID/fd/N/NAME`) cannot be written through its `/proc/PID/exe`, and
+ * no one else can make that mount writable again.
+ */
+export function readonlyTree(dir: string): number {
+  const path = cstr(dir);
+  const fd = Number(sym.syscall(SYS_open_tree, AT_FDCWD, ptr(path), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, 0, 0, 0));
+  if (fd < 0) return -1;
+  const attr = Buffer.alloc(32); // struct mount_attr: attr_set, attr_clr, propagation, userns_fd
+  attr.writeBigUInt64LE(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0);
+  const empty = cstr("");
+  if (Number(sym.syscall(SYS_mount_setattr, fd, ptr(empty), AT_EMPTY_PATH, ptr(attr), 32, 0)) < 0) {
+    sym.close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 const PR_SET_CHILD_SUBREAPER = 36;
 export function setChildSubreaper(): void {
   check(sym.prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n), "prctl(PR_SET_CHILD_SUBREAPER)");

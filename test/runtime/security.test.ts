@@ -127,7 +127,13 @@ describe("the runtime binary", () => {
     }
   }
 
-  ctest("a created container's waiting init runs from a sealed memfd: the host binary cannot be reached or overwritten", async (c) => {
+  /** The core's executable is its sealed memfd copy or the file on berth's private read-only mount (`/berth-core`), never the host's path. */
+  function protectedExe(pid: number): void {
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    if (!exe.startsWith("/memfd:berth-core")) expect(exe).toBe("/berth-core");
+  }
+
+  ctest("a created container's waiting init runs from a sealed or read-only copy: the host binary cannot be reached or overwritten", async (c) => {
     const core = join(REPO, "dist/berth-core");
     const before = sha(core);
     const id = c.id("exe");
@@ -135,8 +141,8 @@ describe("the runtime binary", () => {
     ok(await c.berth(["create", "--bundle", b.dir, id]));
     const pid = (await c.state(id)).pid as number;
     // until `start`, the container's init is the core: an `exec` could reach it
-    expect(readlinkSync(`/proc/${pid}/exe`)).toStartWith("/memfd:berth-core");
-    // even root on the host cannot write the sealed copy
+    protectedExe(pid);
+    // even root on the host cannot write it
     expect(writableExe(pid)).toBe(false);
     ok(await c.berth(["delete", "--force", id]));
     expect(sha(core)).toBe(before);
@@ -152,12 +158,13 @@ describe("the runtime binary", () => {
     return { run, pid, corePid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) };
   }
 
-  ctest("foreground run: the core always runs from its sealed copy (a container's #!/proc/self/exe reaches only that)", async (c) => {
+  ctest("foreground run: the core always runs from a sealed or read-only copy (a container's #!/proc/self/exe reaches only that)", async (c) => {
     const core = join(REPO, "dist/berth-core");
     const before = sha(core);
     // with CAP_SYS_PTRACE, without a PID namespace of its own, and in the plain
     // case: the core is sealed in every one (test/security/escapes.test.ts
-    // shows the overwrite a plain foreground run allowed when it was not)
+    // shows the overwrite a plain foreground run allowed when it was not,
+    // and that neither copy can be written once the core has exited)
     const bundles = [
       c.bundle(["sh", "-c", "sleep 30"], (cfg) => cfg.process!.capabilities!.bounding!.push("CAP_SYS_PTRACE")),
       c.bundle(["sh", "-c", "sleep 30"], (cfg) => (cfg.linux!.namespaces = cfg.linux!.namespaces!.filter((n) => n.type !== "pid"))),
@@ -166,7 +173,7 @@ describe("the runtime binary", () => {
     for (const b of bundles) {
       const id = c.id("fg");
       const r = await foregroundCore(c, id, b.dir);
-      expect(readlinkSync(`/proc/${r.corePid}/exe`)).toStartWith("/memfd:berth-core");
+      protectedExe(r.corePid);
       expect(writableExe(r.corePid)).toBe(false);
       ok(await c.berth(["kill", id, "KILL"]));
       await r.run;
