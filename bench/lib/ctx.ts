@@ -62,7 +62,12 @@ export async function interleave(entries: Entry[], repsN: number, warmup = 1): P
 
 /** A row per runtime peer; missing peers already carry their error. */
 export function peerRow(p: RuntimePeer): Row {
-  return p.missing ? { peer: p.name, values: [], error: p.missing } : { peer: p.name, values: [] };
+  const notes: Record<string, string> = {
+    berth: "no agent: each call is the front door running a new Bun berth",
+    "berth-agent": "the front door handing each call to a warm berth agent for this --root",
+  };
+  const note = notes[p.name];
+  return p.missing ? { peer: p.name, values: [], error: p.missing } : { peer: p.name, values: [], ...(note ? { note } : {}) };
 }
 
 export function bundle(ctx: Ctx, name: string, o: Omit<ContainerOpts, "rootfs" | "cgroupsPath"> & { cgroup: string }): string {

@@ -1,6 +1,7 @@
 // The runc-compatible container runtimes measured side by side: berth (the
-// repository's dist/berth, when built), runc and crun. All are driven through the
-// same CLI: `BIN --root ROOT <command> ...`.
+// repository's dist/berth, when built) with no agent, the same berth with a
+// warm `berth agent` for its --root ("berth-agent"), runc and crun. All are
+// driven through the same CLI: `BIN --root ROOT <command> ...`.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { firstLines, readPidFile, run, type RunResult, which } from "./util.ts";
@@ -24,6 +25,25 @@ export class RuntimePeer {
       const v = run([bin, "--version"], { stdout: true, timeoutMs: 10000 });
       this.version = v.code === 0 ? (v.stdout.split("\n")[0] ?? "").trim() : `n/a (--version: ${firstLines(v.stderr)})`;
     }
+  }
+
+  private agent?: ReturnType<typeof Bun.spawn>;
+
+  /** Starts a warm `berth agent` for this peer's --root (the front door then hands every call to it). */
+  startAgent(errFile: string): void {
+    if (!this.bin || this.missing) return;
+    const sock = join(this.root, ".warm.sock");
+    this.agent = Bun.spawn([this.bin, "--root", this.root, "agent"], { stdio: ["ignore", "ignore", Bun.file(errFile)] });
+    for (let i = 0; i < 1500 && !existsSync(sock) && this.agent.exitCode === null; i++) Bun.sleepSync(10);
+    if (!existsSync(sock)) this.missing = `berth agent did not start (see ${errFile})`;
+  }
+
+  stopAgent(): void {
+    if (!this.agent) return;
+    this.agent.kill("SIGTERM");
+    for (let i = 0; i < 300 && this.agent.exitCode === null; i++) Bun.sleepSync(10);
+    if (this.agent.exitCode === null) this.agent.kill(9);
+    this.agent = undefined;
   }
 
   argv(...rest: string[]): string[] {
@@ -60,6 +80,7 @@ export class RuntimePeer {
     const r = this.exec(["list", "-q"], { stdout: true, timeoutMs: 30000 });
     const ids = r.code === 0 ? r.stdout.split("\n").filter(Boolean) : [];
     for (const id of ids) this.exec(["delete", "--force", id], { timeoutMs: 30000 });
+    this.stopAgent();
   }
 }
 
@@ -72,7 +93,7 @@ export function berthBinary(repo: string): string | null {
   return null;
 }
 
-/** berth first (the reference of the ratios), then runc and crun. */
+/** berth first (the reference of the ratios: no agent, each call a Bun process), berth with a warm agent, then runc and crun. */
 export function runtimePeers(repo: string, work: string): RuntimePeer[] {
   const err = (n: string) => join(work, `${n}.stderr`);
   const runc = existsSync("/usr/sbin/runc") ? "/usr/sbin/runc" : which("runc");
@@ -80,9 +101,12 @@ export function runtimePeers(repo: string, work: string): RuntimePeer[] {
   const berth = berthBinary(repo);
   const peers = [
     new RuntimePeer("berth", berth, work, err("berth")),
+    new RuntimePeer("berth-agent", berth, work, err("berth-agent")),
     new RuntimePeer("runc", runc, work, err("runc")),
     new RuntimePeer("crun", crun, work, err("crun")),
   ];
-  if (!berth) peers[0]!.missing = "dist/berth not built (bash scripts/build.sh)";
+  if (!berth) peers[0]!.missing = peers[1]!.missing = "dist/berth not built (bash scripts/build.sh)";
+  else if (!existsSync(join(repo, "dist", "berth-bun"))) peers[1]!.missing = "dist/berth is not the front door (no dist/berth-bun beside it)";
+  else peers[1]!.startAgent(join(work, "berth-agent.log"));
   return peers;
 }

@@ -126,6 +126,7 @@ export function markdown(host: HostInfo, run: RunInfo, figures: Figure[], svgs: 
 
 const COLORS: Record<string, string> = {
   berth: "#2a7ab0",
+  "berth-agent": "#1a4a80",
   runc: "#8a8a8a",
   crun: "#b0892a",
   native: "#3a9a4a",
