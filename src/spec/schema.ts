@@ -123,7 +123,8 @@ const definitions: Record<string, Schema> = {
   /* ---------------- mounts, hooks ---------------- */
   mount: object(
     {
-      destination: ABS_PATH,
+      // runtime-spec 1.1 on: SHOULD be absolute; a relative one (deprecated) is read relative to "/" (validate.ts)
+      destination: nonEmptyStr,
       source: str,
       type: str,
       options: arrayOf(str),

@@ -345,6 +345,9 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
   }
 
   (spec.mounts ?? []).forEach((m, i) => {
+    // "For compatibility with old tools and configurations, it MAY be a relative path, in which
+    // case it MUST be interpreted as relative to "/"" (config.md, mounts, since runtime-spec 1.1)
+    if (!m.destination.startsWith("/")) m.destination = `/${m.destination}`;
     if (m.uidMappings?.length) checkIdMappings(m.uidMappings, `mounts[${i}].uidMappings`, c);
     if (m.gidMappings?.length) checkIdMappings(m.gidMappings, `mounts[${i}].gidMappings`, c);
     if (!!m.uidMappings?.length !== !!m.gidMappings?.length) {

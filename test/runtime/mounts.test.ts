@@ -181,6 +181,12 @@ describe("mounts", () => {
     expect(Number(r.stdout.trim())).toBeGreaterThan(0);
     expect(Number(r.stdout.trim())).toBeLessThan(6);
   });
+
+  // config.md (runtime-spec 1.1 on): a relative destination is deprecated, and "MUST be interpreted as relative to "/"" (runc and crun do)
+  ctest("a relative mount destination is mounted relative to /", async (c) => {
+    const r = ok(await c.sh("awk '$5 == \"/rel/tmp\" {print $9}' /proc/self/mountinfo", (cfg) => cfg.mounts!.push({ destination: "rel/tmp", type: "tmpfs", source: "tmpfs" })));
+    expect(r.stdout.trim()).toBe("tmpfs");
+  });
 });
 
 describe("idmapped mounts", () => {

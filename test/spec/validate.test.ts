@@ -249,10 +249,14 @@ describe("process", () => {
 });
 
 describe("mounts and hooks", () => {
-  test("mount destination must be absolute; type and options are strings", () => {
+  test("a relative mount destination is read relative to /; it is required; type and options are strings", () => {
+    // config.md (runtime-spec 1.1 on): "it MAY be a relative path, in which case it MUST be interpreted as relative to "/""
     let cfg = baseConfig();
     cfg.mounts[2].destination = "dev/pts";
-    expectSpecError(() => validateConfig(cfg), "mounts[2].destination", "absolute path");
+    expect(validateConfig(cfg).mounts![2]!.destination).toBe("/dev/pts");
+    cfg = baseConfig();
+    cfg.mounts[2].destination = "";
+    expectSpecError(() => validateConfig(cfg), "mounts[2].destination", "non-empty");
     cfg = baseConfig();
     delete cfg.mounts[0].destination;
     expectSpecError(() => validateConfig(cfg), "mounts[0].destination", "required");
