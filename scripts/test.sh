@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: sets up (scripts/setup.sh), type-checks, runs the unit and
 # kernel tests on this host, the runtime tests again against runc (the
-# differential lane), then the cgroup v2 lane under User-mode Linux.
+# differential lane) and through a warm agent (the agent lane), then the
+# cgroup v2 lane under User-mode Linux.
 # Prints one closing line: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,18 @@ if [ -x /usr/sbin/runc ] && [ -z "${BERTH_SKIP_RUNC_LANE:-}" ]; then
   echo "== differential lane: the runtime tests against runc"
   log=$(mktemp)
   BERTH_TEST_RUNTIME=/usr/sbin/runc bun test --timeout 60000 $DIFF_TESTS 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}; before=$fail
+  tally "$log"; rm -f "$log"
+  [ "$rc" -eq 0 ] || [ "$fail" -gt "$before" ] || fail=$((fail+1))
+fi
+
+# The agent lane: the runtime tests again, each test's calls going through the
+# front door to a warm `berth agent` for its --root (BERTH_TEST_AGENT=1, see
+# test/agent/agent.ts): the same results through the agent as without it.
+if [ -z "${BERTH_SKIP_AGENT_LANE:-}" ]; then
+  echo "== agent lane: the runtime tests through a warm agent"
+  log=$(mktemp)
+  BERTH_TEST_AGENT=1 bun test --timeout 60000 test/runtime 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}; before=$fail
   tally "$log"; rm -f "$log"
   [ "$rc" -eq 0 ] || [ "$fail" -gt "$before" ] || fail=$((fail+1))

@@ -23,7 +23,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
 import { writeErr } from "../linux/stdio.ts";
-import { accept, adoptListener, closeFd, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
+import { accept, adoptListener, closeFd, peerClosed, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
 
 export interface DoorAgentOptions {
   root: string;
@@ -89,6 +89,10 @@ class DoorCall implements Caller {
 
   forwardSignals(): void {
     this.say("forward");
+  }
+
+  connected(): boolean {
+    return !this.gone && !peerClosed(this.conn);
   }
 
   /** The door said something while its core runs: its exit status, or it went away. */
@@ -217,8 +221,8 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     } finally {
       inflight--;
       watched.delete(call.conn);
-      call.finish(code, o.fallback);
       if (logCalls) writeErr(`berth agent: ${code === o.fallback ? "fallback" : `exit ${code}`}: ${argv.join(" ")}\n`);
+      call.finish(code, o.fallback);
     }
   };
 

@@ -137,6 +137,18 @@ export function receive(fd: number, buf: Buffer, nonBlocking = false): number {
   }
 }
 
+/** Whether the peer has closed its end (end of file waits; data it sent stays unread). */
+export function peerClosed(fd: number): boolean {
+  const one = Buffer.alloc(1);
+  for (;;) {
+    const n = Number(c.recv(fd, one, 1n, 0x40 /* MSG_DONTWAIT */ | 0x2 /* MSG_PEEK */));
+    if (n >= 0) return n === 0;
+    const e = errno();
+    if (e === EINTR) continue;
+    return e !== EAGAIN;
+  }
+}
+
 /** Sends all of TEXT; false when the peer is gone. */
 export function sendText(fd: number, text: string): boolean {
   const b = Buffer.from(text);

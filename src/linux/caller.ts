@@ -23,6 +23,8 @@ export interface Caller {
   startCore(exe: string, preserveFds: number): RemoteCore;
   /** the caller's signals go on to its core from now on */
   forwardSignals(): void;
+  /** whether the caller is still there (its front door has not gone away) */
+  connected(): boolean;
 }
 
 let source: () => Caller | undefined = () => undefined;

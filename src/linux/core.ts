@@ -4,7 +4,7 @@ import { existsSync, readSync, writeSync, closeSync } from "./fs.ts";
 import { basename, dirname, join, resolve } from "./path.ts";
 import type { Subprocess } from "bun";
 import { readonlyTree, setBlocking } from "./sys.ts";
-import { caller } from "./caller.ts";
+import { caller, type Caller } from "./caller.ts";
 
 /** One plan operation: its name and arguments (numbers are written in decimal). */
 export type PlanOp = [string, ...(string | number | bigint)[]];
@@ -92,6 +92,8 @@ export class CoreSession {
   private readonly keep: number;
   private buf = "";
   private eof = false;
+  /** the front door's caller this core was started for (the agent) */
+  private remote?: Caller;
 
   private constructor(opts: CoreOptions) {
     this.keep = opts.preserveFds ?? 0;
@@ -104,6 +106,7 @@ export class CoreSession {
       // own child, so the container descends from the caller
       if (stdio.some((s) => s !== "inherit")) throw new CoreError("a core for a front door's caller uses the caller's own stdio");
       const core = remote.startCore(corePath(), this.keep);
+      this.remote = remote;
       this.ctl = core.ctl;
       const proc: CoreProcess = {
         pid: core.pid,
@@ -191,6 +194,9 @@ export class CoreSession {
   }
 
   send(data: string | Buffer): void {
+    // a caller killed half-way stops its call here, as a killed Bun berth
+    // would: the container's set-up goes no further, and what it made is undone
+    if (this.remote && !this.remote.connected()) throw new CoreError("the caller went away");
     const b = typeof data === "string" ? Buffer.from(data) : data;
     let off = 0;
     while (off < b.length) off += writeSync(this.ctl, b, off);
