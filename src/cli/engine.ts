@@ -19,7 +19,7 @@ import { isRecordLog, parseRecords, parseTimeBound, type LogRecord } from "../en
 import { checkRetries, type HealthFlags } from "../engine/health.ts";
 import { majorMinor } from "../linux/sys.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
-import { normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
+import { findInit, normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
 import { goTime, HEADERS, isTemplate, labelMethod, labelText, writeEach, writeRows } from "./engine-format.ts";
 import { context } from "../engine/template.ts";
@@ -53,7 +53,7 @@ Containers:
                                --pull always|missing|never --tls-verify
                                --restart no|on-failure[:N]|always|unless-stopped (with -d)
                                --health-cmd --health-interval --health-timeout --health-retries --health-start-period
-                               --no-healthcheck --privileged --ulimit T=S[:H] --sysctl K=V -l/--label K=V --shm-size --stop-signal --stop-timeout
+                               --init [--init-path PATH] --no-healthcheck --privileged --ulimit T=S[:H] --sysctl K=V -l/--label K=V --shm-size --stop-signal --stop-timeout
                                --device HOST[:CTR[:rwm]] --group-add --cpu-shares --cpuset-cpus --cpuset-mems
                                --memory-swap --memory-reservation --add-host NAME:IP --dns --dns-search --dns-option)
   create [run's flags] IMAGE [COMMAND [ARG...]]   a container that waits for start
@@ -73,6 +73,12 @@ Containers:
   healthcheck run CONTAINER   run the container's health check once (exit 0: healthy)
   port CONTAINER [PORT[/PROTO]]   the published ports
   cp [-a] [-L] SRC DEST       copy files between a container and the host (CONTAINER:PATH on one side)
+  rename CONTAINER NEW_NAME   give a container a new name
+  update [--memory M] [--cpus N] [--pids-limit N] [--restart P] ... CONTAINER...   new limits (a running container's at once)
+  diff CONTAINER              what the container changed (A added, C changed, D deleted)
+  commit [-c CHANGE] [-m MSG] [-a AUTHOR] CONTAINER [REPOSITORY[:TAG]]   an image of the container's changes
+  history IMAGE               the image's layers and the steps that made them
+  version, info               berth's version, the engine's state (--format TEMPLATE)
 Clean-up:
   container prune             remove every exited container
   image prune [-a]            remove unused blobs and layers (-a: and every image no container uses)
@@ -101,7 +107,7 @@ function parse(argv: string[], flags: Flag[], stop = false): ParsedFlags {
   return parseFlags(argv, [...flags, { name: "help", kind: "bool" }], stop);
 }
 
-function ago(iso: string | undefined): string {
+export function ago(iso: string | undefined): string {
   if (!iso) return "";
   const t = Date.parse(iso);
   // reproducible images carry the epoch as their date: it says nothing
@@ -388,6 +394,8 @@ const RUN_FLAGS: Flag[] = [
   ...["restart", "shm-size", "stop-signal", "stop-timeout", "cpuset-cpus", "cpuset-mems", "memory-swap", "memory-reservation"].map((name): Flag => ({ name, kind: "string" })),
   ...["health-cmd", "health-interval", "health-timeout", "health-retries", "health-start-period"].map((name): Flag => ({ name, kind: "string" })),
   { name: "no-healthcheck", kind: "bool" },
+  { name: "init", kind: "bool" },
+  { name: "init-path", kind: "string" },
 ];
 
 function envFromHost(e: string): string | undefined {
@@ -528,6 +536,7 @@ export function containerOptions(p: ParsedFlags, cmd: string[] | undefined): Con
     o.cpus = n;
   }
   moreOptions(p, o);
+  if (fBool(p, "init") || fStr(p, "init-path") !== undefined) o.init = findInit(fStr(p, "init-path"));
   const rs = fStr(p, "restart");
   if (rs !== undefined) {
     o.restart = parseRestart(rs);
@@ -1325,12 +1334,17 @@ const SYSTEM_SUB: Record<string, (a: string[]) => Promise<number>> = {
 const IMAGE_SUB: Record<string, (a: string[]) => Promise<number>> = {
   prune: (a) => cmdPrune("image", a),
   ls: cmdImages, list: cmdImages, pull: cmdPull, rm: cmdRmi, load: cmdLoad, import: cmdImport, save: cmdSave, tag: cmdTag,
+  history: async (a) => (await import("./engine-manage.ts")).cmdHistory(a),
   inspect: (a) => cmdInspect(["--type", "image", ...a]),
 };
 const CONTAINER_SUB: Record<string, (a: string[]) => Promise<number>> = {
   prune: (a) => cmdPrune("container", a),
   ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, create: cmdCreate, logs: cmdLogs, exec: cmdExec, stop: cmdStop, start: cmdStart, restart: cmdRestart, pause: (a) => cmdPause(a, true), unpause: (a) => cmdPause(a, false), kill: cmdKill, rm: cmdRm, stats: cmdStats,
   inspect: (a) => cmdInspect(["--type", "container", ...a]),
+  rename: async (a) => (await import("./engine-manage.ts")).cmdRename(a),
+  update: async (a) => (await import("./engine-manage.ts")).cmdUpdate(a),
+  diff: async (a) => (await import("./engine-manage.ts")).cmdDiff(a),
+  commit: async (a) => (await import("./engine-manage.ts")).cmdCommit(a),
   // internal: the process that waits for a detached container (started by run -d)
   monitor: async (a) => {
     if (a.length !== 1 || !/^[a-f0-9]{64}$/.test(a[0]!)) throw new EngineUsageError("container monitor is internal to run -d");
@@ -1367,6 +1381,11 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "port": return cmdPort(argv);
     case "cp": return cmdCp(argv);
     case "volume": return cmdVolume(argv);
+    case "rename": return (await import("./engine-manage.ts")).cmdRename(argv);
+    case "update": return (await import("./engine-manage.ts")).cmdUpdate(argv);
+    case "diff": return (await import("./engine-manage.ts")).cmdDiff(argv);
+    case "commit": return (await import("./engine-manage.ts")).cmdCommit(argv);
+    case "history": return (await import("./engine-manage.ts")).cmdHistory(argv);
     case "version": return (await import("./engine-system.ts")).cmdVersion(argv);
     case "info": return (await import("./engine-system.ts")).cmdInfo(argv);
     case "image":

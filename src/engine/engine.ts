@@ -33,12 +33,15 @@ import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./p
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
 import { LogWriter, pump } from "./logs.ts";
 import { effectiveHealth, healthArgs, nextHealth, type HealthConfig, type HealthLogEntry, type HealthState } from "./health.ts";
-import { buildSpec, containerProcess, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
+import { buildSpec, containerProcess, optionResources, restartDelay, shouldRestart, signalNumber, type ContainerOptions } from "./spec.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
 import { copyUp, VolumeStore } from "./volumes.ts";
 import { resolveInRoot } from "../image/rootpath.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
+
+/** What `update` may change: the limits of run's flags, and the restart policy. */
+export type ResourceUpdate = Partial<Pick<ContainerOptions, "memory" | "memorySwap" | "memoryReservation" | "cpus" | "cpuShares" | "cpusetCpus" | "cpusetMems" | "pidsLimit" | "restart">>;
 
 export interface CreateRequest {
   image: string;
@@ -732,6 +735,38 @@ export class Engine {
     if (paused) cg.freeze();
     else cg.thaw();
     return rec;
+  }
+
+  /**
+   * `update`: new limits (and restart policy) for a container. A running one's
+   * cgroup takes them at once; the record keeps them for its next starts.
+   * pidsLimit -1 lifts the limit.
+   */
+  async update(ref: string, u: ResourceUpdate): Promise<ContainerRecordE> {
+    const rec = this.containers.get(ref);
+    return this.containers.withLock(rec.id, () => {
+      const cur = this.containers.load(rec.id);
+      if (!cur) throw new EngineError(`no such container: ${ref}`);
+      const st = this.status(cur);
+      const { restart, ...limits } = u;
+      if (restart && restart.name !== "no" && cur.autoRemove) throw new EngineError(`cannot update container ${cur.name}: a restart policy conflicts with --rm`);
+      if ((st === "running" || st === "paused") && Object.keys(limits).length > 0) {
+        const r = optionResources(limits);
+        try {
+          openRecordCgroup(this.runtime.store.load(cur.id)).update(r);
+        } catch (e) {
+          throw new EngineError(`cannot update container ${cur.name}: ${(e as Error).message}`);
+        }
+      }
+      const o = cur.options as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(limits)) {
+        if (k === "pidsLimit" && v === -1) delete o.pidsLimit;
+        else o[k] = v;
+      }
+      if (restart) cur.options.restart = restart;
+      this.containers.save(cur);
+      return cur;
+    });
   }
 
   kill(ref: string, signal: number): ContainerRecordE {

@@ -9,7 +9,7 @@ import { EngineError } from "./store.ts";
 import { writeFully } from "./logs.ts";
 import { EngineUsageError, parseDuration } from "./args.ts";
 
-function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: string): void {
+export function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: string): void {
   const m = /^\s*([A-Za-z]+)\s+(.*)$/s.exec(change);
   if (!m) throw new EngineUsageError(`--change ${JSON.stringify(change)}: want INSTRUCTION VALUE`);
   const [, ins, val] = m as unknown as [string, string, string];
@@ -150,4 +150,29 @@ export async function loadFromStdin(store: ImageStore): Promise<Array<{ ref: str
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+export interface HistoryRow {
+  /** The image's ID on its newest row; "<missing>" on the others (Docker's). */
+  id: string;
+  created: string;
+  createdBy: string;
+  size: number;
+  comment: string;
+}
+
+/** `history`: the image's history, newest first, each with the size of the layer it made. */
+export function imageHistory(store: ImageStore, ref: string): HistoryRow[] {
+  const hit = store.lookup(ref);
+  if (!hit) throw new EngineError(`no such image: ${ref}`);
+  const img = store.loadImage(hit.ref, hit.record);
+  const layers = [...img.layers];
+  const hist = img.config.history?.length ? img.config.history : img.layers.map(() => ({ created: img.config.created, created_by: "" }));
+  const rows = hist.map((h) => {
+    const e = h as { created?: string; created_by?: string; comment?: string; empty_layer?: boolean };
+    const size = e.empty_layer ? 0 : (layers.shift()?.size ?? 0);
+    return { id: "<missing>", created: e.created ?? "", createdBy: e.created_by ?? "", size, comment: e.comment ?? "" };
+  }).reverse();
+  if (rows[0]) rows[0].id = img.configDigest;
+  return rows;
 }

@@ -7,7 +7,7 @@ import { isAbsolute, posix } from "node:path";
 import { constants as osConstants } from "node:os";
 import { defaultSpec, ALL_CAPABILITIES } from "../spec/defaults.ts";
 import { CAPABILITY_NUMBERS } from "../spec/constants.ts";
-import type { LinuxCapabilities, LinuxDevice, LinuxSeccomp, Mount, Spec } from "../spec/types.ts";
+import type { LinuxCapabilities, LinuxDevice, LinuxResources, LinuxSeccomp, Mount, Spec } from "../spec/types.ts";
 import { validateConfig } from "../spec/validate.ts";
 import { groupId, imageToProcess, type ImageProcess } from "../image/config.ts";
 import { resolveInRoot } from "../image/rootpath.ts";
@@ -66,6 +66,8 @@ export interface ContainerOptions {
   ulimits?: Ulimit[];
   /** --sysctl KEY=VALUE (namespaced sysctls only; the runtime checks them) */
   sysctls?: Record<string, string>;
+  /** --init: an init (Debian's tini or catatonit, static) runs as PID 1, the command as its child; the path of that binary on the host */
+  init?: string;
   /** -l/--label KEY=VALUE */
   labels?: Record<string, string>;
   /** --shm-size: bytes of /dev/shm */
@@ -352,6 +354,44 @@ function hostDevices(): LinuxDevice[] {
   return out;
 }
 
+/** Where --init's binary appears in the container. */
+export const INIT_PATH = "/dev/init";
+
+/** Statically linked inits from Debian's packages (tini, catatonit): they run in any image. */
+const INIT_CANDIDATES = ["/usr/bin/tini-static", "/usr/bin/catatonit", "/usr/libexec/podman/catatonit"];
+
+/** The init for --init: --init-path, else the first installed of Debian's static ones. */
+export function findInit(given?: string): string {
+  if (given !== undefined) {
+    if (!given.startsWith("/") || !existsSync(given) || !statSync(given).isFile()) throw new EngineUsageError(`--init-path ${JSON.stringify(given)}: not an absolute path of a file`);
+    return given;
+  }
+  const hit = INIT_CANDIDATES.find((c) => existsSync(c));
+  if (!hit) throw new EngineUsageError("--init needs a static init: install Debian's tini (tini-static) or catatonit, or give --init-path");
+  return hit;
+}
+
+/** The cgroup resources the options ask for (run's flags; update's too). */
+export function optionResources(o: Pick<ContainerOptions, "memory" | "memorySwap" | "memoryReservation" | "cpus" | "cpuShares" | "cpusetCpus" | "cpusetMems" | "pidsLimit">): LinuxResources {
+  const resources: LinuxResources = {};
+  if (o.memory !== undefined || o.memorySwap !== undefined || o.memoryReservation !== undefined) {
+    resources.memory = {
+      ...(o.memory !== undefined ? { limit: o.memory } : {}),
+      ...(o.memorySwap !== undefined ? { swap: o.memorySwap } : {}),
+      ...(o.memoryReservation !== undefined ? { reservation: o.memoryReservation } : {}),
+    };
+  }
+  const cpu = {
+    ...(o.cpus !== undefined ? { quota: Math.round(o.cpus * 100_000), period: 100_000 } : {}),
+    ...(o.cpuShares !== undefined ? { shares: o.cpuShares } : {}),
+    ...(o.cpusetCpus !== undefined ? { cpus: o.cpusetCpus } : {}),
+    ...(o.cpusetMems !== undefined ? { mems: o.cpusetMems } : {}),
+  };
+  if (Object.keys(cpu).length > 0) resources.cpu = cpu;
+  if (o.pidsLimit !== undefined) resources.pids = { limit: o.pidsLimit };
+  return resources;
+}
+
 export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   const o = inp.opts;
   const spec = defaultSpec();
@@ -413,6 +453,11 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
     statSync(v.source);
     mounts.push({ destination: v.destination, type: "bind", source: v.source, options: ["rbind", "rprivate", ...(v.readonly ? ["ro"] : [])] });
   }
+  if (o.init) {
+    // read-only on the container's /dev (a tmpfs: nothing is written into its root file system)
+    mounts.push({ destination: INIT_PATH, type: "bind", source: o.init, options: ["rbind", "rprivate", "ro", "nosuid", "nodev"] });
+    spec.process!.args = [INIT_PATH, "--", ...proc.args];
+  }
   spec.mounts = mounts;
   const linux = spec.linux!;
   linux.namespaces = (linux.namespaces ?? []).flatMap((n) => {
@@ -420,22 +465,7 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
     if (inp.netnsPath) return [{ type: "network" as const, path: inp.netnsPath }];
     return inp.ownNetns ? [{ type: "network" as const }] : [];
   });
-  const resources = linux.resources ?? {};
-  if (o.memory !== undefined || o.memorySwap !== undefined || o.memoryReservation !== undefined) {
-    resources.memory = {
-      ...(o.memory !== undefined ? { limit: o.memory } : {}),
-      ...(o.memorySwap !== undefined ? { swap: o.memorySwap } : {}),
-      ...(o.memoryReservation !== undefined ? { reservation: o.memoryReservation } : {}),
-    };
-  }
-  const cpu = {
-    ...(o.cpus !== undefined ? { quota: Math.round(o.cpus * 100_000), period: 100_000 } : {}),
-    ...(o.cpuShares !== undefined ? { shares: o.cpuShares } : {}),
-    ...(o.cpusetCpus !== undefined ? { cpus: o.cpusetCpus } : {}),
-    ...(o.cpusetMems !== undefined ? { mems: o.cpusetMems } : {}),
-  };
-  if (Object.keys(cpu).length > 0) resources.cpu = cpu;
-  if (o.pidsLimit !== undefined) resources.pids = { limit: o.pidsLimit };
+  const resources = { ...(linux.resources ?? {}), ...optionResources(o) };
   for (const d of o.devices ?? []) {
     let st;
     try {

@@ -171,6 +171,27 @@ export class ContainerStore {
     return c;
   }
 
+  /** Gives the container a new name (claimed under names.lock, as a new container's). */
+  async rename(ref: string, name: string): Promise<ContainerRecordE> {
+    if (!NAME_RE.test(name)) throw new EngineError(`invalid container name ${JSON.stringify(name)}: use letters, digits and _ . - (starting with a letter or digit)`);
+    const c = this.get(ref);
+    if (c.name === name) throw new EngineError(`renaming a container with the same name as its current name (${name})`);
+    const lock = await acquireLock(join(containersDir(this.paths), "names.lock"), "exclusive");
+    try {
+      const other = this.list().find((x) => x.name === name);
+      if (other) throw new EngineError(`the container name "${name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`);
+      return await this.withLock(c.id, () => {
+        const cur = this.load(c.id);
+        if (!cur) throw new EngineError(`no such container: ${ref}`);
+        cur.name = name;
+        this.save(cur);
+        return cur;
+      });
+    } finally {
+      lock.release();
+    }
+  }
+
   /** Creates the record's directory and claims its name; fails when the name is taken. */
   async claim(rec: ContainerRecordE): Promise<void> {
     mkdirSync(containersDir(this.paths), { recursive: true, mode: 0o700 });
