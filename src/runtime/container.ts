@@ -376,7 +376,8 @@ export class Runtime {
         try {
           detachMountAt(realDirectory(rec.rootfs), rec.rootfsMount);
         } catch (e) {
-          throw new RuntimeError(`deleting container ${id}: detaching its mounts at ${rec.rootfs}: ${(e as Error).message}`);
+          // a rootfs that is gone holds no mount
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new RuntimeError(`deleting container ${id}: detaching its mounts at ${rec.rootfs}: ${(e as Error).message}`);
         }
       }
       try {

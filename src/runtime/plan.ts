@@ -302,6 +302,8 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const { spec, bundle } = inp;
   const linux = spec.linux ?? {};
   if (!spec.process) throw new RuntimeError("config.json: process is required to create a container");
+  // linux.mountLabel is a security setting: refused where it cannot be applied, never dropped (as process.selinuxLabel)
+  if (linux.mountLabel && !existsSync("/sys/fs/selinux/enforce")) throw new RuntimeError(`linux.mountLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(linux.mountLabel)})`);
   if (linux.intelRdt) {
     const mounted = existsSync("/sys/fs/resctrl/schemata");
     throw new RuntimeError(`linux.intelRdt: berth does not support Intel RDT (resctrl)${mounted ? "" : ", and this host has no resctrl file system mounted"}; remove linux.intelRdt`);
@@ -426,6 +428,8 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     }
     let data = o.data;
     if (type === "devpts" && inUserns) data = data.filter((d) => !d.startsWith("gid="));
+    // the mounts berth makes get the label as their context (proc and sysfs keep the kernel's)
+    if (linux.mountLabel && type !== "proc" && type !== "sysfs") data = [...data, `context="${linux.mountLabel}"`];
     const copyup = data.includes("tmpcopyup");
     data = data.filter((d) => d !== "tmpcopyup" && d !== "notmpcopyup");
     let set = o.set;

@@ -1,9 +1,9 @@
 // The root, mounts, /dev, masked and read-only paths, checked from inside.
 import { describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { berthOnly, ctest, kv, ok, onlyOnBerth, UML_KERNEL, type Ctx, type Spec } from "./helpers.ts";
+import { berthOnly, createFails, ctest, kv, ok, onlyOnBerth, UML_KERNEL, type Ctx, type Spec } from "./helpers.ts";
 
 /** The mountinfo line (inside) for a mount point, from `cat /proc/self/mountinfo` output. */
 function mountLine(mountinfo: string, mp: string): string | undefined {
@@ -186,6 +186,13 @@ describe("mounts", () => {
   ctest("a relative mount destination is mounted relative to /", async (c) => {
     const r = ok(await c.sh("awk '$5 == \"/rel/tmp\" {print $9}' /proc/self/mountinfo", (cfg) => cfg.mounts!.push({ destination: "rel/tmp", type: "tmpfs", source: "tmpfs" })));
     expect(r.stdout.trim()).toBe("tmpfs");
+  });
+
+  // config-linux.md mountLabel: a security setting is applied or refused, never dropped (runc applies it as
+  // context= and so fails without SELinux; berth ignored it)
+  ctest("linux.mountLabel without SELinux: a clear error and nothing left", async (c) => {
+    if (existsSync("/sys/fs/selinux/enforce")) return; // this host has it: the label would be applied instead
+    await createFails(c, c.bundle(["true"], (cfg) => (cfg.linux!.mountLabel = "system_u:object_r:container_file_t:s0")).dir, /linux\.mountLabel: SELinux is not enabled/, c.id("mlabel"));
   });
 });
 
