@@ -20,7 +20,7 @@
 // lines: `core NFDS PATH` (the door answers `pid PID`, and later
 // `exited STATUS`), `forward`, `fallback`, `exit CODE`; `refused` to another uid.
 import { AsyncLocalStorage } from "node:async_hooks";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readlinkSync, rmSync } from "node:fs";
 import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
 import { writeErr } from "../linux/stdio.ts";
 import { accept, adoptListener, closeFd, peerClosed, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
@@ -133,6 +133,24 @@ class DoorCall implements Caller {
   }
 }
 
+/**
+ * Whether process PID sees the files and processes the agent sees: the same
+ * mount, PID and user namespaces and the same root directory. A caller in
+ * another one (containerd in a private mount namespace, a caller inside a
+ * container) names paths and pids the agent cannot resolve as it would: its
+ * calls run on Bun.
+ */
+function sameView(pid: number): boolean {
+  try {
+    for (const link of ["ns/mnt", "ns/pid", "ns/user", "root"]) {
+      if (readlinkSync(`/proc/${pid}/${link}`) !== readlinkSync(`/proc/self/${link}`)) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads the request on CONN: the call, or undefined (answered) when it is not one. */
 function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[] } | undefined {
   const first = Buffer.alloc(65536);
@@ -212,6 +230,11 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     }
     if (!req) return;
     const { call, argv } = req;
+    if (!sameView(cred.pid)) {
+      if (logCalls) writeErr(`berth agent: fallback (another view of the system): ${argv.join(" ")}\n`);
+      call.finish(o.fallback, o.fallback);
+      return;
+    }
     inflight++;
     let code = 1;
     try {

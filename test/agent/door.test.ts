@@ -170,6 +170,14 @@ describe("front door and agent", () => {
     expect(served(a)).toEqual([]);
   }, 30000, { skip });
 
+  ctest("a caller in another mount namespace is left to the Bun berth (its paths are not the agent's)", async (c) => {
+    const a = agentFor(c);
+    const p = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", BERTH, "--root", c.root, "list", "-q"], { stdout: "pipe", stderr: "pipe" });
+    expect({ code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() }).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(a.log()).toContain(`fallback (another view of the system): --root ${c.root} list -q`);
+    expect(served(a).filter((l) => l.startsWith("exit"))).toEqual([]);
+  }, 30000, { skip });
+
   ctest("systemd's socket activation: the agent takes the socket it is handed as fd 3", async (c) => {
     const activate = Bun.which("systemd-socket-activate");
     if (!activate) return;
