@@ -181,7 +181,10 @@ describe("lifecycle", () => {
     const pid = Number(readFileSync(pidFile, "utf8"));
     expect((await c.state(id)).pid).toBe(pid);
     expect(await status(c, id)).toBe("running");
-    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8")).toBe("sleep\x0060\x00");
+    // (runc's start can return while its init is still in execve)
+    const cmdline = () => readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    await waitFor(() => cmdline() === "sleep\x0060\x00", 2000);
+    expect(cmdline()).toBe("sleep\x0060\x00");
   });
 
   ctest("run in the foreground starts at once: no exec fifo, running while it runs, nothing left after", async (c) => {
