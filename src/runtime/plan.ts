@@ -367,7 +367,11 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   // namespace type is not specified in the namespaces array, the container
   // MUST inherit the runtime namespace of that type"); the core keeps the
   // container's mounts under one bind of the rootfs, detached at delete
-  if (sharesMountNs(spec)) ops.push(["shared-mount-ns"]);
+  if (sharesMountNs(spec)) {
+    // the runtime's mount namespace belongs to the runtime's user namespace: from another, nothing can be mounted there
+    if (hasNs(spec, "user")) throw new RuntimeError("linux.namespaces: a container in a user namespace needs a mount namespace of its own (without one it would share the runtime's, where it cannot mount)");
+    ops.push(["shared-mount-ns"]);
+  }
   else if (inp.noPivot) ops.push(["no-pivot"]);
   if (!inp.noNewKeyring) ops.push(["session-keyring", `_ses.${inp.id}`]);
 

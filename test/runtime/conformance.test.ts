@@ -380,4 +380,14 @@ describe("no mount namespace", () => {
     await createFails(c, b.dir, /createContainer hook/);
     expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(b.rootfs);
   }, 30000, { skip: deliberateDifference("runc leaves the container's mounts on the host") });
+
+  ctest("a user namespace without a mount namespace of its own is refused with a clear error", async (c) => {
+    const b = c.bundle(["true"], (cfg) => {
+      noMountNs(cfg);
+      cfg.linux!.namespaces!.push({ type: "user" });
+      cfg.linux!.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+      cfg.linux!.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+    });
+    await createFails(c, b.dir, /linux\.namespaces: a container in a user namespace needs a mount namespace/);
+  });
 });
