@@ -465,7 +465,8 @@ export function cores(): number[] {
 export async function createFails(c: Ctx, bundleDir: string, msg: RegExp, id = c.id("bad")): Promise<string> {
   const before = new Set(cores());
   const r = await c.berth(["create", "--bundle", bundleDir, id]);
-  expect(await waitFor(() => cores().every((p) => before.has(p)), 2000)).toBe(true);
+  // no berth-core is left (another runtime has none: berth's of other tests on the host do not count there)
+  if (!OTHER_RUNTIME) expect(await waitFor(() => cores().every((p) => before.has(p)), 2000)).toBe(true);
   expect(r.code).not.toBe(0);
   const lines = r.stderr.trim().split("\n");
   if (!OTHER_RUNTIME) {
