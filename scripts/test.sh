@@ -11,8 +11,9 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 pass=0; fail=0
 tally() { # $1 = log file of a bun test run
   local p f
-  p=$(grep -Eo '^ *[0-9]+ pass' "$1" | tail -1 | grep -Eo '[0-9]+' || echo 0)
-  f=$(grep -Eo '^ *[0-9]+ fail' "$1" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  # -a: a failing test's message can hold a NUL, and grep would then answer only "binary file matches"
+  p=$(grep -aEo '^ *[0-9]+ pass' "$1" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+  f=$(grep -aEo '^ *[0-9]+ fail' "$1" | tail -1 | grep -Eo '[0-9]+' || echo 0)
   pass=$((pass + p)); fail=$((fail + f))
 }
 echo "== typecheck"
