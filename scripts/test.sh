@@ -66,9 +66,9 @@ if [ -z "${BERTH_SKIP_ACCEPTANCE:-}" ]; then
   log=$(mktemp)
   bash scripts/acceptance.sh 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
-  while read -r p f; do pass=$((pass + p)); fail=$((fail + f)); done < <(grep -Eo '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+  while read -r p f; do pass=$((pass + p)); fail=$((fail + f)); done < <(grep -aEo '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed/\1 \2/')
   # a failing lane that reported no failed step still counts as one failure
-  if [ "$rc" -ne 0 ] && ! grep -Eq 'passed, [1-9][0-9]* failed' "$log"; then fail=$((fail + 1)); fi
+  if [ "$rc" -ne 0 ] && ! grep -aEq 'passed, [1-9][0-9]* failed' "$log"; then fail=$((fail + 1)); fi
   rm -f "$log"
 fi
 echo "tests: $pass passed, $fail failed"
