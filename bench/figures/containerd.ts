@@ -42,6 +42,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs -o mode=0755 bench-run /run && exec "$@"', "sh", containerd, "--config", join(dir, "config.toml")],
     { stdin: "ignore", stdout: Bun.file(join(dir, "containerd.log")), stderr: Bun.file(join(dir, "containerd.log")) },
   );
+  const agentPeer = ctx.peers.find((p) => p.name === "berth-agent" && !p.missing);
   const ns = ctx.cgParent; // the containerd namespace is also the containers' cgroup parent
   const ctrArgs = [ctr, "-a", sock, "-n", ns];
   try {
@@ -56,6 +57,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
       }
       await sleep(100);
     }
+    // containerd and its shims run in their own mount namespace: the agent
+    // row gets an agent there (one in the benchmark's would leave every call to Bun)
+    agentPeer?.stopAgent();
+    agentPeer?.startAgent(join(dir, "berth-agent.log"), daemon.pid, join(agentPeer.root, ns));
     const entries: Entry[] = ctx.peers.map((p, k) => ({
       row: rows[k]!,
       fn: (i) => {
@@ -83,6 +88,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     f.notes.push(`private containerd (${firstLines(run([containerd, "--version"], { stdout: true }).stdout)}), rootfs given with ctr run --rootfs (no snapshotter), ctr's default spec`);
     return f;
   } finally {
+    agentPeer?.stopAgent();
+    agentPeer?.startAgent(join(ctx.work, "berth-agent.log"));
     daemon.kill("SIGTERM");
     const t = setTimeout(() => daemon.kill("SIGKILL"), 10000);
     await daemon.exited;

@@ -29,11 +29,18 @@ export class RuntimePeer {
 
   private agent?: ReturnType<typeof Bun.spawn>;
 
-  /** Starts a warm `berth agent` for this peer's --root (the front door then hands every call to it). */
-  startAgent(errFile: string): void {
+  /**
+   * Starts a warm `berth agent` for this peer's --root (the front door then
+   * hands every call to it); in the mount namespace of process `mountNsOf`
+   * when given (the agent serves only callers that see what it sees), for
+   * ROOT when given (containerd's runc shim uses RUNC-ROOT/NAMESPACE).
+   */
+  startAgent(errFile: string, mountNsOf?: number, root = this.root): void {
     if (!this.bin || this.missing) return;
-    const sock = join(this.root, ".warm.sock");
-    this.agent = Bun.spawn([this.bin, "--root", this.root, "agent"], { stdio: ["ignore", "ignore", Bun.file(errFile)] });
+    const sock = join(root, ".warm.sock");
+    const enter = mountNsOf ? ["nsenter", `--mount=/proc/${mountNsOf}/ns/mnt`, "--"] : [];
+    // BERTH_AGENT_LOG: a line per call in errFile (served, or left to Bun)
+    this.agent = Bun.spawn([...enter, this.bin, "--root", root, "agent"], { stdio: ["ignore", "ignore", Bun.file(errFile)], env: { ...process.env, BERTH_AGENT_LOG: "1" } });
     for (let i = 0; i < 1500 && !existsSync(sock) && this.agent.exitCode === null; i++) Bun.sleepSync(10);
     if (!existsSync(sock)) this.missing = `berth agent did not start (see ${errFile})`;
   }
