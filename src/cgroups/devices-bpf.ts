@@ -9,11 +9,11 @@
 // Semantics (the same as deviceAllowed() in devices.ts): default deny; for each
 // requested access bit, the last rule in the list that matches the device and
 // carries that bit decides.
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { FFIType, ptr } from "bun:ffi";
+import { errno, lazyLibc, syscallNumber } from "../linux/libc.ts";
 import { CgroupError } from "./types.ts";
 import { ACC_MKNOD, ACC_READ, ACC_WRITE, type DeviceRule } from "./devices.ts";
 
-const NR_BPF = 321; // x86_64
 const BPF_PROG_LOAD = 5;
 const BPF_PROG_ATTACH = 8;
 const BPF_PROG_DETACH = 9;
@@ -103,37 +103,33 @@ export function deviceProgram(rules: DeviceRule[]): Uint8Array {
 }
 
 // ---- the system calls ----
-let libc: ReturnType<typeof openLibc> | undefined;
-function openLibc() {
-  return dlopen("libc.so.6", {
-    syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-    open: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    strerror: { args: [FFIType.i32], returns: FFIType.cstring },
-  });
-}
-function lib() {
-  if (process.arch !== "x64") throw new CgroupError(`device programs are only implemented for x86_64 (this is ${process.arch})`);
-  return (libc ??= openLibc());
+const lib = lazyLibc({
+  syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  open: { args: [FFIType.cstring, FFIType.i32], returns: FFIType.i32 },
+  close: { args: [FFIType.i32], returns: FFIType.i32 },
+  strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+});
+let nrBpf: number | undefined;
+function bpfNumber(): number {
+  try {
+    return (nrBpf ??= syscallNumber("bpf"));
+  } catch (e) {
+    throw new CgroupError(`device programs: ${(e as Error).message}`);
+  }
 }
 
-function errno(): number {
-  const p = lib().symbols.__errno_location();
-  return p ? read.i32(p, 0) : 0;
-}
 function errnoText(e: number): string {
-  return `${String(lib().symbols.strerror(e))} (errno ${e})`;
+  return `${String(lib().strerror(e))} (errno ${e})`;
 }
 
 function bpf(cmd: number, attr: Uint8Array): number {
-  const r = Number(lib().symbols.syscall(NR_BPF, cmd, ptr(attr), attr.byteLength));
+  const r = Number(lib().syscall(bpfNumber(), cmd, ptr(attr), attr.byteLength));
   if (r < 0) return -errno();
   return r;
 }
 
 function openDir(dir: string): number {
-  const fd = lib().symbols.open(Buffer.from(dir + "\0"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const fd = lib().open(Buffer.from(dir + "\0"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw new CgroupError(`cannot open ${dir}: ${errnoText(errno())}`);
   return fd;
 }
@@ -197,11 +193,11 @@ export function attachDeviceFilter(dir: string, rules: DeviceRule[]): void {
       const r = bpf(BPF_PROG_ATTACH, attr);
       if (r < 0) throw new CgroupError(`attaching the device eBPF program to ${dir} failed: ${errnoText(-r)}`, "linux.resources.devices");
     } finally {
-      lib().symbols.close(prog);
+      lib().close(prog);
     }
     for (const id of before) detachById(cg, id);
   } finally {
-    lib().symbols.close(cg);
+    lib().close(cg);
   }
 }
 
@@ -219,7 +215,7 @@ function detachById(cg: number, id: number): void {
     const r = bpf(BPF_PROG_DETACH, attr);
     if (r < 0 && r !== -2) throw new CgroupError(`detaching the old device eBPF program failed: ${errnoText(-r)}`, "linux.resources.devices");
   } finally {
-    lib().symbols.close(pfd);
+    lib().close(pfd);
   }
 }
 
@@ -229,6 +225,6 @@ export function countDevicePrograms(dir: string): number {
   try {
     return attachedDevicePrograms(cg).length;
   } finally {
-    lib().symbols.close(cg);
+    lib().close(cg);
   }
 }

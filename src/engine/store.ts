@@ -1,12 +1,11 @@
 // The engine's records of containers (ROOT/engine/<id>/container.json),
 // written atomically under a per-container lock; names are unique (checked
 // and claimed under ROOT/engine/names.lock).
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { HealthConfig, HealthState } from "./health.ts";
-import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
-import { LOCK_EX, LOCK_UN, tryFlock } from "../linux/sys.ts";
+import { acquireLock, withRemovableLock, writeFileAtomic } from "../linux/lock.ts";
 import { containerDir, containersDir, type EnginePaths } from "./paths.ts";
 import type { ContainerOptions } from "./spec.ts";
 import type { PublishedPort } from "./args.ts";
@@ -37,7 +36,8 @@ export interface ContainerRecordE {
   /** The health check its monitor runs (the image's HEALTHCHECK under the --health-* flags). */
   healthcheck?: HealthConfig;
   detach: boolean;
-  network: { mode: "none" | "host" | "bridge"; ips: string[]; gateway?: string; netnsPath?: string; ports?: PublishedPort[] };
+  /** name: a user-defined network (mode bridge), aliases: the container's other names on it. */
+  network: { mode: "none" | "host" | "bridge"; name?: string; aliases?: string[]; ips: string[]; gateway?: string; netnsPath?: string; ports?: PublishedPort[] };
   rootfs: string;
   logPath: string;
   state: {
@@ -85,33 +85,7 @@ export class ContainerStore {
   async withLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
     const path = this.lockPath(id);
     mkdirSync(containersDir(this.paths), { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const fd = openSync(path, "a", 0o600);
-      try {
-        let wait = 2;
-        while (!tryFlock(fd, LOCK_EX)) {
-          if (Date.now() > deadline) throw new EngineError(`timed out waiting for the lock of container ${id.slice(0, 12)}`);
-          await Bun.sleep(wait);
-          wait = Math.min(wait * 2, 50);
-        }
-        let stale: boolean;
-        try {
-          stale = statSync(path).ino !== fstatSync(fd).ino;
-        } catch {
-          stale = true;
-        }
-        if (stale) continue;
-        try {
-          return await fn();
-        } finally {
-          if (!existsSync(this.dir(id))) rmSync(path, { force: true });
-          tryFlock(fd, LOCK_UN);
-        }
-      } finally {
-        closeSync(fd);
-      }
-    }
+    return withRemovableLock(path, () => !existsSync(this.dir(id)), fn, () => new EngineError(`timed out waiting for the lock of container ${id.slice(0, 12)}`));
   }
 
   newId(): string {

@@ -3,32 +3,25 @@
 // and "..", so nothing the container put in its file system (or changes while
 // berth works) can lead a path outside it. Entries below an opened directory
 // are reached one name at a time with O_NOFOLLOW. Used by the engine's `cp`.
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { FFIType, ptr } from "bun:ffi";
 import { drainDir } from "./fs.ts";
-import { check, cstr, errno, sym, SysError } from "./libc.ts";
+import { check, cstr, errno, lazyLibc, sym, SYS_openat2, SysError } from "./libc.ts";
 
-let lazy: ReturnType<typeof bind> | undefined;
-function bind() {
-  return dlopen("libc.so.6", {
-    syscall: { args: [FFIType.i64, FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    openat: { args: [FFIType.i32, FFIType.cstring, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
-    mkdirat: { args: [FFIType.i32, FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
-    symlinkat: { args: [FFIType.cstring, FFIType.i32, FFIType.cstring], returns: FFIType.i32 },
-    readlinkat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-    fchmod: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
-    fchownat: { args: [FFIType.i32, FFIType.cstring, FFIType.u32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
-    fdopendir: { args: [FFIType.i32], returns: FFIType.ptr },
-    dup: { args: [FFIType.i32], returns: FFIType.i32 },
-  }).symbols;
-}
-function fx() {
-  return (lazy ??= bind());
-}
+const fx = lazyLibc({
+  syscall: { args: [FFIType.i64, FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  openat: { args: [FFIType.i32, FFIType.cstring, FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+  mkdirat: { args: [FFIType.i32, FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
+  symlinkat: { args: [FFIType.cstring, FFIType.i32, FFIType.cstring], returns: FFIType.i32 },
+  readlinkat: { args: [FFIType.i32, FFIType.cstring, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  fchmod: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+  fchownat: { args: [FFIType.i32, FFIType.cstring, FFIType.u32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+  fdopendir: { args: [FFIType.i32], returns: FFIType.ptr },
+  dup: { args: [FFIType.i32], returns: FFIType.i32 },
+});
 
 export const O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_NONBLOCK = 0o4000;
 export const O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000, O_PATH = 0o10000000;
 const O_CLOEXEC = 0o2000000;
-const SYS_openat2 = 437;
 const RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_BENEATH = 0x08, RESOLVE_IN_ROOT = 0x10;
 /** Root.open's resolution for a path that must lead to what berth itself made below the root: no symlink, no "..", no mount crossed. */
 export const BENEATH_NO_LINKS = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;

@@ -1,8 +1,10 @@
 // libc through bun:ffi, for the calls Bun has no cheaper way to make: one
 // table of symbols (bound once per process), errno, and the error type every
 // wrapper throws. The wrappers live in sys.ts (locks, devices, xattrs, mounts)
-// and fs.ts (files and directories).
-import { dlopen, FFIType, read } from "bun:ffi";
+// and fs.ts (files and directories). The only module that calls dlopen: tables
+// that only some callers need (the agent's sockets, device programs, files in a
+// container's root) are bound on first use through lazyLibc.
+import { dlopen, FFIType, read, type ConvertFns, type FFIFunction } from "bun:ffi";
 
 const libc = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: FFIType.ptr },
@@ -43,6 +45,30 @@ const libc = dlopen("libc.so.6", {
   syscall: { args: [FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64, FFIType.i64], returns: FFIType.i64 },
 });
 export const sym = libc.symbols;
+
+/**
+ * A further table of libc symbols, bound on the first call of the returned
+ * function (so that callers that never use them do not pay for binding).
+ */
+export function lazyLibc<T extends Record<string, FFIFunction>>(table: T): () => ConvertFns<T> {
+  let bound: ConvertFns<T> | undefined;
+  return () => (bound ??= dlopen("libc.so.6", table).symbols);
+}
+
+// System call numbers. Those below 424 differ by architecture (process.arch →
+// number, from each architecture's unistd table); from 424 up they are the same
+// on every architecture Bun runs on.
+const SYSCALLS_BY_ARCH: Record<string, Record<string, number>> = {
+  bpf: { x64: 321, arm64: 280, riscv64: 280, loong64: 280, ia32: 357, arm: 386, ppc64: 361, s390x: 351 },
+};
+export const SYS_open_tree = 428, SYS_openat2 = 437, SYS_mount_setattr = 442;
+
+/** The number of system call NAME on this architecture; throws where unknown. */
+export function syscallNumber(name: "bpf", arch: string = process.arch): number {
+  const n = SYSCALLS_BY_ARCH[name]?.[arch];
+  if (n === undefined) throw new Error(`the ${name} system call's number is not known for ${arch}`);
+  return n;
+}
 
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 9: "EBADF", 11: "EAGAIN",

@@ -1,8 +1,8 @@
 // File locks (flock(2) on a lock file; released by the kernel when the
 // process dies, so a crash leaves no stale lock) and atomic file writes.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from "./fs.ts";
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "./fs.ts";
 import { dirname, basename, join } from "./path.ts";
-import { LOCK_EX, LOCK_SH, LOCK_UN, tryFlock } from "./sys.ts";
+import { flock, LOCK_EX, LOCK_SH, LOCK_UN, tryFlock } from "./sys.ts";
 
 export interface Lock {
   release(): void;
@@ -16,14 +16,8 @@ export async function acquireLock(path: string, mode: "shared" | "exclusive", ti
   mkdirSync(dirname(path), { recursive: true });
   const fd = openSync(path, "a", 0o600);
   const op = mode === "shared" ? LOCK_SH : LOCK_EX;
-  const deadline = Date.now() + timeoutMs;
-  let wait = 2;
   try {
-    while (!tryFlock(fd, op)) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for the lock ${path}`);
-      await Bun.sleep(wait);
-      wait = Math.min(wait * 2, 50);
-    }
+    await waitFlock(fd, op, timeoutMs, () => new Error(`timed out after ${timeoutMs} ms waiting for the lock ${path}`));
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -40,6 +34,74 @@ export async function acquireLock(path: string, mode: "shared" | "exclusive", ti
       }
     },
   };
+}
+
+/** flock(2) polled without blocking the event loop, up to `timeoutMs`. */
+async function waitFlock(fd: number, op: number, timeoutMs: number, timedOut: () => Error): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let wait = 2;
+  while (!tryFlock(fd, op)) {
+    if (Date.now() > deadline) throw timedOut();
+    await Bun.sleep(wait);
+    wait = Math.min(wait * 2, 50);
+  }
+}
+
+/** Whether the lock file at `path` is still the file `fd` holds (not removed or replaced meanwhile). */
+function stillLinked(path: string, fd: number): boolean {
+  try {
+    return statSync(path).ino === fstatSync(fd).ino;
+  } catch {
+    return false; // removed meanwhile (ENOENT)
+  }
+}
+
+/**
+ * Runs fn holding an exclusive lock on `path`, a lock file that goes with what
+ * it guards: after fn, the file is removed when `gone()` says so. Whoever
+ * locked a file that was removed meanwhile tries again (the inode check), so
+ * two holders never hold different files of one path. Blocks in flock(2).
+ */
+export function withRemovableLockSync<T>(path: string, gone: () => boolean, fn: () => T): T {
+  for (;;) {
+    const fd = openSync(path, "a", 0o600);
+    try {
+      flock(fd, LOCK_EX);
+      if (!stillLinked(path, fd)) continue;
+      try {
+        return fn();
+      } finally {
+        if (gone()) rmSync(path, { force: true });
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+/** withRemovableLockSync without blocking the event loop, up to `timeoutMs`. */
+export async function withRemovableLock<T>(
+  path: string,
+  gone: () => boolean,
+  fn: () => Promise<T> | T,
+  timedOut: () => Error,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const fd = openSync(path, "a", 0o600);
+    try {
+      await waitFlock(fd, LOCK_EX, Math.max(0, deadline - Date.now()), timedOut);
+      if (!stillLinked(path, fd)) continue;
+      try {
+        return await fn();
+      } finally {
+        if (gone()) rmSync(path, { force: true });
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
 }
 
 export async function withLock<T>(path: string, mode: "shared" | "exclusive", fn: () => Promise<T> | T): Promise<T> {

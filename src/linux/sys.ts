@@ -2,7 +2,7 @@
 // mount/umount, fifos, memfds. Each throws a SysError carrying `code` (e.g.
 // "EEXIST") on failure.
 import { ptr } from "bun:ffi";
-import { check, cstr, errno, sym, SysError } from "./libc.ts";
+import { check, cstr, errno, sym, SYS_mount_setattr, SYS_open_tree, SysError } from "./libc.ts";
 import { readFileSync, writeSync } from "./fs.ts";
 
 export { SysError };
@@ -111,7 +111,6 @@ export function sealedCopy(path: string, name: string): number {
 }
 
 // open_tree(2) and mount_setattr(2): the same numbers on every architecture
-const SYS_open_tree = 428, SYS_mount_setattr = 442;
 const OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0o2000000, AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
 const MOUNT_ATTR_RDONLY = 1n, MOUNT_ATTR_NOSUID = 2n, MOUNT_ATTR_NODEV = 4n;
 

@@ -5,10 +5,12 @@
 // The plugins are the real ones (Debian's containernetworking-plugins); berth only
 // runs them as the CNI specification asks a runtime to.
 
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { writeFileAtomic } from "../linux/lock.ts";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { execCapture } from "./exec.ts";
+import { isContainerId } from "../spec/id.ts";
 
 // ---------------------------------------------------------------------------
 // Types
@@ -545,9 +547,7 @@ function writeCache(dataDir: string, entry: CachedAttachment): void {
   const dir = cacheDir(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = cacheFile(dataDir, entry.network, entry.containerId, entry.ifName);
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(entry), 0o600);
 }
 
 function removeCache(dataDir: string, network: string, containerId: string, ifName: string): void {
@@ -597,11 +597,11 @@ export function listCachedAttachments(dataDir: string, containerId: string): Cac
 // ---------------------------------------------------------------------------
 // List operations
 
-const CONTAINER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 
 function checkAttachment(att: Attachment): void {
-  if (typeof att.containerId !== "string" || !CONTAINER_ID_RE.test(att.containerId)) {
+  // berth's container id rule less "+", which the CNI spec leaves out of CNI_CONTAINERID.
+  if (!isContainerId(att.containerId) || att.containerId.includes("+")) {
     throw new Error(`containerId ${JSON.stringify(att.containerId)}: must be letters, digits, '_', '.', '-'`);
   }
   if (typeof att.ifName !== "string" || !IFNAME_RE.test(att.ifName) || att.ifName === "." || att.ifName === "..") {

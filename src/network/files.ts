@@ -2,7 +2,8 @@
 // /etc/hostname, generated per container and written into a directory from which
 // the runtime bind-mounts them.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../linux/lock.ts";
 import { isIP } from "node:net";
 import { join } from "node:path";
 
@@ -183,9 +184,7 @@ export interface NetworkFiles {
 }
 
 function writeAtomic(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o644 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, content, 0o644);
 }
 
 /** Writes the three files into `dir` (created if needed) and returns their paths. */

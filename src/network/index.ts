@@ -9,7 +9,8 @@
 // (`ipam/`) and the cached CNI results (`results/`).
 
 import { hostname as osHostname } from "node:os";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { writeFileAtomic } from "../linux/lock.ts";
 import { join, resolve } from "node:path";
 import {
   addNetworkList,
@@ -127,11 +128,9 @@ function containerDir(runDir: string, id: string): string {
   return join(resolve(runDir), "network", id);
 }
 
+/** Not fsynced: it lives under the run directory and does not outlive a reboot. */
 function writeState(dir: string, state: State): void {
-  const file = join(dir, "state.json");
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(join(dir, "state.json"), JSON.stringify(state, null, 2), 0o600, { durable: false });
 }
 
 function readState(dir: string): State | undefined {

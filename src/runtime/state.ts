@@ -1,12 +1,12 @@
 // Container state on disk: ROOT/<id>/state.json written atomically, guarded
 // by a per-container lock (flock on ROOT/<id>.lock, which outlives the
 // container directory so that delete can hold it while removing).
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from "../linux/fs.ts";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync } from "../linux/fs.ts";
 import { join } from "../linux/path.ts";
-import { writeFileAtomic } from "../linux/lock.ts";
+import { withRemovableLockSync, writeFileAtomic } from "../linux/lock.ts";
 import { namesByUid } from "../linux/passwd.ts";
-import { flock, LOCK_EX } from "../linux/sys.ts";
 import { trace } from "../linux/trace.ts";
+import { CONTAINER_ID_CHARS, isContainerId } from "../spec/id.ts";
 import type { ContainerStatus, Spec, State } from "../spec/types.ts";
 
 export const DEFAULT_ROOT = "/run/berth";
@@ -46,10 +46,9 @@ export class RuntimeError extends Error {
   }
 }
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,1023}$/;
 export function checkId(id: string | undefined): string {
   if (!id) throw new RuntimeError("a container id is required");
-  if (!ID_RE.test(id) || id === "." || id === "..") throw new RuntimeError(`invalid container id ${JSON.stringify(id)}: use letters, digits and _ . + -`);
+  if (!isContainerId(id)) throw new RuntimeError(`invalid container id ${JSON.stringify(id)}: use ${CONTAINER_ID_CHARS}`);
   return id;
 }
 
@@ -66,26 +65,7 @@ export class StateStore {
   withLock<T>(id: string, fn: () => T): T {
     mkdirSync(this.root, { recursive: true, mode: 0o711 });
     const path = join(this.root, `.${checkId(id)}.lock`);
-    for (;;) {
-      const fd = openSync(path, "a", 0o600);
-      let stale = false;
-      try {
-        flock(fd, LOCK_EX);
-        try {
-          stale = statSync(path).ino !== fstatSync(fd).ino;
-        } catch {
-          stale = true;
-        }
-        if (stale) continue;
-        try {
-          return fn();
-        } finally {
-          if (!existsSync(this.dir(id))) rmSync(path, { force: true });
-        }
-      } finally {
-        closeSync(fd);
-      }
-    }
+    return withRemovableLockSync(path, () => !existsSync(this.dir(id)), fn);
   }
 
   /**
