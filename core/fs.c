@@ -319,9 +319,13 @@ static int userns_with_maps(const char *uidmap, const char *gidmap, const char *
 	}
 	int err = errno;
 	if (ok) {
-		snprintf(path, sizeof path, "/proc/%d/ns/user", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		/* the namespace file through the same verified procfs */
+		snprintf(path, sizeof path, "%d/ns", pid);
+		int ns = proc_open(host_proc, path, O_PATH | O_DIRECTORY);
+		fd = ns < 0 ? -1 : openat(ns, "user", O_RDONLY | O_CLOEXEC);
 		err = errno;
+		if (ns >= 0)
+			close(ns);
 	}
 	close(p[1]);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
