@@ -132,15 +132,19 @@ static int connect_agent(const char *root)
 }
 
 /* The request: u32 length, then NUL-terminated fields: "1", the working
- * directory, argc, the arguments, then the environment to the end. */
+ * directory, the umask (octal), argc, the arguments, then the environment
+ * to the end. */
 static char *request(int argc, char **argv, size_t *len)
 {
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof cwd))
 		return NULL;
-	char count[16];
+	char count[16], mask[16];
 	snprintf(count, sizeof count, "%d", argc - 1);
-	size_t total = 4 + 2 + strlen(cwd) + 1 + strlen(count) + 1;
+	mode_t m = umask(0);
+	umask(m);
+	snprintf(mask, sizeof mask, "%o", (unsigned)m);
+	size_t total = 4 + 2 + strlen(cwd) + 1 + strlen(mask) + 1 + strlen(count) + 1;
 	for (int i = 1; i < argc; i++)
 		total += strlen(argv[i]) + 1;
 	for (char **e = environ; *e; e++)
@@ -153,6 +157,7 @@ static char *request(int argc, char **argv, size_t *len)
 #define PUT(s) do { size_t l_ = strlen(s) + 1; memcpy(p, s, l_); p += l_; } while (0)
 	PUT("1");
 	PUT(cwd);
+	PUT(mask);
 	PUT(count);
 	for (int i = 1; i < argc; i++)
 		PUT(argv[i]);

@@ -15,7 +15,7 @@
 // answered "fallback": the door runs it on Bun.
 //
 // Protocol (the door's side is described in core/door/door.c): the request is
-// u32 length + NUL-terminated fields "1", cwd, argc, argv..., env...; sent with
+// u32 length + NUL-terminated fields "1", cwd, umask, argc, argv..., env...; sent with
 // it, descriptors 0, 1, 2 and the control socket's end. The agent answers with
 // lines: `core NFDS PATH` (the door answers `pid PID`, and later
 // `exited STATUS`), `forward`, `fallback`, `exit CODE`; `refused` to another uid.
@@ -152,7 +152,7 @@ function sameView(pid: number): boolean {
 }
 
 /** Reads the request on CONN: the call, or undefined (answered) when it is not one. */
-function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[] } | undefined {
+function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[]; umask: number } | undefined {
   const first = Buffer.alloc(65536);
   const { n, fds } = receiveWithFds(conn, first);
   const fail = () => {
@@ -178,16 +178,17 @@ function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCa
   }
   const fields = body.subarray(0, total).toString().split("\0");
   fields.pop();
-  const [version, cwd, count] = fields;
+  const [version, cwd, mask, count] = fields;
   const argc = Number(count);
-  if (version !== "1" || !cwd?.startsWith("/") || !(argc >= 0) || fields.length < 3 + argc) return fail();
-  const argv = fields.slice(3, 3 + argc);
+  const umask = parseInt(mask ?? "", 8);
+  if (version !== "1" || !cwd?.startsWith("/") || !(umask >= 0 && umask <= 0o777) || !(argc >= 0) || fields.length < 4 + argc) return fail();
+  const argv = fields.slice(4, 4 + argc);
   const env: Record<string, string> = {};
-  for (const e of fields.slice(3 + argc)) {
+  for (const e of fields.slice(4 + argc)) {
     const eq = e.indexOf("=");
     if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
   }
-  return { call: new DoorCall(conn, cwd, env, [fds[0]!, fds[1]!, fds[2]!], fds[3]!, watch), argv };
+  return { call: new DoorCall(conn, cwd, env, [fds[0]!, fds[1]!, fds[2]!], fds[3]!, watch), argv, umask };
 }
 
 /** Serves front doors for the state directory ROOT until SIGTERM or SIGINT. */
@@ -229,7 +230,7 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
       return;
     }
     if (!req) return;
-    const { call, argv } = req;
+    const { call, argv, umask } = req;
     if (!sameView(cred.pid)) {
       if (logCalls) writeErr(`berth agent: fallback (another view of the system): ${argv.join(" ")}\n`);
       call.finish(o.fallback, o.fallback);
@@ -238,6 +239,9 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     inflight++;
     let code = 1;
     try {
+      // the caller's umask for what the call makes (a call runs without a
+      // break until it waits for its core, and makes its files before that)
+      process.umask(umask);
       code = await als.run(call, () => o.run(argv));
     } catch (e) {
       als.run(call, () => writeErr(`berth: ${(e as Error).message}\n`));

@@ -7,7 +7,7 @@
 // them); a caller of another uid is refused; an agent killed in the middle
 // of a call gives one error line and a non-zero exit, and the next call works.
 import { describe, expect } from "bun:test";
-import { chmodSync, closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ctest, alive, waitFor, BERTH, REPO, type Ctx, type Result } from "../runtime/helpers.ts";
 import { startAgent, type Agent } from "./agent.ts";
@@ -108,6 +108,21 @@ describe("front door and agent", () => {
     expect(served(a).filter((l) => l.startsWith("exit 0: ")).length).toBeGreaterThanOrEqual(2);
   }, 30000, { skip });
 
+  ctest("the caller's umask applies to what the call makes, as on Bun", async (c) => {
+    agentFor(c);
+    const b = c.bundle(["true"]);
+    const modes: Record<string, string> = {};
+    for (const [path, env] of [["agent", {}], ["bun", { BERTH_NO_AGENT: "1" }]] as const) {
+      const id = c.id("umask");
+      const pidFile = join(b.dir, `${path}.pid`);
+      const p = Bun.spawnSync(["sh", "-c", 'umask 077 && exec "$@"', "sh", BERTH, "--root", c.root, "create", "--bundle", b.dir, "--pid-file", pidFile, id], { env: { ...process.env, ...env }, stdout: "ignore", stderr: "ignore" });
+      expect(p.exitCode).toBe(0);
+      modes[path] = (statSync(pidFile).mode & 0o777).toString(8);
+      expect((await c.berth(["delete", "--force", id])).code).toBe(0);
+    }
+    expect(modes.agent).toBe(modes.bun!);
+  }, 30000, { skip });
+
   ctest("a container made through one path is managed through the other", async (c) => {
     agentFor(c);
     const b = c.bundle(["sh", "-c", "echo started; sleep 30"]);
@@ -168,6 +183,23 @@ describe("front door and agent", () => {
     expect(p.stderr.toString()).toBe(`berth: the berth agent at ${c.root}/.warm.sock serves only the user it runs as\n`);
     expect(a.log()).toContain("refused uid 65534");
     expect(served(a)).toEqual([]);
+  }, 30000, { skip });
+
+  ctest("calls run concurrently: a long foreground run blocks no other call", async (c) => {
+    const a = agentFor(c);
+    const b = c.bundle(["sleep", "3"]);
+    const id = c.id("long");
+    const long = c.berth(["run", "--bundle", b.dir, id]);
+    expect(await waitFor(() => status(c, id) === "running"));
+    const t0 = performance.now();
+    const l = await c.berth(["list", "-q"]);
+    expect(l).toEqual({ code: 0, stdout: `${id}\n`, stderr: "" });
+    // answered while the run still waits for its container
+    expect(status(c, id)).toBe("running");
+    expect(performance.now() - t0).toBeLessThan(2500);
+    expect((await long).code).toBe(0);
+    const log = served(a);
+    expect(log.findIndex((x) => x.endsWith("list -q"))).toBeLessThan(log.findIndex((x) => x.endsWith(id)));
   }, 30000, { skip });
 
   ctest("a caller in another mount namespace is left to the Bun berth (its paths are not the agent's)", async (c) => {
