@@ -26,12 +26,12 @@ rc=${PIPESTATUS[0]}
 tally "$log"; rm -f "$log"
 [ "$rc" -eq 0 ] || [ "$fail" -gt 0 ] || fail=$((fail+1))
 
-# The differential lane: the runtime tests (and the CLI tests of what runc's
-# callers see) run again, with the same bundles, against runc 1.1 (Debian's,
+# The differential lane: the runtime tests, the escape attacks (and the CLI
+# tests of what runc's callers see) run again, with the same bundles, against runc 1.1 (Debian's,
 # which accepts this hybrid cgroup host as it is). A difference that remains
 # is named in the tests (berthOnly, deliberateDifference, onlyOnBerth).
 # test/cgroups is not in it: it drives berth's cgroup library in-process.
-DIFF_TESTS="test/runtime test/cli/clients.test.ts test/cli/resources.test.ts"
+DIFF_TESTS="test/runtime test/security/escapes.test.ts test/cli/clients.test.ts test/cli/resources.test.ts"
 if [ -x /usr/sbin/runc ] && [ -z "${BERTH_SKIP_RUNC_LANE:-}" ]; then
   echo "== differential lane: the runtime tests against runc"
   log=$(mktemp)
