@@ -942,13 +942,23 @@ int main(int argc, char **argv, char **envp)
 	 * attaches them among its mounts */
 	if (create)
 		prepare_idmap_trees(&plan);
+	/* every namespace file is opened first, in the runtime's own
+	 * namespaces: once a mount namespace is joined, /proc/PID/ns/... would
+	 * be looked up in the container's /proc */
+	int *nsfds = calloc((size_t)plan.n + 1, sizeof(int));
+	if (!nsfds)
+		die("out of memory");
+	for (int i = 0; i < plan.n; i++) {
+		o = &plan.ops[i];
+		nsfds[i] = -1;
+		if (strcmp(o->name, "ns-join") == 0 && (nsfds[i] = open(o->argv[1], O_RDONLY | O_CLOEXEC)) < 0)
+			die_errno("namespace %s: %s", o->argv[0], o->argv[1]);
+	}
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
 		if (strcmp(o->name, "ns-join") != 0)
 			continue;
-		int fd = open(o->argv[1], O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			die_errno("namespace %s: %s", o->argv[0], o->argv[1]);
+		int fd = nsfds[i];
 		if (into && strcmp(o->argv[0], "cgroup") == 0) {
 			/* the kernel refuses to clone into a cgroup from a cgroup
 			 * namespace that does not see the core's own: the child

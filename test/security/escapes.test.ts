@@ -237,3 +237,30 @@ describe("masks against a racing rootfs", () => {
     expect(refused + ran).toBe(20);
   }, 120000);
 });
+
+describe("namespace files", () => {
+  ctest("every namespace path is opened in the runtime's own namespaces, before a joined mount namespace's /proc can stand in", async (c) => {
+    // a mount namespace (kept by a bind of its nsfs file) whose /proc is an empty tmpfs
+    const keep = c.tempDir("mntns");
+    const sh = (cmd: string) => {
+      const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+    };
+    sh(`mount --bind ${keep} ${keep} && mount --make-private ${keep} && touch ${keep}/mnt`);
+    c.defer(() => sh(`umount ${keep}/mnt 2>/dev/null; umount ${keep}`));
+    sh(`unshare --mount=${keep}/mnt --propagation private mount -t tmpfs fakeproc /proc`);
+    const a = c.id("nsA");
+    ok(await c.run(c.bundle(["sleep", "30"]), a, ["-d"]));
+    const pidA = (await c.state(a)).pid as number;
+    // the mount namespace comes first in the list: /proc/PID/ns/net must still be the host's
+    const r = await c.sh("readlink /proc/self/ns/net", (cfg) => {
+      cfg.linux!.namespaces = [
+        { type: "mount", path: `${keep}/mnt` },
+        { type: "network", path: `/proc/${pidA}/ns/net` },
+        ...cfg.linux!.namespaces!.filter((n) => n.type !== "mount" && n.type !== "network"),
+      ];
+    });
+    ok(r);
+    expect(r.stdout.trim()).toBe(readlinkSync(`/proc/${pidA}/ns/net`));
+  }, 30000, { skip: berthOnly("runc 1.1 reads /proc/self/mountinfo in a joined mount namespace, which fails here before any namespace file") });
+});
