@@ -7,6 +7,31 @@ export interface FlagSpec {
   alias?: string[];
   /** "bool" takes no value; "string" one; "list" may repeat */
   kind: "bool" | "string" | "list";
+  /** one line for the command's --help */
+  help?: string;
+}
+
+/** -h/--help, which every command takes (runc's). */
+export const HELP_FLAG: FlagSpec = { name: "help", alias: ["h"], kind: "bool", help: "show this help" };
+
+/** Whether a command line asks for the command's help (and parses as one of its own). */
+export function wantsHelp(argv: string[], specs: FlagSpec[], stopAtPositional = false): boolean {
+  if (!argv.some((a) => a === "-h" || a === "--help" || a === "-help")) return false;
+  try {
+    return bool(parseArgs(argv, [...specs, HELP_FLAG], stopAtPositional), "help");
+  } catch {
+    return false;
+  }
+}
+
+/** A command's help: its usage line, what it does, its flags (one per line). */
+export function helpText(usage: string, about: string, specs: FlagSpec[]): string {
+  const rows = [...specs, HELP_FLAG].map((s) => {
+    const names = [`--${s.name}`, ...(s.alias ?? []).map((a) => (a.length === 1 ? `-${a}` : `--${a}`))].join(", ");
+    return [s.kind === "bool" ? names : `${names} VALUE`, s.help ?? ""];
+  });
+  const w = Math.max(...rows.map((r) => r[0]!.length));
+  return `Usage: berth ${usage}\n\n${about}\n\nFlags:\n${rows.map(([n, h]) => `  ${n!.padEnd(w)}  ${h}`.trimEnd()).join("\n")}\n`;
 }
 
 export interface Parsed {

@@ -3,10 +3,10 @@ import { appendFileSync } from "../linux/fs.ts";
 import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { SpecError } from "../spec/validate.ts";
 import { CgroupError } from "../cgroups/types.ts";
-import { parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
+import { HELP_FLAG, parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
 import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, PS_FLAGS, runcCommand, VERSION } from "./runc.ts";
 import { existsSync } from "../linux/fs.ts";
-import { trace } from "../linux/trace.ts";
+import { trace, traceTo } from "../linux/trace.ts";
 import { writeErr, writeOut } from "../linux/stdio.ts";
 import { callerEnv, callerPath } from "../linux/caller.ts";
 import { resolve } from "../linux/path.ts";
@@ -19,7 +19,8 @@ const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pidfd-socket|pid-file|no-pi
 /** The container id a runc-style command line names, or undefined if it does not parse as one. */
 function runcId(argv: string[], flags: FlagSpec[]): string | undefined {
   try {
-    return parseArgs(argv, flags, true).args[0];
+    // -h/--help is every runtime command's (runc's)
+    return parseArgs(argv, [...flags, HELP_FLAG], true).args[0];
   } catch {
     return undefined;
   }
@@ -142,9 +143,11 @@ interface Logger {
 
 function makeLogger(file: string | undefined, format: string, debug: boolean): Logger {
   const write = (level: string, msg: string) => {
-    if (!file) return;
+    // without --log, errors are the "berth: ..." line on stderr alone; debug lines go there too (as runc's)
+    if (!file && level !== "debug") return;
     const time = new Date().toISOString();
     const line = format === "json" ? JSON.stringify({ level, msg, time }) : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
+    if (!file) return writeErr(line + "\n");
     try {
       appendFileSync(callerPath(file), line + "\n");
     } catch {
@@ -224,6 +227,7 @@ export async function main(argv: string[], served?: { root: string }): Promise<n
     return cmd || bool(g, "help") ? 0 : 1;
   }
   log.debug(`berth ${argv.join(" ")}`);
+  if (bool(g, "debug")) traceTo((label) => log.debug(label));
   try {
     if (format !== "text" && format !== "json") throw new UsageError(`--log-format: text or json, not ${format}`);
     // --rootless true|false|auto (runc's): auto means "not root"

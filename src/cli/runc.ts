@@ -15,21 +15,21 @@ import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
 import { callerFd, writeOut } from "../linux/stdio.ts";
 import { callerPath } from "../linux/caller.ts";
-import { bool, list, parseArgs, str, UsageError, type FlagSpec } from "./args.ts";
+import { bool, helpText, list, parseArgs, str, UsageError, wantsHelp, type FlagSpec } from "./args.ts";
 
 export const VERSION = "0.1.0";
 
 export const CREATE_FLAGS: FlagSpec[] = [
-  { name: "bundle", alias: ["b"], kind: "string" },
-  { name: "console-socket", kind: "string" },
-  { name: "pidfd-socket", kind: "string" },
-  { name: "pid-file", kind: "string" },
-  { name: "no-pivot", kind: "bool" },
-  { name: "no-new-keyring", kind: "bool" },
-  { name: "preserve-fds", kind: "string" },
-  { name: "detach", alias: ["d"], kind: "bool" },
-  { name: "keep", kind: "bool" },
-  { name: "no-subreaper", kind: "bool" },
+  { name: "bundle", alias: ["b"], kind: "string", help: "the bundle's directory (default: the current one)" },
+  { name: "console-socket", kind: "string", help: "a unix socket that gets the pty's master (process.terminal)" },
+  { name: "pidfd-socket", kind: "string", help: "a unix socket that gets a pidfd of the init" },
+  { name: "pid-file", kind: "string", help: "write the init's pid to this file (its directory must exist)" },
+  { name: "no-pivot", kind: "bool", help: "enter the rootfs without pivot_root (for a rootfs on a ramdisk)" },
+  { name: "no-new-keyring", kind: "bool", help: "keep the caller's session keyring" },
+  { name: "preserve-fds", kind: "string", help: "pass N more descriptors (3 to 3+N-1) to the container" },
+  { name: "detach", alias: ["d"], kind: "bool", help: "run: do not wait for the container" },
+  { name: "keep", kind: "bool", help: "run: do not delete the container after it exits" },
+  { name: "no-subreaper", kind: "bool", help: "run: accepted for runc's callers (berth makes no subreaper)" },
 ];
 
 export function signalNumber(s: string | undefined): number {
@@ -70,11 +70,21 @@ function print(s: string): void {
 }
 
 
+/** --pid-file, checked before anything is made: its directory must exist (runc makes none). */
+function pidFile(p: ReturnType<typeof parseArgs>): string | undefined {
+  const f = str(p, "pid-file");
+  if (f === undefined) return undefined;
+  const abs = resolve(f);
+  const dir = abs.slice(0, abs.lastIndexOf("/")) || "/";
+  if (!existsSync(dir)) throw new RuntimeError(`--pid-file ${f}: no such directory ${dir}`);
+  return abs;
+}
+
 /** create's and run's flags as the runtime's options. */
 function createOptions(p: ReturnType<typeof parseArgs>): CreateOptions {
   return {
     bundle: str(p, "bundle") ?? ".",
-    pidFile: str(p, "pid-file"),
+    pidFile: pidFile(p),
     consoleSocket: str(p, "console-socket"),
     pidfdSocket: str(p, "pidfd-socket"),
     noPivot: bool(p, "no-pivot"),
@@ -164,31 +174,57 @@ function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs
   if (bool(p, "no-new-privs")) proc.noNewPrivileges = true;
   const label = str(p, "apparmor");
   if (label) proc.apparmorProfile = label;
+  const selinux = str(p, "process-label");
+  if (selinux) proc.selinuxLabel = selinux;
   if (p.flags.tty === true) proc.terminal = true;
   return proc;
 }
 
 export const EXEC_FLAGS: FlagSpec[] = [
-  { name: "process", alias: ["p"], kind: "string" },
-  { name: "tty", alias: ["t"], kind: "bool" },
-  { name: "detach", alias: ["d"], kind: "bool" },
-  { name: "pid-file", kind: "string" },
-  { name: "console-socket", kind: "string" },
-  { name: "pidfd-socket", kind: "string" },
-  { name: "env", alias: ["e"], kind: "list" },
-  { name: "cwd", kind: "string" },
-  { name: "user", alias: ["u"], kind: "string" },
-  { name: "additional-gids", alias: ["g"], kind: "list" },
-  { name: "cap", alias: ["c"], kind: "list" },
-  { name: "no-new-privs", kind: "bool" },
-  { name: "apparmor", kind: "string" },
-  { name: "process-label", kind: "string" },
-  { name: "preserve-fds", kind: "string" },
-  { name: "ignore-paused", kind: "bool" },
-  { name: "cgroup", kind: "list" },
+  { name: "process", alias: ["p"], kind: "string", help: "the process as JSON (a config.json's process), - for stdin" },
+  { name: "tty", alias: ["t"], kind: "bool", help: "give the process a pty" },
+  { name: "detach", alias: ["d"], kind: "bool", help: "do not wait for the process" },
+  { name: "pid-file", kind: "string", help: "write the process's pid to this file (its directory must exist)" },
+  { name: "console-socket", kind: "string", help: "a unix socket that gets the pty's master" },
+  { name: "pidfd-socket", kind: "string", help: "a unix socket that gets a pidfd of the process" },
+  { name: "env", alias: ["e"], kind: "list", help: "NAME=VALUE (repeatable)" },
+  { name: "cwd", kind: "string", help: "the working directory in the container" },
+  { name: "user", alias: ["u"], kind: "string", help: "UID[:GID]" },
+  { name: "additional-gids", alias: ["g"], kind: "list", help: "a supplementary gid (repeatable)" },
+  { name: "cap", alias: ["c"], kind: "list", help: "add a capability (repeatable)" },
+  { name: "no-new-privs", kind: "bool", help: "set no_new_privs" },
+  { name: "apparmor", kind: "string", help: "the AppArmor profile" },
+  { name: "process-label", kind: "string", help: "the SELinux label" },
+  { name: "preserve-fds", kind: "string", help: "pass N more descriptors (3 to 3+N-1)" },
+  { name: "ignore-paused", kind: "bool", help: "exec in a paused container (the process starts at resume)" },
+  { name: "cgroup", kind: "list", help: "[CONTROLLERS:]PATH: an existing sub-cgroup of the container's (repeatable)" },
 ];
 
-export const KILL_FLAGS: FlagSpec[] = [{ name: "all", alias: ["a"], kind: "bool" }, { name: "pid", kind: "string" }];
+export const KILL_FLAGS: FlagSpec[] = [{ name: "all", alias: ["a"], kind: "bool", help: "signal every process of the container's cgroup" }];
+const LIST_FLAGS: FlagSpec[] = [{ name: "format", alias: ["f"], kind: "string", help: "table (default) or json" }, { name: "quiet", alias: ["q"], kind: "bool", help: "the ids alone" }];
+const DELETE_FLAGS: FlagSpec[] = [{ name: "force", alias: ["f"], kind: "bool", help: "kill a running container first (SIGKILL); a missing one is no error" }];
+const EVENTS_FLAGS: FlagSpec[] = [{ name: "stats", kind: "bool", help: "print the statistics once and exit" }, { name: "interval", kind: "string", help: "time between statistics (default 5s)" }];
+const SPEC_FLAGS: FlagSpec[] = [{ name: "bundle", alias: ["b"], kind: "string", help: "the directory to write config.json in" }, { name: "rootless", kind: "bool", help: "a configuration for a rootless container" }];
+const UPDATE_FLAGS: FlagSpec[] = [
+  { name: "resources", alias: ["r"], kind: "string", help: "a linux.resources JSON file, - for stdin" },
+  { name: "memory", kind: "string", help: "memory limit (bytes, or with k, m, g)" },
+  { name: "memory-reservation", kind: "string", help: "memory soft limit" },
+  { name: "memory-swap", kind: "string", help: "memory plus swap limit (-1: unlimited)" },
+  { name: "kernel-memory", kind: "string", help: "kernel memory limit (cgroup v1)" },
+  { name: "kernel-memory-tcp", kind: "string", help: "kernel TCP buffer limit (cgroup v1)" },
+  { name: "cpu-shares", alias: ["cpu-share"], kind: "string", help: "CPU shares (relative weight)" },
+  { name: "cpu-quota", kind: "string", help: "CFS quota per period (microseconds)" },
+  { name: "cpu-period", kind: "string", help: "CFS period (microseconds)" },
+  { name: "cpu-rt-runtime", kind: "string", help: "real-time runtime per period (microseconds)" },
+  { name: "cpu-rt-period", kind: "string", help: "real-time period (microseconds)" },
+  { name: "cpu-burst", kind: "string", help: "CFS burst (microseconds)" },
+  { name: "cpuset-cpus", kind: "string", help: "CPUs to use" },
+  { name: "cpuset-mems", kind: "string", help: "memory nodes to use" },
+  { name: "pids-limit", kind: "string", help: "maximum number of pids" },
+  { name: "blkio-weight", kind: "string", help: "block I/O weight (10 to 1000)" },
+  { name: "l3-cache-schema", kind: "string", help: "Intel RDT L3 schema (not supported: refused)" },
+  { name: "mem-bw-schema", kind: "string", help: "Intel RDT memory bandwidth schema (not supported: refused)" },
+];
 
 async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
   const p = parseArgs(argv, EXEC_FLAGS, true);
@@ -205,7 +241,10 @@ async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
   if (con && callerFd(1) === 1 && process.stdout.columns && process.stdout.rows) (proc as Process).consoleSize = { width: process.stdout.columns, height: process.stdout.rows };
   let session;
   try {
-    session = rt.exec(id, proc, { consoleSocket: con?.socket ?? consoleSocket, pidfdSocket: str(p, "pidfd-socket"), pidFile: str(p, "pid-file"), detach, preserveFds: preserveFds(str(p, "preserve-fds")) });
+    session = rt.exec(id, proc, {
+      consoleSocket: con?.socket ?? consoleSocket, pidfdSocket: str(p, "pidfd-socket"), pidFile: pidFile(p), detach, preserveFds: preserveFds(str(p, "preserve-fds")),
+      ignorePaused: bool(p, "ignore-paused"), subCgroups: list(p, "cgroup"),
+    });
   } catch (e) {
     if (con) await finishConsole(con, 0);
     throw e;
@@ -219,7 +258,7 @@ async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
 }
 
 function cmdList(rt: Runtime, argv: string[]): number {
-  const p = parseArgs(argv, [{ name: "format", alias: ["f"], kind: "string" }, { name: "quiet", alias: ["q"], kind: "bool" }]);
+  const p = parseArgs(argv, LIST_FLAGS);
   const all = rt.list();
   if (bool(p, "quiet")) {
     for (const c of all) print(c.rec.id);
@@ -248,16 +287,9 @@ function parseSize(s: string, flag: string): number {
 }
 
 function cmdUpdate(rt: Runtime, argv: string[]): number {
-  const p = parseArgs(argv, [
-    { name: "resources", alias: ["r"], kind: "string" },
-    { name: "memory", kind: "string" }, { name: "memory-reservation", kind: "string" }, { name: "memory-swap", kind: "string" },
-    { name: "kernel-memory", kind: "string" }, { name: "kernel-memory-tcp", kind: "string" },
-    { name: "cpu-shares", kind: "string" }, { name: "cpu-quota", kind: "string" }, { name: "cpu-period", kind: "string" },
-    { name: "cpu-rt-runtime", kind: "string" }, { name: "cpu-rt-period", kind: "string" }, { name: "cpu-burst", kind: "string" },
-    { name: "cpuset-cpus", kind: "string" }, { name: "cpuset-mems", kind: "string" },
-    { name: "pids-limit", kind: "string" }, { name: "blkio-weight", kind: "string" }, { name: "l3-cache-schema", kind: "string" }, { name: "mem-bw-schema", kind: "string" },
-  ]);
+  const p = parseArgs(argv, UPDATE_FLAGS);
   const id = oneId(p.args, "update");
+  for (const f of ["l3-cache-schema", "mem-bw-schema"]) if (str(p, f) !== undefined) throw new UsageError(`--${f}: berth does not support Intel RDT (resctrl)`);
   const rec = rt.store.load(id);
   let r: LinuxResources = {};
   const file = str(p, "resources");
@@ -307,7 +339,7 @@ function mergeResources(a: LinuxResources, b: LinuxResources): LinuxResources {
   return out as LinuxResources;
 }
 
-export const PS_FLAGS: FlagSpec[] = [{ name: "format", alias: ["f"], kind: "string" }];
+export const PS_FLAGS: FlagSpec[] = [{ name: "format", alias: ["f"], kind: "string", help: "table (default: ps(1)'s lines) or json (the pids)" }];
 
 function cmdPs(rt: Runtime, argv: string[]): number {
   const p = parseArgs(argv, PS_FLAGS, true);
@@ -341,7 +373,7 @@ function statsOf(rt: Runtime, id: string): object {
 }
 
 async function cmdEvents(rt: Runtime, argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [{ name: "stats", kind: "bool" }, { name: "interval", kind: "string" }]);
+  const p = parseArgs(argv, EVENTS_FLAGS);
   const id = oneId(p.args, "events");
   if (bool(p, "stats")) {
     print(JSON.stringify(statsOf(rt, id)));
@@ -371,7 +403,7 @@ async function cmdEvents(rt: Runtime, argv: string[]): Promise<number> {
 }
 
 function cmdSpec(argv: string[]): number {
-  const p = parseArgs(argv, [{ name: "bundle", alias: ["b"], kind: "string" }, { name: "rootless", kind: "bool" }]);
+  const p = parseArgs(argv, SPEC_FLAGS);
   const dir = resolve(str(p, "bundle") ?? ".");
   const path = join(dir, "config.json");
   if (existsSync(path)) throw new RuntimeError(`File ${path} exists. Remove it first`);
@@ -409,7 +441,32 @@ export function features(): object {
   return f;
 }
 
+/** Each runtime command's usage, purpose and flags, for -h/--help (as runc's). */
+const COMMANDS: Record<string, { usage: string; about: string; flags: FlagSpec[]; stop?: boolean }> = {
+  create: { usage: "create [flags] ID", about: "Creates a container from a bundle: its process waits for `start`.", flags: CREATE_FLAGS },
+  run: { usage: "run [flags] ID", about: "Creates and starts a container, and waits for it unless --detach (with process.terminal, on berth's own terminal).", flags: CREATE_FLAGS },
+  start: { usage: "start ID", about: "Starts the process of a created container.", flags: [] },
+  state: { usage: "state ID", about: "Prints the state of a container as JSON.", flags: [] },
+  kill: { usage: "kill [flags] ID [SIGNAL]", about: "Sends SIGNAL (default SIGTERM; a name or a number, 0 to check) to the container's init.", flags: KILL_FLAGS },
+  delete: { usage: "delete [flags] ID...", about: "Deletes a stopped (or created) container.", flags: DELETE_FLAGS },
+  list: { usage: "list [flags]", about: "Lists the containers.", flags: LIST_FLAGS },
+  exec: { usage: "exec [flags] ID COMMAND [ARG...]", about: "Runs a process in a running container.", flags: EXEC_FLAGS, stop: true },
+  ps: { usage: "ps [flags] ID [PS-ARGS...]", about: "Shows the processes of a container.", flags: PS_FLAGS, stop: true },
+  pause: { usage: "pause ID", about: "Freezes every process of a container.", flags: [] },
+  resume: { usage: "resume ID", about: "Thaws a paused container.", flags: [] },
+  update: { usage: "update [flags] ID", about: "Changes the resources of a running container.", flags: UPDATE_FLAGS },
+  events: { usage: "events [flags] ID", about: "Prints statistics and OOM events of a container as JSON lines.", flags: EVENTS_FLAGS },
+  features: { usage: "features", about: "Prints what this runtime supports, as JSON (the runtime-spec's features document).", flags: [] },
+  spec: { usage: "spec [flags]", about: "Writes a default config.json.", flags: SPEC_FLAGS },
+};
+COMMANDS.ls = COMMANDS.list!;
+
 export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Promise<number> {
+  const c = COMMANDS[cmd];
+  if (c && wantsHelp(argv, c.flags, c.stop)) {
+    writeOut(helpText(c.usage, c.about, c.flags));
+    return 0;
+  }
   switch (cmd) {
     case "create": {
       const p = parseArgs(argv, CREATE_FLAGS);
@@ -435,7 +492,7 @@ export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Pro
       return 0;
     }
     case "delete": {
-      const p = parseArgs(argv, [{ name: "force", alias: ["f"], kind: "bool" }]);
+      const p = parseArgs(argv, DELETE_FLAGS);
       for (const id of p.args.length ? p.args : [oneId(p.args, "delete")]) {
         rt.delete(id, bool(p, "force"));
       }

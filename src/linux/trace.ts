@@ -6,8 +6,14 @@
 import { writeErr } from "./stdio.ts";
 const on = !!process.env.BERTH_TRACE;
 const pauseAt = process.env.BERTH_TRACE_PAUSE;
+let sink: ((label: string) => void) | undefined;
+/** --debug: every trace point also goes to SINK (the debug log). */
+export function traceTo(f: (label: string) => void): void {
+  sink = f;
+}
 export function trace(label: string): void {
   if (on) writeErr(`[trace ${performance.now().toFixed(2)} ms] ${label}\n`);
+  sink?.(label);
   if (label === pauseAt) {
     writeErr(`[paused] ${label}\n`);
     for (;;) Bun.sleepSync(1000);

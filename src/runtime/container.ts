@@ -396,17 +396,20 @@ export class Runtime {
    * core has been started: reading and validating the process then overlaps
    * the core's start-up (as for create).
    */
-  exec(id: string, proc: Process | (() => Process), o: { consoleSocket?: string; pidfdSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; stdio?: CreateOptions["stdio"] }): CoreSession {
+  exec(id: string, proc: Process | (() => Process), o: { consoleSocket?: string; pidfdSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; stdio?: CreateOptions["stdio"]; ignorePaused?: boolean; subCgroups?: string[] }): CoreSession {
     const session = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
     try {
       const run = typeof proc === "function" ? proc() : proc;
       const rec = this.store.load(id);
       const st = this.status(rec);
-      if (st !== "running" && st !== "created") throw new RuntimeError(`cannot exec in container ${id}: it is ${st}`);
+      // runc's wording; with ignorePaused the process joins the frozen
+      // cgroup and starts once the container is resumed (as with runc)
+      if (st === "paused" && !o.ignorePaused) throw new RuntimeError(`cannot exec in a paused container (use --ignore-paused to override)`);
+      if (st !== "running" && st !== "created" && st !== "paused") throw new RuntimeError(`cannot exec in container ${id}: it is ${st}`);
       const namespaces: Record<string, string> = {};
       for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
       const cgroup = openRecordCgroup(rec);
-      session.sendPlan(execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: run, cgroup, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, foreground: !o.detach }));
+      session.sendPlan(execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: run, cgroup, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, foreground: !o.detach, subCgroups: o.subCgroups }));
     } catch (e) {
       session.abandon();
       throw e;

@@ -297,6 +297,44 @@ function cgroupOps(cg: Cgroup, mustExist: boolean): PlanOp[] {
   return ops;
 }
 
+/**
+ * exec --cgroup [CONTROLLERS:]PATH (runc's): the process goes to PATH below the
+ * container's cgroup, in the named v1 controllers' hierarchies (comma-separated)
+ * or, without a prefix, in every hierarchy left; the sub-cgroup must exist.
+ */
+function subCgroupOps(cg: Cgroup, subs: string[]): PlanOp[] {
+  const named = new Map<string, string>();
+  let all: string | undefined;
+  for (const s of subs) {
+    const i = s.indexOf(":");
+    const [ctrls, path] = i < 0 ? ["", s] : [s.slice(0, i), s.slice(i + 1)];
+    if (!path || path.startsWith("/") || path.split("/").includes("..")) throw new RuntimeError(`--cgroup ${s}: the path must be relative, below the container's cgroup`);
+    if (!ctrls) all = path;
+    else for (const c of ctrls.split(",")) named.set(c, path);
+  }
+  const layout = detectCgroups();
+  const pl = cg.placement();
+  const used = new Set<string>();
+  const below = (d: string, sub: string | undefined) => {
+    if (sub === undefined) return d;
+    const t = `${d}/${sub}`;
+    if (!existsSync(t)) throw new RuntimeError(`--cgroup: no sub-cgroup ${t}`);
+    return t;
+  };
+  const ops: PlanOp[] = [];
+  for (const d of pl.v1.filter((x) => existsSync(x))) {
+    const ctrls = Object.entries(layout.v1).filter(([, m]) => d.startsWith(`${m.mountpoint}/`)).map(([c]) => c);
+    const c = ctrls.find((x) => named.has(x));
+    if (c) used.add(c);
+    ops.push(["cgroup-join", `${below(d, c ? named.get(c) : all)}/tasks`]);
+  }
+  const unknown = [...named.keys()].filter((c) => !used.has(c));
+  if (unknown.length) throw new RuntimeError(`--cgroup: no ${unknown.join(", ")} controller hierarchy for this container${pl.v1.length ? "" : " (cgroup v2: give the path alone)"}`);
+  // a hybrid host's cgroup2 side (hugetlb alone) may lack the sub-cgroup: the container's own then
+  if (pl.v2 && existsSync(pl.v2)) ops.push(["cgroup-into", pl.v2Optional && all && !existsSync(`${pl.v2}/${all}`) ? pl.v2 : below(pl.v2, all), pl.v2Optional ? "optional" : "required"]);
+  return ops;
+}
+
 /** The plan for `create`. */
 export function createPlan(inp: PlanInput): PlanOp[] {
   const { spec, bundle } = inp;
@@ -484,10 +522,11 @@ export function createPlan(inp: PlanInput): PlanOp[] {
 }
 
 /** The plan for `exec`: join every namespace of the running container. */
-export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; pidfdSocket?: string; foreground: boolean }): PlanOp[] {
+export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; pidfdSocket?: string; foreground: boolean; subCgroups?: string[] }): PlanOp[] {
   const ops: PlanOp[] = [["mode", "exec"]];
   if (inp.foreground) ops.push(["foreground"]);
-  if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, true));
+  if (inp.subCgroups?.length && !inp.cgroup?.exists()) throw new RuntimeError("--cgroup: the container has no cgroup of its own");
+  if (inp.cgroup) ops.push(...(inp.subCgroups?.length ? subCgroupOps(inp.cgroup, inp.subCgroups) : cgroupOps(inp.cgroup, true)));
   if (inp.foreground && inp.cgroup) ops.push(...returnOps());
   if (inp.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
