@@ -105,7 +105,7 @@ export class CoreSession {
       // served by the agent: the caller's front door starts the core as its
       // own child, so the container descends from the caller
       if (stdio.some((s) => s !== "inherit")) throw new CoreError("a core for a front door's caller uses the caller's own stdio");
-      const core = remote.startCore(corePath(), this.keep);
+      const core = remote.startCore(coreToRun(), this.keep);
       this.remote = remote;
       this.ctl = core.ctl;
       const proc: CoreProcess = {
