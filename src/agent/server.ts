@@ -23,7 +23,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, mkdirSync, readlinkSync, rmSync } from "node:fs";
 import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
 import { writeErr } from "../linux/stdio.ts";
-import { accept, adoptListener, closeFd, peerClosed, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
+import { accept, adoptListener, closeFd, listening, peerClosed, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
 
 export interface DoorAgentOptions {
   root: string;
@@ -204,6 +204,8 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     listener = adoptListener(3);
   } else {
     mkdirSync(o.root, { recursive: true, mode: 0o700 });
+    // a socket left by an agent that was killed is replaced; a live agent's is not
+    if (existsSync(path) && listening(path)) throw new Error(`an agent already listens on ${path}`);
     if (existsSync(path)) rmSync(path);
     listener = listenUnix(path);
   }

@@ -8,6 +8,7 @@ import { errno, SysError } from "../linux/libc.ts";
 const lib = dlopen("libc.so.6", {
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+  connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   accept4: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
@@ -32,18 +33,33 @@ function fail(call: string, path?: string): never {
   throw new SysError(call, errno(), path);
 }
 
+function unixAddress(path: string, call: string): { sa: Buffer; len: number } {
+  const sa = Buffer.alloc(110);
+  sa.writeUInt16LE(AF_UNIX, 0);
+  const name = Buffer.from(path);
+  if (name.length > 107) throw new SysError(call, 36, path);
+  name.copy(sa, 2);
+  return { sa, len: 2 + name.length + 1 };
+}
+
+/** Whether something accepts connections on the unix socket PATH. */
+export function listening(path: string): boolean {
+  const fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail("socket");
+  const { sa, len } = unixAddress(path, "connect");
+  const r = c.connect(fd, sa, len);
+  c.close(fd);
+  return r === 0;
+}
+
 /** A non-blocking listening unix socket at PATH, mode 0600 (only its owner can connect). */
 export function listenUnix(path: string): number {
   const fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) fail("socket");
-  const sa = Buffer.alloc(110);
-  sa.writeUInt16LE(AF_UNIX, 0);
-  const name = Buffer.from(path);
-  if (name.length > 107) throw new SysError("bind", 36, path);
-  name.copy(sa, 2);
+  const { sa, len } = unixAddress(path, "bind");
   // made 0600 from the start: no moment where another user could connect
   const old = c.umask(0o177);
-  const r = c.bind(fd, sa, 2 + name.length + 1);
+  const r = c.bind(fd, sa, len);
   c.umask(old);
   if (r < 0) {
     const e = errno();

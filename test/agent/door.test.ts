@@ -202,6 +202,14 @@ describe("front door and agent", () => {
     expect(log.findIndex((x) => x.endsWith("list -q"))).toBeLessThan(log.findIndex((x) => x.endsWith(id)));
   }, 30000, { skip });
 
+  ctest("a second agent for the same --root refuses to start; the first keeps serving", async (c) => {
+    const a = agentFor(c);
+    const second = Bun.spawnSync([BERTH, "--root", c.root, "agent"], { stdout: "pipe", stderr: "pipe" });
+    expect({ code: second.exitCode, stderr: second.stderr.toString() }).toEqual({ code: 1, stderr: `berth: an agent already listens on ${a.socket}\n` });
+    expect(await c.berth(["list", "-q"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(served(a)).toContain(`exit 0: --root ${c.root} list -q`);
+  }, 30000, { skip });
+
   ctest("a caller in another mount namespace is left to the Bun berth (its paths are not the agent's)", async (c) => {
     const a = agentFor(c);
     const p = Bun.spawnSync(["unshare", "--mount", "--propagation", "private", BERTH, "--root", c.root, "list", "-q"], { stdout: "pipe", stderr: "pipe" });
