@@ -10,36 +10,17 @@
 //   Podman reads "does not exist" from `state` as "the container is gone".
 // - `kill ID 0` is a liveness probe (signal 0: checks, sends nothing).
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { berth, bundleTracker, ensureCore, uniqueId, type Bundle, type Result } from "./helpers.ts";
+import { RUNTIMES, type Cli } from "./peers.ts";
+import { bundleTracker, ensureCore, uniqueId, type Bundle } from "./helpers.ts";
 
 beforeAll(ensureCore);
 
 const tracker = bundleTracker();
 afterEach(tracker.cleanupAll);
 
-const RUNC = "/usr/sbin/runc";
-
-/** runc as berth() runs berth: output through files (a detached container keeps its stdio open). */
-function runc(root: string, args: string[]): Result {
-  const dir = mkdtempSync(join(tmpdir(), "berth-runc-"));
-  try {
-    const out = openSync(join(dir, "out"), "w+");
-    const err = openSync(join(dir, "err"), "w+");
-    const r = Bun.spawnSync([RUNC, "--root", root, ...args], { stdin: "ignore", stdout: out, stderr: err });
-    closeSync(out);
-    closeSync(err);
-    return { code: r.exitCode ?? 128, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-type Cli = (root: string, args: string[]) => Result;
-const runtimes: [string, Cli][] = [["berth", (root, args) => berth(root, args)]];
-if (existsSync(RUNC)) runtimes.push(["runc", runc]);
+const runtimes = RUNTIMES;
 
 function status(cli: Cli, b: Bundle, id: string): string {
   return JSON.parse(cli(b.root, ["state", id]).stdout).status;

@@ -10,36 +10,17 @@
 // - `--pid-file` in a directory that does not exist fails and leaves nothing
 //   (runc opens the file where it is told, making no directories).
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { berth, bundleTracker, ensureCore, uniqueId, type Bundle, type Result } from "./helpers.ts";
+import { HAVE_RUNC, RUNC, RUNTIMES, type Cli } from "./peers.ts";
+import { berth, bundleTracker, ensureCore, uniqueId, type Bundle } from "./helpers.ts";
 
 beforeAll(ensureCore);
 
 const tracker = bundleTracker();
 afterEach(tracker.cleanupAll);
 
-const RUNC = "/usr/sbin/runc";
-const HAVE_RUNC = existsSync(RUNC);
-
-function runc(root: string, args: string[]): Result {
-  const dir = mkdtempSync(join(tmpdir(), "berth-runc-"));
-  try {
-    const out = openSync(join(dir, "out"), "w+");
-    const err = openSync(join(dir, "err"), "w+");
-    const r = Bun.spawnSync([RUNC, "--root", root, ...args], { stdin: "ignore", stdout: out, stderr: err });
-    closeSync(out);
-    closeSync(err);
-    return { code: r.exitCode ?? 128, stdout: readFileSync(join(dir, "out"), "utf8"), stderr: readFileSync(join(dir, "err"), "utf8") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-type Cli = (root: string, args: string[]) => Result;
-const runtimes: [string, Cli][] = [["berth", (root, args) => berth(root, args)]];
-if (HAVE_RUNC) runtimes.push(["runc", runc]);
+const runtimes = RUNTIMES;
 
 const COMMANDS = ["create", "run", "start", "state", "kill", "delete", "list", "exec", "ps", "pause", "resume", "update", "events", "features", "spec"];
 

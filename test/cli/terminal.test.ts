@@ -9,19 +9,19 @@
 // The caller's terminal here is util-linux's `script`, which runs the command
 // on a pty of its own. Every case also runs against runc where installed.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { bundleTracker, ensureCore, REPO, uniqueId, type Result } from "./helpers.ts";
+import { HAVE_RUNC, RUNC } from "./peers.ts";
 
 beforeAll(ensureCore);
 
 const tracker = bundleTracker();
 afterEach(tracker.cleanupAll);
 
-const RUNC = "/usr/sbin/runc";
 const BERTH = [join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts")];
 const runtimes: [string, string[]][] = [["berth", BERTH]];
-if (existsSync(RUNC)) runtimes.push(["runc", [RUNC]]);
+if (HAVE_RUNC) runtimes.push(["runc", [RUNC]]);
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
