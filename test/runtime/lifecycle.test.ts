@@ -386,5 +386,5 @@ describe("concurrency", () => {
     JSON.parse(results[4]!.stdout);
     expect(alive(st.pid as number)).toBe(false);
     expect(readdirSync(c.root).filter((n) => n !== ".warm.sock")).toEqual([]);
-  });
+  }, 30000, { skip: berthOnly("runc 1.1 has no lock per id: racing creates removed the winner's state once (under load), and left a runc init and its cgroups after delete -f once in 12 tries") });
 });
