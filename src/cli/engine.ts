@@ -42,6 +42,10 @@ Images:
   save [-o FILE] IMAGE...     write images as an OCI layout tar (stdout without -o)
   tag SOURCE TARGET           name an image
   inspect [--type image|container] NAME...   details as JSON
+Networks:
+  network create [--subnet CIDR] [--gateway IP] [--internal] [-l K=V] NAME | ls [-q] [--filter] [--format]
+          | inspect [-f] NAME... | rm NAME... | prune [--filter]
+                              user-defined bridge networks: run --network NAME [--network-alias A]; members find each other by name
 Volumes:
   volume create NAME | ls [-q] [--format json] | inspect NAME... | rm NAME... | prune
                               named volumes (also made by run -v NAME:/path)
@@ -49,7 +53,7 @@ Containers:
   run [flags] IMAGE [COMMAND [ARG...]]   (--rm -d -i -t --name -e --env-file -v --tmpfs -w -u --entrypoint
                                --memory --cpus --pids-limit --read-only --cap-add --cap-drop
                                --security-opt seccomp=FILE|unconfined|no-new-privileges
-                               --network none|host|bridge -p [[IP:][HOSTPORT[-END]]:]PORT[-END][/PROTO] -P --hostname
+                               --network none|host|bridge|NAME --network-alias -p [[IP:][HOSTPORT[-END]]:]PORT[-END][/PROTO] -P --hostname
                                --pull always|missing|never --tls-verify
                                --restart no|on-failure[:N]|always|unless-stopped (with -d)
                                --health-cmd --health-interval --health-timeout --health-retries --health-start-period
@@ -381,6 +385,7 @@ const RUN_FLAGS: Flag[] = [
   { name: "cap-drop", kind: "list" },
   { name: "security-opt", kind: "list" },
   { name: "network", kind: "string", alias: ["net"] },
+  { name: "network-alias", kind: "list", alias: ["net-alias"] },
   { name: "publish", short: "p", kind: "list" },
   { name: "hostname", short: "h", kind: "string" },
   { name: "pull", kind: "string" },
@@ -567,8 +572,13 @@ function createRequest(p: ParsedFlags, what: "run" | "create"): CreateRequest {
   const ports = fList(p, "publish").flatMap(parsePublish);
   const publishAll = fBool(p, "publish-all");
   // publishing a port needs the bridge network: it is the default then, as in Docker
-  const network = (fStr(p, "network") ?? (ports.length || publishAll ? "bridge" : "none")) as NetworkMode;
-  if (!["none", "host", "bridge"].includes(network)) throw new EngineUsageError(`--network ${JSON.stringify(network)}: want none, host or bridge`);
+  const asked = fStr(p, "network") ?? (ports.length || publishAll ? "bridge" : "none");
+  // any other name is a user-defined network (network create): a bridge network of its own
+  const networkName = ["none", "host", "bridge", "default"].includes(asked) ? undefined : asked;
+  const network = (networkName !== undefined ? "bridge" : asked === "default" ? "none" : asked) as NetworkMode;
+  const aliases = fList(p, "network-alias");
+  if (aliases.length && networkName === undefined) throw new EngineUsageError("--network-alias: network-scoped aliases are only supported for user-defined networks (--network NAME)");
+  for (const a of aliases) if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(a)) throw new EngineUsageError(`--network-alias ${JSON.stringify(a)}: not a host name`);
   if ((ports.length || publishAll) && network !== "bridge") throw new EngineUsageError(`-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`);
   const pull = fStr(p, "pull") ?? "missing";
   if (!["missing", "always", "never"].includes(pull)) throw new EngineUsageError(`--pull ${JSON.stringify(pull)}: want missing, always or never`);
@@ -579,7 +589,7 @@ function createRequest(p: ParsedFlags, what: "run" | "create"): CreateRequest {
   }
   if (what === "run" && opts.tty && !detach && opts.interactive && !process.stdin.isTTY) throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
   return {
-    image, name: fStr(p, "name"), opts, network, ports, autoRemove: fBool(p, "rm"), detach, standalone: what === "create", publishAll,
+    image, name: fStr(p, "name"), opts, network, ...(networkName !== undefined ? { networkName, aliases } : {}), ports, autoRemove: fBool(p, "rm"), detach, standalone: what === "create", publishAll,
     pull: pull as "missing", registry: registryOptions(p), onPullProgress: pullProgress(),
   };
 }
@@ -921,7 +931,7 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
       } : {}),
     },
     HostConfig: {
-      AutoRemove: c.autoRemove, NetworkMode: c.network.mode, ReadonlyRootfs: c.options.readOnly, Privileged: !!c.options.privileged,
+      AutoRemove: c.autoRemove, NetworkMode: c.network.name ?? c.network.mode, ReadonlyRootfs: c.options.readOnly, Privileged: !!c.options.privileged,
       RestartPolicy: { Name: c.options.restart?.name ?? "no", MaximumRetryCount: c.options.restart?.maxRetries ?? 0 },
       Memory: c.options.memory ?? 0, NanoCpus: c.options.cpus ? Math.round(c.options.cpus * 1e9) : 0, PidsLimit: c.options.pidsLimit ?? 0,
       CapAdd: c.options.capAdd, CapDrop: c.options.capDrop,
@@ -932,6 +942,12 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
     NetworkSettings: {
       IPAddress: c.network.ips[0] ?? "", IPAddresses: c.network.ips, Gateway: c.network.gateway ?? "", SandboxKey: c.network.netnsPath ?? "",
       Ports: Object.fromEntries((c.network.ports ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIP ?? "0.0.0.0", HostPort: String(p.hostPort) }]])),
+      Networks: c.network.mode === "none" && !c.network.name ? {} : {
+        [c.network.name ?? c.network.mode]: {
+          Aliases: c.network.aliases ?? null, IPAddress: c.network.ips[0] ?? "", Gateway: c.network.gateway ?? "",
+          NetworkID: c.network.name ? e.networks.find(c.network.name)?.Id ?? "" : c.network.mode,
+        },
+      },
     },
     Mounts: c.options.volumes.map((v) => ({ Type: v.name ? "volume" : "bind", ...(v.name ? { Name: v.name } : {}), Source: v.source, Destination: v.destination, RW: !v.readonly })),
   };
@@ -1381,6 +1397,7 @@ async function dispatch(cmd: string, argv: string[]): Promise<number> {
     case "port": return cmdPort(argv);
     case "cp": return cmdCp(argv);
     case "volume": return cmdVolume(argv);
+    case "network": return (await import("./engine-network.ts")).cmdNetwork(argv);
     case "rename": return (await import("./engine-manage.ts")).cmdRename(argv);
     case "update": return (await import("./engine-manage.ts")).cmdUpdate(argv);
     case "diff": return (await import("./engine-manage.ts")).cmdDiff(argv);

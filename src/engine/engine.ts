@@ -37,6 +37,7 @@ import { buildSpec, containerProcess, optionResources, restartDelay, shouldResta
 import { EngineUsageError, type PublishedPort } from "./args.ts";
 import { copyUp, VolumeStore } from "./volumes.ts";
 import { resolveInRoot } from "../image/rootpath.ts";
+import { NetworkStore } from "./networks.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -48,6 +49,9 @@ export interface CreateRequest {
   name?: string;
   opts: ContainerOptions;
   network: NetworkMode;
+  /** A user-defined network (`--network NAME`; mode bridge) and the container's aliases on it. */
+  networkName?: string;
+  aliases?: string[];
   /** Published ports (bridge network only), through the CNI portmap plugin. */
   ports?: PublishedPort[];
   autoRemove: boolean;
@@ -131,12 +135,14 @@ export class Engine {
   readonly runtime: Runtime;
   readonly snapshots: Snapshotter;
   readonly volumes: VolumeStore;
+  readonly networks: NetworkStore;
 
   /** coreExe: a sealed copy of berth-core made by a long-running caller (the node agent). */
   constructor(readonly paths: EnginePaths, o: { coreExe?: string } = {}) {
     this.images = new ImageStore(paths.root);
     this.containers = new ContainerStore(paths);
     this.volumes = new VolumeStore(paths);
+    this.networks = new NetworkStore(paths);
     this.runtime = new Runtime({ root: runtimeRoot(paths), systemdCgroup: false, coreExe: o.coreExe });
     this.snapshots = new Snapshotter(this.images);
   }
@@ -232,6 +238,7 @@ export class Engine {
     const { id, options: opts } = rec;
     const ports = rec.network.ports ?? [];
     const mode = rec.network.mode;
+    const userNet = rec.network.name !== undefined ? this.networks.get(rec.network.name) : undefined;
     // published ports: one owner per host port, checked and taken under one lock
     const portLock = ports.length ? await acquireLock(join(networkDataDir(this.paths), "ports.lock"), "exclusive") : undefined;
     let net: Awaited<ReturnType<typeof setupNetwork>>;
@@ -245,6 +252,7 @@ export class Engine {
         id, mode, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
         hostname: opts.hostname ?? (mode === "host" ? undefined : id.slice(0, 12)),
         ...(ports.length ? { portMappings: ports } : {}),
+        ...(userNet ? { network: this.networks.configList(userNet) } : {}),
         ...(opts.addHosts ? { extraHosts: opts.addHosts } : {}),
         ...(opts.dns || opts.dnsSearch || opts.dnsOptions ? { dns: { nameservers: opts.dns, search: opts.dnsSearch, options: opts.dnsOptions } } : {}),
         // "none": the runtime makes the namespace and brings its loopback up
@@ -257,6 +265,11 @@ export class Engine {
     }
     rec.hostname = net.hostname;
     rec.network = { ...rec.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
+    // the network's members find each other by name (their /etc/hosts)
+    if (userNet) {
+      this.containers.save(rec);
+      await this.refreshNetworkHosts(userNet.Name);
+    }
     const spec = buildSpec({
       image: img.config, rootfs: rec.rootfs, opts, hostname: net.hostname,
       netnsPath: net.netnsPath, ownNetns: mode === "none", networkFiles: net.files, cgroupsPath: `/berth/${id}`,
@@ -347,7 +360,10 @@ export class Engine {
       id, name, image: req.image, imageRef: img.ref, imageDigest: img.digest, imageId: img.configDigest,
       created: new Date().toISOString(), path: "", args: [], env: [], cwd: "/", user: { uid: 0, gid: 0, additionalGids: [] },
       stopSignal: "SIGTERM", hostname: req.opts.hostname ?? id.slice(0, 12), options: req.opts,
-      autoRemove: req.autoRemove, detach: req.detach, ...(req.standalone ? { standalone: true } : {}), network: { mode: req.network, ips: [], ...(req.ports?.length ? { ports: req.ports } : {}) },
+      autoRemove: req.autoRemove, detach: req.detach, ...(req.standalone ? { standalone: true } : {}), network: {
+        mode: req.network, ips: [], ...(req.ports?.length ? { ports: req.ports } : {}),
+        ...(req.networkName ? { name: this.networks.get(req.networkName).Name, ...(req.aliases?.length ? { aliases: req.aliases } : {}) } : {}),
+      },
       rootfs: "", logPath: join(dir, "container.log"),
       state: { status: "created", pid: 0, monitorPid: 0 },
     };
@@ -653,6 +669,13 @@ export class Engine {
       this.containers.save(cur);
     });
     await this.cleanup(id, rec.autoRemove && !o.restarting);
+    if (rec.network.name) await this.refreshNetworkHosts(rec.network.name, id);
+  }
+
+  /** Rewrites the /etc/hosts of a user-defined network's members that have a network now (without `leaving`). */
+  private async refreshNetworkHosts(name: string, leaving?: string): Promise<void> {
+    const members = this.containers.list().filter((c) => c.id !== leaving && c.network.name === name && inspectNetwork(this.paths.runRoot, c.id) !== undefined);
+    if (members.length) await this.networks.refreshHosts(name, members, (cid) => join(this.paths.runRoot, "network", cid, "hosts")).catch(() => {});
   }
 
   /** Removes the runtime's container and the network; with `all`, the rootfs and the record too. Idempotent. */

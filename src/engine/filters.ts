@@ -148,7 +148,7 @@ export function filterContainers(e: Engine, list: ContainerRecordE[], f: Filters
       && any(f, "ancestor", (v) => sameImage(e, c, v))
       && before.every((b) => t < b) && since.every((s) => t > s)
       && any(f, "volume", (v) => volumesOf(c).includes(v) || c.options.volumes.some((m) => m.destination === v || m.source === v))
-      && any(f, "network", (v) => c.network.mode === v || (c.network as { networks?: string[] }).networks?.includes(v) === true)
+      && any(f, "network", (v) => (c.network.name ?? c.network.mode) === v)
       && any(f, "health", (v) => (c.healthcheck ? (c.state.health?.status ?? "starting") : "none") === v);
   });
 }

@@ -259,7 +259,7 @@ describe("run", () => {
       "$B ps --format json | grep -q '\"host_port\": 18081' && echo ps-ok",
       "$B ps | grep -q '0.0.0.0:18081->80/tcp' && echo table-ok",
       "[ \"$($B port pub)\" = '80/tcp -> 0.0.0.0:18081' ] && [ \"$($B port pub 80/tcp)\" = '0.0.0.0:18081' ] && echo port-ok",
-      "gw=$($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p')",
+      "gw=$($B inspect -f '{{.NetworkSettings.Gateway}}' pub)",
       NC_GET,
       "echo gateway=$(get $gw 18081)",
       "echo localhost=$(get 127.0.0.1 18081)",
@@ -267,7 +267,7 @@ describe("run", () => {
       "$B run -d --name pub2 -p 18081:80 berth/busybox true 2>&1; echo taken=$?",
       // stopped: the port is unpublished; started again: published again
       "$B stop -t 1 pub >/dev/null; echo stopped-rules=$(iptables-save -t nat | grep -c 18081)",
-      "$B start pub >/dev/null; echo restarted=$(get $($B inspect pub | sed -n 's/.*\"Gateway\": \"\\([0-9.]*\\)\".*/\\1/p') 18081)",
+      "$B start pub >/dev/null; echo restarted=$(get $($B inspect -f '{{.NetworkSettings.Gateway}}' pub) 18081)",
       "$B rm -f pub >/dev/null",
       "echo after=$(iptables-save -t nat | grep -c 18081)",
     ]);
