@@ -35,10 +35,6 @@ export function errText(e: unknown): string {
   return String(e);
 }
 
-export function readText(path: string): string {
-  return readFileSync(path, "utf8");
-}
-
 export function tryRead(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");

@@ -159,7 +159,7 @@ function loadProgram(insns: Uint8Array): number {
 }
 
 /** Ids of the device programs attached to the cgroup directory (not inherited ones). */
-export function attachedDevicePrograms(cgFd: number): number[] {
+function attachedDevicePrograms(cgFd: number): number[] {
   const ids = new Uint32Array(64);
   const attr = new Uint8Array(ATTR_SIZE);
   const dv = new DataView(attr.buffer);

@@ -44,7 +44,7 @@ export function normalizeDeviceRules(rules: unknown): DeviceRule[] {
   });
 }
 
-export function accessString(a: number): string {
+function accessString(a: number): string {
   return (a & ACC_READ ? "r" : "") + (a & ACC_WRITE ? "w" : "") + (a & ACC_MKNOD ? "m" : "");
 }
 

@@ -338,8 +338,3 @@ export class CgroupV2 implements Cgroup {
     };
   }
 }
-
-/** Reads a cgroup2 interface file (for callers that want one value). */
-export function readV2(dir: string, file: string): string {
-  return readFileSync(`${dir}/${file}`, "utf8");
-}

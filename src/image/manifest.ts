@@ -23,7 +23,7 @@ function parseJson(bytes: Uint8Array | string, what: string): unknown {
   }
 }
 
-export function checkDescriptor(v: unknown, field: string): Descriptor {
+function checkDescriptor(v: unknown, field: string): Descriptor {
   const d = obj(v, field);
   if (typeof d.mediaType !== "string" || d.mediaType.length === 0) fail(`${field}.mediaType`, "must be a non-empty string");
   checkDigest(d.digest, `${field}.digest`);

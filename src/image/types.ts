@@ -86,10 +86,3 @@ export function isIndexType(mt: string | undefined): boolean {
 export function isManifestType(mt: string | undefined): boolean {
   return mt !== undefined && MANIFEST_TYPES.includes(mt);
 }
-
-/** A media type's compression, judged by its suffix (the bytes are sniffed anyway). */
-export function layerCompression(mt: string): "gzip" | "zstd" | "none" {
-  if (mt.endsWith("+gzip") || mt.endsWith(".tar.gzip")) return "gzip";
-  if (mt.endsWith("+zstd")) return "zstd";
-  return "none";
-}

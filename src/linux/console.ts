@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "./path.ts";
 import { setBlocking } from "./sys.ts";
 
 /** Where one of berth's helper programs is: beside the executable, or the build folder. */
-export function helperPath(name: string): string {
+function helperPath(name: string): string {
   const candidates = [join(dirname(process.execPath), name), resolve(import.meta.dir, "../../build", name), resolve(import.meta.dir, "../../dist", name)];
   for (const c of candidates) if (existsSync(c)) return c;
   throw new Error(`${name} not found: run scripts/build.sh`);

@@ -113,7 +113,7 @@ export async function withLock<T>(path: string, mode: "shared" | "exclusive", fn
   }
 }
 
-export function tempName(path: string): string {
+function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`);
 }
 

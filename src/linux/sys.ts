@@ -9,7 +9,7 @@ export { SysError };
 
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
-export const LOCK_NB = 4;
+const LOCK_NB = 4;
 export const LOCK_UN = 8;
 
 /** flock(2), waiting for the lock. */

@@ -32,7 +32,7 @@ interface LinkInfo {
  * NEWNAME in the same netlink request, then gives it back its addresses and
  * its up state. `what` names the config field in errors.
  */
-export function moveLink(from: NetnsPath, to: NetnsPath, name: string, newName: string, what: string): void {
+function moveLink(from: NetnsPath, to: NetnsPath, name: string, newName: string, what: string): void {
   const show = ip(from, ["-j", "addr", "show", "dev", name]);
   if (!show.ok) throw new RuntimeError(`${what}: no network device ${JSON.stringify(name)}${from === runtimeNetns() ? " on the host" : " in the container"} (${show.err || "ip failed"})`);
   let info: LinkInfo = {};

@@ -46,7 +46,7 @@ export class RuntimeError extends Error {
   }
 }
 
-export function checkId(id: string | undefined): string {
+function checkId(id: string | undefined): string {
   if (!id) throw new RuntimeError("a container id is required");
   if (!isContainerId(id)) throw new RuntimeError(`invalid container id ${JSON.stringify(id)}: use ${CONTAINER_ID_CHARS}`);
   return id;

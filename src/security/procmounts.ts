@@ -6,7 +6,7 @@ import { readFileSync } from "../linux/fs.ts";
 import { normalize } from "../linux/path.ts";
 
 /** Files under /proc a mount may cover (what lxcfs emulates), as runc allows. */
-export const PROC_FILES_MOUNTABLE = [
+const PROC_FILES_MOUNTABLE = [
   "/proc/cpuinfo",
   "/proc/diskstats",
   "/proc/meminfo",

@@ -56,13 +56,13 @@ export interface ListenerState {
 }
 
 /** The pid's place in the state the core sends: a byte JSON text never contains raw. */
-export const PID_MARK = "\u0001";
+const PID_MARK = "\u0001";
 
 /**
  * The container process state for the listener, as JSON with PID_MARK where
  * the core puts the process's pid (only it knows that pid).
  */
-export function listenerStateTemplate(s: LinuxSeccomp, st: ListenerState): string {
+function listenerStateTemplate(s: LinuxSeccomp, st: ListenerState): string {
   const mark = "@@BERTH_PID@@";
   const state = {
     ociVersion: st.ociVersion,
