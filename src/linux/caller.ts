@@ -25,6 +25,8 @@ export interface Caller {
   forwardSignals(): void;
   /** whether the caller is still there (its front door has not gone away) */
   connected(): boolean;
+  /** where this call's trace points go (--debug), if anywhere */
+  traceSink?: (label: string) => void;
 }
 
 let source: () => Caller | undefined = () => undefined;

@@ -4,16 +4,20 @@
 // saying "[paused] LABEL" on stderr), so that a test can kill berth exactly
 // there (test/runtime/interrupted.test.ts).
 import { writeErr } from "./stdio.ts";
+import { caller } from "./caller.ts";
 const on = !!process.env.BERTH_TRACE;
 const pauseAt = process.env.BERTH_TRACE_PAUSE;
 let sink: ((label: string) => void) | undefined;
-/** --debug: every trace point also goes to SINK (the debug log). */
+/** --debug: every trace point also goes to SINK (the debug log); the agent's: this call's only. */
 export function traceTo(f: (label: string) => void): void {
-  sink = f;
+  const c = caller();
+  if (c) c.traceSink = f;
+  else sink = f;
 }
 export function trace(label: string): void {
   if (on) writeErr(`[trace ${performance.now().toFixed(2)} ms] ${label}\n`);
-  sink?.(label);
+  const c = caller();
+  (c ? c.traceSink : sink)?.(label);
   if (label === pauseAt) {
     writeErr(`[paused] ${label}\n`);
     for (;;) Bun.sleepSync(1000);
