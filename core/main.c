@@ -954,6 +954,7 @@ int main(int argc, char **argv, char **envp)
 		if (strcmp(o->name, "ns-join") == 0 && (nsfds[i] = open(o->argv[1], O_RDONLY | O_CLOEXEC)) < 0)
 			die_errno("namespace %s: %s", o->argv[0], o->argv[1]);
 	}
+	int joined_user = 0;
 	for (int i = 0; i < plan.n; i++) {
 		o = &plan.ops[i];
 		if (strcmp(o->name, "ns-join") != 0)
@@ -969,12 +970,8 @@ int main(int argc, char **argv, char **envp)
 		if (setns(fd, ns_flag(o->argv[0])) < 0)
 			die_errno("joining the %s namespace %s", o->argv[0], o->argv[1]);
 		close(fd);
-		/* a joined user namespace: become its root where its maps allow
-		 * (the host's root is unmapped there: files and mounts made as
-		 * it fail with EOVERFLOW) */
-		if (strcmp(o->argv[0], "user") == 0 &&
-		    ((setresgid(0, 0, 0) < 0 && errno != EINVAL) || (setresuid(0, 0, 0) < 0 && errno != EINVAL)))
-			die_errno("becoming root in the user namespace %s", o->argv[1]);
+		if (strcmp(o->argv[0], "user") == 0)
+			joined_user = 1;
 	}
 	int flags = 0;
 	if ((o = plan_find(&plan, "ns-new")))
@@ -1036,8 +1033,11 @@ int main(int argc, char **argv, char **envp)
 		if (unprivileged)
 			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		sync_child = sync[1];
-		if (flags & CLONE_NEWUSER) {
-			/* become the namespace's root where the maps allow it */
+		if ((flags & CLONE_NEWUSER) || joined_user) {
+			/* become the namespace's root where the maps allow it (in a
+			 * joined one too: the host's root is unmapped there, and files
+			 * and mounts made as it fail with EOVERFLOW). The parent half
+			 * stays the host's root: it places the child in its cgroup. */
 			if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
 				die_errno("setresgid in the user namespace");
 			if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
