@@ -36,7 +36,7 @@ export async function figSharing(ctx: Ctx): Promise<Figure> {
   }
   const root = join(ctx.work, "engine-root");
   mkdirSync(root, { recursive: true });
-  const env = { ...process.env, BERTH_ENGINE_ROOT: root, BERTH_ENGINE_RUNROOT: join(root, "run") } as Record<string, string>;
+  const env = { ...process.env, BERTH_ENGINE_ROOT: root, BERTH_ENGINE_RUNROOT: join(root, "run"), BERTH_DEFAULT_NETWORK: "none" } as Record<string, string>;
   const engine = (args: string[]) => Bun.spawnSync([berth.bin!, ...args], { env, stdout: "pipe", stderr: "pipe" });
   const ids: string[] = [];
   try {

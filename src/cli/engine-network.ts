@@ -5,7 +5,7 @@ import { EngineError } from "../engine/store.ts";
 import { EngineUsageError, fBool, fList, fStr, parseFlags } from "../engine/args.ts";
 import { parsePairs } from "../engine/spec.ts";
 import { allLabels, any, matchesText, parseFilters, pruneSelects, PRUNE_FILTERS } from "../engine/filters.ts";
-import { builtinBridge, type UserNetwork } from "../engine/networks.ts";
+import { builtinBridge, onNetwork, type UserNetwork } from "../engine/networks.ts";
 import { context } from "../engine/template.ts";
 import { goTime, HEADERS, isTemplate, labelMethod, labelText, writeEach, writeRows } from "./engine-format.ts";
 
@@ -27,13 +27,16 @@ function allNetworks(e: Engine): Shown[] {
 }
 
 function inspectOf(e: Engine, n: Shown): object {
-  const members = e.containers.list().filter((c) => (c.network.name ?? c.network.mode) === n.Name && e.status(c) !== "exited" && e.status(c) !== "created");
+  const members = e.containers.list().filter((c) => onNetwork(c, n.Name) && e.status(c) !== "exited" && e.status(c) !== "created");
   return {
     Name: n.Name, Id: n.Id, Created: n.Created, Scope: "local", Driver: n.Driver, EnableIPv6: false, Internal: n.Internal, Attachable: false,
     IPAM: { Driver: "default", Config: n.Subnet ? [{ Subnet: n.Subnet, Gateway: n.Gateway }] : [] },
     Options: n.user ? { "com.docker.network.bridge.name": n.user.Bridge } : {},
     Labels: n.Labels,
-    Containers: Object.fromEntries(members.map((c) => [c.id, { Name: c.name, IPv4Address: c.network.ips[0] ? `${c.network.ips[0]}/${(n.Subnet ?? "/16").split("/")[1]}` : "" }])),
+    Containers: Object.fromEntries(members.map((c) => {
+      const ip = (c.network.connected ?? []).find((x) => x.name === n.Name)?.ips[0] ?? c.network.ips[0];
+      return [c.id, { Name: c.name, IPv4Address: ip ? `${ip}/${(n.Subnet ?? "/16").split("/")[1]}` : "" }];
+    })),
   };
 }
 
@@ -119,7 +122,7 @@ export async function cmdNetwork(argv: string[]): Promise<number> {
       const users = e.containers.list();
       const gone: string[] = [];
       for (const n of e.networks.list()) {
-        if (users.some((c) => c.network.name === n.Name) || !pruneSelects(f, n.Created, n.Labels)) continue;
+        if (users.some((c) => onNetwork(c, n.Name)) || !pruneSelects(f, n.Created, n.Labels)) continue;
         try {
           await e.networks.remove(n.Name, () => e.containers.list());
           gone.push(n.Name);
@@ -131,9 +134,18 @@ export async function cmdNetwork(argv: string[]): Promise<number> {
       return 0;
     }
     case "connect":
-    case "disconnect":
-      throw new EngineError(`network ${sub}: not available yet (a container joins one network, chosen with run --network NAME)`);
+    case "disconnect": {
+      const p = parseFlags(rest, sub === "connect" ? [{ name: "alias", kind: "list" }] : [{ name: "force", short: "f", kind: "bool" }]);
+      if (p.args.length !== 2) throw new EngineUsageError(`network ${sub} needs a network and a container`);
+      const { checkAliases, connect, disconnect } = await import("../engine/network-connect.ts");
+      if (sub === "connect") {
+        const aliases = fList(p, "alias");
+        checkAliases(aliases, "--alias");
+        await connect(e, p.args[0]!, p.args[1]!, aliases);
+      } else await disconnect(e, p.args[0]!, p.args[1]!);
+      return 0;
+    }
     default:
-      throw new EngineUsageError("network needs a subcommand: create, ls, inspect, rm, prune");
+      throw new EngineUsageError("network needs a subcommand: create, ls, inspect, rm, prune, connect, disconnect");
   }
 }

@@ -21,6 +21,8 @@ import { majorMinor } from "../linux/sys.ts";
 import { EngineUsageError, fBool, fList, fStr, parseBytes, parseDuration, parseFlags, parsePublish, publishText, type Flag, type ParsedFlags } from "../engine/args.ts";
 import { findInit, normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
 import type { NetworkMode } from "../network/index.ts";
+import { defaultNetwork } from "../engine/networks.ts";
+import { checkAliases } from "../engine/network-connect.ts";
 import { goTime, HEADERS, isTemplate, labelMethod, labelText, writeEach, writeRows } from "./engine-format.ts";
 import { context } from "../engine/template.ts";
 import { filterContainers, filterImages, filterVolumes, IMAGE_FILTERS, parseFilters, pruneSelects, PRUNE_FILTERS, psWantsAll, PS_FILTERS, VOLUME_FILTERS, type Filters } from "../engine/filters.ts";
@@ -571,14 +573,16 @@ function createRequest(p: ParsedFlags, what: "run" | "create"): CreateRequest {
   if (!image) throw new EngineUsageError(`${what} needs an image: berth ${what} [flags] IMAGE [COMMAND [ARG...]]`);
   const ports = fList(p, "publish").flatMap(parsePublish);
   const publishAll = fBool(p, "publish-all");
-  // publishing a port needs the bridge network: it is the default then, as in Docker
-  const asked = fStr(p, "network") ?? (ports.length || publishAll ? "bridge" : "none");
+  // the default ("default"): the bridge network, as Docker's and Podman's (BERTH_DEFAULT_NETWORK
+  // can change it); publishing a port needs the bridge network: it is the default then, as in Docker
+  const given = fStr(p, "network");
+  const asked = given === undefined && (ports.length || publishAll) ? "bridge" : given === undefined || given === "default" ? defaultNetwork() : given;
   // any other name is a user-defined network (network create): a bridge network of its own
-  const networkName = ["none", "host", "bridge", "default"].includes(asked) ? undefined : asked;
-  const network = (networkName !== undefined ? "bridge" : asked === "default" ? "none" : asked) as NetworkMode;
+  const networkName = ["none", "host", "bridge"].includes(asked) ? undefined : asked;
+  const network = (networkName !== undefined ? "bridge" : asked) as NetworkMode;
   const aliases = fList(p, "network-alias");
   if (aliases.length && networkName === undefined) throw new EngineUsageError("--network-alias: network-scoped aliases are only supported for user-defined networks (--network NAME)");
-  for (const a of aliases) if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(a)) throw new EngineUsageError(`--network-alias ${JSON.stringify(a)}: not a host name`);
+  checkAliases(aliases, "--network-alias");
   if ((ports.length || publishAll) && network !== "bridge") throw new EngineUsageError(`-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`);
   const pull = fStr(p, "pull") ?? "missing";
   if (!["missing", "always", "never"].includes(pull)) throw new EngineUsageError(`--pull ${JSON.stringify(pull)}: want missing, always or never`);
@@ -947,6 +951,8 @@ function inspectContainer(e: Engine, c: ContainerRecordE): object {
           Aliases: c.network.aliases ?? null, IPAddress: c.network.ips[0] ?? "", Gateway: c.network.gateway ?? "",
           NetworkID: c.network.name ? e.networks.find(c.network.name)?.Id ?? "" : c.network.mode,
         },
+        // joined with network connect
+        ...Object.fromEntries((c.network.connected ?? []).map((n) => [n.name, { Aliases: n.aliases ?? null, IPAddress: n.ips[0] ?? "", Gateway: "", NetworkID: e.networks.find(n.name)?.Id ?? "" }])),
       },
     },
     Mounts: c.options.volumes.map((v) => ({ Type: v.name ? "volume" : "bind", ...(v.name ? { Name: v.name } : {}), Source: v.source, Destination: v.destination, RW: !v.readonly })),

@@ -38,6 +38,7 @@ import { EngineUsageError, type PublishedPort } from "./args.ts";
 import { copyUp, VolumeStore } from "./volumes.ts";
 import { resolveInRoot } from "../image/rootpath.ts";
 import { NetworkStore } from "./networks.ts";
+import { attachConnected, memberships, refreshHostsOf } from "./network-connect.ts";
 
 export type PullPolicy = "missing" | "always" | "never";
 
@@ -265,10 +266,11 @@ export class Engine {
     }
     rec.hostname = net.hostname;
     rec.network = { ...rec.network, ips: net.ips, gateway: net.gateway, netnsPath: net.netnsPath };
-    // the network's members find each other by name (their /etc/hosts)
-    if (userNet) {
+    // the networks joined with `network connect`; the members find each other by name (their /etc/hosts)
+    if (rec.network.connected?.length) await attachConnected(this, rec);
+    if (memberships(rec).length) {
       this.containers.save(rec);
-      await this.refreshNetworkHosts(userNet.Name);
+      await refreshHostsOf(this, rec);
     }
     const spec = buildSpec({
       image: img.config, rootfs: rec.rootfs, opts, hostname: net.hostname,
@@ -669,13 +671,7 @@ export class Engine {
       this.containers.save(cur);
     });
     await this.cleanup(id, rec.autoRemove && !o.restarting);
-    if (rec.network.name) await this.refreshNetworkHosts(rec.network.name, id);
-  }
-
-  /** Rewrites the /etc/hosts of a user-defined network's members that have a network now (without `leaving`). */
-  private async refreshNetworkHosts(name: string, leaving?: string): Promise<void> {
-    const members = this.containers.list().filter((c) => c.id !== leaving && c.network.name === name && inspectNetwork(this.paths.runRoot, c.id) !== undefined);
-    if (members.length) await this.networks.refreshHosts(name, members, (cid) => join(this.paths.runRoot, "network", cid, "hosts")).catch(() => {});
+    await refreshHostsOf(this, rec, id);
   }
 
   /** Removes the runtime's container and the network; with `all`, the rootfs and the record too. Idempotent. */

@@ -8,6 +8,7 @@ import { parseTimeBound } from "./logs.ts";
 import type { Engine } from "./engine.ts";
 import type { ContainerRecordE } from "./store.ts";
 import { volumesOf } from "./volumes.ts";
+import { onNetwork } from "./networks.ts";
 import { normalizeReference } from "../image/reference.ts";
 
 export type Filters = Map<string, string[]>;
@@ -148,7 +149,7 @@ export function filterContainers(e: Engine, list: ContainerRecordE[], f: Filters
       && any(f, "ancestor", (v) => sameImage(e, c, v))
       && before.every((b) => t < b) && since.every((s) => t > s)
       && any(f, "volume", (v) => volumesOf(c).includes(v) || c.options.volumes.some((m) => m.destination === v || m.source === v))
-      && any(f, "network", (v) => (c.network.name ?? c.network.mode) === v)
+      && any(f, "network", (v) => onNetwork(c, v))
       && any(f, "health", (v) => (c.healthcheck ? (c.state.health?.status ?? "starting") : "none") === v);
   });
 }

@@ -5,7 +5,7 @@
 //
 // Name resolution between the members of a network, and network connect /
 // disconnect: src/engine/network-connect.ts.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { isIPv4 } from "node:net";
@@ -27,6 +27,16 @@ export interface UserNetwork {
 }
 
 export const BUILTIN_NETWORKS = ["bridge", "host", "none"] as const;
+
+/** The network of run/create without --network: BERTH_DEFAULT_NETWORK, else the bridge network. */
+export function defaultNetwork(): string {
+  return process.env.BERTH_DEFAULT_NETWORK || "bridge";
+}
+
+/** Whether a container is on network `name` (built-in, run --network NAME or network connect). */
+export function onNetwork(c: ContainerRecordE, name: string): boolean {
+  return (c.network.name ?? c.network.mode) === name || (c.network.connected ?? []).some((x) => x.name === name);
+}
 
 function ipToInt(ip: string): number {
   return ip.split(".").reduce((a, b) => a * 256 + Number(b), 0);
@@ -134,7 +144,7 @@ export class NetworkStore {
     if ((BUILTIN_NETWORKS as readonly string[]).includes(ref)) throw new EngineError(`${ref} is a built-in network and cannot be removed`);
     return this.locked(async () => {
       const net = this.get(ref);
-      const users = containers().filter((c) => c.network.name === net.Name);
+      const users = containers().filter((c) => onNetwork(c, net.Name));
       if (users.length) throw new EngineError(`network ${net.Name} is in use by container ${users.map((c) => c.name).join(", ")}`);
       rmSync(join(this.dir, `${net.Name}.json`), { force: true });
       // the CNI bridge plugin leaves its bridge: it goes with the network, as Docker's
@@ -152,30 +162,6 @@ export class NetworkStore {
       bridge.ipam = { ...(bridge.ipam as object), routes: [] };
     }
     return list;
-  }
-
-  /**
-   * Rewrites the /etc/hosts of every running member of the network: its own
-   * lines, then one line per other member (address, name, aliases, short id).
-   */
-  async refreshHosts(name: string, members: ContainerRecordE[], hostsPath: (id: string) => string): Promise<void> {
-    await this.locked(() => {
-      const entries = members.filter((m) => m.network.ips.length > 0).map((m) => `${m.network.ips[0]}\t${[m.name, ...(m.network.aliases ?? []), m.id.slice(0, 12)].join(" ")}`);
-      for (const m of members) {
-        const path = hostsPath(m.id);
-        let text: string;
-        try {
-          text = readFileSync(path, "utf8");
-        } catch {
-          continue;
-        }
-        const mark = `# berth network ${name}\n`;
-        const own = text.includes(mark) ? text.slice(0, text.indexOf(mark)) : text;
-        const others = entries.filter((e) => !e.startsWith(`${m.network.ips[0]}\t`));
-        // in place: the container's bind mount holds this inode
-        writeFileSync(path, own + mark + others.map((e) => e + "\n").join(""));
-      }
-    });
   }
 }
 

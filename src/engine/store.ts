@@ -37,7 +37,11 @@ export interface ContainerRecordE {
   healthcheck?: HealthConfig;
   detach: boolean;
   /** name: a user-defined network (mode bridge), aliases: the container's other names on it. */
-  network: { mode: "none" | "host" | "bridge"; name?: string; aliases?: string[]; ips: string[]; gateway?: string; netnsPath?: string; ports?: PublishedPort[] };
+  network: {
+    mode: "none" | "host" | "bridge"; name?: string; aliases?: string[]; ips: string[]; gateway?: string; netnsPath?: string; ports?: PublishedPort[];
+    /** More user-defined networks (network connect), joined at each start on eth1, eth2...; ips while it runs. */
+    connected?: { name: string; aliases?: string[]; ips: string[] }[];
+  };
   rootfs: string;
   logPath: string;
   state: {

@@ -170,7 +170,8 @@ async function loopbackUp(netnsPath: string, id: string, cniPath: string[]): Pro
   }
 }
 
-function summarize(result: CniResult, ifName: string): { ips: string[]; cidrs: string[]; gateway?: string } {
+/** The container's addresses (without and with prefix) and gateway on interface `ifName` of a CNI result. */
+export function summarizeResult(result: CniResult, ifName: string): { ips: string[]; cidrs: string[]; gateway?: string } {
   const ifaces = result.interfaces ?? [];
   const cidrs: string[] = [];
   let gateway: string | undefined;
@@ -242,7 +243,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
         { containerId: id, netns: netnsPath, ifName, capabilityArgs },
         { cniPath, dataDir, hostNetns: opts.hostNetns },
       );
-      summary = summarize(result, ifName);
+      summary = summarizeResult(result, ifName);
     }
 
     const hostRc = readHostResolvConf(opts.hostResolvConfPath);
@@ -293,6 +294,13 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
     }
     throw e;
   }
+}
+
+/** Where a container's network lives (namespace, IPAM and cache directory, plugins), if it is set up. */
+export function networkPlaces(runDir: string, id: string): { netnsPath?: string; dataDir: string; cniPath: string[]; hostNetns?: string; ifName: string } | undefined {
+  validateNetnsName(id);
+  const s = readState(containerDir(runDir, id));
+  return s?.setup ? { netnsPath: s.netnsPath, dataDir: s.dataDir, cniPath: s.cniPath, hostNetns: s.hostNetns, ifName: s.ifName ?? "eth0" } : undefined;
 }
 
 /** The recorded setup of a container, if its network is set up. */

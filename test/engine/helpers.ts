@@ -24,7 +24,9 @@ export class EngineEnv {
   constructor() {
     ensureBuilt();
     this.root = mkdtempSync(join(tmpdir(), "berth-engine-test-"));
-    this.env = { ...(process.env as Record<string, string>), BERTH_ENGINE_ROOT: this.root };
+    // network none unless a test asks: the default bridge would put a bridge and
+    // iptables rules into the host's namespace (network tests run berth in one of their own)
+    this.env = { ...(process.env as Record<string, string>), BERTH_ENGINE_ROOT: this.root, BERTH_DEFAULT_NETWORK: "none" };
     delete this.env.BERTH_ENGINE_RUNROOT;
   }
 

@@ -4,21 +4,14 @@
 // the bridges, veths and iptables rules go to a throwaway namespace, and no
 // traffic leaves it.
 import { describe, expect, test } from "bun:test";
-import { BERTH, engineEnvForFile } from "./helpers.ts";
+import { engineEnvForFile } from "./helpers.ts";
+import { inPrivateNet } from "./network-helpers.ts";
 
 const env = engineEnvForFile();
 
-/** Runs the shell lines (berth as $B, lo up) in a private network namespace; its stdout. */
-function inPrivateNet(lines: string[]): string {
-  const script = [`B=${BERTH}`, "ip link set lo up", ...lines].join("\n");
-  const r = Bun.spawnSync(["unshare", "--net", "--", "sh", "-c", script], { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 90_000 });
-  if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stdout} ${r.stderr}`);
-  return r.stdout.toString();
-}
-
 describe("user-defined networks", () => {
   test("containers of one network reach each other by name and alias; inspect, ls, rm refused while in use, then the bridge goes", () => {
-    const out = inPrivateNet([
+    const out = inPrivateNet(env, [
       "$B network create --subnet 10.91.7.0/24 -l team=a appnet >/dev/null || exit 3",
       "$B network ls --format '{{.Name}} {{.Driver}}' | grep -x 'appnet bridge' && echo ls-ok",
       "$B network ls -q --filter label=team=a | grep -c . | sed 's/^/filtered=/'",
