@@ -58,33 +58,50 @@ class DoorCall implements Caller {
     if (!sendText(this.conn, line + "\n")) this.gone = true;
   }
 
-  /** The next line from the door, waiting for it (the door answers at once). */
-  private lineNow(): string {
-    for (;;) {
-      const nl = this.buf.indexOf("\n");
-      if (nl >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        return line;
+  private corePid?: number;
+
+  /** Takes the door's complete lines: its core's pid, the core's exit status. */
+  private take(): void {
+    for (let nl = this.buf.indexOf("\n"); nl >= 0; nl = this.buf.indexOf("\n")) {
+      const [word, arg] = this.buf.slice(0, nl).split(" ");
+      this.buf = this.buf.slice(nl + 1);
+      if (word === "pid") this.corePid = Number(arg);
+      else if (word === "exited") {
+        this.exitedWith?.(Number(arg));
+        this.exitedWith = undefined;
       }
+    }
+  }
+
+  /** The core's pid, waiting for it (the door answers "pid PID" as soon as it has forked). */
+  private waitPid(): number {
+    while (this.corePid === undefined) {
       const chunk = Buffer.alloc(256);
       const n = receive(this.conn, chunk);
       if (n <= 0) throw new Error(n === 0 ? "the caller's berth went away" : "the caller's berth did not answer");
       this.buf += chunk.subarray(0, n).toString();
+      this.take();
     }
+    return this.corePid;
   }
 
   startCore(exe: string, preserveFds: number): RemoteCore {
     if (this.ctl < 0) throw new Error("one core per call");
     const ctl = this.ctl;
     this.ctl = -1;
+    // the door forks and executes the core while this call goes on (its pid
+    // is read when first needed)
     this.say(`core ${preserveFds} ${exe}`);
-    const reply = this.lineNow();
-    const m = /^pid (\d+)$/.exec(reply);
-    if (!m) throw new Error(`the caller's berth could not start the core: ${reply}`);
     const exited = new Promise<number>((resolve) => (this.exitedWith = resolve));
     this.watch(this);
-    return { ctl, pid: Number(m[1]), exited };
+    const call = this;
+    return {
+      ctl,
+      get pid() {
+        return call.waitPid();
+      },
+      exited,
+    };
   }
 
   forwardSignals(): void {
@@ -108,14 +125,9 @@ class DoorCall implements Caller {
       return false;
     }
     this.buf += chunk.subarray(0, n).toString();
-    const m = /^exited (\d+)\n/.exec(this.buf);
-    if (m) {
-      this.buf = this.buf.slice(m[0].length);
-      this.exitedWith?.(Number(m[1]));
-      this.exitedWith = undefined;
-      return false;
-    }
-    return true;
+    this.take();
+    // watched until the core's exit status came
+    return this.exitedWith !== undefined;
   }
 
   finish(code: number, fallback: number): void {

@@ -109,7 +109,9 @@ export class CoreSession {
       this.remote = remote;
       this.ctl = core.ctl;
       const proc: CoreProcess = {
-        pid: core.pid,
+        get pid() {
+          return core.pid;
+        },
         exited: core.exited,
         kill: (sig = 15) => {
           try {
