@@ -459,6 +459,68 @@ static void become_user(void)
 		die_errno("process.cwd %s", cwd->argv[0]);
 }
 
+/* home UID FALLBACK: the process's environment lacks HOME; it gets UID's
+ * home directory from the container's /etc/passwd, or FALLBACK. Read as
+ * root, before the user switch; a passwd that is not a regular file (a FIFO
+ * would block) or that names no home counts as none. */
+static char *home_env;
+static void find_home(void)
+{
+	const struct op *o = plan_find(&plan, "home");
+	if (!o || home_env)
+		return;
+	const char *home = o->argv[1];
+	char *found = NULL;
+	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "re") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	char line[4096];
+	unsigned long uid = num(o->argv[0]);
+	while (f && !found && fgets(line, sizeof line, f)) {
+		/* name:password:uid:gid:gecos:home:shell (empty fields allowed) */
+		char *field[7], *p = line;
+		int n = 0;
+		while (n < 7) {
+			field[n++] = p;
+			char *c = strchr(p, ':');
+			if (!c)
+				break;
+			*c = 0;
+			p = c + 1;
+		}
+		if (n < 6)
+			continue;
+		char *end;
+		unsigned long u = strtoul(field[2], &end, 10);
+		field[5][strcspn(field[5], "\n")] = 0;
+		if (end != field[2] && *end == 0 && u == uid && field[5][0])
+			found = strdup(field[5]);
+	}
+	if (f)
+		fclose(f);
+	size_t len = strlen(found ? found : home) + 6;
+	home_env = malloc(len);
+	snprintf(home_env, len, "HOME=%s", found ? found : home);
+	free(found);
+}
+
+/* The process's environment: its env ops, and HOME where find_home made one. */
+static char **process_env(void)
+{
+	char **env = collect("env");
+	if (!home_env)
+		return env;
+	int n = 0;
+	while (env[n])
+		n++;
+	env = realloc(env, ((size_t)n + 2) * sizeof(char *));
+	env[n] = home_env;
+	env[n + 1] = NULL;
+	return env;
+}
+
 /* Everything before exec that can fail, shared by create (before "ready")
  * and exec: attributes, the seccomp filter's compilation, no_new_privs, the
  * user switch and capabilities, the program's lookup. Without no_new_privs
@@ -467,6 +529,7 @@ static void become_user(void)
  * of the runtime's own calls as possible run under it. Returns the program. */
 static char *prepare_process(void)
 {
+	find_home(); /* before the seccomp filter and the user switch */
 	apply_process_attrs();
 	seccomp_prepare(&plan);
 	seccomp_early();
@@ -478,7 +541,7 @@ static char *prepare_process(void)
 		seccomp_loaded = 1;
 	}
 	become_user();
-	char **args = collect("args"), **env = collect("env");
+	char **args = collect("args"), **env = process_env();
 	if (!args[0])
 		die("plan: no args");
 	char *exe = find_executable(args[0], env);
@@ -494,7 +557,7 @@ static void __attribute__((noreturn)) exec_process(char *exe)
 		seccomp_load_prepared(&plan);
 		seccomp_loaded = 1;
 	}
-	char **args = collect("args"), **env = collect("env");
+	char **args = collect("args"), **env = process_env();
 	int keep = 3;
 	if ((o = plan_find(&plan, "preserve-fds")))
 		keep += (int)num(o->argv[0]);

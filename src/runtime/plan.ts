@@ -258,6 +258,9 @@ export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp
   ops.push(capsOp(proc.capabilities));
   ops.push(["cwd", proc.cwd]);
   for (const e of proc.env ?? []) ops.push(["env", e]);
+  // an environment without HOME gets the user's home from the container's /etc/passwd, else "/"
+  // (not in the runtime-spec, but runc and crun do it, and Docker's and ctr's containers rely on it)
+  if (!(proc.env ?? []).some((e) => e.startsWith("HOME="))) ops.push(["home", proc.user.uid, "/"]);
   ops.push(["args", ...proc.args!]);
   return ops;
 }
