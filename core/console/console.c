@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	if (tty && tcgetattr(0, &saved) == 0) {
 		struct termios t = saved;
 		cfmakeraw(&t);
-		if (tcsetattr(0, TCSAFLUSH, &t) == 0)
+		if (tcsetattr(0, TCSANOW, &t) == 0)
 			raw = 1;
 	}
 	struct sigaction sa;

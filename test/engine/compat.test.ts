@@ -108,3 +108,12 @@ describe("save and load through pipes", () => {
     expect(env.run(["rmi", "localhost/piped:1"]).code).toBe(0);
   });
 });
+
+describe("run -it: input typed before the container is ready", () => {
+  test("reaches the container's process (the terminal goes raw without discarding it), as Docker", () => {
+    // script(1) gives berth a terminal; the line is typed at once, before the shell runs
+    const cmd = `${BERTH} run -it --rm berth/busybox sh -c 'read x; echo got:$x'`;
+    const r = Bun.spawnSync(["sh", "-c", `(printf 'early\\n'; sleep 3) | script -qec "$0" /dev/null`, cmd], { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    expect(r.stdout.toString().replace(/\r/g, "")).toContain("got:early\n");
+  });
+});
