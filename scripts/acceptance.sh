@@ -6,7 +6,7 @@
 #   scripts/acceptance.sh [containerd|podman|docker|cri ...]
 # Prints each client's tally line ("containerd: N passed, N failed").
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 repo=$PWD
 harness=${BERTH_HARNESS:-$repo/../shared/harness}
 if [ ! -d "$harness" ]; then

@@ -5,7 +5,7 @@
 # cgroup v2 lane under User-mode Linux.
 # Prints one closing line: "tests: N passed, N failed".
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh || { echo "tests: 0 passed, 1 failed"; exit 1; }
 export PATH="$PWD/node_modules/.bin:$PATH"
 pass=0; fail=0
@@ -18,6 +18,9 @@ tally() { # $1 = log file of a bun test run
 }
 echo "== typecheck"
 if tsc --noEmit -p .; then pass=$((pass+1)); else fail=$((fail+1)); fi
+echo "== lint (biome lint: rules in biome.jsonc; shellcheck at warning level, its notes being deliberate word splitting)"
+if biome lint; then pass=$((pass+1)); else fail=$((fail+1)); fi
+if shellcheck -S warning scripts/*.sh bench/*.sh; then pass=$((pass+1)); else fail=$((fail+1)); fi
 
 echo "== host tests (bun test)"
 log=$(mktemp)

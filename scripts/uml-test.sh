@@ -6,7 +6,7 @@
 #   scripts/uml-test.sh [TEST PATHS...]
 # Environment: BERTH_UML_TIMEOUT (seconds, default 600), BERTH_UML_MEM (default 1G).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 repo=$PWD
 uml=$(command -v linux.uml || true)
 if [ -z "$uml" ]; then

@@ -1,6 +1,6 @@
 // The cgroup v2 backend: one directory in the unified hierarchy. v1-style values of
 // the runtime-spec are converted (see docs/cgroups.md); devices go through eBPF.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "../linux/fs.ts";
+import { existsSync, mkdirSync, writeFileSync } from "../linux/fs.ts";
 import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats, type BlkioEntry } from "./types.ts";
 import {
   RES, type Write, cpuList, deviceRestore, frozenError, frozenLevel, hugeSize, hugeSizes, int, procsUnder, readKV, readNum, removeCgroupDirs,

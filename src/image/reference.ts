@@ -21,6 +21,7 @@ export interface Reference {
   digest?: string;
 }
 
+// biome-ignore lint/suspicious/noShadowRestrictedNames: the module's own error type, always imported by name
 export class ReferenceError extends Error {
   constructor(ref: string, why: string) {
     super(`invalid image reference ${JSON.stringify(ref)}: ${why}`);

@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { chainIds, checkDigest, digestHex, DigestMismatchError, sha256 } from "./digest.ts";
-import { acquireLock, withLock, writeFileAtomic, type Lock } from "../linux/lock.ts";
+import { acquireLock, withLock, writeFileAtomic } from "../linux/lock.ts";
 import { parseConfig, parseManifest } from "./manifest.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import type { Descriptor, ImageConfig, ImageManifest } from "./types.ts";

@@ -31,6 +31,7 @@ describe("valid documents", () => {
     cfg.process.user = { uid: 1000, gid: 1000, umask: 0o22, additionalGids: [5, 10] };
     cfg.process.capabilities.ambient = ["CAP_KILL"];
     cfg.process.capabilities.inheritable = ["CAP_KILL"];
+    // biome-ignore lint/correctness/noPrecisionLoss: configs write RLIM_INFINITY as 2^64-1, which a double cannot hold exactly
     cfg.process.rlimits.push({ type: "RLIMIT_NPROC", hard: 18446744073709551615, soft: 100 });
     cfg.process.apparmorProfile = "berth-default";
     cfg.process.selinuxLabel = "system_u:system_r:container_t:s0";
