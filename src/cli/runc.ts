@@ -233,8 +233,9 @@ async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
   const detach = bool(p, "detach");
   const consoleSocket = str(p, "console-socket");
   // a terminal in the foreground without --console-socket: berth relays its
-  // own terminal to the process's pty, as runc does (the process is read first)
-  const relay = !detach && !consoleSocket;
+  // own terminal to the process's pty, as runc does (the process is read first
+  // where it may ask for one: else it is read while the core starts)
+  const relay = !detach && !consoleSocket && (bool(p, "tty") || str(p, "process") !== undefined);
   const proc = relay ? processFromArgs(rt, id, p) : () => processFromArgs(rt, id, p);
   const con = relay && (proc as Process).terminal ? startConsole(callerStdio()) : undefined;
   // the pty starts with the size of berth's own terminal (the console follows its changes)
