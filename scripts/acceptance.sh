@@ -15,11 +15,22 @@ if [ ! -d "$harness" ]; then
 fi
 bash scripts/deps/install.sh scripts/deps/acceptance-apt.txt acceptance || { echo "acceptance: install failed"; exit 1; }
 [ $# -gt 0 ] || set -- containerd podman docker cri
+# BERTH_ACCEPTANCE_AGENT=1 (the agent lane): the clients run
+# test/agent/with-agent.sh, which starts a warm `berth agent` for each --root
+# they use before handing the call to dist/berth; the agents stop at the end
+runtime=$repo/dist/berth
+if [ -n "${BERTH_ACCEPTANCE_AGENT:-}" ]; then
+  runtime=$repo/test/agent/with-agent.sh
+  BERTH_AGENT_DIR=$(mktemp -d)
+  export BERTH_AGENT_DIR
+  # shellcheck disable=SC2064 # the directory is fixed now
+  trap "xargs -r kill <'$BERTH_AGENT_DIR/pids' 2>/dev/null; rm -rf '$BERTH_AGENT_DIR'" EXIT
+fi
 rc=0
 for client in "$@"; do
   start=$(date +%s)
   log=$(mktemp)
-  ( cd /tmp && timeout 900 bash "$harness/$client.sh" "$repo/dist/berth" ) >"$log" 2>&1
+  ( cd /tmp && timeout 900 bash "$harness/$client.sh" "$runtime" ) >"$log" 2>&1
   r=$?
   grep -E '^(ok|FAIL) ' "$log" | sed "s/^/$client: /"
   grep -A3 '^FAIL' "$log" | grep '^ *|' | head -40

@@ -65,14 +65,19 @@ if [ -x scripts/uml-test.sh ] && [ -z "${BERTH_SKIP_UML:-}" ]; then
   [ "$rc" -eq 0 ] || fail=$((fail+1))
 fi
 if [ -z "${BERTH_SKIP_ACCEPTANCE:-}" ]; then
-  echo "== acceptance: real clients (containerd, Podman, Docker)"
-  log=$(mktemp)
-  bash scripts/acceptance.sh 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  while read -r p f; do pass=$((pass + p)); fail=$((fail + f)); done < <(grep -aEo '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed/\1 \2/')
-  # a failing lane that reported no failed step still counts as one failure
-  if [ "$rc" -ne 0 ] && ! grep -aEq 'passed, [1-9][0-9]* failed' "$log"; then fail=$((fail + 1)); fi
-  rm -f "$log"
+  # once as installed, once more through warm agents (the agent lane)
+  lanes=("")
+  [ -n "${BERTH_SKIP_AGENT_LANE:-}" ] || lanes+=(1)
+  for agent in "${lanes[@]}"; do
+    echo "== acceptance: real clients (containerd, Podman, Docker)${agent:+ through warm agents}"
+    log=$(mktemp)
+    BERTH_ACCEPTANCE_AGENT=$agent bash scripts/acceptance.sh 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    while read -r p f; do pass=$((pass + p)); fail=$((fail + f)); done < <(grep -aEo '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+    # a failing lane that reported no failed step still counts as one failure
+    if [ "$rc" -ne 0 ] && ! grep -aEq 'passed, [1-9][0-9]* failed' "$log"; then fail=$((fail + 1)); fi
+    rm -f "$log"
+  done
 fi
 echo "tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
