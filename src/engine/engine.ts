@@ -253,7 +253,7 @@ export class Engine {
         id, mode, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
         hostname: opts.hostname ?? (mode === "host" ? undefined : id.slice(0, 12)),
         ...(ports.length ? { portMappings: ports } : {}),
-        ...(userNet ? { network: this.networks.configList(userNet) } : {}),
+        ...(mode === "bridge" ? { network: await this.networks.cniList(userNet, { ports: ports.length > 0 }) } : {}),
         ...(opts.addHosts ? { extraHosts: opts.addHosts } : {}),
         ...(opts.dns || opts.dnsSearch || opts.dnsOptions ? { dns: { nameservers: opts.dns, search: opts.dnsSearch, options: opts.dnsOptions } } : {}),
         // "none": the runtime makes the namespace and brings its loopback up

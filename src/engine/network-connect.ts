@@ -42,8 +42,8 @@ export function memberships(rec: ContainerRecordE): Membership[] {
 }
 
 /** A network's CNI list for a container's second, third... interface: no default route (the first network keeps it). */
-function secondaryList(e: Engine, net: UserNetwork): NetworkConfigList {
-  const list = e.networks.configList(net);
+async function secondaryList(e: Engine, net: UserNetwork): Promise<NetworkConfigList> {
+  const list = await e.networks.cniList(net, { ports: false });
   const bridge = list.plugins[0] as Record<string, unknown>;
   bridge.ipam = { ...(bridge.ipam as object), routes: [] };
   return list;
@@ -105,7 +105,7 @@ export async function refreshHostsOf(e: Engine, rec: ContainerRecordE, leaving?:
 export async function attachConnected(e: Engine, rec: ContainerRecordE): Promise<void> {
   for (const c of rec.network.connected ?? []) {
     const net = e.networks.get(c.name);
-    const got = await connectNetwork({ id: rec.id, runDir: e.paths.runRoot, network: secondaryList(e, net) });
+    const got = await connectNetwork({ id: rec.id, runDir: e.paths.runRoot, network: await secondaryList(e, net) });
     c.ips = got.ips;
   }
 }
@@ -129,7 +129,7 @@ export async function connect(e: Engine, netRef: string, ctrRef: string, aliases
     if (memberships(cur).some((m) => m.network === net.Name)) throw new EngineError(`container ${cur.name} is already connected to network ${net.Name}`, 1);
     const entry = { name: net.Name, ips: [] as string[], ...(aliases.length ? { aliases } : {}) };
     if (inspectNetwork(e.paths.runRoot, cur.id)) {
-      const got = await connectNetwork({ id: cur.id, runDir: e.paths.runRoot, network: secondaryList(e, net) }).catch((err) => {
+      const got = await connectNetwork({ id: cur.id, runDir: e.paths.runRoot, network: await secondaryList(e, net) }).catch((err) => {
         throw new EngineError(`network connect ${net.Name} ${cur.name}: ${(err as Error).message}`, 1);
       });
       entry.ips = got.ips;

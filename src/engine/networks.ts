@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { isIPv4 } from "node:net";
 import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
 import { defaultNetworkList, type NetworkConfigList } from "../network/index.ts";
+import { bridgeRulesOf, ensureBridgeRules, leanList, removeBridgeRules } from "../network/rules.ts";
 import type { EnginePaths } from "./paths.ts";
 import { EngineError, NAME_RE, type ContainerRecordE } from "./store.ts";
 
@@ -149,8 +150,20 @@ export class NetworkStore {
       rmSync(join(this.dir, `${net.Name}.json`), { force: true });
       // the CNI bridge plugin leaves its bridge: it goes with the network, as Docker's
       Bun.spawnSync(["ip", "link", "del", net.Bridge], { stdout: "ignore", stderr: "ignore" });
+      await removeBridgeRules(bridgeRulesOf(this.configList(net), net.Internal), { runDir: this.paths.runRoot });
       return net;
     });
+  }
+
+  /**
+   * The CNI list a container joins (a user-defined network, else the default
+   * bridge), lean: the network's iptables rules, put in place here once per
+   * boot, masquerade and forward for every member (src/network/rules.ts).
+   */
+  async cniList(net: UserNetwork | undefined, o: { ports: boolean }): Promise<NetworkConfigList> {
+    const full = net ? this.configList(net) : defaultNetworkList();
+    await ensureBridgeRules(bridgeRulesOf(full, !!net?.Internal), { runDir: this.paths.runRoot });
+    return leanList(full, o);
   }
 
   /** The CNI configuration of a user-defined network. */

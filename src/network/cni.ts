@@ -10,6 +10,7 @@ import { writeFileAtomic } from "../linux/lock.ts";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { execCapture } from "./exec.ts";
+import { trace } from "../linux/trace.ts";
 import { isContainerId } from "../spec/id.ts";
 
 // ---------------------------------------------------------------------------
@@ -441,11 +442,13 @@ export async function invokePlugin(
   const type = String(stdinConf.type ?? pluginPath.split("/").pop());
   const network = opts.network ?? String(stdinConf.name ?? "");
   const cmd = opts.hostNetns ? ["nsenter", `--net=${opts.hostNetns}`, "--", pluginPath] : [pluginPath];
+  trace(`cni ${command} ${type}`);
   const r = await execCapture(cmd, {
     stdin: JSON.stringify(stdinConf),
     env: cniEnv(command, att, cniPath),
     timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   });
+  trace(`cni ${command} ${type} done`);
   const index = opts.index ?? -1;
   const out = r.stdout.trim();
   let parsed: unknown;

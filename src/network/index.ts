@@ -38,6 +38,7 @@ import {
   type NetworkFiles,
 } from "./files.ts";
 import { execOk } from "./exec.ts";
+import { trace } from "../linux/trace.ts";
 
 export * from "./cni.ts";
 export * from "./netns.ts";
@@ -226,7 +227,9 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
     let result: CniResult | undefined;
     if (opts.runtimeNetns && mode !== "none") throw new Error(`runtimeNetns: only for mode none (mode is ${mode})`);
     if (mode !== "host" && !opts.runtimeNetns) {
+      trace("network: netns");
       netnsPath = await createNetns(id, join(resolve(opts.runDir), "netns"));
+      trace("network: netns made");
       state.netnsPath = netnsPath;
       writeState(dir, state);
       await loopbackUp(netnsPath, id, cniPath);
@@ -246,6 +249,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
       summary = summarizeResult(result, ifName);
     }
 
+    trace("network: files");
     const hostRc = readHostResolvConf(opts.hostResolvConfPath);
     const dnsFromCni = result?.dns;
     const resolvConf = buildResolvConf({

@@ -27,6 +27,9 @@ describe("the default network", () => {
       "$B run --rm --network none berth/busybox sh -c 'ip -o link show | grep -c eth0 | sed s/^/none-eth0=/'",
       "$B run -d --name c1 berth/busybox sleep 30 >/dev/null",
       "$B inspect -f '{{.HostConfig.NetworkMode}}' c1",
+      // the network's rules, once: no per-container chain of the plugins (ipMasq, firewall)
+      "iptables -w -t nat -S | grep -c -- '-j CNI-' | sed s/^/cni-chains=/",
+      "iptables -w -t nat -S POSTROUTING | grep -c 'berth berth' | sed s/^/masquerade=/",
       "$B ps --filter network=bridge --format '{{.Names}}'",
       "$B rm -f c1 >/dev/null",
       "kill $SRV $WAN 2>/dev/null; wait",
@@ -39,6 +42,8 @@ describe("the default network", () => {
     expect(lines).toContain("none-eth0=0");
     expect(lines).toContain("bridge");
     expect(lines).toContain("c1");
+    expect(lines).toContain("cni-chains=0");
+    expect(lines).toContain("masquerade=1");
     expect(lines).toContain("veths=0");
     expect(env.leftovers()).toEqual([]);
   });
@@ -75,6 +80,8 @@ describe("network connect / disconnect", () => {
       "$B rm -f web db lone >/dev/null",
       "$B network rm front back >/dev/null; echo rm=$?",
       "echo links=$(ip -o link show | grep -c -e ' br-' -e veth)",
+      // network rm took the networks' iptables rules
+      "echo rules=$( (iptables -w -S; iptables -w -t nat -S) | grep -c 'berth berth-')",
     ]);
     const lines = out.trim().split("\n");
     expect(lines).toContain("before-unknown");
@@ -101,6 +108,7 @@ describe("network connect / disconnect", () => {
     expect(lines).toContain("builtin=1");
     expect(lines).toContain("rm=0");
     expect(lines).toContain("links=0");
+    expect(lines).toContain("rules=0");
     expect(env.leftovers()).toEqual([]);
   });
 });
