@@ -669,7 +669,7 @@ async function cmdPs(argv: string[]): Promise<number> {
       ID: fBool(p, "no-trunc") ? c.id : c.id.slice(0, 12), Names: c.name, Image: c.image, Command: cmdText(c), CreatedAt: goTime(c.created), RunningFor: ago(c.created),
       Ports: (c.network.ports ?? []).map(publishText).join(", "), State: e.status(c), Status: statusText(e, c), Size: "0B",
       Labels: labelText(c.options.labels), Label: labelMethod(c.options.labels), Mounts: volumesOf(c).join(","), LocalVolumes: String(volumesOf(c).length),
-      Networks: c.network.mode, Platform: "linux",
+      Networks: [c.network.name ?? c.network.mode, ...(c.network.connected ?? []).map((n) => n.name)].join(","), Platform: "linux",
     })), HEADERS.ps);
     return 0;
   }

@@ -7,8 +7,11 @@
 //   filter FORWARD -o BRIDGE -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT
 // Each iptables run costs a process and the xtables lock (tens of ms on a busy
 // host): the plugins ran about ten of them per container start and stop; now a
-// marker under the run directory says the rules are in place.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+// marker under the run directory says the rules are in place in that network
+// namespace. A firewall reload that flushes them is not noticed: they come back
+// after a reboot or when the marker is removed (as Docker's, which only
+// firewalld's reload signal restores).
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { acquireLock } from "../linux/lock.ts";
 import type { NetworkConfigList, PluginConf } from "./cni.ts";
@@ -59,9 +62,14 @@ function markerDir(runDir: string): string {
   return join(resolve(runDir), "network-rules");
 }
 
-/** Puts the network's rules in place unless this boot's marker says they are. */
+/** The marker of a network's rules in one network namespace (the host's, or hostNetns): its name and the namespace's inode. */
+function markerOf(r: BridgeRules, o: { runDir: string; hostNetns?: string }): string {
+  return join(markerDir(o.runDir), `${r.name}@${statSync(o.hostNetns ?? "/proc/self/ns/net").ino}`);
+}
+
+/** Puts the network's rules in place unless this boot's marker says they are (in this network namespace). */
 export async function ensureBridgeRules(r: BridgeRules, o: { runDir: string; hostNetns?: string }): Promise<void> {
-  const marker = join(markerDir(o.runDir), r.name);
+  const marker = markerOf(r, o);
   if (existsSync(marker)) return;
   mkdirSync(markerDir(o.runDir), { recursive: true, mode: 0o700 });
   const lock = await acquireLock(join(markerDir(o.runDir), ".lock"), "exclusive");
@@ -83,7 +91,7 @@ export async function removeBridgeRules(r: BridgeRules, o: { runDir: string; hos
   mkdirSync(markerDir(o.runDir), { recursive: true, mode: 0o700 });
   const lock = await acquireLock(join(markerDir(o.runDir), ".lock"), "exclusive");
   try {
-    rmSync(join(markerDir(o.runDir), r.name), { force: true });
+    rmSync(markerOf(r, o), { force: true });
     for (const rule of rules(r)) while ((await iptables("-D", rule, o.hostNetns)).code === 0);
   } finally {
     lock.release();

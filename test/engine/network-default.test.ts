@@ -47,6 +47,16 @@ describe("the default network", () => {
     expect(lines).toContain("veths=0");
     expect(env.leftovers()).toEqual([]);
   });
+
+  test("another network namespace with the same engine root gets the rules too (they are marked per namespace, not per root)", () => {
+    inPrivateNet(env, ["$B run --rm berth/busybox true"]);
+    const out = inPrivateNet(env, [
+      "$B run --rm berth/busybox true",
+      "iptables -w -t nat -S POSTROUTING | grep -c 'berth berth' | sed s/^/masquerade=/",
+    ]);
+    expect(out.trim().split("\n")).toContain("masquerade=1");
+    expect(env.leftovers()).toEqual([]);
+  });
 });
 
 describe("network connect / disconnect", () => {
