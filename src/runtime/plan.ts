@@ -1,11 +1,11 @@
 // config.json -> the core's plan. Every decision about what a container
 // gets (mount flags, devices, cgroup views, labels) is made here; the core
 // only carries the operations out.
-import { existsSync, statSync } from "../linux/fs.ts";
 import { isAbsolute, resolve } from "../linux/path.ts";
 import type { Cgroup } from "../cgroups/index.ts";
 import { detectCgroups } from "../cgroups/index.ts";
 import type { PlanOp } from "../linux/core.ts";
+import { linuxHost, type HostFacts } from "../linux/hostfacts.ts";
 import { capsOp } from "../security/caps.ts";
 import { procMountRefusal } from "../security/procmounts.ts";
 import { seccompOps } from "../security/seccomp.ts";
@@ -114,10 +114,10 @@ const DEFAULT_DEVICES: [string, number, number][] = [
   ["/dev/null", 1, 3], ["/dev/zero", 1, 5], ["/dev/full", 1, 7], ["/dev/random", 1, 8], ["/dev/urandom", 1, 9], ["/dev/tty", 5, 0],
 ];
 
-function cgroupMountOps(spec: Spec, m: Mount, opts: ParsedOptions, cg: Cgroup | undefined, userns: boolean): PlanOp[] {
+function cgroupMountOps(spec: Spec, m: Mount, opts: ParsedOptions, cg: Cgroup | undefined, userns: boolean, host: HostFacts): PlanOp[] {
   const dest = m.destination;
   const set = opts.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC;
-  const layout = detectCgroups();
+  const layout = host.cgroups;
   const cgroupns = hasNs(spec, "cgroup");
   const ops: PlanOp[] = [];
   if (layout.mode === "v2") {
@@ -186,6 +186,14 @@ export interface PlanInput {
   loopbackUp?: boolean;
   /** berth is not root: an unprivileged writer of gid_map must deny setgroups first */
   rootless?: boolean;
+  /** The host the plan is for (default: this one); tests give a made-up one. */
+  host?: HostFacts;
+}
+
+let thisHost: HostFacts | undefined;
+/** This host's facts (read lazily, once per process). */
+export function localHost(): HostFacts {
+  return (thisHost ??= linuxHost(() => detectCgroups()));
 }
 
 const RLIM_INFINITY = (1n << 64n) - 1n;
@@ -216,7 +224,7 @@ export function memoryPolicyOp(mp: LinuxMemoryPolicy): PlanOp {
 }
 
 /** The core's operations for a process (shared by create and exec). */
-export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp[] {
+export function processOps(proc: Process, spec: Spec, host: HostFacts, field = "process"): PlanOp[] {
   const ops: PlanOp[] = [];
   // the pty's slave becomes the user's (as runc's stdio: the tty group devpts gave it stays)
   if (proc.terminal) ops.push(["terminal", proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, proc.user?.uid ?? 0]);
@@ -242,12 +250,11 @@ export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp
     ops.push(["sched", policy, s.priority ?? 0, s.nice ?? 0, flags, s.runtime ?? 0, s.deadline ?? 0, s.period ?? 0]);
   }
   if (proc.apparmorProfile) {
-    if (!existsSync("/sys/kernel/security/apparmor")) throw new RuntimeError(`${field}.apparmorProfile: AppArmor is not enabled on this host (requested profile ${JSON.stringify(proc.apparmorProfile)})`);
-    const file = existsSync("/proc/self/attr/apparmor/exec") ? "/proc/self/attr/apparmor/exec" : "/proc/self/attr/exec";
-    ops.push(["lsm-exec", file, `exec ${proc.apparmorProfile}`]);
+    if (!host.apparmor) throw new RuntimeError(`${field}.apparmorProfile: AppArmor is not enabled on this host (requested profile ${JSON.stringify(proc.apparmorProfile)})`);
+    ops.push(["lsm-exec", host.apparmorExecAttr, `exec ${proc.apparmorProfile}`]);
   }
   if (proc.selinuxLabel) {
-    if (!existsSync("/sys/fs/selinux/enforce")) throw new RuntimeError(`${field}.selinuxLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(proc.selinuxLabel)})`);
+    if (!host.selinux) throw new RuntimeError(`${field}.selinuxLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(proc.selinuxLabel)})`);
     ops.push(["lsm-exec", "/proc/self/attr/exec", proc.selinuxLabel]);
   }
   if (proc.user.umask !== undefined) ops.push(["umask", proc.user.umask]);
@@ -255,7 +262,7 @@ export function processOps(proc: Process, spec: Spec, field = "process"): PlanOp
   ops.push(["user", proc.user.uid, proc.user.gid]);
   const groups = proc.user.additionalGids ?? [];
   if (groups.length > 0 || !(newNs(spec, "user"))) ops.push(["groups", ...groups]);
-  ops.push(capsOp(proc.capabilities));
+  ops.push(capsOp(proc.capabilities, host.lastCap));
   ops.push(["cwd", proc.cwd]);
   for (const e of proc.env ?? []) ops.push(["env", e]);
   // an environment without HOME gets the user's home from the container's /etc/passwd, else "/"
@@ -273,14 +280,14 @@ function hookOps(phase: string, hooks: Hook[] | undefined): PlanOp[] {
  * a core that stays as the container's parent moves back there, so that it
  * is not counted against the container's limits. (On cgroup2 the core never
  * joins: the container process is born in its cgroup.) */
-export function returnOps(): PlanOp[] {
-  const layout = detectCgroups();
+export function returnOps(host: HostFacts): PlanOp[] {
+  const layout = host.cgroups;
   const files = new Set<string>();
   for (const [ctrl, m] of Object.entries(layout.v1)) {
     const own = layout.own[ctrl];
     if (m && own !== undefined) files.add(`${m.mountpoint}${own === "/" ? "" : own.slice(m.root === "/" ? 0 : m.root.length)}/tasks`);
   }
-  return [...files].filter((f) => existsSync(f)).map((f) => ["cgroup-return", f] as PlanOp);
+  return [...files].filter((f) => host.exists(f)).map((f) => ["cgroup-return", f] as PlanOp);
 }
 
 /**
@@ -292,9 +299,9 @@ export function returnOps(): PlanOp[] {
  * straight into its cgroup (CLONE_INTO_CGROUP), which takes no such lock;
  * the core falls back to writing the child's pid on kernels without clone3.
  */
-function cgroupOps(cg: Cgroup, mustExist: boolean): PlanOp[] {
+function cgroupOps(cg: Cgroup, mustExist: boolean, host: HostFacts): PlanOp[] {
   const pl = cg.placement();
-  const ok = (d: string) => !mustExist || existsSync(d);
+  const ok = (d: string) => !mustExist || host.exists(d);
   const ops: PlanOp[] = pl.v1.filter(ok).map((d) => ["cgroup-join", `${d}/tasks`] as PlanOp);
   if (pl.v2 && ok(pl.v2)) ops.push(["cgroup-into", pl.v2, pl.v2Optional ? "optional" : "required"]);
   return ops;
@@ -305,7 +312,7 @@ function cgroupOps(cg: Cgroup, mustExist: boolean): PlanOp[] {
  * container's cgroup, in the named v1 controllers' hierarchies (comma-separated)
  * or, without a prefix, in every hierarchy left; the sub-cgroup must exist.
  */
-function subCgroupOps(cg: Cgroup, subs: string[]): PlanOp[] {
+function subCgroupOps(cg: Cgroup, subs: string[], host: HostFacts): PlanOp[] {
   const named = new Map<string, string>();
   let all: string | undefined;
   for (const s of subs) {
@@ -315,17 +322,17 @@ function subCgroupOps(cg: Cgroup, subs: string[]): PlanOp[] {
     if (!ctrls) all = path;
     else for (const c of ctrls.split(",")) named.set(c, path);
   }
-  const layout = detectCgroups();
+  const layout = host.cgroups;
   const pl = cg.placement();
   const used = new Set<string>();
   const below = (d: string, sub: string | undefined) => {
     if (sub === undefined) return d;
     const t = `${d}/${sub}`;
-    if (!existsSync(t)) throw new RuntimeError(`--cgroup: no sub-cgroup ${t}`);
+    if (!host.exists(t)) throw new RuntimeError(`--cgroup: no sub-cgroup ${t}`);
     return t;
   };
   const ops: PlanOp[] = [];
-  for (const d of pl.v1.filter((x) => existsSync(x))) {
+  for (const d of pl.v1.filter((x) => host.exists(x))) {
     const ctrls = Object.entries(layout.v1).filter(([, m]) => d.startsWith(`${m.mountpoint}/`)).map(([c]) => c);
     const c = ctrls.find((x) => named.has(x));
     if (c) used.add(c);
@@ -334,19 +341,20 @@ function subCgroupOps(cg: Cgroup, subs: string[]): PlanOp[] {
   const unknown = [...named.keys()].filter((c) => !used.has(c));
   if (unknown.length) throw new RuntimeError(`--cgroup: no ${unknown.join(", ")} controller hierarchy for this container${pl.v1.length ? "" : " (cgroup v2: give the path alone)"}`);
   // a hybrid host's cgroup2 side (hugetlb alone) may lack the sub-cgroup: the container's own then
-  if (pl.v2 && existsSync(pl.v2)) ops.push(["cgroup-into", pl.v2Optional && all && !existsSync(`${pl.v2}/${all}`) ? pl.v2 : below(pl.v2, all), pl.v2Optional ? "optional" : "required"]);
+  if (pl.v2 && host.exists(pl.v2)) ops.push(["cgroup-into", pl.v2Optional && all && !host.exists(`${pl.v2}/${all}`) ? pl.v2 : below(pl.v2, all), pl.v2Optional ? "optional" : "required"]);
   return ops;
 }
 
 /** The plan for `create`. */
 export function createPlan(inp: PlanInput): PlanOp[] {
   const { spec, bundle } = inp;
+  const host = inp.host ?? localHost();
   const linux = spec.linux ?? {};
   if (!spec.process) throw new RuntimeError("config.json: process is required to create a container");
   // linux.mountLabel is a security setting: refused where it cannot be applied, never dropped (as process.selinuxLabel)
-  if (linux.mountLabel && !existsSync("/sys/fs/selinux/enforce")) throw new RuntimeError(`linux.mountLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(linux.mountLabel)})`);
+  if (linux.mountLabel && !host.selinux) throw new RuntimeError(`linux.mountLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(linux.mountLabel)})`);
   if (linux.intelRdt) {
-    const mounted = existsSync("/sys/fs/resctrl/schemata");
+    const mounted = host.resctrl;
     throw new RuntimeError(`linux.intelRdt: berth does not support Intel RDT (resctrl)${mounted ? "" : ", and this host has no resctrl file system mounted"}; remove linux.intelRdt`);
   }
   const userns = newNs(spec, "user");
@@ -358,8 +366,8 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const preopen = inUserns && !inp.rootless;
   const ops: PlanOp[] = [["mode", "create"]];
   if (inp.foreground) ops.push(["foreground"]);
-  if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, false));
-  if (inp.foreground && inp.cgroup) ops.push(...returnOps());
+  if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, false, host));
+  if (inp.foreground && inp.cgroup) ops.push(...returnOps(host));
   if (spec.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
     ops.push(["console-socket", inp.consoleSocket]);
@@ -372,15 +380,15 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const joins = (linux.namespaces ?? []).filter((n) => n.path);
   joins.sort((a, b) => (a.type === "user" ? -1 : b.type === "user" ? 1 : 0));
   for (const n of joins) {
-    if (!existsSync(n.path!)) throw new RuntimeError(`linux.namespaces: ${n.type} namespace path ${n.path} does not exist`);
+    if (!host.exists(n.path!)) throw new RuntimeError(`linux.namespaces: ${n.type} namespace path ${n.path} does not exist`);
     ops.push(["ns-join", n.type, n.path!]);
   }
   const fresh = (linux.namespaces ?? []).filter((n) => !n.path).map((n) => n.type);
   if (fresh.length) ops.push(["ns-new", ...fresh]);
   if (userns) {
     let uid = mapText(linux.uidMappings), gid = mapText(linux.gidMappings);
-    if (!uid) uid = `0 ${process.getuid?.() ?? 0} 1\n`;
-    if (!gid) gid = `0 ${process.getgid?.() ?? 0} 1\n`;
+    if (!uid) uid = `0 ${host.uid} 1\n`;
+    if (!gid) gid = `0 ${host.gid} 1\n`;
     if (inp.rootless) ops.push(["unprivileged"], ["setgroups", "deny"]);
     ops.push(["uidmap", uid], ["gidmap", gid]);
   }
@@ -397,7 +405,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     ops.push(["personality", dom]);
   }
   const rootfs = resolve(bundle, spec.root!.path);
-  if (!existsSync(rootfs) || !statSync(rootfs).isDirectory()) throw new RuntimeError(`root.path: ${rootfs} is not a directory`);
+  if (!host.isDirectory(rootfs)) throw new RuntimeError(`root.path: ${rootfs} is not a directory`);
   ops.push(["rootfs", rootfs]);
   if (linux.rootfsPropagation) {
     const p = PROPAGATION[linux.rootfsPropagation];
@@ -436,15 +444,15 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     if (dest === "/dev" && type !== "bind" && !o.bind) devIsTmpfs = true;
     if (dest === "/dev/pts" && type === "devpts") devpts = true;
     if (type === "cgroup" || type === "cgroup2") {
-      ops.push(...cgroupMountOps(spec, m, o, inp.cgroup, inUserns));
+      ops.push(...cgroupMountOps(spec, m, o, inp.cgroup, inUserns, host));
       continue;
     }
     const idmapped = o.idmap !== "" || !!m.uidMappings?.length;
     if (idmapped && !(o.bind || type === "bind")) throw new RuntimeError(`${field}: only bind mounts can be idmapped (type ${JSON.stringify(type)})`);
     if (o.bind || type === "bind") {
       const src = resolve(bundle, m.source ?? "");
-      if (!m.source || !existsSync(src)) throw new RuntimeError(`${field}.source: ${m.source ? src : "(none)"} does not exist`);
-      const isDir = statSync(src).isDirectory();
+      if (!m.source || !host.exists(src)) throw new RuntimeError(`${field}.source: ${m.source ? src : "(none)"} does not exist`);
+      const isDir = host.isDirectory(src);
       if (idmapped) {
         // the mapping: the mount's own, else the container's user namespace's
         const uid = mapText(m.uidMappings?.length ? m.uidMappings : userns ? linux.uidMappings : undefined);
@@ -496,7 +504,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
       ops.push(devOps(path, "c", ma, mi, 0o666, 0, 0));
     }
     ops.push(["symlink", "/proc/self/fd", "/dev/fd"], ["symlink", "/proc/self/fd/0", "/dev/stdin"], ["symlink", "/proc/self/fd/1", "/dev/stdout"], ["symlink", "/proc/self/fd/2", "/dev/stderr"]);
-    if (existsSync("/proc/kcore")) ops.push(["symlink", "/proc/kcore", "/dev/core"]);
+    if (host.kcore) ops.push(["symlink", "/proc/kcore", "/dev/core"]);
     if (devpts) ops.push(["symlink", "pts/ptmx", "/dev/ptmx"]);
     ops.push(["mkdir", "/dev/shm", 0o1777]);
   }
@@ -519,18 +527,19 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     ops.push(["loopback-up"]);
   }
   if (spec.root?.readonly) ops.push(["root-readonly"]);
-  ops.push(...processOps(spec.process, spec));
+  ops.push(...processOps(spec.process, spec, host));
   ops.push(...seccompOps(linux.seccomp, { ociVersion: spec.ociVersion ?? OCI_VERSION, id: inp.id, status: "creating", bundle, annotations: spec.annotations }));
   return ops;
 }
 
 /** The plan for `exec`: join every namespace of the running container. */
-export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; pidfdSocket?: string; foreground: boolean; subCgroups?: string[] }): PlanOp[] {
+export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; pidfdSocket?: string; foreground: boolean; subCgroups?: string[]; host?: HostFacts }): PlanOp[] {
+  const host = inp.host ?? localHost();
   const ops: PlanOp[] = [["mode", "exec"]];
   if (inp.foreground) ops.push(["foreground"]);
   if (inp.subCgroups?.length && !inp.cgroup?.exists()) throw new RuntimeError("--cgroup: the container has no cgroup of its own");
-  if (inp.cgroup) ops.push(...(inp.subCgroups?.length ? subCgroupOps(inp.cgroup, inp.subCgroups) : cgroupOps(inp.cgroup, true)));
-  if (inp.foreground && inp.cgroup) ops.push(...returnOps());
+  if (inp.cgroup) ops.push(...(inp.subCgroups?.length ? subCgroupOps(inp.cgroup, inp.subCgroups, host) : cgroupOps(inp.cgroup, true, host)));
+  if (inp.foreground && inp.cgroup) ops.push(...returnOps(host));
   if (inp.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
     ops.push(["console-socket", inp.consoleSocket]);
@@ -546,7 +555,7 @@ export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: num
     const cpus = parseIdList(inp.process.execCPUAffinity?.[k] ?? "", CPU_LIMIT) ?? [];
     if (cpus.length > 0) ops.push(["cpu-affinity", k, ...cpus]);
   }
-  ops.push(...processOps(inp.process, inp.spec));
+  ops.push(...processOps(inp.process, inp.spec, host));
   ops.push(...seccompOps(inp.spec.linux?.seccomp, { ociVersion: inp.spec.ociVersion ?? OCI_VERSION, id: inp.id, status: "running", bundle: inp.bundle, annotations: inp.spec.annotations }));
   return ops;
 }

@@ -1,25 +1,13 @@
 // Capability names -> the 64-bit masks the core applies.
 import { CAPABILITY_NUMBERS } from "../spec/constants.ts";
 import type { LinuxCapabilities } from "../spec/types.ts";
-import { readFileSync } from "../linux/fs.ts";
 
-let lastCap: number | undefined;
-/** The highest capability this kernel knows. */
-export function lastCapability(): number {
-  if (lastCap === undefined) {
-    try {
-      lastCap = Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
-    } catch {
-      lastCap = 40;
-    }
-  }
-  return lastCap;
-}
-
-/** A mask of the named capabilities; names the kernel does not have are skipped (as runc does). */
-export function capMask(names: readonly string[] | undefined): bigint {
+/**
+ * A mask of the named capabilities; names the kernel does not have (above
+ * `last`, the host's last capability: HostFacts.lastCap) are skipped, as runc does.
+ */
+export function capMask(names: readonly string[] | undefined, last: number): bigint {
   let m = 0n;
-  const last = lastCapability();
   for (const n of names ?? []) {
     const num = CAPABILITY_NUMBERS[n.toUpperCase().startsWith("CAP_") ? n.toUpperCase() : `CAP_${n.toUpperCase()}`];
     if (num === undefined) throw new Error(`process.capabilities: unknown capability ${JSON.stringify(n)}`);
@@ -34,9 +22,9 @@ export function capMask(names: readonly string[] | undefined): bigint {
  * one that is not is left out, as runc and crun do (the bundle `runc spec`
  * writes lists ambient capabilities and no inheritable set).
  */
-export function capsOp(c: LinuxCapabilities | undefined): ["caps", bigint, bigint, bigint, bigint, bigint] {
-  const prm = capMask(c?.permitted), inh = capMask(c?.inheritable);
-  return ["caps", capMask(c?.bounding), capMask(c?.effective), prm, inh, capMask(c?.ambient) & prm & inh];
+export function capsOp(c: LinuxCapabilities | undefined, last: number): ["caps", bigint, bigint, bigint, bigint, bigint] {
+  const prm = capMask(c?.permitted, last), inh = capMask(c?.inheritable, last);
+  return ["caps", capMask(c?.bounding, last), capMask(c?.effective, last), prm, inh, capMask(c?.ambient, last) & prm & inh];
 }
 
 /**

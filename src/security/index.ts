@@ -1,3 +1,3 @@
-export { capMask, capsOp, lastCapability } from "./caps.ts";
+export { capMask, capsOp } from "./caps.ts";
 export { seccompOps, actionValue, archName } from "./seccomp.ts";
 export { defaultSeccompProfile } from "./profile.ts";
