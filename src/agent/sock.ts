@@ -2,10 +2,10 @@
 // socket, accept, the peer's credentials (SO_PEERCRED), descriptors received
 // with SCM_RIGHTS, poll. A table of its own beside libc.ts's: only the agent
 // loads it, so no runtime call pays for binding these symbols.
-import { dlopen, FFIType, ptr } from "bun:ffi";
-import { errno, SysError } from "../linux/libc.ts";
+import { FFIType, ptr } from "bun:ffi";
+import { errno, lazyLibc, SysError } from "../linux/libc.ts";
 
-const lib = dlopen("libc.so.6", {
+const lib = lazyLibc({
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
@@ -21,7 +21,7 @@ const lib = dlopen("libc.so.6", {
   umask: { args: [FFIType.u32], returns: FFIType.u32 },
   fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
 });
-const c = lib.symbols;
+const c = lib();
 
 const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1, SO_PEERCRED = 17, SO_RCVTIMEO = 20, SCM_RIGHTS = 1;

@@ -6,6 +6,7 @@ import { CgroupError } from "../cgroups/types.ts";
 import { HELP_FLAG, parseArgs, str, bool, UsageError, type FlagSpec } from "./args.ts";
 import { CREATE_FLAGS, EXEC_FLAGS, KILL_FLAGS, OCI_VERSION, PS_FLAGS, runcCommand, VERSION } from "./runc.ts";
 import { existsSync } from "../linux/fs.ts";
+import { isContainerId } from "../spec/id.ts";
 import { trace, traceTo } from "../linux/trace.ts";
 import { writeErr, writeOut } from "../linux/stdio.ts";
 import { callerEnv, callerPath } from "../linux/caller.ts";
@@ -39,7 +40,7 @@ function runcBundleCall(argv: string[]): boolean {
 /** Whether a command line means the engine (images, names) rather than the OCI runtime (bundles, ids). */
 export function isEngineCommand(cmd: string, argv: string[], rootGiven: boolean, root: string): boolean {
   if (ENGINE_COMMANDS.has(cmd)) return true;
-  const known = (id: string | undefined) => !!id && /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(id) && existsSync(`${root}/${id}/state.json`);
+  const known = (id: string | undefined) => isContainerId(id) && existsSync(`${root}/${id}/state.json`);
   switch (cmd) {
     case "run":
       return !runcBundleCall(argv);
