@@ -82,7 +82,7 @@ export function runWrites(writes: Write[], rollback: boolean): () => void {
       writeFileSync(path, w.value);
     } catch (e) {
       undo(done);
-      throw new CgroupError(`writing ${JSON.stringify(w.value)} to ${w.file}: ${errText(e)}`, w.field);
+      throw new CgroupError(`writing ${JSON.stringify(w.value)} to ${w.file}: ${errText(e)}`, w.field, e);
     }
     done.push({ w, old });
   }
@@ -185,7 +185,7 @@ export function removeCgroupDirs(dirs: string[], timeoutMs: number, what: string
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === "ENOENT") continue;
-        if (code !== "EBUSY" && code !== "ENOTEMPTY") throw new CgroupError(`cannot remove ${d}: ${errText(e)}`);
+        if (code !== "EBUSY" && code !== "ENOTEMPTY") throw new CgroupError(`cannot remove ${d}: ${errText(e)}`, undefined, e);
       }
       try {
         rmdirTree(d); // child cgroups made inside the container
@@ -199,7 +199,7 @@ export function removeCgroupDirs(dirs: string[], timeoutMs: number, what: string
       const pids = new Set<number>();
       for (const d of busy) for (const p of procsUnder(d)) pids.add(p);
       if (pids.size > 0) throw new CgroupError(`the cgroup ${what} still has processes ${[...pids].sort((a, b) => a - b).join(", ")}`);
-      throw lastError instanceof CgroupError ? lastError : new CgroupError(`cannot remove ${busy[0]}: ${errText(lastError)}`);
+      throw lastError instanceof CgroupError ? lastError : new CgroupError(`cannot remove ${busy[0]}: ${errText(lastError)}`, undefined, lastError);
     }
     left = busy;
     sleepMs(5);
@@ -214,7 +214,7 @@ export function rmdirTree(dir: string): void {
       rmdirSync(d);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw new CgroupError(`cannot remove ${d}: ${errText(e)}`);
+      throw new CgroupError(`cannot remove ${d}: ${errText(e)}`, undefined, e);
     }
   }
 }

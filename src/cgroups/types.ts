@@ -93,8 +93,9 @@ export interface Cgroup {
 export class CgroupError extends Error {
   /** The config field at fault, e.g. "linux.resources.memory.limit" (when one is). */
   readonly field?: string;
-  constructor(message: string, field?: string) {
-    super(field ? `${field}: ${message}` : message);
+  /** `cause`: the system error underneath, when one is (errnoCode reads its errno). */
+  constructor(message: string, field?: string, cause?: unknown) {
+    super(field ? `${field}: ${message}` : message, cause === undefined ? undefined : { cause });
     this.name = "CgroupError";
     this.field = field;
   }

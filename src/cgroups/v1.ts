@@ -90,7 +90,7 @@ export class CgroupV1 implements Cgroup {
         try {
           mkdirOne(d);
         } catch (e) {
-          throw new CgroupError(`cannot create ${d}: ${(e as Error).message}`, "linux.cgroupsPath");
+          throw new CgroupError(`cannot create ${d}: ${(e as Error).message}`, "linux.cgroupsPath", e);
         }
         continue;
       }
@@ -114,7 +114,7 @@ export class CgroupV1 implements Cgroup {
       try {
         mkdirSync(cur);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new CgroupError(`cannot create ${cur}: ${(e as Error).message}`, "linux.cgroupsPath");
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new CgroupError(`cannot create ${cur}: ${(e as Error).message}`, "linux.cgroupsPath", e);
       }
       files.forEach((f, i) => {
         const v = tryRead(`${cur}/${f}`)?.trim() ?? "";
@@ -123,7 +123,7 @@ export class CgroupV1 implements Cgroup {
           try {
             writeFileSync(`${cur}/${f}`, have[i]!);
           } catch (e) {
-            throw new CgroupError(`cannot fill ${f} of ${cur} from its parent's (${have[i]}): ${errText(e)}`, "linux.cgroupsPath");
+            throw new CgroupError(`cannot fill ${f} of ${cur} from its parent's (${have[i]}): ${errText(e)}`, "linux.cgroupsPath", e);
           }
         }
       });
@@ -140,7 +140,7 @@ export class CgroupV1 implements Cgroup {
         writeFileSync(`${d}/cgroup.procs`, String(pid));
       } catch (e) {
         if (d === this.unifiedDir) continue; // the hybrid cgroup2 side is a bonus
-        throw new CgroupError(`cannot move process ${pid} into ${d}: ${(e as Error).message}`);
+        throw new CgroupError(`cannot move process ${pid} into ${d}: ${(e as Error).message}`, undefined, e);
       }
     }
   }
@@ -298,7 +298,7 @@ export class CgroupV1 implements Cgroup {
         try {
           writeFileSync(`${cur}/cgroup.subtree_control`, `+${ctrl}`);
         } catch (e) {
-          throw new CgroupError(`cannot enable the ${ctrl} controller in ${cur}/cgroup.subtree_control: ${errText(e)}`, field);
+          throw new CgroupError(`cannot enable the ${ctrl} controller in ${cur}/cgroup.subtree_control: ${errText(e)}`, field, e);
         }
       }
       cur = `${cur}/${part}`;

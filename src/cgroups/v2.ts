@@ -65,7 +65,7 @@ export class CgroupV2 implements Cgroup {
         try {
           mkdirSync(cur);
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new CgroupError(`cannot create ${cur}: ${(e as Error).message}`, "linux.cgroupsPath");
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new CgroupError(`cannot create ${cur}: ${(e as Error).message}`, "linux.cgroupsPath", e);
         }
       }
     }
@@ -75,7 +75,7 @@ export class CgroupV2 implements Cgroup {
     try {
       writeFileSync(`${this.dir}/cgroup.procs`, String(pid));
     } catch (e) {
-      throw new CgroupError(`cannot move process ${pid} into ${this.dir}: ${(e as Error).message}`);
+      throw new CgroupError(`cannot move process ${pid} into ${this.dir}: ${(e as Error).message}`, undefined, e);
     }
   }
 

@@ -99,6 +99,19 @@ export class SysError extends Error {
   }
 }
 
+/**
+ * The errno name ("EACCES") an error carries: its own `code` (a SysError, or
+ * node's errors), else that of its `cause`, and so on down the chain. Callers
+ * decide on this value, never on the message's text.
+ */
+export function errnoCode(e: unknown): string | undefined {
+  for (let c = e, depth = 0; c && typeof c === "object" && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) return code;
+  }
+  return undefined;
+}
+
 /** A NUL-terminated copy of S, for a `cstring` argument. */
 export function cstr(s: string): Buffer {
   return Buffer.from(s + "\0");

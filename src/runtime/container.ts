@@ -5,6 +5,7 @@ import { join, resolve } from "../linux/path.ts";
 import { NoCgroup, openCgroup, requestedLimits, type Cgroup } from "../cgroups/index.ts";
 import { CoreSession, type PlanOp } from "../linux/core.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
+import { errnoCode } from "../linux/libc.ts";
 import { trace } from "../linux/trace.ts";
 import { mkfifo, openBlocking, readBlocking } from "../linux/sys.ts";
 import { OCI_VERSION } from "../spec/constants.ts";
@@ -16,6 +17,9 @@ import { createPlan, deviceRules, execPlan, sharesMountNs } from "./plan.ts";
 import { detachMountAt, mountIdsAt, realDirectory } from "../linux/mounts.ts";
 import { fifoPath, liveStatus, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
 import { writeErr } from "../linux/stdio.ts";
+
+/** The errors that tell a rootless berth it may not make the cgroup (it then goes on without one, as runc does, when no limit is asked). */
+const ROOTLESS_NO_CGROUP = new Set(["EACCES", "EPERM", "EROFS"]);
 
 export interface GlobalOptions {
   root: string;
@@ -189,7 +193,8 @@ export class Runtime {
           // rootless: no device rules (they need privilege; a user namespace cannot make device nodes anyway)
           cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: this.opts.rootless ? undefined : deviceRules(spec) });
         } catch (e) {
-          if (!this.opts.rootless || !/\b(EACCES|EPERM|EROFS)\b/.test((e as Error).message)) throw e;
+          // decided on the errno underneath (the cgroup library keeps it as the cause), not on the message
+          if (!this.opts.rootless || !ROOTLESS_NO_CGROUP.has(errnoCode(e) ?? "")) throw e;
           const limits = requestedLimits(spec.linux?.resources);
           if (limits.length > 0) throw new RuntimeError(`rootless: cannot make the cgroup ${cgroup.path} (${(e as Error).message}), which linux.resources.${limits[0]} needs: give the user a delegated cgroup v2 subtree, or run as root`);
           // no limits asked: the container stays in the caller's cgroup, as with runc

@@ -73,3 +73,19 @@ test("bpf's system call number per architecture (x86-64 321, aarch64 280); unkno
   expect(() => syscallNumber("bpf", "vax")).toThrow("bpf system call's number is not known for vax");
   expect(syscallNumber("bpf")).toBeGreaterThan(0);
 });
+
+test("errnoCode reads the errno through causes, never the message (the rootless cgroup fallback decides on it)", async () => {
+  const { errnoCode } = await import("../../src/linux/libc.ts");
+  const { CgroupError } = await import("../../src/cgroups/types.ts");
+  const fs = await import("../../src/linux/fs.ts");
+  let sys: unknown;
+  try {
+    fs.mkdirSync(join(dir, "no", "such", "parent"));
+  } catch (e) {
+    sys = e;
+  }
+  expect(errnoCode(sys)).toBe("ENOENT");
+  expect(errnoCode(new CgroupError("cannot create x", "linux.cgroupsPath", sys))).toBe("ENOENT");
+  expect(errnoCode(new Error("outer", { cause: new CgroupError("inner", undefined, sys) }))).toBe("ENOENT");
+  expect(errnoCode(new Error("mkdir /x: EACCES (Permission denied)"))).toBeUndefined();
+});
