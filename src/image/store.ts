@@ -111,8 +111,10 @@ export class ImageStore {
     for (const p of [this.root, ...names]) {
       try {
         if ((statSync(p).mode & 0o7777) !== STORE_DIR_MODE) chmodSync(p, STORE_DIR_MODE);
-      } catch {
-        /* not ours, or removed meanwhile */
+      } catch (e) {
+        // not ours (EPERM, EACCES), or removed meanwhile (ENOENT); anything else is a fault
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "EPERM" && code !== "EACCES" && code !== "ENOENT") throw e;
       }
     }
   }
