@@ -12,7 +12,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d /tmp/berth-netbench-XXXXXX)
 done_() {
   command -v podman >/dev/null && podman --root "$TMP/p/root" --runroot "$TMP/p/run" rmi -af >/dev/null 2>&1 || true
-  for m in $(grep -o "$TMP[^ ]*" /proc/self/mounts | sort -r); do umount -l "$m"; done
+  for m in $(grep -o "${TMP}[^ ]*" /proc/self/mounts | sort -r); do umount -l "$m"; done
   rm -rf "$TMP"
 }
 trap done_ EXIT
