@@ -157,7 +157,7 @@ export class Runtime {
         cgroup = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: this.opts.systemdCgroup });
         cgroup.refuseFrozen(); // before anything is made: the init would hang there
       } catch (e) {
-        throw new RuntimeError((e as Error).message);
+        throw new RuntimeError((e as Error).message, 1, e);
       }
       const namespaces: Record<string, string> = {};
       for (const n of spec.linux?.namespaces ?? []) namespaces[n.type] = n.path ?? "";
@@ -272,7 +272,7 @@ export class Runtime {
         }
         this.store.remove(id);
         if (e instanceof RuntimeError) throw e;
-        throw new RuntimeError((e as Error).message);
+        throw new RuntimeError((e as Error).message, 1, e);
       }
     });
   }

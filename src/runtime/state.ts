@@ -38,11 +38,13 @@ export interface ContainerRecord {
 }
 
 export class RuntimeError extends Error {
+  /** `cause`: the error it reports (a SysError, CgroupError, CoreError...): errnoCode reads its errno. */
   constructor(
     message: string,
     readonly exitCode = 1,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
   }
 }
 

@@ -86,6 +86,7 @@ test("errnoCode reads the errno through causes, never the message (the rootless 
   }
   expect(errnoCode(sys)).toBe("ENOENT");
   expect(errnoCode(new CgroupError("cannot create x", "linux.cgroupsPath", sys))).toBe("ENOENT");
-  expect(errnoCode(new Error("outer", { cause: new CgroupError("inner", undefined, sys) }))).toBe("ENOENT");
+  const { RuntimeError } = await import("../../src/runtime/state.ts");
+  expect(errnoCode(new RuntimeError("outer", 1, new CgroupError("inner", undefined, sys)))).toBe("ENOENT");
   expect(errnoCode(new Error("mkdir /x: EACCES (Permission denied)"))).toBeUndefined();
 });
