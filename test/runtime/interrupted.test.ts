@@ -126,7 +126,7 @@ describe("a create killed half-way", () => {
         await expectGone(c, b, id, made, `${delay} ms`);
       }
     },
-    60000,
+    120000, // about 47 s in the v2 lane (User-mode Linux)
     // runc 1.1 on this hybrid host: delete -f after a killed create left the cgroups (cpuset alone, or all) in 2 of 30 trials
     { skip: berthOnly("a create killed half-way is cleaned up completely (runc 1.1 sometimes leaves its cgroups)") },
   );
