@@ -4,7 +4,7 @@
 # (default: test/cgroups) inside it with BERTH_CGROUP_LANE=v2. Prints bun's output
 # and exits with its exit code.
 #   scripts/uml-test.sh [TEST PATHS...]
-# Environment: BERTH_UML_TIMEOUT (seconds, default 600), BERTH_UML_MEM (default 1G).
+# Environment: BERTH_UML_TIMEOUT (seconds, default 1200), BERTH_UML_MEM (default 1G).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 repo=$PWD
@@ -31,7 +31,7 @@ args=$(printf '%q ' "$@")
   printf 'ARGS=%q\n' "$args"
 } > "$dir/env"
 
-timeout_s=${BERTH_UML_TIMEOUT:-600}
+timeout_s=${BERTH_UML_TIMEOUT:-1200}
 # UML keeps its memory in a file under TMPDIR; its own console goes to a log
 TMPDIR="$dir" timeout -k 10 "$timeout_s" "$uml" mem="${BERTH_UML_MEM:-1G}" root=/dev/root rootfstype=hostfs rootflags=/ rw \
   init="$repo/scripts/uml/init.sh" con=null con0=fd:0,fd:1 loglevel=3 BERTH_UML_DIR="$dir" \
