@@ -7,9 +7,9 @@
 // them); a caller of another uid is refused; an agent killed in the middle
 // of a call gives one error line and a non-zero exit, and the next call works.
 import { describe, expect } from "bun:test";
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ctest, alive, waitFor, BERTH, REPO, type Ctx, type Result } from "../runtime/helpers.ts";
+import { ctest, alive, waitFor, BERTH, type Ctx, type Result } from "../runtime/helpers.ts";
 import { startAgent, type Agent } from "./agent.ts";
 
 const skip = process.env.BERTH_TEST_RUNTIME ? "the front door is berth's own" : false;
@@ -20,25 +20,9 @@ function agentFor(c: Ctx): Agent {
   return a;
 }
 
-let calls = 0;
-/**
- * `berth --root ROOT ARGS` as Ctx.berth runs it (output to files: a created
- * container keeps the caller's stdout open), with more environment.
- */
-async function call(c: Ctx, args: string[], env: Record<string, string>): Promise<Result> {
-  const dir = c.tempDir("out");
-  const outPath = join(dir, `${++calls}.out`), errPath = join(dir, `${calls}.err`);
-  const out = openSync(outPath, "w+"), err = openSync(errPath, "w+");
-  try {
-    const p = Bun.spawn([BERTH, "--root", c.root, ...args], { stdio: ["ignore", out, err], cwd: REPO, env: { ...process.env, ...env } });
-    const timer = setTimeout(() => p.kill("SIGKILL"), 20000);
-    const code = await p.exited;
-    clearTimeout(timer);
-    return { code, stdout: readFileSync(outPath, "utf8"), stderr: readFileSync(errPath, "utf8") };
-  } finally {
-    closeSync(out);
-    closeSync(err);
-  }
+/** `berth --root ROOT ARGS` as Ctx.berth runs it, with more environment. */
+function call(c: Ctx, args: string[], env: Record<string, string>): Promise<Result> {
+  return c.berth(args, { env });
 }
 
 /** berth through the Bun path, whatever listens (the door's BERTH_NO_AGENT). */

@@ -241,8 +241,8 @@ export class Ctx {
   }
 
   /** Runs berth with --root. Output goes to files (a detached container keeps
-   * berth's stdout and stderr open); extra fds become fds 3, 4, ... */
-  async berth(args: string[], o: { stdin?: string; fds?: number[]; timeoutMs?: number; cwd?: string; root?: boolean } = {}): Promise<Result> {
+   * berth's stdout and stderr open); extra fds become fds 3, 4, ...; env adds to the environment */
+  async berth(args: string[], o: { stdin?: string; fds?: number[]; timeoutMs?: number; cwd?: string; root?: boolean; env?: Record<string, string> } = {}): Promise<Result> {
     const argv = [BERTH, ...(o.root === false ? [] : ["--root", this.root]), ...args];
     const n = ++this.calls;
     const outPath = join(this.outDir(), `${n}.out`), errPath = join(this.outDir(), `${n}.err`);
@@ -251,6 +251,7 @@ export class Ctx {
       const p = Bun.spawn(argv, {
         stdio: [o.stdin !== undefined ? "pipe" : "ignore", out, err, ...(o.fds ?? [])] as never,
         cwd: o.cwd ?? REPO,
+        ...(o.env ? { env: { ...process.env, ...o.env } } : {}),
       });
       if (o.stdin !== undefined) {
         const w = p.stdin as unknown as { write(s: string): void; end(): void };
