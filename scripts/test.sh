@@ -9,19 +9,23 @@ cd "$(dirname "$0")/.." || exit 1
 bash scripts/setup.sh || { echo "tests: 0 passed, 1 failed"; exit 1; }
 export PATH="$PWD/node_modules/.bin:$PATH"
 pass=0; fail=0
+failed=$(mktemp) # the names of failed tests and steps, printed again at the end
+trap 'rm -f "$failed"' EXIT
 tally() { # $1 = log file of a bun test run
   local p f
+  grep -aE '^\(fail\) ' "$1" | sed -E "s/^/${lane:-host}: /" >>"$failed"
   # -a: a failing test's message can hold a NUL, and grep would then answer only "binary file matches"
   p=$(grep -aEo '^ *[0-9]+ pass' "$1" | tail -1 | grep -Eo '[0-9]+' || echo 0)
   f=$(grep -aEo '^ *[0-9]+ fail' "$1" | tail -1 | grep -Eo '[0-9]+' || echo 0)
   pass=$((pass + p)); fail=$((fail + f))
 }
 echo "== typecheck"
-if tsc --noEmit -p .; then pass=$((pass+1)); else fail=$((fail+1)); fi
+if tsc --noEmit -p .; then pass=$((pass+1)); else fail=$((fail+1)); echo "typecheck" >>"$failed"; fi
 echo "== lint (biome lint: rules in biome.jsonc; shellcheck at warning level, its notes being deliberate word splitting)"
-if biome lint; then pass=$((pass+1)); else fail=$((fail+1)); fi
-if shellcheck -S warning scripts/*.sh bench/*.sh; then pass=$((pass+1)); else fail=$((fail+1)); fi
+if biome lint; then pass=$((pass+1)); else fail=$((fail+1)); echo "biome lint" >>"$failed"; fi
+if shellcheck -S warning scripts/*.sh bench/*.sh; then pass=$((pass+1)); else fail=$((fail+1)); echo "shellcheck" >>"$failed"; fi
 
+lane=host
 echo "== host tests (bun test)"
 log=$(mktemp)
 bun test --timeout 60000 ${BERTH_TEST_FILTER:-} 2>&1 | tee "$log"
@@ -36,7 +40,7 @@ tally "$log"; rm -f "$log"
 # test/cgroups is not in it: it drives berth's cgroup library in-process.
 DIFF_TESTS="test/runtime test/security/escapes.test.ts test/cli/clients.test.ts test/cli/resources.test.ts"
 if [ -x /usr/sbin/runc ] && [ -z "${BERTH_SKIP_RUNC_LANE:-}" ]; then
-  echo "== differential lane: the runtime tests against runc"
+  lane=runc; echo "== differential lane: the runtime tests against runc"
   log=$(mktemp)
   BERTH_TEST_RUNTIME=/usr/sbin/runc bun test --timeout 60000 $DIFF_TESTS 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}; before=$fail
@@ -48,7 +52,7 @@ fi
 # front door to a warm `berth agent` for its --root (BERTH_TEST_AGENT=1, see
 # test/agent/agent.ts): the same results through the agent as without it.
 if [ -z "${BERTH_SKIP_AGENT_LANE:-}" ]; then
-  echo "== agent lane: the runtime tests through a warm agent"
+  lane=agent; echo "== agent lane: the runtime tests through a warm agent"
   log=$(mktemp)
   BERTH_TEST_AGENT=1 bun test --timeout 60000 test/runtime 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}; before=$fail
@@ -57,7 +61,7 @@ if [ -z "${BERTH_SKIP_AGENT_LANE:-}" ]; then
 fi
 
 if [ -x scripts/uml-test.sh ] && [ -z "${BERTH_SKIP_UML:-}" ]; then
-  echo "== cgroup v2 lane (User-mode Linux)"
+  lane=v2; echo "== cgroup v2 lane (User-mode Linux)"
   log=$(mktemp)
   bash scripts/uml-test.sh ${BERTH_UML_TESTS:-test/cgroups test/cli test/runtime test/engine/cgroups.test.ts} 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
@@ -75,9 +79,11 @@ if [ -z "${BERTH_SKIP_ACCEPTANCE:-}" ]; then
     rc=${PIPESTATUS[0]}
     while read -r p f; do pass=$((pass + p)); fail=$((fail + f)); done < <(grep -aEo '^[a-z]+: [0-9]+ passed, [0-9]+ failed' "$log" | sed -E 's/^[a-z]+: ([0-9]+) passed, ([0-9]+) failed/\1 \2/')
     # a failing lane that reported no failed step still counts as one failure
-    if [ "$rc" -ne 0 ] && ! grep -aEq 'passed, [1-9][0-9]* failed' "$log"; then fail=$((fail + 1)); fi
+    if [ "$rc" -ne 0 ] && ! grep -aEq 'passed, [1-9][0-9]* failed' "$log"; then fail=$((fail + 1)); echo "acceptance${agent:+ (agents)}: exit $rc" >>"$failed"; fi
+    grep -aE '^[a-z]+: (FAIL |failed steps)' "$log" | sed -E "s/^/acceptance${agent:+ (agents)}: /" >>"$failed"
     rm -f "$log"
   done
 fi
+if [ -s "$failed" ]; then echo "== what failed"; cat "$failed"; fi
 echo "tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
