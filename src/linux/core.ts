@@ -4,19 +4,21 @@ import { existsSync, readSync, writeSync, closeSync } from "./fs.ts";
 import { basename, dirname, join, resolve } from "./path.ts";
 import type { Subprocess } from "bun";
 import { readonlyTree, setBlocking } from "./sys.ts";
-import { caller, type Caller } from "./caller.ts";
+import { caller, callerEnv, type Caller } from "./caller.ts";
+import { opStrings, type PlanOp } from "./planops.ts";
 
-/** One plan operation: its name and arguments (numbers are written in decimal). */
-export type PlanOp = [string, ...(string | number | bigint)[]];
+export type { PlanOp } from "./planops.ts";
 
-/** Encodes a plan: u32 total length, then records of u32 length + NUL-terminated strings. */
+/**
+ * Encodes a plan: u32 total length, then one record per op: u32 length and
+ * the op's strings, each NUL-terminated (its name, then its fields in the
+ * order src/linux/planops.ts defines; numbers in decimal).
+ */
 export function encodePlan(ops: readonly PlanOp[]): Buffer {
   const records: Buffer[] = [];
   let total = 0;
   for (const op of ops) {
-    const fields = op.map((f) => String(f));
-    for (const f of fields) if (f.includes("\0")) throw new Error(`plan: ${op[0]}: an argument contains a NUL byte`);
-    const body = Buffer.from(fields.join("\0") + "\0");
+    const body = Buffer.from(opStrings(op).join("\0") + "\0");
     const head = Buffer.alloc(4);
     head.writeUInt32LE(body.length);
     records.push(head, body);
@@ -27,21 +29,29 @@ export function encodePlan(ops: readonly PlanOp[]): Buffer {
   return Buffer.concat([len, ...records]);
 }
 
-let cachedCore: string | undefined;
-/** The berth-core binary: $BERTH_CORE, beside the berth executable, or the build folder. */
+/** corePath's answers by the BERTH_CORE they were found for (the agent's callers may each give one) */
+const cachedCores = new Map<string, string>();
+/** The berth-core binary: the caller's $BERTH_CORE, beside the berth executable, or the build folder. */
 export function corePath(): string {
+  const want = callerEnv().BERTH_CORE ?? "";
+  const cachedCore = cachedCores.get(want);
   if (cachedCore) return cachedCore;
   const candidates = [
-    process.env.BERTH_CORE,
+    want,
     join(dirname(process.execPath), "berth-core"),
     resolve(import.meta.dir, "../../build/berth-core"),
     resolve(import.meta.dir, "../../dist/berth-core"),
   ];
-  for (const c of candidates) if (c && existsSync(c)) return (cachedCore = c);
+  for (const c of candidates) {
+    if (c && existsSync(c)) {
+      cachedCores.set(want, c);
+      return c;
+    }
+  }
   throw new Error("berth-core not found: run scripts/build.sh (or set BERTH_CORE)");
 }
 
-let protectedCore: string | null | undefined;
+const protectedCores = new Map<string, string | null>();
 /**
  * The core as this process starts it: through a private read-only mount of
  * its directory (`/proc/PID/fd/N/berth-core`), so that no container process
@@ -50,12 +60,14 @@ let protectedCore: string | null | undefined;
  * the mount cannot be made (rootless), and the core then seals itself.
  */
 function coreToRun(): string {
+  const core = corePath();
+  let protectedCore = protectedCores.get(core);
   if (protectedCore === undefined) {
-    const core = corePath();
     const fd = readonlyTree(dirname(core));
     protectedCore = fd < 0 ? null : `/proc/${process.pid}/fd/${fd}/${basename(core)}`;
+    protectedCores.set(core, protectedCore);
   }
-  return protectedCore ?? corePath();
+  return protectedCore ?? core;
 }
 
 export class CoreError extends Error {}
@@ -141,7 +153,7 @@ export class CoreSession {
 
   sendPlan(ops: readonly PlanOp[]): void {
     const plan: PlanOp[] = [...ops];
-    if (this.keep > 0) plan.push(["preserve-fds", this.keep]);
+    if (this.keep > 0) plan.push({ op: "preserve-fds", count: this.keep });
     this.send(encodePlan(plan));
   }
 

@@ -4,7 +4,7 @@
 import { isAbsolute, resolve } from "../linux/path.ts";
 import type { Cgroup } from "../cgroups/index.ts";
 import { detectCgroups } from "../cgroups/index.ts";
-import type { PlanOp } from "../linux/core.ts";
+import type { PlanOp, PlanOpOf } from "../linux/planops.ts";
 import { linuxHost, type HostFacts } from "../linux/hostfacts.ts";
 import { capsOp } from "../security/caps.ts";
 import { procMountRefusal } from "../security/procmounts.ts";
@@ -114,6 +114,18 @@ const DEFAULT_DEVICES: [string, number, number][] = [
   ["/dev/null", 1, 3], ["/dev/zero", 1, 5], ["/dev/full", 1, 7], ["/dev/random", 1, 8], ["/dev/urandom", 1, 9], ["/dev/tty", 5, 0],
 ];
 
+type NsType = PlanOpOf<"ns-join">["type"];
+
+/** A mount op: the fields not given are 0 or empty (a directory target). */
+function mountOp(kind: PlanOpOf<"mount">["kind"], source: string, target: string, f: Partial<Omit<PlanOpOf<"mount">, "op" | "kind" | "source" | "target">>): PlanOp {
+  return { op: "mount", kind, source, target, fstype: "", attrSet: 0, attrClr: 0, attrRecursive: 0, propagation: 0, propRecursive: 0, data: "", mkkind: 1, ...f };
+}
+
+/** A bind tree the core opens before any namespace is joined (idmapped when the maps are given). */
+function idmapTreeOp(slot: number, source: string, o: ParsedOptions, idmapRecursive: boolean, uidMap: string, gidMap: string): PlanOp {
+  return { op: "idmap-tree", slot, source, recursive: o.bind === "rbind" ? 1 : 0, attrSet: o.set, attrClr: o.clr, attrRecursive: o.recursiveAttrs ? 1 : 0, idmapRecursive: idmapRecursive ? 1 : 0, uidMap, gidMap };
+}
+
 function cgroupMountOps(spec: Spec, m: Mount, opts: ParsedOptions, cg: Cgroup | undefined, userns: boolean, host: HostFacts): PlanOp[] {
   const dest = m.destination;
   const set = opts.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC;
@@ -121,12 +133,12 @@ function cgroupMountOps(spec: Spec, m: Mount, opts: ParsedOptions, cg: Cgroup | 
   const cgroupns = hasNs(spec, "cgroup");
   const ops: PlanOp[] = [];
   if (layout.mode === "v2") {
-    if (cgroupns) ops.push(["mount", "fs", "cgroup2", dest, "cgroup2", set, 0, 0, 0, 0, "", 1]);
-    else if (cg) ops.push(["mount", "bind", cg.dirs()[0]!, dest, "", set, opts.clr, 1, 0, 0, "", 1]);
+    if (cgroupns) ops.push(mountOp("fs", "cgroup2", dest, { fstype: "cgroup2", attrSet: set }));
+    else if (cg) ops.push(mountOp("bind", cg.dirs()[0]!, dest, { attrSet: set, attrClr: opts.clr, attrRecursive: 1 }));
     return ops;
   }
   // v1 (and hybrid): a tmpfs holding one directory per hierarchy
-  ops.push(["mount", "fs", "tmpfs", dest, "tmpfs", ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, 0, 0, 0, 0, "mode=755", 1]);
+  ops.push(mountOp("fs", "tmpfs", dest, { fstype: "tmpfs", attrSet: ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, data: "mode=755" }));
   const byMount = new Map<string, string[]>();
   for (const [ctrl, mnt] of Object.entries(layout.v1)) {
     if (mnt) byMount.set(mnt.mountpoint, [...(byMount.get(mnt.mountpoint) ?? []), ctrl]);
@@ -135,13 +147,13 @@ function cgroupMountOps(spec: Spec, m: Mount, opts: ParsedOptions, cg: Cgroup | 
     const name = mountpoint.split("/").pop()!;
     const sub = `${dest}/${name}`;
     if (cgroupns && !userns) {
-      ops.push(["mount", "fs", "cgroup", sub, "cgroup", set, 0, 0, 0, 0, ctrls.join(","), 1]);
+      ops.push(mountOp("fs", "cgroup", sub, { fstype: "cgroup", attrSet: set, data: ctrls.join(",") }));
     } else if (cg) {
       const own = cg.dirs().find((d) => d.startsWith(mountpoint + "/"));
-      if (own) ops.push(["mount", "bind", own, sub, "", set, 0, 1, 0, 0, "", 1]);
+      if (own) ops.push(mountOp("bind", own, sub, { attrSet: set, attrRecursive: 1 }));
     }
     // co-mounted controllers (cpu,cpuacct) get their names as links
-    if (name.includes(",")) for (const part of name.split(",")) ops.push(["symlink", name, `${dest}/${part}`]);
+    if (name.includes(",")) for (const part of name.split(",")) ops.push({ op: "symlink", target: name, link: `${dest}/${part}` });
   }
   return ops;
 }
@@ -217,28 +229,28 @@ export function memoryPolicyOp(mp: LinuxMemoryPolicy): PlanOp {
   let mode = MEMPOLICY_MODES[mp.mode]!;
   for (const f of mp.flags ?? []) mode |= MEMPOLICY_FLAGS[f]!;
   const nodes = parseIdList(mp.nodes ?? "") ?? [];
-  if (nodes.length === 0) return ["mempolicy", mode, 0];
+  if (nodes.length === 0) return { op: "mempolicy", mode, maxnode: 0, words: [] };
   const words: bigint[] = new Array(Math.floor(Math.max(...nodes) / 64) + 1).fill(0n);
   for (const n of nodes) words[Math.floor(n / 64)]! |= 1n << BigInt(n % 64);
-  return ["mempolicy", mode, words.length * 64 + 1, ...words];
+  return { op: "mempolicy", mode, maxnode: words.length * 64 + 1, words };
 }
 
 /** The core's operations for a process (shared by create and exec). */
 export function processOps(proc: Process, spec: Spec, host: HostFacts, field = "process"): PlanOp[] {
   const ops: PlanOp[] = [];
   // the pty's slave becomes the user's (as runc's stdio: the tty group devpts gave it stays)
-  if (proc.terminal) ops.push(["terminal", proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0, proc.user?.uid ?? 0]);
+  if (proc.terminal) ops.push({ op: "terminal", rows: proc.consoleSize?.height ?? 0, cols: proc.consoleSize?.width ?? 0, uid: proc.user?.uid ?? 0 });
   for (const [i, r] of (proc.rlimits ?? []).entries()) {
     const n = RLIMIT_NUMBERS[r.type];
     if (n === undefined) throw new RuntimeError(`${field}.rlimits[${i}].type: unknown rlimit ${JSON.stringify(r.type)}`);
-    ops.push(["rlimit", n, rlimitValue(r.soft), rlimitValue(r.hard), `${field}.rlimits[${i}] (${r.type})`]);
+    ops.push({ op: "rlimit", resource: n, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard), label: `${field}.rlimits[${i}] (${r.type})` });
   }
   const mp = spec.linux?.memoryPolicy;
   if (mp) ops.push(memoryPolicyOp(mp));
   if (proc.ioPriority) {
     const cls = { IOPRIO_CLASS_RT: 1, IOPRIO_CLASS_BE: 2, IOPRIO_CLASS_IDLE: 3 }[proc.ioPriority.class as string];
     if (!cls) throw new RuntimeError(`${field}.ioPriority.class: unknown class ${JSON.stringify(proc.ioPriority.class)}`);
-    ops.push(["ioprio", (cls << 13) | (proc.ioPriority.priority & 0x1fff)]);
+    ops.push({ op: "ioprio", value: (cls << 13) | (proc.ioPriority.priority & 0x1fff) });
   }
   if (proc.scheduler) {
     const s = proc.scheduler;
@@ -247,33 +259,33 @@ export function processOps(proc: Process, spec: Spec, host: HostFacts, field = "
     const FLAGS: Record<string, number> = { SCHED_FLAG_RESET_ON_FORK: 1, SCHED_FLAG_RECLAIM: 2, SCHED_FLAG_DL_OVERRUN: 4, SCHED_FLAG_KEEP_POLICY: 8, SCHED_FLAG_KEEP_PARAMS: 16, SCHED_FLAG_UTIL_CLAMP_MIN: 32, SCHED_FLAG_UTIL_CLAMP_MAX: 64 };
     let flags = 0;
     for (const f of s.flags ?? []) flags |= FLAGS[f as string] ?? 0;
-    ops.push(["sched", policy, s.priority ?? 0, s.nice ?? 0, flags, s.runtime ?? 0, s.deadline ?? 0, s.period ?? 0]);
+    ops.push({ op: "sched", policy, priority: s.priority ?? 0, nice: s.nice ?? 0, flags, runtime: s.runtime ?? 0, deadline: s.deadline ?? 0, period: s.period ?? 0 });
   }
   if (proc.apparmorProfile) {
     if (!host.apparmor) throw new RuntimeError(`${field}.apparmorProfile: AppArmor is not enabled on this host (requested profile ${JSON.stringify(proc.apparmorProfile)})`);
-    ops.push(["lsm-exec", host.apparmorExecAttr, `exec ${proc.apparmorProfile}`]);
+    ops.push({ op: "lsm-exec", file: host.apparmorExecAttr, content: `exec ${proc.apparmorProfile}` });
   }
   if (proc.selinuxLabel) {
     if (!host.selinux) throw new RuntimeError(`${field}.selinuxLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(proc.selinuxLabel)})`);
-    ops.push(["lsm-exec", "/proc/self/attr/exec", proc.selinuxLabel]);
+    ops.push({ op: "lsm-exec", file: "/proc/self/attr/exec", content: proc.selinuxLabel });
   }
-  if (proc.user.umask !== undefined) ops.push(["umask", proc.user.umask]);
-  if (proc.noNewPrivileges) ops.push(["no-new-privs"]);
-  ops.push(["user", proc.user.uid, proc.user.gid]);
+  if (proc.user.umask !== undefined) ops.push({ op: "umask", mask: proc.user.umask });
+  if (proc.noNewPrivileges) ops.push({ op: "no-new-privs" });
+  ops.push({ op: "user", uid: proc.user.uid, gid: proc.user.gid });
   const groups = proc.user.additionalGids ?? [];
-  if (groups.length > 0 || !(newNs(spec, "user"))) ops.push(["groups", ...groups]);
+  if (groups.length > 0 || !(newNs(spec, "user"))) ops.push({ op: "groups", gids: groups });
   ops.push(capsOp(proc.capabilities, host.lastCap));
-  ops.push(["cwd", proc.cwd]);
-  for (const e of proc.env ?? []) ops.push(["env", e]);
+  ops.push({ op: "cwd", path: proc.cwd });
+  for (const e of proc.env ?? []) ops.push({ op: "env", entry: e });
   // an environment without HOME gets the user's home from the container's /etc/passwd, else "/"
   // (not in the runtime-spec, but runc and crun do it, and Docker's and ctr's containers rely on it)
-  if (!(proc.env ?? []).some((e) => e.startsWith("HOME="))) ops.push(["home", proc.user.uid, "/"]);
-  ops.push(["args", ...proc.args!]);
+  if (!(proc.env ?? []).some((e) => e.startsWith("HOME="))) ops.push({ op: "home", uid: proc.user.uid, fallback: "/" });
+  ops.push({ op: "args", argv: proc.args! });
   return ops;
 }
 
-function hookOps(phase: string, hooks: Hook[] | undefined): PlanOp[] {
-  return (hooks ?? []).map((h) => ["hook", phase, h.timeout ?? 0, h.path, (h.args ?? []).length, ...(h.args ?? []), ...(h.env ?? [])] as PlanOp);
+function hookOps(phase: "createContainer" | "startContainer", hooks: Hook[] | undefined): PlanOp[] {
+  return (hooks ?? []).map((h) => ({ op: "hook", phase, timeout: h.timeout ?? 0, path: h.path, args: h.args ?? [], env: h.env ?? [] }));
 }
 
 /** The v1 `tasks` files of the cgroups this process (and so the core) is in:
@@ -287,7 +299,7 @@ export function returnOps(host: HostFacts): PlanOp[] {
     const own = layout.own[ctrl];
     if (m && own !== undefined) files.add(`${m.mountpoint}${own === "/" ? "" : own.slice(m.root === "/" ? 0 : m.root.length)}/tasks`);
   }
-  return [...files].filter((f) => host.exists(f)).map((f) => ["cgroup-return", f] as PlanOp);
+  return [...files].filter((f) => host.exists(f)).map((f) => ({ op: "cgroup-return", tasks: f }));
 }
 
 /**
@@ -302,8 +314,8 @@ export function returnOps(host: HostFacts): PlanOp[] {
 function cgroupOps(cg: Cgroup, mustExist: boolean, host: HostFacts): PlanOp[] {
   const pl = cg.placement();
   const ok = (d: string) => !mustExist || host.exists(d);
-  const ops: PlanOp[] = pl.v1.filter(ok).map((d) => ["cgroup-join", `${d}/tasks`] as PlanOp);
-  if (pl.v2 && ok(pl.v2)) ops.push(["cgroup-into", pl.v2, pl.v2Optional ? "optional" : "required"]);
+  const ops: PlanOp[] = pl.v1.filter(ok).map((d) => ({ op: "cgroup-join", tasks: `${d}/tasks` }));
+  if (pl.v2 && ok(pl.v2)) ops.push({ op: "cgroup-into", dir: pl.v2, need: pl.v2Optional ? "optional" : "required" });
   return ops;
 }
 
@@ -336,12 +348,12 @@ function subCgroupOps(cg: Cgroup, subs: string[], host: HostFacts): PlanOp[] {
     const ctrls = Object.entries(layout.v1).filter(([, m]) => d.startsWith(`${m.mountpoint}/`)).map(([c]) => c);
     const c = ctrls.find((x) => named.has(x));
     if (c) used.add(c);
-    ops.push(["cgroup-join", `${below(d, c ? named.get(c) : all)}/tasks`]);
+    ops.push({ op: "cgroup-join", tasks: `${below(d, c ? named.get(c) : all)}/tasks` });
   }
   const unknown = [...named.keys()].filter((c) => !used.has(c));
   if (unknown.length) throw new RuntimeError(`--cgroup: no ${unknown.join(", ")} controller hierarchy for this container${pl.v1.length ? "" : " (cgroup v2: give the path alone)"}`);
   // a hybrid host's cgroup2 side (hugetlb alone) may lack the sub-cgroup: the container's own then
-  if (pl.v2 && host.exists(pl.v2)) ops.push(["cgroup-into", pl.v2Optional && all && !host.exists(`${pl.v2}/${all}`) ? pl.v2 : below(pl.v2, all), pl.v2Optional ? "optional" : "required"]);
+  if (pl.v2 && host.exists(pl.v2)) ops.push({ op: "cgroup-into", dir: pl.v2Optional && all && !host.exists(`${pl.v2}/${all}`) ? pl.v2 : below(pl.v2, all), need: pl.v2Optional ? "optional" : "required" });
   return ops;
 }
 
@@ -364,53 +376,53 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   // (a source only it may read); a rootless berth has none to use there
   const inUserns = hasNs(spec, "user");
   const preopen = inUserns && !inp.rootless;
-  const ops: PlanOp[] = [["mode", "create"]];
-  if (inp.foreground) ops.push(["foreground"]);
+  const ops: PlanOp[] = [{ op: "mode", mode: "create" }];
+  if (inp.foreground) ops.push({ op: "foreground" });
   if (inp.cgroup) ops.push(...cgroupOps(inp.cgroup, false, host));
   if (inp.foreground && inp.cgroup) ops.push(...returnOps(host));
   if (spec.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
-    ops.push(["console-socket", inp.consoleSocket]);
+    ops.push({ op: "console-socket", path: inp.consoleSocket });
   } else if (inp.consoleSocket) {
     throw new RuntimeError("--console-socket was given but process.terminal is false");
   }
-  if (inp.pidfdSocket) ops.push(["pidfd-socket", inp.pidfdSocket]);
-  if (inp.stateDir !== undefined) ops.push(["exec-fifo", inp.stateDir, "exec.fifo"]);
+  if (inp.pidfdSocket) ops.push({ op: "pidfd-socket", path: inp.pidfdSocket });
+  if (inp.stateDir !== undefined) ops.push({ op: "exec-fifo", dir: inp.stateDir, name: "exec.fifo" });
   // join existing namespaces: the user namespace first, so the others are entered with its rights
   const joins = (linux.namespaces ?? []).filter((n) => n.path);
   joins.sort((a, b) => (a.type === "user" ? -1 : b.type === "user" ? 1 : 0));
   for (const n of joins) {
     if (!host.exists(n.path!)) throw new RuntimeError(`linux.namespaces: ${n.type} namespace path ${n.path} does not exist`);
-    ops.push(["ns-join", n.type, n.path!]);
+    ops.push({ op: "ns-join", type: n.type, path: n.path! });
   }
   const fresh = (linux.namespaces ?? []).filter((n) => !n.path).map((n) => n.type);
-  if (fresh.length) ops.push(["ns-new", ...fresh]);
+  if (fresh.length) ops.push({ op: "ns-new", types: fresh });
   if (userns) {
     let uid = mapText(linux.uidMappings), gid = mapText(linux.gidMappings);
     if (!uid) uid = `0 ${host.uid} 1\n`;
     if (!gid) gid = `0 ${host.gid} 1\n`;
-    if (inp.rootless) ops.push(["unprivileged"], ["setgroups", "deny"]);
-    ops.push(["uidmap", uid], ["gidmap", gid]);
+    if (inp.rootless) ops.push({ op: "unprivileged" }, { op: "setgroups", value: "deny" });
+    ops.push({ op: "uidmap", map: uid }, { op: "gidmap", map: gid });
   }
   if (linux.timeOffsets) {
     const text = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`).join("");
-    ops.push(["timens-offsets", text]);
+    ops.push({ op: "timens-offsets", offsets: text });
   }
-  if (spec.hostname !== undefined && spec.hostname !== "") ops.push(["hostname", spec.hostname]);
-  if (spec.domainname !== undefined && spec.domainname !== "") ops.push(["domainname", spec.domainname]);
-  if (spec.process.oomScoreAdj !== undefined) ops.push(["oom-score-adj", spec.process.oomScoreAdj]);
+  if (spec.hostname !== undefined && spec.hostname !== "") ops.push({ op: "hostname", name: spec.hostname });
+  if (spec.domainname !== undefined && spec.domainname !== "") ops.push({ op: "domainname", name: spec.domainname });
+  if (spec.process.oomScoreAdj !== undefined) ops.push({ op: "oom-score-adj", score: spec.process.oomScoreAdj });
   if (linux.personality) {
     const dom = { LINUX: 0x0000, LINUX32: 0x0008 }[linux.personality.domain as string];
     if (dom === undefined) throw new RuntimeError(`linux.personality.domain: unknown ${JSON.stringify(linux.personality.domain)}`);
-    ops.push(["personality", dom]);
+    ops.push({ op: "personality", domain: dom });
   }
   const rootfs = resolve(bundle, spec.root!.path);
   if (!host.isDirectory(rootfs)) throw new RuntimeError(`root.path: ${rootfs} is not a directory`);
-  ops.push(["rootfs", rootfs]);
+  ops.push({ op: "rootfs", path: rootfs });
   if (linux.rootfsPropagation) {
     const p = PROPAGATION[linux.rootfsPropagation];
     if (!p) throw new RuntimeError(`linux.rootfsPropagation: unknown ${JSON.stringify(linux.rootfsPropagation)}`);
-    ops.push(["rootfs-propagation", p[0] | MS.REC]);
+    ops.push({ op: "rootfs-propagation", flags: p[0] | MS.REC });
   }
   // no mount namespace: the runtime's is shared (config-linux.md: "If a
   // namespace type is not specified in the namespaces array, the container
@@ -419,10 +431,10 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   if (sharesMountNs(spec)) {
     // the runtime's mount namespace belongs to the runtime's user namespace: from another, nothing can be mounted there
     if (hasNs(spec, "user")) throw new RuntimeError("linux.namespaces: a container in a user namespace needs a mount namespace of its own (without one it would share the runtime's, where it cannot mount)");
-    ops.push(["shared-mount-ns"]);
+    ops.push({ op: "shared-mount-ns" });
   }
-  else if (inp.noPivot) ops.push(["no-pivot"]);
-  if (!inp.noNewKeyring) ops.push(["session-keyring", `_ses.${inp.id}`]);
+  else if (inp.noPivot) ops.push({ op: "no-pivot" });
+  if (!inp.noNewKeyring) ops.push({ op: "session-keyring", name: `_ses.${inp.id}` });
 
   // mounts, in order
   let idmapSlot = 0;
@@ -459,24 +471,24 @@ export function createPlan(inp: PlanInput): PlanOp[] {
         const gid = mapText(m.gidMappings?.length ? m.gidMappings : userns ? linux.gidMappings : undefined);
         if (!uid || !gid) throw new RuntimeError(`${field}: ${o.idmap || "idmap"} needs uidMappings and gidMappings, on the mount or on a new user namespace`);
         const slot = idmapSlot++;
-        ops.push(["idmap-tree", slot, src, o.bind === "rbind" ? 1 : 0, o.set, o.clr, o.recursiveAttrs ? 1 : 0, o.idmap === "ridmap" ? 1 : 0, uid, gid]);
-        ops.push(["mount", "idmapped", slot, dest, "", 0, 0, 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
+        ops.push(idmapTreeOp(slot, src, o, o.idmap === "ridmap", uid, gid));
+        ops.push(mountOp("idmapped", String(slot), dest, { propagation: o.propagation, propRecursive: o.propRecursive ? 1 : 0, mkkind: isDir ? 1 : 2 }));
         continue;
       }
       if (preopen) {
         // an idmap-tree without maps: the tree alone, opened before any namespace is joined
         const slot = idmapSlot++;
-        ops.push(["idmap-tree", slot, src, o.bind === "rbind" ? 1 : 0, o.set, o.clr, o.recursiveAttrs ? 1 : 0, 0, "", ""]);
-        ops.push(["mount", "idmapped", slot, dest, "", 0, 0, 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
+        ops.push(idmapTreeOp(slot, src, o, false, "", ""));
+        ops.push(mountOp("idmapped", String(slot), dest, { propagation: o.propagation, propRecursive: o.propRecursive ? 1 : 0, mkkind: isDir ? 1 : 2 }));
         continue;
       }
-      ops.push(["mount", o.bind || "bind", src, dest, "", o.set, o.clr, o.recursiveAttrs ? 1 : 0, o.propagation, o.propRecursive ? 1 : 0, "", isDir ? 1 : 2]);
+      ops.push(mountOp(o.bind || "bind", src, dest, { attrSet: o.set, attrClr: o.clr, attrRecursive: o.recursiveAttrs ? 1 : 0, propagation: o.propagation, propRecursive: o.propRecursive ? 1 : 0, mkkind: isDir ? 1 : 2 }));
       continue;
     }
     if (!type) throw new RuntimeError(`${field}.type: required for a mount that is not a bind mount`);
     if (type === "sysfs" && inUserns && !newNs(spec, "network")) {
       // sysfs cannot be mounted from a user namespace that does not own the network namespace
-      ops.push(["mount", "rbind", "/sys", dest, "", o.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, 0, 1, 0, 0, "", 3]);
+      ops.push(mountOp("rbind", "/sys", dest, { attrSet: o.set | ATTR.NOSUID | ATTR.NODEV | ATTR.NOEXEC, attrRecursive: 1, mkkind: 3 }));
       continue;
     }
     let data = o.data;
@@ -493,40 +505,41 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     // proc and sysfs: on a plain directory of the rootfs (never through a
     // symlink there), and the mount kept for the masks and read-only paths below it
     const mkkind = type === "proc" || type === "sysfs" ? 3 : 1;
-    ops.push(["mount", copyup ? "fs-copyup" : "fs", m.source ?? type, dest, type, set, o.clr, 0, o.propagation, o.propRecursive ? 1 : 0, data.join(","), mkkind]);
+    ops.push(mountOp(copyup ? "fs-copyup" : "fs", m.source ?? type, dest, { fstype: type, attrSet: set, attrClr: o.clr, propagation: o.propagation, propRecursive: o.propRecursive ? 1 : 0, data: data.join(","), mkkind }));
   }
   // devices
-  const devOps = (path: string, type: string, major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>
-    inUserns ? ["bind-dev", path, path] : ["mkdev", path, type, major, minor, mode, uid, gid];
+  const devOps = (path: string, type: PlanOpOf<"mkdev">["type"], major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>
+    inUserns ? { op: "bind-dev", path, source: path } : { op: "mkdev", path, type, major, minor, mode, uid, gid };
   if (devIsTmpfs) {
     for (const [path, ma, mi] of DEFAULT_DEVICES) {
       if ((linux.devices ?? []).some((d) => d.path === path)) continue;
       ops.push(devOps(path, "c", ma, mi, 0o666, 0, 0));
     }
-    ops.push(["symlink", "/proc/self/fd", "/dev/fd"], ["symlink", "/proc/self/fd/0", "/dev/stdin"], ["symlink", "/proc/self/fd/1", "/dev/stdout"], ["symlink", "/proc/self/fd/2", "/dev/stderr"]);
-    if (host.kcore) ops.push(["symlink", "/proc/kcore", "/dev/core"]);
-    if (devpts) ops.push(["symlink", "pts/ptmx", "/dev/ptmx"]);
-    ops.push(["mkdir", "/dev/shm", 0o1777]);
+    const links: [string, string][] = [["/proc/self/fd", "/dev/fd"], ["/proc/self/fd/0", "/dev/stdin"], ["/proc/self/fd/1", "/dev/stdout"], ["/proc/self/fd/2", "/dev/stderr"]];
+    if (host.kcore) links.push(["/proc/kcore", "/dev/core"]);
+    if (devpts) links.push(["pts/ptmx", "/dev/ptmx"]);
+    for (const [target, link] of links) ops.push({ op: "symlink", target, link });
+    ops.push({ op: "mkdir", path: "/dev/shm", mode: 0o1777 });
   }
   for (const [i, d] of (linux.devices ?? []).entries()) {
     if (d.type !== "p" && (d.major === undefined || d.minor === undefined)) throw new RuntimeError(`linux.devices[${i}]: major and minor are required for type ${d.type}`);
-    ops.push(devOps(d.path, d.type, d.major ?? 0, d.minor ?? 0, d.fileMode ?? 0o666, d.uid ?? 0, d.gid ?? 0));
+    ops.push(devOps(d.path, d.type as PlanOpOf<"mkdev">["type"], d.major ?? 0, d.minor ?? 0, d.fileMode ?? 0o666, d.uid ?? 0, d.gid ?? 0));
   }
-  ops.push(["mkdir", spec.process.cwd, 0o755]);
-  for (const dest of laterReadonly) ops.push(["mount-readonly", dest]);
+  ops.push({ op: "mkdir", path: spec.process.cwd, mode: 0o755 });
+  for (const dest of laterReadonly) ops.push({ op: "mount-readonly", path: dest });
   ops.push(...hookOps("createContainer", spec.hooks?.createContainer));
   ops.push(...hookOps("startContainer", spec.hooks?.startContainer));
-  for (const p of linux.maskedPaths ?? []) ops.push(["mask", p]);
-  for (const p of linux.readonlyPaths ?? []) ops.push(["readonly", p]);
+  for (const p of linux.maskedPaths ?? []) ops.push({ op: "mask", path: p });
+  for (const p of linux.readonlyPaths ?? []) ops.push({ op: "readonly", path: p });
   for (const [k, v] of Object.entries(linux.sysctl ?? {})) {
     if (!/^[a-zA-Z0-9_.\-/]+$/.test(k) || k.includes("..")) throw new RuntimeError(`linux.sysctl: bad key ${JSON.stringify(k)}`);
-    ops.push(["sysctl", k.replaceAll("/", "."), v]);
+    ops.push({ op: "sysctl", key: k.replaceAll("/", "."), value: v });
   }
   if (inp.loopbackUp) {
     if (!newNs(spec, "network")) throw new RuntimeError("loopback-up needs a new network namespace (linux.namespaces: network without a path)");
-    ops.push(["loopback-up"]);
+    ops.push({ op: "loopback-up" });
   }
-  if (spec.root?.readonly) ops.push(["root-readonly"]);
+  if (spec.root?.readonly) ops.push({ op: "root-readonly" });
   ops.push(...processOps(spec.process, spec, host));
   ops.push(...seccompOps(linux.seccomp, { ociVersion: spec.ociVersion ?? OCI_VERSION, id: inp.id, status: "creating", bundle, annotations: spec.annotations }));
   return ops;
@@ -535,25 +548,25 @@ export function createPlan(inp: PlanInput): PlanOp[] {
 /** The plan for `exec`: join every namespace of the running container. */
 export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; pidfdSocket?: string; foreground: boolean; subCgroups?: string[]; host?: HostFacts }): PlanOp[] {
   const host = inp.host ?? localHost();
-  const ops: PlanOp[] = [["mode", "exec"]];
-  if (inp.foreground) ops.push(["foreground"]);
+  const ops: PlanOp[] = [{ op: "mode", mode: "exec" }];
+  if (inp.foreground) ops.push({ op: "foreground" });
   if (inp.subCgroups?.length && !inp.cgroup?.exists()) throw new RuntimeError("--cgroup: the container has no cgroup of its own");
   if (inp.cgroup) ops.push(...(inp.subCgroups?.length ? subCgroupOps(inp.cgroup, inp.subCgroups, host) : cgroupOps(inp.cgroup, true, host)));
   if (inp.foreground && inp.cgroup) ops.push(...returnOps(host));
   if (inp.process.terminal) {
     if (!inp.consoleSocket) throw new RuntimeError("process.terminal is true: --console-socket is required");
-    ops.push(["console-socket", inp.consoleSocket]);
+    ops.push({ op: "console-socket", path: inp.consoleSocket });
   }
-  if (inp.pidfdSocket) ops.push(["pidfd-socket", inp.pidfdSocket]);
+  if (inp.pidfdSocket) ops.push({ op: "pidfd-socket", path: inp.pidfdSocket });
   const PROC_NAME: Record<string, string> = { pid: "pid", network: "net", mount: "mnt", ipc: "ipc", uts: "uts", user: "user", cgroup: "cgroup", time: "time" };
   const types = Object.keys(inp.namespaces).sort((a, b) => (a === "user" ? -1 : b === "user" ? 1 : a === "mount" ? 1 : b === "mount" ? -1 : 0));
-  for (const t of types) ops.push(["ns-join", t, `/proc/${inp.pid}/ns/${PROC_NAME[t]}`]);
-  if (sharesMountNs(inp.spec)) ops.push(["chroot", resolve(inp.bundle, inp.spec.root!.path)]);
+  for (const t of types) ops.push({ op: "ns-join", type: t as NsType, path: `/proc/${inp.pid}/ns/${PROC_NAME[t]}` });
+  if (sharesMountNs(inp.spec)) ops.push({ op: "chroot", path: resolve(inp.bundle, inp.spec.root!.path) });
   // process.execCPUAffinity (exec only, not the init): "initial" for the core before it joins the
   // container's cgroup, "final" for the process once there; an empty list leaves the affinity alone
   for (const k of ["initial", "final"] as const) {
     const cpus = parseIdList(inp.process.execCPUAffinity?.[k] ?? "", CPU_LIMIT) ?? [];
-    if (cpus.length > 0) ops.push(["cpu-affinity", k, ...cpus]);
+    if (cpus.length > 0) ops.push({ op: "cpu-affinity", which: k, cpus });
   }
   ops.push(...processOps(inp.process, inp.spec, host));
   ops.push(...seccompOps(inp.spec.linux?.seccomp, { ociVersion: inp.spec.ociVersion ?? OCI_VERSION, id: inp.id, status: "running", bundle: inp.bundle, annotations: inp.spec.annotations }));

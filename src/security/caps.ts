@@ -1,5 +1,6 @@
 // Capability names -> the 64-bit masks the core applies.
 import { CAPABILITY_NUMBERS } from "../spec/constants.ts";
+import type { PlanOpOf } from "../linux/planops.ts";
 import type { LinuxCapabilities } from "../spec/types.ts";
 
 /**
@@ -22,9 +23,9 @@ export function capMask(names: readonly string[] | undefined, last: number): big
  * one that is not is left out, as runc and crun do (the bundle `runc spec`
  * writes lists ambient capabilities and no inheritable set).
  */
-export function capsOp(c: LinuxCapabilities | undefined, last: number): ["caps", bigint, bigint, bigint, bigint, bigint] {
+export function capsOp(c: LinuxCapabilities | undefined, last: number): PlanOpOf<"caps"> {
   const prm = capMask(c?.permitted, last), inh = capMask(c?.inheritable, last);
-  return ["caps", capMask(c?.bounding, last), capMask(c?.effective, last), prm, inh, capMask(c?.ambient, last) & prm & inh];
+  return { op: "caps", bounding: capMask(c?.bounding, last), effective: capMask(c?.effective, last), permitted: prm, inheritable: inh, ambient: capMask(c?.ambient, last) & prm & inh };
 }
 
 /**

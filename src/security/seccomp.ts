@@ -2,7 +2,7 @@
 // and architectures become libseccomp's numbers and names here; the core hands
 // the rules to libseccomp, which compiles and loads the filter.
 import type { LinuxSeccomp, LinuxSeccompAction } from "../spec/types.ts";
-import type { PlanOp } from "../linux/core.ts";
+import type { PlanOp } from "../linux/planops.ts";
 
 const EPERM = 1;
 
@@ -35,7 +35,7 @@ const OPS: Record<string, number> = {
   SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7,
 };
 
-const FLAGS: Record<string, string> = {
+const FLAGS: Record<string, "log" | "spec_allow" | "tsync"> = {
   SECCOMP_FILTER_FLAG_LOG: "log",
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: "spec_allow",
   SECCOMP_FILTER_FLAG_TSYNC: "tsync",
@@ -82,13 +82,13 @@ export function seccompOps(s: LinuxSeccomp | undefined, listener?: ListenerState
     if (!s.listenerPath) throw new Error("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY");
     if (!listener) throw new Error("linux.seccomp: SCMP_ACT_NOTIFY needs the container's state");
     if (s.defaultAction === "SCMP_ACT_NOTIFY") throw new Error("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY as the default would notify the runtime's own set-up calls; name the syscalls instead");
-    ops.push(["seccomp-listener", s.listenerPath, listenerStateTemplate(s, listener)]);
+    ops.push({ op: "seccomp-listener", path: s.listenerPath, state: listenerStateTemplate(s, listener) });
   }
-  ops.push(["seccomp", actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultAction"), ...(s.architectures ?? []).map(archName)]);
+  ops.push({ op: "seccomp", defaultAction: actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultAction"), architectures: (s.architectures ?? []).map(archName) });
   for (const f of s.flags ?? []) {
     const name = FLAGS[f];
     if (!name) throw new Error(`linux.seccomp.flags: unsupported flag ${JSON.stringify(f)}`);
-    ops.push(["seccomp-flag", name]);
+    ops.push({ op: "seccomp-flag", flag: name });
   }
   (s.syscalls ?? []).forEach((sc, i) => {
     const field = `linux.seccomp.syscalls[${i}]`;
@@ -105,7 +105,7 @@ export function seccompOps(s: LinuxSeccomp | undefined, listener?: ListenerState
     // profiles are written for that (e.g. two SCMP_CMP_MASKED_EQ on clone's flags).
     const indices = conds.map((c) => c[0]);
     const rules = new Set(indices).size === indices.length ? [conds.flat()] : conds.map((c) => [...c]);
-    for (const name of sc.names) for (const args of rules) ops.push(["seccomp-rule", act, name, ...args]);
+    for (const name of sc.names) for (const conditions of rules) ops.push({ op: "seccomp-rule", action: act, syscall: name, conditions });
   });
   return ops;
 }

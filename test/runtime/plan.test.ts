@@ -8,7 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import type { Cgroup } from "../../src/cgroups/index.ts";
-import type { PlanOp } from "../../src/linux/core.ts";
+import type { PlanOp, PlanOpName, PlanOpOf } from "../../src/linux/planops.ts";
 import { fakeHost, type HostFacts } from "../../src/linux/hostfacts.ts";
 import { createPlan, execPlan } from "../../src/runtime/plan.ts";
 import { defaultSpec } from "../../src/spec/defaults.ts";
@@ -30,16 +30,20 @@ function spec(f: (s: Spec) => void = () => {}): Spec {
   return s;
 }
 
-const named = (ops: PlanOp[], ...names: string[]) => ops.filter((o) => names.includes(o[0]));
+const named = (ops: PlanOp[], ...names: PlanOpName[]) => ops.filter((o) => names.includes(o.op));
+/** The ops called N, with their type. */
+const only = <N extends PlanOpName>(ops: PlanOp[], name: N) => ops.filter((o): o is PlanOpOf<N> => o.op === name);
+/** A mount op as the planner writes it: the fields not given are 0 or empty, a directory target. */
+const mount = (kind: PlanOpOf<"mount">["kind"], source: string, target: string, f: Partial<PlanOpOf<"mount">> = {}): PlanOpOf<"mount"> => ({ op: "mount", kind, source, target, fstype: "", attrSet: 0, attrClr: 0, attrRecursive: 0, propagation: 0, propRecursive: 0, data: "", mkkind: 1, ...f });
 const plan = (s: Spec, h: HostFacts = host(), more: Partial<Parameters<typeof createPlan>[0]> = {}) => createPlan({ spec: s, bundle: B, id: "c1", host: h, ...more });
 
 describe("createPlan on a made-up host", () => {
   test("the default config: namespaces, rootfs, its mounts in order, /dev's nodes and links, masks, caps", () => {
     const ops = plan(spec());
-    expect(ops[0]).toEqual(["mode", "create"]);
-    expect(named(ops, "ns-new")).toEqual([["ns-new", "pid", "network", "ipc", "uts", "mount", "cgroup"]]);
-    expect(named(ops, "rootfs")).toEqual([["rootfs", `${B}/rootfs`]]);
-    expect(named(ops, "mount").map((o) => [o[1], o[3], o[4]])).toEqual([
+    expect(ops[0]).toEqual({ op: "mode", mode: "create" });
+    expect(named(ops, "ns-new")).toEqual([{ op: "ns-new", types: ["pid", "network", "ipc", "uts", "mount", "cgroup"] }]);
+    expect(named(ops, "rootfs")).toEqual([{ op: "rootfs", path: `${B}/rootfs` }]);
+    expect(only(ops, "mount").map((o) => [o.kind, o.target, o.fstype])).toEqual([
       ["fs", "/proc", "proc"],
       ["fs", "/dev", "tmpfs"],
       ["fs", "/dev/pts", "devpts"],
@@ -49,16 +53,16 @@ describe("createPlan on a made-up host", () => {
       ["fs", "/sys/fs/cgroup", "cgroup2"], // v2 host with a cgroup namespace: a fresh cgroup2
     ]);
     // /sys is read-only and /sys/fs/cgroup is mounted below it: made read-only at the end
-    expect(named(ops, "mount-readonly")).toEqual([["mount-readonly", "/sys"]]);
-    expect(named(ops, "mkdev").map((o) => o[1])).toEqual(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]);
-    expect(named(ops, "symlink").map((o) => o[2])).toEqual(["/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/core", "/dev/ptmx"]);
+    expect(named(ops, "mount-readonly")).toEqual([{ op: "mount-readonly", path: "/sys" }]);
+    expect(only(ops, "mkdev").map((o) => o.path)).toEqual(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]);
+    expect(only(ops, "symlink").map((o) => o.link)).toEqual(["/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/core", "/dev/ptmx"]);
     expect(named(ops, "mask").length).toBeGreaterThan(5);
-    expect(named(ops, "root-readonly")).toEqual([["root-readonly"]]);
-    expect(ops.at(-1)?.[0] === "args" || named(ops, "args").length === 1).toBe(true);
+    expect(named(ops, "root-readonly")).toEqual([{ op: "root-readonly" }]);
+    expect(ops.at(-1)?.op === "args" || named(ops, "args").length === 1).toBe(true);
   });
 
   test("a host without /proc/kcore gets no /dev/core link", () => {
-    expect(named(plan(spec(), host({ kcore: false })), "symlink").map((o) => o[2])).not.toContain("/dev/core");
+    expect(only(plan(spec(), host({ kcore: false })), "symlink").map((o) => o.link)).not.toContain("/dev/core");
   });
 
   test("bind mounts: flags, propagation, directory or file target, recursive attributes", () => {
@@ -69,11 +73,11 @@ describe("createPlan on a made-up host", () => {
       );
       s.linux!.rootfsPropagation = "rslave";
     }));
-    expect(named(ops, "rootfs-propagation")).toEqual([["rootfs-propagation", SLAVE | REC]]);
-    const binds = named(ops, "mount").filter((o) => o[1] === "bind" || o[1] === "rbind");
+    expect(named(ops, "rootfs-propagation")).toEqual([{ op: "rootfs-propagation", flags: SLAVE | REC }]);
+    const binds = only(ops, "mount").filter((o) => o.kind === "bind" || o.kind === "rbind");
     expect(binds).toEqual([
-      ["mount", "rbind", "/src/dir", "/data", "", RDONLY, 0, 0, PRIVATE, 1, "", 1],
-      ["mount", "bind", "/src/file", "/etc/x.conf", "", NOSUID | NODEV, 0, 1, SHARED, 0, "", 2],
+      mount("rbind", "/src/dir", "/data", { attrSet: RDONLY, propagation: PRIVATE, propRecursive: 1 }),
+      mount("bind", "/src/file", "/etc/x.conf", { attrSet: NOSUID | NODEV, attrRecursive: 1, propagation: SHARED, mkkind: 2 }),
     ]);
   });
 
@@ -81,9 +85,9 @@ describe("createPlan on a made-up host", () => {
     const ops = plan(spec((s) => {
       s.mounts!.push({ destination: "/opt", type: "tmpfs", source: "tmpfs", options: ["ro", "mode=755"] }, { destination: "/opt/d", type: "bind", source: "/src/dir", options: ["bind"] });
     }));
-    const opt = named(ops, "mount").find((o) => o[3] === "/opt")!;
-    expect(opt[5]).toBe(0); // mounted writable first
-    expect(named(ops, "mount-readonly").map((o) => o[1])).toEqual(["/sys", "/opt"]);
+    const opt = only(ops, "mount").find((o) => o.target === "/opt")!;
+    expect(opt.attrSet).toBe(0); // mounted writable first
+    expect(only(ops, "mount-readonly").map((o) => o.path)).toEqual(["/sys", "/opt"]);
   });
 
   test("refusals name the field: missing source, relative rootfs target missing, namespace path", () => {
@@ -97,8 +101,10 @@ describe("createPlan on a made-up host", () => {
       s.mounts!.push({ destination: "/m", type: "bind", source: "/src/dir", options: ["rbind", "idmap"], uidMappings: [{ containerID: 0, hostID: 1000, size: 10 }], gidMappings: [{ containerID: 0, hostID: 2000, size: 10 }] });
     });
     const ops = plan(s);
-    expect(named(ops, "idmap-tree")).toEqual([["idmap-tree", 0, "/src/dir", 1, 0, 0, 0, 0, "0 1000 10\n", "0 2000 10\n"]]);
-    expect(named(ops, "mount").find((o) => o[3] === "/m")).toEqual(["mount", "idmapped", 0, "/m", "", 0, 0, 0, 0, 0, "", 1]);
+    expect(named(ops, "idmap-tree")).toEqual([
+      { op: "idmap-tree", slot: 0, source: "/src/dir", recursive: 1, attrSet: 0, attrClr: 0, attrRecursive: 0, idmapRecursive: 0, uidMap: "0 1000 10\n", gidMap: "0 2000 10\n" },
+    ]);
+    expect(only(ops, "mount").find((o) => o.target === "/m")).toEqual(mount("idmapped", "0", "/m"));
     // without maps on the mount and no user namespace: refused by name
     expect(() => plan(spec((s) => s.mounts!.push({ destination: "/m", type: "bind", source: "/src/dir", options: ["bind", "idmap"] })))).toThrow("mounts[7]: idmap needs uidMappings and gidMappings");
     expect(() => plan(spec((s) => s.mounts!.push({ destination: "/m", type: "tmpfs", source: "tmpfs", options: ["idmap"] })))).toThrow("only bind mounts can be idmapped");
@@ -111,12 +117,13 @@ describe("createPlan on a made-up host", () => {
       s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
       s.mounts!.push({ destination: "/data", type: "bind", source: "/src/dir", options: ["bind"] });
     }));
-    expect(named(ops, "uidmap", "gidmap", "unprivileged", "setgroups")).toEqual([["uidmap", "0 100000 65536\n"], ["gidmap", "0 100000 65536\n"]]);
-    expect(named(ops, "idmap-tree")).toEqual([["idmap-tree", 0, "/src/dir", 0, 0, 0, 0, 0, "", ""]]);
+    expect(named(ops, "uidmap", "gidmap", "unprivileged", "setgroups")).toEqual([{ op: "uidmap", map: "0 100000 65536\n" }, { op: "gidmap", map: "0 100000 65536\n" }]);
+    expect(named(ops, "idmap-tree")).toEqual([{ op: "idmap-tree", slot: 0, source: "/src/dir", recursive: 0, attrSet: 0, attrClr: 0, attrRecursive: 0, idmapRecursive: 0, uidMap: "", gidMap: "" }]);
     expect(named(ops, "mkdev")).toEqual([]);
-    expect(named(ops, "bind-dev").map((o) => o[1])).toEqual(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]);
-    const devpts = named(ops, "mount").find((o) => o[3] === "/dev/pts")!;
-    expect(String(devpts[10])).not.toContain("gid=");
+    expect(only(ops, "bind-dev").map((o) => o.path)).toEqual(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]);
+    const devpts = only(ops, "mount").find((o) => o.target === "/dev/pts")!;
+    expect(devpts.data).toContain("mode=");
+    expect(devpts.data).not.toContain("gid=");
   });
 
   test("rootless: setgroups denied before the maps, the default mapping is berth's own ids, sources not preopened", () => {
@@ -126,16 +133,16 @@ describe("createPlan on a made-up host", () => {
     delete s.linux!.gidMappings;
     s.mounts!.push({ destination: "/data", type: "bind", source: "/src/dir", options: ["bind"] });
     const ops = plan(s, host({ uid: 1000, gid: 1001, dirs: ["/sys"] }), { rootless: true });
-    expect(named(ops, "uidmap", "gidmap", "unprivileged", "setgroups")).toEqual([["unprivileged"], ["setgroups", "deny"], ["uidmap", "0 1000 1\n"], ["gidmap", "0 1001 1\n"]]);
+    expect(named(ops, "uidmap", "gidmap", "unprivileged", "setgroups")).toEqual([{ op: "unprivileged" }, { op: "setgroups", value: "deny" }, { op: "uidmap", map: "0 1000 1\n" }, { op: "gidmap", map: "0 1001 1\n" }]);
     expect(named(ops, "idmap-tree")).toEqual([]);
     // no network namespace of its own: /sys is the host's, bound (rbind, read-only)
-    expect(named(ops, "mount").find((o) => o[3] === "/sys")?.slice(0, 3)).toEqual(["mount", "rbind", "/sys"]);
+    expect(only(ops, "mount").find((o) => o.target === "/sys")).toMatchObject({ kind: "rbind", source: "/sys" });
   });
 
   test("devices: linux.devices made (or bound in a user namespace), major and minor required", () => {
     const fuse = { path: "/dev/fuse", type: "c" as const, major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 };
     const ops = plan(spec((s) => (s.linux!.devices = [fuse])));
-    expect(named(ops, "mkdev").find((o) => o[1] === "/dev/fuse")).toEqual(["mkdev", "/dev/fuse", "c", 10, 229, 0o600, 0, 0]);
+    expect(only(ops, "mkdev").find((o) => o.path === "/dev/fuse")).toEqual({ op: "mkdev", path: "/dev/fuse", type: "c", major: 10, minor: 229, mode: 0o600, uid: 0, gid: 0 });
     expect(() => plan(spec((s) => (s.linux!.devices = [{ path: "/dev/x", type: "c" }])))).toThrow("linux.devices[0]: major and minor are required for type c");
   });
 
@@ -144,24 +151,24 @@ describe("createPlan on a made-up host", () => {
     const cg = { dirs: () => ["/sys/fs/cgroup/cpu,cpuacct/berth/c1", "/sys/fs/cgroup/memory/berth/c1"], placement: () => ({ v1: [], v2Optional: false }) } as unknown as Cgroup;
     const s = spec((s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "cgroup")));
     const ops = plan(s, host({ cgroups: v1 }), { cgroup: cg });
-    const at = ops.findIndex((o) => o[0] === "mount" && o[3] === "/sys/fs/cgroup");
+    const at = ops.findIndex((o) => o.op === "mount" && o.target === "/sys/fs/cgroup");
     expect(ops.slice(at, at + 5)).toEqual([
-      ["mount", "fs", "tmpfs", "/sys/fs/cgroup", "tmpfs", NOSUID | NODEV | NOEXEC, 0, 0, 0, 0, "mode=755", 1],
-      ["mount", "bind", "/sys/fs/cgroup/cpu,cpuacct/berth/c1", "/sys/fs/cgroup/cpu,cpuacct", "", RDONLY | NOSUID | NODEV | NOEXEC, 0, 1, 0, 0, "", 1],
-      ["symlink", "cpu,cpuacct", "/sys/fs/cgroup/cpu"],
-      ["symlink", "cpu,cpuacct", "/sys/fs/cgroup/cpuacct"],
-      ["mount", "bind", "/sys/fs/cgroup/memory/berth/c1", "/sys/fs/cgroup/memory", "", RDONLY | NOSUID | NODEV | NOEXEC, 0, 1, 0, 0, "", 1],
+      mount("fs", "tmpfs", "/sys/fs/cgroup", { fstype: "tmpfs", attrSet: NOSUID | NODEV | NOEXEC, data: "mode=755" }),
+      mount("bind", "/sys/fs/cgroup/cpu,cpuacct/berth/c1", "/sys/fs/cgroup/cpu,cpuacct", { attrSet: RDONLY | NOSUID | NODEV | NOEXEC, attrRecursive: 1 }),
+      { op: "symlink", target: "cpu,cpuacct", link: "/sys/fs/cgroup/cpu" },
+      { op: "symlink", target: "cpu,cpuacct", link: "/sys/fs/cgroup/cpuacct" },
+      mount("bind", "/sys/fs/cgroup/memory/berth/c1", "/sys/fs/cgroup/memory", { attrSet: RDONLY | NOSUID | NODEV | NOEXEC, attrRecursive: 1 }),
     ]);
   });
 
   test("LSMs and capabilities follow the host: AppArmor absent refused, present labelled; capabilities above the last one skipped", () => {
     const withProfile = spec((s) => (s.process!.apparmorProfile = "p"));
     expect(() => plan(withProfile)).toThrow("process.apparmorProfile: AppArmor is not enabled on this host");
-    expect(named(plan(withProfile, host({ apparmor: true, apparmorExecAttr: "/proc/self/attr/exec" })), "lsm-exec")).toEqual([["lsm-exec", "/proc/self/attr/exec", "exec p"]]);
+    expect(named(plan(withProfile, host({ apparmor: true, apparmorExecAttr: "/proc/self/attr/exec" })), "lsm-exec")).toEqual([{ op: "lsm-exec", file: "/proc/self/attr/exec", content: "exec p" }]);
     expect(() => plan(spec((s) => (s.linux!.mountLabel = "l")))).toThrow("linux.mountLabel: SELinux is not enabled on this host");
     const caps = spec((s) => (s.process!.capabilities = { bounding: ["CAP_CHOWN", "CAP_CHECKPOINT_RESTORE"] }));
-    expect(named(plan(caps, host({ lastCap: 40 })), "caps")[0]?.[1]).toBe(1n | (1n << 40n));
-    expect(named(plan(caps, host({ lastCap: 39 })), "caps")[0]?.[1]).toBe(1n);
+    expect(only(plan(caps, host({ lastCap: 40 })), "caps")[0]?.bounding).toBe(1n | (1n << 40n));
+    expect(only(plan(caps, host({ lastCap: 39 })), "caps")[0]?.bounding).toBe(1n);
   });
 });
 
@@ -171,18 +178,18 @@ describe("execPlan on a made-up host", () => {
   test("joins the user namespace first and the mount namespace last", () => {
     const ops = execPlan({ ...base, namespaces: { mount: "", pid: "", user: "", network: "" }, host: host() });
     expect(named(ops, "ns-join")).toEqual([
-      ["ns-join", "user", "/proc/42/ns/user"],
-      ["ns-join", "pid", "/proc/42/ns/pid"],
-      ["ns-join", "network", "/proc/42/ns/net"],
-      ["ns-join", "mount", "/proc/42/ns/mnt"],
+      { op: "ns-join", type: "user", path: "/proc/42/ns/user" },
+      { op: "ns-join", type: "pid", path: "/proc/42/ns/pid" },
+      { op: "ns-join", type: "network", path: "/proc/42/ns/net" },
+      { op: "ns-join", type: "mount", path: "/proc/42/ns/mnt" },
     ]);
-    expect(named(ops, "args")).toEqual([["args", "true"]]);
+    expect(named(ops, "args")).toEqual([{ op: "args", argv: ["true"] }]);
   });
   test("--cgroup: a missing sub-cgroup refused, an existing one joined", () => {
     const cg = { exists: () => true, placement: () => ({ v1: [], v2: "/sys/fs/cgroup/berth/c1", v2Optional: false }) } as unknown as Cgroup;
     expect(() => execPlan({ ...base, namespaces: {}, cgroup: cg, subCgroups: ["sub"], host: host({ dirs: ["/sys/fs/cgroup/berth/c1"] }) })).toThrow("--cgroup: no sub-cgroup /sys/fs/cgroup/berth/c1/sub");
     const ops = execPlan({ ...base, namespaces: {}, cgroup: cg, subCgroups: ["sub"], host: host({ dirs: ["/sys/fs/cgroup/berth/c1", "/sys/fs/cgroup/berth/c1/sub"] }) });
-    expect(named(ops, "cgroup-into")).toEqual([["cgroup-into", "/sys/fs/cgroup/berth/c1/sub", "required"]]);
+    expect(named(ops, "cgroup-into")).toEqual([{ op: "cgroup-into", dir: "/sys/fs/cgroup/berth/c1/sub", need: "required" }]);
   });
 });
 
