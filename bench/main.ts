@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { makeRootfs, findBusybox } from "./lib/bundle.ts";
-import type { Ctx } from "./lib/ctx.ts";
+import { isSelected, selectPeers, type Ctx } from "./lib/ctx.ts";
 import { Cgroups, cgroupLayout, describeHost, NS_ENV, reexecInPrivateNamespace, type CgroupLayout } from "./lib/host.ts";
-import { runtimePeers } from "./lib/peers.ts";
+import { runtimePeers, type OtherBuild } from "./lib/peers.ts";
 import { markdown, svgChart, type Figure } from "./lib/report.ts";
 import { allPids, becomeSubreaper, killPid, log, reapNoHang, rmrf, run, setDefaultErrFile } from "./lib/util.ts";
 import { probeVm, vmAccel } from "./lib/vm.ts";
@@ -35,20 +35,29 @@ const FIGURES: Record<string, (ctx: Ctx) => Promise<Figure[]>> = {
 };
 
 const USAGE = `usage: bun bench/main.ts [--quick] [--only NAME[,NAME...]] [--out DIR] [--keep]
+                          [--reps N] [--peers NAME[,NAME...]] [--berth LABEL=DIR]...
   --quick   about one minute: fewer repetitions, smaller files, 100 idle containers
   --only    figures to run: ${Object.keys(FIGURES).join(", ")}
   --out     where results go (default: bench/results)
-  --keep    keep the scratch directory`;
+  --keep    keep the scratch directory
+  --reps    recorded repetitions of every figure (instead of the full or quick count)
+  --peers   measure only these rows (berth, berth-agent, runc, crun, native, bun floor,
+            berth serve, vm, and the labels of --berth)
+  --berth   also measure the build in DIR (its berth, berth-bun and berth-core) as
+            LABEL (no agent) and LABEL-agent, interleaved with the others: A/B runs`;
 
 interface Opts {
   quick: boolean;
   only: string[] | null;
   out: string;
   keep: boolean;
+  reps?: number;
+  peers: string[] | null;
+  others: OtherBuild[];
 }
 
 function parseArgs(argv: string[], repo: string): Opts {
-  const o: Opts = { quick: false, only: null, out: join(repo, "bench", "results"), keep: false };
+  const o: Opts = { quick: false, only: null, out: join(repo, "bench", "results"), keep: false, peers: null, others: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => {
@@ -61,6 +70,16 @@ function parseArgs(argv: string[], repo: string): Opts {
     else if (a === "--only") o.only = val().split(",").filter(Boolean);
     else if (a.startsWith("--only=")) o.only = a.slice(7).split(",").filter(Boolean);
     else if (a === "--out") o.out = resolve(val());
+    else if (a === "--reps") {
+      o.reps = Number(val());
+      if (!Number.isInteger(o.reps) || o.reps < 1) throw new Error(`--reps: a whole number above 0, not '${argv[i]}'`);
+    } else if (a === "--peers") o.peers = val().split(",").filter(Boolean);
+    else if (a === "--berth") {
+      const v = val();
+      const eq = v.indexOf("=");
+      if (eq <= 0 || !/^[A-Za-z0-9_.-]+$/.test(v.slice(0, eq))) throw new Error(`--berth: LABEL=DIR (a label of letters, digits, '_', '.', '-'), not '${v}'`);
+      o.others.push({ label: v.slice(0, eq), dir: resolve(v.slice(eq + 1)) });
+    }
     else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -95,7 +114,8 @@ async function main(): Promise<number> {
   setDefaultErrFile(join(work, "last.stderr"));
   const cg = new Cgroups(cgroupLayout());
   const cgParent = `berth-bench-${process.pid}`;
-  const peers = runtimePeers(repo, work);
+  selectPeers(opts.peers);
+  const peers = runtimePeers(repo, work, opts.others);
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) return;
@@ -132,18 +152,18 @@ async function main(): Promise<number> {
     const rootfs = join(work, "rootfs");
     makeRootfs(rootfs, busybox);
     const names = opts.only ?? Object.keys(FIGURES);
-    const needVm = names.some((n) => ["run", "density", "cpu", "io", "update"].includes(n));
+    const needVm = isSelected("vm") && names.some((n) => ["run", "density", "cpu", "io", "update"].includes(n));
     const vm = needVm
       ? probeVm(work, busybox, vmAccel() === "tcg" ? 120000 : opts.quick ? 6000 : 20000)
       : { mode: "none" as const, why: "not needed by --only", qemu: null, cpuArgs: [], kernel: null, exitFw: "", haltFw: "" };
     log(`vm: ${vm.mode}: ${vm.why}`);
-    const ctx: Ctx = { repo, work, quick: opts.quick, busybox, rootfs, peers, vm, cg, cgParent, vmStartMs: [] };
+    const ctx: Ctx = { repo, work, quick: opts.quick, busybox, rootfs, peers, vm, cg, cgParent, vmStartMs: [], reps: opts.reps };
     const figures: Figure[] = [];
     for (const n of names) {
       const ft = performance.now();
       log(`figure ${n} ...`);
       try {
-        figures.push(...(await FIGURES[n]!(ctx)));
+        for (const f of await FIGURES[n]!(ctx)) figures.push({ ...f, rows: f.rows.filter((r) => isSelected(r.peer)) });
       } catch (e) {
         log(`figure ${n} failed: ${(e as Error).stack ?? e}`);
       }

@@ -2,7 +2,7 @@
 // started per second with bounded parallelism.
 import { join } from "node:path";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { bundle, interleave, peerRow, reps, waitExit, type Ctx, type Entry } from "../lib/ctx.ts";
+import { bundle, interleave, isSelected, peerRow, reps, waitExit, type Ctx, type Entry } from "../lib/ctx.ts";
 import { newFigure, type Figure, type Row } from "../lib/report.ts";
 import { firstLines, median, readPidFile, run } from "../lib/util.ts";
 import { buildInitramfs, floorArgs, FLOOR_OK_STATUS, guestArgs } from "../lib/vm.ts";
@@ -41,7 +41,7 @@ export function vmStartEntry(ctx: Ctx): Entry {
 /** The engine path: `berth serve` started once, each sample one POST /v1/run over its socket, timed by the client. */
 async function agentEntry(ctx: Ctx): Promise<{ entry: Entry; stop: () => Promise<void> } | null> {
   const berth = ctx.peers.find((p) => p.name === "berth");
-  if (!berth || berth.missing || !berth.bin) return null;
+  if (!berth || berth.missing || !berth.bin || !isSelected("berth serve")) return null;
   const row: Row = { peer: "berth serve", values: [], note: "node agent: one long-running berth, a container per HTTP request on its unix socket (client-side time, connection kept)" };
   const root = join(ctx.work, "root-agent");
   const sock = join(root, "agent.sock");
@@ -113,7 +113,7 @@ export async function figRun(ctx: Ctx): Promise<Figure> {
   const agent = await agentEntry(ctx);
   if (agent) entries.push(agent.entry);
   entries.push({ row: { peer: "native", values: [], note: "busybox true spawned directly: the floor of this measurement" }, fn: () => run([ctx.busybox, "true"]).ms });
-  entries.push(bunFloorEntry(ctx));
+  if (isSelected("bun floor")) entries.push(bunFloorEntry(ctx));
   const vm = vmStartEntry(ctx);
   entries.push(vm);
   await interleave(entries, reps(ctx, 20, 10), 2);

@@ -23,10 +23,21 @@ export interface Ctx {
   /** VM start samples (ms) from the `run` figure, reused by others. */
   vmStartMs: number[];
   vmStartError?: string;
+  /** --reps: the same number of recorded repetitions for every figure. */
+  reps?: number;
 }
 
 export function reps(ctx: Ctx, full: number, quick: number): number {
-  return ctx.quick ? quick : full;
+  return ctx.reps ?? (ctx.quick ? quick : full);
+}
+
+/** --peers: the only rows measured (runtime peers and the run figure's extra rows); null: all. */
+let selected: Set<string> | null = null;
+export function selectPeers(names: string[] | null): void {
+  selected = names ? new Set(names) : null;
+}
+export function isSelected(peer: string): boolean {
+  return !selected || selected.has(peer);
 }
 
 export interface Entry {
@@ -45,7 +56,7 @@ export interface Entry {
 export async function interleave(entries: Entry[], repsN: number, warmup = 1): Promise<void> {
   for (let i = 0; i < warmup + repsN; i++) {
     for (const e of entries) {
-      if (e.row.error) continue;
+      if (e.row.error || !isSelected(e.row.peer)) continue;
       try {
         const v = await e.fn(i);
         if (i >= warmup) e.row.values.push(v);
@@ -66,7 +77,7 @@ export function peerRow(p: RuntimePeer): Row {
     berth: "no agent: each call is the front door running a new Bun berth",
     "berth-agent": "the front door handing each call to a warm berth agent for this --root",
   };
-  const note = notes[p.name];
+  const note = notes[p.name] ?? (p.build ? `${p.name.endsWith("-agent") ? "with a warm agent" : "no agent"}; the build in ${p.build}` : undefined);
   return p.missing ? { peer: p.name, values: [], error: p.missing } : { peer: p.name, values: [], ...(note ? { note } : {}) };
 }
 

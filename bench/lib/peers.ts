@@ -4,6 +4,7 @@
 // driven through the same CLI: `BIN --root ROOT <command> ...`.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { isSelected } from "./ctx.ts";
 import { firstLines, readPidFile, run, type RunResult, which } from "./util.ts";
 
 export class RuntimePeer {
@@ -17,6 +18,8 @@ export class RuntimePeer {
     readonly bin: string | null,
     work: string,
     readonly errFile: string,
+    /** another build's directory (--berth LABEL=DIR), for A/B runs of two builds */
+    readonly build?: string,
   ) {
     this.root = join(work, `root-${name}`);
     if (!bin) this.missing = `${name} not installed`;
@@ -100,8 +103,18 @@ export function berthBinary(repo: string): string | null {
   return null;
 }
 
-/** berth first (the reference of the ratios: no agent, each call a Bun process), berth with a warm agent, then runc and crun. */
-export function runtimePeers(repo: string, work: string): RuntimePeer[] {
+/** Another build of berth to measure beside this one (`--berth LABEL=DIR`: DIR holds its berth, berth-bun and berth-core). */
+export interface OtherBuild {
+  label: string;
+  dir: string;
+}
+
+/**
+ * berth first (the reference of the ratios: no agent, each call a Bun process),
+ * berth with a warm agent, then runc and crun; then each other build as LABEL
+ * and LABEL-agent.
+ */
+export function runtimePeers(repo: string, work: string, others: OtherBuild[] = []): RuntimePeer[] {
   const err = (n: string) => join(work, `${n}.stderr`);
   const runc = existsSync("/usr/sbin/runc") ? "/usr/sbin/runc" : which("runc");
   const crun = existsSync("/usr/bin/crun") ? "/usr/bin/crun" : which("crun");
@@ -114,6 +127,14 @@ export function runtimePeers(repo: string, work: string): RuntimePeer[] {
   ];
   if (!berth) peers[0]!.missing = peers[1]!.missing = "dist/berth not built (bash scripts/build.sh)";
   else if (!existsSync(join(repo, "dist", "berth-bun"))) peers[1]!.missing = "dist/berth is not the front door (no dist/berth-bun beside it)";
-  else peers[1]!.startAgent(join(work, "berth-agent.log"));
-  return peers;
+  else if (isSelected("berth-agent")) peers[1]!.startAgent(join(work, "berth-agent.log"));
+  for (const o of others) {
+    const bin = join(o.dir, "berth");
+    const plain = new RuntimePeer(o.label, bin, work, err(o.label), o.dir);
+    const warm = new RuntimePeer(`${o.label}-agent`, bin, work, err(`${o.label}-agent`), o.dir);
+    if (!existsSync(bin)) plain.missing = warm.missing = `no ${bin}`;
+    else if (isSelected(warm.name)) warm.startAgent(join(work, `${o.label}-agent.log`));
+    peers.push(plain, warm);
+  }
+  return peers.filter((p) => isSelected(p.name));
 }
