@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build dist
+# the plan contract's C side (core/plan.gen.h), generated from its definition
+# in src/linux/planops.ts; checked in, and test/core/plan.test.ts fails when
+# it is stale. Rewritten only when it changes.
+if [ -x node_modules/.bin/bun ]; then
+  node_modules/.bin/bun scripts/gen-plan-header.ts
+fi
 CFLAGS=${CFLAGS:-"-O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2"}
 core_src=$(ls core/*.c core/*.h 2>/dev/null || true)
 if [ -n "$core_src" ]; then
