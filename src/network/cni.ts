@@ -524,14 +524,9 @@ export async function validateNetworkList(list: NetworkConfigList, opts: CniOpti
 // Result cache
 
 /** What is remembered of an ADD, so that DEL/CHECK can be run later with only the container id. */
-export interface CachedAttachment {
+export interface CachedAttachment extends Attachment {
   kind: "berth.cni.attachment";
   network: string;
-  containerId: string;
-  ifName: string;
-  netns: string;
-  args?: [string, string][];
-  capabilityArgs?: Record<string, unknown>;
   /** The namespace the plugins ran in, if not the caller's. */
   hostNetns?: string;
   config: NetworkConfigList;

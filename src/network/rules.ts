@@ -13,6 +13,8 @@
 // firewalld's reload signal restores).
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { FFIType, ptr } from "bun:ffi";
+import { lazyLibc, sym } from "../linux/libc.ts";
 import { acquireLock } from "../linux/lock.ts";
 import type { NetworkConfigList, PluginConf } from "./cni.ts";
 import { execCapture } from "./exec.ts";
@@ -62,9 +64,39 @@ function markerDir(runDir: string): string {
   return join(resolve(runDir), "network-rules");
 }
 
-/** The marker of a network's rules in one network namespace (the host's, or hostNetns): its name and the namespace's inode. */
+const lib = lazyLibc({
+  socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+});
+const AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SO_NETNS_COOKIE = 71;
+
+/**
+ * The cookie of the caller's network namespace (SO_NETNS_COOKIE, Linux 5.14):
+ * unlike its inode number, which the next namespace made after it dies often
+ * gets, a cookie is never given to another namespace before a reboot.
+ * Undefined on older kernels.
+ */
+function netnsCookie(): bigint | undefined {
+  const fd = lib().socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  try {
+    const val = new BigUint64Array(1);
+    const len = new Uint32Array([8]);
+    return lib().getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, ptr(val), ptr(len)) === 0 ? val[0] : undefined;
+  } finally {
+    sym.close(fd);
+  }
+}
+
+/**
+ * The marker of a network's rules in one network namespace: its name and the
+ * namespace's cookie (the caller's), else its inode (hostNetns, or a kernel
+ * before 5.14: a namespace made after that one died may then be taken for it).
+ */
 function markerOf(r: BridgeRules, o: { runDir: string; hostNetns?: string }): string {
-  return join(markerDir(o.runDir), `${r.name}@${statSync(o.hostNetns ?? "/proc/self/ns/net").ino}`);
+  const cookie = o.hostNetns ? undefined : netnsCookie();
+  const id = cookie !== undefined ? `c${cookie}` : String(statSync(o.hostNetns ?? "/proc/self/ns/net").ino);
+  return join(markerDir(o.runDir), `${r.name}@${id}`);
 }
 
 /** Puts the network's rules in place unless this boot's marker says they are (in this network namespace). */

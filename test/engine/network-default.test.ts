@@ -6,13 +6,13 @@
 // address reached is a "WAN" namespace the test makes, and no traffic leaves it.
 import { describe, expect, test } from "bun:test";
 import { engineEnvForFile } from "./helpers.ts";
-import { inPrivateNet } from "./network-helpers.ts";
+import { expectInPrivateNet, inPrivateNet } from "./network-helpers.ts";
 
 const env = engineEnvForFile();
 
 describe("the default network", () => {
   test("run without --network gets the bridge: eth0 on 10.89.0.0/16, and a server beyond the host (only reachable through NAT) answers", () => {
-    const out = inPrivateNet(env, [
+    const out = expectInPrivateNet(env, [
       // the "WAN": a namespace of a sleeping process, 192.0.2.1/24, with no route back to 10.89.0.0/16:
       // only a masqueraded connection (source 192.0.2.2) can be answered
       "unshare --net sleep 60 & WAN=$!",
@@ -34,34 +34,31 @@ describe("the default network", () => {
       "$B rm -f c1 >/dev/null",
       "kill $SRV $WAN 2>/dev/null; wait",
       "echo veths=$(ip -o link show type veth | grep -vc wan0)",
+    ], [
+      "hello-from-wan",
+      "eth0=1",
+      "none-eth0=0",
+      "bridge",
+      "c1",
+      "cni-chains=0",
+      "masquerade=1",
+      "veths=0",
     ]);
-    const lines = out.trim().split("\n");
     expect(out).toMatch(/^inet 10\.89\.\d+\.\d+$/m);
-    expect(lines).toContain("hello-from-wan");
-    expect(lines).toContain("eth0=1");
-    expect(lines).toContain("none-eth0=0");
-    expect(lines).toContain("bridge");
-    expect(lines).toContain("c1");
-    expect(lines).toContain("cni-chains=0");
-    expect(lines).toContain("masquerade=1");
-    expect(lines).toContain("veths=0");
-    expect(env.leftovers()).toEqual([]);
   });
 
   test("another network namespace with the same engine root gets the rules too (they are marked per namespace, not per root)", () => {
     inPrivateNet(env, ["$B run --rm berth/busybox true"]);
-    const out = inPrivateNet(env, [
+    expectInPrivateNet(env, [
       "$B run --rm berth/busybox true",
       "iptables -w -t nat -S POSTROUTING | grep -c 'berth berth' | sed s/^/masquerade=/",
-    ]);
-    expect(out.trim().split("\n")).toContain("masquerade=1");
-    expect(env.leftovers()).toEqual([]);
+    ], ["masquerade=1"]);
   });
 });
 
 describe("network connect / disconnect", () => {
   test("a running container joins a second network on eth1 and reaches its members by name; disconnect takes it away; connect lasts over a restart", () => {
-    const out = inPrivateNet(env, [
+    const out = expectInPrivateNet(env, [
       "$B network create --subnet 10.91.8.0/24 front >/dev/null || exit 3",
       "$B network create --subnet 10.91.9.0/24 back >/dev/null || exit 3",
       "$B run -d --name web --network front berth/busybox sleep 60 >/dev/null || exit 4",
@@ -92,33 +89,32 @@ describe("network connect / disconnect", () => {
       "echo links=$(ip -o link show | grep -c -e ' br-' -e veth)",
       // network rm took the networks' iptables rules
       "echo rules=$( (iptables -w -S; iptables -w -t nat -S) | grep -c 'berth berth-')",
+    ], [
+      "before-unknown",
+      "web-reaches-db",
+      "db-reaches-web-by-alias",
+      "defaults=1",
+      "back front ",
+      "2",
+      "again=1",
+      "busy=1",
+      "eth1-after-restart",
+      "db-reaches-web-after-restart",
+      "eth1-gone",
+      "after-unknown",
+      "db-forgets-web",
+      "not-connected=1",
+      "primary=1",
+      "none=1",
+      "builtin=1",
+      "rm=0",
+      "links=0",
+      "rules=0",
     ]);
-    const lines = out.trim().split("\n");
-    expect(lines).toContain("before-unknown");
     expect(out).toMatch(/^eth1-inet 10\.91\.9\.\d+$/m);
-    expect(lines).toContain("web-reaches-db");
-    expect(lines).toContain("db-reaches-web-by-alias");
-    expect(lines).toContain("defaults=1");
-    expect(lines).toContain("back front ");
-    expect(lines).toContain("2");
     expect(out).toContain("berth: container web is already connected to network back");
-    expect(lines).toContain("again=1");
-    expect(lines).toContain("busy=1");
-    expect(lines).toContain("eth1-after-restart");
-    expect(lines).toContain("db-reaches-web-after-restart");
-    expect(lines).toContain("eth1-gone");
-    expect(lines).toContain("after-unknown");
-    expect(lines).toContain("db-forgets-web");
     expect(out).toContain("berth: container web is not connected to network back");
-    expect(lines).toContain("not-connected=1");
     expect(out).toContain("disconnects only networks joined with network connect");
-    expect(lines).toContain("primary=1");
     expect(out).toContain("berth: container lone is on network none: it cannot be connected to other networks");
-    expect(lines).toContain("none=1");
-    expect(lines).toContain("builtin=1");
-    expect(lines).toContain("rm=0");
-    expect(lines).toContain("links=0");
-    expect(lines).toContain("rules=0");
-    expect(env.leftovers()).toEqual([]);
   });
 });

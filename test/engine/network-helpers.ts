@@ -1,6 +1,7 @@
 // Shared by the engine's network tests: berth run inside `unshare --net`, so
 // the bridges, veths and iptables rules go to a throwaway namespace that dies
 // with the shell, and no traffic leaves it.
+import { expect } from "bun:test";
 import { BERTH, type EngineEnv } from "./helpers.ts";
 
 /**
@@ -15,4 +16,17 @@ export function inPrivateNet(env: EngineEnv, lines: string[]): string {
   const r = Bun.spawnSync(["unshare", "--net", "--", "sh", "-c", script], { env: e, stdout: "pipe", stderr: "pipe", timeout: 90_000 });
   if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stdout} ${r.stderr}`);
   return r.stdout.toString();
+}
+
+/**
+ * inPrivateNet, then the checks every network test makes: each of `wanted` is
+ * a whole line of the output, and the engine left nothing behind. Returns the
+ * output for the checks that are not whole lines.
+ */
+export function expectInPrivateNet(env: EngineEnv, lines: string[], wanted: string[]): string {
+  const out = inPrivateNet(env, lines);
+  const got = out.trim().split("\n");
+  for (const w of wanted) expect(got).toContain(w);
+  expect(env.leftovers()).toEqual([]);
+  return out;
 }
