@@ -9,7 +9,6 @@ import { familiarReference, parseReference } from "../image/reference.ts";
 import { normalizeSignal, userNames } from "../image/config.ts";
 import type { PullProgress, RegistryOptions } from "../image/registry.ts";
 import type { ImageRecord } from "../image/store.ts";
-import { openRecordCgroup } from "../runtime/container.ts";
 import { alive, Engine, type CreateRequest } from "../engine/engine.ts";
 import { enginePaths } from "../engine/paths.ts";
 import { EngineError, type ContainerRecordE } from "../engine/store.ts";
@@ -1014,8 +1013,7 @@ interface Sample {
 
 function sample(e: Engine, c: ContainerRecordE): Sample | undefined {
   try {
-    const rrec = e.runtime.store.load(c.id);
-    const s = openRecordCgroup(rrec).stats();
+    const s = e.runtime.stats(c.id);
     const hostMem = (() => {
       try {
         return Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))![1]) * 1024;
@@ -1189,7 +1187,7 @@ async function cmdTop(argv: string[]): Promise<number> {
   const c = e.containers.get(p.args[0]!);
   const st = e.status(c);
   if (st !== "running" && st !== "paused") throw new EngineError(`container ${c.name} is not running`);
-  const pids = openRecordCgroup(e.runtime.store.load(c.id)).pids().sort((a, b) => a - b);
+  const pids = e.runtime.processes(c.id).sort((a, b) => a - b);
   const bootTime = Number(/^btime (\d+)/m.exec(readFileSync("/proc/stat", "utf8"))?.[1] ?? 0);
   const hz = 100; // USER_HZ: /proc reports clock ticks in units of 1/100 s on Linux
   const now = Date.now() / 1000;

@@ -10,7 +10,7 @@ import { MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION } from "../spec/constants
 import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
 import type { LinuxResources, Process, Spec } from "../spec/types.ts";
-import { openRecordCgroup, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
+import { Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
 import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
 import { callerFd, writeOut } from "../linux/stdio.ts";
@@ -135,7 +135,7 @@ function bundleWantsTerminal(bundle: string): boolean {
     const spec = parseJSON(readFileSync(join(resolve(bundle), "config.json"), "utf8"), "config.json") as Spec;
     return spec?.process?.terminal === true;
   } catch {
-    return false;
+    return false; // unreadable or not JSON: create refuses it with the reason
   }
 }
 
@@ -144,7 +144,7 @@ function callerStdio(): [number, number, number] {
 }
 
 function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs>): Process {
-  const rec = rt.store.load(id);
+  const rec = rt.load(id);
   let proc: Process;
   const file = str(p, "process");
   if (file) {
@@ -269,12 +269,12 @@ function cmdList(rt: Runtime, argv: string[]): number {
   if (fmt === "json") {
     print(JSON.stringify(all.map(({ rec, status }) => ({
       ociVersion: rec.ociVersion, id: rec.id, pid: status === "stopped" ? 0 : rec.pid, status, bundle: rec.bundle,
-      rootfs: rec.rootfs, created: rec.created, annotations: rec.annotations ?? {}, owner: rt.store.owner(rec.id),
+      rootfs: rec.rootfs, created: rec.created, annotations: rec.annotations ?? {}, owner: rt.owner(rec.id),
     }))));
     return 0;
   }
   if (fmt !== "table") throw new UsageError(`--format: table or json, not ${fmt}`);
-  const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...all.map(({ rec, status }) => [rec.id, String(status === "stopped" ? 0 : rec.pid), status, rec.bundle, rec.created, rt.store.owner(rec.id)])];
+  const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...all.map(({ rec, status }) => [rec.id, String(status === "stopped" ? 0 : rec.pid), status, rec.bundle, rec.created, rt.owner(rec.id)])];
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) print(r.map((c, i) => c.padEnd(w[i]! + 3)).join("").trimEnd());
   return 0;
@@ -291,7 +291,8 @@ function cmdUpdate(rt: Runtime, argv: string[]): number {
   const p = parseArgs(argv, UPDATE_FLAGS);
   const id = oneId(p.args, "update");
   for (const f of ["l3-cache-schema", "mem-bw-schema"]) if (str(p, f) !== undefined) throw new UsageError(`--${f}: berth does not support Intel RDT (resctrl)`);
-  const rec = rt.store.load(id);
+  // a container that does not exist is named before the flags' values are read
+  rt.load(id);
   let r: LinuxResources = {};
   const file = str(p, "resources");
   if (file) {
@@ -319,25 +320,8 @@ function cmdUpdate(rt: Runtime, argv: string[]): number {
   if (pids !== undefined) r.pids = { limit: pids };
   const bw = n("blkio-weight");
   if (bw !== undefined) r.blockIO = { ...r.blockIO, weight: bw };
-  const st = rt.status(rec);
-  if (st === "stopped") throw new RuntimeError(`cannot update container ${id}: it is stopped`);
-  openRecordCgroup(rec).update(r);
-  rt.store.withLock(id, () => {
-    const cur = rt.store.load(id);
-    const linux = (cur.config.linux ??= {});
-    linux.resources = mergeResources(linux.resources ?? {}, r);
-    rt.store.save(cur);
-  });
+  rt.update(id, r);
   return 0;
-}
-
-function mergeResources(a: LinuxResources, b: LinuxResources): LinuxResources {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    out[k] = cur && typeof cur === "object" && !Array.isArray(cur) && v && typeof v === "object" && !Array.isArray(v) ? { ...cur, ...v } : v;
-  }
-  return out as LinuxResources;
 }
 
 export const PS_FLAGS: FlagSpec[] = [{ name: "format", alias: ["f"], kind: "string", help: "table (default: ps(1)'s lines) or json (the pids)" }];
@@ -346,8 +330,7 @@ function cmdPs(rt: Runtime, argv: string[]): number {
   const p = parseArgs(argv, PS_FLAGS, true);
   const id = p.args[0];
   if (!id) throw new UsageError("ps needs a container id");
-  const rec = rt.store.load(id);
-  const pids = rt.status(rec) === "stopped" ? [] : openRecordCgroup(rec).pids();
+  const pids = rt.processes(id);
   const fmt = str(p, "format") ?? "table";
   if (fmt === "json") {
     print(JSON.stringify(pids));
@@ -367,39 +350,18 @@ function cmdPs(rt: Runtime, argv: string[]): number {
   return 0;
 }
 
-function statsOf(rt: Runtime, id: string): object {
-  const rec = rt.store.load(id);
-  const s = openRecordCgroup(rec).stats();
-  return { type: "stats", id, data: s };
-}
-
 async function cmdEvents(rt: Runtime, argv: string[]): Promise<number> {
   const p = parseArgs(argv, EVENTS_FLAGS);
   const id = oneId(p.args, "events");
   if (bool(p, "stats")) {
-    print(JSON.stringify(statsOf(rt, id)));
+    print(JSON.stringify({ type: "stats", id, data: rt.stats(id) }));
     return 0;
   }
   const iv = str(p, "interval") ?? "5s";
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(iv);
   if (!m) throw new UsageError(`--interval: not a duration: ${iv}`);
   const ms = Number(m[1]) * ({ ms: 1, s: 1000, m: 60000 }[(m[2] ?? "s") as "s"]);
-  const rec = rt.store.load(id);
-  const cg = openRecordCgroup(rec);
-  let ooms = cg.oomKillCount();
-  let next = Date.now();
-  for (;;) {
-    const stopped = rt.status(rt.store.load(id)) === "stopped";
-    const now = cg.oomKillCount();
-    if (now > ooms) print(JSON.stringify({ type: "oom", id }));
-    ooms = now;
-    if (stopped) break;
-    if (Date.now() >= next) {
-      print(JSON.stringify(statsOf(rt, id)));
-      next = Date.now() + ms;
-    }
-    await Bun.sleep(Math.min(ms, 100));
-  }
+  for await (const ev of rt.events(id, ms)) print(JSON.stringify(ev));
   return 0;
 }
 
@@ -507,13 +469,8 @@ export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Pro
     case "pause":
     case "resume": {
       const id = oneId(parseArgs(argv, []).args, cmd);
-      const rec = rt.store.load(id);
-      const st = rt.status(rec);
-      if (cmd === "pause" && st !== "running") throw new RuntimeError(`cannot pause container ${id}: it is ${st}`);
-      if (cmd === "resume" && st !== "paused") throw new RuntimeError(`cannot resume container ${id}: it is ${st}, not paused`);
-      const cg = openRecordCgroup(rec);
-      if (cmd === "pause") cg.freeze();
-      else cg.thaw();
+      if (cmd === "pause") rt.pause(id);
+      else rt.resume(id);
       return 0;
     }
     case "update":

@@ -75,7 +75,7 @@ async function rootOf(engine: Engine, ref: string, path: string): Promise<{ root
   const rec = engine.containers.get(ref);
   const st = engine.status(rec);
   if (st === "running" || st === "paused") {
-    const pid = engine.runtime.store.load(rec.id).pid;
+    const pid = engine.runtime.load(rec.id).pid;
     return { root: `/proc/${pid}/root`, path };
   }
   const norm = posix.normalize(path);
@@ -114,8 +114,9 @@ function copyIn(root: Root, hostSrc: string, ctrDest: string, o: CpOptions): voi
   let st: Stats;
   try {
     st = o.followLink ? statSync(hostSrc) : lstatSync(hostSrc);
-  } catch {
-    throw new EngineError(`cp: ${hostSrc}: no such file or directory`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new EngineError(`cp: ${hostSrc}: ${code === "ENOENT" || code === "ENOTDIR" ? "no such file or directory" : (e as Error).message}`);
   }
   const dest = inContainer(ctrDest);
   const contents = st.isDirectory() && /(^|\/)\.$/.test(hostSrc);
@@ -242,7 +243,10 @@ function copyOut(root: Root, ctrSrc: string, hostDest: string, o: CpOptions): vo
     let destSt: Stats | undefined;
     try {
       destSt = statSync(hostDest);
-    } catch {
+    } catch (e) {
+      // no such destination yet: it is made
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw e;
       destSt = undefined;
     }
     if (destSt?.isDirectory()) {

@@ -10,7 +10,7 @@
 // creates and starts the container with the log file as its stdout/stderr,
 // waits for it and records its exit (and removes it with --rm).
 import { forwardSignals } from "../linux/signals.ts";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Subprocess } from "bun";
@@ -22,12 +22,12 @@ import { normalizeReference } from "../image/reference.ts";
 import { BUSYBOX_REF } from "../image/busybox.ts";
 import type { RegistryOptions, PullProgress } from "../image/registry.ts";
 import { inspectNetwork, setupNetwork, teardownNetwork, type NetworkMode } from "../network/index.ts";
-import { openRecordCgroup, Runtime, RuntimeError } from "../runtime/container.ts";
+import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { processStart } from "../runtime/state.ts";
 import { setBlocking } from "../linux/sys.ts";
 import { startConsole, type Console } from "../linux/console.ts";
 import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
-import type { Process } from "../spec/types.ts";
+import type { Process, Spec } from "../spec/types.ts";
 import { resolveUser } from "../image/config.ts";
 import { containerDir, networkDataDir, runtimeRoot, type EnginePaths } from "./paths.ts";
 import { ContainerStore, EngineError, NAME_RE, randomName, type ContainerRecordE } from "./store.ts";
@@ -126,7 +126,7 @@ export function alive(pid: number): boolean {
     process.kill(pid, 0);
     return processStart(pid) !== null;
   } catch {
-    return false;
+    return false; // ESRCH: gone (EPERM: another user's process, so not the one berth started)
   }
 }
 
@@ -137,6 +137,12 @@ export class Engine {
   readonly snapshots: Snapshotter;
   readonly volumes: VolumeStore;
   readonly networks: NetworkStore;
+  /**
+   * The configuration attach() built and validated, by container id, until
+   * launch() hands it to the runtime in this same process (a launch in another
+   * process, the monitor's first, reads the bundle's config.json instead).
+   */
+  private readonly specs = new Map<string, Spec>();
 
   /** coreExe: a sealed copy of berth-core made by a long-running caller (the node agent). */
   constructor(readonly paths: EnginePaths, o: { coreExe?: string } = {}) {
@@ -159,7 +165,7 @@ export class Engine {
     try {
       return normalizeReference(ref) === normalizeReference(BUSYBOX_REF);
     } catch {
-      return false;
+      return false; // not a valid reference: not the built-in image's
     }
   }
 
@@ -277,7 +283,9 @@ export class Engine {
       netnsPath: net.netnsPath, ownNetns: mode === "none", networkFiles: net.files, cgroupsPath: `/berth/${id}`,
       annotations: { "io.berth.engine.name": rec.name, "io.berth.engine.image": img.ref },
     }, proc);
+    // still written for runc-compatible tools (and a launch in another process)
     writeFileAtomic(join(containerDir(this.paths, id), "bundle", "config.json"), JSON.stringify(spec, null, 1) + "\n", 0o600, { durable: !rec.autoRemove });
+    this.specs.set(id, spec);
   }
 
   /**
@@ -305,7 +313,7 @@ export class Engine {
       if (o.byMonitor && rec.state.stoppedByUser) throw new EngineError(`container ${found.name} was stopped`);
       try {
         // leftovers of the last run (after a crash or a reboot)
-        if (this.runtime.store.exists(rec.id)) this.runtime.delete(rec.id, true);
+        if (this.runtime.exists(rec.id)) this.runtime.delete(rec.id, true);
         await teardownNetwork({ id: rec.id, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths) });
         rec.rootfs = await this.snapshots.remountRootfs(img, rec.id);
         await this.attach(rec, img, containerProcess(img.config, rec.rootfs, rec.options));
@@ -438,10 +446,13 @@ export class Engine {
     }
     let con: Console | undefined;
     if (rec.options.tty) con = await this.openConsole(rec.id, consoleStdio ?? ["inherit", "inherit", "inherit"]);
+    // the configuration attach() validated in this process, if it did: not read and validated again
+    const spec = this.specs.get(rec.id);
+    this.specs.delete(rec.id);
     try {
       const { session, rec: rrec } = this.runtime.runForeground(rec.id, {
         bundle: join(containerDir(this.paths, rec.id), "bundle"), stdio, consoleSocket: con?.socket,
-        loopbackUp: rec.network.mode === "none" && !rec.network.netnsPath,
+        loopbackUp: rec.network.mode === "none" && !rec.network.netnsPath, spec,
       });
       await this.containers.withLock(rec.id, () => {
         const cur = this.containers.load(rec.id) ?? rec;
@@ -659,7 +670,7 @@ export class Engine {
     // the kernel's OOM killer took a process of the container (its cgroup's count, read before the cgroup goes)
     let oomKilled = false;
     try {
-      if (this.runtime.store.exists(id)) oomKilled = openRecordCgroup(this.runtime.store.load(id)).oomKillCount() > 0;
+      if (this.runtime.exists(id)) oomKilled = this.runtime.oomKills(id) > 0;
     } catch {
       /* no cgroup left to ask */
     }
@@ -677,9 +688,10 @@ export class Engine {
   /** Removes the runtime's container and the network; with `all`, the rootfs and the record too. Idempotent. */
   async cleanup(id: string, all: boolean, o: { volumes?: boolean } = {}): Promise<void> {
     const rec = all ? this.containers.load(id) : undefined;
+    this.specs.delete(id);
     await this.containers.withLock(id, async () => {
       const errors: string[] = [];
-      if (this.runtime.store.exists(id)) {
+      if (this.runtime.exists(id)) {
         try {
           this.runtime.delete(id, true);
         } catch (e) {
@@ -708,7 +720,7 @@ export class Engine {
   /** The status as it is now: a "running" record whose container and waiter are gone is exited. */
   status(rec: ContainerRecordE): "created" | "running" | "paused" | "exited" {
     if (rec.state.status === "exited") return "exited";
-    const rt = this.runtime.store.exists(rec.id) ? this.runtime.status(this.runtime.store.load(rec.id)) : "stopped";
+    const rt = this.runtime.statusOf(rec.id);
     if (rt === "paused") return "paused";
     if (rt === "running" || rt === "creating" || rt === "created") return rec.state.status === "created" ? "created" : "running";
     // created and not (yet) started: no waiter, or one that is alive
@@ -750,9 +762,14 @@ export class Engine {
     const st = this.status(rec);
     if (paused && st !== "running") throw new EngineError(`cannot pause container ${rec.name}: it is ${st}, not running`);
     if (!paused && st !== "paused") throw new EngineError(`cannot unpause container ${rec.name}: it is ${st}, not paused`);
-    const cg = openRecordCgroup(this.runtime.store.load(rec.id));
-    if (paused) cg.freeze();
-    else cg.thaw();
+    try {
+      if (paused) this.runtime.pause(rec.id);
+      else this.runtime.resume(rec.id);
+    } catch (e) {
+      // (it stopped meanwhile)
+      if (e instanceof RuntimeError) throw new EngineError(e.message);
+      throw e;
+    }
     return rec;
   }
 
@@ -772,7 +789,7 @@ export class Engine {
       if ((st === "running" || st === "paused") && Object.keys(limits).length > 0) {
         const r = optionResources(limits);
         try {
-          openRecordCgroup(this.runtime.store.load(cur.id)).update(r);
+          this.runtime.update(cur.id, r);
         } catch (e) {
           throw new EngineError(`cannot update container ${cur.name}: ${(e as Error).message}`);
         }
@@ -809,13 +826,13 @@ export class Engine {
     try {
       this.runtime.kill(rec.id, sig, false);
     } catch {
-      /* already stopping */
+      // not running any more (stopping already): waitExit below is what decides
     }
     if (!(await this.waitExit(rec.id, timeoutMs))) {
       try {
         this.runtime.kill(rec.id, 9, true);
       } catch {
-        /* gone meanwhile */
+        // gone meanwhile (it or its cgroup): waitExit below is what decides
       }
       if (!(await this.waitExit(rec.id, 10_000))) throw new EngineError(`container ${rec.name} did not stop after SIGKILL`);
     }
@@ -868,7 +885,7 @@ export class Engine {
     let exitCode = -1;
     let note = "";
     try {
-      const base = this.runtime.store.load(rec.id).config.process!;
+      const base = this.runtime.load(rec.id).config.process!;
       const proc: Process = { ...base, args: healthArgs(hc), terminal: false, consoleSize: undefined };
       const session = this.runtime.exec(rec.id, proc, { detach: false, stdio: [nul, out, out], pidFile: pidPath });
       const r = await Promise.race([session.proc.exited, Bun.sleep(hc.timeoutMs).then(() => "timeout" as const)]);
@@ -937,14 +954,14 @@ export class Engine {
     const rec = this.containers.get(ref);
     const st = this.status(rec);
     // made by `create` and not started: nothing runs, nothing to stop
-    const waiting = st === "created" && rec.state.monitorPid === 0 && !this.runtime.store.exists(rec.id);
+    const waiting = st === "created" && rec.state.monitorPid === 0 && !this.runtime.exists(rec.id);
     if (!waiting && (st === "running" || st === "paused" || st === "created")) {
       if (!force) throw new EngineError(`cannot remove container ${rec.name}: it is ${st} (stop it first, or use rm -f)`);
       await this.markStopped(rec.id);
       try {
-        if (this.runtime.store.exists(rec.id)) this.runtime.kill(rec.id, 9, true);
+        if (this.runtime.exists(rec.id)) this.runtime.kill(rec.id, 9, true);
       } catch {
-        /* exited meanwhile */
+        // exited meanwhile (it or its cgroup): waitExit below is what decides
       }
       await this.waitExit(rec.id, 10_000);
     }
@@ -957,7 +974,7 @@ export class Engine {
     const rec = this.containers.get(ref);
     if (this.status(rec) !== "running") throw new EngineError(`cannot exec in container ${rec.name}: it is not running`);
     if (args.length === 0) throw new EngineUsageError("exec needs a command");
-    const rrec = this.runtime.store.load(rec.id);
+    const rrec = this.runtime.load(rec.id);
     const base = rrec.config.process!;
     const env = [...(base.env ?? [])];
     for (const e of o.env) {

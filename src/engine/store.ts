@@ -99,8 +99,12 @@ export class ContainerStore {
   load(id: string): ContainerRecordE | undefined {
     try {
       return JSON.parse(readFileSync(join(this.dir(id), "container.json"), "utf8")) as ContainerRecordE;
-    } catch {
-      return undefined;
+    } catch (e) {
+      // none (yet, or any more); or the record of a --rm container (never
+      // flushed to disk) cut short by a crash: nothing of it is meant to last
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR" || e instanceof SyntaxError) return undefined;
+      throw e;
     }
   }
 

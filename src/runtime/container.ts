@@ -1,8 +1,11 @@
 // The container lifecycle of the OCI runtime-spec: create, start, state,
-// kill, delete, exec, plus pause/resume/update/ps/stats through cgroups.
+// kill, delete, exec, plus pause/resume/update/ps/stats/events through cgroups.
+// The Runtime is the only door to the containers' state: its store is private,
+// and every operation that reads the state and then changes the container
+// holds the container's lock.
 import { chmodSync, closeSync, existsSync, readRegularFileSync, unlinkSync } from "../linux/fs.ts";
 import { join, resolve } from "../linux/path.ts";
-import { NoCgroup, openCgroup, requestedLimits, type Cgroup } from "../cgroups/index.ts";
+import { NoCgroup, openCgroup, requestedLimits, type Cgroup, type CgroupStats } from "../cgroups/index.ts";
 import { CoreSession, type PlanOp } from "../linux/core.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
 import { errnoCode } from "../linux/libc.ts";
@@ -10,12 +13,12 @@ import { trace } from "../linux/trace.ts";
 import { mkfifo, openBlocking, readBlocking } from "../linux/sys.ts";
 import { OCI_VERSION } from "../spec/constants.ts";
 import { parseJSON, validateConfig } from "../spec/validate.ts";
-import type { Process, Spec, State } from "../spec/types.ts";
+import type { LinuxResources, Process, Spec, State } from "../spec/types.ts";
 import { awaitStartContainerHooks, runHooks, runHooksWarning } from "./hooks.ts";
 import { moveNetDevicesIn, moveNetDevicesOut } from "./netdevices.ts";
 import { createPlan, deviceRules, execPlan, sharesMountNs } from "./plan.ts";
 import { detachMountAt, mountIdsAt, realDirectory } from "../linux/mounts.ts";
-import { fifoPath, liveStatus, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
+import { fifoPath, liveStatus, noSuchContainer, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
 import { writeErr } from "../linux/stdio.ts";
 
 /** The errors that tell a rootless berth it may not make the cgroup (it then goes on without one, as runc does, when no limit is asked). */
@@ -45,12 +48,21 @@ export interface CreateOptions {
   stdio?: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"];
   /** The engine's "none" network: bring up the loopback of the container's new network namespace. */
   loopbackUp?: boolean;
+  /**
+   * The configuration, already validated by the caller in this process (the
+   * engine): the bundle's config.json is then neither read nor validated again
+   * (the caller still writes it there, for runc-compatible tools).
+   */
+  spec?: Spec;
 }
+
+/** What `events` reports: the statistics, every interval, and each OOM kill (runc's `events`). */
+export type RuntimeEvent = { type: "stats"; id: string; data: CgroupStats } | { type: "oom"; id: string };
 
 /** The largest config.json read (runc's are a few KiB; a bigger one is a mistake or an attack). */
 export const CONFIG_MAX = 16 << 20;
 
-export function openRecordCgroup(rec: ContainerRecord): Cgroup {
+function openRecordCgroup(rec: ContainerRecord): Cgroup {
   if (!rec.cgroupPath) return new NoCgroup(rec.pid);
   return openCgroup({ cgroupsPath: rec.config.linux?.cgroupsPath, id: rec.id, systemd: rec.systemdCgroup });
 }
@@ -73,14 +85,60 @@ function detachNewMounts(rootfs: string, before: Set<number>): void {
   }
 }
 
+/** The bundle's config.json, parsed (not yet validated). */
+function readConfig(bundle: string, cfgPath: string): unknown {
+  let text: string;
+  try {
+    text = readRegularFileSync(cfgPath, CONFIG_MAX);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!existsSync(bundle)) throw new RuntimeError(`bundle ${bundle} does not exist`);
+    const why = code === "ENOENT" ? "no such file" : code === "EINVAL" ? "not a regular file" : code === "EFBIG" ? `larger than ${CONFIG_MAX >> 20} MiB` : code;
+    throw new RuntimeError(`cannot read ${cfgPath}: ${why}`);
+  }
+  const raw = parseJSON(text, cfgPath);
+  trace("create: read config");
+  return raw;
+}
+
 function writePidFile(path: string | undefined, pid: number): void {
   if (path) writeFileAtomic(resolve(path), String(pid), 0o644, { durable: false });
 }
 
 export class Runtime {
-  readonly store: StateStore;
+  private readonly store: StateStore;
   constructor(readonly opts: GlobalOptions) {
     this.store = new StateStore(opts.root);
+  }
+
+  /** The container's record (a RuntimeError when it does not exist). */
+  load(id: string): ContainerRecord {
+    return this.store.load(id);
+  }
+
+  exists(id: string): boolean {
+    return this.store.exists(id);
+  }
+
+  /** Who made the container: its state directory's owner, by name (runc's list shows it). */
+  owner(id: string): string {
+    return this.store.owner(id);
+  }
+
+  /** The live status of the container ID; "stopped" when it does not exist (any more). */
+  statusOf(id: string): string {
+    const rec = this.store.find(id);
+    return rec ? this.status(rec) : "stopped";
+  }
+
+  /**
+   * Runs FN with the container's record, holding its lock: a delete, an update
+   * or a pause of the same container waits for it. A container that does not
+   * exist is refused before the lock (and the root) is made.
+   */
+  private withRecord<T>(id: string, fn: (rec: ContainerRecord) => T): T {
+    if (!this.store.exists(id)) throw noSuchContainer(id);
+    return this.store.withLock(id, () => fn(this.store.load(id)));
   }
 
   status(rec: ContainerRecord): string {
@@ -88,7 +146,7 @@ export class Runtime {
       try {
         return openRecordCgroup(rec).frozen();
       } catch {
-        return false;
+        return false; // a cgroup that is gone (the container is stopping) is not frozen
       }
     });
   }
@@ -125,23 +183,14 @@ export class Runtime {
   private make(id: string, o: CreateOptions, startNow: boolean): { rec: ContainerRecord; session: CoreSession } {
     const bundle = resolve(o.bundle);
     const cfgPath = join(bundle, "config.json");
-    let text: string;
-    try {
-      text = readRegularFileSync(cfgPath, CONFIG_MAX);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (!existsSync(bundle)) throw new RuntimeError(`bundle ${bundle} does not exist`);
-      const why = code === "ENOENT" ? "no such file" : code === "EINVAL" ? "not a regular file" : code === "EFBIG" ? `larger than ${CONFIG_MAX >> 20} MiB` : code;
-      throw new RuntimeError(`cannot read ${cfgPath}: ${why}`);
-    }
-    const raw = parseJSON(text, cfgPath);
-    trace("create: read config");
+    // a spec handed over by the caller was validated there: config.json is not read again
+    const raw = o.spec ? undefined : readConfig(bundle, cfgPath);
     // The core starts now, with no plan: its exec and its sealed self-copy
     // overlap validation, cgroup set-up and planning.
     const early = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
     trace("create: core spawned");
     try {
-      const spec = validateConfig(raw, cfgPath);
+      const spec = o.spec ?? validateConfig(raw, cfgPath);
       trace("create: validated");
       return this.createLocked(id, o, startNow, bundle, spec, early);
     } catch (e) {
@@ -426,18 +475,98 @@ export class Runtime {
     return session;
   }
 
+  /** Freezes every process of a running container. */
+  pause(id: string): void {
+    this.withRecord(id, (rec) => {
+      const st = this.status(rec);
+      if (st !== "running") throw new RuntimeError(`cannot pause container ${id}: it is ${st}`);
+      openRecordCgroup(rec).freeze();
+    });
+  }
+
+  /** Thaws a paused container. */
+  resume(id: string): void {
+    this.withRecord(id, (rec) => {
+      const st = this.status(rec);
+      if (st !== "paused") throw new RuntimeError(`cannot resume container ${id}: it is ${st}, not paused`);
+      openRecordCgroup(rec).thaw();
+    });
+  }
+
+  /**
+   * New limits for a container that is not stopped: written to its cgroup and
+   * merged into its record's linux.resources. The status check, the cgroup
+   * write and the record's update happen under the container's lock, so a
+   * delete (or another update) cannot come between them.
+   */
+  update(id: string, r: LinuxResources): void {
+    this.withRecord(id, (rec) => {
+      const st = this.status(rec);
+      if (st === "stopped") throw new RuntimeError(`cannot update container ${id}: it is stopped`);
+      openRecordCgroup(rec).update(r);
+      const linux = (rec.config.linux ??= {});
+      linux.resources = mergeResources(linux.resources ?? {}, r);
+      this.store.save(rec);
+    });
+  }
+
+  /** The pids of the container's processes (none once it is stopped). */
+  processes(id: string): number[] {
+    const rec = this.store.load(id);
+    return this.status(rec) === "stopped" ? [] : openRecordCgroup(rec).pids();
+  }
+
+  /** The statistics of the container's cgroup. */
+  stats(id: string): CgroupStats {
+    return openRecordCgroup(this.store.load(id)).stats();
+  }
+
+  /** How many of the container's processes the kernel's OOM killer took. */
+  oomKills(id: string): number {
+    return openRecordCgroup(this.store.load(id)).oomKillCount();
+  }
+
+  /**
+   * The container's events until it stops: its statistics every INTERVALMS,
+   * and an "oom" event whenever the OOM killer took one of its processes.
+   */
+  async *events(id: string, intervalMs: number): AsyncGenerator<RuntimeEvent> {
+    const cg = openRecordCgroup(this.store.load(id));
+    let ooms = cg.oomKillCount();
+    let next = Date.now();
+    for (;;) {
+      const stopped = this.status(this.store.load(id)) === "stopped";
+      const now = cg.oomKillCount();
+      if (now > ooms) yield { type: "oom", id };
+      ooms = now;
+      if (stopped) return;
+      if (Date.now() >= next) {
+        yield { type: "stats", id, data: this.stats(id) };
+        next = Date.now() + intervalMs;
+      }
+      await Bun.sleep(Math.min(intervalMs, 100));
+    }
+  }
+
   list(): { rec: ContainerRecord; status: string }[] {
     const out: { rec: ContainerRecord; status: string }[] = [];
     for (const id of this.store.ids()) {
-      try {
-        const rec = this.store.load(id);
-        out.push({ rec, status: this.status(rec) });
-      } catch {
-        /* removed meanwhile */
-      }
+      // (one deleted meanwhile is left out)
+      const rec = this.store.find(id);
+      if (rec) out.push({ rec, status: this.status(rec) });
     }
     return out;
   }
+}
+
+/** A's linux.resources with B's on top (one level deep: memory, cpu... are merged field by field). */
+function mergeResources(a: LinuxResources, b: LinuxResources): LinuxResources {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = cur && typeof cur === "object" && !Array.isArray(cur) && v && typeof v === "object" && !Array.isArray(v) ? { ...cur, ...v } : v;
+  }
+  return out as LinuxResources;
 }
 
 export { RuntimeError };

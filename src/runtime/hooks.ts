@@ -64,7 +64,7 @@ export function awaitStartContainerHooks(pid: number, pidStart: string): boolean
     try {
       comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
     } catch {
-      return false;
+      return false; // the init is gone
     }
     if (comm !== "berth-core" && !comm.startsWith("memfd:berth-cor")) return true;
     Bun.sleepSync(1);

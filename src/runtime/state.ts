@@ -48,6 +48,10 @@ export class RuntimeError extends Error {
   }
 }
 
+export function noSuchContainer(id: string): RuntimeError {
+  return new RuntimeError(`container ${JSON.stringify(id)} does not exist`);
+}
+
 function checkId(id: string | undefined): string {
   if (!id) throw new RuntimeError("a container id is required");
   if (!isContainerId(id)) throw new RuntimeError(`invalid container id ${JSON.stringify(id)}: use ${CONTAINER_ID_CHARS}`);
@@ -100,12 +104,19 @@ export class StateStore {
   }
 
   load(id: string): ContainerRecord {
+    const rec = this.find(id);
+    if (!rec) throw noSuchContainer(id);
+    return rec;
+  }
+
+  /** The container's record, or undefined when there is none. */
+  find(id: string): ContainerRecord | undefined {
     const p = join(this.dir(id), "state.json");
     let text: string;
     try {
       text = readFileSync(p, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new RuntimeError(`container ${JSON.stringify(id)} does not exist`);
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw e;
     }
     return JSON.parse(text) as ContainerRecord;
@@ -137,7 +148,7 @@ export class StateStore {
     try {
       uid = statSync(this.dir(id)).uid;
     } catch {
-      return "";
+      return ""; // deleted meanwhile: no owner
     }
     if (!this.users) {
       try {
@@ -164,7 +175,7 @@ export function processStart(pid: number): string | null {
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
-    return null;
+    return null; // no /proc/PID: the process is gone
   }
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   if (rest[0] === "Z" || rest[0] === "X") return null;
