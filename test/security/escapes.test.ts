@@ -12,7 +12,7 @@ import { berthOnly, berthSays, ctest, ok, REPO, waitFor, type Ctx, type Result }
 
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
-let thief = "", swapper = "";
+let thief = "", swapper = "", chrootEscape = "";
 beforeAll(() => {
   // static programs: the thief runs in a busybox rootfs
   const build = (name: string) => {
@@ -24,6 +24,7 @@ beforeAll(() => {
   };
   thief = build("exe-thief");
   swapper = build("swapper");
+  chrootEscape = build("chroot-escape");
 });
 
 /** A copy of the berth install (the executable and its core) in a temporary directory: the attacks overwrite this one. */
@@ -263,4 +264,32 @@ describe("namespace files", () => {
     ok(r);
     expect(r.stdout.trim()).toBe(readlinkSync(`/proc/${pidA}/ns/net`));
   }, 30000, { skip: berthOnly("runc 1.1 reads /proc/self/mountinfo in a joined mount namespace, which fails here before any namespace file") });
+});
+
+describe("--no-pivot (runc's --no-pivot with the host's full /proc left in the mount namespace)", () => {
+  ctest("the host is out of reach: `..`, /proc/1/root, the descriptors, a chroot escape; a user namespace in it cannot mount a fresh procfs", async (c) => {
+    // a user with CAP_SYS_CHROOT (Docker's default set has it); not root, so
+    // that it may map itself in a user namespace of its own
+    const b = c.bundle(["sh", "-c", [
+      "echo root=$(stat -c %d:%i /)",
+      "echo dotdot=$(stat -c %d:%i /../../..)",
+      "echo proc1=$(stat -c %d:%i /proc/1/root/..)",
+      "for f in /proc/self/fd/*; do [ -d \"$f\" ] && echo \"dirfd=$(readlink $f)\"; done",
+      "/chroot-escape /esc",
+      // the kernel lets a user namespace mount procfs only where a full one is in its mount namespace
+      "unshare -U -r -m -p -f sh -c 'echo userns=ok; mkdir -p /tmp/p; mount -t proc proc /tmp/p 2>/dev/null && echo procfs=mounted || echo procfs=refused'",
+    ].join("; ")], (cfg) => {
+      cfg.process!.user = { uid: 1000, gid: 1000 };
+      const caps = ["CAP_SYS_CHROOT"];
+      cfg.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
+      cfg.root!.readonly = false;
+    });
+    copyFileSync(chrootEscape, join(b.rootfs, "chroot-escape"));
+    chmodSync(join(b.rootfs, "chroot-escape"), 0o755);
+    mkdirSync(join(b.rootfs, "esc"));
+    const r = ok(await c.run(b, c.id("nopivot"), ["--no-pivot"]));
+    const got = Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split(/[= ]/, 2) as [string, string]));
+    expect(got.root).toMatch(/^\d+:\d+$/);
+    expect(got).toEqual({ root: got.root, dotdot: got.root, proc1: got.root, before: got.root, after: got.root, userns: "ok", procfs: "refused" });
+  });
 });
