@@ -13,17 +13,47 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* One plan operation: its name and NUL-separated string arguments. */
+#include "plan.gen.h"
+
+/* One plan operation, checked against its definition (plan.c): its strings
+ * in wire order, the number fields' values, and where each field is. */
 struct op {
+	int code; /* OP_... */
 	const char *name;
 	int argc;
 	const char **argv;
+	uint64_t *n;                /* n[i]: argv[i]'s value where its field is a number (int: as int64_t) */
+	int at[PLAN_MAX_FIELDS];    /* field f begins at argv[at[f]] */
+	int count[PLAN_MAX_FIELDS]; /* list fields: how many items */
+};
+
+/* Field F (FLD_OP_FIELD) of op O: a string, a number, a list's items. */
+#define FSTR(o, f) ((o)->argv[(o)->at[f]])
+#define FNUM(o, f) ((o)->n[(o)->at[f]])
+#define FSTRS(o, f) (&(o)->argv[(o)->at[f]])
+#define FNUMS(o, f) (&(o)->n[(o)->at[f]])
+#define FCOUNT(o, f) ((o)->count[f])
+
+/* Ops in plan order. */
+struct oplist {
+	const struct op **v;
+	int n;
 };
 
 struct plan {
-	struct op *ops;
+	struct op *ops; /* every op, in plan order */
 	int n;
+	int create; /* mode create (else exec) */
+	const struct op *one[OP_CODES]; /* the first op of each code, or NULL */
+	struct oplist of[OP_CODES];     /* every op of each code */
+	struct oplist rootfs;           /* mount, mkdev, bind-dev, symlink, mkdir, mount-readonly */
+	struct oplist paths;            /* mask, readonly */
+	struct oplist attrs;            /* personality, ioprio, sched, lsm-exec */
 };
+
+/* plan.c */
+void read_plan(int fd, struct plan *p);
+void parse_plan(char *buf, uint32_t total, struct plan *p);
 
 /* util.c */
 extern int ctl_fd;
@@ -34,10 +64,7 @@ void die_errno(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
 void send_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *recv_line(int fd);
 uint64_t num(const char *s);
-int64_t snum(const char *s);
 int write_file(const char *path, const char *data, size_t len);
-int read_plan(int fd, struct plan *p);
-const struct op *plan_find(const struct plan *p, const char *name);
 
 /* fs.c: path resolution confined to a root */
 int resolve_in_root(int rootfd, const char *path, int flags, int mkkind, mode_t mode);

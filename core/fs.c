@@ -341,39 +341,36 @@ static int userns_with_maps(const char *uidmap, const char *gidmap, const char *
 /* idmap-tree SLOT SRC RBIND ASET ACLR AREC IDMAP_RECURSIVE UIDMAP GIDMAP */
 void prepare_idmap_trees(const struct plan *p)
 {
-	for (int i = 0; i < p->n; i++) {
-		const struct op *o = &p->ops[i];
-		if (strcmp(o->name, "idmap-tree") != 0)
-			continue;
-		if (o->argc != 9)
-			die("plan: idmap-tree needs 9 arguments, has %d", o->argc);
-		int slot = (int)num(o->argv[0]);
-		const char *src = o->argv[1];
-		if (slot < 0 || slot >= IDMAP_SLOTS)
-			die("plan: idmap-tree slot %d out of range", slot);
+	for (int i = 0; i < p->of[OP_IDMAP_TREE].n; i++) {
+		const struct op *o = p->of[OP_IDMAP_TREE].v[i];
+		uint64_t slot = FNUM(o, FLD_IDMAP_TREE_SLOT);
+		const char *src = FSTR(o, FLD_IDMAP_TREE_SOURCE);
+		const char *uidmap = FSTR(o, FLD_IDMAP_TREE_UID_MAP), *gidmap = FSTR(o, FLD_IDMAP_TREE_GID_MAP);
+		if (slot >= IDMAP_SLOTS)
+			die("plan: idmap-tree.slot: %llu out of range", (unsigned long long)slot);
 		char what[4200];
 		snprintf(what, sizeof what, "idmapped mount of %s", src);
 		/* no maps: a plain bind tree, opened before any namespace is
 		 * joined (a source only the host's root may read) */
-		int plain = !*o->argv[7] && !*o->argv[8];
-		int userns = plain ? -1 : userns_with_maps(o->argv[7], o->argv[8], what);
+		int plain = !*uidmap && !*gidmap;
+		int userns = plain ? -1 : userns_with_maps(uidmap, gidmap, what);
 		unsigned fl = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC;
-		if (num(o->argv[2]))
+		if (FNUM(o, FLD_IDMAP_TREE_RECURSIVE))
 			fl |= AT_RECURSIVE;
 		int mnt = sys_open_tree(AT_FDCWD, src, fl);
 		if (mnt < 0)
 			die_errno("%s: bind source", what);
 		/* the flags too: a detached mount belongs to the initial user
 		 * namespace, where the child (maybe in its own) has no rights */
-		uint64_t aset = num(o->argv[3]), aclr = num(o->argv[4]);
-		if ((aset || aclr) && sys_mount_setattr(mnt, num(o->argv[5]) ? AT_RECURSIVE : 0, aset, aclr, 0) < 0)
+		uint64_t aset = FNUM(o, FLD_IDMAP_TREE_ATTR_SET), aclr = FNUM(o, FLD_IDMAP_TREE_ATTR_CLR);
+		if ((aset || aclr) && sys_mount_setattr(mnt, FNUM(o, FLD_IDMAP_TREE_ATTR_RECURSIVE) ? AT_RECURSIVE : 0, aset, aclr, 0) < 0)
 			die_errno("%s: setting mount flags", what);
 		if (plain) {
 			idmap_fds[slot] = mnt;
 			continue;
 		}
 		struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
-		if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | (num(o->argv[6]) ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+		if (syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH | (FNUM(o, FLD_IDMAP_TREE_IDMAP_RECURSIVE) ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
 			die_errno("%s (the file system must support idmapped mounts)", what);
 		close(userns);
 		idmap_fds[slot] = mnt;
@@ -433,15 +430,11 @@ static int held_mount(const char *path, const char **rest)
 
 int do_mount_op(int rootfd, const struct op *o)
 {
-	if (o->argc != 11)
-		die("plan: mount needs 11 arguments, has %d", o->argc);
-	const char *kind = o->argv[0], *src = o->argv[1], *dest = o->argv[2], *fstype = o->argv[3];
-	uint64_t aset = num(o->argv[4]), aclr = num(o->argv[5]);
-	int arec = (int)num(o->argv[6]);
-	uint64_t prop = num(o->argv[7]);
-	int prec = (int)num(o->argv[8]);
-	const char *data = o->argv[9];
-	int mkkind = (int)num(o->argv[10]);
+	const char *kind = FSTR(o, FLD_MOUNT_KIND), *src = FSTR(o, FLD_MOUNT_SOURCE), *dest = FSTR(o, FLD_MOUNT_TARGET);
+	const char *fstype = FSTR(o, FLD_MOUNT_FSTYPE), *data = FSTR(o, FLD_MOUNT_DATA);
+	uint64_t aset = FNUM(o, FLD_MOUNT_ATTR_SET), aclr = FNUM(o, FLD_MOUNT_ATTR_CLR), prop = FNUM(o, FLD_MOUNT_PROPAGATION);
+	int arec = FNUM(o, FLD_MOUNT_ATTR_RECURSIVE) != 0, prec = FNUM(o, FLD_MOUNT_PROP_RECURSIVE) != 0;
+	uint64_t mkkind = FNUM(o, FLD_MOUNT_MKKIND);
 	int mnt;
 
 	if (strcmp(kind, "bind") == 0 || strcmp(kind, "rbind") == 0) {
@@ -455,8 +448,9 @@ int do_mount_op(int rootfd, const struct op *o)
 			die_errno("mount %s: setting mount flags", dest);
 	} else if (strcmp(kind, "idmapped") == 0) {
 		/* src: the slot of a tree prepare_idmap_trees made */
-		int slot = (int)num(src);
-		if (slot < 0 || slot >= IDMAP_SLOTS || idmap_fds[slot] < 0)
+		char *end;
+		unsigned long slot = strtoul(src, &end, 10);
+		if (!*src || *end || slot >= IDMAP_SLOTS || idmap_fds[slot] < 0)
 			die("plan: mount %s: no idmapped tree in slot %s", dest, src);
 		mnt = idmap_fds[slot];
 		idmap_fds[slot] = -1;
@@ -474,10 +468,10 @@ int do_mount_op(int rootfd, const struct op *o)
 			die_errno("mount %s: %s", dest, fstype);
 		close(fsfd);
 	} else {
-		die("plan: unknown mount kind %s", kind);
+		die("plan: mount.kind: unknown value \"%s\"", kind);
 	}
 
-	int target = mkkind == 3 ? plain_directory(rootfd, dest, fstype) : resolve_in_root(rootfd, dest, O_PATH, mkkind, 0);
+	int target = mkkind == 3 ? plain_directory(rootfd, dest, fstype) : resolve_in_root(rootfd, dest, O_PATH, (int)mkkind, 0);
 	if (target < 0)
 		die_errno("mount %s: destination inside the rootfs", dest);
 	if (strcmp(kind, "fs-copyup") == 0) {
@@ -517,44 +511,42 @@ int do_mount_op(int rootfd, const struct op *o)
 int do_mkdev(int rootfd, const struct op *o)
 {
 	const char *base;
-	if (strcmp(o->name, "bind-dev") == 0) {
-		if (o->argc != 2)
-			die("plan: bind-dev needs 2 arguments");
-		int target = resolve_in_root(rootfd, o->argv[0], O_PATH, 2, 0644);
+	if (o->code == OP_BIND_DEV) {
+		const char *path = FSTR(o, FLD_BIND_DEV_PATH), *source = FSTR(o, FLD_BIND_DEV_SOURCE);
+		int target = resolve_in_root(rootfd, path, O_PATH, 2, 0644);
 		if (target < 0)
-			die_errno("device %s", o->argv[0]);
-		int mnt = sys_open_tree(AT_FDCWD, o->argv[1], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+			die_errno("device %s", path);
+		int mnt = sys_open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (mnt < 0)
-			die_errno("device %s: bind source %s", o->argv[0], o->argv[1]);
+			die_errno("device %s: bind source %s", path, source);
 		if (sys_move_mount(mnt, target) < 0)
-			die_errno("device %s: bind", o->argv[0]);
+			die_errno("device %s: bind", path);
 		close(mnt);
 		close(target);
 		return 0;
 	}
-	if (o->argc != 7)
-		die("plan: mkdev needs 7 arguments");
-	int dir = resolve_parent(rootfd, o->argv[0], &base);
+	const char *path = FSTR(o, FLD_MKDEV_PATH), *type = FSTR(o, FLD_MKDEV_TYPE);
+	int dir = resolve_parent(rootfd, path, &base);
 	if (dir < 0)
-		die_errno("device %s: parent directory", o->argv[0]);
-	mode_t mode = (mode_t)num(o->argv[4]) & 07777;
-	switch (o->argv[1][0]) {
+		die_errno("device %s: parent directory", path);
+	mode_t mode = (mode_t)FNUM(o, FLD_MKDEV_MODE) & 07777;
+	switch (type[0]) {
 	case 'c': case 'u': mode |= S_IFCHR; break;
 	case 'b': mode |= S_IFBLK; break;
 	case 'p': mode |= S_IFIFO; break;
-	default: die("device %s: type %s", o->argv[0], o->argv[1]);
+	default: die("device %s: type %s", path, type);
 	}
-	dev_t dev = makedev((unsigned)num(o->argv[2]), (unsigned)num(o->argv[3]));
+	dev_t dev = makedev((unsigned)FNUM(o, FLD_MKDEV_MAJOR), (unsigned)FNUM(o, FLD_MKDEV_MINOR));
 	if (unlinkat(dir, base, 0) < 0 && errno != ENOENT)
-		die_errno("device %s: removing what is there", o->argv[0]);
+		die_errno("device %s: removing what is there", path);
 	if (mknodat(dir, base, mode, dev) < 0)
-		die_errno("device %s: mknod", o->argv[0]);
-	if (fchownat(dir, base, (uid_t)num(o->argv[5]), (gid_t)num(o->argv[6]), AT_SYMLINK_NOFOLLOW) < 0)
-		die_errno("device %s: chown", o->argv[0]);
+		die_errno("device %s: mknod", path);
+	if (fchownat(dir, base, (uid_t)FNUM(o, FLD_MKDEV_UID), (gid_t)FNUM(o, FLD_MKDEV_GID), AT_SYMLINK_NOFOLLOW) < 0)
+		die_errno("device %s: chown", path);
 	/* mknod applies the umask: set the mode exactly (nothing else runs in
 	 * the container yet, so the node cannot have been swapped) */
 	if (fchmodat(dir, base, mode & 07777, 0) < 0)
-		die_errno("device %s: chmod", o->argv[0]);
+		die_errno("device %s: chmod", path);
 	close(dir);
 	return 0;
 }
@@ -562,14 +554,12 @@ int do_mkdev(int rootfd, const struct op *o)
 /* symlink TARGET LINKPATH */
 int do_symlink(int rootfd, const struct op *o)
 {
-	const char *base;
-	if (o->argc != 2)
-		die("plan: symlink needs 2 arguments");
-	int dir = resolve_parent(rootfd, o->argv[1], &base);
+	const char *base, *link = FSTR(o, FLD_SYMLINK_LINK);
+	int dir = resolve_parent(rootfd, link, &base);
 	if (dir < 0)
-		die_errno("symlink %s: parent directory", o->argv[1]);
-	if (symlinkat(o->argv[0], dir, base) < 0 && errno != EEXIST)
-		die_errno("symlink %s", o->argv[1]);
+		die_errno("symlink %s: parent directory", link);
+	if (symlinkat(FSTR(o, FLD_SYMLINK_TARGET), dir, base) < 0 && errno != EEXIST)
+		die_errno("symlink %s", link);
 	close(dir);
 	return 0;
 }
@@ -577,11 +567,10 @@ int do_symlink(int rootfd, const struct op *o)
 /* mkdir PATH MODE */
 int do_mkdir(int rootfd, const struct op *o)
 {
-	if (o->argc != 2)
-		die("plan: mkdir needs 2 arguments");
-	int fd = resolve_in_root(rootfd, o->argv[0], O_PATH | O_DIRECTORY, 1, (mode_t)num(o->argv[1]));
+	const char *path = FSTR(o, FLD_MKDIR_PATH);
+	int fd = resolve_in_root(rootfd, path, O_PATH | O_DIRECTORY, 1, (mode_t)FNUM(o, FLD_MKDIR_MODE));
 	if (fd < 0)
-		die_errno("mkdir %s", o->argv[0]);
+		die_errno("mkdir %s", path);
 	close(fd);
 	return 0;
 }
@@ -616,30 +605,31 @@ static int open_in_container(const char *path, const char *what)
 
 int do_mask(const struct op *o)
 {
-	int target = open_in_container(o->argv[0], "masked path");
+	const char *path = FSTR(o, FLD_MASK_PATH);
+	int target = open_in_container(path, "masked path");
 	if (target < 0)
 		return 0;
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 	if (fstat(target, &st) < 0)
-		die_errno("masked path %s", o->argv[0]);
+		die_errno("masked path %s", path);
 	int mnt;
 	if (S_ISDIR(st.st_mode)) {
 		int fsfd = (int)syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
 		if (fsfd < 0 || syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-			die_errno("masked path %s: tmpfs", o->argv[0]);
+			die_errno("masked path %s: tmpfs", path);
 		mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
 		close(fsfd);
 	} else {
 		int null = resolve_in_root(root, "/dev/null", O_PATH, 0, 0);
 		struct stat ns;
 		if (null < 0 || fstat(null, &ns) < 0 || !S_ISCHR(ns.st_mode) || ns.st_rdev != makedev(1, 3))
-			die("masked path %s: the container's /dev/null is not the null device", o->argv[0]);
+			die("masked path %s: the container's /dev/null is not the null device", path);
 		mnt = sys_open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		close(null);
 	}
 	if (mnt < 0 || sys_move_mount(mnt, target) < 0)
-		die_errno("masked path %s", o->argv[0]);
+		die_errno("masked path %s", path);
 	close(mnt);
 	close(target);
 	close(root);
@@ -649,16 +639,17 @@ int do_mask(const struct op *o)
 /* readonly PATH: bind the path onto itself, read-only. Missing: skipped. */
 int do_readonly(const struct op *o)
 {
-	int target = open_in_container(o->argv[0], "readonly path");
+	const char *path = FSTR(o, FLD_READONLY_PATH);
+	int target = open_in_container(path, "readonly path");
 	if (target < 0)
 		return 0;
 	int mnt = sys_open_tree(target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (mnt < 0)
-		die_errno("readonly path %s", o->argv[0]);
+		die_errno("readonly path %s", path);
 	if (sys_mount_setattr(mnt, AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0) < 0)
-		die_errno("readonly path %s: read-only", o->argv[0]);
+		die_errno("readonly path %s: read-only", path);
 	if (sys_move_mount(mnt, target) < 0)
-		die_errno("readonly path %s", o->argv[0]);
+		die_errno("readonly path %s", path);
 	close(mnt);
 	close(target);
 	return 0;

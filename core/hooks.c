@@ -14,23 +14,23 @@
 /* hook PHASE TIMEOUT_SECONDS PATH NARGS ARG... ENV... */
 void run_hooks(const struct plan *p, const char *phase, const char *state, size_t len)
 {
-	for (int i = 0; i < p->n; i++) {
-		const struct op *o = &p->ops[i];
-		if (strcmp(o->name, "hook") != 0 || o->argc < 4 || strcmp(o->argv[0], phase) != 0)
+	for (int i = 0; i < p->of[OP_HOOK].n; i++) {
+		const struct op *o = p->of[OP_HOOK].v[i];
+		if (strcmp(FSTR(o, FLD_HOOK_PHASE), phase) != 0)
 			continue;
-		int timeout = (int)num(o->argv[1]);
-		const char *path = o->argv[2];
-		int nargs = (int)num(o->argv[3]);
-		if (nargs < 0 || 4 + nargs > o->argc)
-			die("plan: hook arguments");
+		uint64_t timeout = FNUM(o, FLD_HOOK_TIMEOUT);
+		const char *path = FSTR(o, FLD_HOOK_PATH);
+		int nargs = FCOUNT(o, FLD_HOOK_ARGS), nenv = FCOUNT(o, FLD_HOOK_ENV);
 		char **argv = calloc((size_t)nargs + 2, sizeof(char *));
-		char **envp = calloc((size_t)(o->argc - 4 - nargs) + 1, sizeof(char *));
+		char **envp = calloc((size_t)nenv + 1, sizeof(char *));
+		if (!argv || !envp)
+			die("out of memory");
 		for (int a = 0; a < nargs; a++)
-			argv[a] = (char *)o->argv[4 + a];
+			argv[a] = (char *)FSTRS(o, FLD_HOOK_ARGS)[a];
 		if (nargs == 0)
 			argv[0] = (char *)path;
-		for (int e = 4 + nargs, k = 0; e < o->argc; e++, k++)
-			envp[k] = (char *)o->argv[e];
+		for (int e = 0; e < nenv; e++)
+			envp[e] = (char *)FSTRS(o, FLD_HOOK_ENV)[e];
 		int in[2];
 		if (pipe2(in, O_CLOEXEC) < 0)
 			die_errno("%s hook %s: pipe", phase, path);
@@ -58,10 +58,10 @@ void run_hooks(const struct plan *p, const char *phase, const char *state, size_
 			if (r < 0 && errno != EINTR)
 				die_errno("%s hook %s: wait", phase, path);
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (timeout > 0 && now.tv_sec - start.tv_sec >= timeout) {
+			if (timeout > 0 && (uint64_t)(now.tv_sec - start.tv_sec) >= timeout) {
 				kill(pid, SIGKILL);
 				waitpid(pid, &status, 0);
-				die("%s hook %s: timed out after %d s", phase, path, timeout);
+				die("%s hook %s: timed out after %llu s", phase, path, (unsigned long long)timeout);
 			}
 			usleep(2000);
 		}

@@ -71,7 +71,7 @@ static int seccomp_loaded;
  * then also covers the rest of the set-up, as it does in runc. */
 static void seccomp_early(void)
 {
-	if (seccomp_loaded || !plan_find(&plan, "seccomp-listener"))
+	if (seccomp_loaded || !plan.one[OP_SECCOMP_LISTENER])
 		return;
 	int nfd = seccomp_load_prepared(&plan);
 	seccomp_loaded = 1;
@@ -89,7 +89,7 @@ static void seccomp_early(void)
  * process's core is in the container's mount namespace by now. */
 static void forward_seccomp(int sock, pid_t pid, int listener)
 {
-	const struct op *o = plan_find(&plan, "seccomp-listener");
+	const struct op *o = plan.one[OP_SECCOMP_LISTENER];
 	if (!o)
 		return;
 	char c;
@@ -108,7 +108,7 @@ static void forward_seccomp(int sock, pid_t pid, int listener)
 	int nfd;
 	memcpy(&nfd, CMSG_DATA(cm), sizeof nfd);
 	/* the state, with the pid put in */
-	const char *t = o->argv[1];
+	const char *t = FSTR(o, FLD_SECCOMP_LISTENER_STATE);
 	char pidtext[24];
 	int pl = snprintf(pidtext, sizeof pidtext, "%d", pid);
 	size_t cap = strlen(t) + 1, len = 0;
@@ -129,7 +129,7 @@ static void forward_seccomp(int sock, pid_t pid, int listener)
 		int err = errno;
 		kill(pid, SIGKILL);
 		errno = err;
-		die_errno("linux.seccomp.listenerPath %s", o->argv[0]);
+		die_errno("linux.seccomp.listenerPath %s", FSTR(o, FLD_SECCOMP_LISTENER_PATH));
 	}
 	close(listener);
 	close(nfd);
@@ -260,19 +260,16 @@ static int connect_unix(const char *path, const char *what)
 	return s;
 }
 
-/* Collects the string arguments of every op called `name` (one each). */
-static char **collect(const char *name)
+/* The process's arguments (args), NULL-terminated. */
+static char **process_args(void)
 {
-	int n = 0;
-	for (int i = 0; i < plan.n; i++)
-		if (strcmp(plan.ops[i].name, name) == 0)
-			n += plan.ops[i].argc;
+	const struct op *o = plan.one[OP_ARGS];
+	int n = FCOUNT(o, FLD_ARGS_ARGV);
 	char **v = calloc((size_t)n + 1, sizeof(char *));
-	n = 0;
-	for (int i = 0; i < plan.n; i++)
-		if (strcmp(plan.ops[i].name, name) == 0)
-			for (int a = 0; a < plan.ops[i].argc; a++)
-				v[n++] = (char *)plan.ops[i].argv[a];
+	if (!v)
+		die("out of memory");
+	for (int i = 0; i < n; i++)
+		v[i] = (char *)FSTRS(o, FLD_ARGS_ARGV)[i];
 	return v;
 }
 
@@ -316,13 +313,11 @@ static void apply_rlimits(void)
 {
 	if (rlimits_done)
 		return;
-	for (int i = 0; i < plan.n; i++) {
-		const struct op *o = &plan.ops[i];
-		if (strcmp(o->name, "rlimit") != 0)
-			continue;
-		struct rlimit rl = { .rlim_cur = num(o->argv[1]), .rlim_max = num(o->argv[2]) };
-		if (setrlimit((int)num(o->argv[0]), &rl) < 0)
-			die_errno("%s: setting %s/%s", o->argc > 3 ? o->argv[3] : o->argv[0], o->argv[1], o->argv[2]);
+	for (int i = 0; i < plan.of[OP_RLIMIT].n; i++) {
+		const struct op *o = plan.of[OP_RLIMIT].v[i];
+		struct rlimit rl = { .rlim_cur = FNUM(o, FLD_RLIMIT_SOFT), .rlim_max = FNUM(o, FLD_RLIMIT_HARD) };
+		if (setrlimit((int)FNUM(o, FLD_RLIMIT_RESOURCE), &rl) < 0)
+			die_errno("%s: setting %s/%s", FSTR(o, FLD_RLIMIT_LABEL), FSTR(o, FLD_RLIMIT_SOFT), FSTR(o, FLD_RLIMIT_HARD));
 	}
 	rlimits_done = 1;
 }
@@ -332,16 +327,16 @@ static void apply_rlimits(void)
 static int mempolicy_done;
 static void apply_mempolicy(void)
 {
-	const struct op *o = plan_find(&plan, "mempolicy");
+	const struct op *o = plan.one[OP_MEMPOLICY];
 	if (mempolicy_done || !o)
 		return;
 	unsigned long mask[16] = { 0 };
-	int words = o->argc - 2;
-	if (words < 0 || words > 16)
-		die("plan: mempolicy: bad node mask");
+	int words = FCOUNT(o, FLD_MEMPOLICY_WORDS);
+	if (words > 16)
+		die("plan: mempolicy.words: more than 16");
 	for (int w = 0; w < words; w++)
-		mask[w] = (unsigned long)num(o->argv[2 + w]);
-	if (syscall(SYS_set_mempolicy, (int)num(o->argv[0]), words ? mask : NULL, words ? (unsigned long)num(o->argv[1]) : 0UL) < 0)
+		mask[w] = (unsigned long)FNUMS(o, FLD_MEMPOLICY_WORDS)[w];
+	if (syscall(SYS_set_mempolicy, (int)FNUM(o, FLD_MEMPOLICY_MODE), words ? mask : NULL, words ? (unsigned long)FNUM(o, FLD_MEMPOLICY_MAXNODE) : 0UL) < 0)
 		die_errno("linux.memoryPolicy: set_mempolicy");
 	mempolicy_done = 1;
 }
@@ -350,21 +345,25 @@ static void apply_mempolicy(void)
  * process (sched_setaffinity on the calling thread, inherited by children). */
 static void apply_affinity(const char *which)
 {
-	for (int i = 0; i < plan.n; i++) {
-		const struct op *o = &plan.ops[i];
-		if (strcmp(o->name, "cpu-affinity") != 0 || o->argc < 2 || strcmp(o->argv[0], which) != 0)
+	for (int i = 0; i < plan.of[OP_CPU_AFFINITY].n; i++) {
+		const struct op *o = plan.of[OP_CPU_AFFINITY].v[i];
+		int n = FCOUNT(o, FLD_CPU_AFFINITY_CPUS);
+		const uint64_t *cpus = FNUMS(o, FLD_CPU_AFFINITY_CPUS);
+		if (strcmp(FSTR(o, FLD_CPU_AFFINITY_WHICH), which) != 0 || n == 0)
 			continue;
-		int max = 0;
-		for (int k = 1; k < o->argc; k++)
-			if ((int)num(o->argv[k]) > max)
-				max = (int)num(o->argv[k]);
+		uint64_t max = 0;
+		for (int k = 0; k < n; k++)
+			if (cpus[k] > max)
+				max = cpus[k];
+		if (max >= 1u << 20)
+			die("plan: cpu-affinity.cpus: %llu out of range", (unsigned long long)max);
 		cpu_set_t *set = CPU_ALLOC((size_t)max + 1);
 		size_t size = CPU_ALLOC_SIZE((size_t)max + 1);
 		if (!set)
 			die("out of memory");
 		CPU_ZERO_S(size, set);
-		for (int k = 1; k < o->argc; k++)
-			CPU_SET_S((size_t)num(o->argv[k]), size, set);
+		for (int k = 0; k < n; k++)
+			CPU_SET_S((size_t)cpus[k], size, set);
 		if (sched_setaffinity(0, size, set) < 0)
 			die_errno("process.execCPUAffinity.%s", which);
 		CPU_FREE(set);
@@ -383,35 +382,35 @@ static void apply_process_attrs(void)
 	apply_rlimits();
 	apply_mempolicy();
 	const struct op *o;
-	for (int i = 0; i < plan.n; i++) {
-		o = &plan.ops[i];
-		if (strcmp(o->name, "personality") == 0) {
-			if (personality((unsigned long)num(o->argv[0])) < 0)
+	for (int i = 0; i < plan.attrs.n; i++) {
+		o = plan.attrs.v[i];
+		if (o->code == OP_PERSONALITY) {
+			if (personality((unsigned long)FNUM(o, FLD_PERSONALITY_DOMAIN)) < 0)
 				die_errno("linux.personality");
-		} else if (strcmp(o->name, "ioprio") == 0) {
-			if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)num(o->argv[0])) < 0)
+		} else if (o->code == OP_IOPRIO) {
+			if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)FNUM(o, FLD_IOPRIO_VALUE)) < 0)
 				die_errno("process.ioPriority");
-		} else if (strcmp(o->name, "sched") == 0) {
-			/* sched POLICY PRIORITY NICE FLAGS RUNTIME DEADLINE PERIOD */
+		} else if (o->code == OP_SCHED) {
 			struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t prio; uint64_t rt, dl, per; } a = {
-				.size = 48, .policy = (uint32_t)num(o->argv[0]), .prio = (uint32_t)num(o->argv[1]),
-				.nice = (int32_t)snum(o->argv[2]), .flags = num(o->argv[3]), .rt = num(o->argv[4]),
-				.dl = num(o->argv[5]), .per = num(o->argv[6]) };
+				.size = 48, .policy = (uint32_t)FNUM(o, FLD_SCHED_POLICY), .prio = (uint32_t)FNUM(o, FLD_SCHED_PRIORITY),
+				.nice = (int32_t)(int64_t)FNUM(o, FLD_SCHED_NICE), .flags = FNUM(o, FLD_SCHED_FLAGS), .rt = FNUM(o, FLD_SCHED_RUNTIME),
+				.dl = FNUM(o, FLD_SCHED_DEADLINE), .per = FNUM(o, FLD_SCHED_PERIOD) };
 			if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
 				die_errno("process.scheduler");
-		} else if (strcmp(o->name, "lsm-exec") == 0) {
-			/* lsm-exec FILE CONTENT: e.g. AppArmor's "exec PROFILE";
-			 * a /proc file is written through a verified procfs */
-			const char *rel = proc_relative(o->argv[0]);
+		} else if (o->code == OP_LSM_EXEC) {
+			/* e.g. AppArmor's "exec PROFILE"; a /proc file is written
+			 * through a verified procfs */
+			const char *file = FSTR(o, FLD_LSM_EXEC_FILE), *content = FSTR(o, FLD_LSM_EXEC_CONTENT);
+			const char *rel = proc_relative(file);
 			int pfd = rel ? proc_root() : -1;
-			if ((rel ? proc_write(pfd, rel, o->argv[1]) : write_file(o->argv[0], o->argv[1], strlen(o->argv[1]))) < 0)
-				die_errno("setting the security label through %s", o->argv[0]);
+			if ((rel ? proc_write(pfd, rel, content) : write_file(file, content, strlen(content))) < 0)
+				die_errno("setting the security label through %s", file);
 			if (pfd >= 0)
 				close(pfd);
 		}
 	}
-	if ((o = plan_find(&plan, "umask")))
-		umask((mode_t)num(o->argv[0]));
+	if ((o = plan.one[OP_UMASK]))
+		umask((mode_t)FNUM(o, FLD_UMASK_MASK));
 	attrs_done = 1;
 }
 
@@ -422,32 +421,36 @@ static void apply_process_attrs(void)
  * file system), it is tried again as the user. */
 static void become_user(void)
 {
-	const struct op *cwd = plan_find(&plan, "cwd");
+	const struct op *cwdop = plan.one[OP_CWD];
+	const char *cwd = cwdop ? FSTR(cwdop, FLD_CWD_PATH) : NULL;
 	int cwd_later = 0;
-	if (cwd && chdir(cwd->argv[0]) < 0) {
+	if (cwd && chdir(cwd) < 0) {
 		if (errno != EACCES && errno != EPERM)
-			die_errno("process.cwd %s", cwd->argv[0]);
+			die_errno("process.cwd %s", cwd);
 		cwd_later = 1;
 	}
-	const struct op *caps = plan_find(&plan, "caps");
+	const struct op *caps = plan.one[OP_CAPS];
 	if (caps)
 		drop_bounding(caps);
-	const struct op *user = plan_find(&plan, "user");
+	const struct op *user = plan.one[OP_USER];
 	if (user) {
 		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 			die_errno("keepcaps");
-		const struct op *g = plan_find(&plan, "groups");
+		const struct op *g = plan.one[OP_GROUPS];
 		if (g) {
-			gid_t *gids = calloc((size_t)g->argc + 1, sizeof(gid_t));
-			for (int i = 0; i < g->argc; i++)
-				gids[i] = (gid_t)num(g->argv[i]);
+			int n = FCOUNT(g, FLD_GROUPS_GIDS);
+			gid_t *gids = calloc((size_t)n + 1, sizeof(gid_t));
+			if (!gids)
+				die("out of memory");
+			for (int i = 0; i < n; i++)
+				gids[i] = (gid_t)FNUMS(g, FLD_GROUPS_GIDS)[i];
 			/* a user namespace with setgroups denied: none to clear */
-			if (setgroups((size_t)g->argc, gids) < 0 && !(errno == EPERM && g->argc == 0))
+			if (setgroups((size_t)n, gids) < 0 && !(errno == EPERM && n == 0))
 				die_errno("process.user.additionalGids: setting additional groups");
 			free(gids);
 		}
-		gid_t gid = (gid_t)num(user->argv[1]);
-		uid_t uid = (uid_t)num(user->argv[0]);
+		gid_t gid = (gid_t)FNUM(user, FLD_USER_GID);
+		uid_t uid = (uid_t)FNUM(user, FLD_USER_UID);
 		if (setresgid(gid, gid, gid) < 0)
 			die_errno("process.user.gid: setting gid %u", gid);
 		if (setresuid(uid, uid, uid) < 0)
@@ -455,8 +458,8 @@ static void become_user(void)
 	}
 	if (caps)
 		apply_caps(caps);
-	if (cwd_later && chdir(cwd->argv[0]) < 0)
-		die_errno("process.cwd %s", cwd->argv[0]);
+	if (cwd_later && chdir(cwd) < 0)
+		die_errno("process.cwd %s", cwd);
 }
 
 /* home UID FALLBACK: the process's environment lacks HOME; it gets UID's
@@ -466,10 +469,10 @@ static void become_user(void)
 static char *home_env;
 static void find_home(void)
 {
-	const struct op *o = plan_find(&plan, "home");
+	const struct op *o = plan.one[OP_HOME];
 	if (!o || home_env)
 		return;
-	const char *home = o->argv[1];
+	const char *home = FSTR(o, FLD_HOME_FALLBACK);
 	char *found = NULL;
 	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
@@ -477,7 +480,7 @@ static void find_home(void)
 	if (!f && fd >= 0)
 		close(fd);
 	char line[4096];
-	unsigned long uid = num(o->argv[0]);
+	uint64_t uid = FNUM(o, FLD_HOME_UID);
 	while (f && !found && fgets(line, sizeof line, f)) {
 		/* name:password:uid:gid:gecos:home:shell (empty fields allowed) */
 		char *field[7], *p = line;
@@ -509,15 +512,13 @@ static void find_home(void)
 /* The process's environment: its env ops, and HOME where find_home made one. */
 static char **process_env(void)
 {
-	char **env = collect("env");
-	if (!home_env)
-		return env;
-	int n = 0;
-	while (env[n])
-		n++;
-	env = realloc(env, ((size_t)n + 2) * sizeof(char *));
-	env[n] = home_env;
-	env[n + 1] = NULL;
+	const struct oplist *l = &plan.of[OP_ENV];
+	char **env = calloc((size_t)l->n + 2, sizeof(char *));
+	if (!env)
+		die("out of memory");
+	for (int i = 0; i < l->n; i++)
+		env[i] = (char *)FSTR(l->v[i], FLD_ENV_ENTRY);
+	env[l->n] = home_env;
 	return env;
 }
 
@@ -533,7 +534,7 @@ static char *prepare_process(void)
 	apply_process_attrs();
 	seccomp_prepare(&plan);
 	seccomp_early();
-	if (plan_find(&plan, "no-new-privs")) {
+	if (plan.one[OP_NO_NEW_PRIVS]) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			die_errno("process.noNewPrivileges");
 	} else if (!seccomp_loaded) {
@@ -541,9 +542,7 @@ static char *prepare_process(void)
 		seccomp_loaded = 1;
 	}
 	become_user();
-	char **args = collect("args"), **env = process_env();
-	if (!args[0])
-		die("plan: no args");
+	char **args = process_args(), **env = process_env();
 	char *exe = find_executable(args[0], env);
 	free(args);
 	free(env);
@@ -557,21 +556,30 @@ static void __attribute__((noreturn)) exec_process(char *exe)
 		seccomp_load_prepared(&plan);
 		seccomp_loaded = 1;
 	}
-	char **args = collect("args"), **env = process_env();
-	int keep = 3;
-	if ((o = plan_find(&plan, "preserve-fds")))
-		keep += (int)num(o->argv[0]);
-	syscall(SYS_close_range, (unsigned)keep, ~0U, CLOSE_RANGE_CLOEXEC);
+	char **args = process_args(), **env = process_env();
+	unsigned keep = 3;
+	if ((o = plan.one[OP_PRESERVE_FDS]))
+		keep += (unsigned)FNUM(o, FLD_PRESERVE_FDS_COUNT);
+	syscall(SYS_close_range, keep, ~0U, CLOSE_RANGE_CLOEXEC);
 	execve(exe, args, env);
 	die_errno("exec %s", exe);
+}
+
+/* The process's working directory exists in the container, as a directory. */
+static void check_cwd(void)
+{
+	const struct op *o = plan.one[OP_CWD];
+	struct stat st;
+	if (o && (stat(FSTR(o, FLD_CWD_PATH), &st) < 0 || !S_ISDIR(st.st_mode)))
+		die("cwd %s: not a directory in the container", FSTR(o, FLD_CWD_PATH));
 }
 
 static void set_hostnames(void)
 {
 	const struct op *o;
-	if ((o = plan_find(&plan, "hostname")) && sethostname(o->argv[0], strlen(o->argv[0])) < 0)
+	if ((o = plan.one[OP_HOSTNAME]) && sethostname(FSTR(o, FLD_HOSTNAME_NAME), strlen(FSTR(o, FLD_HOSTNAME_NAME))) < 0)
 		die_errno("hostname");
-	if ((o = plan_find(&plan, "domainname")) && setdomainname(o->argv[0], strlen(o->argv[0])) < 0)
+	if ((o = plan.one[OP_DOMAINNAME]) && setdomainname(FSTR(o, FLD_DOMAINNAME_NAME), strlen(FSTR(o, FLD_DOMAINNAME_NAME))) < 0)
 		die_errno("domainname");
 }
 
@@ -601,7 +609,7 @@ static char *await_continue(size_t *len)
  * namespace is brought up, as a container of a "none" network expects. */
 static void loopback_up(void)
 {
-	if (!plan_find(&plan, "loopback-up"))
+	if (!plan.one[OP_LOOPBACK_UP])
 		return;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr;
@@ -620,17 +628,16 @@ static void loopback_up(void)
  * nor a symlink there can redirect the write (CVE-2025-52881). */
 static void sysctls(int procfd)
 {
-	for (int i = 0; i < plan.n; i++) {
-		const struct op *o = &plan.ops[i];
-		if (strcmp(o->name, "sysctl") != 0)
-			continue;
+	for (int i = 0; i < plan.of[OP_SYSCTL].n; i++) {
+		const struct op *o = plan.of[OP_SYSCTL].v[i];
+		const char *key = FSTR(o, FLD_SYSCTL_KEY), *value = FSTR(o, FLD_SYSCTL_VALUE);
 		char path[512];
-		snprintf(path, sizeof path, "sys/%s", o->argv[0]);
+		snprintf(path, sizeof path, "sys/%s", key);
 		for (char *c = path + 4; *c; c++)
 			if (*c == '.')
 				*c = '/';
-		if (proc_write(procfd, path, o->argv[1]) < 0)
-			die_errno("linux.sysctl %s=%s", o->argv[0], o->argv[1]);
+		if (proc_write(procfd, path, value) < 0)
+			die_errno("linux.sysctl %s=%s", key, value);
 	}
 }
 
@@ -743,10 +750,11 @@ static void unshare_for_pivot(const char *rootfs)
  * first, as runc does); only that mount, not the ones beneath it. */
 static void mount_readonly(int rootfd, const struct op *o)
 {
-	int fd = resolve_in_root(rootfd, o->argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
+	const char *path = FSTR(o, FLD_MOUNT_READONLY_PATH);
+	int fd = resolve_in_root(rootfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, 0);
 	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
 	if (fd < 0 || syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
-		die_errno("mount %s: read-only", o->argv[0]);
+		die_errno("mount %s: read-only", path);
 	close(fd);
 }
 
@@ -755,32 +763,31 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	const struct op *o;
 	set_hostnames();
 	/* a session keyring of the container's own (kernels without keys: skip) */
-	if ((o = plan_find(&plan, "session-keyring")) &&
-	    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, o->argv[0], 0, 0, 0) < 0 && errno != ENOSYS)
+	if ((o = plan.one[OP_SESSION_KEYRING]) &&
+	    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, FSTR(o, FLD_SESSION_KEYRING_NAME), 0, 0, 0) < 0 && errno != ENOSYS)
 		die_errno("joining a new session keyring");
 	/* the container's own procfs, for the writes under /proc; closed
 	 * before the init waits for start */
 	int procfd = proc_root();
-	if ((o = plan_find(&plan, "oom-score-adj")) && proc_write(procfd, "self/oom_score_adj", o->argv[0]) < 0)
-		die_errno("process.oomScoreAdj %s", o->argv[0]);
-	const struct op *rootop = plan_find(&plan, "rootfs");
-	if (!rootop)
-		die("plan: no rootfs");
-	const char *rootfs = rootop->argv[0];
+	if ((o = plan.one[OP_OOM_SCORE_ADJ]) && proc_write(procfd, "self/oom_score_adj", FSTR(o, FLD_OOM_SCORE_ADJ_SCORE)) < 0)
+		die_errno("process.oomScoreAdj %s", FSTR(o, FLD_OOM_SCORE_ADJ_SCORE));
+	const char *rootfs = FSTR(plan.one[OP_ROOTFS], FLD_ROOTFS_PATH);
+	/* the core's one default: without rootfs-propagation, the container's
+	 * mounts are rslave (as runc's) */
 	unsigned long prop = MS_REC | MS_SLAVE;
-	if ((o = plan_find(&plan, "rootfs-propagation")))
-		prop = num(o->argv[0]);
+	if ((o = plan.one[OP_ROOTFS_PROPAGATION]))
+		prop = FNUM(o, FLD_ROOTFS_PROPAGATION_FLAGS);
 	/* shared-mount-ns: no mount namespace of its own, the runtime's is
 	 * shared (runtime-spec: a namespace type not listed is inherited).
 	 * The host's propagation stays as it is; every mount of the container
 	 * lies under a private bind of the rootfs, which is its root (chroot)
 	 * and which berth detaches at delete (the core, when it fails). */
-	int shared_ns = plan_find(&plan, "shared-mount-ns") != NULL;
+	int shared_ns = plan.one[OP_SHARED_MOUNT_NS] != NULL, no_pivot = plan.one[OP_NO_PIVOT] != NULL;
 	/* an unbindable tree cannot be bind-mounted (the rootfs, the mounts'
 	 * sources): it is rslave until the new root is in place */
 	if (!shared_ns && mount(NULL, "/", NULL, (prop & MS_UNBINDABLE) ? MS_REC | MS_SLAVE : prop, NULL) < 0)
 		die_errno("linux.rootfsPropagation: setting the propagation of /");
-	if ((prop & MS_SHARED) && !shared_ns && !plan_find(&plan, "no-pivot"))
+	if ((prop & MS_SHARED) && !shared_ns && !no_pivot)
 		unshare_for_pivot(rootfs);
 	/* the rootfs becomes a mount point of its own */
 	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -797,17 +804,17 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		die_errno("rootfs %s", rootfs);
-	for (int i = 0; i < plan.n; i++) {
-		o = &plan.ops[i];
-		if (strcmp(o->name, "mount") == 0)
+	for (int i = 0; i < plan.rootfs.n; i++) {
+		o = plan.rootfs.v[i];
+		if (o->code == OP_MOUNT)
 			do_mount_op(rootfd, o);
-		else if (strcmp(o->name, "mkdev") == 0 || strcmp(o->name, "bind-dev") == 0)
+		else if (o->code == OP_MKDEV || o->code == OP_BIND_DEV)
 			do_mkdev(rootfd, o);
-		else if (strcmp(o->name, "symlink") == 0)
+		else if (o->code == OP_SYMLINK)
 			do_symlink(rootfd, o);
-		else if (strcmp(o->name, "mkdir") == 0)
+		else if (o->code == OP_MKDIR)
 			do_mkdir(rootfd, o);
-		else if (strcmp(o->name, "mount-readonly") == 0)
+		else
 			mount_readonly(rootfd, o);
 	}
 	/* createRuntime hooks run now in berth; createContainer ones here */
@@ -822,7 +829,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 		if (chroot(".") < 0)
 			die_errno("chroot");
 		die_detach = "/";
-	} else if (plan_find(&plan, "no-pivot")) {
+	} else if (no_pivot) {
 		hide_host_proc_sys(rootfs);
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 			die_errno("moving the rootfs to /");
@@ -845,15 +852,15 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	sysctls(procfd);
 	close(procfd);
 	loopback_up();
-	for (int i = 0; i < plan.n; i++) {
-		o = &plan.ops[i];
-		if (strcmp(o->name, "mask") == 0)
+	for (int i = 0; i < plan.paths.n; i++) {
+		o = plan.paths.v[i];
+		if (o->code == OP_MASK)
 			do_mask(o);
-		else if (strcmp(o->name, "readonly") == 0)
+		else
 			do_readonly(o);
 	}
 	release_held_mounts();
-	if (plan_find(&plan, "root-readonly")) {
+	if (plan.one[OP_ROOT_READONLY]) {
 		int r = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
 		if (syscall(SYS_mount_setattr, r, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
@@ -863,19 +870,15 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	/* unbindable last: masks and read-only paths are bind mounts of paths
 	 * inside the container (sharing the runtime's namespace: any, on the
 	 * container's own tree) */
-	if (((prop & MS_UNBINDABLE) || (shared_ns && plan_find(&plan, "rootfs-propagation"))) && mount(NULL, "/", NULL, prop, NULL) < 0)
+	if (((prop & MS_UNBINDABLE) || (shared_ns && plan.one[OP_ROOTFS_PROPAGATION])) && mount(NULL, "/", NULL, prop, NULL) < 0)
 		die_errno("linux.rootfsPropagation: setting the propagation of the new root");
-	if ((o = plan_find(&plan, "terminal"))) {
+	if ((o = plan.one[OP_TERMINAL])) {
 		if (console < 0)
 			die("a terminal needs a console socket");
-		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]), (long)num(o->argv[2]));
+		setup_terminal(console, (int)FNUM(o, FLD_TERMINAL_ROWS), (int)FNUM(o, FLD_TERMINAL_COLS), (long)FNUM(o, FLD_TERMINAL_UID));
 		close(console);
 	}
-	if ((o = plan_find(&plan, "cwd"))) {
-		struct stat st;
-		if (stat(o->argv[0], &st) < 0 || !S_ISDIR(st.st_mode))
-			die("cwd %s: not a directory in the container", o->argv[0]);
-	}
+	check_cwd();
 	/* The exec fifo: the parent half opened it (O_PATH, the fifo alone),
 	 * so the waiting init holds no descriptor of a host directory
 	 * (CVE-2024-21626: /proc/1/fd/N/.. or `exec --cwd /proc/1/fd/N`). It
@@ -916,17 +919,13 @@ static void __attribute__((noreturn)) child_exec(int console)
 {
 	const struct op *o;
 	/* chroot ROOT: a container that shares the runtime's mount namespace */
-	if ((o = plan_find(&plan, "chroot")) && (chroot(o->argv[0]) < 0 || chdir("/") < 0))
-		die_errno("entering the container's root %s", o->argv[0]);
-	if ((o = plan_find(&plan, "cwd"))) {
-		struct stat st;
-		if (stat(o->argv[0], &st) < 0 || !S_ISDIR(st.st_mode))
-			die("cwd %s: not a directory in the container", o->argv[0]);
-	}
-	if ((o = plan_find(&plan, "terminal"))) {
+	if ((o = plan.one[OP_CHROOT]) && (chroot(FSTR(o, FLD_CHROOT_PATH)) < 0 || chdir("/") < 0))
+		die_errno("entering the container's root %s", FSTR(o, FLD_CHROOT_PATH));
+	check_cwd();
+	if ((o = plan.one[OP_TERMINAL])) {
 		if (console < 0)
 			die("a terminal needs a console socket");
-		setup_terminal(console, (int)num(o->argv[0]), (int)num(o->argv[1]), (long)num(o->argv[2]));
+		setup_terminal(console, (int)FNUM(o, FLD_TERMINAL_ROWS), (int)FNUM(o, FLD_TERMINAL_COLS), (long)FNUM(o, FLD_TERMINAL_UID));
 		close(console);
 	}
 	apply_affinity("final");
@@ -955,49 +954,52 @@ int main(int argc, char **argv, char **envp)
 	 * /proc. An unprivileged berth (rootless) stays dumpable until it has
 	 * written the child's id maps: the kernel makes a non-dumpable process's
 	 * /proc files root's, and the child inherits the flag. */
-	int unprivileged = plan_find(&plan, "unprivileged") != NULL;
+	int unprivileged = plan.one[OP_UNPRIVILEGED] != NULL;
 	if (!unprivileged)
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	const struct op *o = plan_find(&plan, "mode");
-	int create = o && strcmp(o->argv[0], "create") == 0;
-	int foreground = plan_find(&plan, "foreground") != NULL;
+	const struct op *o;
+	int create = plan.create;
+	int foreground = plan.one[OP_FOREGROUND] != NULL;
 
 	/* exec: the affinity to run with until the process is in the container's cgroup */
 	if (!create)
 		apply_affinity("initial");
 	/* Join the cgroup first: the child is born in it, and a new cgroup
 	 * namespace is rooted there. */
-	for (int i = 0; i < plan.n; i++) {
-		o = &plan.ops[i];
-		if (strcmp(o->name, "cgroup-join") == 0 && write_file(o->argv[0], "0", 1) < 0)
-			die_errno("joining the cgroup %s", o->argv[0]);
+	for (int i = 0; i < plan.of[OP_CGROUP_JOIN].n; i++) {
+		const char *tasks = FSTR(plan.of[OP_CGROUP_JOIN].v[i], FLD_CGROUP_JOIN_TASKS);
+		if (write_file(tasks, "0", 1) < 0)
+			die_errno("joining the cgroup %s", tasks);
 	}
 	/* cgroup-into DIR required|optional: the child will be born in that
 	 * cgroup2 directory; opened now, before any namespace is joined. */
-	const struct op *into = plan_find(&plan, "cgroup-into");
+	const struct op *into = plan.one[OP_CGROUP_INTO];
+	const char *into_dir = into ? FSTR(into, FLD_CGROUP_INTO_DIR) : NULL;
+	int into_required = into && strcmp(FSTR(into, FLD_CGROUP_INTO_NEED), "required") == 0;
 	int cgfd = -1, late_cgns_fd = -1;
 	if (into) {
-		cgfd = open(into->argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cgfd < 0 && strcmp(into->argv[1], "required") == 0)
-			die_errno("cgroup %s", into->argv[0]);
+		cgfd = open(into_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgfd < 0 && into_required)
+			die_errno("cgroup %s", into_dir);
 	}
 	int console = -1, fifo = -1, pidfd_sock = -1;
-	if ((o = plan_find(&plan, "console-socket")))
-		console = connect_unix(o->argv[0], "console socket");
+	if ((o = plan.one[OP_CONSOLE_SOCKET]))
+		console = connect_unix(FSTR(o, FLD_CONSOLE_SOCKET_PATH), "console socket");
 	/* pidfd-socket PATH: where a pidfd of the container's process goes
 	 * (connected now, from the runtime's mount namespace) */
-	if ((o = plan_find(&plan, "pidfd-socket")))
-		pidfd_sock = connect_unix(o->argv[0], "pidfd socket");
+	if ((o = plan.one[OP_PIDFD_SOCKET]))
+		pidfd_sock = connect_unix(FSTR(o, FLD_PIDFD_SOCKET_PATH), "pidfd socket");
 	int listener = -1;
-	if ((o = plan_find(&plan, "seccomp-listener")))
-		listener = connect_unix(o->argv[0], "linux.seccomp.listenerPath");
+	if ((o = plan.one[OP_SECCOMP_LISTENER]))
+		listener = connect_unix(FSTR(o, FLD_SECCOMP_LISTENER_PATH), "linux.seccomp.listenerPath");
 	/* exec-fifo DIR NAME: the fifo itself (O_PATH), never its directory */
-	if ((o = plan_find(&plan, "exec-fifo"))) {
-		int dir = open(o->argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if ((o = plan.one[OP_EXEC_FIFO])) {
+		const char *fdir = FSTR(o, FLD_EXEC_FIFO_DIR), *fname = FSTR(o, FLD_EXEC_FIFO_NAME);
+		int dir = open(fdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		struct stat fst;
-		fifo = dir < 0 ? -1 : openat(dir, o->argv[1], O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		fifo = dir < 0 ? -1 : openat(dir, fname, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fifo < 0 || fstat(fifo, &fst) < 0 || !S_ISFIFO(fst.st_mode))
-			die_errno("the exec fifo %s/%s", o->argv[0], o->argv[1]);
+			die_errno("the exec fifo %s/%s", fdir, fname);
 		close(dir);
 	}
 	/* bind trees (idmapped or not): made here, in the initial user and
@@ -1008,42 +1010,41 @@ int main(int argc, char **argv, char **envp)
 	/* every namespace file is opened first, in the runtime's own
 	 * namespaces: once a mount namespace is joined, /proc/PID/ns/... would
 	 * be looked up in the container's /proc */
-	int *nsfds = calloc((size_t)plan.n + 1, sizeof(int));
+	const struct oplist *joins = &plan.of[OP_NS_JOIN];
+	int *nsfds = calloc((size_t)joins->n + 1, sizeof(int));
 	if (!nsfds)
 		die("out of memory");
-	for (int i = 0; i < plan.n; i++) {
-		o = &plan.ops[i];
-		nsfds[i] = -1;
-		if (strcmp(o->name, "ns-join") == 0 && (nsfds[i] = open(o->argv[1], O_RDONLY | O_CLOEXEC)) < 0)
-			die_errno("namespace %s: %s", o->argv[0], o->argv[1]);
+	for (int i = 0; i < joins->n; i++) {
+		o = joins->v[i];
+		if ((nsfds[i] = open(FSTR(o, FLD_NS_JOIN_PATH), O_RDONLY | O_CLOEXEC)) < 0)
+			die_errno("namespace %s: %s", FSTR(o, FLD_NS_JOIN_TYPE), FSTR(o, FLD_NS_JOIN_PATH));
 	}
 	int joined_user = 0;
-	for (int i = 0; i < plan.n; i++) {
-		o = &plan.ops[i];
-		if (strcmp(o->name, "ns-join") != 0)
-			continue;
+	for (int i = 0; i < joins->n; i++) {
+		o = joins->v[i];
+		const char *type = FSTR(o, FLD_NS_JOIN_TYPE);
 		int fd = nsfds[i];
-		if (into && strcmp(o->argv[0], "cgroup") == 0) {
+		if (into && strcmp(type, "cgroup") == 0) {
 			/* the kernel refuses to clone into a cgroup from a cgroup
 			 * namespace that does not see the core's own: the child
 			 * joins it once it is in place */
 			late_cgns_fd = fd;
 			continue;
 		}
-		if (setns(fd, ns_flag(o->argv[0])) < 0)
-			die_errno("joining the %s namespace %s", o->argv[0], o->argv[1]);
+		if (setns(fd, ns_flag(type)) < 0)
+			die_errno("joining the %s namespace %s", type, FSTR(o, FLD_NS_JOIN_PATH));
 		close(fd);
-		if (strcmp(o->argv[0], "user") == 0)
+		if (strcmp(type, "user") == 0)
 			joined_user = 1;
 	}
 	int flags = 0;
-	if ((o = plan_find(&plan, "ns-new")))
-		for (int i = 0; i < o->argc; i++)
-			flags |= ns_flag(o->argv[i]);
+	if ((o = plan.one[OP_NS_NEW]))
+		for (int i = 0; i < FCOUNT(o, FLD_NS_NEW_TYPES); i++)
+			flags |= ns_flag(FSTRS(o, FLD_NS_NEW_TYPES)[i]);
 	if (flags & CLONE_NEWTIME) {
 		if (unshare(CLONE_NEWTIME) < 0)
 			die_errno("creating the time namespace");
-		if ((o = plan_find(&plan, "timens-offsets")) && proc_write(host_proc, "self/timens_offsets", o->argv[0]) < 0)
+		if ((o = plan.one[OP_TIMENS_OFFSETS]) && proc_write(host_proc, "self/timens_offsets", FSTR(o, FLD_TIMENS_OFFSETS_OFFSETS)) < 0)
 			die_errno("linux.timeOffsets");
 		flags &= ~CLONE_NEWTIME;
 	}
@@ -1070,9 +1071,9 @@ int main(int argc, char **argv, char **envp)
 			int err = errno;
 			if (pid >= 0)
 				placed = 1;
-			else if (err != ENOSYS && err != E2BIG && strcmp(into->argv[1], "required") == 0) {
+			else if (err != ENOSYS && err != E2BIG && into_required) {
 				errno = err;
-				die_errno("placing the container process in the cgroup %s", into->argv[0]);
+				die_errno("placing the container process in the cgroup %s", into_dir);
 			}
 		}
 	}
@@ -1131,10 +1132,10 @@ int main(int argc, char **argv, char **envp)
 		int err = errno;
 		if (pfd >= 0)
 			close(pfd);
-		if (!ok && strcmp(into->argv[1], "required") == 0) {
+		if (!ok && into_required) {
 			kill(pid, SIGKILL);
 			errno = err;
-			die_errno("placing the container process in the cgroup %s", into->argv[0]);
+			die_errno("placing the container process in the cgroup %s", into_dir);
 		}
 	}
 	if (cgfd >= 0)
@@ -1142,12 +1143,12 @@ int main(int argc, char **argv, char **envp)
 	if (late_cgns_fd >= 0)
 		close(late_cgns_fd);
 	if (flags & CLONE_NEWUSER) {
-		if ((o = plan_find(&plan, "setgroups")))
-			write_proc(pid, "setgroups", o->argv[0]);
-		if ((o = plan_find(&plan, "uidmap")))
-			write_proc(pid, "uid_map", o->argv[0]);
-		if ((o = plan_find(&plan, "gidmap")))
-			write_proc(pid, "gid_map", o->argv[0]);
+		if ((o = plan.one[OP_SETGROUPS]))
+			write_proc(pid, "setgroups", FSTR(o, FLD_SETGROUPS_VALUE));
+		if ((o = plan.one[OP_UIDMAP]))
+			write_proc(pid, "uid_map", FSTR(o, FLD_UIDMAP_MAP));
+		if ((o = plan.one[OP_GIDMAP]))
+			write_proc(pid, "gid_map", FSTR(o, FLD_GIDMAP_MAP));
 	}
 	if (unprivileged)
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -1175,11 +1176,8 @@ int main(int argc, char **argv, char **envp)
 	if (foreground) {
 		/* the waiting parent leaves the container's cgroup (it is not part
 		 * of the container, and must not count against its limits) */
-		for (int i = 0; i < plan.n; i++) {
-			o = &plan.ops[i];
-			if (strcmp(o->name, "cgroup-return") == 0)
-				write_file(o->argv[0], "0", 1);
-		}
+		for (int i = 0; i < plan.of[OP_CGROUP_RETURN].n; i++)
+			write_file(FSTR(plan.of[OP_CGROUP_RETURN].v[i], FLD_CGROUP_RETURN_TASKS), "0", 1);
 		wait_foreground();
 	}
 	return 0;

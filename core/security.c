@@ -30,9 +30,7 @@ static int last_cap(void)
  * apply_caps after the user switch (the caller sets PR_SET_KEEPCAPS). */
 void drop_bounding(const struct op *o)
 {
-	if (o->argc != 5)
-		die("plan: caps needs 5 arguments");
-	uint64_t bnd = num(o->argv[0]);
+	uint64_t bnd = FNUM(o, FLD_CAPS_BOUNDING);
 	int last = last_cap();
 	for (int c = 0; c <= last; c++)
 		if (!(bnd & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
@@ -41,8 +39,8 @@ void drop_bounding(const struct op *o)
 
 void apply_caps(const struct op *o)
 {
-	uint64_t eff = num(o->argv[1]), prm = num(o->argv[2]);
-	uint64_t inh = num(o->argv[3]), amb = num(o->argv[4]);
+	uint64_t eff = FNUM(o, FLD_CAPS_EFFECTIVE), prm = FNUM(o, FLD_CAPS_PERMITTED);
+	uint64_t inh = FNUM(o, FLD_CAPS_INHERITABLE), amb = FNUM(o, FLD_CAPS_AMBIENT);
 	int last = last_cap();
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2] = {
@@ -71,73 +69,72 @@ static scmp_filter_ctx prepared;
 
 void seccomp_prepare(const struct plan *p)
 {
-	const struct op *def = plan_find(p, "seccomp");
+	const struct op *def = p->one[OP_SECCOMP];
 	if (!def || prepared)
 		return;
-	if (def->argc < 1)
-		die("plan: seccomp needs a default action");
-	uint32_t defact = (uint32_t)num(def->argv[0]);
+	uint32_t defact = (uint32_t)FNUM(def, FLD_SECCOMP_DEFAULT_ACTION);
 	scmp_filter_ctx ctx = seccomp_init(defact);
 	if (!ctx)
 		die("linux.seccomp.defaultAction: bad action 0x%x", defact);
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	if (r < 0)
 		die("linux.seccomp: turning libseccomp's no_new_privs off: %s", strerror(-r));
-	if (def->argc > 1) {
+	int narch = FCOUNT(def, FLD_SECCOMP_ARCHITECTURES);
+	const char **arches = FSTRS(def, FLD_SECCOMP_ARCHITECTURES);
+	if (narch > 0) {
 		seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE);
 		int native_listed = 0;
-		for (int i = 1; i < def->argc; i++) {
-			uint32_t arch = seccomp_arch_resolve_name(def->argv[i]);
+		for (int i = 0; i < narch; i++) {
+			uint32_t arch = seccomp_arch_resolve_name(arches[i]);
 			if (!arch)
-				die("linux.seccomp.architectures: unknown architecture %s", def->argv[i]);
+				die("linux.seccomp.architectures: unknown architecture %s", arches[i]);
 			if (arch == seccomp_arch_native())
 				native_listed = 1;
 			r = seccomp_arch_add(ctx, arch);
 			if (r < 0 && r != -EEXIST)
-				die("linux.seccomp.architectures: adding %s: %s", def->argv[i], strerror(-r));
+				die("linux.seccomp.architectures: adding %s: %s", arches[i], strerror(-r));
 		}
 		if (!native_listed)
 			seccomp_arch_add(ctx, SCMP_ARCH_NATIVE);
 	}
-	for (int i = 0; i < p->n; i++) {
-		const struct op *o = &p->ops[i];
-		if (strcmp(o->name, "seccomp-flag") == 0) {
-			r = 0;
-			if (strcmp(o->argv[0], "log") == 0)
-				r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
-			else if (strcmp(o->argv[0], "spec_allow") == 0)
-				r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
-			else if (strcmp(o->argv[0], "tsync") == 0)
-				r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-			else
-				die("linux.seccomp.flags: unknown flag %s", o->argv[0]);
-			if (r < 0)
-				die("linux.seccomp.flags: %s: %s", o->argv[0], strerror(-r));
-			continue;
-		}
-		if (strcmp(o->name, "seccomp-rule") != 0)
-			continue;
-		if (o->argc < 2 || (o->argc - 2) % 4 != 0)
-			die("plan: seccomp-rule arguments");
-		uint32_t act = (uint32_t)num(o->argv[0]);
-		int nr = seccomp_syscall_resolve_name(o->argv[1]);
+	for (int i = 0; i < p->of[OP_SECCOMP_FLAG].n; i++) {
+		const char *flag = FSTR(p->of[OP_SECCOMP_FLAG].v[i], FLD_SECCOMP_FLAG_FLAG);
+		r = 0;
+		if (strcmp(flag, "log") == 0)
+			r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1);
+		else if (strcmp(flag, "spec_allow") == 0)
+			r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
+		else if (strcmp(flag, "tsync") == 0)
+			r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+		if (r < 0)
+			die("linux.seccomp.flags: %s: %s", flag, strerror(-r));
+	}
+	for (int i = 0; i < p->of[OP_SECCOMP_RULE].n; i++) {
+		const struct op *o = p->of[OP_SECCOMP_RULE].v[i];
+		const char *name = FSTR(o, FLD_SECCOMP_RULE_SYSCALL);
+		int nconds = FCOUNT(o, FLD_SECCOMP_RULE_CONDITIONS);
+		const uint64_t *c = FNUMS(o, FLD_SECCOMP_RULE_CONDITIONS);
+		if (nconds % 4 != 0)
+			die("plan: seccomp-rule.conditions: %d numbers, not groups of 4 (INDEX OP VALUE VALUE2)", nconds);
+		uint32_t act = (uint32_t)FNUM(o, FLD_SECCOMP_RULE_ACTION);
+		int nr = seccomp_syscall_resolve_name(name);
 		if (nr == __NR_SCMP_ERROR)
 			continue;
 		if (act == defact)
 			continue;
-		unsigned nargs = (unsigned)(o->argc - 2) / 4;
+		unsigned nargs = (unsigned)nconds / 4;
 		struct scmp_arg_cmp cmp[6];
 		if (nargs > 6)
-			die("linux.seccomp: %s: more than 6 argument conditions", o->argv[1]);
+			die("linux.seccomp: %s: more than 6 argument conditions", name);
 		for (unsigned a = 0; a < nargs; a++) {
-			cmp[a].arg = (unsigned)num(o->argv[2 + a * 4]);
-			cmp[a].op = (enum scmp_compare)num(o->argv[3 + a * 4]);
-			cmp[a].datum_a = num(o->argv[4 + a * 4]);
-			cmp[a].datum_b = num(o->argv[5 + a * 4]);
+			cmp[a].arg = (unsigned)c[a * 4];
+			cmp[a].op = (enum scmp_compare)c[a * 4 + 1];
+			cmp[a].datum_a = c[a * 4 + 2];
+			cmp[a].datum_b = c[a * 4 + 3];
 		}
 		r = seccomp_rule_add_array(ctx, act, nr, nargs, cmp);
 		if (r < 0)
-			die("linux.seccomp: rule for %s: %s", o->argv[1], strerror(-r));
+			die("linux.seccomp: rule for %s: %s", name, strerror(-r));
 	}
 	prepared = ctx;
 }
@@ -153,10 +150,11 @@ int seccomp_load_prepared(const struct plan *p)
 	if (r < 0)
 		die("linux.seccomp: loading the filter: %s", strerror(-r));
 	/* with SCMP_ACT_NOTIFY rules: the listener's descriptor */
-	int nfd = plan_find(p, "seccomp-listener") ? seccomp_notify_fd(prepared) : -1;
+	const struct op *listener = p->one[OP_SECCOMP_LISTENER];
+	int nfd = listener ? seccomp_notify_fd(prepared) : -1;
 	if (nfd >= 0)
 		nfd = fcntl(nfd, F_DUPFD_CLOEXEC, 3); /* ours, whatever libseccomp does with its copy */
-	if (plan_find(p, "seccomp-listener") && nfd < 0)
+	if (listener && nfd < 0)
 		die("linux.seccomp: no notification descriptor (does this kernel support SECCOMP_RET_USER_NOTIF?)");
 	seccomp_release(prepared);
 	prepared = NULL;
