@@ -85,16 +85,29 @@ function detachNewMounts(rootfs: string, before: Set<number>): void {
   }
 }
 
+/**
+ * A JSON file from the caller (config.json, exec --process): a regular file of
+ * at most CONFIG_MAX bytes, else one line naming it (a device or FIFO fails at
+ * once, unread).
+ */
+export function readCallerJson(path: string): string {
+  try {
+    return readRegularFileSync(path, CONFIG_MAX);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EINVAL" ? "not a regular file" : code === "EFBIG" ? `larger than ${CONFIG_MAX >> 20} MiB` : code;
+    throw new RuntimeError(`cannot read ${path}: ${why}`, 1, e);
+  }
+}
+
 /** The bundle's config.json, parsed (not yet validated). */
 function readConfig(bundle: string, cfgPath: string): unknown {
   let text: string;
   try {
-    text = readRegularFileSync(cfgPath, CONFIG_MAX);
+    text = readCallerJson(cfgPath);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
     if (!existsSync(bundle)) throw new RuntimeError(`bundle ${bundle} does not exist`);
-    const why = code === "ENOENT" ? "no such file" : code === "EINVAL" ? "not a regular file" : code === "EFBIG" ? `larger than ${CONFIG_MAX >> 20} MiB` : code;
-    throw new RuntimeError(`cannot read ${cfgPath}: ${why}`);
+    throw e;
   }
   const raw = parseJSON(text, cfgPath);
   trace("create: read config");

@@ -41,6 +41,26 @@ describe("bad input", () => {
     await createFails(c, b.dir, /config\.json: larger than 16 MiB/);
   });
 
+  // exec --process FILE is the caller's input too: the same rules as config.json
+  ctest("exec --process FILE that is not a regular file, or too big, fails at once, naming the file", async (c) => {
+    const id = c.id("proc");
+    ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
+    const dir = c.tempDir("process");
+    const dev = join(dir, "process.json");
+    symlinkSync("/dev/zero", dev);
+    const big = join(dir, "big.json");
+    writeFileSync(big, "");
+    truncateSync(big, 17 << 20); // sparse: 17 MiB of NULs
+    for (const [file, why] of [[dev, "not a regular file"], [big, "larger than 16 MiB"]]) {
+      const t0 = Date.now();
+      const r = await c.berth(["exec", "--process", file!, id]);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(r.code).not.toBe(0);
+      berthSays(r.stderr, `berth: cannot read ${file}: ${why}\n`);
+      onlyOnBerth("one line", () => expect(r.stderr.trim().split("\n")).toHaveLength(1));
+    }
+  });
+
   ctest("configs that violate the spec name the field", async (c) => {
     await createFails(c, badBundle(c, (cfg) => ((cfg.process as unknown as Record<string, unknown>).args = "true")), /process\.args/);
     await createFails(c, badBundle(c, (cfg) => ((cfg as unknown as Record<string, unknown>).ociVersion = 5)), /ociVersion/);
