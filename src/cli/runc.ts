@@ -10,7 +10,7 @@ import { MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION } from "../spec/constants
 import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
 import type { LinuxResources, Process, Spec } from "../spec/types.ts";
-import { Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
+import { readCallerJson, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
 import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
 import { callerFd, writeOut } from "../linux/stdio.ts";
@@ -148,7 +148,7 @@ function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs
   let proc: Process;
   const file = str(p, "process");
   if (file) {
-    const text = file === "-" ? readFileSync(callerFd(0), "utf8") : readFileSync(callerPath(file), "utf8");
+    const text = file === "-" ? readFileSync(callerFd(0), "utf8") : readCallerJson(callerPath(file));
     proc = validateProcess(parseJSON(text, file), file);
   } else {
     if (p.args.length < 2) throw new UsageError("exec needs a command (or --process FILE)");
