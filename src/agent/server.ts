@@ -6,9 +6,10 @@
 // unit made, as fd 3) and serves calls concurrently:
 // a call runs until it waits for a core, and others run meanwhile.
 //
-// A call runs as the caller's own: its working directory, its environment and
-// its descriptors 0-2 (passed with SCM_RIGHTS) through src/linux/caller.ts;
-// the agent's own working directory and environment are never used. A core is
+// A call runs as the caller's own: its working directory, its environment,
+// its umask and its descriptors 0-2 (passed with SCM_RIGHTS) through
+// src/linux/caller.ts; the agent's own working directory and environment are
+// never used, and its hooks are run by the caller's front door. A core is
 // started by the caller's front door as its own child (the container then
 // descends from the caller, as with the Bun berth), and driven from here over
 // the control socket the door passed. A call the agent does not serve is
@@ -18,12 +19,17 @@
 // u32 length + NUL-terminated fields "1", cwd, umask, argc, argv..., env...; sent with
 // it, descriptors 0, 1, 2 and the control socket's end. The agent answers with
 // lines: `core NFDS PATH` (the door answers `pid PID`, and later
-// `exited STATUS`), `forward`, `fallback`, `exit CODE`; `refused` to another uid.
+// `exited STATUS`), `run TIMEOUT_MS` with three memory files (a hook's
+// program, its stdin, its stderr; the door answers `ran EXIT SIGNAL ERRNO`),
+// `forward`, `fallback`, `exit CODE`; `refused` to another uid.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, mkdirSync, readlinkSync, rmSync } from "node:fs";
 import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
 import { writeErr } from "../linux/stdio.ts";
-import { accept, adoptListener, closeFd, listening, peerClosed, listenUnix, peerCredentials, pollIn, receive, receiveWithFds, sendText, setReceiveTimeout } from "./sock.ts";
+import { fstatSync, openSync, readFileSync, writeFileSync, writeSync } from "../linux/fs.ts";
+import { SysError } from "../linux/libc.ts";
+import { SIGNALS } from "../linux/signals.ts";
+import { accept, adoptListener, closeFd, listening, peerClosed, listenUnix, peerCredentials, pollIn, memFile, receive, receiveWithFds, sendNow, sendText, sendWithFds, setReceiveTimeout } from "./sock.ts";
 
 export interface DoorAgentOptions {
   root: string;
@@ -39,6 +45,107 @@ export function doorSocket(root: string): string {
 
 const MAX_REQUEST = 4 << 20;
 
+/** Bun's words for a program it cannot start (its spawnSync's errors, which a hook's failure repeats). */
+const SPAWN_ERRORS: Record<string, string> = { ENOENT: "no such file or directory", EACCES: "permission denied", ENOEXEC: "exec format error", ENOTDIR: "not a directory", ELOOP: "too many symbolic links encountered", ENAMETOOLONG: "name too long", E2BIG: "argument list too long", ENOMEM: "not enough memory" };
+/** signal numbers' names (the first name of a number: SIGABRT, not SIGIOT) */
+const SIGNAL_NAMES = new Map(Object.entries(SIGNALS).reverse().map(([name, n]) => [n, name]));
+
+const S_IFMT = 0o170000, S_IFIFO = 0o010000, S_IFSOCK = 0o140000;
+const O_WRONLY = 1, O_NONBLOCK = 0o4000;
+
+/**
+ * The runtime's own output to one of a caller's descriptors, written without
+ * blocking the agent. The descriptor is the caller's open file: making it
+ * non-blocking would change it for the caller too, so a pipe is opened again
+ * through /proc (a description of its own, non-blocking) and a socket is
+ * sent to with MSG_DONTWAIT; a file or a terminal is written as it is. What
+ * does not fit yet waits in order and goes out in flush().
+ */
+class CallerOutput {
+  private fd: number;
+  private own = false;
+  private socket = false;
+  private pending: Buffer[] = [];
+  private broken = false;
+
+  constructor(fd: number) {
+    this.fd = fd;
+    let mode = 0;
+    try {
+      mode = fstatSync(fd).mode & S_IFMT;
+    } catch (e) {
+      if ((e as SysError).code !== "EBADF") throw e;
+      this.broken = true; // nothing to write to
+    }
+    if (mode === S_IFSOCK) this.socket = true;
+    else if (mode === S_IFIFO) {
+      try {
+        this.fd = openSync(`/proc/self/fd/${fd}`, O_WRONLY | O_NONBLOCK);
+        this.own = true;
+      } catch (e) {
+        // ENXIO: no one reads the pipe any more (a write would fail with EPIPE)
+        if ((e as SysError).code !== "ENXIO") throw e;
+        this.broken = true;
+      }
+    }
+  }
+
+  /** Writes what it can of BUF now: the rest, or undefined when all went (or the reader is gone). */
+  private tryWrite(buf: Buffer): Buffer | undefined {
+    while (buf.length > 0) {
+      let n: number;
+      if (this.socket) {
+        n = sendNow(this.fd, buf);
+        if (n === -2) return buf;
+      } else {
+        try {
+          n = writeSync(this.fd, buf);
+        } catch (e) {
+          const code = (e as SysError).code;
+          if (code === "EAGAIN") return buf;
+          // EPIPE: no one reads it; as the Bun berth, the output is dropped
+          if (code !== "EPIPE") throw e;
+          n = -1;
+        }
+      }
+      if (n < 0) {
+        this.broken = true;
+        return undefined;
+      }
+      buf = buf.subarray(n);
+    }
+    return undefined;
+  }
+
+  write(data: Uint8Array): void {
+    if (this.broken) return;
+    if (this.pending.length > 0) {
+      this.pending.push(Buffer.from(data));
+      return;
+    }
+    const rest = this.tryWrite(Buffer.from(data));
+    if (rest) this.pending.push(Buffer.from(rest));
+  }
+
+  /** Sends what waits, as the reader makes room; gives up when GONE() (the caller went away). */
+  async flush(gone: () => boolean): Promise<void> {
+    while (this.pending.length > 0 && !this.broken) {
+      const rest = this.tryWrite(this.pending[0]!);
+      if (!rest) this.pending.shift();
+      else {
+        this.pending[0] = rest;
+        if (gone()) break;
+        await Bun.sleep(2);
+      }
+    }
+    this.pending = [];
+  }
+
+  close(): void {
+    if (this.own) closeFd(this.fd);
+  }
+}
+
 /** One caller's call: its connection to its front door and what it passed. */
 class DoorCall implements Caller {
   private buf = "";
@@ -49,6 +156,7 @@ class DoorCall implements Caller {
     readonly conn: number,
     readonly cwd: string,
     readonly env: Record<string, string | undefined>,
+    readonly umask: number,
     readonly stdio: [number, number, number],
     private ctl: number,
     private readonly watch: (call: DoorCall) => void,
@@ -63,9 +171,11 @@ class DoorCall implements Caller {
   /** Takes the door's complete lines: its core's pid, the core's exit status. */
   private take(): void {
     for (let nl = this.buf.indexOf("\n"); nl >= 0; nl = this.buf.indexOf("\n")) {
-      const [word, arg] = this.buf.slice(0, nl).split(" ");
+      const line = this.buf.slice(0, nl);
+      const [word, arg] = line.split(" ");
       this.buf = this.buf.slice(nl + 1);
       if (word === "pid") this.corePid = Number(arg);
+      else if (word === "ran") this.ran = line.slice(4).split(" ").map(Number);
       else if (word === "exited") {
         this.exitedWith?.(Number(arg));
         this.exitedWith = undefined;
@@ -104,6 +214,61 @@ class DoorCall implements Caller {
     };
   }
 
+  private outputs: [CallerOutput | undefined, CallerOutput | undefined] = [undefined, undefined];
+
+  write(n: 1 | 2, data: Uint8Array): void {
+    (this.outputs[n - 1] ??= new CallerOutput(this.stdio[n])).write(data);
+  }
+
+  /** The output that waits for room in the caller's pipes, sent before the answer. */
+  async flush(): Promise<void> {
+    for (const o of this.outputs) await o?.flush(() => !this.connected());
+  }
+
+  private ran?: number[];
+
+  /**
+   * A hook, run by the door as the caller's child (see Caller.runProcess):
+   * the program, its arguments and environment go in one memory file, its
+   * stdin in another, its stderr comes back in a third; the door answers
+   * `ran EXIT SIGNAL ERRNO` (-1 where it does not apply). The call waits
+   * for it, as the Bun berth's spawnSync does.
+   */
+  runProcess(p: { path: string; argv: string[]; env: string[]; input: Uint8Array; timeoutMs: number }): { exitCode: number | null; signalCode: string | null; stderr: Buffer } {
+    const files = [memFile("berth-hook"), memFile("berth-hook-stdin"), memFile("berth-hook-stderr")];
+    try {
+      for (const f of [p.path, String(p.argv.length), ...p.argv, ...p.env]) {
+        if (f.includes("\0")) throw new Error(`hook ${p.path}: an argument or variable contains a NUL byte`);
+      }
+      writeFileSync(files[0]!, [p.path, String(p.argv.length), ...p.argv, ...p.env].join("\0") + "\0");
+      writeFileSync(files[1]!, p.input);
+      this.ran = undefined;
+      if (!sendWithFds(this.conn, `run ${Math.max(0, Math.floor(p.timeoutMs))}\n`, files)) throw new Error("the caller's berth went away");
+      let ran: number[] | undefined;
+      while (!(ran = this.ran as number[] | undefined)) {
+        const chunk = Buffer.alloc(256);
+        const n = receive(this.conn, chunk);
+        if (n === 0) throw new Error("the caller's berth went away");
+        if (n < 0) continue; // the receive timeout: the hook still runs
+        this.buf += chunk.subarray(0, n).toString();
+        this.take();
+      }
+      const [exit, sig, err] = ran;
+      if (err! > 0) {
+        // as Bun's spawnSync reports a program it cannot start
+        const e = new SysError("posix_spawn", err!, p.argv[0]);
+        throw Object.assign(new Error(`${e.code}: ${SPAWN_ERRORS[e.code] ?? e.message}, posix_spawn '${p.argv[0]}'`), { code: e.code });
+      }
+      return {
+        exitCode: exit! >= 0 ? exit! : null,
+        signalCode: sig! > 0 ? (SIGNAL_NAMES.get(sig!) ?? `SIG${sig}`) : null,
+        stderr: readFileSync(`/proc/self/fd/${files[2]}`),
+      };
+    } finally {
+      for (const f of files) closeFd(f);
+    }
+  }
+
   forwardSignals(): void {
     this.say("forward");
   }
@@ -139,6 +304,7 @@ class DoorCall implements Caller {
   release(): void {
     if (this.released) return;
     this.released = true;
+    for (const o of this.outputs) o?.close();
     for (const fd of this.stdio) closeFd(fd);
     if (this.ctl >= 0) closeFd(this.ctl);
     closeFd(this.conn);
@@ -147,14 +313,15 @@ class DoorCall implements Caller {
 
 /**
  * Whether process PID sees the files and processes the agent sees: the same
- * mount, PID and user namespaces and the same root directory. A caller in
+ * namespaces (mount, PID, user, network, cgroup, IPC, UTS) and the same root
+ * directory. A caller in
  * another one (containerd in a private mount namespace, a caller inside a
  * container) names paths and pids the agent cannot resolve as it would: its
  * calls run on Bun.
  */
 function sameView(pid: number): boolean {
   try {
-    for (const link of ["ns/mnt", "ns/pid", "ns/user", "root"]) {
+    for (const link of ["ns/mnt", "ns/pid", "ns/user", "ns/net", "ns/cgroup", "ns/ipc", "ns/uts", "root"]) {
       if (readlinkSync(`/proc/${pid}/${link}`) !== readlinkSync(`/proc/self/${link}`)) return false;
     }
     return true;
@@ -164,7 +331,7 @@ function sameView(pid: number): boolean {
 }
 
 /** Reads the request on CONN: the call, or undefined (answered) when it is not one. */
-function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[]; umask: number } | undefined {
+function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[] } | undefined {
   const first = Buffer.alloc(65536);
   const { n, fds } = receiveWithFds(conn, first);
   const fail = () => {
@@ -200,12 +367,16 @@ function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCa
     const eq = e.indexOf("=");
     if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
   }
-  return { call: new DoorCall(conn, cwd, env, [fds[0]!, fds[1]!, fds[2]!], fds[3]!, watch), argv, umask };
+  return { call: new DoorCall(conn, cwd, env, umask, [fds[0]!, fds[1]!, fds[2]!], fds[3]!, watch), argv };
 }
 
 /** Serves front doors for the state directory ROOT until SIGTERM or SIGINT. */
 export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
   const als = new AsyncLocalStorage<Caller>();
+  // the process's umask is 0 for good: a call's files get their modes with
+  // its caller's umask applied (callerMode in src/linux/caller.ts), never
+  // with another concurrent call's
+  process.umask(0);
   setCallerSource(() => als.getStore());
   const uid = process.geteuid?.() ?? 0;
   const path = doorSocket(o.root);
@@ -244,18 +415,21 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
       return;
     }
     if (!req) return;
-    const { call, argv, umask } = req;
+    const { call, argv } = req;
     if (!sameView(cred.pid)) {
       if (logCalls) writeErr(`berth agent: fallback (another view of the system): ${argv.join(" ")}\n`);
+      call.finish(o.fallback, o.fallback);
+      return;
+    }
+    if (call.env.BERTH_TRACE_PAUSE) {
+      // a test's pause stops the whole process at a step (src/linux/trace.ts): the Bun berth's, not the agent's
+      if (logCalls) writeErr(`berth agent: fallback (BERTH_TRACE_PAUSE): ${argv.join(" ")}\n`);
       call.finish(o.fallback, o.fallback);
       return;
     }
     inflight++;
     let code = 1;
     try {
-      // the caller's umask for what the call makes (a call runs without a
-      // break until it waits for its core, and makes its files before that)
-      process.umask(umask);
       code = await als.run(call, () => o.run(argv));
     } catch (e) {
       als.run(call, () => writeErr(`berth: ${(e as Error).message}\n`));
@@ -263,6 +437,8 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
       inflight--;
       watched.delete(call.conn);
       if (logCalls) writeErr(`berth agent: ${code === o.fallback ? "fallback" : `exit ${code}`}: ${argv.join(" ")}\n`);
+      // the caller's output goes before its answer (it exits on the answer)
+      await call.flush();
       call.finish(code, o.fallback);
     }
   };

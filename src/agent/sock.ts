@@ -14,6 +14,8 @@ const lib = lazyLibc({
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
   recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
+  sendmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64 },
+  memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 },
   recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
   send: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
@@ -141,6 +143,38 @@ export function receiveWithFds(fd: number, buf: Buffer, maxFds = 8): { n: number
   return { n, fds };
 }
 
+/** Sends TEXT with the descriptors FDS (SCM_RIGHTS); false when the peer is gone. */
+export function sendWithFds(fd: number, text: string, fds: number[]): boolean {
+  const buf = Buffer.from(text);
+  const iov = Buffer.alloc(16);
+  iov.writeBigUInt64LE(BigInt(ptr(buf)), 0);
+  iov.writeBigUInt64LE(BigInt(buf.length), 8);
+  const control = Buffer.alloc(16 + ((4 * fds.length + 7) & ~7));
+  control.writeBigUInt64LE(BigInt(16 + 4 * fds.length), 0);
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  fds.forEach((f, i) => control.writeInt32LE(f, 16 + 4 * i));
+  const msg = Buffer.alloc(56);
+  msg.writeBigUInt64LE(BigInt(ptr(iov)), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
+  msg.writeBigUInt64LE(BigInt(control.length), 40);
+  for (;;) {
+    const n = Number(c.sendmsg(fd, msg, MSG_NOSIGNAL));
+    if (n === buf.length) return true;
+    // a line of a few bytes goes whole or not at all on a unix stream socket
+    if (n >= 0) return sendText(fd, text.slice(n));
+    if (errno() !== EINTR) return false;
+  }
+}
+
+/** An anonymous memory file (memfd_create, close-on-exec). */
+export function memFile(name: string): number {
+  const fd = c.memfd_create(Buffer.from(name + "\0"), 1 /* MFD_CLOEXEC */);
+  if (fd < 0) fail("memfd_create");
+  return fd;
+}
+
 /** recv(2): bytes into BUF; 0 at end of file, -1 when nothing came in time (or none waits, non-blocking). */
 export function receive(fd: number, buf: Buffer, nonBlocking = false): number {
   for (;;) {
@@ -178,6 +212,17 @@ export function sendText(fd: number, text: string): boolean {
     off += n;
   }
   return true;
+}
+
+/** send(2) of BUF without waiting: the bytes sent, -2 when there is no room now, -1 when the peer is gone. */
+export function sendNow(fd: number, buf: Buffer): number {
+  for (;;) {
+    const n = Number(c.send(fd, buf, BigInt(buf.length), MSG_NOSIGNAL | 0x40 /* MSG_DONTWAIT */));
+    if (n >= 0) return n;
+    const e = errno();
+    if (e === EINTR) continue;
+    return e === EAGAIN ? -2 : -1;
+  }
 }
 
 /** poll(2) on FDS for input: each one's revents (0: nothing). */

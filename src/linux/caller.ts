@@ -17,10 +17,28 @@ export interface RemoteCore {
 export interface Caller {
   cwd: string;
   env: Record<string, string | undefined>;
+  /**
+   * the caller's umask: the agent's own is 0 and what a call creates is given
+   * its mode with this one applied (fs.ts), so that concurrent calls with
+   * different umasks never see each other's
+   */
+  umask: number;
   /** the caller's descriptors 0, 1 and 2, as held here */
   stdio: [number, number, number];
   /** starts berth-core EXE beside the caller with its descriptors 3..3+preserveFds-1 */
   startCore(exe: string, preserveFds: number): RemoteCore;
+  /**
+   * writes the runtime's own output to the caller's descriptor N without
+   * ever blocking (a caller that does not read holds only its own call);
+   * what cannot go yet is kept and sent before the call's answer
+   */
+  write?(n: 1 | 2, data: Uint8Array): void;
+  /**
+   * runs a program (a hook) as the caller's child, as the Bun berth runs it
+   * as its own: in the caller's cgroup, namespaces and working directory,
+   * with ENV only, INPUT on its stdin, the caller's stdout; waits for it
+   */
+  runProcess?(p: { path: string; argv: string[]; env: string[]; input: Uint8Array; timeoutMs: number }): { exitCode: number | null; signalCode: string | null; stderr: Buffer };
   /** the caller's signals go on to its core from now on */
   forwardSignals(): void;
   /** whether the caller is still there (its front door has not gone away) */
@@ -49,6 +67,16 @@ export function callerCwd(): string {
 export function callerPath(path: string): string {
   const c = source();
   return !c || path.startsWith("/") ? path : `${c.cwd}/${path}`;
+}
+
+/**
+ * MODE as the caller's umask leaves it, for a file or directory a call
+ * creates: the Bun berth's own umask is applied by the kernel (MODE as is);
+ * the agent's is 0, and the caller's is applied here.
+ */
+export function callerMode(mode: number): number {
+  const c = source();
+  return c ? mode & ~c.umask : mode;
 }
 
 /** The caller's environment. */

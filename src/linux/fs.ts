@@ -7,6 +7,7 @@
 // The engine, which loads far more, keeps using node:fs.
 import { CString, ptr, read, type Pointer } from "bun:ffi";
 import { check, cstr, errno, sym, SysError } from "./libc.ts";
+import { callerMode } from "./caller.ts";
 
 const O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000;
 const O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
@@ -25,8 +26,9 @@ export function openSync(path: string, flags: string | number = "r", mode = 0o66
   const f = typeof flags === "number" ? flags : FLAGS[flags];
   if (f === undefined) throw new Error(`openSync: unsupported flags ${flags}`);
   const p = cstr(path);
+  const m = f & O_CREAT ? callerMode(mode) : mode;
   for (;;) {
-    const fd = sym.open(p, f | O_CLOEXEC, mode);
+    const fd = sym.open(p, f | O_CLOEXEC, m);
     if (fd >= 0) return fd;
     const e = errno();
     if (e !== EINTR) throw new SysError("open", e, path);
@@ -162,7 +164,7 @@ export function existsSync(path: string): boolean {
 }
 
 export function mkdirSync(path: string, opts: { recursive?: boolean; mode?: number } = {}): void {
-  const mode = opts.mode ?? 0o777;
+  const mode = callerMode(opts.mode ?? 0o777);
   if (sym.mkdir(cstr(path), mode) === 0) return;
   const e = errno();
   if (opts.recursive) {

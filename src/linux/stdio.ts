@@ -31,10 +31,14 @@ export function callerFd(n: 0 | 1 | 2): number {
 }
 
 export function writeOut(text: string): void {
-  writeAll(callerFd(1), text);
+  const c = caller();
+  if (c?.write) c.write(1, Buffer.from(text));
+  else writeAll(callerFd(1), text);
 }
 
 export function writeErr(text: string): void {
+  const c = caller();
+  if (c?.write) return c.write(2, Buffer.from(text));
   try {
     writeAll(callerFd(2), text);
   } catch {

@@ -4,6 +4,7 @@
 import { ptr } from "bun:ffi";
 import { check, cstr, errno, sym, SYS_mount_setattr, SYS_open_tree, SysError } from "./libc.ts";
 import { readFileSync, writeSync } from "./fs.ts";
+import { callerMode } from "./caller.ts";
 
 export { SysError };
 
@@ -141,7 +142,7 @@ export function setChildSubreaper(): void {
 }
 
 export function mkfifo(path: string, mode: number): void {
-  check(sym.mkfifo(cstr(path), mode), "mkfifo", path);
+  check(sym.mkfifo(cstr(path), callerMode(mode)), "mkfifo", path);
 }
 
 /** open(2), which may block (a FIFO waiting for its writer). */

@@ -5,6 +5,7 @@
 // there (test/runtime/interrupted.test.ts).
 import { writeErr } from "./stdio.ts";
 import { caller } from "./caller.ts";
+// read once for a Bun berth; the agent reads them from each call's caller
 const on = !!process.env.BERTH_TRACE;
 const pauseAt = process.env.BERTH_TRACE_PAUSE;
 let sink: ((label: string) => void) | undefined;
@@ -15,10 +16,11 @@ export function traceTo(f: (label: string) => void): void {
   else sink = f;
 }
 export function trace(label: string): void {
-  if (on) writeErr(`[trace ${performance.now().toFixed(2)} ms] ${label}\n`);
   const c = caller();
+  if (c ? c.env.BERTH_TRACE : on) writeErr(`[trace ${performance.now().toFixed(2)} ms] ${label}\n`);
   (c ? c.traceSink : sink)?.(label);
-  if (label === pauseAt) {
+  // (the agent leaves a call with BERTH_TRACE_PAUSE to the Bun berth: a pause would hold every call)
+  if (!c && label === pauseAt) {
     writeErr(`[paused] ${label}\n`);
     for (;;) Bun.sleepSync(1000);
   }

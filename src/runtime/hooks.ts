@@ -4,7 +4,7 @@ import { readFileSync } from "../linux/fs.ts";
 import type { Hook } from "../spec/types.ts";
 import { processStart, RuntimeError } from "./state.ts";
 import { callerFd } from "../linux/stdio.ts";
-import { callerCwd } from "../linux/caller.ts";
+import { caller, callerCwd } from "../linux/caller.ts";
 
 /** Runs the hooks of a phase in order; the first that fails throws (prestart,
  * createRuntime: the runtime-spec's lifecycle steps 3 and 4 end create). */
@@ -32,7 +32,9 @@ export function runHooksWarning(phase: string, hooks: Hook[] | undefined, state:
 
 function runHook(phase: string, h: Hook, state: object): void {
   const args = h.args && h.args.length > 0 ? h.args : [h.path];
-  const r = Bun.spawnSync({
+  // the agent's caller runs it as its own child (its cgroup, namespaces, working directory)
+  const remote = caller();
+  const r = remote?.runProcess ? remote.runProcess({ path: h.path, argv: args, env: h.env ?? [], input: Buffer.from(JSON.stringify(state)), timeoutMs: (h.timeout ?? 0) * 1000 }) : Bun.spawnSync({
     cmd: [h.path, ...args.slice(1)],
     argv0: args[0],
     env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),

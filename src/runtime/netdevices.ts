@@ -7,6 +7,7 @@
 import { statSync } from "../linux/fs.ts";
 import type { LinuxNetDevice } from "../spec/types.ts";
 import { RuntimeError } from "./state.ts";
+import { callerEnv } from "../linux/caller.ts";
 
 /** A network namespace: the path of its nsfs file. */
 export type NetnsPath = string;
@@ -18,7 +19,7 @@ export function runtimeNetns(): NetnsPath {
 
 function ip(netns: NetnsPath, args: string[]): { ok: boolean; out: string; err: string } {
   const argv = netns === runtimeNetns() ? ["ip", ...args] : ["nsenter", `--net=${netns}`, "ip", ...args];
-  const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: callerEnv() });
   return { ok: r.exitCode === 0, out: r.stdout.toString(), err: r.stderr.toString().trim() };
 }
 

@@ -19,12 +19,12 @@ export interface Agent {
 }
 
 /** Starts `berth --root ROOT agent` and waits until its socket listens. */
-export function startAgent(root: string, logFile: string): Agent {
+export function startAgent(root: string, logFile: string, env: Record<string, string> = {}): Agent {
   const socket = join(root, ".warm.sock");
   const err = openSync(logFile, "w");
   const p = Bun.spawn([DOOR, "--root", root, "agent"], {
     stdio: ["ignore", "ignore", err],
-    env: { ...process.env, BERTH_AGENT_LOG: "1", BERTH_NO_AGENT: "1" },
+    env: { ...process.env, ...env, BERTH_AGENT_LOG: "1", BERTH_NO_AGENT: "1" },
     cwd: "/",
   });
   closeSync(err);

@@ -7,7 +7,7 @@
 // them); a caller of another uid is refused; an agent killed in the middle
 // of a call gives one error line and a non-zero exit, and the next call works.
 import { describe, expect } from "bun:test";
-import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ctest, alive, waitFor, BERTH, type Ctx, type Result } from "../runtime/helpers.ts";
 import { startAgent, type Agent } from "./agent.ts";
@@ -109,6 +109,90 @@ describe("front door and agent", () => {
     expect(modes.agent).toBe(modes.bun!);
   }, 30000, { skip });
 
+  ctest("concurrent calls with different umasks: each call's files and hooks get its own caller's umask", async (c) => {
+    agentFor(c);
+    const out = c.tempDir("out");
+    // a foreground run whose poststop hook comes after a call of another umask has been served
+    const b = c.bundle(["sleep", "1"], (s) => {
+      s.hooks = { poststop: [{ path: "/bin/sh", args: ["sh", "-c", 'umask > "$0"; echo > "$0.file"', join(out, "hook")] }] };
+    });
+    const id = c.id("umask");
+    const pidFile = join(out, "pid");
+    const run = Bun.spawn(["sh", "-c", 'umask 077 && exec "$@"', "sh", BERTH, "--root", c.root, "run", "--bundle", b.dir, "--pid-file", pidFile, id], { stdout: "ignore", stderr: "inherit" });
+    c.trackPid(run.pid);
+    expect(await waitFor(() => status(c, id) === "running"));
+    const other = Bun.spawn(["sh", "-c", 'umask 000 && exec "$@"', "sh", BERTH, "--root", c.root, "state", "nosuch"], { stdout: "ignore", stderr: "ignore" });
+    expect(await other.exited).toBe(1);
+    expect(await run.exited).toBe(0);
+    expect(readFileSync(join(out, "hook"), "utf8")).toBe("0077\n");
+    const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+    expect([mode(pidFile), mode(join(out, "hook.file"))]).toEqual(["600", "600"]);
+  }, 30000, { skip });
+
+  ctest("BERTH_TRACE and the other BERTH_ settings are the caller's, not the agent's", async (c) => {
+    const a = startAgent(c.root, join(c.tempDir("agent"), "agent.log"), { BERTH_TRACE: "1", BERTH_CORE: "/nonexistent/berth-core" });
+    c.defer(() => a.stop());
+    const b = c.bundle(["true"]);
+    // the agent's environment traces and names a core that is not there: a caller's call does neither
+    expect(await c.berth(["state", "nosuch"])).toEqual(await bun(c, ["state", "nosuch"]));
+    expect(await c.berth(["run", "--bundle", b.dir, c.id("env")])).toEqual({ code: 0, stdout: "", stderr: "" });
+    // a caller that asks for the trace gets it
+    const traced = await call(c, ["state", "nosuch"], { BERTH_TRACE: "1" });
+    expect(traced.code).toBe(1);
+    expect(traced.stderr).toMatch(/^\[trace [0-9.]+ ms\] main$/m);
+    expect(served(a).filter((l) => l.startsWith("exit"))).toHaveLength(3);
+  }, 30000, { skip });
+
+  ctest("hooks run as the caller's children: its cgroup, namespaces, working directory and umask, as without the agent", async (c) => {
+    const a = agentFor(c);
+    const out = c.tempDir("hooks");
+    const phases = ["prestart", "createRuntime", "poststart", "poststop"] as const;
+    // each hook records where it runs; one also writes to the caller's stdout
+    const record = 'f=$0; { cat /proc/self/cgroup; env | sort; pwd; umask; for n in net mnt pid ipc uts cgroup; do readlink /proc/self/ns/$n; done; } > "$f"';
+    const b = c.bundle(["true"], (s) => {
+      s.hooks = Object.fromEntries(phases.map((p) => [p, [{ path: "/bin/sh", args: ["sh", "-c", `${record}; echo ${p} ran`, join(out, p)], env: ["HOOK=1", "PATH=/usr/bin:/bin"] }]]));
+    });
+    // the caller: in a cgroup of its own (not the agent's), a working directory and a umask of its own
+    const cg = `/sys/fs/cgroup/unified/berth-test-${c.id("cg")}`;
+    mkdirSync(cg);
+    c.defer(() => rmdirSync(cg));
+    const cwd = c.tempDir("cwd");
+    const results: Record<string, { stdout: string; code: number; files: string[] }> = {};
+    for (const [path, env] of [["agent", {}], ["bun", { BERTH_NO_AGENT: "1" }]] as const) {
+      const p = Bun.spawn(["sh", "-c", `echo $$ > ${cg}/cgroup.procs && umask 027 && exec "$@"`, "sh", BERTH, "--root", c.root, "run", "--bundle", b.dir, c.id("hooks")], { cwd, env: { ...process.env, AGENT_ONLY: "no", ...env }, stdout: "pipe", stderr: "inherit" });
+      const stdout = await new Response(p.stdout).text();
+      results[path] = { stdout, code: await p.exited, files: phases.map((ph) => readFileSync(join(out, ph), "utf8")) };
+    }
+    expect(results.agent).toEqual(results.bun!);
+    expect(results.agent!.code).toBe(0);
+    expect(results.agent!.stdout).toBe(phases.map((p) => `${p} ran\n`).join(""));
+    const rec = results.agent!.files[0]!;
+    expect(rec).toContain(`0::/${cg.slice(cg.lastIndexOf("/") + 1)}\n`);
+    expect(rec).toContain(`\n${cwd}\n0027\n`);
+    expect(rec).toContain("HOOK=1\n");
+    expect(served(a).filter((l) => l.startsWith("exit 0: "))).toHaveLength(1);
+  }, 30000, { skip });
+
+  ctest("a hook that fails, times out or cannot start: the same error through the agent as without it", async (c) => {
+    agentFor(c);
+    const hooks: [string, object][] = [
+      ["status", { path: "/bin/sh", args: ["sh", "-c", "echo bad >&2; exit 3"] }],
+      ["missing", { path: "/nonexistent/hook", args: ["hook"] }],
+      ["timeout", { path: "/bin/sleep", args: ["sleep", "5"], timeout: 1 }],
+      ["signal", { path: "/bin/sh", args: ["sh", "-c", "kill -TERM $$"] }],
+    ];
+    for (const [name, hook] of hooks) {
+      const b = c.bundle(["true"], (s) => {
+        s.hooks = { createRuntime: [hook as never], poststop: [hook as never] };
+      });
+      const viaAgent = await c.berth(["run", "--bundle", b.dir, c.id(name)]);
+      const viaBun = await bun(c, ["run", "--bundle", b.dir, c.id(name)]);
+      expect({ name, ...viaAgent }).toEqual({ name, ...viaBun });
+      expect(viaAgent.code).toBe(1);
+    }
+    expect((await c.berth(["list", "-q"])).stdout).toBe("");
+  }, 60000, { skip });
+
   ctest("a container made through one path is managed through the other", async (c) => {
     agentFor(c);
     const b = c.bundle(["sh", "-c", "echo started; sleep 30"]);
@@ -186,6 +270,58 @@ describe("front door and agent", () => {
     expect((await long).code).toBe(0);
     const log = served(a);
     expect(log.findIndex((x) => x.endsWith("list -q"))).toBeLessThan(log.findIndex((x) => x.endsWith(id)));
+  }, 30000, { skip });
+
+  ctest("a caller that does not read its stdout holds only its own call", async (c) => {
+    const a = agentFor(c);
+    // a pipe already full, that nobody reads until the end: the first call's output cannot go
+    const fifo = join(c.tempDir("fifo"), "out");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const filler = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const stuckOut = openSync(fifo, constants.O_WRONLY);
+    c.defer(() => [reader, filler, stuckOut].forEach((fd) => closeSync(fd)));
+    const chunk = Buffer.alloc(4096, "x");
+    let filled = 0;
+    for (;;) {
+      try {
+        filled += writeSync(filler, chunk);
+      } catch {
+        break;
+      }
+    }
+    const stuck = Bun.spawn([BERTH, "--root", c.root, "list"], { stdout: stuckOut, stderr: "pipe" });
+    c.trackPid(stuck.pid);
+    expect(await waitFor(() => served(a).length === 0 && a.log().includes("listening") && stuck.exitCode === null));
+    await Bun.sleep(300);
+    // meanwhile another call is served at once
+    const t0 = performance.now();
+    expect(await c.berth(["list", "-q"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(stuck.exitCode).toBeNull();
+    // the first call's output comes, after the filler's, once the pipe is read
+    let got = "";
+    const buf = Buffer.alloc(65536);
+    const end = Date.now() + 10000;
+    while (stuck.exitCode === null && Date.now() < end) {
+      try {
+        got += buf.subarray(0, readSync(reader, buf)).toString();
+      } catch {
+        await Bun.sleep(10);
+      }
+    }
+    expect(await stuck.exited).toBe(0);
+    for (;;) {
+      try {
+        const n = readSync(reader, buf);
+        if (n === 0) break;
+        got += buf.subarray(0, n).toString();
+      } catch {
+        break;
+      }
+    }
+    expect(got.length).toBeGreaterThan(filled);
+    expect(got.slice(filled)).toBe((await bun(c, ["list"])).stdout);
   }, 30000, { skip });
 
   ctest("a second agent for the same --root refuses to start; the first keeps serving", async (c) => {
