@@ -77,12 +77,17 @@ describe("unpackLayer", () => {
   });
 
   describe("hostile archives never write outside the target", () => {
-    async function hostile(entries: Parameters<typeof packTar>[0]): Promise<{ outside: string; target: string; error?: Error }> {
+    /** A fresh directory: the target to unpack into, beside "outside" holding a passwd file that must stay "original". */
+    function victim(): { base: string; target: string; outside: string } {
       const base = fresh();
-      const target = join(base, "target");
       const outside = join(base, "outside");
       mkdirSync(outside);
       writeFileSync(join(outside, "passwd"), "original");
+      return { base, target: join(base, "target"), outside };
+    }
+
+    async function hostile(entries: Parameters<typeof packTar>[0]): Promise<{ outside: string; target: string; error?: Error }> {
+      const { target, outside } = victim();
       let error: Error | undefined;
       try {
         await unpackLayer(await packTar(entries), target);
@@ -108,11 +113,7 @@ describe("unpackLayer", () => {
     });
 
     test("a symlink to an absolute path, then a file through it, stays inside", async () => {
-      const base = fresh();
-      const target = join(base, "target");
-      const outside = join(base, "outside");
-      mkdirSync(outside);
-      writeFileSync(join(outside, "passwd"), "original");
+      const { target, outside } = victim();
       await unpackLayer(await packTar([
         { header: { name: "a", type: "symlink", linkname: outside } },
         { header: { name: "a/passwd", type: "file" }, data: "pwned" },
@@ -124,11 +125,7 @@ describe("unpackLayer", () => {
     });
 
     test("a symlink as the final component is replaced, not written through", async () => {
-      const base = fresh();
-      const target = join(base, "target");
-      const outside = join(base, "outside");
-      mkdirSync(outside);
-      writeFileSync(join(outside, "passwd"), "original");
+      const { target, outside } = victim();
       await unpackLayer(await packTar([
         { header: { name: "link", type: "symlink", linkname: join(outside, "passwd") } },
         { header: { name: "link", type: "file" }, data: "replaced" },
@@ -164,10 +161,7 @@ describe("unpackLayer", () => {
     test("hard links to outside targets are refused", async () => {
       const r = await hostile([{ header: { name: "h", type: "link", linkname: "../outside/passwd" } }]);
       expect(r.error?.message).toContain("path escapes the target");
-      const base = fresh();
-      const outside = join(base, "outside");
-      mkdirSync(outside);
-      writeFileSync(join(outside, "passwd"), "original");
+      const { base, outside } = victim();
       // absolute hard link target: resolved inside the target, where it does not exist
       let err: Error | undefined;
       try {

@@ -64,6 +64,14 @@ async function setup(id: string, extra: Partial<Parameters<typeof setupNetwork>[
   });
 }
 
+/** What setup throws (undefined where it succeeds). */
+function setupError(id: string, extra: Partial<Parameters<typeof setupNetwork>[0]> = {}): Promise<unknown> {
+  return setup(id, extra).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
 function hostLinks(): string {
   return inNetns(sb.hostNetns, ["ip", "-o", "link", "show"]).stdout;
 }
@@ -115,12 +123,7 @@ describe("CNI bridge network", () => {
 
   test("the subnet is full: a third ADD fails and leaves nothing behind", async () => {
     const before = hostLinks().split("\n").length;
-    let err: unknown;
-    try {
-      await setup("cfull");
-    } catch (e) {
-      err = e;
-    }
+    const err = await setupError("cfull");
     expect(err).toBeInstanceOf(CniError);
     expect((err as CniError).plugin).toBe("bridge");
     expect((err as Error).message).toContain("plugins[0]");
@@ -184,12 +187,7 @@ describe("CNI bridge network", () => {
       ],
     };
     const before = hostLinks().split("\n").filter((l) => l.includes("veth")).length;
-    let err: unknown;
-    try {
-      await setup("cbad", { network: bad });
-    } catch (e) {
-      err = e;
-    }
+    const err = await setupError("cbad", { network: bad });
     expect(err).toBeInstanceOf(CniError);
     const ce = err as CniError;
     expect(ce.plugin).toBe("tuning");
@@ -206,12 +204,7 @@ describe("CNI bridge network", () => {
 
   test("an unknown plugin type or a missing subnet is refused before anything is made", async () => {
     const unknown: NetworkConfigList = { ...NET, plugins: [NET.plugins[0]!, { type: "no-such-plugin" }] };
-    let err: unknown;
-    try {
-      await setup("cunk", { network: unknown });
-    } catch (e) {
-      err = e;
-    }
+    let err = await setupError("cunk", { network: unknown });
     expect(err).toBeInstanceOf(NetworkConfigError);
     expect((err as NetworkConfigError).field).toBe("plugins[1].type");
     expect((err as Error).message).toContain('"no-such-plugin"');
@@ -219,12 +212,7 @@ describe("CNI bridge network", () => {
     expect(existsSync(join(sb.runDir, "network", "cunk"))).toBe(false);
 
     const noSubnet = { ...NET, plugins: [{ type: "bridge", bridge: "bt2", ipam: { type: "host-local" } }] };
-    err = undefined;
-    try {
-      await setup("cnosub", { network: noSubnet });
-    } catch (e) {
-      err = e;
-    }
+    err = await setupError("cnosub", { network: noSubnet });
     expect(err).toBeInstanceOf(NetworkConfigError);
     expect((err as NetworkConfigError).field).toBe("plugins[0].ipam.subnet");
     expect((err as Error).message).toContain("host-local");
