@@ -20,7 +20,18 @@ beforeAll(async () => {
   agent = Bun.spawn([join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts"), "--root", b.root, "serve", "--socket", sock], {
     stdout: "ignore", stderr: "pipe", env: { ...process.env, BERTH_ENGINE_ROOT: engineRoot },
   });
-  for (let i = 0; i < 200 && !existsSync(sock); i++) await Bun.sleep(10);
+  // ready when it answers (not when its socket file appears): a loaded host can take seconds to start it
+  for (let i = 0; i < 600; i++) {
+    if (existsSync(sock)) {
+      try {
+        await fetch("http://agent/v1/health", { unix: sock } as RequestInit);
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== "ECONNREFUSED") throw e;
+      }
+    }
+    await Bun.sleep(50);
+  }
 });
 
 afterAll(async () => {
