@@ -1,19 +1,12 @@
 // Detached containers: -d, logs (-f), ps (-a, -q), exec, stop, kill, rm,
 // stats, inspect; layers shared between containers of one image.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { EngineEnv, idOf } from "./helpers.ts";
+import { engineEnvForFile, idOf } from "./helpers.ts";
 import { snapshotterMode } from "../../src/image/snapshot.ts";
 
-let env: EngineEnv;
-beforeAll(() => {
-  env = new EngineEnv();
-});
-afterEach(() => env.removeAll());
-afterAll(async () => {
-  await env.cleanup();
-});
+const env = engineEnvForFile();
 
 describe("detached containers", () => {
   test("-d, logs, logs -f, ps -a, stop with the stop signal, rm", async () => {

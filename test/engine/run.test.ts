@@ -1,19 +1,12 @@
 // berth run end to end: output, exit codes, flags checked from inside the
 // container, and nothing left behind.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BERTH, EngineEnv, idOf } from "./helpers.ts";
+import { BERTH, engineEnvForFile, idOf } from "./helpers.ts";
 
-let env: EngineEnv;
-beforeAll(() => {
-  env = new EngineEnv();
-});
-afterEach(() => env.removeAll());
-afterAll(async () => {
-  await env.cleanup();
-});
+const env = engineEnvForFile();
 
 describe("run", () => {
   test("run --rm prints the output, exits 0 and leaves nothing", () => {
