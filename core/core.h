@@ -59,8 +59,15 @@ void parse_plan(char *buf, uint32_t total, struct plan *p);
 extern int ctl_fd;
 /* a mount to detach when the core fails (see fail_exit) */
 extern const char *die_detach;
+/* the step now running, as the core goes: plan, setup, cgroup, sockets,
+ * idmap, namespaces, clone, seccomp (the parent half); rootfs, hooks, pivot,
+ * paths, terminal, start (create's init); process, cwd, exec */
+extern const char *core_step;
+/* an error line, and exit: without an errno; with errno (its text appended
+ * to the message); with ERR given (the message says what it means) */
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void die_errno(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void die_with(int err, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void send_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *recv_line(int fd);
 uint64_t num(const char *s);

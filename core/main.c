@@ -9,7 +9,10 @@
  *   "hooks"      the runtime environment is ready: run createRuntime hooks,
  *                then answer "continue LEN\n" + LEN bytes of state JSON
  *   "ready"      create: the init waits on the exec fifo for `start`
- *   "error MSG"  a step failed; nothing more follows
+ *   "error ERRNO STEP MSG"
+ *                a step failed; nothing more follows. ERRNO: the errno it
+ *                got (0: none), STEP: the step (core_step, see core.h),
+ *                MSG: the message for people
  * End of file without "error" means success (exec: the process was
  * executed; the socket is close-on-exec).
  */
@@ -284,6 +287,7 @@ static int executable(const char *path)
 /* Finds args[0] in the container (after pivot_root) along PATH from env. */
 static char *find_executable(const char *arg0, char **env)
 {
+	core_step = "exec";
 	if (strchr(arg0, '/')) {
 		if (!executable(arg0))
 			die_errno("exec %s", arg0);
@@ -303,7 +307,7 @@ static char *find_executable(const char *arg0, char **env)
 			return strdup(full);
 		}
 	}
-	die("exec %s: executable file not found in $PATH", arg0);
+	die_with(ENOENT, "exec %s: executable file not found in $PATH", arg0);
 }
 
 /* rlimit RESOURCE SOFT HARD [LABEL]: applied at create (before "ready", so
@@ -530,6 +534,7 @@ static char **process_env(void)
  * of the runtime's own calls as possible run under it. Returns the program. */
 static char *prepare_process(void)
 {
+	core_step = "process";
 	find_home(); /* before the seccomp filter and the user switch */
 	apply_process_attrs();
 	seccomp_prepare(&plan);
@@ -552,6 +557,7 @@ static char *prepare_process(void)
 static void __attribute__((noreturn)) exec_process(char *exe)
 {
 	const struct op *o;
+	core_step = "exec";
 	if (!seccomp_loaded) {
 		seccomp_load_prepared(&plan);
 		seccomp_loaded = 1;
@@ -568,10 +574,11 @@ static void __attribute__((noreturn)) exec_process(char *exe)
 /* The process's working directory exists in the container, as a directory. */
 static void check_cwd(void)
 {
+	core_step = "cwd";
 	const struct op *o = plan.one[OP_CWD];
 	struct stat st;
 	if (o && (stat(FSTR(o, FLD_CWD_PATH), &st) < 0 || !S_ISDIR(st.st_mode)))
-		die("cwd %s: not a directory in the container", FSTR(o, FLD_CWD_PATH));
+		die_with(ENOTDIR, "cwd %s: not a directory in the container", FSTR(o, FLD_CWD_PATH));
 }
 
 static void set_hostnames(void)
@@ -761,6 +768,7 @@ static void mount_readonly(int rootfd, const struct op *o)
 static void __attribute__((noreturn)) child_create(int console, int fifo)
 {
 	const struct op *o;
+	core_step = "rootfs";
 	set_hostnames();
 	/* a session keyring of the container's own (kernels without keys: skip) */
 	if ((o = plan.one[OP_SESSION_KEYRING]) &&
@@ -818,11 +826,13 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 			mount_readonly(rootfd, o);
 	}
 	/* createRuntime hooks run now in berth; createContainer ones here */
+	core_step = "hooks";
 	send_line("hooks");
 	size_t slen;
 	char *state = await_continue(&slen);
 	run_hooks(&plan, "createContainer", state, slen);
 
+	core_step = "pivot";
 	if (fchdir(rootfd) < 0)
 		die_errno("entering the rootfs");
 	if (shared_ns) {
@@ -848,6 +858,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	if (chdir("/") < 0)
 		die_errno("chdir /");
 	close(rootfd);
+	core_step = "paths";
 	/* sysctls first: readonly paths usually cover /proc/sys */
 	sysctls(procfd);
 	close(procfd);
@@ -873,6 +884,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	if (((prop & MS_UNBINDABLE) || (shared_ns && plan.one[OP_ROOTFS_PROPAGATION])) && mount(NULL, "/", NULL, prop, NULL) < 0)
 		die_errno("linux.rootfsPropagation: setting the propagation of the new root");
 	if ((o = plan.one[OP_TERMINAL])) {
+		core_step = "terminal";
 		if (console < 0)
 			die("a terminal needs a console socket");
 		setup_terminal(console, (int)FNUM(o, FLD_TERMINAL_ROWS), (int)FNUM(o, FLD_TERMINAL_COLS), (long)FNUM(o, FLD_TERMINAL_UID));
@@ -887,6 +899,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	 * container's own /proc/PID/fd, a directory found now on a verified
 	 * procfs, as runc does. */
 	int fifo_fds = -1;
+	core_step = "start";
 	if (fifo >= 0) {
 		int pfd = proc_mounted_root("/proc");
 		if (pfd < 0)
@@ -911,6 +924,7 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 		close(fifo);
 		close(fifo_fds);
 	}
+	core_step = "hooks";
 	run_hooks(&plan, "startContainer", state, slen);
 	exec_process(exe);
 }
@@ -918,16 +932,19 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 static void __attribute__((noreturn)) child_exec(int console)
 {
 	const struct op *o;
+	core_step = "rootfs";
 	/* chroot ROOT: a container that shares the runtime's mount namespace */
 	if ((o = plan.one[OP_CHROOT]) && (chroot(FSTR(o, FLD_CHROOT_PATH)) < 0 || chdir("/") < 0))
 		die_errno("entering the container's root %s", FSTR(o, FLD_CHROOT_PATH));
 	check_cwd();
 	if ((o = plan.one[OP_TERMINAL])) {
+		core_step = "terminal";
 		if (console < 0)
 			die("a terminal needs a console socket");
 		setup_terminal(console, (int)FNUM(o, FLD_TERMINAL_ROWS), (int)FNUM(o, FLD_TERMINAL_COLS), (long)FNUM(o, FLD_TERMINAL_UID));
 		close(console);
 	}
+	core_step = "process";
 	apply_affinity("final");
 	exec_process(prepare_process());
 }
@@ -945,6 +962,7 @@ int main(int argc, char **argv, char **envp)
 	if (fcntl(ctl_fd, F_SETFD, FD_CLOEXEC) < 0)
 		die_errno("control socket");
 	read_plan(ctl_fd, &plan);
+	core_step = "setup";
 	/* before any namespace is joined: the id maps and time offsets are
 	 * written through it (a joined mount namespace's /proc could be anything) */
 	host_proc = proc_mounted_root("/proc");
@@ -966,6 +984,7 @@ int main(int argc, char **argv, char **envp)
 		apply_affinity("initial");
 	/* Join the cgroup first: the child is born in it, and a new cgroup
 	 * namespace is rooted there. */
+	core_step = "cgroup";
 	for (int i = 0; i < plan.of[OP_CGROUP_JOIN].n; i++) {
 		const char *tasks = FSTR(plan.of[OP_CGROUP_JOIN].v[i], FLD_CGROUP_JOIN_TASKS);
 		if (write_file(tasks, "0", 1) < 0)
@@ -983,6 +1002,7 @@ int main(int argc, char **argv, char **envp)
 			die_errno("cgroup %s", into_dir);
 	}
 	int console = -1, fifo = -1, pidfd_sock = -1;
+	core_step = "sockets";
 	if ((o = plan.one[OP_CONSOLE_SOCKET]))
 		console = connect_unix(FSTR(o, FLD_CONSOLE_SOCKET_PATH), "console socket");
 	/* pidfd-socket PATH: where a pidfd of the container's process goes
@@ -1005,11 +1025,13 @@ int main(int argc, char **argv, char **envp)
 	/* bind trees (idmapped or not): made here, in the initial user and
 	 * mount namespaces, before any is joined; the child inherits them and
 	 * attaches them among its mounts */
+	core_step = "idmap";
 	if (create)
 		prepare_idmap_trees(&plan);
 	/* every namespace file is opened first, in the runtime's own
 	 * namespaces: once a mount namespace is joined, /proc/PID/ns/... would
 	 * be looked up in the container's /proc */
+	core_step = "namespaces";
 	const struct oplist *joins = &plan.of[OP_NS_JOIN];
 	int *nsfds = calloc((size_t)joins->n + 1, sizeof(int));
 	if (!nsfds)
@@ -1048,6 +1070,7 @@ int main(int argc, char **argv, char **envp)
 			die_errno("linux.timeOffsets");
 		flags &= ~CLONE_NEWTIME;
 	}
+	core_step = "clone";
 	int sync[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0)
 		die_errno("socketpair");
@@ -1097,6 +1120,7 @@ int main(int argc, char **argv, char **envp)
 		if (unprivileged)
 			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		sync_child = sync[1];
+		core_step = "namespaces";
 		if ((flags & CLONE_NEWUSER) || joined_user) {
 			/* become the namespace's root where the maps allow it (in a
 			 * joined one too: the host's root is unmapped there, and files
@@ -1142,6 +1166,7 @@ int main(int argc, char **argv, char **envp)
 		close(cgfd);
 	if (late_cgns_fd >= 0)
 		close(late_cgns_fd);
+	core_step = "namespaces";
 	if (flags & CLONE_NEWUSER) {
 		if ((o = plan.one[OP_SETGROUPS]))
 			write_proc(pid, "setgroups", FSTR(o, FLD_SETGROUPS_VALUE));
@@ -1152,6 +1177,7 @@ int main(int argc, char **argv, char **envp)
 	}
 	if (unprivileged)
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	core_step = "sockets";
 	if (pidfd_sock >= 0) {
 		int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (pfd < 0 || send_fd(pidfd_sock, pfd, "pidfd", 5) < 0) {
@@ -1167,6 +1193,7 @@ int main(int argc, char **argv, char **envp)
 		kill(pid, SIGKILL);
 		die("the container process died before it started");
 	}
+	core_step = "seccomp";
 	forward_seccomp(sync[0], pid, listener);
 	close(sync[0]);
 	close(ctl_fd);

@@ -36,14 +36,23 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-static void vreport(const char *prefix, const char *fmt, va_list ap, int err)
+/* The step the core is at, named in its error line (see main.c). */
+const char *core_step = "plan";
+
+/* A line to berth. An error (ERR >= 0) goes as "error ERRNO STEP MESSAGE":
+ * the errno the step got (0: none) and the step, for berth to decide on,
+ * and the message for people; STRERR appends the errno's text to the
+ * message. Without the control socket, the message alone goes to stderr. */
+static void vreport(int err, int strerr, const char *fmt, va_list ap)
 {
 	char msg[4096];
-	int n = snprintf(msg, sizeof msg, "%s", prefix);
+	int n = 0;
+	if (err >= 0)
+		n = ctl_fd >= 0 ? snprintf(msg, sizeof msg, "error %d %s ", err, core_step) : snprintf(msg, sizeof msg, "error ");
 	n += vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
 	if (n > (int)sizeof msg - 64)
 		n = (int)sizeof msg - 64;
-	if (err)
+	if (err > 0 && strerr)
 		n += snprintf(msg + n, sizeof msg - (size_t)n, ": %s", strerror(err));
 	/* a message is one line */
 	for (int i = 0; i < n; i++)
@@ -60,7 +69,7 @@ void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vreport("error ", fmt, ap, 0);
+	vreport(0, 0, fmt, ap);
 	va_end(ap);
 	fail_exit();
 }
@@ -70,7 +79,16 @@ void die_errno(const char *fmt, ...)
 	int err = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	vreport("error ", fmt, ap, err);
+	vreport(err, 1, fmt, ap);
+	va_end(ap);
+	fail_exit();
+}
+
+void die_with(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(err, 0, fmt, ap);
 	va_end(ap);
 	fail_exit();
 }
@@ -79,7 +97,7 @@ void send_line(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vreport("", fmt, ap, 0);
+	vreport(-1, 0, fmt, ap);
 	va_end(ap);
 }
 

@@ -25,6 +25,7 @@ import { inspectNetwork, setupNetwork, teardownNetwork, type NetworkMode } from 
 import { Runtime, RuntimeError } from "../runtime/container.ts";
 import { processStart } from "../runtime/state.ts";
 import { setBlocking } from "../linux/sys.ts";
+import { coreErrorOf } from "../linux/core.ts";
 import { startConsole, type Console } from "../linux/console.ts";
 import { acquireLock, writeFileAtomic } from "../linux/lock.ts";
 import type { Process, Spec } from "../spec/types.ts";
@@ -77,9 +78,11 @@ export function selfCommand(): string[] {
 export function classifyStartError(e: unknown): EngineError {
   if (e instanceof EngineError) return e;
   const msg = (e as Error).message ?? String(e);
-  if (/^exec .*(No such file or directory|ENOENT|not found)/.test(msg)) return new EngineError(msg, 127);
-  if (/^exec .*(Permission denied|EACCES|Exec format error|Is a directory)/.test(msg)) return new EngineError(`${msg}: the command cannot be invoked`, 126);
-  if (/^cwd .*not a directory/.test(msg)) return new EngineError(msg, 126);
+  // decided on the core's step and errno (core/core.h), never on the message
+  const core = coreErrorOf(e);
+  if (core?.step === "exec" && core.code === "ENOENT") return new EngineError(msg, 127);
+  if (core?.step === "exec" && ["EACCES", "ENOEXEC", "EISDIR"].includes(core.code ?? "")) return new EngineError(`${msg}: the command cannot be invoked`, 126);
+  if (core?.step === "cwd" && core.code === "ENOTDIR") return new EngineError(msg, 126);
   return new EngineError(msg, 125);
 }
 

@@ -4,6 +4,7 @@ import { existsSync, readSync, writeSync, closeSync } from "./fs.ts";
 import { basename, dirname, join, resolve } from "./path.ts";
 import type { Subprocess } from "bun";
 import { readonlyTree, setBlocking } from "./sys.ts";
+import { errnoName } from "./libc.ts";
 import { caller, callerEnv, type Caller } from "./caller.ts";
 import { opStrings, type PlanOp } from "./planops.ts";
 
@@ -70,7 +71,39 @@ function coreToRun(): string {
   return protectedCore ?? core;
 }
 
-export class CoreError extends Error {}
+/**
+ * An error the core reported ("error ERRNO STEP MESSAGE"), or a failure to
+ * talk to it. Decisions read `errno` (or `code`, its name, which errnoCode
+ * finds) and `step`, never the message, which is for people.
+ */
+export class CoreError extends Error {
+  /** the errno the failing step got; 0 when none */
+  readonly errno: number;
+  /** the core's step that failed (core/core.h: plan, cgroup, namespaces, rootfs, hooks, process, cwd, exec...); "" when the core did not say */
+  readonly step: string;
+  constructor(message: string, opts: { errno?: number; step?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = "CoreError";
+    this.errno = opts.errno ?? 0;
+    this.step = opts.step ?? "";
+  }
+  /** the errno's name ("ENOENT"), undefined without one */
+  get code(): string | undefined {
+    return this.errno ? errnoName(this.errno) : undefined;
+  }
+}
+
+/** The CoreError of a core's "error ..." line. */
+export function coreErrorLine(line: string): CoreError {
+  const m = /^error (\d+) (\S+) (.*)$/s.exec(line);
+  return m ? new CoreError(m[3]!, { errno: Number(m[1]), step: m[2]! }) : new CoreError(line.slice(6));
+}
+
+/** The CoreError an error carries: itself, or one in its cause chain. */
+export function coreErrorOf(e: unknown): CoreError | undefined {
+  for (let c = e, depth = 0; c && typeof c === "object" && depth < 8; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof CoreError) return c;
+  return undefined;
+}
 
 /** The core's process: a child of this process, or of the front door that started it for the agent. */
 export interface CoreProcess {
@@ -192,7 +225,7 @@ export class CoreSession {
   expect(want: string): string {
     const line = this.next();
     if (line === null) throw new CoreError(`the container process exited before it was ${want === "pid" ? "created" : "ready"}`);
-    if (line.startsWith("error ")) throw new CoreError(line.slice(6));
+    if (line.startsWith("error ")) throw coreErrorLine(line);
     const [word, ...rest] = line.split(" ");
     if (word !== want) throw new CoreError(`unexpected message from the core: ${line}`);
     return rest.join(" ");
@@ -203,7 +236,7 @@ export class CoreSession {
     for (;;) {
       const line = this.next();
       if (line === null) return;
-      if (line.startsWith("error ")) throw new CoreError(line.slice(6));
+      if (line.startsWith("error ")) throw coreErrorLine(line);
     }
   }
 

@@ -71,13 +71,18 @@ export function syscallNumber(name: "bpf", arch: string = process.arch): number 
 }
 
 const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 9: "EBADF", 11: "EAGAIN",
+  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 8: "ENOEXEC", 9: "EBADF", 11: "EAGAIN",
   12: "ENOMEM", 13: "EACCES", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
   21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC",
   29: "ESPIPE", 30: "EROFS", 31: "EMLINK", 32: "EPIPE", 34: "ERANGE", 36: "ENAMETOOLONG",
   38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 75: "EOVERFLOW", 95: "EOPNOTSUPP",
   122: "EDQUOT",
 };
+
+/** The name of errno N ("EACCES"), or E<N> for one not listed here. */
+export function errnoName(n: number): string {
+  return ERRNO_NAMES[n] ?? `E${n}`;
+}
 
 export function errno(): number {
   const p = sym.__errno_location();
@@ -95,7 +100,7 @@ export class SysError extends Error {
     this.name = "SysError";
   }
   get code(): string {
-    return ERRNO_NAMES[this.errno] ?? `E${this.errno}`;
+    return errnoName(this.errno);
   }
 }
 

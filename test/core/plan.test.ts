@@ -1,14 +1,16 @@
 // The plan contract's C side: the header generated from src/linux/planops.ts
 // is the one checked in, and the core's parser (core/plan.c), built here with
 // a small driver (plan-driver.c), takes well-formed plans and refuses
-// malformed ones with one line naming the op and the field.
+// malformed ones with one line naming the op and the field (the core's error
+// line: "error ERRNO STEP MESSAGE", here errno 0 and the step "plan").
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generatePlanHeader, PLAN_HEADER } from "../../scripts/gen-plan-header.ts";
-import { encodePlan } from "../../src/linux/core.ts";
+import { coreErrorLine, coreErrorOf, encodePlan } from "../../src/linux/core.ts";
+import { errnoCode } from "../../src/linux/libc.ts";
 import { fakeHost } from "../../src/linux/hostfacts.ts";
 import type { PlanOp } from "../../src/linux/planops.ts";
 import { createPlan } from "../../src/runtime/plan.ts";
@@ -105,7 +107,7 @@ describe("the core's plan parser", () => {
   ];
   for (const [what, bytes, message] of refusals) {
     test(`refused: ${what}`, () => {
-      expect(parse(bytes)).toBe(`error ${message}\n`);
+      expect(parse(bytes)).toBe(`error 0 plan ${message}\n`);
     });
   }
 
@@ -113,11 +115,22 @@ describe("the core's plan parser", () => {
     const good = raw(MODE, ARGS);
     const noNul = Buffer.from(good);
     noNul[noNul.length - 1] = 0x65; // "true\0" -> "truee"
-    expect(parse(noNul)).toMatch(/^error plan: record at byte \d+ does not end with a NUL byte\n$/);
+    expect(parse(noNul)).toMatch(/^error 0 plan plan: record at byte \d+ does not end with a NUL byte\n$/);
     const longRecord = Buffer.from(good);
     longRecord.writeUInt32LE(1000, 4); // the first record claims more than the plan holds
-    expect(parse(longRecord)).toBe("error plan: truncated record at byte 0\n");
-    expect(parse(good.subarray(0, good.length - 3))).toBe(`error plan: truncated (${good.length - 4} bytes announced)\n`);
-    expect(parse(Buffer.alloc(2))).toBe("error plan: cannot read its length\n");
+    expect(parse(longRecord)).toBe("error 0 plan plan: truncated record at byte 0\n");
+    expect(parse(good.subarray(0, good.length - 3))).toBe(`error 0 plan plan: truncated (${good.length - 4} bytes announced)\n`);
+    expect(parse(Buffer.alloc(2))).toBe("error 0 plan plan: cannot read its length\n");
+  });
+});
+
+describe("the core's error line", () => {
+  test("carries the errno and the step apart from the message, which is unchanged", () => {
+    const e = coreErrorLine("error 2 exec exec nope: executable file not found in $PATH");
+    expect([e.message, e.errno, e.code, e.step]).toEqual(["exec nope: executable file not found in $PATH", 2, "ENOENT", "exec"]);
+    expect(errnoCode(new Error("wrapped", { cause: e }))).toBe("ENOENT");
+    expect(coreErrorOf(new Error("wrapped", { cause: e }))).toBe(e);
+    const none = coreErrorLine("error 0 plan plan: no args");
+    expect([none.message, none.errno, none.code, none.step]).toEqual(["plan: no args", 0, undefined, "plan"]);
   });
 });
