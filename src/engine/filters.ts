@@ -4,6 +4,7 @@
 // match (label=KEY or label=KEY=VALUE; label!=... for prune). An unknown key
 // or a bad value is an error naming it.
 import { EngineError } from "./store.ts";
+import { EngineUsageError } from "./args.ts";
 import { parseTimeBound } from "./logs.ts";
 import type { Engine } from "./engine.ts";
 import type { ContainerRecordE } from "./store.ts";
@@ -34,7 +35,7 @@ export function matchesText(pattern: string, ...subjects: string[]): boolean {
   try {
     re = new RegExp(pattern);
   } catch {
-    re = undefined;
+    re = undefined; // not a valid regular expression: matched as text
   }
   return subjects.some((s) => (re ? re.test(s) : s.includes(pattern)));
 }
@@ -104,7 +105,7 @@ export function globMatch(pattern: string, s: string): boolean {
   try {
     return new RegExp(re + "$").test(s);
   } catch {
-    return false;
+    return false; // a pattern that makes no valid regular expression matches nothing
   }
 }
 
@@ -126,7 +127,7 @@ function sameImage(e: Engine, c: ContainerRecordE, v: string): boolean {
     if (hit && hit.record.digest === c.imageDigest) return true;
     return normalizeReference(v) === c.imageRef;
   } catch {
-    return false;
+    return false; // a value that is no image reference names no image
   }
 }
 
@@ -193,4 +194,32 @@ export const PRUNE_FILTERS = ["until", "label", "label!"] as const;
 /** What a prune --filter keeps for removal: created before `until`, labels as asked. */
 export function pruneSelects(f: Filters, created: string | undefined, labels: Record<string, string> | undefined): boolean {
   return untilOk(f, created) && allLabels(f, labels) && noLabels(f, labels);
+}
+
+/**
+ * start --all [--filter restart-policy=P]...: every exited container (with
+ * those policies); what a boot-time unit runs, since no daemon outlives a
+ * reboot. A container the user stopped stays stopped under unless-stopped.
+ */
+export function startAllSelection(e: Engine, filters: string[]): string[] {
+  const policies = filters.map((f) => {
+    const m = /^restart-policy=(no|on-failure|always|unless-stopped)$/.exec(f);
+    if (!m) throw new EngineUsageError(`--filter ${JSON.stringify(f)}: want restart-policy=no|on-failure|always|unless-stopped`);
+    return m[1]!;
+  });
+  return e.containers.list().filter((c) => {
+    if (e.status(c) !== "exited") return false;
+    const policy = c.options.restart?.name ?? "no";
+    if (policies.length > 0 && !policies.includes(policy)) return false;
+    return !(policy === "unless-stopped" && c.state.stoppedByUser);
+  }).map((c) => c.id);
+}
+
+/** The keys of network ls --filter. */
+export const NETWORK_FILTERS = ["name", "id", "driver", "label", "type"] as const;
+
+/** The networks (built-in ones have no `user`) that network ls --filter selects. */
+export function filterNetworks<N extends { Name: string; Id: string; Driver: string; Labels: Record<string, string>; user?: unknown }>(nets: N[], f: Filters): N[] {
+  return nets.filter((n) => any(f, "name", (v) => matchesText(v, n.Name)) && any(f, "id", (v) => n.Id.startsWith(v))
+    && any(f, "driver", (v) => v === n.Driver) && allLabels(f, n.Labels) && any(f, "type", (v) => (v === "custom") === !!n.user));
 }

@@ -2,6 +2,7 @@
 // one-layer image, as `docker import` does. --change takes CMD, ENTRYPOINT
 // (JSON arrays or a shell string), ENV K=V, WORKDIR, USER, STOPSIGNAL, LABEL K=V.
 import { rmSync, statSync } from "node:fs";
+import { basename } from "node:path";
 import { hostPlatform, layerDiffId, MediaType, sha256, type ImageConfig, type ImageStore } from "../image/index.ts";
 import { detectCompression } from "../image/index.ts";
 import { closeSync, openSync, readSync } from "node:fs";
@@ -67,10 +68,16 @@ export function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: str
   }
 }
 
+/** The name import gives an image when it is given none: localhost/ and the file's name, made a valid repository name. */
+export function importedName(file: string): string {
+  return `localhost/${basename(file).replace(/\.(tar|tgz|tar\.gz)$/, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-") || "imported"}:latest`;
+}
+
 export async function importRootfs(store: ImageStore, file: string, ref: string, changes: string[] = []): Promise<{ ref: string; digest: string; configDigest: string }> {
   try {
     if (!statSync(file).isFile()) throw new Error("not a file");
   } catch {
+    // stat's errors (ENOENT, ENOTDIR) and a non-file: one message naming the file
     throw new EngineError(`import: ${file} does not exist or is not a file`);
   }
   const head = Buffer.alloc(8);

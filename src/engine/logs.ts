@@ -9,8 +9,10 @@
 // stderr), print timestamps (-t) and cut by time (--since, --until). A line
 // longer than 16 KiB is cut into records without a trailing newline. Logs
 // written before this format (raw bytes) are still shown as they are.
-import { writeSync } from "node:fs";
-import { parseDuration } from "./args.ts";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { EngineUsageError, parseDuration } from "./args.ts";
+import type { Engine } from "./engine.ts";
+import { EngineError } from "./store.ts";
 
 export type LogStream = "stdout" | "stderr";
 
@@ -135,4 +137,89 @@ export function parseTimeBound(s: string, flag: string, now = Date.now()): numbe
   const t = Date.parse(s);
   if (Number.isNaN(t)) throw new Error(`${flag} ${JSON.stringify(s)}: want a time (RFC 3339), Unix seconds, or a duration such as 10m`);
   return t;
+}
+
+/** The last N lines of raw output (an older log). */
+function lastLines(text: Buffer, n: number): Buffer {
+  if (n === 0) return Buffer.alloc(0);
+  let i = text.length;
+  if (i > 0 && text[i - 1] === 10) i--;
+  while (i > 0 && n > 0) {
+    i--;
+    if (text[i] === 10) n--;
+  }
+  return text.subarray(n > 0 ? 0 : i + 1);
+}
+
+export interface LogReadOptions {
+  /** the last N lines (records) only */
+  tail?: number;
+  /** bounds in milliseconds since the epoch (parseTimeBound) */
+  since?: number;
+  until?: number;
+  /** the caller shows timestamps (an older log without them refuses) */
+  timestamps?: boolean;
+  /** keep reading until the container has exited */
+  follow?: boolean;
+}
+
+/** A piece of a log: a record's text with its time, or raw bytes of an older log (stdout). */
+export type LogPiece = { stream: LogStream; text: string; time: string } | { stream: "stdout"; raw: Buffer };
+
+/** A container's log (logs): what it holds, then with follow what is appended until the container has exited. */
+export async function* readLog(e: Engine, ref: string, o: LogReadOptions = {}): AsyncGenerator<LogPiece> {
+  const rec = e.containers.get(ref);
+  const { since, until } = o;
+  let fd: number;
+  try {
+    fd = openSync(rec.logPath, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new EngineError(`container ${rec.name} has no log (it has not run yet, or was removed)`);
+    throw err;
+  }
+  try {
+    const head = Buffer.alloc(1);
+    const records = readSync(fd, head, 0, 1, 0) === 0 || isRecordLog(head);
+    if (!records && (o.timestamps || since !== undefined || until !== undefined)) {
+      throw new EngineUsageError(`container ${rec.name}'s log was written before berth kept timestamps: -t, --since and --until need a newer one`);
+    }
+    let pos = 0;
+    let pending = Buffer.alloc(0);
+    /** What was appended since the last call; in record logs only whole records. */
+    const drain = function* (limit?: number): Generator<LogPiece> {
+      const buf = Buffer.alloc(65536);
+      const got: Buffer[] = [];
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, pos);
+        if (n <= 0) break;
+        pos += n;
+        got.push(Buffer.from(buf.subarray(0, n)));
+      }
+      if (!records) {
+        const all = Buffer.concat(got);
+        yield { stream: "stdout", raw: limit === undefined ? all : lastLines(all, limit) };
+        return;
+      }
+      pending = Buffer.concat([pending, ...got]);
+      const { records: rs, used } = parseRecords(pending);
+      pending = pending.subarray(used);
+      for (const r of limit === undefined ? rs : limit === 0 ? [] : rs.slice(-limit)) {
+        const t = Date.parse(r.time);
+        if ((since !== undefined && t < since) || (until !== undefined && t > until)) continue;
+        yield { stream: r.stream, text: r.log, time: r.time };
+      }
+    };
+    yield* drain(o.tail);
+    if (!o.follow) return;
+    for (;;) {
+      const cur = e.containers.load(rec.id);
+      const running = cur !== undefined && e.status(cur) !== "exited";
+      yield* drain();
+      if (!running) break;
+      await Bun.sleep(100);
+    }
+    yield* drain();
+  } finally {
+    closeSync(fd);
+  }
 }

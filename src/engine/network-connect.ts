@@ -16,15 +16,34 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acquireLock } from "../linux/lock.ts";
 import { connectNetwork, disconnectNetwork } from "../network/attach.ts";
-import { inspectNetwork, type NetworkConfigList } from "../network/index.ts";
+import { inspectNetwork, type NetworkConfigList, type NetworkMode } from "../network/index.ts";
 import type { Engine } from "./engine.ts";
-import { BUILTIN_NETWORKS, type UserNetwork } from "./networks.ts";
+import { BUILTIN_NETWORKS, defaultNetwork, type UserNetwork } from "./networks.ts";
 import { EngineError, type ContainerRecordE } from "./store.ts";
 import { EngineUsageError } from "./args.ts";
 
 /** Refuses an alias that is not a host name (flag: the option that gave it). */
 export function checkAliases(aliases: string[], flag: string): void {
   for (const a of aliases) if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(a)) throw new EngineUsageError(`${flag} ${JSON.stringify(a)}: not a host name`);
+}
+
+/**
+ * The network run and create put a container on: given (--network: none,
+ * host, bridge, default or a user-defined network's name) or else the
+ * default, which is the bridge when ports are published (as in Docker).
+ * Aliases (--network-alias) need a user-defined network.
+ */
+export function chooseNetwork(given: string | undefined, publishing: boolean, aliases: string[]): { network: NetworkMode; networkName?: string; aliases?: string[] } {
+  // the default ("default"): the bridge network, as Docker's and Podman's (BERTH_DEFAULT_NETWORK
+  // can change it); publishing a port needs the bridge network: it is the default then, as in Docker
+  const asked = given === undefined && publishing ? "bridge" : given === undefined || given === "default" ? defaultNetwork() : given;
+  // any other name is a user-defined network (network create): a bridge network of its own
+  const networkName = ["none", "host", "bridge"].includes(asked) ? undefined : asked;
+  const network = (networkName !== undefined ? "bridge" : asked) as NetworkMode;
+  if (aliases.length && networkName === undefined) throw new EngineUsageError("--network-alias: network-scoped aliases are only supported for user-defined networks (--network NAME)");
+  checkAliases(aliases, "--network-alias");
+  if (publishing && network !== "bridge") throw new EngineUsageError(`-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`);
+  return { network, ...(networkName !== undefined ? { networkName, aliases } : {}) };
 }
 
 export interface Membership {
