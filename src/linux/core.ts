@@ -105,6 +105,11 @@ export function coreErrorOf(e: unknown): CoreError | undefined {
   return undefined;
 }
 
+/** A kill that found the process gone already (ESRCH). */
+function gone(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === "ESRCH";
+}
+
 /** The core's process: a child of this process, or of the front door that started it for the agent. */
 export interface CoreProcess {
   readonly pid: number;
@@ -161,8 +166,8 @@ export class CoreSession {
         kill: (sig = 15) => {
           try {
             process.kill(core.pid, sig);
-          } catch {
-            /* gone */
+          } catch (e) {
+            if (!gone(e)) throw e;
           }
         },
       };
@@ -260,16 +265,17 @@ export class CoreSession {
     this.close();
     try {
       this.proc.kill(9);
-    } catch {
-      /* gone */
+    } catch (e) {
+      if (!gone(e)) throw e;
     }
   }
 
   close(): void {
     try {
       closeSync(this.ctl);
-    } catch {
-      /* already closed */
+    } catch (e) {
+      // closed before (abandon after close)
+      if ((e as NodeJS.ErrnoException).code !== "EBADF") throw e;
     }
   }
 }
