@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { alive, berthOnly, berthSays, cgroupDirs, ctest, ok, onlyOnBerth, REPO, waitFor, type Ctx } from "./helpers.ts";
+import { alive, berthSays, cgroupDirs, ctest, ok, onlyOnBerth, REPO, waitFor, type Ctx } from "./helpers.ts";
 
 /** The container's memory limit as its cgroup has it (v1 or v2), or undefined without one. */
 function memoryLimit(id: string): string | undefined {
@@ -81,7 +81,7 @@ describe("the runtime's door", () => {
       expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
       expect(cgroupDirs(id).filter((d) => existsSync(d))).toEqual([]);
     }
-  }, 60000, { skip: berthOnly("runc has no lock per container: its pause or update may interleave with a delete") });
+  }, 60000);
 });
 
 function sources(dir: string): string[] {
