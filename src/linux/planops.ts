@@ -15,8 +15,9 @@
 //   u64s   the rest of the record: any number of u64 (last field only)
 //   nstrs  a count (u64), then that many strings (anywhere)
 //
-// `once`: the op appears at most once in a plan. `phase`: when the core
-// applies it (docs/architecture.md, "The plan contract", gives the order).
+// `once`: the op appears at most once in a plan. The order the core applies
+// ops in is described in docs/architecture.md ("The plan contract"); the
+// groups below follow it.
 
 export type FieldKind = "str" | "int" | "u64" | "strs" | "u64s" | "nstrs" | readonly string[];
 
@@ -24,7 +25,6 @@ interface OpDef {
   readonly code: number;
   readonly fields: readonly (readonly [string, FieldKind])[];
   readonly once?: boolean;
-  readonly phase: "setup" | "parent" | "rootfs" | "hooks" | "pivot" | "process";
 }
 
 const NAMESPACES = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"] as const;
@@ -32,39 +32,38 @@ const NAMESPACES = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "
 /** Every plan operation, by name (the name is what the wire carries). */
 export const PLAN_OPS = {
   // how the core runs
-  mode: { code: 1, fields: [["mode", ["create", "exec"]]], once: true, phase: "setup" },
-  foreground: { code: 2, fields: [], once: true, phase: "setup" },
-  "preserve-fds": { code: 3, fields: [["count", "u64"]], once: true, phase: "process" },
-  unprivileged: { code: 4, fields: [], once: true, phase: "setup" },
+  mode: { code: 1, fields: [["mode", ["create", "exec"]]], once: true },
+  foreground: { code: 2, fields: [], once: true },
+  "preserve-fds": { code: 3, fields: [["count", "u64"]], once: true },
+  unprivileged: { code: 4, fields: [], once: true },
   // the core's parent half, before and around the clone
-  "cgroup-join": { code: 10, fields: [["tasks", "str"]], phase: "parent" },
-  "cgroup-into": { code: 11, fields: [["dir", "str"], ["need", ["required", "optional"]]], once: true, phase: "parent" },
-  "cgroup-return": { code: 12, fields: [["tasks", "str"]], phase: "parent" },
-  "console-socket": { code: 13, fields: [["path", "str"]], once: true, phase: "parent" },
-  "pidfd-socket": { code: 14, fields: [["path", "str"]], once: true, phase: "parent" },
-  "exec-fifo": { code: 15, fields: [["dir", "str"], ["name", "str"]], once: true, phase: "parent" },
-  "ns-join": { code: 16, fields: [["type", NAMESPACES], ["path", "str"]], phase: "parent" },
-  "ns-new": { code: 17, fields: [["types", "strs"]], once: true, phase: "parent" },
-  setgroups: { code: 18, fields: [["value", ["deny", "allow"]]], once: true, phase: "parent" },
-  uidmap: { code: 19, fields: [["map", "str"]], once: true, phase: "parent" },
-  gidmap: { code: 20, fields: [["map", "str"]], once: true, phase: "parent" },
-  "timens-offsets": { code: 21, fields: [["offsets", "str"]], once: true, phase: "parent" },
+  "cgroup-join": { code: 10, fields: [["tasks", "str"]] },
+  "cgroup-into": { code: 11, fields: [["dir", "str"], ["need", ["required", "optional"]]], once: true },
+  "cgroup-return": { code: 12, fields: [["tasks", "str"]] },
+  "console-socket": { code: 13, fields: [["path", "str"]], once: true },
+  "pidfd-socket": { code: 14, fields: [["path", "str"]], once: true },
+  "exec-fifo": { code: 15, fields: [["dir", "str"], ["name", "str"]], once: true },
+  "ns-join": { code: 16, fields: [["type", NAMESPACES], ["path", "str"]] },
+  "ns-new": { code: 17, fields: [["types", "strs"]], once: true },
+  setgroups: { code: 18, fields: [["value", ["deny", "allow"]]], once: true },
+  uidmap: { code: 19, fields: [["map", "str"]], once: true },
+  gidmap: { code: 20, fields: [["map", "str"]], once: true },
+  "timens-offsets": { code: 21, fields: [["offsets", "str"]], once: true },
   "idmap-tree": {
     code: 22,
     fields: [["slot", "u64"], ["source", "str"], ["recursive", "u64"], ["attrSet", "u64"], ["attrClr", "u64"], ["attrRecursive", "u64"], ["idmapRecursive", "u64"], ["uidMap", "str"], ["gidMap", "str"]],
-    phase: "parent",
   },
-  "seccomp-listener": { code: 23, fields: [["path", "str"], ["state", "str"]], once: true, phase: "parent" },
-  "cpu-affinity": { code: 24, fields: [["which", ["initial", "final"]], ["cpus", "u64s"]], phase: "parent" },
+  "seccomp-listener": { code: 23, fields: [["path", "str"], ["state", "str"]], once: true },
+  "cpu-affinity": { code: 24, fields: [["which", ["initial", "final"]], ["cpus", "u64s"]] },
   // the container's init, before its root is in place (create)
-  hostname: { code: 30, fields: [["name", "str"]], once: true, phase: "rootfs" },
-  domainname: { code: 31, fields: [["name", "str"]], once: true, phase: "rootfs" },
-  "session-keyring": { code: 32, fields: [["name", "str"]], once: true, phase: "rootfs" },
-  "oom-score-adj": { code: 33, fields: [["score", "int"]], once: true, phase: "rootfs" },
-  rootfs: { code: 34, fields: [["path", "str"]], once: true, phase: "rootfs" },
-  "rootfs-propagation": { code: 35, fields: [["flags", "u64"]], once: true, phase: "rootfs" },
-  "shared-mount-ns": { code: 36, fields: [], once: true, phase: "rootfs" },
-  "no-pivot": { code: 37, fields: [], once: true, phase: "rootfs" },
+  hostname: { code: 30, fields: [["name", "str"]], once: true },
+  domainname: { code: 31, fields: [["name", "str"]], once: true },
+  "session-keyring": { code: 32, fields: [["name", "str"]], once: true },
+  "oom-score-adj": { code: 33, fields: [["score", "int"]], once: true },
+  rootfs: { code: 34, fields: [["path", "str"]], once: true },
+  "rootfs-propagation": { code: 35, fields: [["flags", "u64"]], once: true },
+  "shared-mount-ns": { code: 36, fields: [], once: true },
+  "no-pivot": { code: 37, fields: [], once: true },
   mount: {
     code: 38,
     fields: [
@@ -80,45 +79,43 @@ export const PLAN_OPS = {
       ["data", "str"],
       ["mkkind", "u64"],
     ],
-    phase: "rootfs",
   },
-  mkdev: { code: 39, fields: [["path", "str"], ["type", ["c", "b", "p", "u"]], ["major", "u64"], ["minor", "u64"], ["mode", "u64"], ["uid", "u64"], ["gid", "u64"]], phase: "rootfs" },
-  "bind-dev": { code: 40, fields: [["path", "str"], ["source", "str"]], phase: "rootfs" },
-  symlink: { code: 41, fields: [["target", "str"], ["link", "str"]], phase: "rootfs" },
-  mkdir: { code: 42, fields: [["path", "str"], ["mode", "u64"]], phase: "rootfs" },
-  "mount-readonly": { code: 43, fields: [["path", "str"]], phase: "rootfs" },
-  hook: { code: 44, fields: [["phase", ["createContainer", "startContainer"]], ["timeout", "u64"], ["path", "str"], ["args", "nstrs"], ["env", "strs"]], phase: "hooks" },
+  mkdev: { code: 39, fields: [["path", "str"], ["type", ["c", "b", "p", "u"]], ["major", "u64"], ["minor", "u64"], ["mode", "u64"], ["uid", "u64"], ["gid", "u64"]] },
+  "bind-dev": { code: 40, fields: [["path", "str"], ["source", "str"]] },
+  symlink: { code: 41, fields: [["target", "str"], ["link", "str"]] },
+  mkdir: { code: 42, fields: [["path", "str"], ["mode", "u64"]] },
+  "mount-readonly": { code: 43, fields: [["path", "str"]] },
+  hook: { code: 44, fields: [["phase", ["createContainer", "startContainer"]], ["timeout", "u64"], ["path", "str"], ["args", "nstrs"], ["env", "strs"]] },
   // after pivot_root (create)
-  chroot: { code: 50, fields: [["path", "str"]], once: true, phase: "pivot" },
-  sysctl: { code: 51, fields: [["key", "str"], ["value", "str"]], phase: "pivot" },
-  "loopback-up": { code: 52, fields: [], once: true, phase: "pivot" },
-  mask: { code: 53, fields: [["path", "str"]], phase: "pivot" },
-  readonly: { code: 54, fields: [["path", "str"]], phase: "pivot" },
-  "root-readonly": { code: 55, fields: [], once: true, phase: "pivot" },
+  chroot: { code: 50, fields: [["path", "str"]], once: true },
+  sysctl: { code: 51, fields: [["key", "str"], ["value", "str"]] },
+  "loopback-up": { code: 52, fields: [], once: true },
+  mask: { code: 53, fields: [["path", "str"]] },
+  readonly: { code: 54, fields: [["path", "str"]] },
+  "root-readonly": { code: 55, fields: [], once: true },
   // the process (create and exec)
-  terminal: { code: 60, fields: [["rows", "u64"], ["cols", "u64"], ["uid", "u64"]], once: true, phase: "process" },
-  rlimit: { code: 61, fields: [["resource", "u64"], ["soft", "u64"], ["hard", "u64"], ["label", "str"]], phase: "process" },
-  mempolicy: { code: 62, fields: [["mode", "u64"], ["maxnode", "u64"], ["words", "u64s"]], once: true, phase: "process" },
-  personality: { code: 63, fields: [["domain", "u64"]], phase: "process" },
-  ioprio: { code: 64, fields: [["value", "u64"]], phase: "process" },
+  terminal: { code: 60, fields: [["rows", "u64"], ["cols", "u64"], ["uid", "u64"]], once: true },
+  rlimit: { code: 61, fields: [["resource", "u64"], ["soft", "u64"], ["hard", "u64"], ["label", "str"]] },
+  mempolicy: { code: 62, fields: [["mode", "u64"], ["maxnode", "u64"], ["words", "u64s"]], once: true },
+  personality: { code: 63, fields: [["domain", "u64"]] },
+  ioprio: { code: 64, fields: [["value", "u64"]] },
   sched: {
     code: 65,
     fields: [["policy", "u64"], ["priority", "u64"], ["nice", "int"], ["flags", "u64"], ["runtime", "u64"], ["deadline", "u64"], ["period", "u64"]],
-    phase: "process",
   },
-  "lsm-exec": { code: 66, fields: [["file", "str"], ["content", "str"]], phase: "process" },
-  umask: { code: 67, fields: [["mask", "u64"]], once: true, phase: "process" },
-  "no-new-privs": { code: 68, fields: [], once: true, phase: "process" },
-  user: { code: 69, fields: [["uid", "u64"], ["gid", "u64"]], once: true, phase: "process" },
-  groups: { code: 70, fields: [["gids", "u64s"]], once: true, phase: "process" },
-  caps: { code: 71, fields: [["bounding", "u64"], ["effective", "u64"], ["permitted", "u64"], ["inheritable", "u64"], ["ambient", "u64"]], once: true, phase: "process" },
-  cwd: { code: 72, fields: [["path", "str"]], once: true, phase: "process" },
-  env: { code: 73, fields: [["entry", "str"]], phase: "process" },
-  home: { code: 74, fields: [["uid", "u64"], ["fallback", "str"]], once: true, phase: "process" },
-  args: { code: 75, fields: [["argv", "strs"]], once: true, phase: "process" },
-  seccomp: { code: 76, fields: [["defaultAction", "u64"], ["architectures", "strs"]], once: true, phase: "process" },
-  "seccomp-flag": { code: 77, fields: [["flag", ["log", "spec_allow", "tsync"]]], phase: "process" },
-  "seccomp-rule": { code: 78, fields: [["action", "u64"], ["syscall", "str"], ["conditions", "u64s"]], phase: "process" },
+  "lsm-exec": { code: 66, fields: [["file", "str"], ["content", "str"]] },
+  umask: { code: 67, fields: [["mask", "u64"]], once: true },
+  "no-new-privs": { code: 68, fields: [], once: true },
+  user: { code: 69, fields: [["uid", "u64"], ["gid", "u64"]], once: true },
+  groups: { code: 70, fields: [["gids", "u64s"]], once: true },
+  caps: { code: 71, fields: [["bounding", "u64"], ["effective", "u64"], ["permitted", "u64"], ["inheritable", "u64"], ["ambient", "u64"]], once: true },
+  cwd: { code: 72, fields: [["path", "str"]], once: true },
+  env: { code: 73, fields: [["entry", "str"]] },
+  home: { code: 74, fields: [["uid", "u64"], ["fallback", "str"]], once: true },
+  args: { code: 75, fields: [["argv", "strs"]], once: true },
+  seccomp: { code: 76, fields: [["defaultAction", "u64"], ["architectures", "strs"]], once: true },
+  "seccomp-flag": { code: 77, fields: [["flag", ["log", "spec_allow", "tsync"]]] },
+  "seccomp-rule": { code: 78, fields: [["action", "u64"], ["syscall", "str"], ["conditions", "u64s"]] },
 } as const satisfies Record<string, OpDef>;
 
 export type PlanOpName = keyof typeof PLAN_OPS;

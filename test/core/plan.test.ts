@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { generatePlanHeader, PLAN_HEADER } from "../../scripts/gen-plan-header.ts";
-import { coreErrorLine, coreErrorOf, encodePlan } from "../../src/linux/core.ts";
+import { CoreError, CoreSession, coreErrorLine, coreErrorOf, encodePlan } from "../../src/linux/core.ts";
 import { errnoCode } from "../../src/linux/libc.ts";
 import { fakeHost } from "../../src/linux/hostfacts.ts";
 import type { PlanOp } from "../../src/linux/planops.ts";
@@ -132,5 +132,36 @@ describe("the core's error line", () => {
     expect(coreErrorOf(new Error("wrapped", { cause: e }))).toBe(e);
     const none = coreErrorLine("error 0 plan plan: no args");
     expect([none.message, none.errno, none.code, none.step]).toEqual(["plan: no args", 0, undefined, "plan"]);
+  });
+});
+
+describe("berth-core itself (no container: an exec plan that joins nothing)", () => {
+  /** The CoreError the core reports for this plan (bytes, or ops to encode). */
+  function failure(plan: Buffer | PlanOp[]): CoreError {
+    const core = CoreSession.spawn({ stdio: ["inherit", "inherit", "inherit"] });
+    try {
+      core.send(Buffer.isBuffer(plan) ? plan : encodePlan(plan));
+      for (let line = core.next(); line !== null; line = core.next()) if (line.startsWith("error ")) return coreErrorLine(line);
+      throw new Error("the core reported no error");
+    } finally {
+      core.abandon();
+    }
+  }
+
+  test("a malformed plan is refused by name at the step plan, before anything is done", () => {
+    const e = failure(raw(MODE, ["mkdir", "/x", "-1"], ARGS));
+    expect([e.step, e.errno, e.message]).toEqual(["plan", 0, 'plan: mkdir.mode: bad number "-1"']);
+  });
+
+  test("a missing program fails at the step exec with ENOENT, the message as before", () => {
+    const e = failure([{ op: "mode", mode: "exec" }, { op: "args", argv: ["/nonexistent/program"] }]);
+    expect([e.step, e.code, e.message]).toEqual(["exec", "ENOENT", "exec /nonexistent/program: No such file or directory"]);
+    const path = failure([{ op: "mode", mode: "exec" }, { op: "env", entry: "PATH=/nonexistent" }, { op: "args", argv: ["no-such-program"] }]);
+    expect([path.step, path.code, path.message]).toEqual(["exec", "ENOENT", "exec no-such-program: executable file not found in $PATH"]);
+  });
+
+  test("a working directory that is no directory fails at the step cwd with ENOTDIR", () => {
+    const e = failure([{ op: "mode", mode: "exec" }, { op: "cwd", path: "/etc/passwd" }, { op: "args", argv: ["/bin/true"] }]);
+    expect([e.step, e.code, e.message]).toEqual(["cwd", "ENOTDIR", "cwd /etc/passwd: not a directory in the container"]);
   });
 });
