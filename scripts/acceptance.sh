@@ -14,11 +14,9 @@ if [ ! -d "$harness" ]; then
   exit 0
 fi
 bash scripts/deps/install.sh scripts/deps/acceptance-apt.txt acceptance || { echo "acceptance: install failed"; exit 1; }
-# cri.sh's last step checks that the runtime's root is empty, where the agent
-# lane's warm agent keeps its socket (ROOT/.warm.sock): cri runs without agents
-if [ $# -eq 0 ]; then
-  if [ -n "${BERTH_ACCEPTANCE_AGENT:-}" ]; then set -- containerd podman docker; else set -- containerd podman docker cri; fi
-fi
+# (cri.sh's last step checks that the runtime's root is empty: an agent's
+# socket is not there, src/agent/socket.ts)
+[ $# -eq 0 ] && set -- containerd podman docker cri
 # BERTH_ACCEPTANCE_AGENT=1 (the agent lane): the clients run
 # test/agent/with-agent.sh, which starts a warm `berth agent` for each --root
 # they use before handing the call to dist/berth; the agents stop at the end

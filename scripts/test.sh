@@ -73,7 +73,7 @@ if [ -z "${BERTH_SKIP_ACCEPTANCE:-}" ]; then
   lanes=("")
   [ -n "${BERTH_SKIP_AGENT_LANE:-}" ] || lanes+=(1)
   for agent in "${lanes[@]}"; do
-    echo "== acceptance: real clients (containerd, Podman, Docker)${agent:+ through warm agents}"
+    echo "== acceptance: real clients (containerd, Podman, Docker, CRI)${agent:+ through warm agents}"
     log=$(mktemp)
     BERTH_ACCEPTANCE_AGENT=$agent bash scripts/acceptance.sh 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}

@@ -2,7 +2,7 @@
 // repository's dist/berth, when built) with no agent, the same berth with a
 // warm `berth agent` for its --root ("berth-agent"), runc and crun. All are
 // driven through the same CLI: `BIN --root ROOT <command> ...`.
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isSelected } from "./ctx.ts";
 import { firstLines, readPidFile, run, type RunResult, which } from "./util.ts";
@@ -40,12 +40,13 @@ export class RuntimePeer {
    */
   startAgent(errFile: string, mountNsOf?: number, root = this.root): void {
     if (!this.bin || this.missing) return;
-    const sock = join(root, ".warm.sock");
+    // it says so once its socket listens (src/agent/socket.ts: not under the root)
+    const listening = () => existsSync(errFile) && readFileSync(errFile, "utf8").includes("listening on");
     const enter = mountNsOf ? ["nsenter", `--mount=/proc/${mountNsOf}/ns/mnt`, "--"] : [];
     // BERTH_AGENT_LOG: a line per call in errFile (served, or left to Bun)
     this.agent = Bun.spawn([...enter, this.bin, "--root", root, "agent"], { stdio: ["ignore", "ignore", Bun.file(errFile)], env: { ...process.env, BERTH_AGENT_LOG: "1" } });
-    for (let i = 0; i < 1500 && !existsSync(sock) && this.agent.exitCode === null; i++) Bun.sleepSync(10);
-    if (!existsSync(sock)) this.missing = `berth agent did not start (see ${errFile})`;
+    for (let i = 0; i < 1500 && !listening() && this.agent.exitCode === null; i++) Bun.sleepSync(10);
+    if (!listening()) this.missing = `berth agent did not start (see ${errFile})`;
   }
 
   stopAgent(): void {

@@ -1,7 +1,8 @@
 /* berth's front door: the program callers run as `berth`.
  *
- * When a warm berth (`berth agent`) listens on ROOT/.warm.sock for the state
- * directory this command line names, the call goes to it: the door sends
+ * When a warm berth (`berth agent`) listens for the state directory this
+ * command line names (on /run/berth-agent/HASH.sock for root, see
+ * agent_socket), the call goes to it: the door sends
  * argv, its working directory, its environment and its descriptors 0, 1 and 2
  * (SCM_RIGHTS), with one end of a fresh socket pair that the agent may use as
  * a core's control socket. It then does what the agent asks, line by line:
@@ -127,10 +128,33 @@ static void state_dir(int argc, char **argv, char *out, size_t size)
 		snprintf(out, size, "/tmp/berth-%u", (unsigned)geteuid());
 }
 
-static int connect_agent(const char *root)
+/* Where the agent for the state directory ROOT listens (src/agent/socket.ts):
+ * a directory per user, a socket per state directory named by the FNV-1a
+ * hash (64 bits) of the directory's real path. -1: no such directory. */
+static int agent_socket(const char *root, char *out, size_t size)
+{
+	char real[PATH_MAX];
+	if (!realpath(root, real))
+		return -1;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)real; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	uid_t uid = geteuid();
+	int n;
+	if (uid == 0)
+		n = snprintf(out, size, "/run/berth-agent/%016llx.sock", (unsigned long long)h);
+	else if (xdg && *xdg)
+		n = snprintf(out, size, "%s/berth-agent/%016llx.sock", xdg, (unsigned long long)h);
+	else
+		n = snprintf(out, size, "/tmp/berth-agent-%u/%016llx.sock", (unsigned)uid, (unsigned long long)h);
+	return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+static int connect_agent(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.warm.sock", root) >= (int)sizeof sa.sun_path)
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path) >= (int)sizeof sa.sun_path)
 		return -1;
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -402,9 +426,11 @@ int main(int argc, char **argv)
 	const char *listen_pid = getenv("LISTEN_PID");
 	if (listen_pid && strtol(listen_pid, NULL, 10) == (long)getpid())
 		bun_path();
-	char root[PATH_MAX];
+	char root[PATH_MAX], sock[PATH_MAX];
 	state_dir(argc, argv, root, sizeof root);
-	int s = connect_agent(root);
+	if (agent_socket(root, sock, sizeof sock) < 0)
+		bun_path();
+	int s = connect_agent(sock);
 	if (s < 0)
 		bun_path();
 	for (int fd = 0; fd < 3; fd++)
@@ -420,7 +446,7 @@ int main(int argc, char **argv)
 		/* an agent that refuses this caller says so and closes at once */
 		char word[16] = "";
 		if (recv(s, word, sizeof word - 1, MSG_DONTWAIT) > 0 && strncmp(word, "refused\n", 8) == 0)
-			fail("the berth agent at %s/.warm.sock serves only the user it runs as", root);
+			fail("the berth agent at %s serves only the user it runs as", sock);
 		close(s);
 		bun_path();
 	}
@@ -437,7 +463,7 @@ int main(int argc, char **argv)
 			if (strncmp(buf, "exit ", 5) == 0)
 				exit((int)strtol(buf + 5, NULL, 10) & 255);
 			if (strcmp(buf, "refused") == 0)
-				fail("the berth agent at %s/.warm.sock serves only the user it runs as", root);
+				fail("the berth agent at %s serves only the user it runs as", sock);
 			if (strcmp(buf, "fallback") == 0) {
 				if (core > 0)
 					fail("the agent asked for the Bun path after starting a core");
@@ -486,7 +512,7 @@ int main(int argc, char **argv)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				fail("the berth agent (%s/.warm.sock) stopped before it answered; nothing more was done (`berth delete --force ID` removes a container it left half made)", root);
+				fail("the berth agent (%s) stopped before it answered; nothing more was done (`berth delete --force ID` removes a container it left half made)", sock);
 			have += (size_t)n;
 		}
 	}

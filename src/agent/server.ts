@@ -1,9 +1,10 @@
 // The warm berth behind the front door (`berth agent`): one long-running
 // process that runs berth's runtime commands for callers who run `berth`
 // (core/door/door.c), so that a call costs berth's own work, not a new Bun
-// process. It listens on ROOT/.warm.sock (mode 0600; a caller of another uid
-// is refused by its SO_PEERCRED credentials; or the socket systemd's socket
-// unit made, as fd 3) and serves calls concurrently:
+// process. It listens on a socket of its user's for ROOT (src/agent/socket.ts:
+// /run/berth-agent/HASH.sock for root; mode 0600 in a 0700 directory; a
+// caller of another uid is refused by its SO_PEERCRED credentials; or the
+// socket systemd's socket unit made, as fd 3) and serves calls concurrently:
 // a call runs until it waits for a core, and others run meanwhile.
 //
 // A call runs as the caller's own: its working directory, its environment,
@@ -23,7 +24,9 @@
 // program, its stdin, its stderr; the door answers `ran EXIT SIGNAL ERRNO`),
 // `forward`, `fallback`, `exit CODE`; `refused` to another uid.
 import { AsyncLocalStorage } from "node:async_hooks";
-import { existsSync, mkdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { agentSocket } from "./socket.ts";
 import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
 import { writeErr } from "../linux/stdio.ts";
 import { fstatSync, openSync, readFileSync, writeFileSync, writeSync } from "../linux/fs.ts";
@@ -38,10 +41,6 @@ export interface DoorAgentOptions {
   fallback: number;
 }
 
-/** The socket a front door looks for under the state directory ROOT. */
-export function doorSocket(root: string): string {
-  return `${root}/.warm.sock`;
-}
 
 const MAX_REQUEST = 4 << 20;
 
@@ -152,7 +151,10 @@ class DoorCall implements Caller {
   private exitedWith?: (code: number) => void;
   gone = false;
 
+  readonly memo: Record<string, unknown> = {};
+
   constructor(
+    readonly pid: number,
     readonly conn: number,
     readonly cwd: string,
     readonly env: Record<string, string | undefined>,
@@ -331,7 +333,7 @@ function sameView(pid: number): boolean {
 }
 
 /** Reads the request on CONN: the call, or undefined (answered) when it is not one. */
-function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[] } | undefined {
+function readRequest(pid: number, conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[] } | undefined {
   const first = Buffer.alloc(65536);
   const { n, fds } = receiveWithFds(conn, first);
   const fail = () => {
@@ -367,7 +369,17 @@ function readRequest(conn: number, watch: (c: DoorCall) => void): { call: DoorCa
     const eq = e.indexOf("=");
     if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
   }
-  return { call: new DoorCall(conn, cwd, env, umask, [fds[0]!, fds[1]!, fds[2]!], fds[3]!, watch), argv };
+  return { call: new DoorCall(pid, conn, cwd, env, umask, [fds[0]!, fds[1]!, fds[2]!], fds[3]!, watch), argv };
+}
+
+/**
+ * Makes DIR (mode 0700) or checks the one there: a directory of UID's that
+ * no one else can write to, so that no one else can put a socket in it.
+ */
+function ownDirectory(dir: string, uid: number): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) throw new Error(`${dir}: not a directory of this user's that only it can write to`);
 }
 
 /** Serves front doors for the state directory ROOT until SIGTERM or SIGINT. */
@@ -379,14 +391,15 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
   process.umask(0);
   setCallerSource(() => als.getStore());
   const uid = process.geteuid?.() ?? 0;
-  const path = doorSocket(o.root);
-  // systemd's socket activation: the socket unit made ROOT/.warm.sock, and it is fd 3
+  mkdirSync(o.root, { recursive: true, mode: 0o700 });
+  const path = agentSocket(realpathSync(o.root), uid, process.env);
+  // systemd's socket activation: the socket unit made the socket, and it is fd 3
   const activated = process.env.LISTEN_PID === String(process.pid) && process.env.LISTEN_FDS === "1";
   let listener: number;
   if (activated) {
     listener = adoptListener(3);
   } else {
-    mkdirSync(o.root, { recursive: true, mode: 0o700 });
+    ownDirectory(dirname(path), uid);
     // a socket left by an agent that was killed is replaced; a live agent's is not
     if (existsSync(path) && listening(path)) throw new Error(`an agent already listens on ${path}`);
     if (existsSync(path)) rmSync(path);
@@ -409,7 +422,7 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     setReceiveTimeout(conn, 5000);
     let req;
     try {
-      req = readRequest(conn, (c) => watched.set(c.conn, c));
+      req = readRequest(cred.pid, conn, (c) => watched.set(c.conn, c));
     } catch {
       closeFd(conn);
       return;

@@ -1,6 +1,8 @@
 // Finds out how the host mounts cgroups, from /proc/self/mountinfo, and where the
 // calling process sits in each hierarchy, from /proc/self/cgroup.
-import { readFileSync } from "../linux/fs.ts";
+import { openSync, readFileSync } from "../linux/fs.ts";
+import { caller, type Caller } from "../linux/caller.ts";
+import { mountsChanged } from "../linux/sys.ts";
 
 export type CgroupMode = "v1" | "v2" | "hybrid" | "none";
 
@@ -87,9 +89,34 @@ let detected: CgroupLayout | undefined;
  * do not change under a running berth; mountinfo grows with every container).
  */
 export function detectCgroups(mountinfo?: string, procCgroup?: string): CgroupLayout {
-  if (mountinfo === undefined && procCgroup === undefined) return (detected ??= detectFrom(readFileSync("/proc/self/mountinfo", "utf8"), readFileSync("/proc/self/cgroup", "utf8")));
+  if (mountinfo === undefined && procCgroup === undefined) {
+    const c = caller();
+    if (c?.pid !== undefined) return callerCgroups(c);
+    return (detected ??= detectFrom(readFileSync("/proc/self/mountinfo", "utf8"), readFileSync("/proc/self/cgroup", "utf8")));
+  }
   return detectFrom(mountinfo ?? readFileSync("/proc/self/mountinfo", "utf8"), procCgroup ?? readFileSync("/proc/self/cgroup", "utf8"));
 }
+
+/**
+ * The agent's (src/agent/) answer for the call in progress: a long-running
+ * process cannot assume that the mounts stay as they were, and its callers
+ * are in cgroups of their own. The layout is read again when the mount
+ * table has changed (poll(2) on /proc/self/mountinfo reports POLLPRI after
+ * a mount or unmount: a cheap check per call, where reading it all costs
+ * about half a millisecond); the caller's own cgroups are its front door's
+ * (its child, in its cgroups), read once per call.
+ */
+function callerCgroups(c: Caller): CgroupLayout {
+  const mine = c.memo as { cgroups?: CgroupLayout };
+  if (mine.cgroups) return mine.cgroups;
+  if (mountinfoWatch < 0) mountinfoWatch = openSync("/proc/self/mountinfo", "r");
+  // a change since the last check (or since the watch was opened, before the first read)
+  if (!hostLayout || mountsChanged(mountinfoWatch)) hostLayout = detectFrom(readFileSync("/proc/self/mountinfo", "utf8"), "");
+  return (mine.cgroups = { ...hostLayout, own: parseProcCgroup(readFileSync(`/proc/${c.pid}/cgroup`, "utf8")) });
+}
+
+let mountinfoWatch = -1;
+let hostLayout: CgroupLayout | undefined;
 
 function detectFrom(mountinfo: string, procCgroup: string): CgroupLayout {
   const mi = mountinfo;

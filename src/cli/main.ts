@@ -110,7 +110,8 @@ Node agent:
   serve      a long-running agent that runs containers on request over an
              HTTP/JSON API on a unix socket (--socket, default ROOT/agent.sock)
   agent      the warm berth behind the front door: runtime calls for ROOT
-             (ROOT/.warm.sock) run in it instead of a new Bun process each
+             run in it instead of a new Bun process each (its socket:
+             /run/berth-agent/HASH.sock, rootless under $XDG_RUNTIME_DIR)
 
 Benchmark:
   bench      berth beside runc, crun and a KVM VM on this host (bench/run.sh

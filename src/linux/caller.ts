@@ -15,6 +15,10 @@ export interface RemoteCore {
 }
 
 export interface Caller {
+  /** the front door's pid: the caller's child, in the caller's cgroups */
+  pid?: number;
+  /** what a call works out once about its caller (its cgroups: src/cgroups/detect.ts) */
+  memo: Record<string, unknown>;
   cwd: string;
   env: Record<string, string | undefined>;
   /**

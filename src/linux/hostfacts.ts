@@ -53,10 +53,10 @@ export function linuxHost(cgroups: () => HostCgroups): HostFacts {
       return LAST_CAP_FALLBACK; // no /proc (a chroot without it): the capabilities of the oldest kernel berth runs on
     }
   });
-  const layout = once(cgroups);
   return {
+    // asked each time: the detection keeps what may be kept (src/cgroups/detect.ts; the agent's callers differ)
     get cgroups() {
-      return layout();
+      return cgroups();
     },
     get uid() {
       return process.getuid?.() ?? 0;

@@ -1,8 +1,8 @@
 // Linux calls Bun lacks, through libc (libc.ts): flock, mknod, xattrs,
 // mount/umount, fifos, memfds. Each throws a SysError carrying `code` (e.g.
 // "EEXIST") on failure.
-import { ptr } from "bun:ffi";
-import { check, cstr, errno, sym, SYS_mount_setattr, SYS_open_tree, SysError } from "./libc.ts";
+import { FFIType, ptr } from "bun:ffi";
+import { check, cstr, errno, lazyLibc, sym, SYS_mount_setattr, SYS_open_tree, SysError } from "./libc.ts";
 import { readFileSync, writeSync } from "./fs.ts";
 import { callerMode } from "./caller.ts";
 
@@ -139,6 +139,22 @@ export function readonlyTree(dir: string): number {
 const PR_SET_CHILD_SUBREAPER = 36;
 export function setChildSubreaper(): void {
   check(sym.prctl(PR_SET_CHILD_SUBREAPER, 1n, 0n, 0n, 0n), "prctl(PR_SET_CHILD_SUBREAPER)");
+}
+
+const pollLib = lazyLibc({ poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 } });
+
+/**
+ * Whether the mount table changed since the last check on WATCH, an open
+ * /proc/self/mountinfo (or since it was opened): the kernel reports POLLPRI
+ * (and POLLERR) on it once after each mount or unmount.
+ */
+export function mountsChanged(watch: number): boolean {
+  const pfd = Buffer.alloc(8);
+  pfd.writeInt32LE(watch, 0);
+  pfd.writeInt16LE(2 /* POLLPRI */, 4);
+  const r = pollLib().poll(pfd, 1n, 0);
+  // a failed poll (EINTR, ENOMEM): read it again rather than trust an old answer
+  return r !== 0 && (r < 0 || (pfd.readInt16LE(6) & (2 | 8)) !== 0);
 }
 
 export function mkfifo(path: string, mode: number): void {

@@ -2,7 +2,8 @@
 // that should go through the front door, stopped at the test's end. Used by
 // the agent tests, and by the runtime tests' helpers when BERTH_TEST_AGENT=1
 // (the whole runtime suite then runs through the agent).
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, realpathSync } from "node:fs";
+import { agentSocket } from "../../src/agent/socket.ts";
 import { join, resolve } from "node:path";
 
 const REPO = resolve(import.meta.dir, "../..");
@@ -18,9 +19,14 @@ export interface Agent {
   kill9(): Promise<void>;
 }
 
+/** The socket the agent for the state directory ROOT (which exists) listens on. */
+export function socketFor(root: string): string {
+  return agentSocket(realpathSync(root), process.geteuid?.() ?? 0, process.env);
+}
+
 /** Starts `berth --root ROOT agent` and waits until its socket listens. */
 export function startAgent(root: string, logFile: string, env: Record<string, string> = {}): Agent {
-  const socket = join(root, ".warm.sock");
+  const socket = socketFor(root);
   const err = openSync(logFile, "w");
   const p = Bun.spawn([DOOR, "--root", root, "agent"], {
     stdio: ["ignore", "ignore", err],

@@ -7,10 +7,10 @@
 // them); a caller of another uid is refused; an agent killed in the middle
 // of a call gives one error line and a non-zero exit, and the next call works.
 import { describe, expect } from "bun:test";
-import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, rmdirSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, statSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ctest, alive, waitFor, BERTH, type Ctx, type Result } from "../runtime/helpers.ts";
-import { startAgent, type Agent } from "./agent.ts";
+import { socketFor, startAgent, type Agent } from "./agent.ts";
 
 const skip = process.env.BERTH_TEST_RUNTIME ? "the front door is berth's own" : false;
 
@@ -193,6 +193,44 @@ describe("front door and agent", () => {
     expect((await c.berth(["list", "-q"])).stdout).toBe("");
   }, 60000, { skip });
 
+  ctest("--console-socket: the pty it receives has process.consoleSize, through the agent as without it", async (c) => {
+    const a = agentFor(c);
+    // a console socket's receiver: the pty master's window size (TIOCGWINSZ)
+    const recv = [
+      "import array, fcntl, socket, struct, sys, termios",
+      "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print('ready', flush=True)",
+      "c, _ = s.accept(); _, fds, _, _ = socket.recv_fds(c, 1, 1)",
+      "rows, cols, _, _ = struct.unpack('HHHH', fcntl.ioctl(fds[0], termios.TIOCGWINSZ, bytes(8)))",
+      "print(rows, cols, flush=True)",
+    ].join("\n");
+    const b = c.bundle(["sleep", "30"], (s) => {
+      s.process!.terminal = true;
+      s.process!.consoleSize = { height: 33, width: 91 };
+    });
+    const sizes: Record<string, string> = {};
+    for (const [path, env] of [["agent", {}], ["bun", { BERTH_NO_AGENT: "1" }]] as const) {
+      const sock = join(c.tempDir("console"), "sock");
+      const receiver = Bun.spawn(["python3", "-c", recv, sock], { stdout: "pipe", stderr: "inherit" });
+      c.trackPid(receiver.pid);
+      const reader = receiver.stdout.getReader();
+      let out = "";
+      while (!out.includes("\n")) {
+        const r = await reader.read();
+        if (r.done) break;
+        out += new TextDecoder().decode(r.value);
+      }
+      expect(out).toBe("ready\n");
+      out = "";
+      const id = c.id("console");
+      expect(await call(c, ["create", "--bundle", b.dir, "--console-socket", sock, id], env)).toEqual({ code: 0, stdout: "", stderr: "" });
+      for (let r = await reader.read(); !r.done; r = await reader.read()) out += new TextDecoder().decode(r.value);
+      sizes[path] = out;
+      expect((await c.berth(["delete", "--force", id])).code).toBe(0);
+    }
+    expect(sizes).toEqual({ agent: "33 91\n", bun: "33 91\n" });
+    expect(served(a).some((l) => l.startsWith("exit 0: ") && l.includes("--console-socket"))).toBe(true);
+  }, 30000, { skip });
+
   ctest("a container made through one path is managed through the other", async (c) => {
     agentFor(c);
     const b = c.bundle(["sh", "-c", "echo started; sleep 30"]);
@@ -245,12 +283,17 @@ describe("front door and agent", () => {
 
   ctest("a caller of another uid is refused (SO_PEERCRED), even when the socket lets it connect", async (c) => {
     const a = agentFor(c);
-    // the socket is 0600: open it up, so that only the credentials check is left
+    // the socket is 0600 in a 0700 directory: open both up, so that only the credentials check is left
+    const dir = dirname(a.socket);
+    expect([statSync(dir).mode & 0o777, statSync(a.socket).mode & 0o777]).toEqual([0o700, 0o600]);
+    chmodSync(dir, 0o711);
+    c.defer(() => chmodSync(dir, 0o700));
     chmodSync(a.socket, 0o666);
-    const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BERTH, "--root", c.root, "list"], { stdout: "pipe", stderr: "pipe" });
+    // (a user's door looks in its own runtime directory: this one is pointed at root's)
+    const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BERTH, "--root", c.root, "list"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, XDG_RUNTIME_DIR: "/run" } });
     expect(p.exitCode).toBe(1);
     expect(p.stdout.toString()).toBe("");
-    expect(p.stderr.toString()).toBe(`berth: the berth agent at ${c.root}/.warm.sock serves only the user it runs as\n`);
+    expect(p.stderr.toString()).toBe(`berth: the berth agent at ${a.socket} serves only the user it runs as\n`);
     expect(a.log()).toContain("refused uid 65534");
     expect(served(a)).toEqual([]);
   }, 30000, { skip });
@@ -324,6 +367,16 @@ describe("front door and agent", () => {
     expect(got.slice(filled)).toBe((await bun(c, ["list"])).stdout);
   }, 30000, { skip });
 
+  ctest("the agent's socket is not in the state directory: it is empty once the containers are gone", async (c) => {
+    const a = agentFor(c);
+    expect(a.socket.startsWith(c.root)).toBe(false);
+    expect(readdirSync(c.root)).toEqual([]);
+    const b = c.bundle(["true"]);
+    expect((await c.berth(["run", "--bundle", b.dir, c.id("empty")])).code).toBe(0);
+    expect(readdirSync(c.root)).toEqual([]);
+    expect(served(a).filter((l) => l.startsWith("exit 0: "))).toHaveLength(1);
+  }, 30000, { skip });
+
   ctest("a second agent for the same --root refuses to start; the first keeps serving", async (c) => {
     const a = agentFor(c);
     const second = Bun.spawnSync([BERTH, "--root", c.root, "agent"], { stdout: "pipe", stderr: "pipe" });
@@ -343,7 +396,8 @@ describe("front door and agent", () => {
   ctest("systemd's socket activation: the agent takes the socket it is handed as fd 3", async (c) => {
     const activate = Bun.which("systemd-socket-activate");
     if (!activate) return;
-    const socket = join(c.root, ".warm.sock");
+    const socket = socketFor(c.root);
+    mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
     const log = join(c.tempDir("agent"), "agent.log");
     const p = Bun.spawn([activate, "-l", socket, "-E", "BERTH_AGENT_LOG=1", BERTH, "--root", c.root, "agent"], { stdio: ["ignore", "ignore", Bun.file(log)] });
     c.defer(async () => {
@@ -368,7 +422,7 @@ describe("front door and agent", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/^berth: the berth agent \(.*warm\.sock\) stopped before it answered/);
+    expect(r.stderr).toStartWith(`berth: the berth agent (${a.socket}) stopped before it answered`);
     // the socket file is still there, nobody listens: the Bun path takes over
     expect((await c.berth(["state", id])).code).toBe(0);
     expect(await c.berth(["delete", "--force", id])).toEqual({ code: 0, stdout: "", stderr: "" });

@@ -8,10 +8,12 @@
 // process.user.uid): programs that check their tty (ssh, sudo, mesg) need it.
 // The caller's terminal here is util-linux's `script`, which runs the command
 // on a pty of its own. Every case also runs against runc where installed.
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleTracker, ensureCore, REPO, uniqueId, type Result } from "./helpers.ts";
+import { bundleTracker, ensureCore, OTHER_RUNTIME, REPO, uniqueId, type Result } from "./helpers.ts";
+import { ensureBuilt } from "../runtime/helpers.ts";
 import { HAVE_RUNC, RUNC } from "./peers.ts";
 
 beforeAll(ensureCore);
@@ -22,6 +24,19 @@ afterEach(tracker.cleanupAll);
 const BERTH = [join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts")];
 const runtimes: [string, string[]][] = [["berth", BERTH]];
 if (HAVE_RUNC) runtimes.push(["runc", [RUNC]]);
+// the same through the front door to a warm agent (test/agent/with-agent.sh
+// starts one for each --root, stopped after these tests); not in the
+// differential lane
+const agents = mkdtempSync(join(tmpdir(), "berth-tty-agents-"));
+if (!OTHER_RUNTIME) runtimes.push(["berth through a warm agent", ["env", `BERTH_AGENT_DIR=${agents}`, join(REPO, "test/agent/with-agent.sh")]]);
+beforeAll(() => {
+  if (!OTHER_RUNTIME) ensureBuilt();
+});
+afterAll(() => {
+  const pids = join(agents, "pids");
+  if (existsSync(pids)) for (const pid of readFileSync(pids, "utf8").split("\n").filter(Boolean)) Bun.spawnSync(["kill", pid]);
+  rmSync(agents, { recursive: true, force: true });
+});
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 

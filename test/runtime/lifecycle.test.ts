@@ -385,6 +385,6 @@ describe("concurrency", () => {
     for (const r of results) expect(r.stderr).not.toMatch(/SyntaxError|JSON Parse|Unexpected/);
     JSON.parse(results[4]!.stdout);
     expect(alive(st.pid as number)).toBe(false);
-    expect(readdirSync(c.root).filter((n) => n !== ".warm.sock")).toEqual([]);
+    expect(readdirSync(c.root)).toEqual([]);
   }, 30000, { skip: berthOnly("runc 1.1 has no lock per id: racing creates removed the winner's state once (under load), and left a runc init and its cgroups after delete -f once in 12 tries") });
 });
