@@ -9,7 +9,7 @@
 import { describe, expect } from "bun:test";
 import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ctest, alive, waitFor, BERTH, type Ctx, type Result } from "../runtime/helpers.ts";
+import { ctest, alive, cgroupDirs, waitFor, BERTH, type Ctx, type Result } from "../runtime/helpers.ts";
 import { socketFor, startAgent, type Agent } from "./agent.ts";
 
 const skip = process.env.BERTH_TEST_RUNTIME ? "the front door is berth's own" : false;
@@ -409,6 +409,29 @@ describe("front door and agent", () => {
     expect(await c.berth(["state", "nosuch"])).toEqual({ code: 1, stdout: "", stderr: 'berth: container "nosuch" does not exist\n' });
     expect(await c.berth(["list", "-q"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(readFileSync(log, "utf8")).toContain("exit 0: --root " + c.root + " list -q");
+  }, 30000, { skip });
+
+  ctest("an agent killed half-way through a create: one error line, non-zero exit; delete --force removes what it made", async (c) => {
+    const a = agentFor(c);
+    const marker = join(c.tempDir("hook"), "started");
+    // the create stops in its prestart hook (the door runs it) until the agent is gone
+    const b = c.bundle(["sleep", "30"], (s) => {
+      s.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${marker}; sleep 1`] }] };
+    });
+    const id = c.id("halfmade");
+    const create = c.berth(["create", "--bundle", b.dir, id]);
+    expect(await waitFor(() => existsSync(marker)));
+    expect(cgroupDirs(id).some((d) => existsSync(d))).toBe(true);
+    await a.kill9();
+    const r = await create;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(`berth: the berth agent (${a.socket}) stopped before it answered; nothing more was done (\`berth delete --force ID\` removes a container it left half made)\n`);
+    // the next calls run on Bun: what the create had made goes with delete --force
+    expect(await c.berth(["delete", "--force", id])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect((await c.berth(["list", "-q"])).stdout).toBe("");
+    expect(readdirSync(c.root)).toEqual([]);
+    expect(cgroupDirs(id).filter((d) => existsSync(d))).toEqual([]);
   }, 30000, { skip });
 
   ctest("an agent killed during a call: one error line, non-zero exit; the next call works on Bun", async (c) => {
