@@ -2,6 +2,7 @@
 // defaults, the image's process (Entrypoint/Cmd, Env, WorkingDir, User) and
 // the flags of `run`, in the conventions of Docker.
 import { defaultSeccompProfile } from "../security/profile.ts";
+import { detectCgroups } from "../cgroups/index.ts";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, posix } from "node:path";
 import { constants as osConstants } from "node:os";
@@ -90,6 +91,8 @@ export interface ContainerOptions {
   health?: HealthFlags;
   /** --privileged: every capability, no seccomp filter, no masked or read-only paths, /sys and cgroups writable, every host device */
   privileged?: boolean;
+  /** --cgroupns: a cgroup namespace of the container's own, or the host's; else defaultCgroupns() */
+  cgroupns?: CgroupnsMode;
   /** --add-host NAME:IP, --dns, --dns-search, --dns-option */
   addHosts?: [string, string][];
   dns?: string[];
@@ -392,9 +395,20 @@ export function optionResources(o: Pick<ContainerOptions, "memory" | "memorySwap
   return resources;
 }
 
+export type CgroupnsMode = "private" | "host";
+
+/**
+ * Docker's and Podman's default cgroup namespace mode: a private one on a pure
+ * cgroup v2 host, the host's on v1 and hybrid hosts (there a container sees its
+ * own cgroups bound at /sys/fs/cgroup/<hierarchy>, as with runc spec).
+ */
+export function defaultCgroupns(): CgroupnsMode {
+  return detectCgroups().mode === "v2" ? "private" : "host";
+}
+
 export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   const o = inp.opts;
-  const spec = defaultSpec();
+  const spec = defaultSpec({ cgroupns: (o.cgroupns ?? defaultCgroupns()) === "private" });
   if (proc.args.length === 0) throw new EngineUsageError("no command given and the image has neither Entrypoint nor Cmd");
   // Docker creates a missing working directory
   if (proc.cwd !== "/") mkdirInRoot(inp.rootfs, proc.cwd);

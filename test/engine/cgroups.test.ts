@@ -2,7 +2,8 @@
 // User-mode Linux, on a pure v2 hierarchy): limits from inside, stats, top,
 // pause, and --device rules (a v1 devices list, or an eBPF program on v2).
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
+import { detectCgroups } from "../../src/cgroups/index.ts";
 import { engineEnvForFile, idOf } from "./helpers.ts";
 
 const env = engineEnvForFile();
@@ -44,5 +45,21 @@ describe("engine containers and their cgroups", () => {
     expect(r.stdout).toBe("present\nread=allowed\nwrite=denied\n");
     const w = env.run(["run", "--rm", "--device", "/dev/kmsg:/dev/k:rw", "--cap-add", "SYSLOG", "berth/busybox", "sh", "-c", "(: > /dev/k) 2>/dev/null && echo write=allowed"]);
     expect(w.stdout).toBe("write=allowed\n");
+  });
+});
+
+describe("--cgroupns", () => {
+  test("Docker's default: a cgroup namespace of the container's own on cgroup v2, the host's on v1 and hybrid, seeing its own limits", () => {
+    const host = readlinkSync("/proc/self/ns/cgroup");
+    const v2 = detectCgroups().mode === "v2";
+    const inside = (flags: string[]) => {
+      const r = env.run(["run", "--rm", ...flags, "--memory", "48m", "berth/busybox", "sh", "-c",
+        "readlink /proc/self/ns/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"]);
+      expect(r.stderr).toBe("");
+      const [ns, limit] = r.stdout.trim().split("\n");
+      return { own: ns !== host, limit };
+    };
+    expect(inside([])).toEqual({ own: v2, limit: "50331648" });
+    expect(env.leftovers()).toEqual([]);
   });
 });
