@@ -2,9 +2,27 @@
 // (ps, images, volume ls, network ls, stats) write one line per row, or a
 // table with a header row; inspect-like commands (inspect, volume inspect,
 // network inspect, version, info) one result per object. A template error
-// is an error (exit 1), never silently the default output.
+// is an error (exit 1), never silently the default output. Also the plain
+// output of every engine command: lines, aligned tables, inspect's JSON.
 import { formatEach, formatRows, TemplateError } from "../engine/template.ts";
 import { EngineError } from "../engine/store.ts";
+import { alignColumns } from "./table.ts";
+
+/** One line on stdout (a newline added unless it has one). */
+export function out(s: string): void {
+  process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+}
+
+/** Rows as an aligned table (the first row the header): columns three spaces apart, the last one as it is. */
+export function table(rows: string[][]): void {
+  for (const line of alignColumns(rows)) out(line);
+}
+
+/** What inspect-like commands print: the objects through a --format template, else as a JSON array. */
+export function writeInspect(fmt: string | undefined, items: unknown[], indent = 2): void {
+  if (fmt !== undefined && fmt !== "json") writeEach(fmt, items);
+  else out(JSON.stringify(items, null, indent));
+}
 
 /** A Go template, as opposed to berth's named formats ("json", "table"). */
 export function isTemplate(fmt: string | undefined): fmt is string {

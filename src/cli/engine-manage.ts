@@ -1,32 +1,24 @@
 // rename, update, diff, commit, history (Docker's commands of those names).
-import { Engine } from "../engine/engine.ts";
-import { enginePaths } from "../engine/paths.ts";
-import { EngineError } from "../engine/store.ts";
-import { EngineUsageError, fBool, fList, fStr, parseFlags, type Flag, type ParsedFlags } from "../engine/args.ts";
+import { EngineUsageError } from "../engine/args.ts";
 import { containerChanges, commitContainer } from "../engine/commit.ts";
 import { imageHistory } from "../engine/images.ts";
 import { parseRestart } from "../engine/spec.ts";
 import { context } from "../engine/template.ts";
-import { ago, containerOptions, humanSize } from "./engine.ts";
-import { goTime, isTemplate, writeRows } from "./engine-format.ts";
-
-function parse(argv: string[], flags: Flag[]): ParsedFlags {
-  return parseFlags(argv, flags);
-}
-
-function out(s: string): void {
-  process.stdout.write(s.endsWith("\n") ? s : s + "\n");
-}
+import { ago, humanSize } from "../engine/describe.ts";
+import { bool, has, list, str, type FlagSpec } from "./args.ts";
+import { each, makeEngine, parse } from "./engine-common.ts";
+import { goTime, isTemplate, out, writeRows } from "./engine-format.ts";
+import { containerOptions } from "./engine-run.ts";
 
 /** rename CONTAINER NEW_NAME */
 export async function cmdRename(argv: string[]): Promise<number> {
   const p = parse(argv, []);
   if (p.args.length !== 2) throw new EngineUsageError("rename needs a container and its new name");
-  await new Engine(enginePaths()).containers.rename(p.args[0]!, p.args[1]!);
+  await makeEngine().containers.rename(p.args[0]!, p.args[1]!);
   return 0;
 }
 
-const UPDATE_FLAGS: Flag[] = [
+const UPDATE_FLAGS: FlagSpec[] = [
   { name: "memory", short: "m", kind: "string" }, { name: "memory-swap", kind: "string" }, { name: "memory-reservation", kind: "string" },
   { name: "cpus", kind: "string" }, { name: "cpu-shares", short: "c", kind: "string" }, { name: "cpuset-cpus", kind: "string" }, { name: "cpuset-mems", kind: "string" },
   { name: "pids-limit", kind: "string" }, { name: "restart", kind: "string" },
@@ -36,7 +28,7 @@ const UPDATE_FLAGS: Flag[] = [
 export async function cmdUpdate(argv: string[]): Promise<number> {
   const p = parse(argv, UPDATE_FLAGS);
   if (p.args.length === 0) throw new EngineUsageError("update needs at least one container");
-  const given = UPDATE_FLAGS.map((f) => f.name).filter((n) => p.flags.has(n));
+  const given = UPDATE_FLAGS.map((f) => f.name).filter((n) => has(p, n));
   if (given.length === 0) throw new EngineUsageError("update needs at least one flag to change (--memory, --cpus, --pids-limit, --restart, ...)");
   // run's parsing and checks, for the flags given
   const o = containerOptions(p, undefined);
@@ -46,29 +38,19 @@ export async function cmdUpdate(argv: string[]): Promise<number> {
     "cpuset-cpus": "cpusetCpus", "cpuset-mems": "cpusetMems", "pids-limit": "pidsLimit",
   };
   for (const f of given) {
-    if (f === "restart") u.restart = parseRestart(fStr(p, "restart")!);
-    else if (f === "pids-limit" && fStr(p, f) === "-1") u.pidsLimit = -1;
+    if (f === "restart") u.restart = parseRestart(str(p, "restart")!);
+    else if (f === "pids-limit" && str(p, f) === "-1") u.pidsLimit = -1;
     else u[keys[f]!] = (o as unknown as Record<string, unknown>)[keys[f]!];
   }
-  const e = new Engine(enginePaths());
-  let code = 0;
-  for (const r of p.args) {
-    try {
-      await e.update(r, u);
-      out(r);
-    } catch (err) {
-      process.stderr.write(`berth: ${(err as Error).message}\n`);
-      code = err instanceof EngineUsageError ? 125 : err instanceof EngineError && err.exitCode !== 125 ? err.exitCode : 1;
-    }
-  }
-  return code;
+  const e = makeEngine();
+  return each(p.args, "update", (r) => e.update(r, u));
 }
 
 /** diff CONTAINER: A added, C changed, D deleted. */
 export async function cmdDiff(argv: string[]): Promise<number> {
   const p = parse(argv, []);
   if (p.args.length !== 1) throw new EngineUsageError("diff needs exactly one container");
-  for (const c of containerChanges(new Engine(enginePaths()), p.args[0]!)) out(`${c.kind} ${c.path}`);
+  for (const c of containerChanges(makeEngine(), p.args[0]!)) out(`${c.kind} ${c.path}`);
   return 0;
 }
 
@@ -79,9 +61,9 @@ export async function cmdCommit(argv: string[]): Promise<number> {
     { name: "pause", short: "p", kind: "bool" },
   ]);
   if (p.args.length < 1 || p.args.length > 2) throw new EngineUsageError("commit needs a container and at most one image name");
-  const e = new Engine(enginePaths());
+  const e = makeEngine();
   const r = await commitContainer(e, p.args[0]!, p.args[1], {
-    changes: fList(p, "change"), message: fStr(p, "message"), author: fStr(p, "author"), pause: p.flags.has("pause") ? fBool(p, "pause") : true,
+    changes: list(p, "change"), message: str(p, "message"), author: str(p, "author"), pause: has(p, "pause") ? bool(p, "pause") : true,
   }, (w) => process.stderr.write(`berth: commit: ${w}\n`));
   out(r.configDigest);
   return 0;
@@ -93,18 +75,18 @@ export async function cmdHistory(argv: string[]): Promise<number> {
     { name: "quiet", short: "q", kind: "bool" }, { name: "no-trunc", kind: "bool" }, { name: "human", short: "H", kind: "bool" }, { name: "format", kind: "string" },
   ]);
   if (p.args.length !== 1) throw new EngineUsageError("history needs exactly one image");
-  const e = new Engine(enginePaths());
+  const e = makeEngine();
   if (/berth\/busybox/.test(p.args[0]!)) await e.ensureBuiltin();
   const rows = imageHistory(e.images, p.args[0]!);
-  const nt = fBool(p, "no-trunc");
-  const human = p.flags.has("human") ? fBool(p, "human") : true;
+  const nt = bool(p, "no-trunc");
+  const human = has(p, "human") ? bool(p, "human") : true;
   const id = (x: string) => (x === "<missing>" || nt ? x : x.slice(7, 19));
   const by = (s: string) => (nt || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
-  if (fBool(p, "quiet")) {
+  if (bool(p, "quiet")) {
     for (const r of rows) out(id(r.id));
     return 0;
   }
-  const fmt = fStr(p, "format");
+  const fmt = str(p, "format");
   const ctxs = rows.map((r) => context("*formatter.historyContext", {
     ID: id(r.id), CreatedSince: human ? ago(r.created) : r.created, CreatedAt: goTime(r.created), CreatedBy: by(r.createdBy),
     Size: human ? humanSize(r.size) : String(r.size), Comment: r.comment,

@@ -1,15 +1,18 @@
-// version and info (Docker's, with --format templates).
+// version and info (Docker's, with --format templates); container, image and system prune.
 import { Engine } from "../engine/engine.ts";
 import { enginePaths } from "../engine/paths.ts";
 import { systemInfo, versionInfo } from "../engine/system.ts";
-import { fStr, parseFlags } from "../engine/args.ts";
 import { EngineUsageError } from "../engine/args.ts";
-import { writeEach } from "./engine-format.ts";
+import { parseFilters, PRUNE_FILTERS } from "../engine/filters.ts";
+import { pruneContainers, pruneImages, pruneVolumes } from "../engine/prune.ts";
+import { bool, list, str } from "./args.ts";
+import { makeEngine, parse } from "./engine-common.ts";
+import { out, writeEach } from "./engine-format.ts";
 
 function parseFormat(argv: string[], what: string): string | undefined {
-  const p = parseFlags(argv, [{ name: "format", short: "f", kind: "string" }]);
+  const p = parse(argv, [{ name: "format", short: "f", kind: "string" }]);
   if (p.args.length) throw new EngineUsageError(`${what} takes no arguments`);
-  return fStr(p, "format");
+  return str(p, "format");
 }
 
 export async function cmdVersion(argv: string[]): Promise<number> {
@@ -39,5 +42,28 @@ export async function cmdInfo(argv: string[]): Promise<number> {
     ];
     process.stdout.write(keys.map(([k, f]) => ` ${k}: ${String(i[f])}\n`).join(""));
   }
+  return 0;
+}
+
+/** container prune, image prune [-a], system prune [-a] [--volumes]: what they remove, a line each. */
+export async function cmdPrune(what: "container" | "image" | "system", argv: string[]): Promise<number> {
+  const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }, { name: "all", short: "a", kind: "bool" }, { name: "volumes", kind: "bool" }, { name: "filter", kind: "list" }]);
+  if (p.args.length) throw new EngineUsageError(`${what} prune takes no arguments`);
+  const f = parseFilters(list(p, "filter"), PRUNE_FILTERS);
+  const e = makeEngine();
+  if (what !== "image") {
+    for await (const r of pruneContainers(e, f)) {
+      if ("id" in r) out(r.id);
+      else process.stderr.write(`berth: ${r.error.message}\n`);
+    }
+  }
+  if (what !== "container") {
+    for await (const r of pruneImages(e, bool(p, "all"), f)) {
+      if ("untagged" in r) out(`Untagged: ${r.untagged}`);
+      else if ("layer" in r) out(`Deleted layer: ${r.layer}`);
+      else out(`Deleted ${r.blobs} unused blob${r.blobs === 1 ? "" : "s"}`);
+    }
+  }
+  if (what === "system" && bool(p, "volumes")) for await (const n of pruneVolumes(e, f)) out(`Deleted: ${n}`);
   return 0;
 }

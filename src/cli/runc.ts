@@ -16,6 +16,7 @@ import { trace } from "../linux/trace.ts";
 import { callerFd, writeOut } from "../linux/stdio.ts";
 import { callerPath } from "../linux/caller.ts";
 import { bool, helpText, list, parseArgs, str, UsageError, wantsHelp, type FlagSpec } from "./args.ts";
+import { alignColumns } from "./table.ts";
 
 export const VERSION = "0.1.0";
 
@@ -275,8 +276,7 @@ function cmdList(rt: Runtime, argv: string[]): number {
   }
   if (fmt !== "table") throw new UsageError(`--format: table or json, not ${fmt}`);
   const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...all.map(({ rec, status }) => [rec.id, String(status === "stopped" ? 0 : rec.pid), status, rec.bundle, rec.created, rt.owner(rec.id)])];
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) print(r.map((c, i) => c.padEnd(w[i]! + 3)).join("").trimEnd());
+  for (const line of alignColumns(rows)) print(line);
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// The engine's API (the CLI in src/cli/engine.ts is its user).
+// The engine's API (the CLI in src/cli/engine*.ts is its user).
 export { Engine, classifyStartError, selfCommand } from "./engine.ts";
 export type { CreateRequest, PullPolicy } from "./engine.ts";
 export { ContainerStore, EngineError, randomName, NAME_RE } from "./store.ts";
@@ -7,7 +7,7 @@ export { enginePaths, containerDir, runtimeRoot, networkDataDir } from "./paths.
 export type { EnginePaths } from "./paths.ts";
 export { buildSpec, containerProcess, parseVolume, parseTmpfs, normalizeCap, readSeccompProfile, signalNumber, ENGINE_CAPABILITIES } from "./spec.ts";
 export type { ContainerOptions, VolumeSpec, TmpfsSpec } from "./spec.ts";
-export { parseFlags, parseBytes, parseDuration, EngineUsageError } from "./args.ts";
+export { parseBytes, parseDuration, EngineUsageError } from "./args.ts";
 export { importRootfs } from "./images.ts";
 export { VolumeStore, volumesOf } from "./volumes.ts";
 export type { Volume } from "./volumes.ts";
