@@ -115,6 +115,25 @@ describe("layers", () => {
     expect(forbidden).toEqual([]);
   });
 
+  test("the engine's command files are thin: no host access, no runtime state, only the engine's library", () => {
+    // src/cli/engine*.ts parse flags and format output; reading the host
+    // (node:fs, /proc, cgroups) or a container's runtime state is the
+    // engine's work (src/engine), where the agent and any API can reuse it.
+    const commandFiles = files.filter((f) => /^cli\/engine[^/]*\.ts$/.test(relative(SRC, f)));
+    expect(commandFiles.length).toBeGreaterThan(5);
+    const bad: string[] = [];
+    for (const f of commandFiles) {
+      const text = readFileSync(f, "utf8");
+      for (const imp of importsOf(f)) {
+        if (/^(node:|fs$|path$|child_process$|os$)/.test(imp.spec)) bad.push(`${relative(SRC, f)} loads ${imp.spec}`);
+        const target = resolveLocal(f, imp.spec);
+        if (target && ["linux", "cgroups", "security", "runtime"].includes(layerOf(target))) bad.push(`${relative(SRC, f)} imports ${relative(SRC, target)}`);
+      }
+      if (/\.runtime\.|\/proc\/|\/sys\/fs\/cgroup/.test(text)) bad.push(`${relative(SRC, f)} reaches the runtime or the host directly`);
+    }
+    expect(bad).toEqual([]);
+  });
+
   test("the checker sees imports of every form (a check that can fail)", () => {
     const probe = join(SRC, "runtime/container.ts");
     const specs = importsOf(probe).map((i) => i.spec);
