@@ -794,7 +794,8 @@ export class Engine {
         try {
           this.runtime.update(cur.id, r);
         } catch (e) {
-          throw new EngineError(`cannot update container ${cur.name}: ${(e as Error).message}`);
+          // stopped meanwhile: the record keeps the limits for its next start, as for an exited container
+          if (!(e instanceof RuntimeError && this.runtime.statusOf(cur.id) === "stopped")) throw new EngineError(`cannot update container ${cur.name}: ${(e as Error).message}`);
         }
       }
       const o = cur.options as unknown as Record<string, unknown>;
