@@ -126,10 +126,14 @@ static struct oplist *group_of(struct plan *p, int code)
 	return NULL;
 }
 
+/* Appends O to L, whose n counted its ops on the first pass: the array is
+ * made at the first append, and n counts again. */
 static void add(struct oplist *l, const struct op *o)
 {
-	if (!l->v)
-		l->v = alloc((size_t)l->n, sizeof *l->v), l->n = 0;
+	if (!l->v) {
+		l->v = alloc((size_t)l->n, sizeof *l->v);
+		l->n = 0;
+	}
 	l->v[l->n++] = o;
 }
 
