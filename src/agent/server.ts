@@ -327,8 +327,10 @@ function sameView(pid: number): boolean {
       if (readlinkSync(`/proc/${pid}/${link}`) !== readlinkSync(`/proc/self/${link}`)) return false;
     }
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // the caller is gone (ENOENT) or hides its namespaces (EACCES): not a view the agent can vouch for
+    if (e instanceof Error && "code" in e && (e.code === "ENOENT" || e.code === "EACCES" || e.code === "ESRCH")) return false;
+    throw e;
   }
 }
 
@@ -423,9 +425,11 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     let req;
     try {
       req = readRequest(cred.pid, conn, (c) => watched.set(c.conn, c));
-    } catch {
+    } catch (e) {
+      // a request that does not arrive (the receive timeout's EAGAIN, a reset connection) is dropped; anything else is a fault
       closeFd(conn);
-      return;
+      if (e instanceof SysError && (e.code === "EAGAIN" || e.code === "ECONNRESET")) return;
+      throw e;
     }
     if (!req) return;
     const { call, argv } = req;

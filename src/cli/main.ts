@@ -22,8 +22,10 @@ function runcId(argv: string[], flags: FlagSpec[]): string | undefined {
   try {
     // -h/--help is every runtime command's (runc's)
     return parseArgs(argv, [...flags, HELP_FLAG], true).args[0];
-  } catch {
-    return undefined;
+  } catch (e) {
+    // a command line that does not parse as the runc command's names no container of the runtime's
+    if (e instanceof UsageError) return undefined;
+    throw e;
   }
 }
 
@@ -32,8 +34,10 @@ function runcBundleCall(argv: string[]): boolean {
   if (argv.some((a) => RUNC_RUN_FLAGS.test(a))) return true;
   try {
     return parseArgs(argv, CREATE_FLAGS).args.length === 1 && existsSync(resolve("config.json"));
-  } catch {
-    return false;
+  } catch (e) {
+    // not runc's flags: the engine's command line
+    if (e instanceof UsageError) return false;
+    throw e;
   }
 }
 
