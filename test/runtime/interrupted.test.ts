@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { alive, BERTH, berthOnly, cgroupDirs, ctest, ok, TEST_AGENT, waitFor, type Bundle, type Ctx } from "./helpers.ts";
 
 // the pause points are read by the process that runs the create: with the warm agent, not the front door killed here
-const pausable = TEST_AGENT ? "the agent runs the create, and reads BERTH_TRACE_PAUSE from its own environment" : berthOnly("BERTH_TRACE_PAUSE is berth's");
+const pausable = TEST_AGENT ? "a call with BERTH_TRACE_PAUSE is left to the Bun berth by the agent (a pause would hold every call): the same test as without the agent" : berthOnly("BERTH_TRACE_PAUSE is berth's");
 
 /** The points of berth's create, in order (src/linux/trace.ts labels). */
 const STEPS = [
