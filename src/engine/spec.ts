@@ -333,7 +333,7 @@ function hostDevices(): LinuxDevice[] {
     try {
       names = readdirSync(dir);
     } catch {
-      return;
+      return; // a directory under /dev that cannot be listed (or went meanwhile) adds no devices
     }
     for (const n of names) {
       const p = `${dir}/${n}`;
@@ -342,7 +342,7 @@ function hostDevices(): LinuxDevice[] {
       try {
         st = lstatSync(p);
       } catch {
-        continue;
+        continue; // removed since the listing
       }
       if (st.isDirectory()) walk(p);
       else if (st.isCharacterDevice() || st.isBlockDevice()) {
@@ -484,8 +484,9 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
     let st;
     try {
       st = statSync(d.host);
-    } catch {
-      throw new EngineUsageError(`--device ${d.host}: no such device on the host`);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new EngineUsageError(`--device ${d.host}: ${code === "ENOENT" || code === "ENOTDIR" ? "no such device on the host" : (e as Error).message}`);
     }
     const type = st.isCharacterDevice() ? "c" : st.isBlockDevice() ? "b" : undefined;
     if (!type) throw new EngineUsageError(`--device ${d.host}: not a character or block device`);

@@ -279,7 +279,7 @@ export function findPlugin(type: string, cniPath: string[] = DEFAULT_CNI_PATH): 
       accessSync(p, constants.X_OK);
       return p;
     } catch {
-      /* next */
+      /* missing or not executable in this directory: the next one */
     }
   }
   return undefined;
@@ -456,7 +456,7 @@ export async function invokePlugin(
     try {
       parsed = JSON.parse(out);
     } catch {
-      parsed = undefined;
+      parsed = undefined; // not a CNI result or error: reported below as the plugin printed it
     }
   }
   if (r.code !== 0 || r.timedOut) {
@@ -566,8 +566,10 @@ export function readCachedAttachment(
   try {
     const v = JSON.parse(readFileSync(cacheFile(dataDir, network, containerId, ifName), "utf8")) as CachedAttachment;
     return v.kind === "berth.cni.attachment" ? v : undefined;
-  } catch {
-    return undefined;
+  } catch (e) {
+    // no ADD cached, or a file that is not one (berth writes them whole, atomically)
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) return undefined;
+    throw e;
   }
 }
 
@@ -576,8 +578,9 @@ export function listCachedAttachments(dataDir: string, containerId: string): Cac
   let files: string[];
   try {
     files = readdirSync(cacheDir(dataDir));
-  } catch {
-    return [];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
   }
   const out: CachedAttachment[] = [];
   for (const f of files) {
@@ -586,7 +589,7 @@ export function listCachedAttachments(dataDir: string, containerId: string): Cac
       const v = JSON.parse(readFileSync(join(cacheDir(dataDir), f), "utf8")) as CachedAttachment;
       if (v.kind === "berth.cni.attachment" && v.containerId === containerId) out.push(v);
     } catch {
-      /* partial or foreign file */
+      /* removed meanwhile (a DEL), or not one of berth's attachments */
     }
   }
   return out;

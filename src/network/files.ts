@@ -130,8 +130,9 @@ export function readHostResolvConf(
   const read = (p: string): string => {
     try {
       return readFileSync(p, "utf8");
-    } catch {
-      return "";
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return "";
+      throw e;
     }
   };
   return { host: read(path), hostUpstream: read(upstreamPath) };

@@ -138,8 +138,10 @@ function readState(dir: string): State | undefined {
   try {
     const s = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as State;
     return s.kind === "berth.network.state" ? s : undefined;
-  } catch {
-    return undefined;
+  } catch (e) {
+    // no network set up for it, or a file that is not berth's (it writes them whole, atomically)
+    if ((e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) return undefined;
+    throw e;
   }
 }
 
@@ -266,7 +268,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
       try {
         hostHosts = readFileSync(opts.hostHostsPath ?? "/etc/hosts", "utf8");
       } catch {
-        hostHosts = buildHosts({ hostname });
+        hostHosts = buildHosts({ hostname }); // the host has no readable hosts file: the container gets a minimal one
       }
       const extra = (opts.extraHosts ?? []).map(([n, a]) => `${a}\t${n}`);
       buildHosts({ hostname, extraHosts: opts.extraHosts }); // validates the extra entries

@@ -117,7 +117,7 @@ export async function releaseNetnsDir(dir: string = DEFAULT_NETNS_DIR): Promise<
     try {
       unlinkSync(join(d, e));
     } catch {
-      /* leftover placeholder files only */
+      /* already gone, or still a mount point: the rmdir below then leaves the directory */
     }
   }
   try {
