@@ -22,8 +22,8 @@ struct op {
 	const char *name;
 	int argc;
 	const char **argv;
-	uint64_t *n;                /* n[i]: argv[i]'s value where its field is a number (int: as int64_t) */
-	int at[PLAN_MAX_FIELDS];    /* field f begins at argv[at[f]] */
+	uint64_t *n; /* n[i]: argv[i]'s value where its field is a number (int: as int64_t) */
+	int at[PLAN_MAX_FIELDS]; /* field f begins at argv[at[f]] */
 	int count[PLAN_MAX_FIELDS]; /* list fields: how many items */
 };
 
@@ -45,10 +45,10 @@ struct plan {
 	int n;
 	int create; /* mode create (else exec) */
 	const struct op *one[OP_CODES]; /* the first op of each code, or NULL */
-	struct oplist of[OP_CODES];     /* every op of each code */
-	struct oplist rootfs;           /* mount, mkdev, bind-dev, symlink, mkdir, mount-readonly */
-	struct oplist paths;            /* mask, readonly */
-	struct oplist attrs;            /* personality, ioprio, sched, lsm-exec */
+	struct oplist of[OP_CODES]; /* every op of each code */
+	struct oplist rootfs; /* mount, mkdev, bind-dev, symlink, mkdir, mount-readonly */
+	struct oplist paths; /* mask, readonly */
+	struct oplist attrs; /* personality, ioprio, sched, lsm-exec */
 };
 
 /* plan.c */

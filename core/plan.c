@@ -116,12 +116,18 @@ static void check_op(struct op *o)
 static struct oplist *group_of(struct plan *p, int code)
 {
 	switch (code) {
-	case OP_MOUNT: case OP_MKDEV: case OP_BIND_DEV: case OP_SYMLINK: case OP_MKDIR: case OP_MOUNT_READONLY:
-		return &p->rootfs;
-	case OP_MASK: case OP_READONLY:
-		return &p->paths;
-	case OP_PERSONALITY: case OP_IOPRIO: case OP_SCHED: case OP_LSM_EXEC:
-		return &p->attrs;
+	case OP_MOUNT:
+	case OP_MKDEV:
+	case OP_BIND_DEV:
+	case OP_SYMLINK:
+	case OP_MKDIR:
+	case OP_MOUNT_READONLY: return &p->rootfs;
+	case OP_MASK:
+	case OP_READONLY: return &p->paths;
+	case OP_PERSONALITY:
+	case OP_IOPRIO:
+	case OP_SCHED:
+	case OP_LSM_EXEC: return &p->attrs;
 	}
 	return NULL;
 }

@@ -203,7 +203,8 @@ struct plan_op_def {
 };
 
 #ifdef PLAN_DEFS
-/* indexed by op code; a NULL name: no such op */
+/* indexed by op code; a NULL name: no such op (one op a line) */
+/* clang-format off */
 static const struct plan_op_def plan_op_defs[OP_CODES] = {
 	[OP_MODE] = { "mode", 1, 1, { { "mode", PK_ENUM, "create|exec|" } } },
 	[OP_FOREGROUND] = { "foreground", 1, 0, { { 0 } } },
@@ -265,6 +266,7 @@ static const struct plan_op_def plan_op_defs[OP_CODES] = {
 	[OP_SECCOMP_FLAG] = { "seccomp-flag", 0, 1, { { "flag", PK_ENUM, "log|spec_allow|tsync|" } } },
 	[OP_SECCOMP_RULE] = { "seccomp-rule", 0, 3, { { "action", PK_U64, 0 }, { "syscall", PK_STR, 0 }, { "conditions", PK_U64S, 0 } } },
 };
+/* clang-format on */
 #endif
 
 #endif

@@ -155,4 +155,3 @@ int write_file(const char *path, const char *data, size_t len)
 	}
 	return 0;
 }
-

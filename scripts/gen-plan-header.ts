@@ -62,13 +62,15 @@ export function generatePlanHeader(): string {
   L.push("};");
   L.push("");
   L.push("#ifdef PLAN_DEFS");
-  L.push("/* indexed by op code; a NULL name: no such op */");
+  L.push("/* indexed by op code; a NULL name: no such op (one op a line) */");
+  L.push("/* clang-format off */");
   L.push("static const struct plan_op_def plan_op_defs[OP_CODES] = {");
   for (const [name, d] of ops) {
     const fields = d.fields.map(([f, k]) => `{ "${f}", ${kindName(k)}, ${typeof k === "string" ? "0" : `"${k.map((v) => `${v}|`).join("")}"`} }`);
     L.push(`\t[OP_${ident(name)}] = { "${name}", ${"once" in d && d.once ? 1 : 0}, ${d.fields.length}, { ${fields.length ? fields.join(", ") : "{ 0 }"} } },`);
   }
   L.push("};");
+  L.push("/* clang-format on */");
   L.push("#endif");
   L.push("");
   L.push("#endif");
