@@ -2,12 +2,11 @@
 // Podman's conmon and Docker call).
 import { forwardSignals } from "../linux/signals.ts";
 import { finishConsole, startConsole } from "../linux/console.ts";
-import { existsSync, readFileSync, writeFileSync } from "../linux/fs.ts";
+import { existsSync, readFileSync } from "../linux/fs.ts";
 import { SIGNALS } from "../linux/signals.ts";
 import { join, resolve } from "../linux/path.ts";
-import { detectCgroups } from "../cgroups/index.ts";
-import { MEMPOLICY_FLAGS, MEMPOLICY_MODES, OCI_VERSION } from "../spec/constants.ts";
-import { baseFeatures, defaultSpec } from "../spec/defaults.ts";
+import { OCI_VERSION } from "../spec/constants.ts";
+import { features, writeDefaultSpec } from "../runtime/features.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
 import type { LinuxResources, Process, Spec } from "../spec/types.ts";
 import { readCallerJson, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
@@ -367,41 +366,8 @@ async function cmdEvents(rt: Runtime, argv: string[]): Promise<number> {
 
 function cmdSpec(argv: string[]): number {
   const p = parseArgs(argv, SPEC_FLAGS);
-  const dir = resolve(str(p, "bundle") ?? ".");
-  const path = join(dir, "config.json");
-  if (existsSync(path)) throw new RuntimeError(`File ${path} exists. Remove it first`);
-  // a cgroup namespace only on a pure cgroup v2 host, as `runc spec` does
-  const cgroupns = detectCgroups().mode === "v2";
-  writeFileSync(path, JSON.stringify(defaultSpec({ rootless: bool(p, "rootless"), cgroupns }), null, "\t") + "\n");
+  writeDefaultSpec(resolve(str(p, "bundle") ?? "."), bool(p, "rootless"));
   return 0;
-}
-
-/** What berth really supports, as the runtime-spec's features document. */
-export function features(): object {
-  const f = baseFeatures() as unknown as Record<string, unknown>;
-  const linux = (f.linux ?? {}) as Record<string, unknown>;
-  const layout = detectCgroups();
-  linux.cgroup = { v1: layout.mode !== "v2", v2: layout.mode === "v2" || layout.mode === "hybrid", systemd: false, systemdUser: false, rdma: true };
-  linux.mountExtensions = { idmap: { enabled: true } };
-  linux.intelRdt = { enabled: false };
-  linux.memoryPolicy = { modes: Object.keys(MEMPOLICY_MODES), flags: Object.keys(MEMPOLICY_FLAGS) };
-  linux.netDevices = { enabled: true };
-  const seccomp = (linux.seccomp ?? {}) as Record<string, unknown>;
-  linux.seccomp = {
-    ...seccomp,
-    enabled: true,
-    actions: (seccomp.actions as string[]) ?? [],
-    supportedFlags: ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
-  };
-  linux.apparmor = { enabled: existsSync("/sys/kernel/security/apparmor") };
-  linux.selinux = { enabled: existsSync("/sys/fs/selinux/enforce") };
-  f.mountOptions = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "relatime", "noatime", "strictatime", "nodiratime", "diratime",
-    "nosymfollow", "symfollow", "rro", "rrw", "rnosuid", "rnodev", "rnoexec", "bind", "rbind", "shared", "rshared", "slave", "rslave", "private", "rprivate",
-    "unbindable", "runbindable", "tmpcopyup", "idmap", "ridmap"];
-  f.linux = linux;
-  f.annotations = { "org.opencontainers.runc.version": VERSION, "io.github.berth.version": VERSION, "io.github.berth.seccomp.enabled": "true" };
-  f.potentiallyUnsafeConfigAnnotations = [];
-  return f;
 }
 
 /** Each runtime command's usage, purpose and flags, for -h/--help (as runc's). */
@@ -480,7 +446,7 @@ export async function runcCommand(rt: Runtime, cmd: string, argv: string[]): Pro
     case "events":
       return cmdEvents(rt, argv);
     case "features":
-      print(JSON.stringify(features(), null, 2));
+      print(JSON.stringify(features(VERSION), null, 2));
       return 0;
     case "spec":
       return cmdSpec(argv);
