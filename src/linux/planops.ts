@@ -101,7 +101,7 @@ export const PLAN_OPS = {
   ioprio: { code: 64, fields: [["value", "u64"]] },
   sched: {
     code: 65,
-    fields: [["policy", "u64"], ["priority", "u64"], ["nice", "int"], ["flags", "u64"], ["runtime", "u64"], ["deadline", "u64"], ["period", "u64"]],
+    fields: [["policy", "u64"], ["priority", "int"], ["nice", "int"], ["flags", "u64"], ["runtime", "u64"], ["deadline", "u64"], ["period", "u64"]],
   },
   "lsm-exec": { code: 66, fields: [["file", "str"], ["content", "str"]] },
   umask: { code: 67, fields: [["mask", "u64"]], once: true },
