@@ -49,7 +49,7 @@ describe("engine containers and their cgroups", () => {
 });
 
 describe("--cgroupns", () => {
-  test("Docker's default: a cgroup namespace of the container's own on cgroup v2, the host's on v1 and hybrid, seeing its own limits", () => {
+  test("Docker's default: a cgroup namespace of the container's own on cgroup v2, the host's on v1 and hybrid; private and host on request, each seeing its own limits", () => {
     const host = readlinkSync("/proc/self/ns/cgroup");
     const v2 = detectCgroups().mode === "v2";
     const inside = (flags: string[]) => {
@@ -60,6 +60,10 @@ describe("--cgroupns", () => {
       return { own: ns !== host, limit };
     };
     expect(inside([])).toEqual({ own: v2, limit: "50331648" });
+    expect(inside(["--cgroupns", "private"])).toEqual({ own: true, limit: "50331648" });
+    expect(inside(["--cgroupns", "host"])).toEqual({ own: false, limit: "50331648" });
+    const bad = env.run(["run", "--rm", "--cgroupns", "shared", "berth/busybox", "true"]);
+    expect([bad.code, bad.stderr.trim()]).toEqual([125, 'berth: --cgroupns "shared": want private or host']);
     expect(env.leftovers()).toEqual([]);
   });
 });
