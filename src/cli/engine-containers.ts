@@ -2,6 +2,7 @@
 // inspect, healthcheck, wait, port, cp (run, create, exec: engine-run.ts;
 // logs, stats, top: engine-observe.ts).
 import { copy, parseCpEnd } from "../engine/cp.ts";
+import { ensureBuiltinFor } from "../engine/images.ts";
 import { EngineUsageError, parseDuration, publishText } from "../engine/args.ts";
 import { ago, inspectObject, psEntry, publishedPorts, statusText } from "../engine/describe.ts";
 import { restartContainer, startAttached, startContainer, stopContainer, waitContainer } from "../engine/lifecycle.ts";
@@ -119,7 +120,7 @@ export async function cmdInspect(argv: string[]): Promise<number> {
   if (type !== undefined && type !== "image" && type !== "container") throw new EngineUsageError(`--type: image or container, not ${JSON.stringify(type)}`);
   if (p.args.length === 0) throw new EngineUsageError("inspect needs at least one image or container");
   const e = makeEngine();
-  if (p.args.some((r) => /berth\/busybox/.test(r))) await e.ensureBuiltin();
+  await ensureBuiltinFor(e, p.args);
   const results: object[] = [];
   let code = 0;
   for (const ref of p.args) {

@@ -1,4 +1,5 @@
 // The image commands: images, pull, rmi, load, import, save, tag (history: engine-manage.ts).
+import { ensureBuiltinFor, importedName, importRootfs, loadFromStdin, saveToStdout } from "../engine/images.ts";
 import { removeImage } from "../engine/prune.ts";
 import { ago, humanSize, imageRow, type ImageListRow } from "../engine/describe.ts";
 import { filterImages, IMAGE_FILTERS, parseFilters } from "../engine/filters.ts";
@@ -88,7 +89,6 @@ export async function cmdLoad(argv: string[]): Promise<number> {
   if (!file) {
     // Docker's: the archive on stdin, unless that is a terminal
     if (process.stdin.isTTY) throw new EngineError("load: requested load from stdin, but stdin is a terminal (give an archive on stdin, or -i FILE)");
-    const { loadFromStdin } = await import("../engine/images.ts");
     for (const i of await loadFromStdin(e.images)) out(`Loaded image: ${i.ref}`);
     return 0;
   }
@@ -105,7 +105,6 @@ export async function cmdImport(argv: string[]): Promise<number> {
   if (p.args.length < 1 || p.args.length > 2) throw new EngineUsageError("import needs a root filesystem tarball and an optional image name");
   const e = makeEngine();
   const file = p.args[0]!;
-  const { importRootfs, importedName } = await import("../engine/images.ts");
   const ref = p.args[1] ?? importedName(file);
   const r = await importRootfs(e.images, file, ref, list(p, "change"));
   out(r.configDigest);
@@ -121,15 +120,14 @@ export async function cmdSave(argv: string[]): Promise<number> {
     if (process.stdout.isTTY) throw new EngineError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
     if (str(p, "format") === "oci-dir") throw new EngineUsageError("--format oci-dir needs -o DIR");
     const e = makeEngine();
-    if (p.args.some((r) => /berth\/busybox/.test(r))) await e.ensureBuiltin();
-    const { saveToStdout } = await import("../engine/images.ts");
+    await ensureBuiltinFor(e, p.args);
     await saveToStdout(e.images, p.args);
     return 0;
   }
   const fmt = str(p, "format") ?? "oci-archive";
   if (fmt !== "oci-archive" && fmt !== "oci-dir") throw new EngineUsageError(`--format: oci-archive or oci-dir, not ${JSON.stringify(fmt)}`);
   const e = makeEngine();
-  if (p.args.some((r) => /berth\/busybox/.test(r))) await e.ensureBuiltin();
+  await ensureBuiltinFor(e, p.args);
   const { exportImages } = await import("../image/archive.ts");
   await exportImages(e.images, p.args, dest, { format: fmt }).catch((err) => {
     throw new EngineError((err as Error).message);
@@ -141,7 +139,7 @@ export async function cmdTag(argv: string[]): Promise<number> {
   const p = parse(argv, []);
   if (p.args.length !== 2) throw new EngineUsageError("tag needs SOURCE and TARGET");
   const e = makeEngine();
-  if (/berth\/busybox/.test(p.args[0]!)) await e.ensureBuiltin();
+  await ensureBuiltinFor(e, [p.args[0]!]);
   const hit = e.images.lookup(p.args[0]!);
   if (!hit) throw new EngineError(`image not known: ${p.args[0]}`);
   try {

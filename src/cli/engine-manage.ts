@@ -1,7 +1,7 @@
 // rename, update, diff, commit, history (Docker's commands of those names).
 import { EngineUsageError } from "../engine/args.ts";
 import { containerChanges, commitContainer } from "../engine/commit.ts";
-import { imageHistory } from "../engine/images.ts";
+import { ensureBuiltinFor, imageHistory } from "../engine/images.ts";
 import { parseRestart } from "../engine/spec.ts";
 import { context } from "../engine/template.ts";
 import { ago, humanSize } from "../engine/describe.ts";
@@ -76,7 +76,7 @@ export async function cmdHistory(argv: string[]): Promise<number> {
   ]);
   if (p.args.length !== 1) throw new EngineUsageError("history needs exactly one image");
   const e = makeEngine();
-  if (/berth\/busybox/.test(p.args[0]!)) await e.ensureBuiltin();
+  await ensureBuiltinFor(e, [p.args[0]!]);
   const rows = imageHistory(e.images, p.args[0]!);
   const nt = bool(p, "no-trunc");
   const human = has(p, "human") ? bool(p, "human") : true;

@@ -6,6 +6,7 @@ import { basename } from "node:path";
 import { hostPlatform, layerDiffId, MediaType, sha256, type ImageConfig, type ImageStore } from "../image/index.ts";
 import { detectCompression } from "../image/index.ts";
 import { closeSync, openSync, readSync } from "node:fs";
+import type { Engine } from "./engine.ts";
 import { EngineError } from "./store.ts";
 import { writeFully } from "./logs.ts";
 import { EngineUsageError, parseDuration } from "./args.ts";
@@ -66,6 +67,11 @@ export function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: str
     case "EXPOSE": for (const p of val.trim().split(/\s+/)) (cfg.ExposedPorts ??= {})[p.includes("/") ? p : `${p}/tcp`] = {}; break;
     default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL, VOLUME, EXPOSE, HEALTHCHECK, LABEL)`);
   }
+}
+
+/** Makes the built-in image (berth/busybox) first when one of refs names it. */
+export async function ensureBuiltinFor(e: Engine, refs: string[]): Promise<void> {
+  if (refs.some((r) => /berth\/busybox/.test(r))) await e.ensureBuiltin();
 }
 
 /** The name import gives an image when it is given none: localhost/ and the file's name, made a valid repository name. */
