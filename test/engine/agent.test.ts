@@ -102,8 +102,9 @@ function liveChildren(pid: number): number[] {
       const stat = readFileSync(`/proc/${n}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       if (Number(f[1]) === pid && f[0] !== "Z" && f[0] !== "X") out.push(Number(n));
-    } catch {
-      /* gone */
+    } catch (e) {
+      // the process is gone meanwhile
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" && (e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
     }
   }
   return out;

@@ -83,6 +83,7 @@ export class EngineEnv {
       if (m.endsWith("/netns")) continue;
       Bun.spawnSync(["umount", "-l", m]);
     }
+    // best effort: a namespace some other test's container still holds keeps the directory mounted
     await releaseNetnsDir(join(this.runRoot, "netns")).catch(() => {});
     rmSync(this.root, { recursive: true, force: true });
   }
@@ -98,8 +99,9 @@ export function idOf(r: Result): string {
 export function cgroupFile(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8").trim();
-  } catch {
-    return undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined; // no such cgroup (or controller file)
+    throw e;
   }
 }
 

@@ -368,7 +368,8 @@ describe("run", () => {
 function readdirOrEmpty(d: string): string[] {
   try {
     return require("node:fs").readdirSync(d);
-  } catch {
-    return [];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
   }
 }
