@@ -21,7 +21,9 @@
  *                             none); answer "ran EXIT SIGNAL ERRNO" (-1 where
  *                             one does not apply; ERRNO: it could not start)
  *   forward                   pass SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
- *                             SIGUSR2 and SIGWINCH on to that child
+ *                             SIGUSR2 and SIGWINCH on to that child; after a
+ *                             SIGWINCH also tell the agent "winch" (its
+ *                             console helper relays the new window size)
  *   fallback                  run the call on Bun after all (see below)
  *   exit CODE                 exit with CODE
  *   refused                   (to a caller of another user) say so, exit 1
@@ -241,10 +243,15 @@ static void say(int s, const char *fmt, ...)
 		return;
 }
 
+static volatile sig_atomic_t winched;
+
 static void forward(int sig)
 {
 	if (core > 0)
 		kill(core, sig);
+	/* the agent's console helper, if any, relays the new window size */
+	if (sig == SIGWINCH)
+		winched = 1;
 }
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
@@ -491,6 +498,10 @@ int main(int argc, char **argv)
 		}
 		if (have == sizeof buf)
 			fail("the agent sent too long a line");
+		if (winched) {
+			winched = 0;
+			say(s, "winch\n");
+		}
 		struct pollfd p[2] = { { .fd = s, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
 		if (poll(p, pidfd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)

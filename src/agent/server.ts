@@ -178,6 +178,7 @@ class DoorCall implements Caller {
       this.buf = this.buf.slice(nl + 1);
       if (word === "pid") this.corePid = Number(arg);
       else if (word === "ran") this.ran = line.slice(4).split(" ").map(Number);
+      else if (word === "winch") this.resized?.();
       else if (word === "exited") {
         this.exitedWith?.(Number(arg));
         this.exitedWith = undefined;
@@ -269,6 +270,12 @@ class DoorCall implements Caller {
     } finally {
       for (const f of files) closeFd(f);
     }
+  }
+
+  private resized?: () => void;
+
+  onResize(f: () => void): void {
+    this.resized = f;
   }
 
   forwardSignals(): void {

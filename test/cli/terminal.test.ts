@@ -41,9 +41,11 @@ afterAll(() => {
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Runs ARGV on a fresh pty of COLSxROWS (script(1)), feeding INPUT once the command has had time to start. */
-async function onTerminal(argv: string[], input = "", size = "91x33"): Promise<Result> {
+async function onTerminal(argv: string[], input = "", size = "91x33", resizeTo?: string): Promise<Result> {
   const [cols, rows] = size.split("x");
-  const cmd = `stty cols ${cols} rows ${rows}; exec ${argv.map(q).join(" ")}`;
+  // resizeTo: the terminal changes to that size a moment after the command starts (the kernel sends SIGWINCH)
+  const later = resizeTo ? `(sleep 1.5; stty cols ${resizeTo.split("x")[0]} rows ${resizeTo.split("x")[1]} </dev/tty) & ` : "";
+  const cmd = `stty cols ${cols} rows ${rows}; ${later}exec ${argv.map(q).join(" ")}`;
   const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   if (input) {
     await Bun.sleep(1500);
@@ -87,6 +89,16 @@ for (const [name, rt] of runtimes) {
       // the container's pty echoes once; a cooked outer terminal would echo again
       expect(r.stdout.split("hello").length - 1).toBe(2);
       expect(r.code).toBe(3);
+    }, 60_000);
+
+    test("foreground run: the caller's terminal resized later, the pty follows (SIGWINCH)", async () => {
+      const b = tracker.bundle(["sh", "-c", "stty size; sleep 3; stty size"], (s) => {
+        s.process!.terminal = true;
+      });
+      mkdirSync(b.root, { recursive: true });
+      const r = await onTerminal([...rt, "--root", b.root, "run", "--bundle", b.dir, uniqueId("tty")], "", "91x33", "50x20");
+      expect(r.stdout).toBe("33 91\n20 50\n");
+      expect(r.code).toBe(0);
     }, 60_000);
 
     test("exec -t: a pty of the caller's size, owned by --user, the process's exit status", async () => {
