@@ -1,5 +1,5 @@
 // Helpers both backends use: file writes with rollback, value checks, recursive walks.
-import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "../linux/fs.ts";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "../linux/fs.ts";
 import { CgroupError } from "./types.ts";
 
 export const RES = "linux.resources";
@@ -70,21 +70,38 @@ export function readKV(path: string): Record<string, number> {
  */
 export function runWrites(writes: Write[], rollback: boolean): () => void {
   const done: { w: Write; old: string | undefined }[] = [];
-  for (const w of writes) {
-    const path = `${w.dir}/${w.file}`;
-    if (!existsSync(path)) {
-      if (w.optional) continue;
-      undo(done);
-      throw new CgroupError(`${w.file} does not exist in ${w.dir}: the controller is not available on this host`, w.field);
+  // Consecutive writes to one file (the v1 device rules: a deny-all, then a
+  // rule per write) go through one open descriptor, looked for once: each
+  // open of a cgroup file is a path walk, and the rules were 30 of the
+  // system calls a container's create made.
+  let open: { path: string; fd: number } | undefined;
+  const close = () => {
+    if (open) closeSync(open.fd);
+    open = undefined;
+  };
+  try {
+    for (const w of writes) {
+      const path = `${w.dir}/${w.file}`;
+      if (open?.path !== path) {
+        close();
+        if (!existsSync(path)) {
+          if (w.optional) continue;
+          undo(done);
+          throw new CgroupError(`${w.file} does not exist in ${w.dir}: the controller is not available on this host`, w.field);
+        }
+      }
+      const old = rollback ? tryRead(path) : undefined;
+      try {
+        open ??= { path, fd: openSync(path, "w") };
+        writeFileSync(open.fd, w.value);
+      } catch (e) {
+        undo(done);
+        throw new CgroupError(`writing ${JSON.stringify(w.value)} to ${w.file}: ${errText(e)}`, w.field, e);
+      }
+      done.push({ w, old });
     }
-    const old = rollback ? tryRead(path) : undefined;
-    try {
-      writeFileSync(path, w.value);
-    } catch (e) {
-      undo(done);
-      throw new CgroupError(`writing ${JSON.stringify(w.value)} to ${w.file}: ${errText(e)}`, w.field, e);
-    }
-    done.push({ w, old });
+  } finally {
+    close();
   }
   return () => undo(done);
 }
