@@ -124,10 +124,18 @@ function tempName(path: string): string {
  * /run), where a flush per lifecycle step would only cost time.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, opts: { durable?: boolean } = {}): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = tempName(path);
+  let fd: number;
   try {
-    const fd = openSync(tmp, "wx", mode);
+    fd = openSync(tmp, "wx", mode);
+  } catch (e) {
+    // the directory is made when it is missing, not checked before every write
+    // (a container's state is saved three times in a create)
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(tmp, "wx", mode);
+  }
+  try {
     try {
       writeFileSync(fd, data);
       if (opts.durable !== false) fsyncSync(fd);

@@ -67,6 +67,16 @@ test("writeFileAtomic leaves the new file and no temp file, durable or not", () 
   expect(readdirSync(d)).toEqual(["f"]);
 });
 
+test("writeFileAtomic makes missing directories (several levels), and fails with nothing left where a file stands in for one", () => {
+  const deep = join(dir, "deep", "er", "f");
+  writeFileAtomic(deep, "x", 0o600, { durable: false });
+  expect(readFileSync(deep, "utf8")).toBe("x");
+  const blocker = join(dir, "blocker");
+  writeFileAtomic(blocker, "not a directory", 0o600);
+  expect(() => writeFileAtomic(join(blocker, "f"), "y", 0o600)).toThrow(/ENOTDIR/);
+  expect(readFileSync(blocker, "utf8")).toBe("not a directory");
+});
+
 test("bpf's system call number per architecture (x86-64 321, aarch64 280); unknown ones refused by name", () => {
   expect(syscallNumber("bpf", "x64")).toBe(321);
   expect(syscallNumber("bpf", "arm64")).toBe(280);
