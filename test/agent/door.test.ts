@@ -9,10 +9,11 @@
 import { describe, expect } from "bun:test";
 import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ctest, alive, cgroupDirs, waitFor, BERTH, type Ctx, type Result } from "../runtime/helpers.ts";
+import { ctest, alive, cgroupDirs, waitFor, BERTH, TEST_AGENT, type Ctx, type Result } from "../runtime/helpers.ts";
 import { socketFor, startAgent, type Agent } from "./agent.ts";
 
-const skip = process.env.BERTH_TEST_RUNTIME ? "the front door is berth's own" : false;
+// (the agent lane's Ctx starts an agent for each root: these tests start their own)
+const skip = process.env.BERTH_TEST_RUNTIME ? "the front door is berth's own" : TEST_AGENT ? "these tests start the agents they need" : false;
 
 function agentFor(c: Ctx): Agent {
   const a = startAgent(c.root, join(c.tempDir("agent"), "agent.log"));
