@@ -2,7 +2,7 @@
 // that should go through the front door, stopped at the test's end. Used by
 // the agent tests, and by the runtime tests' helpers when BERTH_TEST_AGENT=1
 // (the whole runtime suite then runs through the agent).
-import { closeSync, existsSync, openSync, readFileSync, realpathSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { agentSocket } from "../../src/agent/socket.ts";
 import { join, resolve } from "node:path";
 
@@ -52,6 +52,8 @@ export function startAgent(root: string, logFile: string, env: Record<string, st
       await wait(5000);
       if (p.exitCode === null) p.kill(9);
       await p.exited;
+      // the socket of an agent that was killed (SIGKILL removes nothing)
+      rmSync(socket, { force: true });
     },
     kill9: async () => {
       p.kill(9);

@@ -7,7 +7,7 @@
 // them); a caller of another uid is refused; an agent killed in the middle
 // of a call gives one error line and a non-zero exit, and the next call works.
 import { describe, expect } from "bun:test";
-import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, statSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ctest, alive, cgroupDirs, waitFor, BERTH, TEST_AGENT, type Ctx, type Result } from "../runtime/helpers.ts";
 import { socketFor, startAgent, type Agent } from "./agent.ts";
@@ -404,6 +404,7 @@ describe("front door and agent", () => {
     c.defer(async () => {
       p.kill("SIGTERM");
       await p.exited;
+      rmSync(socket, { force: true });
     });
     expect(await waitFor(() => existsSync(socket)));
     // the first call starts the agent (the door started by activation is never a client)
