@@ -13,7 +13,7 @@ import { readCallerJson, Runtime, RuntimeError, type CreateOptions } from "../ru
 import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
 import { callerFd, writeOut } from "../linux/stdio.ts";
-import { callerPath } from "../linux/caller.ts";
+import { callerEnv, callerPath } from "../linux/caller.ts";
 import { bool, helpText, list, parseArgs, str, UsageError, wantsHelp, type FlagSpec } from "./args.ts";
 import { alignColumns } from "./table.ts";
 
@@ -336,7 +336,8 @@ function cmdPs(rt: Runtime, argv: string[]): number {
     return 0;
   }
   const psArgs = p.args.slice(1);
-  const r = Bun.spawnSync(["ps", ...(psArgs.length ? psArgs : ["-ef"])]);
+  // the caller's environment (PS_FORMAT, COLUMNS), not the agent's
+  const r = Bun.spawnSync(["ps", ...(psArgs.length ? psArgs : ["-ef"])], { env: callerEnv() });
   const lines = r.stdout.toString().split("\n").filter((l) => l.trim());
   if (lines.length === 0) return 0;
   const header = lines[0]!;
