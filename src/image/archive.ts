@@ -13,7 +13,7 @@ import tar from "tar-stream";
 import { checkDigest, digestHex, DigestMismatchError, sha256 } from "./digest.ts";
 import { detectCompression, entryPath, fileHead, layerDiffId, resolveInRoot, unpackLayer } from "./layer.ts";
 import { hostPlatform, parseConfig, parseManifest, selectPlatform } from "./manifest.ts";
-import { familiarReference, formatReference, parseReference } from "./reference.ts";
+import { familiarReference, formatReference, parseReference, ReferenceError as BadReference } from "./reference.ts";
 import type { Ingest, ImageStore } from "./store.ts";
 import {
   ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, MediaType,
@@ -57,8 +57,10 @@ export async function importImages(store: ImageStore, path: string, opts: Import
   let st;
   try {
     st = statSync(path);
-  } catch {
-    throw new Error(`import: ${path} does not exist`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") throw new Error(`import: ${path} does not exist`);
+    throw new Error(`import: ${path}: ${(e as Error).message}`, { cause: e });
   }
   if (st.isDirectory()) return importDirectory(store, path, opts, path);
   const tmp = store.tempPath("import");
@@ -256,7 +258,9 @@ export async function exportImages(store: ImageStore, refs: string[], dest: stri
       try {
         const r = parseReference(refs[i]!);
         if (r.digest === undefined && img.ref === formatReference(r)) name = img.ref;
-      } catch { /* an ID: no name */ }
+      } catch (e) {
+        if (!(e instanceof BadReference)) throw e; // not a name: an ID, which has none
+      }
       if (name === undefined && !img.ref.includes("@")) name = img.ref;
       if (name !== undefined) {
         const r = parseReference(name);

@@ -44,8 +44,11 @@ function readImageFile(rootfs: string | undefined, path: string): string | undef
   if (p === undefined) return undefined;
   try {
     return readFileSync(p, "utf8");
-  } catch {
-    return undefined;
+  } catch (e) {
+    // no such file, or not a file: the image has none
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+    throw e;
   }
 }
 

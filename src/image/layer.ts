@@ -36,6 +36,7 @@ type Headers = Partial<Header> & { name: string; pax?: Record<string, string> };
 import { DigestMismatchError } from "./digest.ts";
 import { resolveInRoot, walkInRoot } from "./rootpath.ts";
 export { resolveInRoot };
+import { errnoCode } from "../linux/libc.ts";
 import { lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO, SysError } from "../linux/sys.ts";
 import { BENEATH_NO_LINKS, O_DIRECTORY, O_PATH, Root } from "../linux/inroot.ts";
 
@@ -121,8 +122,9 @@ function removeAny(path: string): void {
   let st: Stats;
   try {
     st = lstatSync(path);
-  } catch {
-    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return; // nothing to remove
+    throw e;
   }
   if (st.isDirectory()) rmSync(path, { recursive: true, force: true });
   else unlinkSync(path);
@@ -230,7 +232,13 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
     for (let i = dirTimes.length - 1; i >= 0; i--) {
       const [rel, t] = dirTimes[i]!;
       let fd: number;
-      try { fd = beneath(rel, O_PATH | O_DIRECTORY); } catch { continue; }
+      try {
+        fd = beneath(rel, O_PATH | O_DIRECTORY);
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") continue; // removed, or no longer a directory
+        throw e;
+      }
       try { utimesSync(`/proc/self/fd/${fd}`, t, t); } finally { closeSync(fd); }
     }
   } finally {
@@ -259,7 +267,12 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
           atEntry(posix.relative(root, dir) || ".", (p) => lsetxattr(p, "trusted.overlay.opaque", Buffer.from("y")));
         } else {
           let dir: string;
-          try { dir = resolveDir(root, parentRel, false, name); } catch { return; }
+          try {
+            dir = resolveDir(root, parentRel, false, name);
+          } catch (e) {
+            if (e instanceof LayerError) return; // no such directory: nothing to hide
+            throw e;
+          }
           const dirRel = posix.relative(root, dir) || ".";
           for (const child of readdirSync(dir)) {
             const childRel = dirRel === "." ? child : `${dirRel}/${child}`;
@@ -279,7 +292,12 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
         if (ownership) atEntry(posix.relative(root, p), (q) => lchownSync(q, 0, 0));
       } else {
         let dir: string;
-        try { dir = resolveDir(root, parentRel, false, name); } catch { return; }
+        try {
+          dir = resolveDir(root, parentRel, false, name);
+        } catch (e) {
+          if (e instanceof LayerError) return; // no such directory: nothing to remove
+          throw e;
+        }
         removeAny(posix.join(dir, victim));
       }
       return;
@@ -289,7 +307,12 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
     const dest = posix.join(dir, base);
     const destRel = posix.relative(root, dest);
     let existing: Stats | undefined;
-    try { existing = lstatSync(dest); } catch { existing = undefined; }
+    try {
+      existing = lstatSync(dest);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      existing = undefined;
+    }
     const type = h.type ?? "file";
 
     if (type === "directory") {
@@ -314,7 +337,8 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
       try {
         src = posix.join(resolveDir(root, posix.dirname(lrel), false, name), posix.basename(lrel));
         st = lstatSync(src);
-      } catch {
+      } catch (e) {
+        if (!(e instanceof LayerError) && (e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
         throw new LayerError(name, `hard link target ${JSON.stringify(h.linkname)} not found in the layer`);
       }
       if (st.isDirectory()) throw new LayerError(name, `hard link target ${JSON.stringify(h.linkname)} is a directory`);

@@ -138,8 +138,9 @@ export function snapshotterMode(env: Record<string, string | undefined> = proces
   if (want === "overlay" || want === "copy") return want;
   try {
     return /\toverlay$/m.test(readFileSync("/proc/filesystems", "utf8")) ? "overlay" : "copy";
-  } catch {
-    return "overlay";
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "overlay"; // no /proc mounted: try overlay, the mount says
+    throw e;
   }
 }
 

@@ -21,7 +21,8 @@ import { join } from "node:path";
 import { chainIds, checkDigest, digestHex, DigestMismatchError, sha256 } from "./digest.ts";
 import { acquireLock, withLock, writeFileAtomic } from "../linux/lock.ts";
 import { parseConfig, parseManifest } from "./manifest.ts";
-import { formatReference, parseReference } from "./reference.ts";
+import { formatReference, parseReference, ReferenceError as BadReference } from "./reference.ts";
+import { errnoCode } from "../linux/libc.ts";
 import type { Descriptor, ImageConfig, ImageManifest } from "./types.ts";
 
 export const DEFAULT_ROOT = "/var/lib/berth";
@@ -105,8 +106,11 @@ export class ImageStore {
     try {
       mkdirSync(this.root, { recursive: true, mode: STORE_DIR_MODE });
       names = readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(this.root, d.name));
-    } catch {
-      return;
+    } catch (e) {
+      // not this user's to make or read (a read-only store is read where it is)
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EACCES" || code === "EPERM" || code === "EROFS") return;
+      throw e;
     }
     for (const p of [this.root, ...names]) {
       try {
@@ -194,7 +198,7 @@ export class ImageStore {
       return { digest, size };
     } finally {
       if (!ok) {
-        try { closeSync(fd); } catch { /* already closed */ }
+        try { closeSync(fd); } catch { /* already failing: a close error adds nothing */ }
         rmSync(tmp, { force: true });
       }
     }
@@ -251,7 +255,9 @@ export class ImageStore {
     let canonical: string | undefined;
     try {
       canonical = formatReference(parseReference(ref));
-    } catch { /* not a name: maybe an ID */ }
+    } catch (e) {
+      if (!(e instanceof BadReference)) throw e; // not a name: maybe an ID
+    }
     if (canonical !== undefined && idx.images[canonical]) return { ref: canonical, record: idx.images[canonical]! };
     const m = /^(?:sha256:)?([a-f0-9]{4,64})$/.exec(ref);
     if (m) {
@@ -313,7 +319,11 @@ export class ImageStore {
   async untag(ref: string): Promise<boolean> {
     return this.updateIndex((idx) => {
       const candidates = [ref];
-      try { candidates.push(formatReference(parseReference(ref))); } catch { /* keep literal */ }
+      try {
+        candidates.push(formatReference(parseReference(ref)));
+      } catch (e) {
+        if (!(e instanceof BadReference)) throw e; // not a name: the literal only
+      }
       for (const c of candidates) {
         if (idx.images[c]) {
           delete idx.images[c];
@@ -342,8 +352,9 @@ export class ImageStore {
   private isName(input: string, canonical: string): boolean {
     try {
       return formatReference(parseReference(input)) === canonical;
-    } catch {
-      return false;
+    } catch (e) {
+      if (e instanceof BadReference) return false;
+      throw e;
     }
   }
 
@@ -390,7 +401,11 @@ export class ImageStore {
           used.add(p.manifest.config.digest);
           for (const l of p.manifest.layers) used.add(l.digest);
         }
-      } catch { /* a broken manifest keeps only itself */ }
+      } catch (e) {
+        // a missing or broken manifest keeps only itself; a system error (EIO,
+        // EACCES) stops the gc rather than freeing the blobs the manifest names
+        if (errnoCode(e) !== undefined) throw e;
+      }
     }
     return used;
   }
@@ -401,14 +416,21 @@ export class ImageStore {
     for (const { ref, record } of this.list()) {
       try {
         for (const c of this.loadImage(ref, record).chainIds) used.add(digestHex(c));
-      } catch { /* blobs missing: nothing to keep */ }
+      } catch (e) {
+        // blobs missing or broken: nothing to keep; a system error stops the gc
+        if (errnoCode(e) !== undefined) throw e;
+      }
     }
     if (existsSync(this.containersDir)) {
       for (const id of readdirSync(this.containersDir)) {
         try {
           const meta = JSON.parse(readFileSync(join(this.containersDir, id, "meta.json"), "utf8")) as { layers?: string[] };
           for (const l of meta.layers ?? []) used.add(l);
-        } catch { /* a container being created: its lock holder keeps its layers */ }
+        } catch (e) {
+          // no meta.json yet (written atomically): a container being created,
+          // whose lock holder keeps its layers; anything else stops the gc
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`gc: container ${id}: meta.json: ${(e as Error).message}`, { cause: e });
+        }
       }
     }
     return used;

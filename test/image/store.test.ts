@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ImageStore } from "../../src/image/store.ts";
 import { parseReference, formatReference, familiarReference } from "../../src/image/reference.ts";
@@ -149,6 +149,18 @@ describe("import and export", () => {
     const evil = make(layer);
     writeFileSync(join(evil, "manifest.json"), JSON.stringify([{ Config: "../../../etc/passwd", Layers: [] }]));
     await expect(importImages(other, evil)).rejects.toThrow("manifest.json[0].Config");
+  });
+
+  test("import names a missing path, and reports any other error as it is", async () => {
+    const d = fresh();
+    const store = new ImageStore(join(d, "store"));
+    await expect(importImages(store, join(d, "nothing.tar"))).rejects.toThrow("does not exist");
+    // a symbolic link loop is not "does not exist": its ELOOP is reported
+    symlinkSync("loop", join(d, "loop"));
+    const err = await importImages(store, join(d, "loop")).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toContain("ELOOP");
+    expect(err?.message).not.toContain("does not exist");
+    expect(store.list()).toEqual([]);
   });
 
   test("an OCI layout with a corrupted blob stores nothing", async () => {
