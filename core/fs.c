@@ -169,7 +169,7 @@ static int resolve_depth(int rootfd, const char *path, int flags, int mkkind, mo
 	(void)len;
 	free(copy);
 	return sys_openat2(rootfd, path, flags | O_CLOEXEC, IN_ROOT);
-fail: {
+fail : {
 	int err = errno;
 	close(parent);
 	free(copy);
@@ -382,7 +382,10 @@ void prepare_idmap_trees(const struct plan *p)
  * path again after pivot_root (where a symlink or a swapped directory in the
  * rootfs could lead elsewhere). */
 #define HELD_MAX 16
-static struct { const char *dest; int fd; } held[HELD_MAX];
+static struct {
+	const char *dest;
+	int fd;
+} held[HELD_MAX];
 static int nheld;
 
 /* The destination's last component, made if missing, must be a directory
@@ -397,7 +400,8 @@ static int plain_directory(int rootfd, const char *dest, const char *fstype)
 		die_errno("mount %s", dest);
 	int fd = openat(parent, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP))
-		die("mount %s: %s in the rootfs is not a directory (a symlink?); a %s file system is mounted only on a plain directory", dest, dest, *fstype ? fstype : "sysfs");
+		die("mount %s: %s in the rootfs is not a directory (a symlink?); a %s file system is mounted only on a plain directory", dest, dest,
+			*fstype ? fstype : "sysfs");
 	if (fd < 0)
 		die_errno("mount %s", dest);
 	close(parent);
@@ -531,7 +535,8 @@ int do_mkdev(int rootfd, const struct op *o)
 		die_errno("device %s: parent directory", path);
 	mode_t mode = (mode_t)FNUM(o, FLD_MKDEV_MODE) & 07777;
 	switch (type[0]) {
-	case 'c': case 'u': mode |= S_IFCHR; break;
+	case 'c':
+	case 'u': mode |= S_IFCHR; break;
 	case 'b': mode |= S_IFBLK; break;
 	case 'p': mode |= S_IFIFO; break;
 	default: die("device %s: type %s", path, type);

@@ -69,7 +69,7 @@ void run_hooks(const struct plan *p, const char *phase, const char *state, size_
 			die("%s hook %s: cannot be executed", phase, path);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			die("%s hook %s: failed with %s %d", phase, path, WIFEXITED(status) ? "status" : "signal",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 		free(argv);
 		free(envp);
 	}

@@ -139,7 +139,6 @@ static void forward_seccomp(int sock, pid_t pid, int listener)
 	free(state);
 }
 
-
 /* Whether our executable lies on a read-only mount that is attached in no
  * mount namespace we can see: the private read-only mount of the core's
  * directory berth starts it through (readonlyTree in src/linux/sys.ts).
@@ -199,10 +198,18 @@ static void ensure_sealed(char **argv, char **envp)
 
 static int ns_flag(const char *name)
 {
-	static const struct { const char *n; int f; } t[] = {
-		{ "pid", CLONE_NEWPID }, { "network", CLONE_NEWNET }, { "mount", CLONE_NEWNS },
-		{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "user", CLONE_NEWUSER },
-		{ "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
+	static const struct {
+		const char *n;
+		int f;
+	} t[] = {
+		{ "pid", CLONE_NEWPID },
+		{ "network", CLONE_NEWNET },
+		{ "mount", CLONE_NEWNS },
+		{ "ipc", CLONE_NEWIPC },
+		{ "uts", CLONE_NEWUTS },
+		{ "user", CLONE_NEWUSER },
+		{ "cgroup", CLONE_NEWCGROUP },
+		{ "time", CLONE_NEWTIME },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (strcmp(t[i].n, name) == 0)
@@ -395,10 +402,20 @@ static void apply_process_attrs(void)
 			if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)FNUM(o, FLD_IOPRIO_VALUE)) < 0)
 				die_errno("process.ioPriority");
 		} else if (o->code == OP_SCHED) {
-			struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t prio; uint64_t rt, dl, per; } a = {
-				.size = 48, .policy = (uint32_t)FNUM(o, FLD_SCHED_POLICY), .prio = (uint32_t)FNUM(o, FLD_SCHED_PRIORITY),
-				.nice = (int32_t)(int64_t)FNUM(o, FLD_SCHED_NICE), .flags = FNUM(o, FLD_SCHED_FLAGS), .rt = FNUM(o, FLD_SCHED_RUNTIME),
-				.dl = FNUM(o, FLD_SCHED_DEADLINE), .per = FNUM(o, FLD_SCHED_PERIOD) };
+			struct {
+				uint32_t size, policy;
+				uint64_t flags;
+				int32_t nice;
+				uint32_t prio;
+				uint64_t rt, dl, per;
+			} a = { .size = 48,
+				.policy = (uint32_t)FNUM(o, FLD_SCHED_POLICY),
+				.prio = (uint32_t)FNUM(o, FLD_SCHED_PRIORITY),
+				.nice = (int32_t)(int64_t)FNUM(o, FLD_SCHED_NICE),
+				.flags = FNUM(o, FLD_SCHED_FLAGS),
+				.rt = FNUM(o, FLD_SCHED_RUNTIME),
+				.dl = FNUM(o, FLD_SCHED_DEADLINE),
+				.per = FNUM(o, FLD_SCHED_PERIOD) };
 			if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
 				die_errno("process.scheduler");
 		} else if (o->code == OP_LSM_EXEC) {
@@ -771,8 +788,8 @@ static void __attribute__((noreturn)) child_create(int console, int fifo)
 	core_step = "rootfs";
 	set_hostnames();
 	/* a session keyring of the container's own (kernels without keys: skip) */
-	if ((o = plan.one[OP_SESSION_KEYRING]) &&
-	    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, FSTR(o, FLD_SESSION_KEYRING_NAME), 0, 0, 0) < 0 && errno != ENOSYS)
+	if ((o = plan.one[OP_SESSION_KEYRING]) && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, FSTR(o, FLD_SESSION_KEYRING_NAME), 0, 0, 0) < 0 &&
+		errno != ENOSYS)
 		die_errno("joining a new session keyring");
 	/* the container's own procfs, for the writes under /proc; closed
 	 * before the init waits for start */

@@ -102,8 +102,8 @@ static void state_dir(int argc, char **argv, char *out, size_t size)
 		size_t len = eq ? (size_t)(eq - a) : strlen(a);
 		const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : "");
 		int takes = (len == 6 && strncmp(a, "--root", 6) == 0) || (len == 5 && strncmp(a, "--log", 5) == 0) ||
-			    (len == 12 && strncmp(a, "--log-format", 12) == 0) || (len == 6 && strncmp(a, "--criu", 6) == 0) ||
-			    (len == 10 && strncmp(a, "--rootless", 10) == 0);
+			(len == 12 && strncmp(a, "--log-format", 12) == 0) || (len == 6 && strncmp(a, "--criu", 6) == 0) ||
+			(len == 10 && strncmp(a, "--rootless", 10) == 0);
 		if (len == 6 && strncmp(a, "--root", 6) == 0)
 			root = value;
 		if (len == 10 && strncmp(a, "--rootless", 10) == 0)
@@ -191,7 +191,12 @@ static char *request(int argc, char **argv, size_t *len)
 		return NULL;
 	uint32_t body = (uint32_t)(total - 4);
 	memcpy(buf, &body, 4);
-#define PUT(s) do { size_t l_ = strlen(s) + 1; memcpy(p, s, l_); p += l_; } while (0)
+#define PUT(s) \
+	do { \
+		size_t l_ = strlen(s) + 1; \
+		memcpy(p, s, l_); \
+		p += l_; \
+	} while (0)
 	PUT("1");
 	PUT(cwd);
 	PUT(mask);
@@ -523,7 +528,9 @@ int main(int argc, char **argv)
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				fail("the berth agent (%s) stopped before it answered; nothing more was done (`berth delete --force ID` removes a container it left half made)", sock);
+				fail("the berth agent (%s) stopped before it answered; nothing more was done (`berth delete --force ID` removes a container it "
+				     "left half made)",
+					sock);
 			have += (size_t)n;
 		}
 	}
