@@ -38,8 +38,12 @@ export function errText(e: unknown): string {
 export function tryRead(path: string): string | undefined {
   try {
     return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
+  } catch (e) {
+    // no such file (a controller that is off, a cgroup removed meanwhile: ENODEV
+    // for one open as it went) or one this kernel does not support reading
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "ENODEV" || code === "EOPNOTSUPP") return undefined;
+    throw e;
   }
 }
 
@@ -115,7 +119,7 @@ function undo(done: { w: Write; old: string | undefined }[]): void {
       try {
         writeFileSync(`${w.dir}/${w.file}`, v);
       } catch {
-        // best effort: the old value may not be writable as read
+        // best effort on a path already failing: the old value may not be writable as read
       }
     }
   }
@@ -162,8 +166,9 @@ export function walkLeafFirst(dir: string): string[] {
     try {
       // cgroupfs reports each entry's type: no stat per control file
       entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return; // removed meanwhile
+      throw e;
     }
     for (const e of entries) if (e.isDirectory()) visit(`${d}/${e.name}`);
     out.push(d);
@@ -244,8 +249,8 @@ export function signalAll(pids: number[], signal: number): void {
   for (const p of pids) {
     try {
       process.kill(p, signal);
-    } catch {
-      // already gone
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e; // ESRCH: already gone
     }
   }
 }
@@ -267,8 +272,9 @@ export function hugeSizes(): string[] {
   let names: string[] = [];
   try {
     names = readdirSync("/sys/kernel/mm/hugepages");
-  } catch {
-    return [];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return []; // a kernel without huge pages
+    throw e;
   }
   return names
     .map((n) => /^hugepages-(\d+)kB$/.exec(n))

@@ -126,8 +126,9 @@ function detectFrom(mountinfo: string, procCgroup: string): CgroupLayout {
   if (unified) {
     try {
       unifiedControllers = readFileSync(`${unified.mountpoint}/cgroup.controllers`, "utf8").trim().split(/\s+/).filter(Boolean);
-    } catch {
-      unifiedControllers = [];
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      unifiedControllers = []; // a mount of cgroup2 that has no such file: no controllers
     }
   }
   const hasV1 = realControllers(v1).length > 0;

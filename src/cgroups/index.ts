@@ -50,8 +50,10 @@ export function systemdRunning(): boolean {
   if (!existsSync("/run/systemd/system")) return false;
   try {
     return /systemd$/.test(readlinkSync("/proc/1/exe"));
-  } catch {
-    return true; // cannot read PID 1's exe (not root): trust the sd_booted() test
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM") return true; // cannot read PID 1's exe (not root): trust the sd_booted() test
+    throw e;
   }
 }
 
@@ -128,8 +130,9 @@ export function openCgroup(o: OpenOptions): Cgroup {
     try {
       dirIn(layout.unified, up);
       if (up !== "/") unified = { mount: layout.unified, path: up };
-    } catch {
-      unified = undefined;
+    } catch (e) {
+      if (!(e instanceof CgroupError)) throw e;
+      unified = undefined; // outside the mounted part
     }
   }
   return new CgroupV1(places, shown.path, unified);

@@ -40,8 +40,11 @@ export class NoCgroup implements Cgroup {
     try {
       process.kill(this.initPid, 0);
       return [this.initPid];
-    } catch {
-      return [];
+    } catch (e) {
+      // gone (EPERM: its number now another user's process)
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ESRCH" || code === "EPERM") return [];
+      throw e;
     }
   }
   stats(): CgroupStats {
@@ -53,8 +56,8 @@ export class NoCgroup implements Cgroup {
   kill(signal: number): void {
     try {
       process.kill(this.initPid, signal);
-    } catch {
-      /* gone */
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e; // ESRCH: gone
     }
   }
   destroy(): void {}

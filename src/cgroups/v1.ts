@@ -329,7 +329,7 @@ export class CgroupV1 implements Cgroup {
         for (const l of lines) writeFileSync(`${d}/devices.allow`, l);
       }
     } catch {
-      // best effort
+      // best effort on a path already failing: the error that led here is the one to report
     }
   }
 

@@ -4,6 +4,7 @@ import {
   CgroupError, detectCgroups, expandSlice, openCgroup, parseMountinfo, parseProcCgroup, systemdPath, systemdRunning,
   type CgroupLayout,
 } from "../../src/cgroups/index.ts";
+import { tryRead } from "../../src/cgroups/common.ts";
 import { cleanup, layout, noCgroups, uniqueId, track } from "./helpers.ts";
 
 afterEach(cleanup);
@@ -114,4 +115,12 @@ test.skipIf(noCgroups)("a relative cgroupsPath resolves below the caller's own c
   expect(cg.exists()).toBe(true);
   cg.destroy();
   expect(cg.exists()).toBe(false);
+});
+
+describe("reading control files", () => {
+  test("a missing file reads as absent; any other error is reported, not taken for absent", () => {
+    expect(tryRead("/sys/fs/cgroup/no-such-control-file")).toBeUndefined();
+    expect(tryRead("/proc/self/status/x")).toBeUndefined(); // ENOTDIR: no such file either
+    expect(() => tryRead("/sys/fs/cgroup")).toThrow("EISDIR");
+  });
 });
