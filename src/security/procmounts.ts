@@ -32,8 +32,9 @@ function isProcRoot(path: string): boolean {
         const point = (f[4] ?? "").replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
         return f[3] === "/" && point === path && sep > 0 && f[sep + 1] === "proc";
       });
-  } catch {
-    return false;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false; // no proc mounted here to compare with
+    throw e;
   }
 }
 

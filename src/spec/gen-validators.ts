@@ -46,7 +46,9 @@ if (import.meta.main) {
     let current = "";
     try {
       current = readFileSync(GENERATED_FILE, "utf8");
-    } catch {}
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // missing: out of date
+    }
     if (current !== text) {
       console.error(`${GENERATED_FILE} is out of date: run bun src/spec/gen-validators.ts`);
       process.exit(1);
