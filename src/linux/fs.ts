@@ -257,7 +257,7 @@ function statOrUndefined(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch {
-    return undefined;
+    return undefined; // whatever the error, no directory is there: the caller reports its EEXIST
   }
 }
 

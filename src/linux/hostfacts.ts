@@ -49,7 +49,8 @@ export function linuxHost(cgroups: () => HostCgroups): HostFacts {
   const lastCap = once(() => {
     try {
       return Number(readFileSync("/proc/sys/kernel/cap_last_cap", "utf8").trim());
-    } catch {
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
       return LAST_CAP_FALLBACK; // no /proc (a chroot without it): the capabilities of the oldest kernel berth runs on
     }
   });
@@ -87,7 +88,9 @@ export function linuxHost(cgroups: () => HostCgroups): HostFacts {
       try {
         return statSync(path).isDirectory();
       } catch {
-        return false; // missing or unreadable: not a directory the plan can use
+        // missing, unreadable, a link loop: not a directory the plan can use,
+        // and the caller reports that naming the field (root.path, mounts[i].source)
+        return false;
       }
     },
   };

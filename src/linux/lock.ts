@@ -51,8 +51,9 @@ async function waitFlock(fd: number, op: number, timeoutMs: number, timedOut: ()
 function stillLinked(path: string, fd: number): boolean {
   try {
     return statSync(path).ino === fstatSync(fd).ino;
-  } catch {
-    return false; // removed meanwhile (ENOENT)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false; // removed meanwhile
+    throw e;
   }
 }
 

@@ -23,8 +23,8 @@ export function forwardSignals(pid: number): () => void {
   const h = (sig: NodeJS.Signals) => {
     try {
       process.kill(pid, sig);
-    } catch {
-      /* gone */
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e; // ESRCH: gone
     }
   };
   for (const s of sigs) process.on(s, h);

@@ -42,6 +42,6 @@ export function writeErr(text: string): void {
   try {
     writeAll(callerFd(2), text);
   } catch {
-    /* nowhere left to report it */
+    /* stderr itself failed (closed, EPIPE): nowhere left to report it */
   }
 }
