@@ -81,7 +81,7 @@ function detachNewMounts(rootfs: string, before: Set<number>): void {
       if (!detachMountAt(path, ids[ids.length - 1]!)) break;
     }
   } catch {
-    /* best effort: report the first error */
+    /* best effort on a path already failing: the create's own error is the one to report */
   }
 }
 
@@ -158,7 +158,8 @@ export class Runtime {
     return liveStatus(rec, () => {
       try {
         return openRecordCgroup(rec).frozen();
-      } catch {
+      } catch (e) {
+        if (errnoCode(e) !== "ENOENT") throw e;
         return false; // a cgroup that is gone (the container is stopping) is not frozen
       }
     });
@@ -263,7 +264,7 @@ export class Runtime {
           try {
             cgroup.destroy(0);
           } catch {
-            /* nothing was made */
+            /* best effort: the mkdir failed, so at most a level this user may not remove is left, as before the create */
           }
           cgroup = undefined;
           rec.cgroupPath = "";
@@ -319,7 +320,7 @@ export class Runtime {
           try {
             process.kill(pid, "SIGKILL");
           } catch {
-            /* gone */
+            /* on a path already failing: gone (ESRCH) is all it can be, and the first error is the one to report */
           }
         }
         session.close();
@@ -329,7 +330,7 @@ export class Runtime {
             cgroup.kill(9);
             cgroup.destroy(2000);
           } catch {
-            /* best effort: report the first error */
+            /* best effort on a path already failing: the first error is the one to report */
           }
         }
         this.store.remove(id);
@@ -428,12 +429,12 @@ export class Runtime {
           if (rec.cgroupPath || rec.pid > 0) cg.kill(9);
           if (cg.frozen()) cg.thaw();
         } catch {
-          /* fall back to the init */
+          /* best effort: the init is killed below either way, and destroy reports a cgroup that stays */
         }
         try {
           if (rec.pid > 0 && processStart(rec.pid) === rec.pidStart) process.kill(rec.pid, "SIGKILL");
-        } catch {
-          /* gone */
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e; // ESRCH: gone since the check
         }
         const deadline = Date.now() + 5000;
         while (processStart(rec.pid) === rec.pidStart && Date.now() < deadline) Bun.sleepSync(2);

@@ -65,8 +65,10 @@ export function awaitStartContainerHooks(pid: number, pidStart: string): boolean
     let comm: string;
     try {
       comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    } catch {
-      return false; // the init is gone
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ESRCH") return false; // the init is gone
+      throw e;
     }
     if (comm !== "berth-core" && !comm.startsWith("memfd:berth-cor")) return true;
     Bun.sleepSync(1);

@@ -39,8 +39,9 @@ function moveLink(from: NetnsPath, to: NetnsPath, name: string, newName: string,
   let info: LinkInfo = {};
   try {
     info = (JSON.parse(show.out) as LinkInfo[])[0] ?? {};
-  } catch {
-    /* no addresses to keep */
+  } catch (e) {
+    // ip printed no JSON: the addresses cannot be kept, so nothing is moved
+    throw new RuntimeError(`${what}: reading the addresses of ${JSON.stringify(name)}: ${(e as Error).message}`);
   }
   const mv = ip(from, ["link", "set", "dev", name, "netns", to, "name", newName]);
   if (!mv.ok) throw new RuntimeError(`${what}: moving ${JSON.stringify(name)} as ${JSON.stringify(newName)}: ${mv.err || "ip failed"}`);

@@ -135,7 +135,7 @@ export class StateStore {
       rmdirSync(dir);
       return;
     } catch {
-      /* something else is there too, or nothing at all */
+      /* something else is there too, or nothing at all: the recursive removal below handles both and reports the rest */
     }
     rmSync(dir, { recursive: true, force: true });
   }
@@ -147,13 +147,15 @@ export class StateStore {
     let uid: number;
     try {
       uid = statSync(this.dir(id)).uid;
-    } catch {
-      return ""; // deleted meanwhile: no owner
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return ""; // deleted meanwhile: no owner
+      throw e;
     }
     if (!this.users) {
       try {
         this.users = namesByUid(readFileSync("/etc/passwd", "utf8"));
-      } catch {
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
         this.users = new Map(); // no passwd file
       }
     }
@@ -174,8 +176,10 @@ export function processStart(pid: number): string | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null; // no /proc/PID: the process is gone
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ESRCH") return null; // no /proc/PID: the process is gone
+    throw e;
   }
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   if (rest[0] === "Z" || rest[0] === "X") return null;
