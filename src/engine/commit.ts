@@ -12,6 +12,7 @@ import { layerDir } from "../image/snapshot.ts";
 import { layerDiffId, MediaType, sha256, type ImageConfig } from "../image/index.ts";
 import type { Engine } from "./engine.ts";
 import { EngineError, type ContainerRecordE } from "./store.ts";
+import { errnoCode } from "../linux/libc.ts";
 import { applyChange } from "./images.ts";
 
 export interface Change {
@@ -27,8 +28,10 @@ function isOpaque(path: string): boolean {
   for (const name of ["trusted.overlay.opaque", "user.overlay.opaque"]) {
     try {
       if (lgetxattr(path, name)?.toString() === "y") return true;
-    } catch {
-      /* no such attribute, or not allowed to read it */
+    } catch (e) {
+      // not allowed to read it (trusted.* needs privilege), or no xattrs here
+      const code = errnoCode(e);
+      if (code !== "EPERM" && code !== "EACCES" && code !== "EOPNOTSUPP") throw e;
     }
   }
   return false;

@@ -2,7 +2,8 @@
 // in Docker's field names (ps, images, inspect), and the human-readable
 // times and sizes of their tables: for the command line and any other
 // front end of the engine.
-import { familiarReference, parseReference } from "../image/reference.ts";
+import { familiarReference, parseReference, ReferenceError as BadReference } from "../image/reference.ts";
+import { errnoCode } from "../linux/libc.ts";
 import type { ImageRecord } from "../image/store.ts";
 import { EngineUsageError, type PublishedPort } from "./args.ts";
 import { alive, type Engine } from "./engine.ts";
@@ -58,8 +59,11 @@ export function imageSize(e: Engine, digest: string): number {
   try {
     const img = e.images.loadImage(digest, e.images.lookup(digest)!.record);
     return img.layers.reduce((s, l) => s + l.size, 0) + img.manifest.config.size;
-  } catch {
-    return 0; // an image whose manifest cannot be read (damaged, half-removed) shows size 0, as a list must go on
+  } catch (e) {
+    // an image whose manifest is damaged or half-removed shows size 0, as a
+    // list must go on; a system error (EACCES, EIO) is reported
+    if (errnoCode(e) !== undefined) throw e;
+    return 0;
   }
 }
 
@@ -70,7 +74,8 @@ function splitName(ref: string): { repo: string; tag: string } {
     if (at >= 0) return { repo: f.slice(0, at), tag: "<none>" };
     const c = f.lastIndexOf(":");
     return { repo: f.slice(0, c), tag: f.slice(c + 1) };
-  } catch {
+  } catch (e) {
+    if (!(e instanceof BadReference)) throw e;
     return { repo: ref, tag: "<none>" }; // a stored name that is no valid reference: shown as it is
   }
 }
@@ -95,8 +100,8 @@ export function imageRow(e: Engine, ref: string, record: ImageRecord): ImageList
     const cfg = e.images.loadImage(ref, record).config;
     created = cfg.created ?? "";
     labels = cfg.config?.Labels;
-  } catch {
-    /* broken image: no date */
+  } catch (e) {
+    if (errnoCode(e) !== undefined) throw e; // a system error is reported; a broken image has no date
   }
   return { ref, ...splitName(ref), id: record.config, digest: record.repoDigest ?? record.digest, created, labels, size: imageSize(e, ref) };
 }

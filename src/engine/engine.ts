@@ -18,7 +18,8 @@ import type { Subprocess } from "bun";
 // neither the registry client nor the tar machinery (each loads on first use)
 import { ImageStore, type Image } from "../image/store.ts";
 import { Snapshotter } from "../image/snapshot.ts";
-import { normalizeReference } from "../image/reference.ts";
+import { normalizeReference, ReferenceError as BadReference } from "../image/reference.ts";
+import { errnoCode } from "../linux/libc.ts";
 import { BUSYBOX_REF } from "../image/busybox.ts";
 import type { RegistryOptions, PullProgress } from "../image/registry.ts";
 import { inspectNetwork, setupNetwork, teardownNetwork, type NetworkMode } from "../network/index.ts";
@@ -107,8 +108,11 @@ async function bindAndRelease(protocol: PublishedPort["protocol"], port: number,
     l.stop(true);
     return bound;
   } catch (e) {
+    const code = errnoCode(e);
+    if (port !== 0 && code === "EADDRINUSE") return null;
     if (port === 0) throw e;
-    return null;
+    // not a taken port (an address not on this host, a port this user may not bind)
+    throw new EngineError(`cannot bind ${hostname}:${port}/${protocol}: ${code ?? (e as Error).message}`);
   }
 }
 
@@ -128,8 +132,11 @@ export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return processStart(pid) !== null;
-  } catch {
-    return false; // ESRCH: gone (EPERM: another user's process, so not the one berth started)
+  } catch (e) {
+    // ESRCH: gone (EPERM: another user's process, so not the one berth started)
+    const code = errnoCode(e);
+    if (code === "ESRCH" || code === "EPERM") return false;
+    throw e;
   }
 }
 
@@ -167,7 +174,8 @@ export class Engine {
   private isBuiltin(ref: string): boolean {
     try {
       return normalizeReference(ref) === normalizeReference(BUSYBOX_REF);
-    } catch {
+    } catch (e) {
+      if (!(e instanceof BadReference)) throw e;
       return false; // not a valid reference: not the built-in image's
     }
   }
@@ -178,6 +186,7 @@ export class Engine {
     try {
       canonical = normalizeReference(ref);
     } catch (e) {
+      if (!(e instanceof BadReference)) throw e;
       if (this.images.lookup(ref)) return this.images.image(ref);
       throw new EngineError((e as Error).message);
     }
@@ -303,7 +312,8 @@ export class Engine {
     if (!o.byMonitor && found.state.restarting && alive(found.state.monitorPid)) {
       throw new EngineError(`cannot start container ${found.name}: it is restarting (its restart policy); stop it first`);
     }
-    const img = await this.image(found.imageRef, "never").catch(() => {
+    const img = await this.image(found.imageRef, "never").catch((e) => {
+      if (!(e instanceof EngineError)) throw e; // a damaged store, unreadable: reported as it is
       throw new EngineError(`cannot start container ${found.name}: its image ${found.image} is no longer in the store`);
     });
     // the last run's waiter may still be taking its network down (the monitor
@@ -353,8 +363,8 @@ export class Engine {
   private async removeAnonymousVolumes(rec: ContainerRecordE): Promise<void> {
     for (const v of rec.options.volumes) {
       if (!v.anonymous || !v.name) continue;
-      await this.volumes.remove(v.name, () => this.containers.list()).catch(() => {
-        /* another container uses it now: kept */
+      await this.volumes.remove(v.name, () => this.containers.list()).catch((e) => {
+        if (!(e instanceof EngineError)) throw e; // another container uses it now (or it is gone): kept
       });
     }
   }
@@ -551,7 +561,7 @@ export class Engine {
         n = readSync(fd, buf);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
-        break;
+        break; // a broken pipe is a monitor gone: cleaned up and reported below
       }
       if (n <= 0) break;
       text += buf.subarray(0, n).toString();
@@ -567,8 +577,9 @@ export class Engine {
     try {
       why = readFileSync(join(dir, "monitor.log"), "utf8").trim().split("\n").slice(-3).join(" ");
     } catch {
-      /* no log */
+      /* best effort on a path already failing: no log (or none readable) leaves the reason out */
     }
+    // best effort: the error below is the one to report
     await this.cleanup(rec.id, true).catch(() => {});
     throw new EngineError(`the container's monitor exited before the container started${why ? `: ${why}` : ""}`);
   }
@@ -580,7 +591,7 @@ export class Engine {
         writeSync(3, s + "\n");
         closeSync(3);
       } catch {
-        /* the caller is gone */
+        /* the caller is gone (EPIPE, EBADF): the monitor goes on without one */
       }
     };
     const rec = this.containers.load(id);
@@ -653,6 +664,7 @@ export class Engine {
 
   /** A first start that fails leaves nothing; a restart that fails leaves the container exited, with the error. */
   private async launchFailed(rec: ContainerRecordE, err: EngineError): Promise<void> {
+    // best effort throughout: on a path already failing, ERR is the one to report
     if (!rec.state.restartCount && !rec.standalone) {
       await this.cleanup(rec.id, true).catch(() => {});
       return;
@@ -675,7 +687,7 @@ export class Engine {
     try {
       if (this.runtime.exists(id)) oomKilled = this.runtime.oomKills(id) > 0;
     } catch {
-      /* no cgroup left to ask */
+      /* best effort: no cgroup left to ask, and the exit is recorded either way */
     }
     await this.containers.withLock(id, async () => {
       const cur = this.containers.load(id);
@@ -858,8 +870,9 @@ export class Engine {
         if (over) return;
         await this.recordHealth(id, entry, hc, Date.now() - startedAt < hc.startPeriodMs);
       }
-    })().catch(() => {
-      /* the container went away meanwhile */
+    })().catch((e) => {
+      // the container went away meanwhile; any other fault is noted in the monitor's log, not lost
+      if (!over) process.stderr.write(`berth: health checks of ${id} stopped: ${(e as Error).message}\n`);
     });
     return () => {
       over = true;
@@ -897,8 +910,10 @@ export class Engine {
         note = `health check timed out after ${hc.timeoutMs} ms`;
         try {
           process.kill(Number(readFileSync(pidPath, "utf8")), "SIGKILL");
-        } catch {
-          /* ended meanwhile */
+        } catch (e) {
+          // ended meanwhile (or before its pid file was written); the rest is the check's note
+          const code = errnoCode(e);
+          if (code !== "ESRCH" && code !== "ENOENT") throw e;
         }
         await Promise.race([session.proc.exited, Bun.sleep(2000)]);
       } else exitCode = r;
@@ -912,7 +927,7 @@ export class Engine {
     try {
       output = readFileSync(outPath, "utf8").slice(0, 4096);
     } catch {
-      /* none */
+      /* best effort: the output is a detail of the check, whose exit code decides */
     }
     rmSync(outPath, { force: true });
     rmSync(pidPath, { force: true });
@@ -938,7 +953,7 @@ export class Engine {
       delete cur.state.restarting;
       if (cur.state.status === "created" && cur.state.monitorPid === process.pid) cur.state = { ...cur.state, status: "exited", pid: 0 };
       this.containers.save(cur);
-    }).catch(() => {});
+    }).catch(() => {}); // best effort: the monitor is ending, and its exit code tells the rest
   }
 
   /** The user ends the container (stop, rm -f): its restart policy no longer applies. */

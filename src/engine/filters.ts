@@ -10,7 +10,7 @@ import type { Engine } from "./engine.ts";
 import type { ContainerRecordE } from "./store.ts";
 import { volumesOf } from "./volumes.ts";
 import { onNetwork } from "./networks.ts";
-import { normalizeReference } from "../image/reference.ts";
+import { normalizeReference, ReferenceError as BadReference } from "../image/reference.ts";
 
 export type Filters = Map<string, string[]>;
 
@@ -34,7 +34,8 @@ export function matchesText(pattern: string, ...subjects: string[]): boolean {
   let re: RegExp | undefined;
   try {
     re = new RegExp(pattern);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
     re = undefined; // not a valid regular expression: matched as text
   }
   return subjects.some((s) => (re ? re.test(s) : s.includes(pattern)));
@@ -104,7 +105,8 @@ export function globMatch(pattern: string, s: string): boolean {
   }
   try {
     return new RegExp(re + "$").test(s);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
     return false; // a pattern that makes no valid regular expression matches nothing
   }
 }
@@ -126,7 +128,8 @@ function sameImage(e: Engine, c: ContainerRecordE, v: string): boolean {
     const hit = e.images.lookup(v);
     if (hit && hit.record.digest === c.imageDigest) return true;
     return normalizeReference(v) === c.imageRef;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof BadReference)) throw e;
     return false; // a value that is no image reference names no image
   }
 }

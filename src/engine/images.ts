@@ -82,8 +82,10 @@ export function importedName(file: string): string {
 export async function importRootfs(store: ImageStore, file: string, ref: string, changes: string[] = []): Promise<{ ref: string; digest: string; configDigest: string }> {
   try {
     if (!statSync(file).isFile()) throw new Error("not a file");
-  } catch {
-    // stat's errors (ENOENT, ENOTDIR) and a non-file: one message naming the file
+  } catch (e) {
+    // missing (ENOENT, ENOTDIR) or a non-file: one message naming the file; other errors as they are
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && code !== "ENOENT" && code !== "ENOTDIR") throw new EngineError(`import: ${file}: ${(e as Error).message}`);
     throw new EngineError(`import: ${file} does not exist or is not a file`);
   }
   const head = Buffer.alloc(8);

@@ -99,8 +99,9 @@ export async function refreshHosts(e: Engine, name: string, leaving?: string): P
       let text: string;
       try {
         text = readFileSync(hostsPath(e, id), "utf8");
-      } catch {
-        return; // its network went meanwhile
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return; // its network went meanwhile
+        throw e;
       }
       // in place: the container's bind mount holds this inode
       writeFileSync(hostsPath(e, id), withSection(text, name, lines));
@@ -117,6 +118,7 @@ export async function refreshHosts(e: Engine, name: string, leaving?: string): P
 
 /** Refreshes the hosts sections of every user-defined network `rec` is on. */
 export async function refreshHostsOf(e: Engine, rec: ContainerRecordE, leaving?: string): Promise<void> {
+  // best effort: one network's hosts file failing (or gone) must not keep the others stale
   for (const m of memberships(rec)) await refreshHosts(e, m.network, leaving).catch(() => {});
 }
 

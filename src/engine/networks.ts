@@ -83,8 +83,10 @@ export class NetworkStore {
     return readdirSync(this.dir).filter((f) => f.endsWith(".json")).flatMap((f) => {
       try {
         return [JSON.parse(readFileSync(join(this.dir, f), "utf8")) as UserNetwork];
-      } catch {
-        return [];
+      } catch (e) {
+        // removed meanwhile, or a file that is not berth's (it writes them whole, atomically)
+        if ((e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) return [];
+        throw e;
       }
     }).sort((a, b) => a.Name.localeCompare(b.Name));
   }

@@ -5,6 +5,7 @@ import { alive, type Engine } from "./engine.ts";
 import { pruneSelects, type Filters } from "./filters.ts";
 import { onNetwork } from "./networks.ts";
 import { EngineError } from "./store.ts";
+import { errnoCode } from "../linux/libc.ts";
 
 /** Runs a removal for a prune: false when the engine refused it (in use by something made meanwhile, or removed meanwhile), which keeps the item; a system error is reported. */
 async function removed(remove: () => Promise<unknown>): Promise<boolean> {
@@ -48,8 +49,10 @@ export async function* pruneImages(e: Engine, all: boolean, f: Filters): AsyncGe
         let cfg;
         try {
           cfg = e.images.loadImage(ref, record).config;
-        } catch {
-          continue; // an image that cannot be read has no date or labels to select by: kept
+        } catch (err) {
+          // a broken image has no date or labels to select by: kept; a system error is reported
+          if (errnoCode(err) !== undefined) throw err;
+          continue;
         }
         if (!pruneSelects(f, cfg.created, cfg.config?.Labels)) continue;
       }

@@ -21,7 +21,8 @@ export function sample(e: Engine, c: ContainerRecordE): Sample | undefined {
     const hostMem = (() => {
       try {
         return Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))![1]) * 1024;
-      } catch {
+      } catch (e) {
+        if (errnoCode(e) !== "ENOENT") throw e;
         return 0; // no /proc/meminfo to read: no host figure (the cgroup's limit alone)
       }
     })();

@@ -17,8 +17,9 @@ function goArch(): string {
 function osName(): string {
   try {
     return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "Linux";
-  } catch {
-    return "Linux";
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "Linux"; // no os-release: the kernel's name
+    throw e;
   }
 }
 
@@ -38,8 +39,9 @@ export function systemInfo(e: Engine): object {
   const cgroup2 = (() => {
     try {
       return readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => / \/sys\/fs\/cgroup - cgroup2 /.test(l));
-    } catch {
-      return false;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return false; // no /proc: nothing mounted that it can see
+      throw e;
     }
   })();
   return {

@@ -54,8 +54,10 @@ export class VolumeStore {
     try {
       const meta = JSON.parse(readFileSync(join(d, "volume.json"), "utf8")) as { created: string };
       return { name, mountpoint: join(d, "_data"), created: meta.created };
-    } catch {
-      return undefined;
+    } catch (e) {
+      // no such volume (or one being made), or a file that is not berth's (it writes them whole, atomically)
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) return undefined;
+      throw e;
     }
   }
 
@@ -114,8 +116,8 @@ export class VolumeStore {
     };
     try {
       walk(v.mountpoint);
-    } catch {
-      /* removed meanwhile */
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // removed meanwhile
     }
     return n;
   }

@@ -331,6 +331,8 @@ describe("run", () => {
       [["-p", "8001-8000:80"], "a range of them"],
       [["-p", "8080:80/icmp"], "protocol"],
       [["-p", "nope:8080:80"], "not an IP address"],
+      // an address not on this host is no taken port: the bind's own error, not "no free host port"
+      [["-p", "192.0.2.1:18100-18101:80"], "cannot bind 192.0.2.1:18100/tcp: EADDRNOTAVAIL"],
       [["-p", "8080:80", "-p", "8080:81"], "host port 8080/tcp is given twice"],
       [["--network", "none", "-p", "8080:80"], "needs --network bridge"],
       [["--network", "host", "-p", "8080:80"], "ports are the host's"],
