@@ -25,7 +25,8 @@ export function wantsHelp(argv: string[], specs: FlagSpec[], stopAtPositional = 
   if (!argv.some((a) => a === "-h" || a === "--help" || a === "-help")) return false;
   try {
     return bool(parseArgs(argv, [...specs, HELP_FLAG], stopAtPositional), "help");
-  } catch {
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
     return false; // a command line that does not parse is no help request: the command reports its error
   }
 }
