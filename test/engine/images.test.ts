@@ -1,7 +1,7 @@
 // Image commands: images, inspect, tag, save/load, import, rmi, and pull
 // from Debian's docker-registry on 127.0.0.1.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EngineEnv, idOf } from "./helpers.ts";
@@ -82,6 +82,19 @@ describe("images", () => {
     expect(forced.code).toBe(0);
     expect(env.leftovers(id)).toEqual([]);
     expect(env.run(["images"]).stdout).not.toContain("localhost/imported");
+  });
+
+  test("import names a missing file; any other error (a link loop) is reported as it is", () => {
+    const missing = env.run(["import", join(work, "no-such.tar"), "localhost/none:1"]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain("does not exist or is not a file");
+    const loop = join(work, "loop.tar");
+    symlinkSync("loop.tar", loop);
+    const r = env.run(["import", loop, "localhost/none:1"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("ELOOP");
+    expect(r.stderr).not.toContain("does not exist");
+    expect(env.run(["images"]).stdout).not.toContain("localhost/none");
   });
 });
 
