@@ -15,6 +15,9 @@ import { join } from "node:path";
 import { HAVE_RUNC, RUNC, RUNTIMES, type Cli } from "./peers.ts";
 import { berth, bundleTracker, ensureCore, uniqueId, type Bundle } from "./helpers.ts";
 
+/** a pure cgroup v2 host (the v2 lane under User-mode Linux) */
+const PURE_V2 = existsSync("/sys/fs/cgroup/cgroup.controllers");
+
 beforeAll(ensureCore);
 
 const tracker = bundleTracker();
@@ -74,9 +77,17 @@ describe("flags and help (berth)", () => {
     const id = uniqueId("shr");
     const pid = running(berth, b, id);
     expect(berth(b.root, ["update", "--cpu-share", "512", id]).code).toBe(0);
-    const cpu = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => /:cpu[,:]|,cpu[,:]/.test(l))!.split(":")[2]!;
-    const dir = ["/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"].find((d) => existsSync(d + cpu + "/cpu.shares"));
-    if (dir) expect(readFileSync(`${dir}${cpu}/cpu.shares`, "utf8").trim()).toBe("512");
+    const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n");
+    if (PURE_V2) {
+      // cgroup v2: the shares become cpu.weight by the runtime-spec's conversion (1 + ((512 - 2) * 9999) / 262142)
+      const rel = lines.find((l) => l.startsWith("0::"))!.slice(3);
+      expect(readFileSync(`/sys/fs/cgroup${rel}/cpu.weight`, "utf8").trim()).toBe("20");
+    } else {
+      const cpu = lines.find((l) => /:cpu[,:]|,cpu[,:]/.test(l))!.split(":")[2]!;
+      const dir = ["/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu"].find((d) => existsSync(d + cpu + "/cpu.shares"));
+      expect(dir).toBeDefined();
+      expect(readFileSync(`${dir}${cpu}/cpu.shares`, "utf8").trim()).toBe("512");
+    }
     const r = berth(b.root, ["update", "--l3-cache-schema", "L3:0=f", id]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("--l3-cache-schema");
@@ -117,14 +128,16 @@ for (const [name, cli] of runtimes) {
       const b = tracker.bundle(["sleep", "60"]);
       const id = uniqueId("scg");
       const pid = running(cli, b, id);
-      const rel = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").find((l) => /^\d+:pids:/.test(l))!.split(":")[2]!;
-      const sub = `/sys/fs/cgroup/pids${rel}/sub`;
+      // v1: the pids hierarchy's sub-cgroup, named as CONTROLLER:PATH; v2: the one hierarchy's, PATH alone
+      const lines = readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n");
+      const rel = PURE_V2 ? lines.find((l) => l.startsWith("0::"))!.slice(3) : lines.find((l) => /^\d+:pids:/.test(l))!.split(":")[2]!;
+      const sub = PURE_V2 ? `/sys/fs/cgroup${rel}/sub` : `/sys/fs/cgroup/pids${rel}/sub`;
       mkdirSync(sub);
       try {
-        const r = cli(b.root, ["exec", "--cgroup", "pids:sub", id, "cat", "/proc/self/cgroup"]);
+        const r = cli(b.root, ["exec", "--cgroup", PURE_V2 ? "sub" : "pids:sub", id, "cat", "/proc/self/cgroup"]);
         expect(r.code).toBe(0);
         // inside the container's cgroup namespace, the sub-cgroup shows as /sub
-        expect(r.stdout).toMatch(/^\d+:pids:.*\/sub$/m);
+        expect(r.stdout).toMatch(PURE_V2 ? /^0::.*\/sub$/m : /^\d+:pids:.*\/sub$/m);
         expect(cli(b.root, ["exec", "--cgroup", "nosuch", id, "true"]).code).not.toBe(0);
       } finally {
         rmdirSync(sub);

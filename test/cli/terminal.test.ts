@@ -9,9 +9,9 @@
 // The caller's terminal here is util-linux's `script`, which runs the command
 // on a pty of its own. Every case also runs against runc where installed.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { bundleTracker, ensureCore, OTHER_RUNTIME, REPO, uniqueId, type Result } from "./helpers.ts";
 import { ensureBuilt } from "../runtime/helpers.ts";
 import { HAVE_RUNC, RUNC } from "./peers.ts";
@@ -40,24 +40,48 @@ afterAll(() => {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Runs ARGV on a fresh pty of COLSxROWS (script(1)), feeding INPUT once the command has had time to start. */
-async function onTerminal(argv: string[], input = "", size = "91x33", resizeTo?: string): Promise<Result> {
-  const [cols, rows] = size.split("x");
-  // resizeTo: the terminal changes to that size a moment after the command starts (the kernel sends SIGWINCH)
-  const later = resizeTo ? `(sleep 1.5; stty cols ${resizeTo.split("x")[0]} rows ${resizeTo.split("x")[1]} </dev/tty) & ` : "";
+/**
+ * Runs ARGV on a fresh pty of COLSxROWS (script(1)). INPUT is typed once the
+ * output shows READY (the process is reading: under User-mode Linux a fixed
+ * wait was too short, and the outer terminal was still cooked); RESIZETO: the
+ * terminal changes to that size once the output shows RESIZEWHEN (the kernel
+ * sends SIGWINCH).
+ */
+async function onTerminal(argv: string[], o: { input?: string; ready?: string; size?: string; resizeTo?: string; resizeWhen?: string } = {}): Promise<Result> {
+  const [cols, rows] = (o.size ?? "91x33").split("x");
+  // the resize is done on script's pty by a job that waits for a file this test makes
+  const flag = join(mkdtempSync(join(tmpdir(), "berth-tty-")), "resize");
+  const later = o.resizeTo
+    ? `(while [ ! -e ${q(flag)} ]; do sleep 0.1; done; stty cols ${o.resizeTo.split("x")[0]} rows ${o.resizeTo.split("x")[1]} </dev/tty) & `
+    : "";
   const cmd = `stty cols ${cols} rows ${rows}; ${later}exec ${argv.map(q).join(" ")}`;
   const p = Bun.spawn(["script", "-qec", cmd, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
-  if (input) {
-    await Bun.sleep(1500);
-    p.stdin.write(input);
-    p.stdin.flush();
+  const killer = setTimeout(() => p.kill(9), 45_000);
+  let out = "";
+  const reader = p.stdout.getReader();
+  const dec = new TextDecoder();
+  let typed = !o.input;
+  let resized = !o.resizeTo;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out += dec.decode(value, { stream: true });
+    if (!typed && out.includes(o.ready ?? "")) {
+      typed = true;
+      p.stdin.write(o.input!);
+      p.stdin.flush();
+    }
+    if (!resized && out.includes(o.resizeWhen ?? "")) {
+      resized = true;
+      writeFileSync(flag, "");
+    }
   }
+  rmSync(dirname(flag), { recursive: true, force: true });
   // script ends when the command does; its stdin stays open until then
-  const killer = setTimeout(() => p.kill(9), 30_000);
   const code = await p.exited;
   clearTimeout(killer);
   p.stdin.end();
-  return { code, stdout: (await new Response(p.stdout).text()).replace(/\r/g, ""), stderr: await new Response(p.stderr).text() };
+  return { code, stdout: out.replace(/\r/g, ""), stderr: await new Response(p.stderr).text() };
 }
 
 // the size follows the caller's right after the process starts (runc and the
@@ -80,11 +104,11 @@ for (const [name, rt] of runtimes) {
     }, 60_000);
 
     test("foreground run: the caller's input reaches the process, in raw mode (no local echo twice)", async () => {
-      const b = tracker.bundle(["sh", "-c", "read x; echo got:$x; exit 3"], (s) => {
+      const b = tracker.bundle(["sh", "-c", "echo reading; read x; echo got:$x; exit 3"], (s) => {
         s.process!.terminal = true;
       });
       mkdirSync(b.root, { recursive: true });
-      const r = await onTerminal([...rt, "--root", b.root, "run", "--bundle", b.dir, uniqueId("tty")], "hello\n");
+      const r = await onTerminal([...rt, "--root", b.root, "run", "--bundle", b.dir, uniqueId("tty")], { input: "hello\n", ready: "reading" });
       expect(r.stdout).toContain("got:hello\n");
       // the container's pty echoes once; a cooked outer terminal would echo again
       expect(r.stdout.split("hello").length - 1).toBe(2);
@@ -92,11 +116,13 @@ for (const [name, rt] of runtimes) {
     }, 60_000);
 
     test("foreground run: the caller's terminal resized later, the pty follows (SIGWINCH)", async () => {
-      const b = tracker.bundle(["sh", "-c", "stty size; sleep 3; stty size"], (s) => {
+      // the process shows its first size, then waits (up to 20 s) for the size to change
+      const wait = 'i=0; while [ "$(stty size)" = "33 91" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done';
+      const b = tracker.bundle(["sh", "-c", `stty size; ${wait}; stty size`], (s) => {
         s.process!.terminal = true;
       });
       mkdirSync(b.root, { recursive: true });
-      const r = await onTerminal([...rt, "--root", b.root, "run", "--bundle", b.dir, uniqueId("tty")], "", "91x33", "50x20");
+      const r = await onTerminal([...rt, "--root", b.root, "run", "--bundle", b.dir, uniqueId("tty")], { resizeTo: "50x20", resizeWhen: "33 91" });
       expect(r.stdout).toBe("33 91\n20 50\n");
       expect(r.code).toBe(0);
     }, 60_000);
@@ -107,7 +133,7 @@ for (const [name, rt] of runtimes) {
       const id = uniqueId("ttyx");
       const d = Bun.spawnSync([...rt, "--root", b.root, "run", "-d", "--bundle", b.dir, id], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
       expect(d.exitCode).toBe(0);
-      const r = await onTerminal([...rt, "--root", b.root, "exec", "-t", "--user", "1000:1000", id, "sh", "-c", `${SHOW}; exit 5`], "", "77x22");
+      const r = await onTerminal([...rt, "--root", b.root, "exec", "-t", "--user", "1000:1000", id, "sh", "-c", `${SHOW}; exit 5`], { size: "77x22" });
       expect(r.stdout).toMatch(/\/dev\/pts\/\d+\n/);
       expect(r.stdout).toContain("22 77\n");
       expect(r.stdout).toContain("owner 1000:5\n");
