@@ -79,8 +79,7 @@ function parseArgs(argv: string[], repo: string): Opts {
       const eq = v.indexOf("=");
       if (eq <= 0 || !/^[A-Za-z0-9_.-]+$/.test(v.slice(0, eq))) throw new Error(`--berth: LABEL=DIR (a label of letters, digits, '_', '.', '-'), not '${v}'`);
       o.others.push({ label: v.slice(0, eq), dir: resolve(v.slice(eq + 1)) });
-    }
-    else if (a === "-h" || a === "--help") {
+    } else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
     } else throw new Error(`unknown argument '${a}'\n${USAGE}`);

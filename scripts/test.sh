@@ -21,8 +21,10 @@ tally() { # $1 = log file of a bun test run
 }
 echo "== typecheck"
 if tsc --noEmit -p .; then pass=$((pass+1)); else fail=$((fail+1)); echo "typecheck" >>"$failed"; fi
-echo "== lint (biome lint: rules in biome.jsonc; shellcheck at warning level, its notes being deliberate word splitting; clang-format in check mode)"
+echo "== lint and formatting (biome lint and format: rules in biome.jsonc; shellcheck at warning level, its notes being deliberate word splitting; clang-format in check mode)"
 if biome lint; then pass=$((pass+1)); else fail=$((fail+1)); echo "biome lint" >>"$failed"; fi
+# TypeScript formatting (biome.jsonc's formatter): in check mode, as `biome format --write` leaves it
+if biome format; then pass=$((pass+1)); else fail=$((fail+1)); echo "biome format (run: biome format --write)" >>"$failed"; fi
 if shellcheck -S warning scripts/*.sh bench/*.sh; then pass=$((pass+1)); else fail=$((fail+1)); echo "shellcheck" >>"$failed"; fi
 # C formatting (.clang-format): every tracked C file as clang-format would write it
 if find core test -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror; then pass=$((pass+1)); else fail=$((fail+1)); echo "clang-format (run: clang-format -i FILE)" >>"$failed"; fi

@@ -106,7 +106,8 @@ describe("layers", () => {
         const target = resolveLocal(f, imp.spec);
         if (!target) continue;
         const layer = layerOf(target);
-        if (["engine", "image", "network", "api"].includes(layer)) forbidden.push(`${[...chain, relative(SRC, f)].join(" -> ")} loads ${relative(SRC, target)}`);
+        if (["engine", "image", "network", "api"].includes(layer))
+          forbidden.push(`${[...chain, relative(SRC, f)].join(" -> ")} loads ${relative(SRC, target)}`);
         walk(target, [...chain, relative(SRC, f)]);
       }
     };

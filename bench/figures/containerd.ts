@@ -39,7 +39,20 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   );
   // containerd and its shims keep sockets under /run: give them a private one.
   const daemon = Bun.spawn(
-    ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs -o mode=0755 bench-run /run && exec "$@"', "sh", containerd, "--config", join(dir, "config.toml")],
+    [
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      'mount -t tmpfs -o mode=0755 bench-run /run && exec "$@"',
+      "sh",
+      containerd,
+      "--config",
+      join(dir, "config.toml"),
+    ],
     { stdin: "ignore", stdout: Bun.file(join(dir, "containerd.log")), stderr: Bun.file(join(dir, "containerd.log")) },
   );
   const agentPeer = ctx.peers.find((p) => p.name === "berth-agent" && !p.missing);
@@ -66,7 +79,23 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
       fn: (i) => {
         const id = `ctr-${p.name}-${i}`;
         const r = run(
-          [...ctrArgs, "run", "--rm", "--rootfs", "--runtime", "io.containerd.runc.v2", "--runc-binary", p.bin!, "--runc-root", p.root, "--fifo-dir", fifo, ctx.rootfs, id, "/bin/true"],
+          [
+            ...ctrArgs,
+            "run",
+            "--rm",
+            "--rootfs",
+            "--runtime",
+            "io.containerd.runc.v2",
+            "--runc-binary",
+            p.bin!,
+            "--runc-root",
+            p.root,
+            "--fifo-dir",
+            fifo,
+            ctx.rootfs,
+            id,
+            "/bin/true",
+          ],
           { timeoutMs: 60000 },
         );
         if (r.code !== 0) throw new Error(`ctr run with ${p.name}: exit ${r.code}: ${firstLines(r.stderr)}`);
@@ -74,18 +103,24 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
       },
       onError: () => {
         const id = `ctr-${p.name}`;
-        for (const t of run([...ctrArgs, "task", "ls", "-q"], { stdout: true }).stdout.split("\n").filter((x) => x.startsWith(id))) {
+        for (const t of run([...ctrArgs, "task", "ls", "-q"], { stdout: true })
+          .stdout.split("\n")
+          .filter((x) => x.startsWith(id))) {
           run([...ctrArgs, "task", "kill", "-s", "KILL", t]);
           run([...ctrArgs, "task", "delete", "-f", t]);
         }
-        for (const c of run([...ctrArgs, "container", "ls", "-q"], { stdout: true }).stdout.split("\n").filter((x) => x.startsWith(id))) {
+        for (const c of run([...ctrArgs, "container", "ls", "-q"], { stdout: true })
+          .stdout.split("\n")
+          .filter((x) => x.startsWith(id))) {
           run([...ctrArgs, "container", "delete", c]);
         }
       },
     }));
     await interleave(entries, reps(ctx, 10, 5), 1);
     f.rows = rows;
-    f.notes.push(`private containerd (${firstLines(run([containerd, "--version"], { stdout: true }).stdout)}), rootfs given with ctr run --rootfs (no snapshotter), ctr's default spec`);
+    f.notes.push(
+      `private containerd (${firstLines(run([containerd, "--version"], { stdout: true }).stdout)}), rootfs given with ctr run --rootfs (no snapshotter), ctr's default spec`,
+    );
     return f;
   } finally {
     agentPeer?.stopAgent();

@@ -155,7 +155,9 @@ export async function figDensity(ctx: Ctx): Promise<Figure[]> {
     host.rows = [...rowsH.values()];
     for (const [peer, note] of monitorNotes) charge.notes.push(`${peer}: ${note}`);
     charge.notes.push("N in this table counts containers (every container's own charge is a sample), over all rounds");
-    host.notes.push("N counts rounds; each value is the drop of MemAvailable over the round divided by the number of containers (includes kernel memory not charged to the cgroup)");
+    host.notes.push(
+      "N counts rounds; each value is the drop of MemAvailable over the round divided by the number of containers (includes kernel memory not charged to the cgroup)",
+    );
     if (n === counts[0]) {
       // the VM peer: k idle VMs
       const vmC: Row = { peer: "vm", values: [] };
@@ -168,7 +170,10 @@ export async function figDensity(ctx: Ctx): Promise<Figure[]> {
           vmC.values = v.rssKiB;
           vmH.values = [v.hostKiB];
           const pss = v.pssKiB.reduce((a, b) => a + b, 0) / v.pssKiB.length;
-          const what = ctx.vm.mode === "floor" ? "idle VMM floor (halted vCPU, 16 MiB guest RAM, no guest kernel): lower bound" : "idle guest (256 MiB, busybox init sleeping)";
+          const what =
+            ctx.vm.mode === "floor"
+              ? "idle VMM floor (halted vCPU, 16 MiB guest RAM, no guest kernel): lower bound"
+              : "idle guest (256 MiB, busybox init sleeping)";
           vmC.note = `QEMU resident set per VM (${vmK} VMs; mean PSS ${Math.round(pss)} KiB); ${what}`;
           vmH.note = `${vmK} VMs; ${what}`;
           if (ctx.vm.mode === "floor") vmC.lowerBound = vmH.lowerBound = true;

@@ -42,7 +42,11 @@ export function vmStartEntry(ctx: Ctx): Entry {
 async function agentEntry(ctx: Ctx): Promise<{ entry: Entry; stop: () => Promise<void> } | null> {
   const berth = ctx.peers.find((p) => p.name === "berth");
   if (!berth || berth.missing || !berth.bin || !isSelected("berth serve")) return null;
-  const row: Row = { peer: "berth serve", values: [], note: "node agent: one long-running berth, a container per HTTP request on its unix socket (client-side time, connection kept)" };
+  const row: Row = {
+    peer: "berth serve",
+    values: [],
+    note: "node agent: one long-running berth, a container per HTTP request on its unix socket (client-side time, connection kept)",
+  };
   const root = join(ctx.work, "root-agent");
   const sock = join(root, "agent.sock");
   const b = bundle(ctx, "run-agent", { args: ["/bin/true"], cgroup: "run-agent" });
@@ -77,7 +81,11 @@ async function agentEntry(ctx: Ctx): Promise<{ entry: Entry; stop: () => Promise
  * berth's own code runs. The floor of every berth CLI row.
  */
 function bunFloorEntry(ctx: Ctx): Entry {
-  const row: Row = { peer: "bun floor", values: [], note: "an empty program compiled like dist/berth (scripts/compile-ts.sh), spawned the same way: Bun's own start and exit, the floor under every berth CLI call" };
+  const row: Row = {
+    peer: "bun floor",
+    values: [],
+    note: "an empty program compiled like dist/berth (scripts/compile-ts.sh), spawned the same way: Bun's own start and exit, the floor under every berth CLI call",
+  };
   const dir = join(ctx.work, "bun-floor");
   mkdirSync(dir, { recursive: true });
   const src = join(dir, "empty.ts");
@@ -112,7 +120,10 @@ export async function figRun(ctx: Ctx): Promise<Figure> {
   });
   const agent = await agentEntry(ctx);
   if (agent) entries.push(agent.entry);
-  entries.push({ row: { peer: "native", values: [], note: "busybox true spawned directly: the floor of this measurement" }, fn: () => run([ctx.busybox, "true"]).ms });
+  entries.push({
+    row: { peer: "native", values: [], note: "busybox true spawned directly: the floor of this measurement" },
+    fn: () => run([ctx.busybox, "true"]).ms,
+  });
   if (isSelected("bun floor")) entries.push(bunFloorEntry(ctx));
   const vm = vmStartEntry(ctx);
   entries.push(vm);
@@ -129,7 +140,9 @@ export async function figRun(ctx: Ctx): Promise<Figure> {
   if (berthMs !== null && floorMs !== null) {
     f.notes.push(
       `berth's own work above the Bun floor: ${(berthMs - floorMs).toFixed(1)} ms (berth ${berthMs.toFixed(1)} − bun floor ${floorMs.toFixed(1)})` +
-        (crunMs !== null ? `; to match crun's whole call (${crunMs.toFixed(1)} ms) it would have to fit in ${Math.max(0, crunMs - floorMs).toFixed(1)} ms, namespaces, mounts, cgroups and state included` : ""),
+        (crunMs !== null
+          ? `; to match crun's whole call (${crunMs.toFixed(1)} ms) it would have to fit in ${Math.max(0, crunMs - floorMs).toFixed(1)} ms, namespaces, mounts, cgroups and state included`
+          : ""),
     );
   }
   // What wrapping each runtime call in a private mount namespace would have cost.
@@ -177,7 +190,9 @@ export async function figThroughput(ctx: Ctx): Promise<Figure> {
   });
   const entries: Entry[] = ctx.peers.map((p) => {
     const row = peerRow(p);
-    const bundles = p.missing ? [] : Array.from({ length: par }, (_, w) => bundle(ctx, `tp-${p.name}-${w}`, { args: ["/bin/true"], cgroup: `tp-${p.name}-${w}` }));
+    const bundles = p.missing
+      ? []
+      : Array.from({ length: par }, (_, w) => bundle(ctx, `tp-${p.name}-${w}`, { args: ["/bin/true"], cgroup: `tp-${p.name}-${w}` }));
     const errDir = join(ctx.work, "tp-err");
     mkdirSync(errDir, { recursive: true });
     let started: string[] = [];

@@ -19,7 +19,9 @@ function cachedKiB(): number {
 }
 
 function overlayLines(root: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(` ${root}/`) && l.includes(" - overlay "));
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => l.includes(` ${root}/`) && l.includes(" - overlay "));
 }
 
 function overlaysUnder(root: string): number {
@@ -59,11 +61,23 @@ export async function figSharing(ctx: Ctx): Promise<Figure> {
     const lowers = new Set(overlayLines(root).map((l) => /lowerdir=([^,]+)/.exec(l)?.[1] ?? ""));
     const overlays = overlayLines(root).length;
     const busyboxKiB = Math.round(statSync(ctx.busybox).size / 1024);
-    f.rows.push({ peer: "berth", values: [(after - before) / n], note: `overlay: shared read-only layers + a per-container upper directory (${n} containers)` });
-    f.rows.push({ peer: "vm", values: [busyboxKiB], note: "lower bound: a VM boots from its own copy of the image (here the busybox binary alone; a real VM disk or initramfs is larger)" });
+    f.rows.push({
+      peer: "berth",
+      values: [(after - before) / n],
+      note: `overlay: shared read-only layers + a per-container upper directory (${n} containers)`,
+    });
+    f.rows.push({
+      peer: "vm",
+      values: [busyboxKiB],
+      note: "lower bound: a VM boots from its own copy of the image (here the busybox binary alone; a real VM disk or initramfs is larger)",
+    });
     f.notes.push(`disk: the engine's store grew by ${after - before} KiB for ${n} containers; the image's layer (${busyboxKiB} KiB busybox) is stored once`);
-    f.notes.push(`${overlays} overlay root filesystems, ${lowers.size} distinct set${lowers.size === 1 ? "" : "s"} of lower (image) directories: every container reads the same files`);
-    f.notes.push(`page cache: Cached grew by ${cacheAfter - cacheBefore} KiB while ${n} containers each read all of /bin/busybox (${busyboxKiB} KiB); with private copies it would be ${n * busyboxKiB} KiB`);
+    f.notes.push(
+      `${overlays} overlay root filesystems, ${lowers.size} distinct set${lowers.size === 1 ? "" : "s"} of lower (image) directories: every container reads the same files`,
+    );
+    f.notes.push(
+      `page cache: Cached grew by ${cacheAfter - cacheBefore} KiB while ${n} containers each read all of /bin/busybox (${busyboxKiB} KiB); with private copies it would be ${n * busyboxKiB} KiB`,
+    );
   } catch (e) {
     f.rows.push({ peer: "berth", values: [], error: (e as Error).message });
   } finally {
@@ -71,7 +85,10 @@ export async function figSharing(ctx: Ctx): Promise<Figure> {
     // the containers' monitors unmount their root filesystems as they finish
     for (let i = 0; i < 200 && overlaysUnder(root) > 0; i++) await Bun.sleep(50);
     // and anything else the engine mounted under its root (its netns directory)
-    const left = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(`${root}/`));
+    const left = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .map((l) => l.split(" ")[4] ?? "")
+      .filter((m) => m.startsWith(`${root}/`));
     for (const m of left.reverse()) run(["umount", "-l", m]);
   }
   return f;

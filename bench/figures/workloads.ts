@@ -145,7 +145,9 @@ export async function figIo(ctx: Ctx): Promise<Figure> {
       },
       reps(ctx, 5, 3),
     );
-    f.notes.push("containers write to a host directory through a bind mount (a volume); in a guest, to a virtio-blk disk backed by a raw file on the same host file system");
+    f.notes.push(
+      "containers write to a host directory through a bind mount (a volume); in a guest, to a virtio-blk disk backed by a raw file on the same host file system",
+    );
     return f;
   } finally {
     rmSync(disk, { force: true });

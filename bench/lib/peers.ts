@@ -44,7 +44,10 @@ export class RuntimePeer {
     const listening = () => existsSync(errFile) && readFileSync(errFile, "utf8").includes("listening on");
     const enter = mountNsOf ? ["nsenter", `--mount=/proc/${mountNsOf}/ns/mnt`, "--"] : [];
     // BERTH_AGENT_LOG: a line per call in errFile (served, or left to Bun)
-    this.agent = Bun.spawn([...enter, this.bin, "--root", root, "agent"], { stdio: ["ignore", "ignore", Bun.file(errFile)], env: { ...process.env, BERTH_AGENT_LOG: "1" } });
+    this.agent = Bun.spawn([...enter, this.bin, "--root", root, "agent"], {
+      stdio: ["ignore", "ignore", Bun.file(errFile)],
+      env: { ...process.env, BERTH_AGENT_LOG: "1" },
+    });
     for (let i = 0; i < 1500 && !listening() && this.agent.exitCode === null; i++) Bun.sleepSync(10);
     if (!listening()) this.missing = `berth agent did not start (see ${errFile})`;
   }

@@ -82,7 +82,9 @@ export function markdown(host: HostInfo, run: RunInfo, figures: Figure[], svgs: 
   L.push("");
   L.push("## Details");
   L.push("");
-  L.push("Medians of N repetitions, interleaved across peers (A B C A B C ...). Ratios are this peer's median over berth's (and over native, where there is a native row).");
+  L.push(
+    "Medians of N repetitions, interleaved across peers (A B C A B C ...). Ratios are this peer's median over berth's (and over native, where there is a native row).",
+  );
   for (const f of figures) {
     L.push("");
     L.push(`### ${f.title}`);
@@ -149,7 +151,9 @@ export function svgChart(f: Figure): string {
   const maxV = Math.max(1e-9, ...f.rows.filter((r) => !r.error).flatMap((r) => r.values));
   const x = (v: number) => left + (v / maxV) * plotW;
   const o: string[] = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="13">`,
+  );
   o.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   o.push(`<text x="12" y="22" font-size="15" font-weight="bold">${xml(f.title)}</text>`);
   o.push(`<text x="12" y="40" fill="#555">${xml(f.unit)}, ${f.lowerIsBetter ? "lower" : "higher"} is better; bar = median, whisker = min–max</text>`);
@@ -162,7 +166,9 @@ export function svgChart(f: Figure): string {
       return;
     }
     const m = median(r.values);
-    o.push(`<rect x="${left}" y="${y + 5}" width="${Math.max(1, x(m) - left).toFixed(1)}" height="${rowH - 10}" fill="${color}"${r.lowerBound ? ' fill-opacity="0.45" stroke="' + color + '" stroke-dasharray="4 3"' : ""}/>`);
+    o.push(
+      `<rect x="${left}" y="${y + 5}" width="${Math.max(1, x(m) - left).toFixed(1)}" height="${rowH - 10}" fill="${color}"${r.lowerBound ? ' fill-opacity="0.45" stroke="' + color + '" stroke-dasharray="4 3"' : ""}/>`,
+    );
     const lo = x(min(r.values));
     const hi = x(max(r.values));
     const cy = y + rowH / 2;

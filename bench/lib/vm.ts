@@ -106,9 +106,7 @@ function cpio(entries: CpioEntry[]): Uint8Array {
     const data = (e as CpioEntry).data ?? new Uint8Array(0);
     const rdev = (e as CpioEntry).rdev ?? [0, 0];
     const name = enc.encode(e.name + "\0");
-    const hdr =
-      "070701" +
-      [ino++, e.mode, 0, 0, 1, 0, data.length, 0, 0, rdev[0], rdev[1], name.length, 0].map(hex).join("");
+    const hdr = "070701" + [ino++, e.mode, 0, 0, 1, 0, data.length, 0, 0, rdev[0], rdev[1], name.length, 0].map(hex).join("");
     push(enc.encode(hdr));
     push(name);
     pad();
@@ -212,7 +210,11 @@ function findKernel(): string | null {
   try {
     files = readdirSync("/boot").filter((f) => f.startsWith("vmlinuz-"));
   } catch {}
-  const pick = files.filter((f) => f.includes("cloud")).sort().pop() ?? files.sort().pop();
+  const pick =
+    files
+      .filter((f) => f.includes("cloud"))
+      .sort()
+      .pop() ?? files.sort().pop();
   return pick ? join("/boot", pick) : null;
 }
 
@@ -241,14 +243,22 @@ export function probeVm(work: string, busybox: string, guestTimeoutMs: number): 
   if (p.cpuArgs[0] === "?") return { ...p, cpuArgs: [], why: `QEMU microvm does not run even a firmware payload on /dev/kvm: ${lastErr}` };
   const cpuDesc = p.cpuArgs.length ? p.cpuArgs.join(" ") : "default CPU model";
   if (!p.kernel) {
-    return { ...p, mode: "floor", why: `QEMU microvm runs on /dev/kvm (${cpuDesc}); no kernel under /boot (install linux-image-cloud-amd64), so only the VMM floor is measured` };
+    return {
+      ...p,
+      mode: "floor",
+      why: `QEMU microvm runs on /dev/kvm (${cpuDesc}); no kernel under /boot (install linux-image-cloud-amd64), so only the VMM floor is measured`,
+    };
   }
   const initrd = join(work, "probe-initrd.cpio");
   buildInitramfs(initrd, busybox, null, "true");
   const r = run(guestArgs(p, initrd, 256), { stdout: true, timeoutMs: guestTimeoutMs });
   if (r.stdout.includes("BENCH-GUEST-DONE")) {
     if (vmAccel() === "tcg") {
-      return { ...p, mode: "guest", why: `BERTH_BENCH_VM_ACCEL=tcg: guests run in QEMU's emulator, NOT on KVM — the VM numbers check the guest path only and are not comparable` };
+      return {
+        ...p,
+        mode: "guest",
+        why: `BERTH_BENCH_VM_ACCEL=tcg: guests run in QEMU's emulator, NOT on KVM — the VM numbers check the guest path only and are not comparable`,
+      };
     }
     return { ...p, mode: "guest", why: `a Linux guest (${p.kernel}) boots on /dev/kvm with QEMU microvm (${cpuDesc}): full guests measured` };
   }

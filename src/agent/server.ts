@@ -32,7 +32,23 @@ import { writeErr } from "../linux/stdio.ts";
 import { fstatSync, openSync, readFileSync, writeFileSync, writeSync } from "../linux/fs.ts";
 import { SysError } from "../linux/libc.ts";
 import { SIGNALS } from "../linux/signals.ts";
-import { accept, adoptListener, closeFd, listening, peerClosed, listenUnix, peerCredentials, pollIn, memFile, receive, receiveWithFds, sendNow, sendText, sendWithFds, setReceiveTimeout } from "./sock.ts";
+import {
+  accept,
+  adoptListener,
+  closeFd,
+  listening,
+  peerClosed,
+  listenUnix,
+  peerCredentials,
+  pollIn,
+  memFile,
+  receive,
+  receiveWithFds,
+  sendNow,
+  sendText,
+  sendWithFds,
+  setReceiveTimeout,
+} from "./sock.ts";
 
 export interface DoorAgentOptions {
   root: string;
@@ -41,16 +57,31 @@ export interface DoorAgentOptions {
   fallback: number;
 }
 
-
 const MAX_REQUEST = 4 << 20;
 
 /** Bun's words for a program it cannot start (its spawnSync's errors, which a hook's failure repeats). */
-const SPAWN_ERRORS: Record<string, string> = { ENOENT: "no such file or directory", EACCES: "permission denied", ENOEXEC: "exec format error", ENOTDIR: "not a directory", ELOOP: "too many symbolic links encountered", ENAMETOOLONG: "name too long", E2BIG: "argument list too long", ENOMEM: "not enough memory" };
+const SPAWN_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  ENOEXEC: "exec format error",
+  ENOTDIR: "not a directory",
+  ELOOP: "too many symbolic links encountered",
+  ENAMETOOLONG: "name too long",
+  E2BIG: "argument list too long",
+  ENOMEM: "not enough memory",
+};
 /** signal numbers' names (the first name of a number: SIGABRT, not SIGIOT) */
-const SIGNAL_NAMES = new Map(Object.entries(SIGNALS).reverse().map(([name, n]) => [n, name]));
+const SIGNAL_NAMES = new Map(
+  Object.entries(SIGNALS)
+    .reverse()
+    .map(([name, n]) => [n, name]),
+);
 
-const S_IFMT = 0o170000, S_IFIFO = 0o010000, S_IFSOCK = 0o140000;
-const O_WRONLY = 1, O_NONBLOCK = 0o4000;
+const S_IFMT = 0o170000,
+  S_IFIFO = 0o010000,
+  S_IFSOCK = 0o140000;
+const O_WRONLY = 1,
+  O_NONBLOCK = 0o4000;
 
 /**
  * The runtime's own output to one of a caller's descriptors, written without
@@ -237,7 +268,11 @@ class DoorCall implements Caller {
    * `ran EXIT SIGNAL ERRNO` (-1 where it does not apply). The call waits
    * for it, as the Bun berth's spawnSync does.
    */
-  runProcess(p: { path: string; argv: string[]; env: string[]; input: Uint8Array; timeoutMs: number }): { exitCode: number | null; signalCode: string | null; stderr: Buffer } {
+  runProcess(p: { path: string; argv: string[]; env: string[]; input: Uint8Array; timeoutMs: number }): {
+    exitCode: number | null;
+    signalCode: string | null;
+    stderr: Buffer;
+  } {
     const files = [memFile("berth-hook"), memFile("berth-hook-stdin"), memFile("berth-hook-stderr")];
     try {
       for (const f of [p.path, String(p.argv.length), ...p.argv, ...p.env]) {

@@ -25,11 +25,21 @@ const lib = lazyLibc({
 });
 const c = lib();
 
-const AF_UNIX = 1, SOCK_STREAM = 1, SOCK_NONBLOCK = 0o4000, SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1, SO_PEERCRED = 17, SO_RCVTIMEO = 20, SCM_RIGHTS = 1;
-const MSG_NOSIGNAL = 0x4000, MSG_CMSG_CLOEXEC = 0x40000000;
-const EINTR = 4, EAGAIN = 11;
-export const POLLIN = 1, POLLERR = 8, POLLHUP = 16;
+const AF_UNIX = 1,
+  SOCK_STREAM = 1,
+  SOCK_NONBLOCK = 0o4000,
+  SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1,
+  SO_PEERCRED = 17,
+  SO_RCVTIMEO = 20,
+  SCM_RIGHTS = 1;
+const MSG_NOSIGNAL = 0x4000,
+  MSG_CMSG_CLOEXEC = 0x40000000;
+const EINTR = 4,
+  EAGAIN = 11;
+export const POLLIN = 1,
+  POLLERR = 8,
+  POLLHUP = 16;
 
 function fail(call: string, path?: string): never {
   throw new SysError(call, errno(), path);
@@ -74,7 +84,10 @@ export function listenUnix(path: string): number {
 
 /** A listening socket handed over (systemd's socket activation): made non-blocking and close-on-exec. */
 export function adoptListener(fd: number): number {
-  const F_GETFL = 3, F_SETFL = 4, F_SETFD = 2, FD_CLOEXEC = 1;
+  const F_GETFL = 3,
+    F_SETFL = 4,
+    F_SETFD = 2,
+    FD_CLOEXEC = 1;
   const fl = c.fcntl(fd, F_GETFL, 0);
   if (fl < 0 || c.fcntl(fd, F_SETFL, fl | SOCK_NONBLOCK) < 0 || c.fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) fail("fcntl (the activated socket)");
   return fd;

@@ -52,8 +52,17 @@ export function parseMountinfo(text: string): { unified?: CgroupMount; v1: Recor
     }
     const superOpts = (post[2] ?? "").split(",");
     for (const opt of superOpts) {
-      if (opt === "rw" || opt === "ro" || opt.startsWith("release_agent=") || opt === "noprefix" ||
-          opt === "clone_children" || opt === "xattr" || opt === "cpuset_v2_mode" || opt === "none") continue;
+      if (
+        opt === "rw" ||
+        opt === "ro" ||
+        opt.startsWith("release_agent=") ||
+        opt === "noprefix" ||
+        opt === "clone_children" ||
+        opt === "xattr" ||
+        opt === "cpuset_v2_mode" ||
+        opt === "none"
+      )
+        continue;
       const prev = v1[opt];
       if (!prev || (prev.root !== "/" && root === "/")) v1[opt] = m;
     }

@@ -10,8 +10,17 @@ export { detectCgroups, parseMountinfo, parseProcCgroup } from "./detect.ts";
 export type { CgroupLayout, CgroupMode, CgroupMount } from "./detect.ts";
 export { CgroupError } from "./types.ts";
 export type {
-  Cgroup, CgroupResources, CgroupStats, CgroupDeviceRule, CgroupMemory, CgroupCpu, CgroupBlockIO,
-  CgroupHugepageLimit, CgroupNetwork, MemoryEntry, BlkioEntry,
+  Cgroup,
+  CgroupResources,
+  CgroupStats,
+  CgroupDeviceRule,
+  CgroupMemory,
+  CgroupCpu,
+  CgroupBlockIO,
+  CgroupHugepageLimit,
+  CgroupNetwork,
+  MemoryEntry,
+  BlkioEntry,
 } from "./types.ts";
 export { CgroupV1 } from "./v1.ts";
 export { CgroupV2, sharesToWeight, blkioToIoWeight } from "./v2.ts";
@@ -91,7 +100,10 @@ export function openCgroup(o: OpenOptions): Cgroup {
   let resolve: (own: string | undefined) => string;
   if (o.systemd) {
     if (!systemdRunning()) {
-      throw new CgroupError("the systemd cgroup driver was requested, but systemd is not running as PID 1 on this host (use the cgroupfs driver: no --systemd-cgroup)", FIELD);
+      throw new CgroupError(
+        "the systemd cgroup driver was requested, but systemd is not running as PID 1 on this host (use the cgroupfs driver: no --systemd-cgroup)",
+        FIELD,
+      );
     }
     const p = systemdPath(o.cgroupsPath, o.id);
     resolve = () => p;

@@ -1,8 +1,6 @@
 // Types shared by the cgroup backends. The resource shapes are the OCI
 // runtime-spec `linux.resources` types of the spec layer.
-import type {
-  LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxResources,
-} from "../spec/types.ts";
+import type { LinuxBlockIO, LinuxCPU, LinuxDeviceCgroup, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxResources } from "../spec/types.ts";
 
 export type CgroupResources = LinuxResources;
 export type CgroupDeviceRule = LinuxDeviceCgroup;

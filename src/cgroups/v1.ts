@@ -3,8 +3,25 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "../linux/fs.ts";
 import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats, type MemoryEntry, type BlkioEntry } from "./types.ts";
 import {
-  RES, type Write, cpuList, deviceRestore, errText, frozenError, frozenLevel, hugeSize, int, procsUnder, readKV, readNum, removeCgroupDirs, runWrites,
-  signalAll, sleepMs, tryRead, unifiedKey, hugeSizes,
+  RES,
+  type Write,
+  cpuList,
+  deviceRestore,
+  errText,
+  frozenError,
+  frozenLevel,
+  hugeSize,
+  int,
+  procsUnder,
+  readKV,
+  readNum,
+  removeCgroupDirs,
+  runWrites,
+  signalAll,
+  sleepMs,
+  tryRead,
+  unifiedKey,
+  hugeSizes,
 } from "./common.ts";
 import { normalizeDeviceRules, v1RuleLine } from "./devices.ts";
 import type { CgroupMount } from "./detect.ts";
@@ -23,8 +40,21 @@ function mkdirOne(d: string): void {
 
 /** The v1 hierarchies berth joins (when mounted). */
 export const V1_CONTROLLERS = [
-  "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb",
-  "net_cls", "net_prio", "perf_event", "rdma", "misc", "name=systemd",
+  "cpu",
+  "cpuacct",
+  "cpuset",
+  "memory",
+  "devices",
+  "freezer",
+  "blkio",
+  "pids",
+  "hugetlb",
+  "net_cls",
+  "net_prio",
+  "perf_event",
+  "rdma",
+  "misc",
+  "name=systemd",
 ];
 
 export interface V1Place {
@@ -164,7 +194,8 @@ export class CgroupV1 implements Cgroup {
         if (lim < usage) throw new CgroupError(`${lim} is below the current usage ${usage}`, `${f}.limit`);
       }
       const limW: Write | undefined = lim !== undefined ? { dir: d(), file: "memory.limit_in_bytes", value: String(lim), field: `${f}.limit` } : undefined;
-      const swapW: Write | undefined = swap !== undefined ? { dir: d(), file: "memory.memsw.limit_in_bytes", value: String(swap), field: `${f}.swap` } : undefined;
+      const swapW: Write | undefined =
+        swap !== undefined ? { dir: d(), file: "memory.memsw.limit_in_bytes", value: String(swap), field: `${f}.swap` } : undefined;
       // memsw must stay >= limit at every step: raise memsw first when the limit grows past it
       const curSwap = infinite(readNum(`${d()}/memory.memsw.limit_in_bytes`) || -1);
       if (swapW && limW && infinite(lim!) > curSwap) w.push(swapW, limW);
@@ -172,8 +203,10 @@ export class CgroupV1 implements Cgroup {
         if (limW) w.push(limW);
         if (swapW) w.push(swapW);
       }
-      if (m.reservation !== undefined) w.push({ dir: d(), file: "memory.soft_limit_in_bytes", value: String(int(m.reservation, `${f}.reservation`, -1)), field: `${f}.reservation` });
-      if (m.kernelTCP !== undefined) w.push({ dir: d(), file: "memory.kmem.tcp.limit_in_bytes", value: String(int(m.kernelTCP, `${f}.kernelTCP`, -1)), field: `${f}.kernelTCP` });
+      if (m.reservation !== undefined)
+        w.push({ dir: d(), file: "memory.soft_limit_in_bytes", value: String(int(m.reservation, `${f}.reservation`, -1)), field: `${f}.reservation` });
+      if (m.kernelTCP !== undefined)
+        w.push({ dir: d(), file: "memory.kmem.tcp.limit_in_bytes", value: String(int(m.kernelTCP, `${f}.kernelTCP`, -1)), field: `${f}.kernelTCP` });
       if (m.kernel !== undefined) int(m.kernel, `${f}.kernel`, -1); // deprecated; kernels since 5.16 ignore kmem limits
       if (m.swappiness !== undefined && m.swappiness !== -1) {
         w.push({ dir: d(), file: "memory.swappiness", value: String(int(m.swappiness, `${f}.swappiness`, 0, 100)), field: `${f}.swappiness` });
@@ -181,28 +214,42 @@ export class CgroupV1 implements Cgroup {
       if (m.useHierarchy !== undefined) w.push({ dir: d(), file: "memory.use_hierarchy", value: m.useHierarchy ? "1" : "0", field: `${f}.useHierarchy` });
       if (m.disableOOMKiller !== undefined) {
         if (typeof m.disableOOMKiller !== "boolean") throw new CgroupError("must be true or false", `${f}.disableOOMKiller`);
-        if (m.disableOOMKiller || live) w.push({ dir: d(), file: "memory.oom_control", value: m.disableOOMKiller ? "1" : "0", field: `${f}.disableOOMKiller`, restore: (o) => [/oom_kill_disable\s+1/.test(o) ? "1" : "0"] });
+        if (m.disableOOMKiller || live)
+          w.push({
+            dir: d(),
+            file: "memory.oom_control",
+            value: m.disableOOMKiller ? "1" : "0",
+            field: `${f}.disableOOMKiller`,
+            restore: (o) => [/oom_kill_disable\s+1/.test(o) ? "1" : "0"],
+          });
       }
     }
     const c = r.cpu;
     if (c) {
       const f = `${RES}.cpu`;
       const d = () => this.need("cpu", f);
-      if (c.shares !== undefined && c.shares !== 0) w.push({ dir: d(), file: "cpu.shares", value: String(int(c.shares, `${f}.shares`, 2, 262144)), field: `${f}.shares` });
-      if (c.period !== undefined && c.period !== 0) w.push({ dir: d(), file: "cpu.cfs_period_us", value: String(int(c.period, `${f}.period`, 1)), field: `${f}.period` });
-      if (c.quota !== undefined && c.quota !== 0) w.push({ dir: d(), file: "cpu.cfs_quota_us", value: String(int(c.quota, `${f}.quota`, -1)), field: `${f}.quota` });
+      if (c.shares !== undefined && c.shares !== 0)
+        w.push({ dir: d(), file: "cpu.shares", value: String(int(c.shares, `${f}.shares`, 2, 262144)), field: `${f}.shares` });
+      if (c.period !== undefined && c.period !== 0)
+        w.push({ dir: d(), file: "cpu.cfs_period_us", value: String(int(c.period, `${f}.period`, 1)), field: `${f}.period` });
+      if (c.quota !== undefined && c.quota !== 0)
+        w.push({ dir: d(), file: "cpu.cfs_quota_us", value: String(int(c.quota, `${f}.quota`, -1)), field: `${f}.quota` });
       if (c.burst !== undefined) w.push({ dir: d(), file: "cpu.cfs_burst_us", value: String(int(c.burst, `${f}.burst`, 0)), field: `${f}.burst` });
       const rtPeriod = c.realtimePeriod !== undefined && c.realtimePeriod !== 0 ? int(c.realtimePeriod, `${f}.realtimePeriod`, 1) : undefined;
       const rtRuntime = c.realtimeRuntime !== undefined && c.realtimeRuntime !== 0 ? int(c.realtimeRuntime, `${f}.realtimeRuntime`, -1) : undefined;
-      const periodW: Write | undefined = rtPeriod !== undefined ? { dir: d(), file: "cpu.rt_period_us", value: String(rtPeriod), field: `${f}.realtimePeriod` } : undefined;
-      const runtimeW: Write | undefined = rtRuntime !== undefined ? { dir: d(), file: "cpu.rt_runtime_us", value: String(rtRuntime), field: `${f}.realtimeRuntime` } : undefined;
+      const periodW: Write | undefined =
+        rtPeriod !== undefined ? { dir: d(), file: "cpu.rt_period_us", value: String(rtPeriod), field: `${f}.realtimePeriod` } : undefined;
+      const runtimeW: Write | undefined =
+        rtRuntime !== undefined ? { dir: d(), file: "cpu.rt_runtime_us", value: String(rtRuntime), field: `${f}.realtimeRuntime` } : undefined;
       // the kernel keeps runtime <= period at every step: a period below the
       // runtime in force goes in after the (lower) new runtime, else first
       if (periodW && runtimeW && rtPeriod! < readNum(`${d()}/cpu.rt_runtime_us`)) w.push(runtimeW, periodW);
       else w.push(...[periodW, runtimeW].filter((x): x is Write => !!x));
       if (c.idle !== undefined) w.push({ dir: d(), file: "cpu.idle", value: String(int(c.idle, `${f}.idle`, 0, 1)), field: `${f}.idle` });
-      if (c.cpus !== undefined && c.cpus !== "") w.push({ dir: this.need("cpuset", `${f}.cpus`), file: "cpuset.cpus", value: cpuList(c.cpus, `${f}.cpus`), field: `${f}.cpus` });
-      if (c.mems !== undefined && c.mems !== "") w.push({ dir: this.need("cpuset", `${f}.mems`), file: "cpuset.mems", value: cpuList(c.mems, `${f}.mems`), field: `${f}.mems` });
+      if (c.cpus !== undefined && c.cpus !== "")
+        w.push({ dir: this.need("cpuset", `${f}.cpus`), file: "cpuset.cpus", value: cpuList(c.cpus, `${f}.cpus`), field: `${f}.cpus` });
+      if (c.mems !== undefined && c.mems !== "")
+        w.push({ dir: this.need("cpuset", `${f}.mems`), file: "cpuset.mems", value: cpuList(c.mems, `${f}.mems`), field: `${f}.mems` });
     }
     if (r.pids && r.pids.limit !== undefined) {
       const f = `${RES}.pids.limit`;
@@ -214,20 +261,37 @@ export class CgroupV1 implements Cgroup {
       const f = `${RES}.blockIO`;
       const d = () => this.need("blkio", f);
       const pick = (a: string, alt: string) => (existsSync(`${d()}/${a}`) ? a : existsSync(`${d()}/${alt}`) ? alt : a);
-      if (b.weight !== undefined && b.weight !== 0) w.push({ dir: d(), file: pick("blkio.weight", "blkio.bfq.weight"), value: String(int(b.weight, `${f}.weight`, 10, 1000)), field: `${f}.weight` });
-      if (b.leafWeight !== undefined && b.leafWeight !== 0) w.push({ dir: d(), file: "blkio.leaf_weight", value: String(int(b.leafWeight, `${f}.leafWeight`, 10, 1000)), field: `${f}.leafWeight` });
+      if (b.weight !== undefined && b.weight !== 0)
+        w.push({ dir: d(), file: pick("blkio.weight", "blkio.bfq.weight"), value: String(int(b.weight, `${f}.weight`, 10, 1000)), field: `${f}.weight` });
+      if (b.leafWeight !== undefined && b.leafWeight !== 0)
+        w.push({ dir: d(), file: "blkio.leaf_weight", value: String(int(b.leafWeight, `${f}.leafWeight`, 10, 1000)), field: `${f}.leafWeight` });
       (b.weightDevice ?? []).forEach((wd, i) => {
         const ff = `${f}.weightDevice[${i}]`;
         const dev = `${int(wd.major, `${ff}.major`, 0)}:${int(wd.minor, `${ff}.minor`, 0)}`;
         if (wd.weight !== undefined) {
           const file = pick("blkio.weight_device", "blkio.bfq.weight_device");
-          w.push({ dir: d(), file, value: `${dev} ${int(wd.weight, `${ff}.weight`, 10, 1000)}`, field: `${ff}.weight`, restore: deviceRestore((x) => `${x} 0`, [dev]) });
+          w.push({
+            dir: d(),
+            file,
+            value: `${dev} ${int(wd.weight, `${ff}.weight`, 10, 1000)}`,
+            field: `${ff}.weight`,
+            restore: deviceRestore((x) => `${x} 0`, [dev]),
+          });
         }
-        if (wd.leafWeight !== undefined) w.push({ dir: d(), file: "blkio.leaf_weight_device", value: `${dev} ${int(wd.leafWeight, `${ff}.leafWeight`, 10, 1000)}`, field: `${ff}.leafWeight`, restore: deviceRestore((x) => `${x} 0`, [dev]) });
+        if (wd.leafWeight !== undefined)
+          w.push({
+            dir: d(),
+            file: "blkio.leaf_weight_device",
+            value: `${dev} ${int(wd.leafWeight, `${ff}.leafWeight`, 10, 1000)}`,
+            field: `${ff}.leafWeight`,
+            restore: deviceRestore((x) => `${x} 0`, [dev]),
+          });
       });
       const thr: [keyof typeof b, string][] = [
-        ["throttleReadBpsDevice", "blkio.throttle.read_bps_device"], ["throttleWriteBpsDevice", "blkio.throttle.write_bps_device"],
-        ["throttleReadIOPSDevice", "blkio.throttle.read_iops_device"], ["throttleWriteIOPSDevice", "blkio.throttle.write_iops_device"],
+        ["throttleReadBpsDevice", "blkio.throttle.read_bps_device"],
+        ["throttleWriteBpsDevice", "blkio.throttle.write_bps_device"],
+        ["throttleReadIOPSDevice", "blkio.throttle.read_iops_device"],
+        ["throttleWriteIOPSDevice", "blkio.throttle.write_iops_device"],
       ];
       for (const [k, file] of thr) {
         const list = b[k] as { major: number; minor: number; rate: number }[] | undefined;
@@ -252,11 +316,24 @@ export class CgroupV1 implements Cgroup {
     const n = r.network;
     if (n) {
       const f = `${RES}.network`;
-      if (n.classID !== undefined) w.push({ dir: this.need("net_cls", `${f}.classID`), file: "net_cls.classid", value: String(int(n.classID, `${f}.classID`, 0, 0xffffffff)), field: `${f}.classID` });
+      if (n.classID !== undefined)
+        w.push({
+          dir: this.need("net_cls", `${f}.classID`),
+          file: "net_cls.classid",
+          value: String(int(n.classID, `${f}.classID`, 0, 0xffffffff)),
+          field: `${f}.classID`,
+        });
       (n.priorities ?? []).forEach((p, i) => {
         const ff = `${f}.priorities[${i}]`;
-        if (typeof p.name !== "string" || !/^[^\s/]{1,15}$/.test(p.name)) throw new CgroupError(`not an interface name: ${JSON.stringify(p.name)}`, `${ff}.name`);
-        w.push({ dir: this.need("net_prio", ff), file: "net_prio.ifpriomap", value: `${p.name} ${int(p.priority, `${ff}.priority`, 0, 0xffffffff)}`, field: ff, restore: () => [`${p.name} 0`] });
+        if (typeof p.name !== "string" || !/^[^\s/]{1,15}$/.test(p.name))
+          throw new CgroupError(`not an interface name: ${JSON.stringify(p.name)}`, `${ff}.name`);
+        w.push({
+          dir: this.need("net_prio", ff),
+          file: "net_prio.ifpriomap",
+          value: `${p.name} ${int(p.priority, `${ff}.priority`, 0, 0xffffffff)}`,
+          field: ff,
+          restore: () => [`${p.name} 0`],
+        });
       });
     }
     for (const [dev, l] of Object.entries(r.rdma ?? {})) {
@@ -272,7 +349,8 @@ export class CgroupV1 implements Cgroup {
       if (!this.unifiedDir) throw new CgroupError("cgroup v2 (unified) keys cannot be set on a cgroup v1 host", ff);
       const ctrl = k.slice(0, k.indexOf("."));
       if (ctrl !== "cgroup" && this.unifiedControllers().includes(ctrl)) this.enableUnified(ctrl, ff);
-      if (!existsSync(`${this.unifiedDir}/${k}`)) throw new CgroupError(`no such cgroup v2 control file (unknown key, or its controller is not enabled on this host's cgroup2 mount)`, ff);
+      if (!existsSync(`${this.unifiedDir}/${k}`))
+        throw new CgroupError(`no such cgroup v2 control file (unknown key, or its controller is not enabled on this host's cgroup2 mount)`, ff);
       w.push({ dir: this.unifiedDir, file: k, value: v, field: ff });
     }
     return w;
@@ -322,7 +400,10 @@ export class CgroupV1 implements Cgroup {
     const d = this.dir["devices"];
     if (!d || old === undefined) return;
     try {
-      const lines = old.split("\n").map((l) => l.trim()).filter(Boolean);
+      const lines = old
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
       if (lines.includes("a *:* rwm")) writeFileSync(`${d}/devices.allow`, "a");
       else {
         writeFileSync(`${d}/devices.deny`, "a");
@@ -442,7 +523,7 @@ export class CgroupV1 implements Cgroup {
     const blk = this.dir["blkio"];
     const blkio = (file: string): BlkioEntry[] => {
       const out: BlkioEntry[] = [];
-      for (const l of (blk ? tryRead(`${blk}/${file}`) ?? "" : "").split("\n")) {
+      for (const l of (blk ? (tryRead(`${blk}/${file}`) ?? "") : "").split("\n")) {
         const m = /^(\d+):(\d+)\s+(\S+)\s+(\d+)$/.exec(l.trim());
         if (m) out.push({ major: Number(m[1]), minor: Number(m[2]), op: m[3]!, value: Number(m[4]) });
       }
@@ -451,9 +532,18 @@ export class CgroupV1 implements Cgroup {
     const hugetlb: CgroupStats["hugetlb"] = {};
     const hd = this.dir["hugetlb"];
     for (const size of hugeSizes()) {
-      if (hd) hugetlb[size] = { usage: readNum(`${hd}/hugetlb.${size}.usage_in_bytes`), max: readNum(`${hd}/hugetlb.${size}.max_usage_in_bytes`), failcnt: readNum(`${hd}/hugetlb.${size}.failcnt`) };
+      if (hd)
+        hugetlb[size] = {
+          usage: readNum(`${hd}/hugetlb.${size}.usage_in_bytes`),
+          max: readNum(`${hd}/hugetlb.${size}.max_usage_in_bytes`),
+          failcnt: readNum(`${hd}/hugetlb.${size}.failcnt`),
+        };
       else if (this.unifiedDir && existsSync(`${this.unifiedDir}/hugetlb.${size}.current`)) {
-        hugetlb[size] = { usage: readNum(`${this.unifiedDir}/hugetlb.${size}.current`), max: 0, failcnt: readKV(`${this.unifiedDir}/hugetlb.${size}.events`)["max"] ?? 0 };
+        hugetlb[size] = {
+          usage: readNum(`${this.unifiedDir}/hugetlb.${size}.current`),
+          max: 0,
+          failcnt: readKV(`${this.unifiedDir}/hugetlb.${size}.events`)["max"] ?? 0,
+        };
       }
     }
     const pd = this.dir["pids"];

@@ -3,8 +3,24 @@
 import { existsSync, mkdirSync, writeFileSync } from "../linux/fs.ts";
 import { CgroupError, type Cgroup, type CgroupResources, type CgroupStats, type BlkioEntry } from "./types.ts";
 import {
-  RES, type Write, cpuList, deviceRestore, frozenError, frozenLevel, hugeSize, hugeSizes, int, procsUnder, readKV, readNum, removeCgroupDirs,
-  runWrites, signalAll, sleepMs, tryRead, unifiedKey,
+  RES,
+  type Write,
+  cpuList,
+  deviceRestore,
+  frozenError,
+  frozenLevel,
+  hugeSize,
+  hugeSizes,
+  int,
+  procsUnder,
+  readKV,
+  readNum,
+  removeCgroupDirs,
+  runWrites,
+  signalAll,
+  sleepMs,
+  tryRead,
+  unifiedKey,
 } from "./common.ts";
 import { normalizeDeviceRules } from "./devices.ts";
 import { attachDeviceFilter } from "./devices-bpf.ts";
@@ -151,7 +167,11 @@ export class CgroupV2 implements Cgroup {
       const bfq = existsSync(`${d}/io.bfq.weight`);
       if (b.weight !== undefined && b.weight !== 0) {
         const v = int(b.weight, `${f}.weight`, 10, 1000);
-        w.push(bfq ? { dir: d, file: "io.bfq.weight", value: String(v), field: `${f}.weight` } : { dir: d, file: "io.weight", value: `default ${blkioToIoWeight(v)}`, field: `${f}.weight` });
+        w.push(
+          bfq
+            ? { dir: d, file: "io.bfq.weight", value: String(v), field: `${f}.weight` }
+            : { dir: d, file: "io.weight", value: `default ${blkioToIoWeight(v)}`, field: `${f}.weight` },
+        );
       }
       if (b.leafWeight !== undefined) int(b.leafWeight, `${f}.leafWeight`, 0, 1000); // no v2 equivalent
       (b.weightDevice ?? []).forEach((wd, i) => {
@@ -160,11 +180,20 @@ export class CgroupV2 implements Cgroup {
         if (wd.weight === undefined) return;
         const v = int(wd.weight, `${ff}.weight`, 10, 1000);
         if (bfq) w.push({ dir: d, file: "io.bfq.weight", value: `${dev} ${v}`, field: `${ff}.weight`, restore: deviceRestore((x) => `${x} default`, [dev]) });
-        else w.push({ dir: d, file: "io.weight", value: `${dev} ${blkioToIoWeight(v)}`, field: `${ff}.weight`, restore: deviceRestore((x) => `${x} default`, [dev]) });
+        else
+          w.push({
+            dir: d,
+            file: "io.weight",
+            value: `${dev} ${blkioToIoWeight(v)}`,
+            field: `${ff}.weight`,
+            restore: deviceRestore((x) => `${x} default`, [dev]),
+          });
       });
       const thr: [keyof typeof b, string][] = [
-        ["throttleReadBpsDevice", "rbps"], ["throttleWriteBpsDevice", "wbps"],
-        ["throttleReadIOPSDevice", "riops"], ["throttleWriteIOPSDevice", "wiops"],
+        ["throttleReadBpsDevice", "rbps"],
+        ["throttleWriteBpsDevice", "wbps"],
+        ["throttleReadIOPSDevice", "riops"],
+        ["throttleWriteIOPSDevice", "wiops"],
       ];
       for (const [k, key] of thr) {
         const list = b[k] as { major: number; minor: number; rate: number }[] | undefined;
@@ -173,7 +202,10 @@ export class CgroupV2 implements Cgroup {
           const dev = `${int(t.major, `${ff}.major`, 0)}:${int(t.minor, `${ff}.minor`, 0)}`;
           const rate = int(t.rate, `${ff}.rate`, 0);
           w.push({
-            dir: d, file: "io.max", value: `${dev} ${key}=${rate === 0 ? "max" : rate}`, field: ff,
+            dir: d,
+            file: "io.max",
+            value: `${dev} ${key}=${rate === 0 ? "max" : rate}`,
+            field: ff,
             restore: (old) => {
               const line = old.split("\n").find((l) => l.startsWith(dev + " "));
               const m = line ? new RegExp(`${key}=(\\S+)`).exec(line) : null;
@@ -207,9 +239,12 @@ export class CgroupV2 implements Cgroup {
       if (!existsSync(`${d}/${k}`)) {
         const ctrl = k.split(".")[0]!;
         const avail = (tryRead(`${d}/cgroup.controllers`) ?? "").split(/\s+/);
-        throw new CgroupError(avail.includes(ctrl) || ["cgroup", "memory", "cpu", "io", "pids"].includes(ctrl)
-          ? "no such cgroup v2 control file"
-          : `no such cgroup v2 control file (the ${ctrl} controller is not enabled for this cgroup)`, ff);
+        throw new CgroupError(
+          avail.includes(ctrl) || ["cgroup", "memory", "cpu", "io", "pids"].includes(ctrl)
+            ? "no such cgroup v2 control file"
+            : `no such cgroup v2 control file (the ${ctrl} controller is not enabled for this cgroup)`,
+          ff,
+        );
       }
       w.push({ dir: d, file: k, value: v, field: ff });
     }
@@ -305,7 +340,8 @@ export class CgroupV2 implements Cgroup {
         const [k, v] = p.split("=");
         if (k && v) kv[k] = Number(v);
       }
-      const major = Number(m[1]), minor = Number(m[2]);
+      const major = Number(m[1]),
+        minor = Number(m[2]);
       io.bytes.push({ major, minor, op: "Read", value: kv["rbytes"] ?? 0 }, { major, minor, op: "Write", value: kv["wbytes"] ?? 0 });
       io.ios.push({ major, minor, op: "Read", value: kv["rios"] ?? 0 }, { major, minor, op: "Write", value: kv["wios"] ?? 0 });
     }

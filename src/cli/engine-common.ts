@@ -38,7 +38,12 @@ export function parse(argv: string[], flags: FlagSpec[], stop = false): Parsed {
  * stderr and the exit code is the last failure's; the name is printed on
  * success unless quiet; an error skip accepts is passed over in silence.
  */
-export async function each(refs: string[], what: string, fn: (ref: string) => Promise<unknown>, o: { quiet?: boolean; skip?: (err: unknown) => boolean } = {}): Promise<number> {
+export async function each(
+  refs: string[],
+  what: string,
+  fn: (ref: string) => Promise<unknown>,
+  o: { quiet?: boolean; skip?: (err: unknown) => boolean } = {},
+): Promise<number> {
   if (refs.length === 0) throw new EngineUsageError(`${what} needs at least one container`);
   let code = 0;
   for (const r of refs) {

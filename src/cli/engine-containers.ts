@@ -17,15 +17,28 @@ import { goTime, HEADERS, isTemplate, labelMethod, labelText, out, table, writeI
 
 export async function cmdPs(argv: string[]): Promise<number> {
   const p = parse(argv, [
-    { name: "all", short: "a", kind: "bool" }, { name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "no-trunc", kind: "bool" },
+    { name: "all", short: "a", kind: "bool" },
+    { name: "quiet", short: "q", kind: "bool" },
+    { name: "format", kind: "string" },
+    { name: "no-trunc", kind: "bool" },
     { name: "filter", short: "f", kind: "list" },
   ]);
   const e = makeEngine();
   const f = parseFilters(list(p, "filter"), PS_FILTERS);
-  const all = filterContainers(e, e.containers.list().filter((c) => bool(p, "all") || psWantsAll(f) || ["running", "paused"].includes(e.status(c))), f);
+  const all = filterContainers(
+    e,
+    e.containers.list().filter((c) => bool(p, "all") || psWantsAll(f) || ["running", "paused"].includes(e.status(c))),
+    f,
+  );
   const fmt = str(p, "format");
   if (fmt === "json") {
-    out(JSON.stringify(all.map((c) => psEntry(e, c)), null, 2));
+    out(
+      JSON.stringify(
+        all.map((c) => psEntry(e, c)),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   if (bool(p, "quiet")) {
@@ -38,20 +51,44 @@ export async function cmdPs(argv: string[]): Promise<number> {
     return JSON.stringify(bool(p, "no-trunc") || s.length <= 20 ? s : s.slice(0, 19) + "…");
   };
   if (isTemplate(fmt)) {
-    writeRows(fmt, all.map((c) => context("*formatter.ContainerContext", {
-      ID: bool(p, "no-trunc") ? c.id : c.id.slice(0, 12), Names: c.name, Image: c.image, Command: cmdText(c), CreatedAt: goTime(c.created), RunningFor: ago(c.created),
-      Ports: (c.network.ports ?? []).map(publishText).join(", "), State: e.status(c), Status: statusText(e, c), Size: "0B",
-      Labels: labelText(c.options.labels), Label: labelMethod(c.options.labels), Mounts: volumesOf(c).join(","), LocalVolumes: String(volumesOf(c).length),
-      Networks: [c.network.name ?? c.network.mode, ...(c.network.connected ?? []).map((n) => n.name)].join(","), Platform: "linux",
-    })), HEADERS.ps);
+    writeRows(
+      fmt,
+      all.map((c) =>
+        context("*formatter.ContainerContext", {
+          ID: bool(p, "no-trunc") ? c.id : c.id.slice(0, 12),
+          Names: c.name,
+          Image: c.image,
+          Command: cmdText(c),
+          CreatedAt: goTime(c.created),
+          RunningFor: ago(c.created),
+          Ports: (c.network.ports ?? []).map(publishText).join(", "),
+          State: e.status(c),
+          Status: statusText(e, c),
+          Size: "0B",
+          Labels: labelText(c.options.labels),
+          Label: labelMethod(c.options.labels),
+          Mounts: volumesOf(c).join(","),
+          LocalVolumes: String(volumesOf(c).length),
+          Networks: [c.network.name ?? c.network.mode, ...(c.network.connected ?? []).map((n) => n.name)].join(","),
+          Platform: "linux",
+        }),
+      ),
+      HEADERS.ps,
+    );
     return 0;
   }
-  table([["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], ...all.map((c) => [c.id.slice(0, 12), c.image, cmdText(c), ago(c.created), statusText(e, c), (c.network.ports ?? []).map(publishText).join(", "), c.name])]);
+  table([
+    ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
+    ...all.map((c) => [c.id.slice(0, 12), c.image, cmdText(c), ago(c.created), statusText(e, c), (c.network.ports ?? []).map(publishText).join(", "), c.name]),
+  ]);
   return 0;
 }
 
 export async function cmdStop(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "time", short: "t", kind: "string", alias: ["timeout"] }, { name: "signal", short: "s", kind: "string" }]);
+  const p = parse(argv, [
+    { name: "time", short: "t", kind: "string", alias: ["timeout"] },
+    { name: "signal", short: "s", kind: "string" },
+  ]);
   const t = str(p, "time");
   const ms = t === undefined ? undefined : parseDuration(t, "--time");
   const sig = str(p, "signal");
@@ -62,8 +99,10 @@ export async function cmdStop(argv: string[]): Promise<number> {
 
 export async function cmdStart(argv: string[]): Promise<number> {
   const p = parse(argv, [
-    { name: "attach", short: "a", kind: "bool" }, { name: "interactive", short: "i", kind: "bool" },
-    { name: "all", kind: "bool" }, { name: "filter", kind: "list" },
+    { name: "attach", short: "a", kind: "bool" },
+    { name: "interactive", short: "i", kind: "bool" },
+    { name: "all", kind: "bool" },
+    { name: "filter", kind: "list" },
   ]);
   const e = makeEngine();
   if (bool(p, "all")) {
@@ -107,7 +146,10 @@ export async function cmdKill(argv: string[]): Promise<number> {
 }
 
 export async function cmdRm(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }, { name: "volumes", short: "v", kind: "bool" }]);
+  const p = parse(argv, [
+    { name: "force", short: "f", kind: "bool" },
+    { name: "volumes", short: "v", kind: "bool" },
+  ]);
   const e = makeEngine();
   return each(p.args, "rm", async (r) => {
     await e.remove(r, bool(p, "force"), { volumes: bool(p, "volumes") });
@@ -115,7 +157,10 @@ export async function cmdRm(argv: string[]): Promise<number> {
 }
 
 export async function cmdInspect(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "type", kind: "string" }, { name: "format", short: "f", kind: "string" }]);
+  const p = parse(argv, [
+    { name: "type", kind: "string" },
+    { name: "format", short: "f", kind: "string" },
+  ]);
   const type = str(p, "type");
   if (type !== undefined && type !== "image" && type !== "container") throw new EngineUsageError(`--type: image or container, not ${JSON.stringify(type)}`);
   if (p.args.length === 0) throw new EngineUsageError("inspect needs at least one image or container");
@@ -159,16 +204,19 @@ export async function cmdPort(argv: string[]): Promise<number> {
   if (p.args.length < 1 || p.args.length > 2) throw new EngineUsageError("port needs a container and at most one PORT[/PROTOCOL]");
   const want = p.args[1];
   const ports = publishedPorts(makeEngine().containers.get(p.args[0]!), want);
-  for (const x of ports) out(want !== undefined ? `${x.hostIP ?? "0.0.0.0"}:${x.hostPort}` : `${x.containerPort}/${x.protocol} -> ${x.hostIP ?? "0.0.0.0"}:${x.hostPort}`);
+  for (const x of ports)
+    out(want !== undefined ? `${x.hostIP ?? "0.0.0.0"}:${x.hostPort}` : `${x.containerPort}/${x.protocol} -> ${x.hostIP ?? "0.0.0.0"}:${x.hostPort}`);
   return 0;
 }
 
 export async function cmdCp(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "archive", short: "a", kind: "bool" }, { name: "follow-link", short: "L", kind: "bool" }]);
+  const p = parse(argv, [
+    { name: "archive", short: "a", kind: "bool" },
+    { name: "follow-link", short: "L", kind: "bool" },
+  ]);
   if (p.args.length !== 2) throw new EngineUsageError("cp needs SRC and DEST, one of them CONTAINER:PATH");
   const e = makeEngine();
   const warnings = await copy(e, parseCpEnd(p.args[0]!), parseCpEnd(p.args[1]!), { archive: bool(p, "archive"), followLink: bool(p, "follow-link") });
   for (const w of warnings) process.stderr.write(`berth: cp: ${w}\n`);
   return 0;
 }
-

@@ -58,7 +58,9 @@ export function goTime(iso: string | undefined): string {
 
 /** Labels as Docker's list contexts show them: k=v,k2=v2. */
 export function labelText(labels: Record<string, string> | undefined): string {
-  return Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
 }
 
 /** The `.Label "key"` method of Docker's list contexts. */

@@ -12,39 +12,75 @@ import { goTime, HEADERS, isTemplate, out, table, writeRows } from "./engine-for
 
 export async function cmdImages(argv: string[]): Promise<number> {
   const p = parse(argv, [
-    { name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "all", short: "a", kind: "bool" }, { name: "no-trunc", kind: "bool" },
+    { name: "quiet", short: "q", kind: "bool" },
+    { name: "format", kind: "string" },
+    { name: "all", short: "a", kind: "bool" },
+    { name: "no-trunc", kind: "bool" },
     { name: "filter", short: "f", kind: "list" },
   ]);
   const f = parseFilters(list(p, "filter"), IMAGE_FILTERS);
   const e = makeEngine();
   await e.ensureBuiltin();
-  const rows = filterImages(e.images.list().map(({ ref, record }) => imageRow(e, ref, record)), f, (r) => {
-    const hit = e.images.lookup(r);
-    return hit ? imageRow(e, hit.ref, hit.record) : undefined;
-  }) as ImageListRow[];
+  const rows = filterImages(
+    e.images.list().map(({ ref, record }) => imageRow(e, ref, record)),
+    f,
+    (r) => {
+      const hit = e.images.lookup(r);
+      return hit ? imageRow(e, hit.ref, hit.record) : undefined;
+    },
+  ) as ImageListRow[];
   const fmt = str(p, "format");
   if (fmt === "json") {
-    out(JSON.stringify(rows.map((r) => ({ Id: r.id, Names: [r.ref], Repository: r.repo, Tag: r.tag, Digest: r.digest, Created: r.created, Size: r.size })), null, 2));
+    out(
+      JSON.stringify(
+        rows.map((r) => ({ Id: r.id, Names: [r.ref], Repository: r.repo, Tag: r.tag, Digest: r.digest, Created: r.created, Size: r.size })),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   const nt = bool(p, "no-trunc");
   if (isTemplate(fmt) && !bool(p, "quiet")) {
-    writeRows(fmt, rows.map((r) => context("*formatter.ImageContext", {
-      ID: nt ? r.id : r.id.slice(7, 19), Repository: r.repo, Tag: r.tag, Digest: r.digest, CreatedSince: ago(r.created), CreatedAt: goTime(r.created),
-      Size: humanSize(r.size), VirtualSize: humanSize(r.size), SharedSize: "N/A", UniqueSize: "N/A", Containers: "N/A",
-    })), HEADERS.images);
+    writeRows(
+      fmt,
+      rows.map((r) =>
+        context("*formatter.ImageContext", {
+          ID: nt ? r.id : r.id.slice(7, 19),
+          Repository: r.repo,
+          Tag: r.tag,
+          Digest: r.digest,
+          CreatedSince: ago(r.created),
+          CreatedAt: goTime(r.created),
+          Size: humanSize(r.size),
+          VirtualSize: humanSize(r.size),
+          SharedSize: "N/A",
+          UniqueSize: "N/A",
+          Containers: "N/A",
+        }),
+      ),
+      HEADERS.images,
+    );
     return 0;
   }
   if (bool(p, "quiet")) {
     for (const id of [...new Set(rows.map((r) => r.id.slice(7, 19)))]) out(id);
     return 0;
   }
-  table([["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], ...rows.map((r) => [r.repo, r.tag, nt ? r.id : r.id.slice(7, 19), ago(r.created), humanSize(r.size)])]);
+  table([
+    ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+    ...rows.map((r) => [r.repo, r.tag, nt ? r.id : r.id.slice(7, 19), ago(r.created), humanSize(r.size)]),
+  ]);
   return 0;
 }
 
 export async function cmdPull(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "tls-verify", kind: "bool" }, { name: "authfile", kind: "string" }, { name: "quiet", short: "q", kind: "bool" }, { name: "platform", kind: "string" }]);
+  const p = parse(argv, [
+    { name: "tls-verify", kind: "bool" },
+    { name: "authfile", kind: "string" },
+    { name: "quiet", short: "q", kind: "bool" },
+    { name: "platform", kind: "string" },
+  ]);
   if (p.args.length !== 1) throw new EngineUsageError("pull needs exactly one image name");
   const e = makeEngine();
   const ref = p.args[0]!;
@@ -59,7 +95,8 @@ export async function cmdPull(argv: string[]): Promise<number> {
   const r = await pullImage(e.images, ref, opts).catch((err) => {
     throw new EngineError(`pulling ${ref}: ${(err as Error).message}`);
   });
-  if (!bool(p, "quiet")) process.stderr.write(`Pulled ${r.ref} (${r.downloaded.length} blobs downloaded, ${r.skipped.length} already present)\nDigest: ${r.repoDigest}\n`);
+  if (!bool(p, "quiet"))
+    process.stderr.write(`Pulled ${r.ref} (${r.downloaded.length} blobs downloaded, ${r.skipped.length} already present)\nDigest: ${r.repoDigest}\n`);
   out(r.configDigest);
   return 0;
 }
@@ -83,7 +120,10 @@ export async function cmdRmi(argv: string[]): Promise<number> {
 }
 
 export async function cmdLoad(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "input", short: "i", kind: "string" }, { name: "quiet", short: "q", kind: "bool" }]);
+  const p = parse(argv, [
+    { name: "input", short: "i", kind: "string" },
+    { name: "quiet", short: "q", kind: "bool" },
+  ]);
   const file = str(p, "input") ?? p.args[0];
   const e = makeEngine();
   if (!file) {
@@ -101,7 +141,10 @@ export async function cmdLoad(argv: string[]): Promise<number> {
 }
 
 export async function cmdImport(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "change", short: "c", kind: "list" }, { name: "message", short: "m", kind: "string" }]);
+  const p = parse(argv, [
+    { name: "change", short: "c", kind: "list" },
+    { name: "message", short: "m", kind: "string" },
+  ]);
   if (p.args.length < 1 || p.args.length > 2) throw new EngineUsageError("import needs a root filesystem tarball and an optional image name");
   const e = makeEngine();
   const file = p.args[0]!;
@@ -112,7 +155,10 @@ export async function cmdImport(argv: string[]): Promise<number> {
 }
 
 export async function cmdSave(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "output", short: "o", kind: "string" }, { name: "format", kind: "string" }]);
+  const p = parse(argv, [
+    { name: "output", short: "o", kind: "string" },
+    { name: "format", kind: "string" },
+  ]);
   const dest = str(p, "output");
   if (p.args.length === 0) throw new EngineUsageError("save needs at least one image");
   if (!dest) {
@@ -149,4 +195,3 @@ export async function cmdTag(argv: string[]): Promise<number> {
   }
   return 0;
 }
-

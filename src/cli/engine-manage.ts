@@ -19,9 +19,15 @@ export async function cmdRename(argv: string[]): Promise<number> {
 }
 
 const UPDATE_FLAGS: FlagSpec[] = [
-  { name: "memory", short: "m", kind: "string" }, { name: "memory-swap", kind: "string" }, { name: "memory-reservation", kind: "string" },
-  { name: "cpus", kind: "string" }, { name: "cpu-shares", short: "c", kind: "string" }, { name: "cpuset-cpus", kind: "string" }, { name: "cpuset-mems", kind: "string" },
-  { name: "pids-limit", kind: "string" }, { name: "restart", kind: "string" },
+  { name: "memory", short: "m", kind: "string" },
+  { name: "memory-swap", kind: "string" },
+  { name: "memory-reservation", kind: "string" },
+  { name: "cpus", kind: "string" },
+  { name: "cpu-shares", short: "c", kind: "string" },
+  { name: "cpuset-cpus", kind: "string" },
+  { name: "cpuset-mems", kind: "string" },
+  { name: "pids-limit", kind: "string" },
+  { name: "restart", kind: "string" },
 ];
 
 /** update [limits] [--restart P] CONTAINER...: the engine's (a running container's cgroup at once; the record for later starts). */
@@ -34,8 +40,14 @@ export async function cmdUpdate(argv: string[]): Promise<number> {
   const o = containerOptions(p, undefined);
   const u: Record<string, unknown> = {};
   const keys: Record<string, string> = {
-    memory: "memory", "memory-swap": "memorySwap", "memory-reservation": "memoryReservation", cpus: "cpus", "cpu-shares": "cpuShares",
-    "cpuset-cpus": "cpusetCpus", "cpuset-mems": "cpusetMems", "pids-limit": "pidsLimit",
+    memory: "memory",
+    "memory-swap": "memorySwap",
+    "memory-reservation": "memoryReservation",
+    cpus: "cpus",
+    "cpu-shares": "cpuShares",
+    "cpuset-cpus": "cpusetCpus",
+    "cpuset-mems": "cpusetMems",
+    "pids-limit": "pidsLimit",
   };
   for (const f of given) {
     if (f === "restart") u.restart = parseRestart(str(p, "restart")!);
@@ -57,14 +69,25 @@ export async function cmdDiff(argv: string[]): Promise<number> {
 /** commit [-c CHANGE] [-m MSG] [-a AUTHOR] [-p=false] CONTAINER [REPOSITORY[:TAG]] */
 export async function cmdCommit(argv: string[]): Promise<number> {
   const p = parse(argv, [
-    { name: "change", short: "c", kind: "list" }, { name: "message", short: "m", kind: "string" }, { name: "author", short: "a", kind: "string" },
+    { name: "change", short: "c", kind: "list" },
+    { name: "message", short: "m", kind: "string" },
+    { name: "author", short: "a", kind: "string" },
     { name: "pause", short: "p", kind: "bool" },
   ]);
   if (p.args.length < 1 || p.args.length > 2) throw new EngineUsageError("commit needs a container and at most one image name");
   const e = makeEngine();
-  const r = await commitContainer(e, p.args[0]!, p.args[1], {
-    changes: list(p, "change"), message: str(p, "message"), author: str(p, "author"), pause: has(p, "pause") ? bool(p, "pause") : true,
-  }, (w) => process.stderr.write(`berth: commit: ${w}\n`));
+  const r = await commitContainer(
+    e,
+    p.args[0]!,
+    p.args[1],
+    {
+      changes: list(p, "change"),
+      message: str(p, "message"),
+      author: str(p, "author"),
+      pause: has(p, "pause") ? bool(p, "pause") : true,
+    },
+    (w) => process.stderr.write(`berth: commit: ${w}\n`),
+  );
   out(r.configDigest);
   return 0;
 }
@@ -72,7 +95,10 @@ export async function cmdCommit(argv: string[]): Promise<number> {
 /** history IMAGE: its layers and the steps that made them, newest first. */
 export async function cmdHistory(argv: string[]): Promise<number> {
   const p = parse(argv, [
-    { name: "quiet", short: "q", kind: "bool" }, { name: "no-trunc", kind: "bool" }, { name: "human", short: "H", kind: "bool" }, { name: "format", kind: "string" },
+    { name: "quiet", short: "q", kind: "bool" },
+    { name: "no-trunc", kind: "bool" },
+    { name: "human", short: "H", kind: "bool" },
+    { name: "format", kind: "string" },
   ]);
   if (p.args.length !== 1) throw new EngineUsageError("history needs exactly one image");
   const e = makeEngine();
@@ -87,10 +113,20 @@ export async function cmdHistory(argv: string[]): Promise<number> {
     return 0;
   }
   const fmt = str(p, "format");
-  const ctxs = rows.map((r) => context("*formatter.historyContext", {
-    ID: id(r.id), CreatedSince: human ? ago(r.created) : r.created, CreatedAt: goTime(r.created), CreatedBy: by(r.createdBy),
-    Size: human ? humanSize(r.size) : String(r.size), Comment: r.comment,
-  }));
-  writeRows(isTemplate(fmt) ? fmt : "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", ctxs, { ID: "IMAGE", CreatedSince: "CREATED", CreatedBy: "CREATED BY" });
+  const ctxs = rows.map((r) =>
+    context("*formatter.historyContext", {
+      ID: id(r.id),
+      CreatedSince: human ? ago(r.created) : r.created,
+      CreatedAt: goTime(r.created),
+      CreatedBy: by(r.createdBy),
+      Size: human ? humanSize(r.size) : String(r.size),
+      Comment: r.comment,
+    }),
+  );
+  writeRows(isTemplate(fmt) ? fmt : "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", ctxs, {
+    ID: "IMAGE",
+    CreatedSince: "CREATED",
+    CreatedBy: "CREATED BY",
+  });
   return 0;
 }

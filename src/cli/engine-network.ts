@@ -15,7 +15,10 @@ export async function cmdNetwork(argv: string[]): Promise<number> {
   switch (sub) {
     case "create": {
       const p = parse(rest, [
-        { name: "subnet", kind: "string" }, { name: "gateway", kind: "string" }, { name: "internal", kind: "bool" }, { name: "driver", short: "d", kind: "string" },
+        { name: "subnet", kind: "string" },
+        { name: "gateway", kind: "string" },
+        { name: "internal", kind: "bool" },
+        { name: "driver", short: "d", kind: "string" },
         { name: "label", short: "l", kind: "list" },
       ]);
       if (p.args.length !== 1) throw new EngineUsageError("network create needs exactly one name");
@@ -23,24 +26,59 @@ export async function cmdNetwork(argv: string[]): Promise<number> {
       if (d !== undefined && d !== "bridge") throw new EngineUsageError(`--driver ${JSON.stringify(d)}: berth's networks are bridge networks`);
       const labels = list(p, "label");
       const n = await e.networks.create(p.args[0]!, {
-        subnet: str(p, "subnet"), gateway: str(p, "gateway"), internal: bool(p, "internal"),
-        ...(labels.length ? { labels: parsePairs(labels.map((l) => (l.includes("=") ? l : `${l}=`)), "--label") } : {}),
+        subnet: str(p, "subnet"),
+        gateway: str(p, "gateway"),
+        internal: bool(p, "internal"),
+        ...(labels.length
+          ? {
+              labels: parsePairs(
+                labels.map((l) => (l.includes("=") ? l : `${l}=`)),
+                "--label",
+              ),
+            }
+          : {}),
       });
       out(n.Id);
       return 0;
     }
     case "ls":
     case "list": {
-      const p = parse(rest, [{ name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "filter", short: "f", kind: "list" }, { name: "no-trunc", kind: "bool" }]);
+      const p = parse(rest, [
+        { name: "quiet", short: "q", kind: "bool" },
+        { name: "format", kind: "string" },
+        { name: "filter", short: "f", kind: "list" },
+        { name: "no-trunc", kind: "bool" },
+      ]);
       const nets = filterNetworks(allNetworks(e), parseFilters(list(p, "filter"), NETWORK_FILTERS));
       const id = (n: NetworkView) => (bool(p, "no-trunc") || !n.user ? n.Id : n.Id.slice(0, 12));
       const fmt = str(p, "format");
       if (bool(p, "quiet")) for (const n of nets) out(id(n));
-      else if (fmt === "json") out(JSON.stringify(nets.map((n) => inspectNetwork(e, n)), null, 2));
+      else if (fmt === "json")
+        out(
+          JSON.stringify(
+            nets.map((n) => inspectNetwork(e, n)),
+            null,
+            2,
+          ),
+        );
       else {
-        writeRows(isTemplate(fmt) ? fmt : "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", nets.map((n) => context("*formatter.networkContext", {
-          ID: id(n), Name: n.Name, Driver: n.Driver, Scope: n.Scope, IPv6: "false", Internal: String(n.Internal), Labels: labelText(n.Labels), Label: labelMethod(n.Labels), CreatedAt: goTime(n.Created),
-        })), HEADERS.networks);
+        writeRows(
+          isTemplate(fmt) ? fmt : "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+          nets.map((n) =>
+            context("*formatter.networkContext", {
+              ID: id(n),
+              Name: n.Name,
+              Driver: n.Driver,
+              Scope: n.Scope,
+              IPv6: "false",
+              Internal: String(n.Internal),
+              Labels: labelText(n.Labels),
+              Label: labelMethod(n.Labels),
+              CreatedAt: goTime(n.Created),
+            }),
+          ),
+          HEADERS.networks,
+        );
       }
       return 0;
     }
@@ -66,10 +104,15 @@ export async function cmdNetwork(argv: string[]): Promise<number> {
       const p = parse(rest, [{ name: "force", short: "f", kind: "bool" }]);
       if (p.args.length === 0) throw new EngineUsageError("network rm needs at least one network");
       // -f: a network not found is no error
-      return each(p.args, "network rm", (r) => e.networks.remove(r, () => e.containers.list()), { skip: (err) => bool(p, "force") && /not found/.test((err as Error).message) });
+      return each(p.args, "network rm", (r) => e.networks.remove(r, () => e.containers.list()), {
+        skip: (err) => bool(p, "force") && /not found/.test((err as Error).message),
+      });
     }
     case "prune": {
-      const p = parse(rest, [{ name: "force", short: "f", kind: "bool" }, { name: "filter", kind: "list" }]);
+      const p = parse(rest, [
+        { name: "force", short: "f", kind: "bool" },
+        { name: "filter", kind: "list" },
+      ]);
       const f = parseFilters(list(p, "filter"), PRUNE_FILTERS);
       const gone: string[] = [];
       for await (const n of pruneNetworks(e, f)) gone.push(n);

@@ -12,8 +12,11 @@ import { HEADERS, isTemplate, out, table, writeRows } from "./engine-format.ts";
 
 export async function cmdLogs(argv: string[]): Promise<number> {
   const p = parse(argv, [
-    { name: "follow", short: "f", kind: "bool" }, { name: "tail", short: "n", kind: "string" }, { name: "timestamps", short: "t", kind: "bool" },
-    { name: "since", kind: "string" }, { name: "until", kind: "string" },
+    { name: "follow", short: "f", kind: "bool" },
+    { name: "tail", short: "n", kind: "string" },
+    { name: "timestamps", short: "t", kind: "bool" },
+    { name: "since", kind: "string" },
+    { name: "until", kind: "string" },
   ]);
   if (p.args.length !== 1) throw new EngineUsageError("logs needs exactly one container");
   const tail = str(p, "tail");
@@ -27,7 +30,8 @@ export async function cmdLogs(argv: string[]): Promise<number> {
       throw new EngineUsageError((err as Error).message);
     }
   };
-  const since = bound("since"), until = bound("until");
+  const since = bound("since"),
+    until = bound("until");
   const timestamps = bool(p, "timestamps");
   const n = tail === undefined || tail === "all" ? undefined : Number(tail);
   for await (const piece of readLog(makeEngine(), p.args[0]!, { tail: n, since, until, timestamps, follow: bool(p, "follow") })) {
@@ -38,9 +42,16 @@ export async function cmdLogs(argv: string[]): Promise<number> {
 }
 
 export async function cmdStats(argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "no-stream", kind: "bool" }, { name: "all", short: "a", kind: "bool" }, { name: "format", kind: "string" }]);
+  const p = parse(argv, [
+    { name: "no-stream", kind: "bool" },
+    { name: "all", short: "a", kind: "bool" },
+    { name: "format", kind: "string" },
+  ]);
   const e = makeEngine();
-  const pick = () => (p.args.length ? p.args.map((r) => e.containers.get(r)) : e.containers.list()).filter((c) => bool(p, "all") || p.args.length > 0 || e.status(c) === "running");
+  const pick = () =>
+    (p.args.length ? p.args.map((r) => e.containers.get(r)) : e.containers.list()).filter(
+      (c) => bool(p, "all") || p.args.length > 0 || e.status(c) === "running",
+    );
   for (const r of p.args) e.containers.get(r);
   const fmt = str(p, "format");
   const sampler = new StatsSampler(e);
@@ -56,21 +67,50 @@ export async function cmdStats(argv: string[]): Promise<number> {
       await Bun.sleep(first && !live ? 500 : 1000);
       const rows = sampler.round(pick());
       if (fmt === "json") {
-        out(JSON.stringify(rows.map(({ c, s, cpu }) => ({ id: c.id, name: c.name, cpu_percent: Number(cpu.toFixed(2)), mem_usage: s?.mem ?? 0, mem_limit: s?.limit ?? 0, pids: s?.pids ?? 0 }))));
+        out(
+          JSON.stringify(
+            rows.map(({ c, s, cpu }) => ({
+              id: c.id,
+              name: c.name,
+              cpu_percent: Number(cpu.toFixed(2)),
+              mem_usage: s?.mem ?? 0,
+              mem_limit: s?.limit ?? 0,
+              pids: s?.pids ?? 0,
+            })),
+          ),
+        );
       } else if (isTemplate(fmt)) {
         if (live && process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
-        writeRows(fmt, rows.map(({ c, s, cpu }) => context("formatter.StatsEntry", {
-          Container: c.name, Name: c.name, ID: c.id.slice(0, 12), CPUPerc: `${cpu.toFixed(2)}%`,
-          MemUsage: s ? `${binarySize(s.mem)} / ${binarySize(s.limit)}` : "-- / --", MemPerc: s && s.limit > 0 ? `${((s.mem / s.limit) * 100).toFixed(2)}%` : "--",
-          NetIO: "--", BlockIO: "--", PIDs: s ? String(s.pids) : "--",
-        })), HEADERS.stats);
+        writeRows(
+          fmt,
+          rows.map(({ c, s, cpu }) =>
+            context("formatter.StatsEntry", {
+              Container: c.name,
+              Name: c.name,
+              ID: c.id.slice(0, 12),
+              CPUPerc: `${cpu.toFixed(2)}%`,
+              MemUsage: s ? `${binarySize(s.mem)} / ${binarySize(s.limit)}` : "-- / --",
+              MemPerc: s && s.limit > 0 ? `${((s.mem / s.limit) * 100).toFixed(2)}%` : "--",
+              NetIO: "--",
+              BlockIO: "--",
+              PIDs: s ? String(s.pids) : "--",
+            }),
+          ),
+          HEADERS.stats,
+        );
       } else {
         if (live && process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
-        table([["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"], ...rows.map(({ c, s, cpu }) => [
-          c.id.slice(0, 12), c.name, `${cpu.toFixed(2)}%`,
-          s ? `${binarySize(s.mem)} / ${binarySize(s.limit)}` : "-- / --",
-          s && s.limit > 0 ? `${((s.mem / s.limit) * 100).toFixed(2)}%` : "--", s ? String(s.pids) : "--",
-        ])]);
+        table([
+          ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"],
+          ...rows.map(({ c, s, cpu }) => [
+            c.id.slice(0, 12),
+            c.name,
+            `${cpu.toFixed(2)}%`,
+            s ? `${binarySize(s.mem)} / ${binarySize(s.limit)}` : "-- / --",
+            s && s.limit > 0 ? `${((s.mem / s.limit) * 100).toFixed(2)}%` : "--",
+            s ? String(s.pids) : "--",
+          ]),
+        ]);
       }
       if (!live || stopping) break;
       if (p.args.length > 0 && rows.every((r) => !r.s)) break;
@@ -91,6 +131,9 @@ export async function cmdTop(argv: string[]): Promise<number> {
     out(JSON.stringify(rows));
     return 0;
   }
-  table([["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], ...rows.map((r) => [r.user, String(r.pid), String(r.ppid), String(r.c), r.stime, r.tty, r.time, r.cmd])]);
+  table([
+    ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],
+    ...rows.map((r) => [r.user, String(r.pid), String(r.ppid), String(r.c), r.stime, r.tty, r.time, r.cmd]),
+  ]);
   return 0;
 }

@@ -6,7 +6,19 @@ import { EngineUsageError, parseBytes, parseDuration, parsePublish } from "../en
 import { envFromHost, readEnvFile } from "../engine/env.ts";
 import { checkRetries, type HealthFlags } from "../engine/health.ts";
 import { chooseNetwork } from "../engine/network-connect.ts";
-import { findInit, normalizeCap, parseDevice, parsePairs, parseRestart, parseTmpfs, parseUlimit, parseVolume, readSeccompProfile, signalNumber, type ContainerOptions } from "../engine/spec.ts";
+import {
+  findInit,
+  normalizeCap,
+  parseDevice,
+  parsePairs,
+  parseRestart,
+  parseTmpfs,
+  parseUlimit,
+  parseVolume,
+  readSeccompProfile,
+  signalNumber,
+  type ContainerOptions,
+} from "../engine/spec.ts";
 import { bool, list, str, type FlagSpec, type Parsed } from "./args.ts";
 import { makeEngine, parse, pullProgress, registryOptions } from "./engine-common.ts";
 import { out } from "./engine-format.ts";
@@ -45,7 +57,9 @@ export const RUN_FLAGS: FlagSpec[] = [
   { name: "publish-all", short: "P", kind: "bool" },
   { name: "cpu-shares", short: "c", kind: "string" },
   ...["ulimit", "sysctl", "device", "group-add", "add-host", "dns", "dns-search", "dns-option"].map((name): FlagSpec => ({ name, kind: "list" })),
-  ...["restart", "shm-size", "stop-signal", "stop-timeout", "cpuset-cpus", "cpuset-mems", "memory-swap", "memory-reservation"].map((name): FlagSpec => ({ name, kind: "string" })),
+  ...["restart", "shm-size", "stop-signal", "stop-timeout", "cpuset-cpus", "cpuset-mems", "memory-swap", "memory-reservation"].map(
+    (name): FlagSpec => ({ name, kind: "string" }),
+  ),
   ...["health-cmd", "health-interval", "health-timeout", "health-retries", "health-start-period"].map((name): FlagSpec => ({ name, kind: "string" })),
   { name: "no-healthcheck", kind: "bool" },
   { name: "init", kind: "bool" },
@@ -63,7 +77,11 @@ function moreOptions(p: Parsed, o: ContainerOptions): void {
   const health: HealthFlags = {};
   const hcmd = str(p, "health-cmd");
   if (hcmd !== undefined) health.cmd = hcmd;
-  for (const [flag, key] of [["health-interval", "intervalMs"], ["health-timeout", "timeoutMs"], ["health-start-period", "startPeriodMs"]] as const) {
+  for (const [flag, key] of [
+    ["health-interval", "intervalMs"],
+    ["health-timeout", "timeoutMs"],
+    ["health-start-period", "startPeriodMs"],
+  ] as const) {
     const v = str(p, flag);
     if (v !== undefined) health[key] = parseDuration(v, `--${flag}`);
   }
@@ -79,7 +97,11 @@ function moreOptions(p: Parsed, o: ContainerOptions): void {
   const sc = list(p, "sysctl");
   if (sc.length) o.sysctls = parsePairs(sc, "--sysctl");
   const lb = list(p, "label");
-  if (lb.length) o.labels = parsePairs(lb.map((l) => (l.includes("=") ? l : `${l}=`)), "--label");
+  if (lb.length)
+    o.labels = parsePairs(
+      lb.map((l) => (l.includes("=") ? l : `${l}=`)),
+      "--label",
+    );
   const shm = str(p, "shm-size");
   if (shm !== undefined) o.shmSize = parseBytes(shm, "--shm-size");
   const ss = str(p, "stop-signal");
@@ -98,11 +120,15 @@ function moreOptions(p: Parsed, o: ContainerOptions): void {
   if (ga.length) o.groupAdd = ga;
   const cs = str(p, "cpu-shares");
   if (cs !== undefined) {
-    if (!/^\d+$/.test(cs) || Number(cs) < 2 || Number(cs) > 262144) throw new EngineUsageError(`--cpu-shares ${JSON.stringify(cs)}: want a number from 2 to 262144`);
+    if (!/^\d+$/.test(cs) || Number(cs) < 2 || Number(cs) > 262144)
+      throw new EngineUsageError(`--cpu-shares ${JSON.stringify(cs)}: want a number from 2 to 262144`);
     o.cpuShares = Number(cs);
   }
   const cpuset = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
-  for (const [flag, key] of [["cpuset-cpus", "cpusetCpus"], ["cpuset-mems", "cpusetMems"]] as const) {
+  for (const [flag, key] of [
+    ["cpuset-cpus", "cpusetCpus"],
+    ["cpuset-mems", "cpusetMems"],
+  ] as const) {
     const v = str(p, flag);
     if (v === undefined) continue;
     if (!cpuset.test(v)) throw new EngineUsageError(`--${flag} ${JSON.stringify(v)}: want a list such as 0-2,4`);
@@ -125,7 +151,11 @@ function moreOptions(p: Parsed, o: ContainerOptions): void {
       return [h.slice(0, i), h.slice(i + 1)] as [string, string];
     });
   }
-  for (const [flag, key] of [["dns", "dns"], ["dns-search", "dnsSearch"], ["dns-option", "dnsOptions"]] as const) {
+  for (const [flag, key] of [
+    ["dns", "dns"],
+    ["dns-search", "dnsSearch"],
+    ["dns-option", "dnsOptions"],
+  ] as const) {
     const v = list(p, flag);
     if (v.length) o[key] = v;
   }
@@ -140,11 +170,19 @@ export function containerOptions(p: Parsed, cmd: string[] | undefined): Containe
     if (v !== undefined) env.push(v);
   }
   const o: ContainerOptions = {
-    cmd, env, tty: bool(p, "tty"), interactive: bool(p, "interactive"),
-    volumes: list(p, "volume").map(parseVolume), tmpfs: list(p, "tmpfs").map(parseTmpfs),
+    cmd,
+    env,
+    tty: bool(p, "tty"),
+    interactive: bool(p, "interactive"),
+    volumes: list(p, "volume").map(parseVolume),
+    tmpfs: list(p, "tmpfs").map(parseTmpfs),
     readOnly: bool(p, "read-only"),
-    capAdd: list(p, "cap-add").flatMap((c) => c.split(",")).map((c) => normalizeCap(c, "--cap-add")),
-    capDrop: list(p, "cap-drop").flatMap((c) => c.split(",")).map((c) => normalizeCap(c, "--cap-drop")),
+    capAdd: list(p, "cap-add")
+      .flatMap((c) => c.split(","))
+      .map((c) => normalizeCap(c, "--cap-add")),
+    capDrop: list(p, "cap-drop")
+      .flatMap((c) => c.split(","))
+      .map((c) => normalizeCap(c, "--cap-drop")),
     noNewPrivileges: false,
   };
   const ep = str(p, "entrypoint");
@@ -166,7 +204,8 @@ export function containerOptions(p: Parsed, cmd: string[] | undefined): Containe
   const cpus = str(p, "cpus");
   if (cpus !== undefined) {
     const n = Number(cpus);
-    if (!/^\d+(\.\d+)?$/.test(cpus) || !(n > 0) || n > 1024) throw new EngineUsageError(`--cpus ${JSON.stringify(cpus)}: want a positive number of CPUs, e.g. 0.5`);
+    if (!/^\d+(\.\d+)?$/.test(cpus) || !(n > 0) || n > 1024)
+      throw new EngineUsageError(`--cpus ${JSON.stringify(cpus)}: want a positive number of CPUs, e.g. 0.5`);
     o.cpus = n;
   }
   moreOptions(p, o);
@@ -174,15 +213,21 @@ export function containerOptions(p: Parsed, cmd: string[] | undefined): Containe
   const rs = str(p, "restart");
   if (rs !== undefined) {
     o.restart = parseRestart(rs);
-    if (o.restart.name !== "no" && bool(p, "rm")) throw new EngineUsageError(`--restart ${rs} and --rm conflict: a container removed when it exits cannot be restarted`);
+    if (o.restart.name !== "no" && bool(p, "rm"))
+      throw new EngineUsageError(`--restart ${rs} and --rm conflict: a container removed when it exits cannot be restarted`);
   }
   const pl = str(p, "pids-limit");
   if (pl !== undefined) {
-    if (!/^-?\d+$/.test(pl) || Number(pl) === 0 || Number(pl) < -1) throw new EngineUsageError(`--pids-limit ${JSON.stringify(pl)}: want a positive number, or -1 for no limit`);
+    if (!/^-?\d+$/.test(pl) || Number(pl) === 0 || Number(pl) < -1)
+      throw new EngineUsageError(`--pids-limit ${JSON.stringify(pl)}: want a positive number, or -1 for no limit`);
     if (Number(pl) > 0) o.pidsLimit = Number(pl);
   }
   for (const so of list(p, "security-opt")) {
-    const [k, v] = so.includes("=") ? [so.slice(0, so.indexOf("=")), so.slice(so.indexOf("=") + 1)] : so.includes(":") ? [so.slice(0, so.indexOf(":")), so.slice(so.indexOf(":") + 1)] : [so, undefined];
+    const [k, v] = so.includes("=")
+      ? [so.slice(0, so.indexOf("=")), so.slice(so.indexOf("=") + 1)]
+      : so.includes(":")
+        ? [so.slice(0, so.indexOf(":")), so.slice(so.indexOf(":") + 1)]
+        : [so, undefined];
     if (k === "no-new-privileges") {
       if (v !== undefined && !/^(true|false)$/.test(v)) throw new EngineUsageError(`--security-opt ${so}: want no-new-privileges[=true|false]`);
       o.noNewPrivileges = v !== "false";
@@ -208,10 +253,21 @@ function createRequest(p: Parsed, what: "run" | "create"): CreateRequest {
   if (what === "run" && !detach && opts.restart && opts.restart.name !== "no") {
     throw new EngineUsageError(`--restart ${opts.restart.name}: needs -d (a detached container's monitor restarts it)`);
   }
-  if (what === "run" && opts.tty && !detach && opts.interactive && !process.stdin.isTTY) throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
+  if (what === "run" && opts.tty && !detach && opts.interactive && !process.stdin.isTTY)
+    throw new EngineUsageError("the input device is not a TTY (-i -t need a terminal on stdin; drop -t)");
   return {
-    image, name: str(p, "name"), opts, ...net, ports, autoRemove: bool(p, "rm"), detach, standalone: what === "create", publishAll,
-    pull: pull as "missing", registry: registryOptions(p), onPullProgress: pullProgress(),
+    image,
+    name: str(p, "name"),
+    opts,
+    ...net,
+    ports,
+    autoRemove: bool(p, "rm"),
+    detach,
+    standalone: what === "create",
+    publishAll,
+    pull: pull as "missing",
+    registry: registryOptions(p),
+    onPullProgress: pullProgress(),
   };
 }
 
@@ -246,10 +302,18 @@ export async function cmdCreate(argv: string[]): Promise<number> {
 }
 
 export async function cmdExec(argv: string[]): Promise<number> {
-  const p = parse(argv, [
-    { name: "interactive", short: "i", kind: "bool" }, { name: "tty", short: "t", kind: "bool" }, { name: "detach", short: "d", kind: "bool" },
-    { name: "env", short: "e", kind: "list" }, { name: "user", short: "u", kind: "string" }, { name: "workdir", short: "w", kind: "string" },
-  ], true);
+  const p = parse(
+    argv,
+    [
+      { name: "interactive", short: "i", kind: "bool" },
+      { name: "tty", short: "t", kind: "bool" },
+      { name: "detach", short: "d", kind: "bool" },
+      { name: "env", short: "e", kind: "list" },
+      { name: "user", short: "u", kind: "string" },
+      { name: "workdir", short: "w", kind: "string" },
+    ],
+    true,
+  );
   const [ref, ...cmd] = p.args;
   if (!ref) throw new EngineUsageError("exec needs a container and a command");
   if (cmd.length === 0) throw new EngineUsageError("exec needs a command");
@@ -263,4 +327,3 @@ export async function cmdExec(argv: string[]): Promise<number> {
   const e = makeEngine();
   return e.exec(ref, cmd, { interactive: bool(p, "interactive"), tty: bool(p, "tty"), detach: bool(p, "detach"), env, user: str(p, "user"), workdir: w });
 }
-

@@ -21,9 +21,12 @@ export async function cmdVersion(argv: string[]): Promise<number> {
   if (fmt === "json") process.stdout.write(JSON.stringify(v) + "\n");
   else if (fmt !== undefined) writeEach(fmt, [v]);
   else {
-    const c = v.Client, s = v.Server;
-    process.stdout.write(`Client:\n Version:           ${c.Version}\n API version:       ${c.ApiVersion}\n Runtime:           ${c.Runtime}\n OS/Arch:           ${c.Os}/${c.Arch}\n\n`
-      + `Server: berth (daemonless)\n Engine:\n  Version:          ${s.Version}\n  API version:      ${s.ApiVersion}\n  OS/Arch:          ${s.Os}/${s.Arch}\n  Kernel Version:   ${s.KernelVersion}\n`);
+    const c = v.Client,
+      s = v.Server;
+    process.stdout.write(
+      `Client:\n Version:           ${c.Version}\n API version:       ${c.ApiVersion}\n Runtime:           ${c.Runtime}\n OS/Arch:           ${c.Os}/${c.Arch}\n\n` +
+        `Server: berth (daemonless)\n Engine:\n  Version:          ${s.Version}\n  API version:      ${s.ApiVersion}\n  OS/Arch:          ${s.Os}/${s.Arch}\n  Kernel Version:   ${s.KernelVersion}\n`,
+    );
   }
   return 0;
 }
@@ -35,10 +38,25 @@ export async function cmdInfo(argv: string[]): Promise<number> {
   else if (fmt !== undefined) writeEach(fmt, [i]);
   else {
     const keys: Array<[string, string]> = [
-      ["Containers", "Containers"], [" Running", "ContainersRunning"], [" Paused", "ContainersPaused"], [" Stopped", "ContainersStopped"], ["Images", "Images"],
-      ["Server Version", "ServerVersion"], ["Storage Driver", "Driver"], ["Logging Driver", "LoggingDriver"], ["Cgroup Driver", "CgroupDriver"], ["Cgroup Version", "CgroupVersion"],
-      ["Default Runtime", "DefaultRuntime"], ["Kernel Version", "KernelVersion"], ["Operating System", "OperatingSystem"], ["OSType", "OSType"], ["Architecture", "Architecture"],
-      ["CPUs", "NCPU"], ["Total Memory", "MemTotal"], ["Name", "Name"], ["Root Dir", "DockerRootDir"],
+      ["Containers", "Containers"],
+      [" Running", "ContainersRunning"],
+      [" Paused", "ContainersPaused"],
+      [" Stopped", "ContainersStopped"],
+      ["Images", "Images"],
+      ["Server Version", "ServerVersion"],
+      ["Storage Driver", "Driver"],
+      ["Logging Driver", "LoggingDriver"],
+      ["Cgroup Driver", "CgroupDriver"],
+      ["Cgroup Version", "CgroupVersion"],
+      ["Default Runtime", "DefaultRuntime"],
+      ["Kernel Version", "KernelVersion"],
+      ["Operating System", "OperatingSystem"],
+      ["OSType", "OSType"],
+      ["Architecture", "Architecture"],
+      ["CPUs", "NCPU"],
+      ["Total Memory", "MemTotal"],
+      ["Name", "Name"],
+      ["Root Dir", "DockerRootDir"],
     ];
     process.stdout.write(keys.map(([k, f]) => ` ${k}: ${String(i[f])}\n`).join(""));
   }
@@ -47,7 +65,12 @@ export async function cmdInfo(argv: string[]): Promise<number> {
 
 /** container prune, image prune [-a], system prune [-a] [--volumes]: what they remove, a line each. */
 export async function cmdPrune(what: "container" | "image" | "system", argv: string[]): Promise<number> {
-  const p = parse(argv, [{ name: "force", short: "f", kind: "bool" }, { name: "all", short: "a", kind: "bool" }, { name: "volumes", kind: "bool" }, { name: "filter", kind: "list" }]);
+  const p = parse(argv, [
+    { name: "force", short: "f", kind: "bool" },
+    { name: "all", short: "a", kind: "bool" },
+    { name: "volumes", kind: "bool" },
+    { name: "filter", kind: "list" },
+  ]);
   if (p.args.length) throw new EngineUsageError(`${what} prune takes no arguments`);
   const f = parseFilters(list(p, "filter"), PRUNE_FILTERS);
   const e = makeEngine();

@@ -21,25 +21,52 @@ export async function cmdVolume(argv: string[]): Promise<number> {
     }
     case "ls":
     case "list": {
-      const p = parse(rest, [{ name: "quiet", short: "q", kind: "bool" }, { name: "format", kind: "string" }, { name: "filter", short: "f", kind: "list" }]);
+      const p = parse(rest, [
+        { name: "quiet", short: "q", kind: "bool" },
+        { name: "format", kind: "string" },
+        { name: "filter", short: "f", kind: "list" },
+      ]);
       const f = parseFilters(list(p, "filter"), VOLUME_FILTERS);
       const cs = e.containers.list();
       const vols = filterVolumes(e.volumes.list(), f, (n) => cs.filter((c) => volumesOf(c).includes(n)).length);
       const fmt = str(p, "format");
-      if (fmt === "json") out(JSON.stringify(vols.map((v) => ({ Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created })), null, 2));
+      if (fmt === "json")
+        out(
+          JSON.stringify(
+            vols.map((v) => ({ Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created })),
+            null,
+            2,
+          ),
+        );
       else if (bool(p, "quiet")) for (const v of vols) out(v.name);
       else if (isTemplate(fmt)) {
-        writeRows(fmt, vols.map((v) => context("*formatter.VolumeContext", {
-          Name: v.name, Driver: "local", Scope: "local", Mountpoint: v.mountpoint, CreatedAt: goTime(v.created), Labels: "", Label: labelMethod({}), Links: "N/A", Size: "N/A",
-        })), HEADERS.volumes);
-      }
-      else table([["DRIVER", "VOLUME NAME"], ...vols.map((v) => ["local", v.name])]);
+        writeRows(
+          fmt,
+          vols.map((v) =>
+            context("*formatter.VolumeContext", {
+              Name: v.name,
+              Driver: "local",
+              Scope: "local",
+              Mountpoint: v.mountpoint,
+              CreatedAt: goTime(v.created),
+              Labels: "",
+              Label: labelMethod({}),
+              Links: "N/A",
+              Size: "N/A",
+            }),
+          ),
+          HEADERS.volumes,
+        );
+      } else table([["DRIVER", "VOLUME NAME"], ...vols.map((v) => ["local", v.name])]);
       return 0;
     }
     case "inspect": {
       const p = parse(rest, [{ name: "format", short: "f", kind: "string" }]);
       if (p.args.length === 0) throw new EngineUsageError("volume inspect needs at least one name");
-      writeInspect(str(p, "format"), p.args.map((n) => inspectVolume(e, n)));
+      writeInspect(
+        str(p, "format"),
+        p.args.map((n) => inspectVolume(e, n)),
+      );
       return 0;
     }
     case "rm":
@@ -49,7 +76,11 @@ export async function cmdVolume(argv: string[]): Promise<number> {
       return each(p.args, "volume rm", (n) => e.volumes.remove(n, () => e.containers.list()));
     }
     case "prune": {
-      const p = parse(rest, [{ name: "force", short: "f", kind: "bool" }, { name: "filter", kind: "list" }, { name: "all", short: "a", kind: "bool" }]);
+      const p = parse(rest, [
+        { name: "force", short: "f", kind: "bool" },
+        { name: "filter", kind: "list" },
+        { name: "all", short: "a", kind: "bool" },
+      ]);
       for await (const n of pruneVolumes(e, parseFilters(list(p, "filter"), PRUNE_FILTERS))) out(`Deleted: ${n}`);
       return 0;
     }
@@ -57,4 +88,3 @@ export async function cmdVolume(argv: string[]): Promise<number> {
       throw new EngineUsageError("volume needs a subcommand: create, ls, inspect, rm, prune");
   }
 }
-

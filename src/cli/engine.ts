@@ -36,13 +36,34 @@ const SYSTEM_SUB: Record<string, (a: string[]) => Promise<number>> = {
 };
 const IMAGE_SUB: Record<string, (a: string[]) => Promise<number>> = {
   prune: (a) => cmdPrune("image", a),
-  ls: cmdImages, list: cmdImages, pull: cmdPull, rm: cmdRmi, load: cmdLoad, import: cmdImport, save: cmdSave, tag: cmdTag,
+  ls: cmdImages,
+  list: cmdImages,
+  pull: cmdPull,
+  rm: cmdRmi,
+  load: cmdLoad,
+  import: cmdImport,
+  save: cmdSave,
+  tag: cmdTag,
   history: async (a) => (await import("./engine-manage.ts")).cmdHistory(a),
   inspect: (a) => cmdInspect(["--type", "image", ...a]),
 };
 const CONTAINER_SUB: Record<string, (a: string[]) => Promise<number>> = {
   prune: (a) => cmdPrune("container", a),
-  ls: cmdPs, list: cmdPs, ps: cmdPs, run: cmdRun, create: cmdCreate, logs: cmdLogs, exec: cmdExec, stop: cmdStop, start: cmdStart, restart: cmdRestart, pause: (a) => cmdPause(a, true), unpause: (a) => cmdPause(a, false), kill: cmdKill, rm: cmdRm, stats: cmdStats,
+  ls: cmdPs,
+  list: cmdPs,
+  ps: cmdPs,
+  run: cmdRun,
+  create: cmdCreate,
+  logs: cmdLogs,
+  exec: cmdExec,
+  stop: cmdStop,
+  start: cmdStart,
+  restart: cmdRestart,
+  pause: (a) => cmdPause(a, true),
+  unpause: (a) => cmdPause(a, false),
+  kill: cmdKill,
+  rm: cmdRm,
+  stats: cmdStats,
   inspect: (a) => cmdInspect(["--type", "container", ...a]),
   rename: async (a) => (await import("./engine-manage.ts")).cmdRename(a),
   update: async (a) => (await import("./engine-manage.ts")).cmdUpdate(a),
@@ -57,48 +78,88 @@ const CONTAINER_SUB: Record<string, (a: string[]) => Promise<number>> = {
 
 async function dispatch(cmd: string, argv: string[]): Promise<number> {
   switch (cmd) {
-    case "pull": return cmdPull(argv);
-    case "images": return cmdImages(argv);
-    case "rmi": return cmdRmi(argv);
-    case "load": return cmdLoad(argv);
-    case "import": return cmdImport(argv);
-    case "save": return cmdSave(argv);
-    case "tag": return cmdTag(argv);
-    case "inspect": return cmdInspect(argv);
-    case "run": return cmdRun(argv);
-    case "create": return cmdCreate(argv);
-    case "ps": return cmdPs(argv);
-    case "logs": return cmdLogs(argv);
-    case "exec": return cmdExec(argv);
-    case "stop": return cmdStop(argv);
-    case "start": return cmdStart(argv);
-    case "restart": return cmdRestart(argv);
-    case "pause": return cmdPause(argv, true);
-    case "unpause": return cmdPause(argv, false);
-    case "kill": return cmdKill(argv);
-    case "rm": return cmdRm(argv);
-    case "stats": return cmdStats(argv);
-    case "top": return cmdTop(argv);
-    case "wait": return cmdWait(argv);
-    case "healthcheck": return cmdHealthcheck(argv);
-    case "port": return cmdPort(argv);
-    case "cp": return cmdCp(argv);
-    case "volume": return cmdVolume(argv);
-    case "network": return (await import("./engine-network.ts")).cmdNetwork(argv);
-    case "rename": return (await import("./engine-manage.ts")).cmdRename(argv);
-    case "update": return (await import("./engine-manage.ts")).cmdUpdate(argv);
-    case "diff": return (await import("./engine-manage.ts")).cmdDiff(argv);
-    case "commit": return (await import("./engine-manage.ts")).cmdCommit(argv);
-    case "history": return (await import("./engine-manage.ts")).cmdHistory(argv);
-    case "version": return (await import("./engine-system.ts")).cmdVersion(argv);
-    case "info": return (await import("./engine-system.ts")).cmdInfo(argv);
+    case "pull":
+      return cmdPull(argv);
+    case "images":
+      return cmdImages(argv);
+    case "rmi":
+      return cmdRmi(argv);
+    case "load":
+      return cmdLoad(argv);
+    case "import":
+      return cmdImport(argv);
+    case "save":
+      return cmdSave(argv);
+    case "tag":
+      return cmdTag(argv);
+    case "inspect":
+      return cmdInspect(argv);
+    case "run":
+      return cmdRun(argv);
+    case "create":
+      return cmdCreate(argv);
+    case "ps":
+      return cmdPs(argv);
+    case "logs":
+      return cmdLogs(argv);
+    case "exec":
+      return cmdExec(argv);
+    case "stop":
+      return cmdStop(argv);
+    case "start":
+      return cmdStart(argv);
+    case "restart":
+      return cmdRestart(argv);
+    case "pause":
+      return cmdPause(argv, true);
+    case "unpause":
+      return cmdPause(argv, false);
+    case "kill":
+      return cmdKill(argv);
+    case "rm":
+      return cmdRm(argv);
+    case "stats":
+      return cmdStats(argv);
+    case "top":
+      return cmdTop(argv);
+    case "wait":
+      return cmdWait(argv);
+    case "healthcheck":
+      return cmdHealthcheck(argv);
+    case "port":
+      return cmdPort(argv);
+    case "cp":
+      return cmdCp(argv);
+    case "volume":
+      return cmdVolume(argv);
+    case "network":
+      return (await import("./engine-network.ts")).cmdNetwork(argv);
+    case "rename":
+      return (await import("./engine-manage.ts")).cmdRename(argv);
+    case "update":
+      return (await import("./engine-manage.ts")).cmdUpdate(argv);
+    case "diff":
+      return (await import("./engine-manage.ts")).cmdDiff(argv);
+    case "commit":
+      return (await import("./engine-manage.ts")).cmdCommit(argv);
+    case "history":
+      return (await import("./engine-manage.ts")).cmdHistory(argv);
+    case "version":
+      return (await import("./engine-system.ts")).cmdVersion(argv);
+    case "info":
+      return (await import("./engine-system.ts")).cmdInfo(argv);
     case "image":
     case "container":
     case "system": {
       const [sub, ...rest] = argv;
       const table = cmd === "image" ? IMAGE_SUB : cmd === "system" ? SYSTEM_SUB : CONTAINER_SUB;
       const fn = table[sub ?? ""];
-      if (!fn) throw new EngineUsageError(`${cmd} needs a subcommand: ${Object.keys(table).filter((k) => k !== "monitor").join(", ")}`);
+      if (!fn)
+        throw new EngineUsageError(
+          `${cmd} needs a subcommand: ${Object.keys(table)
+            .filter((k) => k !== "monitor")
+            .join(", ")}`,
+        );
       return fn(rest);
     }
     case "serve":

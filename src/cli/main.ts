@@ -13,7 +13,38 @@ import { callerEnv, callerPath } from "../linux/caller.ts";
 import { resolve } from "../linux/path.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
-const ENGINE_COMMANDS = new Set(["pull", "images", "image", "rmi", "load", "import", "save", "tag", "inspect", "logs", "stop", "rm", "stats", "top", "cp", "wait", "port", "healthcheck", "container", "system", "volume", "restart", "unpause", "version", "info", "network", "rename", "history", "diff", "commit"]);
+const ENGINE_COMMANDS = new Set([
+  "pull",
+  "images",
+  "image",
+  "rmi",
+  "load",
+  "import",
+  "save",
+  "tag",
+  "inspect",
+  "logs",
+  "stop",
+  "rm",
+  "stats",
+  "top",
+  "cp",
+  "wait",
+  "port",
+  "healthcheck",
+  "container",
+  "system",
+  "volume",
+  "restart",
+  "unpause",
+  "version",
+  "info",
+  "network",
+  "rename",
+  "history",
+  "diff",
+  "commit",
+]);
 
 const RUNC_RUN_FLAGS = /^--?(b|bundle|console-socket|pidfd-socket|pid-file|no-pivot|no-new-keyring|preserve-fds|keep|no-subreaper)(=|$)/;
 
@@ -186,7 +217,9 @@ async function bench(args: string[]): Promise<number> {
   const candidates = [`${process.execPath.replace(/\/[^/]*$/, "")}/../bench/run.sh`, `${process.cwd()}/bench/run.sh`];
   const script = candidates.find((c) => existsSync(c));
   if (!script) {
-    writeErr("berth: bench: no bench/run.sh beside this executable or in the working directory (the benchmark runs from a source checkout: bash bench/run.sh)\n");
+    writeErr(
+      "berth: bench: no bench/run.sh beside this executable or in the working directory (the benchmark runs from a source checkout: bash bench/run.sh)\n",
+    );
     return 1;
   }
   const p = Bun.spawn(["bash", script, ...args], { stdio: ["inherit", "inherit", "inherit"] });

@@ -69,7 +69,6 @@ function print(s: string): void {
   writeOut(s.endsWith("\n") ? s : s + "\n");
 }
 
-
 /** --pid-file, checked before anything is made: its directory must exist (runc makes none). */
 function pidFile(p: ReturnType<typeof parseArgs>): string | undefined {
   const f = str(p, "pid-file");
@@ -201,10 +200,19 @@ export const EXEC_FLAGS: FlagSpec[] = [
 ];
 
 export const KILL_FLAGS: FlagSpec[] = [{ name: "all", alias: ["a"], kind: "bool", help: "signal every process of the container's cgroup" }];
-const LIST_FLAGS: FlagSpec[] = [{ name: "format", alias: ["f"], kind: "string", help: "table (default) or json" }, { name: "quiet", alias: ["q"], kind: "bool", help: "the ids alone" }];
+const LIST_FLAGS: FlagSpec[] = [
+  { name: "format", alias: ["f"], kind: "string", help: "table (default) or json" },
+  { name: "quiet", alias: ["q"], kind: "bool", help: "the ids alone" },
+];
 const DELETE_FLAGS: FlagSpec[] = [{ name: "force", alias: ["f"], kind: "bool", help: "kill a running container first (SIGKILL); a missing one is no error" }];
-const EVENTS_FLAGS: FlagSpec[] = [{ name: "stats", kind: "bool", help: "print the statistics once and exit" }, { name: "interval", kind: "string", help: "time between statistics (default 5s)" }];
-const SPEC_FLAGS: FlagSpec[] = [{ name: "bundle", alias: ["b"], kind: "string", help: "the directory to write config.json in" }, { name: "rootless", kind: "bool", help: "a configuration for a rootless container" }];
+const EVENTS_FLAGS: FlagSpec[] = [
+  { name: "stats", kind: "bool", help: "print the statistics once and exit" },
+  { name: "interval", kind: "string", help: "time between statistics (default 5s)" },
+];
+const SPEC_FLAGS: FlagSpec[] = [
+  { name: "bundle", alias: ["b"], kind: "string", help: "the directory to write config.json in" },
+  { name: "rootless", kind: "bool", help: "a configuration for a rootless container" },
+];
 const UPDATE_FLAGS: FlagSpec[] = [
   { name: "resources", alias: ["r"], kind: "string", help: "a linux.resources JSON file, - for stdin" },
   { name: "memory", kind: "string", help: "memory limit (bytes, or with k, m, g)" },
@@ -239,12 +247,18 @@ async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
   const proc = relay ? processFromArgs(rt, id, p) : () => processFromArgs(rt, id, p);
   const con = relay && (proc as Process).terminal ? startConsole(callerStdio()) : undefined;
   // the pty starts with the size of berth's own terminal (the console follows its changes)
-  if (con && callerFd(1) === 1 && process.stdout.columns && process.stdout.rows) (proc as Process).consoleSize = { width: process.stdout.columns, height: process.stdout.rows };
+  if (con && callerFd(1) === 1 && process.stdout.columns && process.stdout.rows)
+    (proc as Process).consoleSize = { width: process.stdout.columns, height: process.stdout.rows };
   let session;
   try {
     session = rt.exec(id, proc, {
-      consoleSocket: con?.socket ?? consoleSocket, pidfdSocket: str(p, "pidfd-socket"), pidFile: pidFile(p), detach, preserveFds: preserveFds(str(p, "preserve-fds")),
-      ignorePaused: bool(p, "ignore-paused"), subCgroups: list(p, "cgroup"),
+      consoleSocket: con?.socket ?? consoleSocket,
+      pidfdSocket: str(p, "pidfd-socket"),
+      pidFile: pidFile(p),
+      detach,
+      preserveFds: preserveFds(str(p, "preserve-fds")),
+      ignorePaused: bool(p, "ignore-paused"),
+      subCgroups: list(p, "cgroup"),
     });
   } catch (e) {
     if (con) await finishConsole(con, 0);
@@ -267,14 +281,28 @@ function cmdList(rt: Runtime, argv: string[]): number {
   }
   const fmt = str(p, "format") ?? "table";
   if (fmt === "json") {
-    print(JSON.stringify(all.map(({ rec, status }) => ({
-      ociVersion: rec.ociVersion, id: rec.id, pid: status === "stopped" ? 0 : rec.pid, status, bundle: rec.bundle,
-      rootfs: rec.rootfs, created: rec.created, annotations: rec.annotations ?? {}, owner: rt.owner(rec.id),
-    }))));
+    print(
+      JSON.stringify(
+        all.map(({ rec, status }) => ({
+          ociVersion: rec.ociVersion,
+          id: rec.id,
+          pid: status === "stopped" ? 0 : rec.pid,
+          status,
+          bundle: rec.bundle,
+          rootfs: rec.rootfs,
+          created: rec.created,
+          annotations: rec.annotations ?? {},
+          owner: rt.owner(rec.id),
+        })),
+      ),
+    );
     return 0;
   }
   if (fmt !== "table") throw new UsageError(`--format: table or json, not ${fmt}`);
-  const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"], ...all.map(({ rec, status }) => [rec.id, String(status === "stopped" ? 0 : rec.pid), status, rec.bundle, rec.created, rt.owner(rec.id)])];
+  const rows = [
+    ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"],
+    ...all.map(({ rec, status }) => [rec.id, String(status === "stopped" ? 0 : rec.pid), status, rec.bundle, rec.created, rt.owner(rec.id)]),
+  ];
   for (const line of alignColumns(rows)) print(line);
   return 0;
 }
@@ -309,10 +337,17 @@ function cmdUpdate(rt: Runtime, argv: string[]): number {
     return v === undefined ? undefined : v === "-1" ? -1 : parseSize(v, `--${flag}`);
   };
   const mem = { limit: size("memory"), reservation: size("memory-reservation"), swap: size("memory-swap") };
-  if (Object.values(mem).some((v) => v !== undefined)) r.memory = { ...r.memory, ...Object.fromEntries(Object.entries(mem).filter(([, v]) => v !== undefined)) };
+  if (Object.values(mem).some((v) => v !== undefined))
+    r.memory = { ...r.memory, ...Object.fromEntries(Object.entries(mem).filter(([, v]) => v !== undefined)) };
   const cpu = {
-    shares: n("cpu-shares"), quota: n("cpu-quota"), period: n("cpu-period"), realtimeRuntime: n("cpu-rt-runtime"),
-    realtimePeriod: n("cpu-rt-period"), burst: n("cpu-burst"), cpus: str(p, "cpuset-cpus"), mems: str(p, "cpuset-mems"),
+    shares: n("cpu-shares"),
+    quota: n("cpu-quota"),
+    period: n("cpu-period"),
+    realtimeRuntime: n("cpu-rt-runtime"),
+    realtimePeriod: n("cpu-rt-period"),
+    burst: n("cpu-burst"),
+    cpus: str(p, "cpuset-cpus"),
+    mems: str(p, "cpuset-mems"),
   };
   if (Object.values(cpu).some((v) => v !== undefined)) r.cpu = { ...r.cpu, ...Object.fromEntries(Object.entries(cpu).filter(([, v]) => v !== undefined)) };
   const pids = n("pids-limit");
@@ -338,7 +373,10 @@ function cmdPs(rt: Runtime, argv: string[]): number {
   const psArgs = p.args.slice(1);
   // the caller's environment (PS_FORMAT, COLUMNS), not the agent's
   const r = Bun.spawnSync(["ps", ...(psArgs.length ? psArgs : ["-ef"])], { env: callerEnv() });
-  const lines = r.stdout.toString().split("\n").filter((l) => l.trim());
+  const lines = r.stdout
+    .toString()
+    .split("\n")
+    .filter((l) => l.trim());
   if (lines.length === 0) return 0;
   const header = lines[0]!;
   const pidCol = header.trim().split(/\s+/).indexOf("PID");
@@ -360,7 +398,7 @@ async function cmdEvents(rt: Runtime, argv: string[]): Promise<number> {
   const iv = str(p, "interval") ?? "5s";
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(iv);
   if (!m) throw new UsageError(`--interval: not a duration: ${iv}`);
-  const ms = Number(m[1]) * ({ ms: 1, s: 1000, m: 60000 }[(m[2] ?? "s") as "s"]);
+  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60000 }[(m[2] ?? "s") as "s"];
   for await (const ev of rt.events(id, ms)) print(JSON.stringify(ev));
   return 0;
 }
@@ -374,10 +412,18 @@ function cmdSpec(argv: string[]): number {
 /** Each runtime command's usage, purpose and flags, for -h/--help (as runc's). */
 const COMMANDS: Record<string, { usage: string; about: string; flags: FlagSpec[]; stop?: boolean }> = {
   create: { usage: "create [flags] ID", about: "Creates a container from a bundle: its process waits for `start`.", flags: CREATE_FLAGS },
-  run: { usage: "run [flags] ID", about: "Creates and starts a container, and waits for it unless --detach (with process.terminal, on berth's own terminal).", flags: CREATE_FLAGS },
+  run: {
+    usage: "run [flags] ID",
+    about: "Creates and starts a container, and waits for it unless --detach (with process.terminal, on berth's own terminal).",
+    flags: CREATE_FLAGS,
+  },
   start: { usage: "start ID", about: "Starts the process of a created container.", flags: [] },
   state: { usage: "state ID", about: "Prints the state of a container as JSON.", flags: [] },
-  kill: { usage: "kill [flags] ID [SIGNAL]", about: "Sends SIGNAL (default SIGTERM; a name or a number, 0 to check) to the container's init.", flags: KILL_FLAGS },
+  kill: {
+    usage: "kill [flags] ID [SIGNAL]",
+    about: "Sends SIGNAL (default SIGTERM; a name or a number, 0 to check) to the container's init.",
+    flags: KILL_FLAGS,
+  },
   delete: { usage: "delete [flags] ID...", about: "Deletes a stopped (or created) container.", flags: DELETE_FLAGS },
   list: { usage: "list [flags]", about: "Lists the containers.", flags: LIST_FLAGS },
   exec: { usage: "exec [flags] ID COMMAND [ARG...]", about: "Runs a process in a running container.", flags: EXEC_FLAGS, stop: true },

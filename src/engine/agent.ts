@@ -85,8 +85,16 @@ function checkRequest(req: RunRequest): void {
 export async function runImage(engine: Engine, req: RunRequest): Promise<{ id: string; exitCode: number; ms: number }> {
   const t0 = performance.now();
   const opts: ContainerOptions = {
-    cmd: req.args?.length ? req.args : undefined, env: req.env ?? [], tty: false, interactive: false, volumes: [], tmpfs: [],
-    readOnly: false, capAdd: [], capDrop: [], noNewPrivileges: false,
+    cmd: req.args?.length ? req.args : undefined,
+    env: req.env ?? [],
+    tty: false,
+    interactive: false,
+    volumes: [],
+    tmpfs: [],
+    readOnly: false,
+    capAdd: [],
+    capDrop: [],
+    noNewPrivileges: false,
     ...(req.workdir !== undefined ? { workdir: req.workdir } : {}),
     ...(req.user !== undefined ? { user: req.user } : {}),
     ...(req.memory !== undefined ? { memory: req.memory } : {}),
@@ -167,7 +175,8 @@ export async function serve(o: AgentOptions): Promise<never> {
         if (req.method === "GET" && url.pathname === "/v1/health") return json({ ok: true, pid: process.pid, containers: rt.list().length });
         return json({ error: `no such endpoint: ${req.method} ${url.pathname}` }, 404);
       } catch (e) {
-        const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof SyntaxError || e instanceof EngineError || e instanceof EngineUsageError;
+        const known =
+          e instanceof RuntimeError || e instanceof SpecError || e instanceof SyntaxError || e instanceof EngineError || e instanceof EngineUsageError;
         return json({ error: (e as Error).message }, known ? 400 : 500);
       }
     },

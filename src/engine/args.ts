@@ -60,20 +60,25 @@ export function parsePublish(s: string): PublishedPort[] {
   if (parts.length !== 2) throw new EngineUsageError(`${flag}: want [[IP:][HOSTPORT[-END]]:]CONTAINERPORT[-END][/PROTOCOL]`);
   const range = (v: string, what: string): [number, number] => {
     const m = /^(\d+)(?:-(\d+))?$/.exec(v);
-    const lo = m ? Number(m[1]) : NaN, hi = m ? Number(m[2] ?? m[1]) : NaN;
+    const lo = m ? Number(m[1]) : NaN,
+      hi = m ? Number(m[2] ?? m[1]) : NaN;
     if (!m || lo < 1 || hi > 65535 || lo > hi) throw new EngineUsageError(`${flag}: ${what} must be a port number 1-65535 or a range of them like 8000-8010`);
     return [lo, hi];
   };
   const cont = range(parts[1]!, "the container port");
   const host = parts[0] === "" ? undefined : range(parts[0]!, "the host port");
-  if (hostIP !== undefined && hostIP !== "" && !/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/.test(hostIP)) throw new EngineUsageError(`${flag}: ${JSON.stringify(hostIP)} is not an IP address`);
+  if (hostIP !== undefined && hostIP !== "" && !/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/.test(hostIP))
+    throw new EngineUsageError(`${flag}: ${JSON.stringify(hostIP)} is not an IP address`);
   const one = (hostPort: number, containerPort: number): PublishedPort => ({ hostPort, containerPort, protocol, ...(hostIP ? { hostIP } : {}) });
   const n = cont[1] - cont[0] + 1;
   const out: PublishedPort[] = [];
   if (!host) for (let i = 0; i < n; i++) out.push(one(0, cont[0] + i));
   else if (host[1] - host[0] + 1 === n) for (let i = 0; i < n; i++) out.push(one(host[0] + i, cont[0] + i));
   else if (n === 1) out.push({ ...one(0, cont[0]), hostRange: host });
-  else throw new EngineUsageError(`${flag}: the host range has ${host[1] - host[0] + 1} ports and the container range ${n}: they must match (or name one container port)`);
+  else
+    throw new EngineUsageError(
+      `${flag}: the host range has ${host[1] - host[0] + 1} ports and the container range ${n}: they must match (or name one container port)`,
+    );
   return out;
 }
 

@@ -53,7 +53,13 @@ function overlayOf(e: Engine, c: ContainerRecordE): { upper: string; lowers: str
  * Docker. Each counts only while empty.
  */
 function madeMountpoints(c: ContainerRecordE): Set<string> {
-  return new Set(["/etc/hostname", "/etc/hosts", "/etc/resolv.conf", ...c.options.volumes.map((v) => posix.normalize(v.destination)), ...c.options.tmpfs.map((t) => posix.normalize(t.destination))]);
+  return new Set([
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    ...c.options.volumes.map((v) => posix.normalize(v.destination)),
+    ...c.options.tmpfs.map((t) => posix.normalize(t.destination)),
+  ]);
 }
 
 /**
@@ -88,7 +94,9 @@ export function containerChanges(e: Engine, ref: string): Change[] {
   const c = e.containers.get(ref);
   const { upper, lowers } = overlayOf(e, c);
   const inLower = (rel: string) => lowers.some((l) => existsSync(join(l, rel)));
-  return [...changedEntries(upper, madeMountpoints(c))].sort().map((r) => ({ kind: isWhiteout(lstatSync(join(upper, r))) ? "D" : inLower(r) ? "C" : "A", path: r }));
+  return [...changedEntries(upper, madeMountpoints(c))]
+    .sort()
+    .map((r) => ({ kind: isWhiteout(lstatSync(join(upper, r))) ? "D" : inLower(r) ? "C" : "A", path: r }));
 }
 
 /** Writes the upper directory as a layer tar (OCI whiteouts); warns about what a layer cannot hold. */
@@ -147,7 +155,13 @@ export interface CommitOptions {
 }
 
 /** Makes an image of the container: its image's layers plus one of its changes; returns the new image's ID. */
-export async function commitContainer(e: Engine, ref: string, target: string | undefined, o: CommitOptions, warn: (w: string) => void): Promise<{ configDigest: string; ref?: string }> {
+export async function commitContainer(
+  e: Engine,
+  ref: string,
+  target: string | undefined,
+  o: CommitOptions,
+  warn: (w: string) => void,
+): Promise<{ configDigest: string; ref?: string }> {
   const c = e.containers.get(ref);
   const { upper } = overlayOf(e, c);
   const base = e.images.loadImage(c.imageRef, e.images.lookup(c.imageDigest)?.record ?? e.images.lookup(c.imageRef)!.record);
@@ -165,7 +179,9 @@ export async function commitContainer(e: Engine, ref: string, target: string | u
     const baseCfg = base.config.config ?? {};
     // the container's configuration, as Docker records it in the committed image
     const cfgBody: NonNullable<ImageConfig["config"]> = {
-      ...baseCfg, Env: c.env, WorkingDir: c.cwd === "/" && !baseCfg.WorkingDir ? "" : c.cwd,
+      ...baseCfg,
+      Env: c.env,
+      WorkingDir: c.cwd === "/" && !baseCfg.WorkingDir ? "" : c.cwd,
       ...(c.options.entrypoint !== undefined ? { Entrypoint: c.options.entrypoint } : {}),
       ...(c.options.cmd !== undefined ? { Cmd: c.options.cmd } : {}),
       ...(c.options.user !== undefined ? { User: c.options.user } : {}),
@@ -175,10 +191,15 @@ export async function commitContainer(e: Engine, ref: string, target: string | u
     if (!cfgBody.WorkingDir) delete cfgBody.WorkingDir;
     for (const ch of o.changes) applyChange(cfgBody, ch);
     const config = {
-      ...base.config, created: now, config: cfgBody,
+      ...base.config,
+      created: now,
+      config: cfgBody,
       ...(o.author !== undefined ? { author: o.author } : {}),
       rootfs: { type: "layers", diff_ids: [...base.diffIds, diffId] },
-      history: [...(base.config.history ?? []), { created: now, created_by: `berth commit ${c.name}`, ...(o.author ? { author: o.author } : {}), ...(o.message ? { comment: o.message } : {}) }],
+      history: [
+        ...(base.config.history ?? []),
+        { created: now, created_by: `berth commit ${c.name}`, ...(o.author ? { author: o.author } : {}), ...(o.message ? { comment: o.message } : {}) },
+      ],
     } as ImageConfig;
     const cfgBytes = Buffer.from(JSON.stringify(config));
     const configDigest = sha256(cfgBytes);
@@ -187,9 +208,13 @@ export async function commitContainer(e: Engine, ref: string, target: string | u
       tx.added.add(layer.digest);
       await tx.putBlob(cfgBytes, configDigest);
       const manifest = {
-        schemaVersion: 2, mediaType: MediaType.ociManifest,
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
         config: { mediaType: MediaType.ociConfig, digest: configDigest, size: cfgBytes.length },
-        layers: [...base.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })), { mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size }],
+        layers: [
+          ...base.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+          { mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size },
+        ],
       };
       const mBytes = Buffer.from(JSON.stringify(manifest));
       const m = await tx.putBlob(mBytes, sha256(mBytes));

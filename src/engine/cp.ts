@@ -7,11 +7,43 @@
 // outside it. A running container is reached through /proc/PID/root, so its
 // volumes and tmpfs mounts are seen as the container sees them; a stopped one
 // through its root file system, or the volume that holds the path.
-import { closeSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, statSync, symlinkSync, writeSync, chmodSync, lchownSync, readdirSync, existsSync, type Stats } from "node:fs";
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  statSync,
+  symlinkSync,
+  writeSync,
+  chmodSync,
+  lchownSync,
+  readdirSync,
+  existsSync,
+  type Stats,
+} from "node:fs";
 import { basename, dirname, join, posix } from "node:path";
 import {
-  fchmod, fchown, fdStat, kind, mkdirIn, namesIn, openForReading, openIn, readlinkFd, Root, symlinkIn,
-  O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, type FdStat,
+  fchmod,
+  fchown,
+  fdStat,
+  kind,
+  mkdirIn,
+  namesIn,
+  openForReading,
+  openIn,
+  readlinkFd,
+  Root,
+  symlinkIn,
+  O_CREAT,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+  O_TRUNC,
+  O_WRONLY,
+  type FdStat,
 } from "../linux/inroot.ts";
 import { SysError } from "../linux/sys.ts";
 import { EngineUsageError } from "./args.ts";
@@ -82,7 +114,11 @@ async function rootOf(engine: Engine, ref: string, path: string): Promise<{ root
   const vol = rec.options.volumes
     .filter((v) => v.source && (norm === v.destination || norm.startsWith(v.destination.endsWith("/") ? v.destination : `${v.destination}/`)))
     .sort((a, b) => b.destination.length - a.destination.length)[0];
-  if (vol) return { root: vol.source, path: `/${norm.slice(vol.destination.length)}${path.endsWith("/") && norm !== vol.destination ? "/" : ""}`.replace(/^\/\/+/, "/") };
+  if (vol)
+    return {
+      root: vol.source,
+      path: `/${norm.slice(vol.destination.length)}${path.endsWith("/") && norm !== vol.destination ? "/" : ""}`.replace(/^\/\/+/, "/"),
+    };
   const img = await engine.image(rec.imageRef, "never").catch(() => {
     throw new EngineError(`cp: container ${rec.name}: its image ${rec.image} is no longer in the store`);
   });

@@ -9,8 +9,25 @@ import { closeSync, readSync, writeSync } from "node:fs";
 import type { Readable, Writable } from "node:stream";
 import tar from "tar-stream";
 import {
-  fchmod, fchown, fdStat, kind, mkdirIn, namesIn, openForReading, openIn, readlinkFd, Root, symlinkIn,
-  O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TRUNC, O_WRONLY, type FdStat,
+  fchmod,
+  fchown,
+  fdStat,
+  kind,
+  mkdirIn,
+  namesIn,
+  openForReading,
+  openIn,
+  readlinkFd,
+  Root,
+  symlinkIn,
+  O_CREAT,
+  O_DIRECTORY,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+  O_TRUNC,
+  O_WRONLY,
+  type FdStat,
 } from "../linux/inroot.ts";
 import { SysError } from "../linux/sys.ts";
 

@@ -109,7 +109,7 @@ export function imageRow(e: Engine, ref: string, record: ImageRecord): ImageList
 /** A container's STATUS column: "Up 5 minutes (healthy)", "Exited (0) 2 hours ago"... */
 export function statusText(e: Engine, c: ContainerRecordE): string {
   const st = e.status(c);
-  const h = c.healthcheck ? c.state.health?.status ?? "starting" : undefined;
+  const h = c.healthcheck ? (c.state.health?.status ?? "starting") : undefined;
   if (st === "running") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")}${h ? (h === "starting" ? " (health: starting)" : ` (${h})`) : ""}`;
   if (st === "paused") return `Up ${ago(c.state.startedAt).replace(/ ago$/, "")} (Paused)`;
   if (st === "created") return "Created";
@@ -120,55 +120,116 @@ export function statusText(e: Engine, c: ContainerRecordE): string {
 export function inspectContainer(e: Engine, c: ContainerRecordE): object {
   const st = e.status(c);
   return {
-    Id: c.id, Name: c.name, Created: c.created, Path: c.path, Args: c.args.slice(1),
+    Id: c.id,
+    Name: c.name,
+    Created: c.created,
+    Path: c.path,
+    Args: c.args.slice(1),
     State: {
-      Status: st, Running: st === "running" || st === "paused", Paused: st === "paused", Pid: st === "exited" ? 0 : c.state.pid,
-      ExitCode: c.state.exitCode ?? (st === "exited" ? -1 : 0), StartedAt: c.state.startedAt ?? "", FinishedAt: c.state.finishedAt ?? "",
+      Status: st,
+      Running: st === "running" || st === "paused",
+      Paused: st === "paused",
+      Pid: st === "exited" ? 0 : c.state.pid,
+      ExitCode: c.state.exitCode ?? (st === "exited" ? -1 : 0),
+      StartedAt: c.state.startedAt ?? "",
+      FinishedAt: c.state.finishedAt ?? "",
       ...(c.state.error ? { Error: c.state.error } : {}),
-      Restarting: !!c.state.restarting && alive(c.state.monitorPid), OOMKilled: !!c.state.oomKilled, Dead: false,
-      ...(c.healthcheck ? {
-        Health: {
-          Status: c.state.health?.status ?? "starting", FailingStreak: c.state.health?.failingStreak ?? 0,
-          Log: (c.state.health?.log ?? []).map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })),
-        },
-      } : {}),
+      Restarting: !!c.state.restarting && alive(c.state.monitorPid),
+      OOMKilled: !!c.state.oomKilled,
+      Dead: false,
+      ...(c.healthcheck
+        ? {
+            Health: {
+              Status: c.state.health?.status ?? "starting",
+              FailingStreak: c.state.health?.failingStreak ?? 0,
+              Log: (c.state.health?.log ?? []).map((l) => ({ Start: l.start, End: l.end, ExitCode: l.exitCode, Output: l.output })),
+            },
+          }
+        : {}),
     },
     RestartCount: c.state.restartCount ?? 0,
-    Image: c.imageId, ImageName: c.imageRef, ImageDigest: c.imageDigest,
-    Rootfs: c.rootfs, LogPath: c.logPath,
+    Image: c.imageId,
+    ImageName: c.imageRef,
+    ImageDigest: c.imageDigest,
+    Rootfs: c.rootfs,
+    LogPath: c.logPath,
     Config: {
-      Hostname: c.hostname, User: c.options.user ?? "", Env: c.env, Cmd: c.args, WorkingDir: c.cwd, Entrypoint: c.options.entrypoint ?? null,
-      Tty: c.options.tty, OpenStdin: c.options.interactive, StopSignal: c.stopSignal, Image: c.image, Labels: c.options.labels ?? {},
+      Hostname: c.hostname,
+      User: c.options.user ?? "",
+      Env: c.env,
+      Cmd: c.args,
+      WorkingDir: c.cwd,
+      Entrypoint: c.options.entrypoint ?? null,
+      Tty: c.options.tty,
+      OpenStdin: c.options.interactive,
+      StopSignal: c.stopSignal,
+      Image: c.image,
+      Labels: c.options.labels ?? {},
       ...(c.options.stopTimeout !== undefined ? { StopTimeout: c.options.stopTimeout } : {}),
-      ...(c.healthcheck ? {
-        Healthcheck: {
-          Test: c.healthcheck.test, Interval: c.healthcheck.intervalMs * 1e6, Timeout: c.healthcheck.timeoutMs * 1e6,
-          StartPeriod: c.healthcheck.startPeriodMs * 1e6, Retries: c.healthcheck.retries,
-        },
-      } : {}),
+      ...(c.healthcheck
+        ? {
+            Healthcheck: {
+              Test: c.healthcheck.test,
+              Interval: c.healthcheck.intervalMs * 1e6,
+              Timeout: c.healthcheck.timeoutMs * 1e6,
+              StartPeriod: c.healthcheck.startPeriodMs * 1e6,
+              Retries: c.healthcheck.retries,
+            },
+          }
+        : {}),
     },
     HostConfig: {
-      AutoRemove: c.autoRemove, NetworkMode: c.network.name ?? c.network.mode, ReadonlyRootfs: c.options.readOnly, Privileged: !!c.options.privileged,
+      AutoRemove: c.autoRemove,
+      NetworkMode: c.network.name ?? c.network.mode,
+      ReadonlyRootfs: c.options.readOnly,
+      Privileged: !!c.options.privileged,
       RestartPolicy: { Name: c.options.restart?.name ?? "no", MaximumRetryCount: c.options.restart?.maxRetries ?? 0 },
-      Memory: c.options.memory ?? 0, NanoCpus: c.options.cpus ? Math.round(c.options.cpus * 1e9) : 0, PidsLimit: c.options.pidsLimit ?? 0,
-      CapAdd: c.options.capAdd, CapDrop: c.options.capDrop,
+      Memory: c.options.memory ?? 0,
+      NanoCpus: c.options.cpus ? Math.round(c.options.cpus * 1e9) : 0,
+      PidsLimit: c.options.pidsLimit ?? 0,
+      CapAdd: c.options.capAdd,
+      CapDrop: c.options.capDrop,
       Binds: c.options.volumes.map((v) => `${v.source}:${v.destination}${v.readonly ? ":ro" : ""}`),
       Tmpfs: Object.fromEntries(c.options.tmpfs.map((t) => [t.destination, t.options.join(",")])),
-      SecurityOpt: [...(c.options.noNewPrivileges ? ["no-new-privileges"] : []), ...(c.options.seccomp === null ? ["seccomp=unconfined"] : c.options.seccomp ? ["seccomp=profile"] : [])],
+      SecurityOpt: [
+        ...(c.options.noNewPrivileges ? ["no-new-privileges"] : []),
+        ...(c.options.seccomp === null ? ["seccomp=unconfined"] : c.options.seccomp ? ["seccomp=profile"] : []),
+      ],
     },
     NetworkSettings: {
-      IPAddress: c.network.ips[0] ?? "", IPAddresses: c.network.ips, Gateway: c.network.gateway ?? "", SandboxKey: c.network.netnsPath ?? "",
-      Ports: Object.fromEntries((c.network.ports ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIP ?? "0.0.0.0", HostPort: String(p.hostPort) }]])),
-      Networks: c.network.mode === "none" && !c.network.name ? {} : {
-        [c.network.name ?? c.network.mode]: {
-          Aliases: c.network.aliases ?? null, IPAddress: c.network.ips[0] ?? "", Gateway: c.network.gateway ?? "",
-          NetworkID: c.network.name ? e.networks.find(c.network.name)?.Id ?? "" : c.network.mode,
-        },
-        // joined with network connect
-        ...Object.fromEntries((c.network.connected ?? []).map((n) => [n.name, { Aliases: n.aliases ?? null, IPAddress: n.ips[0] ?? "", Gateway: "", NetworkID: e.networks.find(n.name)?.Id ?? "" }])),
-      },
+      IPAddress: c.network.ips[0] ?? "",
+      IPAddresses: c.network.ips,
+      Gateway: c.network.gateway ?? "",
+      SandboxKey: c.network.netnsPath ?? "",
+      Ports: Object.fromEntries(
+        (c.network.ports ?? []).map((p) => [`${p.containerPort}/${p.protocol}`, [{ HostIp: p.hostIP ?? "0.0.0.0", HostPort: String(p.hostPort) }]]),
+      ),
+      Networks:
+        c.network.mode === "none" && !c.network.name
+          ? {}
+          : {
+              [c.network.name ?? c.network.mode]: {
+                Aliases: c.network.aliases ?? null,
+                IPAddress: c.network.ips[0] ?? "",
+                Gateway: c.network.gateway ?? "",
+                NetworkID: c.network.name ? (e.networks.find(c.network.name)?.Id ?? "") : c.network.mode,
+              },
+              // joined with network connect
+              ...Object.fromEntries(
+                (c.network.connected ?? []).map((n) => [
+                  n.name,
+                  { Aliases: n.aliases ?? null, IPAddress: n.ips[0] ?? "", Gateway: "", NetworkID: e.networks.find(n.name)?.Id ?? "" },
+                ]),
+              ),
+            },
     },
-    Mounts: c.options.volumes.map((v) => ({ Type: v.name ? "volume" : "bind", ...(v.name ? { Name: v.name } : {}), Source: v.source, Destination: v.destination, RW: !v.readonly })),
+    Mounts: c.options.volumes.map((v) => ({
+      Type: v.name ? "volume" : "bind",
+      ...(v.name ? { Name: v.name } : {}),
+      Source: v.source,
+      Destination: v.destination,
+      RW: !v.readonly,
+    })),
   };
 }
 
@@ -176,13 +237,22 @@ export function inspectImage(e: Engine, ref: string): object | undefined {
   const hit = e.images.lookup(ref);
   if (!hit) return undefined;
   const img = e.images.loadImage(hit.ref, hit.record);
-  const names = e.images.list().filter((x) => x.record.digest === img.digest).map((x) => x.ref);
+  const names = e.images
+    .list()
+    .filter((x) => x.record.digest === img.digest)
+    .map((x) => x.ref);
   return {
-    Id: img.configDigest, Digest: img.digest,
+    Id: img.configDigest,
+    Digest: img.digest,
     RepoTags: names.filter((n) => !n.includes("@")),
     RepoDigests: [...new Set(names.map((n) => `${n.replace(/[:@].*$/, "").replace(/:[^/]*$/, "")}@${hit.record.repoDigest ?? img.digest}`))],
-    Created: img.config.created ?? "", Architecture: img.config.architecture, Os: img.config.os, Author: img.config.author ?? "",
-    Config: img.config.config ?? {}, RootFS: { Type: "layers", Layers: img.diffIds }, Size: imageSize(e, hit.ref),
+    Created: img.config.created ?? "",
+    Architecture: img.config.architecture,
+    Os: img.config.os,
+    Author: img.config.author ?? "",
+    Config: img.config.config ?? {},
+    RootFS: { Type: "layers", Layers: img.diffIds },
+    Size: imageSize(e, hit.ref),
     Manifest: { MediaType: img.record.mediaType, Layers: img.layers },
   };
 }
@@ -190,8 +260,16 @@ export function inspectImage(e: Engine, ref: string): object | undefined {
 /** ps --format json's object of a container. */
 export function psEntry(e: Engine, c: ContainerRecordE): object {
   return {
-    Id: c.id, Names: [c.name], Image: c.image, ImageID: c.imageId, Command: c.args, Created: c.created,
-    State: e.status(c), Status: statusText(e, c), ExitCode: c.state.exitCode ?? null, Pid: c.state.pid,
+    Id: c.id,
+    Names: [c.name],
+    Image: c.image,
+    ImageID: c.imageId,
+    Command: c.args,
+    Created: c.created,
+    State: e.status(c),
+    Status: statusText(e, c),
+    ExitCode: c.state.exitCode ?? null,
+    Pid: c.state.pid,
     Ports: (c.network.ports ?? []).map((pm) => ({ host_ip: pm.hostIP ?? "", host_port: pm.hostPort, container_port: pm.containerPort, protocol: pm.protocol })),
   };
 }
@@ -222,12 +300,36 @@ export function publishedPorts(c: ContainerRecordE, want?: string): PublishedPor
 export function inspectVolume(e: Engine, name: string): object {
   const v = e.volumes.get(name);
   if (!v) throw new EngineError(`no such volume: ${name}`);
-  const users = e.containers.list().filter((c) => volumesOf(c).includes(name)).map((c) => c.name);
-  return { Name: v.name, Driver: "local", Mountpoint: v.mountpoint, CreatedAt: v.created, Labels: {}, Options: {}, Scope: "local", UsageData: { Size: e.volumes.size(v), RefCount: users.length }, Containers: users };
+  const users = e.containers
+    .list()
+    .filter((c) => volumesOf(c).includes(name))
+    .map((c) => c.name);
+  return {
+    Name: v.name,
+    Driver: "local",
+    Mountpoint: v.mountpoint,
+    CreatedAt: v.created,
+    Labels: {},
+    Options: {},
+    Scope: "local",
+    UsageData: { Size: e.volumes.size(v), RefCount: users.length },
+    Containers: users,
+  };
 }
 
 /** A network as the network commands show it (`user`: a user-defined one's record). */
-export interface NetworkView { Name: string; Id: string; Driver: string; Scope: "local"; Internal: boolean; Labels: Record<string, string>; Created: string; Subnet?: string; Gateway?: string; user?: UserNetwork }
+export interface NetworkView {
+  Name: string;
+  Id: string;
+  Driver: string;
+  Scope: "local";
+  Internal: boolean;
+  Labels: Record<string, string>;
+  Created: string;
+  Subnet?: string;
+  Gateway?: string;
+  user?: UserNetwork;
+}
 
 /** Every network, the built-in ones first. */
 export function allNetworks(e: Engine): NetworkView[] {
@@ -237,28 +339,54 @@ export function allNetworks(e: Engine): NetworkView[] {
     { Name: "host", Id: "host", Driver: "host", Scope: "local", Internal: false, Labels: {}, Created: "" },
     { Name: "none", Id: "none", Driver: "null", Scope: "local", Internal: false, Labels: {}, Created: "" },
   ];
-  return [...builtin, ...e.networks.list().map((n) => ({ Name: n.Name, Id: n.Id, Driver: n.Driver, Scope: "local" as const, Internal: n.Internal, Labels: n.Labels, Created: n.Created, Subnet: n.Subnet, Gateway: n.Gateway, user: n }))];
+  return [
+    ...builtin,
+    ...e.networks.list().map((n) => ({
+      Name: n.Name,
+      Id: n.Id,
+      Driver: n.Driver,
+      Scope: "local" as const,
+      Internal: n.Internal,
+      Labels: n.Labels,
+      Created: n.Created,
+      Subnet: n.Subnet,
+      Gateway: n.Gateway,
+      user: n,
+    })),
+  ];
 }
 
 /** network inspect's object (and network ls --format json's). */
 export function inspectNetwork(e: Engine, n: NetworkView): object {
   const members = e.containers.list().filter((c) => onNetwork(c, n.Name) && e.status(c) !== "exited" && e.status(c) !== "created");
   return {
-    Name: n.Name, Id: n.Id, Created: n.Created, Scope: "local", Driver: n.Driver, EnableIPv6: false, Internal: n.Internal, Attachable: false,
+    Name: n.Name,
+    Id: n.Id,
+    Created: n.Created,
+    Scope: "local",
+    Driver: n.Driver,
+    EnableIPv6: false,
+    Internal: n.Internal,
+    Attachable: false,
     IPAM: { Driver: "default", Config: n.Subnet ? [{ Subnet: n.Subnet, Gateway: n.Gateway }] : [] },
     Options: n.user ? { "com.docker.network.bridge.name": n.user.Bridge } : {},
     Labels: n.Labels,
-    Containers: Object.fromEntries(members.map((c) => {
-      const ip = (c.network.connected ?? []).find((x) => x.name === n.Name)?.ips[0] ?? c.network.ips[0];
-      return [c.id, { Name: c.name, IPv4Address: ip ? `${ip}/${(n.Subnet ?? "/16").split("/")[1]}` : "" }];
-    })),
+    Containers: Object.fromEntries(
+      members.map((c) => {
+        const ip = (c.network.connected ?? []).find((x) => x.name === n.Name)?.ips[0] ?? c.network.ips[0];
+        return [c.id, { Name: c.name, IPv4Address: ip ? `${ip}/${(n.Subnet ?? "/16").split("/")[1]}` : "" }];
+      }),
+    ),
   };
 }
 
 /** A network by name, id or id prefix (a user-defined one's), as network inspect finds it. */
 export function findNetwork(e: Engine, all: NetworkView[], ref: string): NetworkView | undefined {
-  return all.find((x) => x.Name === ref || x.Id === ref) ?? (() => {
-    const u = e.networks.find(ref);
-    return u ? all.find((x) => x.Id === u.Id) : undefined;
-  })();
+  return (
+    all.find((x) => x.Name === ref || x.Id === ref) ??
+    (() => {
+      const u = e.networks.find(ref);
+      return u ? all.find((x) => x.Id === u.Id) : undefined;
+    })()
+  );
 }

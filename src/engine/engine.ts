@@ -45,7 +45,9 @@ import { attachConnected, memberships, refreshHostsOf } from "./network-connect.
 export type PullPolicy = "missing" | "always" | "never";
 
 /** What `update` may change: the limits of run's flags, and the restart policy. */
-export type ResourceUpdate = Partial<Pick<ContainerOptions, "memory" | "memorySwap" | "memoryReservation" | "cpus" | "cpuShares" | "cpusetCpus" | "cpusetMems" | "pidsLimit" | "restart">>;
+export type ResourceUpdate = Partial<
+  Pick<ContainerOptions, "memory" | "memorySwap" | "memoryReservation" | "cpus" | "cpuShares" | "cpusetCpus" | "cpusetMems" | "pidsLimit" | "restart">
+>;
 
 export interface CreateRequest {
   image: string;
@@ -155,7 +157,10 @@ export class Engine {
   private readonly specs = new Map<string, Spec>();
 
   /** coreExe: a sealed copy of berth-core made by a long-running caller (the node agent). */
-  constructor(readonly paths: EnginePaths, o: { coreExe?: string } = {}) {
+  constructor(
+    readonly paths: EnginePaths,
+    o: { coreExe?: string } = {},
+  ) {
     this.images = new ImageStore(paths.root);
     this.containers = new ContainerStore(paths);
     this.volumes = new VolumeStore(paths);
@@ -268,7 +273,10 @@ export class Engine {
         this.checkPortsFree(ports, others);
       }
       net = await setupNetwork({
-        id, mode, runDir: this.paths.runRoot, dataDir: networkDataDir(this.paths),
+        id,
+        mode,
+        runDir: this.paths.runRoot,
+        dataDir: networkDataDir(this.paths),
         hostname: opts.hostname ?? (mode === "host" ? undefined : id.slice(0, 12)),
         ...(ports.length ? { portMappings: ports } : {}),
         ...(mode === "bridge" ? { network: await this.networks.cniList(userNet, { ports: ports.length > 0 }) } : {}),
@@ -290,11 +298,20 @@ export class Engine {
       this.containers.save(rec);
       await refreshHostsOf(this, rec);
     }
-    const spec = buildSpec({
-      image: img.config, rootfs: rec.rootfs, opts, hostname: net.hostname,
-      netnsPath: net.netnsPath, ownNetns: mode === "none", networkFiles: net.files, cgroupsPath: `/berth/${id}`,
-      annotations: { "io.berth.engine.name": rec.name, "io.berth.engine.image": img.ref },
-    }, proc);
+    const spec = buildSpec(
+      {
+        image: img.config,
+        rootfs: rec.rootfs,
+        opts,
+        hostname: net.hostname,
+        netnsPath: net.netnsPath,
+        ownNetns: mode === "none",
+        networkFiles: net.files,
+        cgroupsPath: `/berth/${id}`,
+        annotations: { "io.berth.engine.name": rec.name, "io.berth.engine.image": img.ref },
+      },
+      proc,
+    );
     // still written for runc-compatible tools (and a launch in another process)
     writeFileAtomic(join(containerDir(this.paths, id), "bundle", "config.json"), JSON.stringify(spec, null, 1) + "\n", 0o600, { durable: !rec.autoRemove });
     this.specs.set(id, spec);
@@ -344,7 +361,10 @@ export class Engine {
 
   /** The image's VOLUMEs that no -v or --tmpfs covers: an anonymous volume each (a random name), as Docker makes them. */
   private async imageVolumes(rec: ContainerRecordE, paths: string[], made: Set<string>): Promise<void> {
-    const covered = new Set([...rec.options.volumes.map((v) => posix.normalize(v.destination)), ...rec.options.tmpfs.map((t) => posix.normalize(t.destination))]);
+    const covered = new Set([
+      ...rec.options.volumes.map((v) => posix.normalize(v.destination)),
+      ...rec.options.tmpfs.map((t) => posix.normalize(t.destination)),
+    ]);
     for (const p of paths) {
       const destination = posix.normalize(p.startsWith("/") ? p : `/${p}`);
       if (covered.has(destination)) continue;
@@ -363,9 +383,11 @@ export class Engine {
   private async removeAnonymousVolumes(rec: ContainerRecordE): Promise<void> {
     for (const v of rec.options.volumes) {
       if (!v.anonymous || !v.name) continue;
-      await this.volumes.remove(v.name, () => this.containers.list()).catch((e) => {
-        if (!(e instanceof EngineError)) throw e; // another container uses it now (or it is gone): kept
-      });
+      await this.volumes
+        .remove(v.name, () => this.containers.list())
+        .catch((e) => {
+          if (!(e instanceof EngineError)) throw e; // another container uses it now (or it is gone): kept
+        });
     }
   }
 
@@ -380,14 +402,32 @@ export class Engine {
     const labels = { ...(img.config.config?.Labels ?? {}), ...(req.opts.labels ?? {}) };
     if (Object.keys(labels).length) req.opts.labels = labels;
     const rec: ContainerRecordE = {
-      id, name, image: req.image, imageRef: img.ref, imageDigest: img.digest, imageId: img.configDigest,
-      created: new Date().toISOString(), path: "", args: [], env: [], cwd: "/", user: { uid: 0, gid: 0, additionalGids: [] },
-      stopSignal: "SIGTERM", hostname: req.opts.hostname ?? id.slice(0, 12), options: req.opts,
-      autoRemove: req.autoRemove, detach: req.detach, ...(req.standalone ? { standalone: true } : {}), network: {
-        mode: req.network, ips: [], ...(req.ports?.length ? { ports: req.ports } : {}),
+      id,
+      name,
+      image: req.image,
+      imageRef: img.ref,
+      imageDigest: img.digest,
+      imageId: img.configDigest,
+      created: new Date().toISOString(),
+      path: "",
+      args: [],
+      env: [],
+      cwd: "/",
+      user: { uid: 0, gid: 0, additionalGids: [] },
+      stopSignal: "SIGTERM",
+      hostname: req.opts.hostname ?? id.slice(0, 12),
+      options: req.opts,
+      autoRemove: req.autoRemove,
+      detach: req.detach,
+      ...(req.standalone ? { standalone: true } : {}),
+      network: {
+        mode: req.network,
+        ips: [],
+        ...(req.ports?.length ? { ports: req.ports } : {}),
         ...(req.networkName ? { name: this.networks.get(req.networkName).Name, ...(req.aliases?.length ? { aliases: req.aliases } : {}) } : {}),
       },
-      rootfs: "", logPath: join(dir, "container.log"),
+      rootfs: "",
+      logPath: join(dir, "container.log"),
       state: { status: "created", pid: 0, monitorPid: 0 },
     };
     await this.containers.claim(rec);
@@ -408,7 +448,8 @@ export class Engine {
       if (req.publishAll) {
         const ports = (rec.network.ports ??= []);
         for (const x of proc.exposedPorts) {
-          if (!ports.some((p) => p.containerPort === x.port && p.protocol === x.protocol)) ports.push({ hostPort: 0, containerPort: x.port, protocol: x.protocol });
+          if (!ports.some((p) => p.containerPort === x.port && p.protocol === x.protocol))
+            ports.push({ hostPort: 0, containerPort: x.port, protocol: x.protocol });
         }
         if (ports.length === 0) delete rec.network.ports;
       }
@@ -449,7 +490,11 @@ export class Engine {
    * its init (the core waits for it). Returns the core process, whose exit
    * status is the container's.
    */
-  private async launch(rec: ContainerRecordE, stdio: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"], consoleStdio?: ["inherit" | "ignore" | number, "inherit" | number | "pipe", "inherit" | number | "pipe"]): Promise<{ core: Subprocess; console?: Console }> {
+  private async launch(
+    rec: ContainerRecordE,
+    stdio: [number | "inherit", number | "inherit" | "pipe", number | "inherit" | "pipe"],
+    consoleStdio?: ["inherit" | "ignore" | number, "inherit" | number | "pipe", "inherit" | number | "pipe"],
+  ): Promise<{ core: Subprocess; console?: Console }> {
     // a directory as the command cannot be invoked (Docker's 126; execve would fail only once it starts)
     if (rec.path.includes("/")) {
       const at = resolveInRoot(rec.rootfs, rec.path);
@@ -464,8 +509,11 @@ export class Engine {
     this.specs.delete(rec.id);
     try {
       const { session, rec: rrec } = this.runtime.runForeground(rec.id, {
-        bundle: join(containerDir(this.paths, rec.id), "bundle"), stdio, consoleSocket: con?.socket,
-        loopbackUp: rec.network.mode === "none" && !rec.network.netnsPath, spec,
+        bundle: join(containerDir(this.paths, rec.id), "bundle"),
+        stdio,
+        consoleSocket: con?.socket,
+        loopbackUp: rec.network.mode === "none" && !rec.network.netnsPath,
+        spec,
       });
       await this.containers.withLock(rec.id, () => {
         const cur = this.containers.load(rec.id) ?? rec;
@@ -492,7 +540,11 @@ export class Engine {
       this.containers.save(rec);
       let launched: { core: Subprocess; console?: Console };
       try {
-        launched = await this.launch(rec, [rec.options.interactive ? "inherit" : devnull, "pipe", "pipe"], [rec.options.interactive ? "inherit" : "ignore", "pipe", "pipe"]);
+        launched = await this.launch(
+          rec,
+          [rec.options.interactive ? "inherit" : devnull, "pipe", "pipe"],
+          [rec.options.interactive ? "inherit" : "ignore", "pipe", "pipe"],
+        );
       } catch (e) {
         await this.launchFailed(rec, classifyStartError(e));
         throw e;
@@ -669,12 +721,14 @@ export class Engine {
       await this.cleanup(rec.id, true).catch(() => {});
       return;
     }
-    await this.containers.withLock(rec.id, async () => {
-      const cur = this.containers.load(rec.id);
-      if (!cur) return;
-      cur.state = { ...cur.state, status: "exited", exitCode: err.exitCode, error: err.message, finishedAt: new Date().toISOString(), pid: 0, monitorPid: 0 };
-      this.containers.save(cur);
-    }).catch(() => {});
+    await this.containers
+      .withLock(rec.id, async () => {
+        const cur = this.containers.load(rec.id);
+        if (!cur) return;
+        cur.state = { ...cur.state, status: "exited", exitCode: err.exitCode, error: err.message, finishedAt: new Date().toISOString(), pid: 0, monitorPid: 0 };
+        this.containers.save(cur);
+      })
+      .catch(() => {});
     await this.cleanup(rec.id, rec.autoRemove).catch(() => {});
   }
 
@@ -800,14 +854,16 @@ export class Engine {
       if (!cur) throw new EngineError(`no such container: ${ref}`);
       const st = this.status(cur);
       const { restart, ...limits } = u;
-      if (restart && restart.name !== "no" && cur.autoRemove) throw new EngineError(`cannot update container ${cur.name}: a restart policy conflicts with --rm`);
+      if (restart && restart.name !== "no" && cur.autoRemove)
+        throw new EngineError(`cannot update container ${cur.name}: a restart policy conflicts with --rm`);
       if ((st === "running" || st === "paused") && Object.keys(limits).length > 0) {
         const r = optionResources(limits);
         try {
           this.runtime.update(cur.id, r);
         } catch (e) {
           // stopped meanwhile: the record keeps the limits for its next start, as for an exited container
-          if (!(e instanceof RuntimeError && this.runtime.statusOf(cur.id) === "stopped")) throw new EngineError(`cannot update container ${cur.name}: ${(e as Error).message}`);
+          if (!(e instanceof RuntimeError && this.runtime.statusOf(cur.id) === "stopped"))
+            throw new EngineError(`cannot update container ${cur.name}: ${(e as Error).message}`);
         }
       }
       const o = cur.options as unknown as Record<string, unknown>;
@@ -947,13 +1003,15 @@ export class Engine {
 
   /** The monitor will not start the container again: it is plainly exited. */
   private async restartGivenUp(id: string): Promise<void> {
-    await this.containers.withLock(id, async () => {
-      const cur = this.containers.load(id);
-      if (!cur?.state.restarting) return;
-      delete cur.state.restarting;
-      if (cur.state.status === "created" && cur.state.monitorPid === process.pid) cur.state = { ...cur.state, status: "exited", pid: 0 };
-      this.containers.save(cur);
-    }).catch(() => {}); // best effort: the monitor is ending, and its exit code tells the rest
+    await this.containers
+      .withLock(id, async () => {
+        const cur = this.containers.load(id);
+        if (!cur?.state.restarting) return;
+        delete cur.state.restarting;
+        if (cur.state.status === "created" && cur.state.monitorPid === process.pid) cur.state = { ...cur.state, status: "exited", pid: 0 };
+        this.containers.save(cur);
+      })
+      .catch(() => {}); // best effort: the monitor is ending, and its exit code tells the rest
   }
 
   /** The user ends the container (stop, rm -f): its restart policy no longer applies. */
@@ -989,7 +1047,11 @@ export class Engine {
   }
 
   /** Runs a process in a running container; returns its exit code. */
-  async exec(ref: string, args: string[], o: { interactive: boolean; tty: boolean; env: string[]; user?: string; workdir?: string; detach?: boolean }): Promise<number> {
+  async exec(
+    ref: string,
+    args: string[],
+    o: { interactive: boolean; tty: boolean; env: string[]; user?: string; workdir?: string; detach?: boolean },
+  ): Promise<number> {
     const rec = this.containers.get(ref);
     if (this.status(rec) !== "running") throw new EngineError(`cannot exec in container ${rec.name}: it is not running`);
     if (args.length === 0) throw new EngineUsageError("exec needs a command");
@@ -1019,7 +1081,11 @@ export class Engine {
       if (o.tty) con = await this.openConsole(rec.id + "-exec-" + process.pid, [o.interactive ? "inherit" : "ignore", "inherit", "inherit"]);
       let session;
       try {
-        session = this.runtime.exec(rec.id, proc, { detach: !!o.detach, stdio: [o.interactive ? "inherit" : devnull, "inherit", "inherit"], consoleSocket: con?.socket });
+        session = this.runtime.exec(rec.id, proc, {
+          detach: !!o.detach,
+          stdio: [o.interactive ? "inherit" : devnull, "inherit", "inherit"],
+          consoleSocket: con?.socket,
+        });
       } catch (e) {
         if (e instanceof RuntimeError) throw new EngineError(e.message);
         throw classifyStartError(e);
@@ -1036,4 +1102,3 @@ export class Engine {
     }
   }
 }
-

@@ -99,7 +99,10 @@ export function globMatch(pattern: string, s: string): boolean {
     else if (c === "[") {
       const j = pattern.indexOf("]", i + 1);
       if (j < 0) return false;
-      re += `[${pattern.slice(i + 1, j).replace(/^\^/, "^").replace(/\\/g, "\\\\")}]`;
+      re += `[${pattern
+        .slice(i + 1, j)
+        .replace(/^\^/, "^")
+        .replace(/\\/g, "\\\\")}]`;
       i = j;
     } else re += c.replace(/[.+^${}()|\\]/g, "\\$&");
   }
@@ -112,7 +115,6 @@ export function globMatch(pattern: string, s: string): boolean {
 }
 
 // ---- what each command selects ---------------------------------------------------
-
 
 export const PS_FILTERS = ["id", "name", "label", "status", "exited", "ancestor", "before", "since", "volume", "network", "health"] as const;
 
@@ -136,48 +138,67 @@ function sameImage(e: Engine, c: ContainerRecordE, v: string): boolean {
 
 /** The containers `ps --filter` keeps, in the given order. */
 export function filterContainers(e: Engine, list: ContainerRecordE[], f: Filters): ContainerRecordE[] {
-  for (const s of f.get("status") ?? []) if (!STATUSES.includes(s)) throw new EngineError(`invalid filter 'status=${s}' (want one of ${STATUSES.join(", ")})`, 1);
+  for (const s of f.get("status") ?? [])
+    if (!STATUSES.includes(s)) throw new EngineError(`invalid filter 'status=${s}' (want one of ${STATUSES.join(", ")})`, 1);
   for (const x of f.get("exited") ?? []) if (!/^-?\d+$/.test(x)) throw new EngineError(`invalid filter 'exited=${x}': want an exit code`, 1);
-  for (const h of f.get("health") ?? []) if (!["starting", "healthy", "unhealthy", "none"].includes(h)) throw new EngineError(`invalid filter 'health=${h}' (want starting, healthy, unhealthy or none)`, 1);
+  for (const h of f.get("health") ?? [])
+    if (!["starting", "healthy", "unhealthy", "none"].includes(h))
+      throw new EngineError(`invalid filter 'health=${h}' (want starting, healthy, unhealthy or none)`, 1);
   const created = (key: string) => (f.get(key) ?? []).map((r) => Date.parse(e.containers.get(r).created));
-  const before = created("before"), since = created("since");
+  const before = created("before"),
+    since = created("since");
   return list.filter((c) => {
     const st = e.status(c);
     const shown = c.state.restarting && st === "exited" ? "restarting" : st;
     const t = Date.parse(c.created);
-    return any(f, "id", (v) => c.id.startsWith(v))
-      && any(f, "name", (v) => matchesText(v, c.name, `/${c.name}`))
-      && allLabels(f, c.options.labels)
-      && any(f, "status", (v) => v === shown)
-      && any(f, "exited", (v) => st === "exited" && c.state.exitCode === Number(v))
-      && any(f, "ancestor", (v) => sameImage(e, c, v))
-      && before.every((b) => t < b) && since.every((s) => t > s)
-      && any(f, "volume", (v) => volumesOf(c).includes(v) || c.options.volumes.some((m) => m.destination === v || m.source === v))
-      && any(f, "network", (v) => onNetwork(c, v))
-      && any(f, "health", (v) => (c.healthcheck ? (c.state.health?.status ?? "starting") : "none") === v);
+    return (
+      any(f, "id", (v) => c.id.startsWith(v)) &&
+      any(f, "name", (v) => matchesText(v, c.name, `/${c.name}`)) &&
+      allLabels(f, c.options.labels) &&
+      any(f, "status", (v) => v === shown) &&
+      any(f, "exited", (v) => st === "exited" && c.state.exitCode === Number(v)) &&
+      any(f, "ancestor", (v) => sameImage(e, c, v)) &&
+      before.every((b) => t < b) &&
+      since.every((s) => t > s) &&
+      any(f, "volume", (v) => volumesOf(c).includes(v) || c.options.volumes.some((m) => m.destination === v || m.source === v)) &&
+      any(f, "network", (v) => onNetwork(c, v)) &&
+      any(f, "health", (v) => (c.healthcheck ? (c.state.health?.status ?? "starting") : "none") === v)
+    );
   });
 }
 
 export const IMAGE_FILTERS = ["dangling", "label", "reference", "before", "since", "until"] as const;
 
-export interface ImageRow { ref: string; repo: string; tag: string; created: string; labels?: Record<string, string>; id: string }
+export interface ImageRow {
+  ref: string;
+  repo: string;
+  tag: string;
+  created: string;
+  labels?: Record<string, string>;
+  id: string;
+}
 
 /** The images `images --filter` keeps. berth's images always have a name, so none is dangling. */
 export function filterImages(rows: ImageRow[], f: Filters, lookup: (ref: string) => ImageRow | undefined): ImageRow[] {
   const dangling = f.get("dangling")?.map((v) => boolValue("dangling", v));
-  const at = (key: string) => (f.get(key) ?? []).map((r) => {
-    const hit = lookup(r);
-    if (!hit) throw new EngineError(`invalid filter '${key}=${r}': no such image`, 1);
-    return Date.parse(hit.created);
-  });
-  const before = at("before"), since = at("since");
+  const at = (key: string) =>
+    (f.get(key) ?? []).map((r) => {
+      const hit = lookup(r);
+      if (!hit) throw new EngineError(`invalid filter '${key}=${r}': no such image`, 1);
+      return Date.parse(hit.created);
+    });
+  const before = at("before"),
+    since = at("since");
   return rows.filter((r) => {
     const t = Date.parse(r.created);
-    return (!dangling || dangling.includes(false))
-      && allLabels(f, r.labels)
-      && any(f, "reference", (p) => globMatch(p, `${r.repo}:${r.tag}`) || globMatch(p, r.repo) || globMatch(p, r.ref))
-      && before.every((b) => t < b) && since.every((s) => t > s)
-      && untilOk(f, r.created);
+    return (
+      (!dangling || dangling.includes(false)) &&
+      allLabels(f, r.labels) &&
+      any(f, "reference", (p) => globMatch(p, `${r.repo}:${r.tag}`) || globMatch(p, r.repo) || globMatch(p, r.ref)) &&
+      before.every((b) => t < b) &&
+      since.every((s) => t > s) &&
+      untilOk(f, r.created)
+    );
   });
 }
 
@@ -186,10 +207,13 @@ export const VOLUME_FILTERS = ["dangling", "name", "label", "driver"] as const;
 /** The volumes `volume ls --filter` keeps; `users` counts the containers that refer to each. */
 export function filterVolumes<V extends { name: string; labels?: Record<string, string> }>(vols: V[], f: Filters, users: (name: string) => number): V[] {
   const dangling = f.get("dangling")?.map((v) => boolValue("dangling", v));
-  return vols.filter((v) => (!dangling || dangling.includes(users(v.name) === 0))
-    && any(f, "name", (p) => matchesText(p, v.name))
-    && allLabels(f, v.labels)
-    && any(f, "driver", (d) => d === "local"));
+  return vols.filter(
+    (v) =>
+      (!dangling || dangling.includes(users(v.name) === 0)) &&
+      any(f, "name", (p) => matchesText(p, v.name)) &&
+      allLabels(f, v.labels) &&
+      any(f, "driver", (d) => d === "local"),
+  );
 }
 
 export const PRUNE_FILTERS = ["until", "label", "label!"] as const;
@@ -210,19 +234,31 @@ export function startAllSelection(e: Engine, filters: string[]): string[] {
     if (!m) throw new EngineUsageError(`--filter ${JSON.stringify(f)}: want restart-policy=no|on-failure|always|unless-stopped`);
     return m[1]!;
   });
-  return e.containers.list().filter((c) => {
-    if (e.status(c) !== "exited") return false;
-    const policy = c.options.restart?.name ?? "no";
-    if (policies.length > 0 && !policies.includes(policy)) return false;
-    return !(policy === "unless-stopped" && c.state.stoppedByUser);
-  }).map((c) => c.id);
+  return e.containers
+    .list()
+    .filter((c) => {
+      if (e.status(c) !== "exited") return false;
+      const policy = c.options.restart?.name ?? "no";
+      if (policies.length > 0 && !policies.includes(policy)) return false;
+      return !(policy === "unless-stopped" && c.state.stoppedByUser);
+    })
+    .map((c) => c.id);
 }
 
 /** The keys of network ls --filter. */
 export const NETWORK_FILTERS = ["name", "id", "driver", "label", "type"] as const;
 
 /** The networks (built-in ones have no `user`) that network ls --filter selects. */
-export function filterNetworks<N extends { Name: string; Id: string; Driver: string; Labels: Record<string, string>; user?: unknown }>(nets: N[], f: Filters): N[] {
-  return nets.filter((n) => any(f, "name", (v) => matchesText(v, n.Name)) && any(f, "id", (v) => n.Id.startsWith(v))
-    && any(f, "driver", (v) => v === n.Driver) && allLabels(f, n.Labels) && any(f, "type", (v) => (v === "custom") === !!n.user));
+export function filterNetworks<N extends { Name: string; Id: string; Driver: string; Labels: Record<string, string>; user?: unknown }>(
+  nets: N[],
+  f: Filters,
+): N[] {
+  return nets.filter(
+    (n) =>
+      any(f, "name", (v) => matchesText(v, n.Name)) &&
+      any(f, "id", (v) => n.Id.startsWith(v)) &&
+      any(f, "driver", (v) => v === n.Driver) &&
+      allLabels(f, n.Labels) &&
+      any(f, "type", (v) => (v === "custom") === !!n.user),
+  );
 }

@@ -27,13 +27,27 @@ export function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: str
     return ["/bin/sh", "-c", val];
   };
   switch (ins.toUpperCase()) {
-    case "CMD": cfg.Cmd = list(); break;
-    case "ENTRYPOINT": cfg.Entrypoint = list(); break;
-    case "ENV": (cfg.Env ??= []).push(val.includes("=") ? val : val.replace(/\s+/, "=")); break;
-    case "WORKDIR": cfg.WorkingDir = val; break;
-    case "USER": cfg.User = val; break;
-    case "STOPSIGNAL": cfg.StopSignal = val; break;
-    case "VOLUME": for (const v of val.trim().startsWith("[") ? list() : val.trim().split(/\s+/)) (cfg.Volumes ??= {})[v] = {}; break;
+    case "CMD":
+      cfg.Cmd = list();
+      break;
+    case "ENTRYPOINT":
+      cfg.Entrypoint = list();
+      break;
+    case "ENV":
+      (cfg.Env ??= []).push(val.includes("=") ? val : val.replace(/\s+/, "="));
+      break;
+    case "WORKDIR":
+      cfg.WorkingDir = val;
+      break;
+    case "USER":
+      cfg.User = val;
+      break;
+    case "STOPSIGNAL":
+      cfg.StopSignal = val;
+      break;
+    case "VOLUME":
+      for (const v of val.trim().startsWith("[") ? list() : val.trim().split(/\s+/)) (cfg.Volumes ??= {})[v] = {};
+      break;
     case "HEALTHCHECK": {
       // HEALTHCHECK [--interval=D --timeout=D --start-period=D --retries=N] CMD command | NONE
       const words = val.trim();
@@ -61,11 +75,17 @@ export function applyChange(cfg: NonNullable<ImageConfig["config"]>, change: str
     }
     case "LABEL": {
       // LABEL K=V [K2="V 2"...] (quoted values as a Dockerfile's)
-      for (const m of val.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/g)) (cfg.Labels ??= {})[m[1]!] = m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!;
+      for (const m of val.matchAll(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/g))
+        (cfg.Labels ??= {})[m[1]!] = m[2]!.startsWith('"') ? (JSON.parse(m[2]!) as string) : m[2]!;
       break;
     }
-    case "EXPOSE": for (const p of val.trim().split(/\s+/)) (cfg.ExposedPorts ??= {})[p.includes("/") ? p : `${p}/tcp`] = {}; break;
-    default: throw new EngineUsageError(`--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL, VOLUME, EXPOSE, HEALTHCHECK, LABEL)`);
+    case "EXPOSE":
+      for (const p of val.trim().split(/\s+/)) (cfg.ExposedPorts ??= {})[p.includes("/") ? p : `${p}/tcp`] = {};
+      break;
+    default:
+      throw new EngineUsageError(
+        `--change ${JSON.stringify(change)}: ${ins} is not supported (CMD, ENTRYPOINT, ENV, WORKDIR, USER, STOPSIGNAL, VOLUME, EXPOSE, HEALTHCHECK, LABEL)`,
+      );
   }
 }
 
@@ -76,10 +96,20 @@ export async function ensureBuiltinFor(e: Engine, refs: string[]): Promise<void>
 
 /** The name import gives an image when it is given none: localhost/ and the file's name, made a valid repository name. */
 export function importedName(file: string): string {
-  return `localhost/${basename(file).replace(/\.(tar|tgz|tar\.gz)$/, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-") || "imported"}:latest`;
+  return `localhost/${
+    basename(file)
+      .replace(/\.(tar|tgz|tar\.gz)$/, "")
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, "-") || "imported"
+  }:latest`;
 }
 
-export async function importRootfs(store: ImageStore, file: string, ref: string, changes: string[] = []): Promise<{ ref: string; digest: string; configDigest: string }> {
+export async function importRootfs(
+  store: ImageStore,
+  file: string,
+  ref: string,
+  changes: string[] = [],
+): Promise<{ ref: string; digest: string; configDigest: string }> {
   try {
     if (!statSync(file).isFile()) throw new Error("not a file");
   } catch (e) {
@@ -103,8 +133,11 @@ export async function importRootfs(store: ImageStore, file: string, ref: string,
   const cfgBody: NonNullable<ImageConfig["config"]> = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] };
   for (const c of changes) applyChange(cfgBody, c);
   const config: ImageConfig = {
-    created: new Date().toISOString(), architecture: platform.architecture, os: "linux",
-    config: cfgBody, rootfs: { type: "layers", diff_ids: [diffId] },
+    created: new Date().toISOString(),
+    architecture: platform.architecture,
+    os: "linux",
+    config: cfgBody,
+    rootfs: { type: "layers", diff_ids: [diffId] },
     history: [{ created: new Date().toISOString(), created_by: `berth import ${file}` }],
   } as ImageConfig;
   const cfgBytes = Buffer.from(JSON.stringify(config));
@@ -113,9 +146,16 @@ export async function importRootfs(store: ImageStore, file: string, ref: string,
     tx.added.add(layer.digest);
     await tx.putBlob(cfgBytes, sha256(cfgBytes));
     const manifest = {
-      schemaVersion: 2, mediaType: MediaType.ociManifest,
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
       config: { mediaType: MediaType.ociConfig, digest: sha256(cfgBytes), size: cfgBytes.length },
-      layers: [{ mediaType: compression === "gzip" ? MediaType.ociLayerGzip : compression === "zstd" ? MediaType.ociLayerZstd : MediaType.ociLayer, digest: layer.digest, size: layer.size }],
+      layers: [
+        {
+          mediaType: compression === "gzip" ? MediaType.ociLayerGzip : compression === "zstd" ? MediaType.ociLayerZstd : MediaType.ociLayer,
+          digest: layer.digest,
+          size: layer.size,
+        },
+      ],
     };
     const mBytes = Buffer.from(JSON.stringify(manifest));
     const m = await tx.putBlob(mBytes, sha256(mBytes));
@@ -141,7 +181,7 @@ export async function saveToStdout(store: ImageStore, refs: string[]): Promise<v
     const fd = openSync(tmp, "r");
     try {
       const buf = Buffer.alloc(1 << 20);
-      for (let n; (n = readSync(fd, buf)) > 0;) {
+      for (let n; (n = readSync(fd, buf)) > 0; ) {
         if (!(await writeFully(1, buf.subarray(0, n)))) throw new EngineError("save: stdout was closed before the archive was written");
       }
     } finally {
@@ -183,11 +223,13 @@ export function imageHistory(store: ImageStore, ref: string): HistoryRow[] {
   const img = store.loadImage(hit.ref, hit.record);
   const layers = [...img.layers];
   const hist = img.config.history?.length ? img.config.history : img.layers.map(() => ({ created: img.config.created, created_by: "" }));
-  const rows = hist.map((h) => {
-    const e = h as { created?: string; created_by?: string; comment?: string; empty_layer?: boolean };
-    const size = e.empty_layer ? 0 : (layers.shift()?.size ?? 0);
-    return { id: "<missing>", created: e.created ?? "", createdBy: e.created_by ?? "", size, comment: e.comment ?? "" };
-  }).reverse();
+  const rows = hist
+    .map((h) => {
+      const e = h as { created?: string; created_by?: string; comment?: string; empty_layer?: boolean };
+      const size = e.empty_layer ? 0 : (layers.shift()?.size ?? 0);
+      return { id: "<missing>", created: e.created ?? "", createdBy: e.created_by ?? "", size, comment: e.comment ?? "" };
+    })
+    .reverse();
   if (rows[0]) rows[0].id = img.configDigest;
   return rows;
 }

@@ -33,16 +33,24 @@ export function checkAliases(aliases: string[], flag: string): void {
  * default, which is the bridge when ports are published (as in Docker).
  * Aliases (--network-alias) need a user-defined network.
  */
-export function chooseNetwork(given: string | undefined, publishing: boolean, aliases: string[]): { network: NetworkMode; networkName?: string; aliases?: string[] } {
+export function chooseNetwork(
+  given: string | undefined,
+  publishing: boolean,
+  aliases: string[],
+): { network: NetworkMode; networkName?: string; aliases?: string[] } {
   // the default ("default"): the bridge network, as Docker's and Podman's (BERTH_DEFAULT_NETWORK
   // can change it); publishing a port needs the bridge network: it is the default then, as in Docker
   const asked = given === undefined && publishing ? "bridge" : given === undefined || given === "default" ? defaultNetwork() : given;
   // any other name is a user-defined network (network create): a bridge network of its own
   const networkName = ["none", "host", "bridge"].includes(asked) ? undefined : asked;
   const network = (networkName !== undefined ? "bridge" : asked) as NetworkMode;
-  if (aliases.length && networkName === undefined) throw new EngineUsageError("--network-alias: network-scoped aliases are only supported for user-defined networks (--network NAME)");
+  if (aliases.length && networkName === undefined)
+    throw new EngineUsageError("--network-alias: network-scoped aliases are only supported for user-defined networks (--network NAME)");
   checkAliases(aliases, "--network-alias");
-  if (publishing && network !== "bridge") throw new EngineUsageError(`-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`);
+  if (publishing && network !== "bridge")
+    throw new EngineUsageError(
+      `-p/--publish needs --network bridge (with --network ${network} ${network === "host" ? "the container's ports are the host's already" : "there is nothing to publish to"})`,
+    );
   return { network, ...(networkName !== undefined ? { networkName, aliases } : {}) };
 }
 
@@ -108,7 +116,10 @@ export async function refreshHosts(e: Engine, name: string, leaving?: string): P
     };
     for (const { rec } of members) {
       const others = members.filter((o) => o.rec.id !== rec.id && o.m.ip);
-      rewrite(rec.id, others.map((o) => `${o.m.ip}\t${[o.rec.name, ...o.m.aliases, o.rec.id.slice(0, 12)].join(" ")}`));
+      rewrite(
+        rec.id,
+        others.map((o) => `${o.m.ip}\t${[o.rec.name, ...o.m.aliases, o.rec.id.slice(0, 12)].join(" ")}`),
+      );
     }
     if (leaving !== undefined) rewrite(leaving, undefined);
   } finally {
@@ -170,9 +181,13 @@ export async function disconnect(e: Engine, netRef: string, ctrRef: string): Pro
   const rec = await e.containers.withLock(found.id, async () => {
     const cur = e.containers.get(found.id);
     if (cur.network.name === net.Name) {
-      throw new EngineError(`container ${cur.name} was started on network ${net.Name} (run --network): berth disconnects only networks joined with network connect`, 1);
+      throw new EngineError(
+        `container ${cur.name} was started on network ${net.Name} (run --network): berth disconnects only networks joined with network connect`,
+        1,
+      );
     }
-    if (!(cur.network.connected ?? []).some((c) => c.name === net.Name)) throw new EngineError(`container ${cur.name} is not connected to network ${net.Name}`, 1);
+    if (!(cur.network.connected ?? []).some((c) => c.name === net.Name))
+      throw new EngineError(`container ${cur.name} is not connected to network ${net.Name}`, 1);
     if (inspectNetwork(e.paths.runRoot, cur.id)) {
       await disconnectNetwork({ id: cur.id, runDir: e.paths.runRoot, network: e.networks.configList(net).name }).catch((err) => {
         // not attached (it joins at its next start): nothing to undo

@@ -49,16 +49,19 @@ function intToIp(n: number): string {
 /** An IPv4 CIDR's first address and size; an error naming the flag when it is not one. */
 export function parseCidr(cidr: string, flag = "--subnet"): { base: number; size: number; prefix: number } {
   const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(cidr);
-  if (!m || !isIPv4(m[1]!) || Number(m[2]) < 8 || Number(m[2]) > 30) throw new EngineError(`${flag} ${JSON.stringify(cidr)}: want an IPv4 subnet such as 10.90.0.0/24 (prefix 8 to 30)`, 125);
+  if (!m || !isIPv4(m[1]!) || Number(m[2]) < 8 || Number(m[2]) > 30)
+    throw new EngineError(`${flag} ${JSON.stringify(cidr)}: want an IPv4 subnet such as 10.90.0.0/24 (prefix 8 to 30)`, 125);
   const prefix = Number(m[2]);
   const size = 2 ** (32 - prefix);
   const base = ipToInt(m[1]!);
-  if (base % size !== 0) throw new EngineError(`${flag} ${cidr}: the address has bits set past the prefix (want ${intToIp(base - (base % size))}/${prefix})`, 125);
+  if (base % size !== 0)
+    throw new EngineError(`${flag} ${cidr}: the address has bits set past the prefix (want ${intToIp(base - (base % size))}/${prefix})`, 125);
   return { base, size, prefix };
 }
 
 function overlaps(a: string, b: string): boolean {
-  const x = parseCidr(a), y = parseCidr(b);
+  const x = parseCidr(a),
+    y = parseCidr(b);
   return x.base < y.base + y.size && y.base < x.base + x.size;
 }
 
@@ -80,15 +83,18 @@ export class NetworkStore {
 
   list(): UserNetwork[] {
     if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir).filter((f) => f.endsWith(".json")).flatMap((f) => {
-      try {
-        return [JSON.parse(readFileSync(join(this.dir, f), "utf8")) as UserNetwork];
-      } catch (e) {
-        // removed meanwhile, or a file that is not berth's (it writes them whole, atomically)
-        if ((e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) return [];
-        throw e;
-      }
-    }).sort((a, b) => a.Name.localeCompare(b.Name));
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith(".json"))
+      .flatMap((f) => {
+        try {
+          return [JSON.parse(readFileSync(join(this.dir, f), "utf8")) as UserNetwork];
+        } catch (e) {
+          // removed meanwhile, or a file that is not berth's (it writes them whole, atomically)
+          if ((e as NodeJS.ErrnoException).code === "ENOENT" || e instanceof SyntaxError) return [];
+          throw e;
+        }
+      })
+      .sort((a, b) => a.Name.localeCompare(b.Name));
   }
 
   /** A user-defined network by name, full id or unique id prefix. */
@@ -111,7 +117,8 @@ export class NetworkStore {
   }
 
   async create(name: string, o: { subnet?: string; gateway?: string; internal?: boolean; labels?: Record<string, string> } = {}): Promise<UserNetwork> {
-    if (!NAME_RE.test(name)) throw new EngineError(`network name ${JSON.stringify(name)}: use letters, digits and _ . - (starting with a letter or digit)`, 125);
+    if (!NAME_RE.test(name))
+      throw new EngineError(`network name ${JSON.stringify(name)}: use letters, digits and _ . - (starting with a letter or digit)`, 125);
     if ((BUILTIN_NETWORKS as readonly string[]).includes(name)) throw new EngineError(`network name ${name} is taken by a built-in network`);
     return this.locked(() => {
       const all = this.list();
@@ -131,11 +138,19 @@ export class NetworkStore {
       }
       const { base, size } = parseCidr(subnet);
       const gateway = o.gateway ?? intToIp(base + 1);
-      if (!isIPv4(gateway) || ipToInt(gateway) <= base || ipToInt(gateway) >= base + size - 1) throw new EngineError(`--gateway ${JSON.stringify(gateway)}: want an address inside ${subnet}`, 125);
+      if (!isIPv4(gateway) || ipToInt(gateway) <= base || ipToInt(gateway) >= base + size - 1)
+        throw new EngineError(`--gateway ${JSON.stringify(gateway)}: want an address inside ${subnet}`, 125);
       const id = randomBytes(32).toString("hex");
       const net: UserNetwork = {
-        Name: name, Id: id, Driver: "bridge", Subnet: subnet, Gateway: gateway, Bridge: `br-${id.slice(0, 12)}`,
-        Internal: !!o.internal, Labels: o.labels ?? {}, Created: new Date().toISOString(),
+        Name: name,
+        Id: id,
+        Driver: "bridge",
+        Subnet: subnet,
+        Gateway: gateway,
+        Bridge: `br-${id.slice(0, 12)}`,
+        Internal: !!o.internal,
+        Labels: o.labels ?? {},
+        Created: new Date().toISOString(),
       };
       writeFileAtomic(join(this.dir, `${name}.json`), JSON.stringify(net, null, 1) + "\n", 0o600);
       return net;

@@ -19,8 +19,20 @@ import type { HealthFlags } from "./health.ts";
 
 /** Docker's default capability set. */
 export const ENGINE_CAPABILITIES: readonly string[] = Object.freeze([
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
-  "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+  "CAP_CHOWN",
+  "CAP_DAC_OVERRIDE",
+  "CAP_FSETID",
+  "CAP_FOWNER",
+  "CAP_MKNOD",
+  "CAP_NET_RAW",
+  "CAP_SETGID",
+  "CAP_SETUID",
+  "CAP_SETFCAP",
+  "CAP_SETPCAP",
+  "CAP_NET_BIND_SERVICE",
+  "CAP_SYS_CHROOT",
+  "CAP_KILL",
+  "CAP_AUDIT_WRITE",
 ]);
 
 export interface VolumeSpec {
@@ -112,7 +124,24 @@ export interface DeviceSpec {
   permissions: string;
 }
 
-const ULIMITS = ["as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
+const ULIMITS = [
+  "as",
+  "core",
+  "cpu",
+  "data",
+  "fsize",
+  "locks",
+  "memlock",
+  "msgqueue",
+  "nice",
+  "nofile",
+  "nproc",
+  "rss",
+  "rtprio",
+  "rttime",
+  "sigpending",
+  "stack",
+];
 
 /** --ulimit TYPE=SOFT[:HARD] (Docker's names: nofile, nproc, core, ...; -1 is unlimited). */
 export function parseUlimit(s: string): Ulimit {
@@ -120,7 +149,8 @@ export function parseUlimit(s: string): Ulimit {
   if (!m || !ULIMITS.includes(m[1]!)) throw new EngineUsageError(`--ulimit ${JSON.stringify(s)}: want TYPE=SOFT[:HARD], TYPE one of ${ULIMITS.join(", ")}`);
   // -1: unlimited (RLIM_INFINITY; see rlimitValue in src/runtime/plan.ts)
   const num = (v: string) => (v === "-1" ? 2 ** 64 : Number(v));
-  const soft = num(m[2]!), hard = m[3] === undefined ? soft : num(m[3]);
+  const soft = num(m[2]!),
+    hard = m[3] === undefined ? soft : num(m[3]);
   if (soft > hard) throw new EngineUsageError(`--ulimit ${JSON.stringify(s)}: the soft limit exceeds the hard one`);
   return { type: m[1]!, soft, hard };
 }
@@ -128,8 +158,10 @@ export function parseUlimit(s: string): Ulimit {
 /** --device HOST[:CONTAINER[:PERMISSIONS]] (permissions: some of r, w, m; default rwm). */
 export function parseDevice(s: string): DeviceSpec {
   const parts = s.split(":");
-  if (parts.length > 3 || !isAbsolute(parts[0] ?? "")) throw new EngineUsageError(`--device ${JSON.stringify(s)}: want HOST-PATH[:CONTAINER-PATH[:PERMISSIONS]]`);
-  let container = parts[0]!, permissions = "rwm";
+  if (parts.length > 3 || !isAbsolute(parts[0] ?? ""))
+    throw new EngineUsageError(`--device ${JSON.stringify(s)}: want HOST-PATH[:CONTAINER-PATH[:PERMISSIONS]]`);
+  let container = parts[0]!,
+    permissions = "rwm";
   if (parts.length === 2 && /^[rwm]+$/.test(parts[1]!)) permissions = parts[1]!;
   else if (parts.length >= 2) container = parts[1]!;
   if (parts.length === 3) permissions = parts[2]!;
@@ -184,11 +216,14 @@ export function restartDelay(previous: number, ranMs: number): number {
 
 export function parseVolume(s: string): VolumeSpec {
   const parts = s.split(":");
-  if (parts.length < 2 || parts.length > 3) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: want HOST-PATH:CONTAINER-PATH[:ro|rw] or NAME:CONTAINER-PATH[:ro|rw]`);
+  if (parts.length < 2 || parts.length > 3)
+    throw new EngineUsageError(`--volume ${JSON.stringify(s)}: want HOST-PATH:CONTAINER-PATH[:ro|rw] or NAME:CONTAINER-PATH[:ro|rw]`);
   const [source, destination, mode = "rw"] = parts as [string, string, string?];
   const named = !isAbsolute(source);
   if (named && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(source)) {
-    throw new EngineUsageError(`--volume ${JSON.stringify(s)}: ${JSON.stringify(source)} is neither an absolute host path nor a volume name (letters, digits and _ . -, starting with a letter or digit)`);
+    throw new EngineUsageError(
+      `--volume ${JSON.stringify(s)}: ${JSON.stringify(source)} is neither an absolute host path nor a volume name (letters, digits and _ . -, starting with a letter or digit)`,
+    );
   }
   if (!isAbsolute(destination)) throw new EngineUsageError(`--volume ${JSON.stringify(s)}: the container path must be absolute`);
   if (destination === "/") throw new EngineUsageError(`--volume ${JSON.stringify(s)}: cannot mount over the container's /`);
@@ -206,7 +241,13 @@ const TMPFS_OPTION = /^(ro|rw|nosuid|suid|nodev|dev|noexec|exec|(size|mode|uid|g
 export function parseTmpfs(s: string): TmpfsSpec {
   const i = s.indexOf(":");
   const destination = i < 0 ? s : s.slice(0, i);
-  const opts = i < 0 ? [] : s.slice(i + 1).split(",").filter((o) => o !== "");
+  const opts =
+    i < 0
+      ? []
+      : s
+          .slice(i + 1)
+          .split(",")
+          .filter((o) => o !== "");
   if (!isAbsolute(destination)) throw new EngineUsageError(`--tmpfs ${JSON.stringify(s)}: the container path must be absolute`);
   for (const o of opts) if (!TMPFS_OPTION.test(o)) throw new EngineUsageError(`--tmpfs ${JSON.stringify(s)}: unknown option ${JSON.stringify(o)}`);
   return { destination: posix.normalize(destination), options: opts };
@@ -247,7 +288,9 @@ export function readSeccompProfile(file: string): LinuxSeccomp {
   if (p.defaultErrnoRet !== undefined) out.defaultErrnoRet = p.defaultErrnoRet;
   if (Array.isArray(p.architectures)) out.architectures = p.architectures;
   else if (Array.isArray(p.archMap)) {
-    out.architectures = (p.archMap as Array<{ architecture?: string; subArchitectures?: string[] }>).flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])]).filter((a) => typeof a === "string");
+    out.architectures = (p.archMap as Array<{ architecture?: string; subArchitectures?: string[] }>)
+      .flatMap((a) => [a.architecture, ...(a.subArchitectures ?? [])])
+      .filter((a) => typeof a === "string");
   }
   if (Array.isArray(p.flags)) out.flags = p.flags;
   if (Array.isArray(p.syscalls)) {
@@ -347,8 +390,12 @@ function hostDevices(): LinuxDevice[] {
       if (st.isDirectory()) walk(p);
       else if (st.isCharacterDevice() || st.isBlockDevice()) {
         out.push({
-          path: p, type: st.isCharacterDevice() ? "c" : "b", ...majorMinor(st.rdev),
-          fileMode: st.mode & 0o777, uid: st.uid, gid: st.gid,
+          path: p,
+          type: st.isCharacterDevice() ? "c" : "b",
+          ...majorMinor(st.rdev),
+          fileMode: st.mode & 0o777,
+          uid: st.uid,
+          gid: st.gid,
         });
       }
     }
@@ -366,7 +413,8 @@ const INIT_CANDIDATES = ["/usr/bin/tini-static", "/usr/bin/catatonit", "/usr/lib
 /** The init for --init: --init-path, else the first installed of Debian's static ones. */
 export function findInit(given?: string): string {
   if (given !== undefined) {
-    if (!given.startsWith("/") || !existsSync(given) || !statSync(given).isFile()) throw new EngineUsageError(`--init-path ${JSON.stringify(given)}: not an absolute path of a file`);
+    if (!given.startsWith("/") || !existsSync(given) || !statSync(given).isFile())
+      throw new EngineUsageError(`--init-path ${JSON.stringify(given)}: not an absolute path of a file`);
     return given;
   }
   const hit = INIT_CANDIDATES.find((c) => existsSync(c));
@@ -375,7 +423,9 @@ export function findInit(given?: string): string {
 }
 
 /** The cgroup resources the options ask for (run's flags; update's too). */
-export function optionResources(o: Pick<ContainerOptions, "memory" | "memorySwap" | "memoryReservation" | "cpus" | "cpuShares" | "cpusetCpus" | "cpusetMems" | "pidsLimit">): LinuxResources {
+export function optionResources(
+  o: Pick<ContainerOptions, "memory" | "memorySwap" | "memoryReservation" | "cpus" | "cpuShares" | "cpusetCpus" | "cpusetMems" | "pidsLimit">,
+): LinuxResources {
   const resources: LinuxResources = {};
   if (o.memory !== undefined || o.memorySwap !== undefined || o.memoryReservation !== undefined) {
     resources.memory = {
@@ -441,7 +491,8 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   };
   if (o.tty) {
     if (!proc.env.some((e) => e.startsWith("TERM="))) spec.process.env!.push("TERM=xterm");
-    const cols = process.stdout.columns, rows = process.stdout.rows;
+    const cols = process.stdout.columns,
+      rows = process.stdout.rows;
     if (cols && rows) spec.process.consoleSize = { width: cols, height: rows };
   }
   spec.root = { path: inp.rootfs, readonly: o.readOnly };
@@ -453,7 +504,11 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   );
   if (inp.networkFiles) {
     const f = inp.networkFiles;
-    for (const [dest, src] of [["/etc/resolv.conf", f.resolvConf], ["/etc/hosts", f.hosts], ["/etc/hostname", f.hostname]] as const) {
+    for (const [dest, src] of [
+      ["/etc/resolv.conf", f.resolvConf],
+      ["/etc/hosts", f.hosts],
+      ["/etc/hostname", f.hostname],
+    ] as const) {
       mounts.push({ destination: dest, type: "bind", source: src, options: ["rbind", "rprivate", "nosuid", "nodev", "noexec"] });
     }
   }
@@ -498,7 +553,9 @@ export function buildSpec(inp: BundleInput, proc: ImageProcess): Spec {
   if (o.privileged) {
     linux.maskedPaths = [];
     linux.readonlyPaths = [];
-    spec.mounts = spec.mounts!.map((m) => (m.destination === "/sys" || m.destination === "/sys/fs/cgroup" ? { ...m, options: (m.options ?? []).filter((x) => x !== "ro").concat("rw") } : m));
+    spec.mounts = spec.mounts!.map((m) =>
+      m.destination === "/sys" || m.destination === "/sys/fs/cgroup" ? { ...m, options: (m.options ?? []).filter((x) => x !== "ro").concat("rw") } : m,
+    );
     resources.devices = [{ allow: true, access: "rwm" }];
     const taken = new Set((linux.devices ?? []).map((d) => d.path));
     linux.devices = [...(linux.devices ?? []), ...hostDevices().filter((d) => !taken.has(d.path))];

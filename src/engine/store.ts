@@ -38,7 +38,13 @@ export interface ContainerRecordE {
   detach: boolean;
   /** name: a user-defined network (mode bridge), aliases: the container's other names on it. */
   network: {
-    mode: "none" | "host" | "bridge"; name?: string; aliases?: string[]; ips: string[]; gateway?: string; netnsPath?: string; ports?: PublishedPort[];
+    mode: "none" | "host" | "bridge";
+    name?: string;
+    aliases?: string[];
+    ips: string[];
+    gateway?: string;
+    netnsPath?: string;
+    ports?: PublishedPort[];
     /** More user-defined networks (network connect), joined at each start on eth1, eth2...; ips while it runs. */
     connected?: { name: string; aliases?: string[]; ips: string[] }[];
   };
@@ -67,7 +73,10 @@ export interface ContainerRecordE {
 }
 
 export class EngineError extends Error {
-  constructor(message: string, readonly exitCode = 125) {
+  constructor(
+    message: string,
+    readonly exitCode = 125,
+  ) {
     super(message);
   }
 }
@@ -89,7 +98,12 @@ export class ContainerStore {
   async withLock<T>(id: string, fn: () => Promise<T> | T): Promise<T> {
     const path = this.lockPath(id);
     mkdirSync(containersDir(this.paths), { recursive: true, mode: 0o700 });
-    return withRemovableLock(path, () => !existsSync(this.dir(id)), fn, () => new EngineError(`timed out waiting for the lock of container ${id.slice(0, 12)}`));
+    return withRemovableLock(
+      path,
+      () => !existsSync(this.dir(id)),
+      fn,
+      () => new EngineError(`timed out waiting for the lock of container ${id.slice(0, 12)}`),
+    );
   }
 
   newId(): string {
@@ -155,13 +169,15 @@ export class ContainerStore {
 
   /** Gives the container a new name (claimed under names.lock, as a new container's). */
   async rename(ref: string, name: string): Promise<ContainerRecordE> {
-    if (!NAME_RE.test(name)) throw new EngineError(`invalid container name ${JSON.stringify(name)}: use letters, digits and _ . - (starting with a letter or digit)`);
+    if (!NAME_RE.test(name))
+      throw new EngineError(`invalid container name ${JSON.stringify(name)}: use letters, digits and _ . - (starting with a letter or digit)`);
     const c = this.get(ref);
     if (c.name === name) throw new EngineError(`renaming a container with the same name as its current name (${name})`);
     const lock = await acquireLock(join(containersDir(this.paths), "names.lock"), "exclusive");
     try {
       const other = this.list().find((x) => x.name === name);
-      if (other) throw new EngineError(`the container name "${name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`);
+      if (other)
+        throw new EngineError(`the container name "${name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`);
       return await this.withLock(c.id, () => {
         const cur = this.load(c.id);
         if (!cur) throw new EngineError(`no such container: ${ref}`);
@@ -180,7 +196,8 @@ export class ContainerStore {
     const lock = await acquireLock(join(containersDir(this.paths), "names.lock"), "exclusive");
     try {
       const other = this.list().find((c) => c.name === rec.name);
-      if (other) throw new EngineError(`the container name "${rec.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`);
+      if (other)
+        throw new EngineError(`the container name "${rec.name}" is already in use by container ${other.id.slice(0, 12)}: remove it or choose another name`);
       mkdirSync(this.dir(rec.id), { mode: 0o700 });
       this.save(rec);
     } finally {
@@ -189,8 +206,50 @@ export class ContainerStore {
   }
 }
 
-const ADJECTIVES = ["brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nimble", "proud", "quiet", "sharp", "swift", "tender", "vivid", "wise", "zesty", "bold"];
-const NOUNS = ["anchor", "buoy", "cargo", "dock", "ferry", "harbor", "jetty", "keel", "mast", "pier", "quay", "raft", "sail", "skiff", "tide", "wharf", "hull", "oar", "port", "reef"];
+const ADJECTIVES = [
+  "brave",
+  "calm",
+  "eager",
+  "fond",
+  "gentle",
+  "happy",
+  "jolly",
+  "keen",
+  "lucid",
+  "merry",
+  "nimble",
+  "proud",
+  "quiet",
+  "sharp",
+  "swift",
+  "tender",
+  "vivid",
+  "wise",
+  "zesty",
+  "bold",
+];
+const NOUNS = [
+  "anchor",
+  "buoy",
+  "cargo",
+  "dock",
+  "ferry",
+  "harbor",
+  "jetty",
+  "keel",
+  "mast",
+  "pier",
+  "quay",
+  "raft",
+  "sail",
+  "skiff",
+  "tide",
+  "wharf",
+  "hull",
+  "oar",
+  "port",
+  "reef",
+];
 
 export function randomName(): string {
   const b = randomBytes(3);

@@ -28,7 +28,10 @@ export function versionInfo(): object {
   return {
     Client: { Platform: { Name: "berth" }, ...common, DefaultAPIVersion: API_VERSION, Runtime: `bun ${Bun.version}`, Context: "default" },
     Server: {
-      Platform: { Name: "berth (daemonless)" }, ...common, MinAPIVersion: API_VERSION, Components: [{ Name: "Engine", Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, Os: "linux", Arch: goArch() } }],
+      Platform: { Name: "berth (daemonless)" },
+      ...common,
+      MinAPIVersion: API_VERSION,
+      Components: [{ Name: "Engine", Version: ENGINE_VERSION, Details: { ApiVersion: API_VERSION, Os: "linux", Arch: goArch() } }],
     },
   };
 }
@@ -38,20 +41,37 @@ export function systemInfo(e: Engine): object {
   const st = cs.map((c) => e.status(c));
   const cgroup2 = (() => {
     try {
-      return readFileSync("/proc/self/mountinfo", "utf8").split("\n").some((l) => / \/sys\/fs\/cgroup - cgroup2 /.test(l));
+      return readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .some((l) => / \/sys\/fs\/cgroup - cgroup2 /.test(l));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return false; // no /proc: nothing mounted that it can see
       throw e;
     }
   })();
   return {
-    ID: "", Name: hostname(), ServerVersion: ENGINE_VERSION,
-    Containers: cs.length, ContainersRunning: st.filter((s) => s === "running").length, ContainersPaused: st.filter((s) => s === "paused").length,
+    ID: "",
+    Name: hostname(),
+    ServerVersion: ENGINE_VERSION,
+    Containers: cs.length,
+    ContainersRunning: st.filter((s) => s === "running").length,
+    ContainersPaused: st.filter((s) => s === "paused").length,
     ContainersStopped: st.filter((s) => s === "exited" || s === "created").length,
-    Images: e.images.list().length, Driver: e.snapshots.mode === "overlay" ? "overlay2" : "vfs", DockerRootDir: e.paths.root,
-    KernelVersion: release(), OperatingSystem: osName(), OSType: "linux", Architecture: arch() === "x64" ? "x86_64" : arch(),
-    NCPU: cpus().length, MemTotal: totalmem(), CgroupDriver: "cgroupfs", CgroupVersion: cgroup2 ? "2" : "1",
-    LoggingDriver: "json-file", DefaultRuntime: "berth", Runtimes: { berth: { path: process.execPath } },
-    SecurityOptions: ["name=seccomp,profile=builtin"], Volumes: e.volumes.list().length,
+    Images: e.images.list().length,
+    Driver: e.snapshots.mode === "overlay" ? "overlay2" : "vfs",
+    DockerRootDir: e.paths.root,
+    KernelVersion: release(),
+    OperatingSystem: osName(),
+    OSType: "linux",
+    Architecture: arch() === "x64" ? "x86_64" : arch(),
+    NCPU: cpus().length,
+    MemTotal: totalmem(),
+    CgroupDriver: "cgroupfs",
+    CgroupVersion: cgroup2 ? "2" : "1",
+    LoggingDriver: "json-file",
+    DefaultRuntime: "berth",
+    Runtimes: { berth: { path: process.execPath } },
+    SecurityOptions: ["name=seccomp,profile=builtin"],
+    Volumes: e.volumes.list().length,
   };
 }

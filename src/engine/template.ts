@@ -39,8 +39,18 @@ type Arg =
   | { k: "ident"; name: string; pos: number; end: number }
   | { k: "pipe"; pipe: Pipe; fields: string[]; pos: number; end: number };
 
-interface Cmd { args: Arg[]; pos: number; end: number }
-interface Pipe { decl: string[]; assign: boolean; cmds: Cmd[]; pos: number; end: number }
+interface Cmd {
+  args: Arg[];
+  pos: number;
+  end: number;
+}
+interface Pipe {
+  decl: string[];
+  assign: boolean;
+  cmds: Cmd[];
+  pos: number;
+  end: number;
+}
 
 type Node =
   | { k: "text"; v: string }
@@ -50,9 +60,19 @@ type Node =
   | Control<"range">
   | { k: "break" | "continue"; pos: number };
 
-interface Control<K> { k: K; pipe: Pipe; list: Node[]; else: Node[] | undefined }
+interface Control<K> {
+  k: K;
+  pipe: Pipe;
+  list: Node[];
+  else: Node[] | undefined;
+}
 
-interface Tok { t: "space" | "str" | "num" | "bool" | "nil" | "dot" | "field" | "var" | "ident" | "(" | ")" | "|" | ":=" | "=" | ","; v: string; pos: number; end: number }
+interface Tok {
+  t: "space" | "str" | "num" | "bool" | "nil" | "dot" | "field" | "var" | "ident" | "(" | ")" | "|" | ":=" | "=" | ",";
+  v: string;
+  pos: number;
+  end: number;
+}
 
 export interface Template {
   src: string;
@@ -124,9 +144,13 @@ function lexAction(src: string, from: number, to: number): Tok[] {
       if (!text || text === "+" || text === "-" || text === ".") throw parseError(src, start, `unexpected ${JSON.stringify(c)} in command`);
       i += text.length;
       const clean = text.replace(/_/g, "");
-      const v = /^[+-]?0[oO]/.test(clean) ? parseInt(clean.replace(/0[oO]/, ""), 8) * (clean.startsWith("-") ? -1 : 1)
-        : /^[+-]?0[bB]/.test(clean) ? parseInt(clean.replace(/0[bB]/, ""), 2) * (clean.startsWith("-") ? -1 : 1)
-        : /^[+-]?0\d/.test(clean) ? parseInt(clean, 8) : Number(clean);
+      const v = /^[+-]?0[oO]/.test(clean)
+        ? parseInt(clean.replace(/0[oO]/, ""), 8) * (clean.startsWith("-") ? -1 : 1)
+        : /^[+-]?0[bB]/.test(clean)
+          ? parseInt(clean.replace(/0[bB]/, ""), 2) * (clean.startsWith("-") ? -1 : 1)
+          : /^[+-]?0\d/.test(clean)
+            ? parseInt(clean, 8)
+            : Number(clean);
       if (!Number.isFinite(v)) throw parseError(src, start, `bad number syntax: ${JSON.stringify(text)}`);
       toks.push({ t: "num", v: String(v), pos: start, end: i });
     } else if (/[A-Za-z_]/.test(c)) {
@@ -301,12 +325,24 @@ class Parser {
     const t = this.toks[this.i++]!;
     let a: Arg;
     switch (t.t) {
-      case "str": a = { k: "str", v: t.v, pos: t.pos, end: t.end }; break;
-      case "num": a = { k: "num", v: Number(t.v), pos: t.pos, end: t.end }; break;
-      case "bool": a = { k: "bool", v: t.v === "true", pos: t.pos, end: t.end }; break;
-      case "nil": a = { k: "nil", pos: t.pos, end: t.end }; break;
-      case "dot": a = { k: "dot", pos: t.pos, end: t.end }; break;
-      case "field": a = { k: "field", fields: [t.v], pos: t.pos, end: t.end }; break;
+      case "str":
+        a = { k: "str", v: t.v, pos: t.pos, end: t.end };
+        break;
+      case "num":
+        a = { k: "num", v: Number(t.v), pos: t.pos, end: t.end };
+        break;
+      case "bool":
+        a = { k: "bool", v: t.v === "true", pos: t.pos, end: t.end };
+        break;
+      case "nil":
+        a = { k: "nil", pos: t.pos, end: t.end };
+        break;
+      case "dot":
+        a = { k: "dot", pos: t.pos, end: t.end };
+        break;
+      case "field":
+        a = { k: "field", fields: [t.v], pos: t.pos, end: t.end };
+        break;
       case "var":
         this.checkVar(t.v, t.pos);
         a = { k: "var", name: t.v, fields: [], pos: t.pos, end: t.end };
@@ -456,9 +492,15 @@ function fmtV(v: unknown): string {
   if (typeof v === "boolean") return String(v);
   if (Array.isArray(v)) return `[${v.map(fmtV).join(" ")}]`;
   if (typeof v === "function") return "<func>";
-  if (isStruct(v)) return `{${Object.keys(v).map((k) => fmtV(v[k])).join(" ")}}`;
+  if (isStruct(v))
+    return `{${Object.keys(v)
+      .map((k) => fmtV(v[k]))
+      .join(" ")}}`;
   const m = v as Record<string, unknown>;
-  return `map[${Object.keys(m).sort().map((k) => `${k}:${fmtV(m[k])}`).join(" ")}]`;
+  return `map[${Object.keys(m)
+    .sort()
+    .map((k) => `${k}:${fmtV(m[k])}`)
+    .join(" ")}]`;
 }
 function fmtNumber(n: number): string {
   if (Number.isInteger(n) && Math.abs(n) < 1e21) return String(n);
@@ -489,7 +531,8 @@ function basicKind(v: unknown): "bool" | "int" | "float" | "string" | "nil" | "o
 }
 
 function eqPair(a: unknown, b: unknown): boolean {
-  const ka = basicKind(a), kb = basicKind(b);
+  const ka = basicKind(a),
+    kb = basicKind(b);
   const num = (k: string) => k === "int" || k === "float";
   if (ka === "other" || kb === "other") {
     if (ka === "nil" || kb === "nil") return false;
@@ -501,7 +544,8 @@ function eqPair(a: unknown, b: unknown): boolean {
   return a === b;
 }
 function ltPair(a: unknown, b: unknown): boolean {
-  const ka = basicKind(a), kb = basicKind(b);
+  const ka = basicKind(a),
+    kb = basicKind(b);
   const num = (k: string) => k === "int" || k === "float";
   if (num(ka) && num(kb)) return (a as number) < (b as number);
   if (ka === "string" && kb === "string") return (a as string) < (b as string);
@@ -516,42 +560,79 @@ function goQuote(s: string): string {
 /** fmt.Sprintf for the common verbs: %v %s %d %q %x %X %o %b %f %e %g %t %c %T %%, with flags, width and precision. */
 export function sprintf(format: string, args: unknown[]): string {
   let ai = 0;
-  return format.replace(/%([-+# 0]*)(\d+|\*)?(?:\.(\d+|\*)?)?([a-zA-Z%])/g, (_m, flags: string, w: string | undefined, p: string | undefined, verb: string) => {
-    if (verb === "%") return "%";
-    let width = w === "*" ? Number(args[ai++]) : w !== undefined ? Number(w) : undefined;
-    const prec = p === "*" ? Number(args[ai++]) : p !== undefined ? Number(p) : _m.includes(".") ? 0 : undefined;
-    if (ai >= args.length) return `%!${verb}(MISSING)`;
-    const a = args[ai++];
-    let s: string;
-    switch (verb) {
-      case "v": s = a === undefined || a === null ? "<nil>" : flags.includes("#") && typeof a === "string" ? goQuote(a) : fmtV(a); break;
-      case "s": s = typeof a === "string" ? a : fmtV(a); if (prec !== undefined) s = s.slice(0, prec); break;
-      case "q": s = typeof a === "string" ? goQuote(a) : typeof a === "number" ? `'${String.fromCodePoint(a)}'` : `%!q(${goType(a)}=${fmtV(a)})`; break;
-      case "d": s = typeof a === "number" && Number.isInteger(a) ? (flags.includes("+") && a >= 0 ? "+" : "") + String(a) : `%!d(${goType(a)}=${fmtV(a)})`; break;
-      case "x": case "X": {
-        s = typeof a === "number" ? Math.trunc(a).toString(16) : typeof a === "string" ? Buffer.from(a).toString("hex") : `%!${verb}(${goType(a)}=${fmtV(a)})`;
-        if (verb === "X") s = s.toUpperCase();
-        if (flags.includes("#") && typeof a === "number") s = (verb === "x" ? "0x" : "0X") + s;
-        break;
+  return (
+    format.replace(/%([-+# 0]*)(\d+|\*)?(?:\.(\d+|\*)?)?([a-zA-Z%])/g, (_m, flags: string, w: string | undefined, p: string | undefined, verb: string) => {
+      if (verb === "%") return "%";
+      let width = w === "*" ? Number(args[ai++]) : w !== undefined ? Number(w) : undefined;
+      const prec = p === "*" ? Number(args[ai++]) : p !== undefined ? Number(p) : _m.includes(".") ? 0 : undefined;
+      if (ai >= args.length) return `%!${verb}(MISSING)`;
+      const a = args[ai++];
+      let s: string;
+      switch (verb) {
+        case "v":
+          s = a === undefined || a === null ? "<nil>" : flags.includes("#") && typeof a === "string" ? goQuote(a) : fmtV(a);
+          break;
+        case "s":
+          s = typeof a === "string" ? a : fmtV(a);
+          if (prec !== undefined) s = s.slice(0, prec);
+          break;
+        case "q":
+          s = typeof a === "string" ? goQuote(a) : typeof a === "number" ? `'${String.fromCodePoint(a)}'` : `%!q(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "d":
+          s = typeof a === "number" && Number.isInteger(a) ? (flags.includes("+") && a >= 0 ? "+" : "") + String(a) : `%!d(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "x":
+        case "X": {
+          s =
+            typeof a === "number" ? Math.trunc(a).toString(16) : typeof a === "string" ? Buffer.from(a).toString("hex") : `%!${verb}(${goType(a)}=${fmtV(a)})`;
+          if (verb === "X") s = s.toUpperCase();
+          if (flags.includes("#") && typeof a === "number") s = (verb === "x" ? "0x" : "0X") + s;
+          break;
+        }
+        case "o":
+          s = typeof a === "number" ? Math.trunc(a).toString(8) : `%!o(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "b":
+          s = typeof a === "number" ? Math.trunc(a).toString(2) : `%!b(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "f":
+        case "F":
+          s = typeof a === "number" ? a.toFixed(prec ?? 6) : `%!f(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "e":
+          s = typeof a === "number" ? a.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, "e$10$2") : `%!e(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "g":
+          s = typeof a === "number" ? (prec !== undefined ? String(Number(a.toPrecision(prec))) : fmtNumber(a)) : `%!g(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "t":
+          s = typeof a === "boolean" ? String(a) : `%!t(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "c":
+          s = typeof a === "number" ? String.fromCodePoint(a) : `%!c(${goType(a)}=${fmtV(a)})`;
+          break;
+        case "T":
+          s = goType(a);
+          break;
+        default:
+          s = `%!${verb}(${goType(a)}=${fmtV(a)})`;
       }
-      case "o": s = typeof a === "number" ? Math.trunc(a).toString(8) : `%!o(${goType(a)}=${fmtV(a)})`; break;
-      case "b": s = typeof a === "number" ? Math.trunc(a).toString(2) : `%!b(${goType(a)}=${fmtV(a)})`; break;
-      case "f": case "F": s = typeof a === "number" ? a.toFixed(prec ?? 6) : `%!f(${goType(a)}=${fmtV(a)})`; break;
-      case "e": s = typeof a === "number" ? a.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, "e$10$2") : `%!e(${goType(a)}=${fmtV(a)})`; break;
-      case "g": s = typeof a === "number" ? (prec !== undefined ? String(Number(a.toPrecision(prec))) : fmtNumber(a)) : `%!g(${goType(a)}=${fmtV(a)})`; break;
-      case "t": s = typeof a === "boolean" ? String(a) : `%!t(${goType(a)}=${fmtV(a)})`; break;
-      case "c": s = typeof a === "number" ? String.fromCodePoint(a) : `%!c(${goType(a)}=${fmtV(a)})`; break;
-      case "T": s = goType(a); break;
-      default: s = `%!${verb}(${goType(a)}=${fmtV(a)})`;
-    }
-    if (width !== undefined && s.length < width) {
-      if (flags.includes("-")) s = s.padEnd(width);
-      else if (flags.includes("0") && /[dxXobfeg]/.test(verb)) s = s.startsWith("-") ? "-" + s.slice(1).padStart(width - 1, "0") : s.padStart(width, "0");
-      else s = s.padStart(width);
-    }
-    width = undefined;
-    return s;
-  }) + (ai < args.length ? `%!(EXTRA ${args.slice(ai).map((a) => `${goType(a)}=${fmtV(a)}`).join(", ")})` : "");
+      if (width !== undefined && s.length < width) {
+        if (flags.includes("-")) s = s.padEnd(width);
+        else if (flags.includes("0") && /[dxXobfeg]/.test(verb)) s = s.startsWith("-") ? "-" + s.slice(1).padStart(width - 1, "0") : s.padStart(width, "0");
+        else s = s.padStart(width);
+      }
+      width = undefined;
+      return s;
+    }) +
+    (ai < args.length
+      ? `%!(EXTRA ${args
+          .slice(ai)
+          .map((a) => `${goType(a)}=${fmtV(a)}`)
+          .join(", ")})`
+      : "")
+  );
 }
 
 function sprint(args: unknown[]): string {
@@ -620,7 +701,12 @@ const FUNCS: Record<string, Fn> = {
   gt: ([a, b]) => !ltPair(a, b) && !eqPair(a, b),
   ge: ([a, b]) => !ltPair(a, b),
   html: (a) => sprint(a).replace(/[&<>"'\0]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;", "\0": "\uFFFD" })[c]!),
-  js: (a) => sprint(a).replace(/[\\'"<>&=\n\r\t]/g, (c) => ({ "\\": "\\\\", "'": "\\'", '"': "\\\"", "<": "\\u003C", ">": "\\u003E", "&": "\\u0026", "=": "\\u003D", "\n": "\\n", "\r": "\\r", "\t": "\\t" })[c]!),
+  js: (a) =>
+    sprint(a).replace(
+      /[\\'"<>&=\n\r\t]/g,
+      (c) =>
+        ({ "\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C", ">": "\\u003E", "&": "\\u0026", "=": "\\u003D", "\n": "\\n", "\r": "\\r", "\t": "\\t" })[c]!,
+    ),
   urlquery: (a) => encodeURIComponent(sprint(a)).replace(/%20/g, "+"),
   call: ([f, ...a]) => {
     if (typeof f !== "function") throw new FuncError(`non-function of type ${goType(f)}`);
@@ -633,7 +719,8 @@ const FUNCS: Record<string, Fn> = {
     return a.map(fmtV).join(strOf(sep, "join"));
   },
   split: ([s, sep]) => {
-    const str = strOf(s, "split"), p = strOf(sep, "split");
+    const str = strOf(s, "split"),
+      p = strOf(sep, "split");
     return p === "" ? [...str] : str.split(p);
   },
   title: ([s]) => title(strOf(s, "title")),
@@ -659,7 +746,10 @@ export interface ExecOptions {
 
 class Exec {
   private vars: Array<[string, unknown]> = [];
-  constructor(readonly t: Template, readonly opts: ExecOptions) {}
+  constructor(
+    readonly t: Template,
+    readonly opts: ExecOptions,
+  ) {}
 
   private fail(node: { pos: number; end: number; from?: number }, msg: string): never {
     const src = this.t.src;
@@ -679,7 +769,9 @@ class Exec {
     let out = "";
     for (const n of nodes) {
       switch (n.k) {
-        case "text": out += n.v; break;
+        case "text":
+          out += n.v;
+          break;
         case "action": {
           const v = this.pipe(n.pipe, dot);
           if (n.pipe.decl.length === 0) out += printValue(v);
@@ -694,9 +786,13 @@ class Exec {
           this.vars.length = mark;
           break;
         }
-        case "range": out += this.range(n, dot); break;
-        case "break": throw new Break();
-        case "continue": throw new Continue();
+        case "range":
+          out += this.range(n, dot);
+          break;
+        case "break":
+          throw new Break();
+        case "continue":
+          throw new Continue();
       }
     }
     return out;
@@ -708,7 +804,10 @@ class Exec {
     const v = this.pipe({ ...p, decl: [] }, dot);
     let entries: Array<[unknown, unknown]>;
     if (Array.isArray(v)) entries = v.map((x, i) => [i, x]);
-    else if (isMap(v)) entries = Object.keys(v).sort().map((k) => [k, v[k]]);
+    else if (isMap(v))
+      entries = Object.keys(v)
+        .sort()
+        .map((k) => [k, v[k]]);
     else if (typeof v === "number" && Number.isInteger(v)) entries = Array.from({ length: Math.max(0, v) }, (_, i) => [i, i]);
     else if (v === undefined || v === null) entries = [];
     else this.fail(p, `range can't iterate over ${fmtV(v)}`);
@@ -776,8 +875,26 @@ class Exec {
     const args = rest.map((a) => this.arg(a, dot));
     if (final) args.push(final.v);
     const want: Record<string, [number, number]> = {
-      not: [1, 1], len: [1, 1], index: [1, Infinity], slice: [1, 4], printf: [1, Infinity], ne: [2, 2], lt: [2, 2], le: [2, 2], gt: [2, 2], ge: [2, 2], eq: [1, Infinity],
-      json: [1, 1], join: [2, 2], split: [2, 2], title: [1, 1], upper: [1, 1], lower: [1, 1], pad: [3, 3], truncate: [2, 2], call: [1, Infinity],
+      not: [1, 1],
+      len: [1, 1],
+      index: [1, Infinity],
+      slice: [1, 4],
+      printf: [1, Infinity],
+      ne: [2, 2],
+      lt: [2, 2],
+      le: [2, 2],
+      gt: [2, 2],
+      ge: [2, 2],
+      eq: [1, Infinity],
+      json: [1, 1],
+      join: [2, 2],
+      split: [2, 2],
+      title: [1, 1],
+      upper: [1, 1],
+      lower: [1, 1],
+      pad: [3, 3],
+      truncate: [2, 2],
+      call: [1, Infinity],
     };
     const w = want[name];
     if (w && (args.length < w[0] || args.length > w[1])) {
@@ -793,11 +910,18 @@ class Exec {
 
   private arg(a: Arg, dot: unknown): unknown {
     switch (a.k) {
-      case "str": case "num": case "bool": return a.v;
-      case "nil": return null;
-      case "dot": return dot;
-      case "ident": return this.call(a.name, { args: [a], pos: a.pos, end: a.end }, [], dot, undefined);
-      default: return this.chain(a, dot, []);
+      case "str":
+      case "num":
+      case "bool":
+        return a.v;
+      case "nil":
+        return null;
+      case "dot":
+        return dot;
+      case "ident":
+        return this.call(a.name, { args: [a], pos: a.pos, end: a.end }, [], dot, undefined);
+      default:
+        return this.chain(a, dot, []);
     }
   }
 

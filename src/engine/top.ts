@@ -10,7 +10,9 @@ import { EngineError } from "./store.ts";
 /** CPU time as ps shows it: [DD-]HH:MM:SS. */
 function cpuTime(seconds: number): string {
   const s = Math.floor(seconds);
-  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  const d = Math.floor(s / 86400),
+    h = Math.floor((s % 86400) / 3600),
+    m = Math.floor((s % 3600) / 60);
   const hms = `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
   return d > 0 ? `${d}-${hms}` : hms;
 }
@@ -53,8 +55,14 @@ function topRow(pid: number, now: number, bootTime: number, hz: number): Omit<To
     const today = new Date(now * 1000).toDateString() === at.toDateString();
     const stime = today ? at.toTimeString().slice(0, 5) : at.toDateString().slice(4, 10);
     return {
-      uid, pid, ppid: Number(f[1]), c: Math.floor((cpu / Math.max(now - started, 1e-3)) * 100), stime,
-      tty: ttyName(Number(f[4])), time: cpuTime(cpu), cmd: cmdline || `[${comm}]`,
+      uid,
+      pid,
+      ppid: Number(f[1]),
+      c: Math.floor((cpu / Math.max(now - started, 1e-3)) * 100),
+      stime,
+      tty: ttyName(Number(f[4])),
+      time: cpuTime(cpu),
+      cmd: cmdline || `[${comm}]`,
     };
   } catch (err) {
     // the process has exited meanwhile

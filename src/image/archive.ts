@@ -7,7 +7,19 @@
 //  - export to an OCI layout directory or tar (with a docker-style
 //    manifest.json too, so `docker load` takes it).
 // Every blob is verified; a mismatch stores nothing.
-import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, copyFileSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  copyFileSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, join, posix } from "node:path";
 import tar from "tar-stream";
 import { checkDigest, digestHex, DigestMismatchError, sha256 } from "./digest.ts";
@@ -15,10 +27,7 @@ import { detectCompression, entryPath, fileHead, layerDiffId, resolveInRoot, unp
 import { hostPlatform, parseConfig, parseManifest, selectPlatform } from "./manifest.ts";
 import { familiarReference, formatReference, parseReference, ReferenceError as BadReference } from "./reference.ts";
 import type { Ingest, ImageStore } from "./store.ts";
-import {
-  ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, MediaType,
-  type Descriptor, type ImageIndex, type ImageManifest, type Platform,
-} from "./types.ts";
+import { ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, MediaType, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from "./types.ts";
 
 export interface ImportOptions {
   /** Repository for images the archive names only by tag, or not at all (default localhost/<file name>). */
@@ -35,7 +44,11 @@ export interface ImportedImage {
 const TAG_RE = /^[\w][\w.-]{0,127}$/;
 
 function defaultRepository(path: string): string {
-  const b = basename(path).replace(/\.(tar|tar\.gz|tgz|oci)$/i, "").toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[._-]+|[._-]+$/g, "");
+  const b = basename(path)
+    .replace(/\.(tar|tar\.gz|tgz|oci)$/i, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[._-]+|[._-]+$/g, "");
   return `localhost/${b || "imported"}`;
 }
 
@@ -197,7 +210,8 @@ async function importDockerSave(store: ImageStore, dir: string, repo: string, or
         }
         layers.push({
           mediaType: comp === "gzip" ? MediaType.ociLayerGzip : comp === "zstd" ? MediaType.ociLayerZstd : MediaType.ociLayer,
-          digest: r.digest, size: r.size,
+          digest: r.digest,
+          size: r.size,
         });
       }
       await tx.putBlob(configBytes, configDigest);
@@ -268,7 +282,9 @@ export async function exportImages(store: ImageStore, refs: string[], dest: stri
         annotations[ANNOTATION_REF_NAME] = r.tag ?? "latest";
       }
       index.manifests.push({
-        mediaType: img.record.mediaType, digest: img.digest, size: img.record.size,
+        mediaType: img.record.mediaType,
+        digest: img.digest,
+        size: img.record.size,
         platform: { os: img.config.os, architecture: img.config.architecture, ...(img.config.variant ? { variant: img.config.variant } : {}) },
         ...(name !== undefined ? { annotations } : {}),
       });
@@ -304,7 +320,9 @@ export async function packDirectory(dir: string, out: string): Promise<void> {
       const r = rel === "" ? name : posix.join(rel, name);
       const st = lstatSync(join(dir, r));
       if (st.isDirectory()) {
-        await new Promise<void>((res, rej) => pack.entry({ name: r + "/", type: "directory", mode: 0o755, mtime: new Date(0), uid: 0, gid: 0 }, (e) => (e ? rej(e) : res())));
+        await new Promise<void>((res, rej) =>
+          pack.entry({ name: r + "/", type: "directory", mode: 0o755, mtime: new Date(0), uid: 0, gid: 0 }, (e) => (e ? rej(e) : res())),
+        );
         await walk(r);
       } else if (st.isFile()) {
         await new Promise<void>((res, rej) => {

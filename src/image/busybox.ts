@@ -20,28 +20,35 @@ export interface BuiltImage {
 }
 
 /** Builds (or rebuilds, to the same digest) the busybox image and tags it `berth/busybox:latest`. */
-export async function makeBusyboxImage(
-  store: ImageStore,
-  opts: { busybox?: string; ref?: string } = {},
-): Promise<BuiltImage> {
+export async function makeBusyboxImage(store: ImageStore, opts: { busybox?: string; ref?: string } = {}): Promise<BuiltImage> {
   const bin = opts.busybox ?? "/bin/busybox";
   if (!existsSync(bin)) throw new Error(`${bin} not found: install Debian's busybox-static to build the built-in image`);
   const list = Bun.spawnSync([bin, "--list"], { stdout: "pipe", stderr: "pipe" });
   if (list.exitCode !== 0) throw new Error(`${bin} --list failed: ${list.stderr.toString().trim()}`);
-  const applets = [...new Set(list.stdout.toString().split("\n").map((s) => s.trim()))]
+  const applets = [
+    ...new Set(
+      list.stdout
+        .toString()
+        .split("\n")
+        .map((s) => s.trim()),
+    ),
+  ]
     .filter((a) => /^[A-Za-z0-9_.+\[\]-]+$/.test(a) && a !== "busybox" && a !== "." && a !== "..")
     .sort();
 
   const dir = (name: string, mode = 0o755): TarEntry => ({ header: { name: `${name}/`, type: "directory", mode, mtime: EPOCH, uid: 0, gid: 0 } });
   const file = (name: string, data: Uint8Array | string, mode = 0o644): TarEntry => ({
-    header: { name, type: "file", mode, mtime: EPOCH, uid: 0, gid: 0 }, data,
+    header: { name, type: "file", mode, mtime: EPOCH, uid: 0, gid: 0 },
+    data,
   });
   const entries: TarEntry[] = [
     dir("bin"),
     file("bin/busybox", readFileSync(bin), 0o755),
-    ...applets.map((a): TarEntry => ({
-      header: { name: `bin/${a}`, type: "symlink", linkname: "busybox", mode: 0o777, mtime: EPOCH, uid: 0, gid: 0 },
-    })),
+    ...applets.map(
+      (a): TarEntry => ({
+        header: { name: `bin/${a}`, type: "symlink", linkname: "busybox", mode: 0o777, mtime: EPOCH, uid: 0, gid: 0 },
+      }),
+    ),
     dir("dev"),
     dir("etc"),
     file("etc/group", "root:x:0:\nnogroup:x:65534:\n"),

@@ -36,7 +36,11 @@ export interface ImageProcess {
   volumes: string[];
 }
 
-interface GroupEntry { name: string; gid: number; members: string[] }
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
 
 function readImageFile(rootfs: string | undefined, path: string): string | undefined {
   if (rootfs === undefined) return undefined;
@@ -51,7 +55,6 @@ function readImageFile(rootfs: string | undefined, path: string): string | undef
     throw e;
   }
 }
-
 
 /** User names by uid from the image's (or container's) /etc/passwd, resolved inside ROOTFS. */
 export function userNames(rootfs: string): Map<number, string> {
@@ -75,7 +78,14 @@ export function parseGroup(text: string): GroupEntry[] {
     if (f.length < 3) continue;
     const gid = Number(f[2]);
     if (!Number.isInteger(gid)) continue;
-    out.push({ name: f[0]!, gid, members: (f[3] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "") });
+    out.push({
+      name: f[0]!,
+      gid,
+      members: (f[3] ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== ""),
+    });
   }
   return out;
 }
@@ -97,20 +107,31 @@ export function resolveUser(spec: string, rootfs: string | undefined): ProcessUs
   const passwd = passwdText === undefined ? [] : parsePasswd(passwdText);
   const groups = groupText === undefined ? [] : parseGroup(groupText);
 
-  let uid = 0, gid = 0, home = "/";
+  let uid = 0,
+    gid = 0,
+    home = "/";
   let name: string | undefined;
   const u = userPart === "" ? "0" : userPart;
   if (ID_RE.test(u)) {
     uid = Number(u);
     if (uid > MAX_ID) throw new Error(`user ${JSON.stringify(spec)}: uid ${u} out of range`);
     const e = passwd.find((p) => p.uid === uid);
-    if (e) { gid = e.gid; home = e.home; name = e.name; }
+    if (e) {
+      gid = e.gid;
+      home = e.home;
+      name = e.name;
+    }
   } else {
     const e = passwd.find((p) => p.name === u);
     if (!e) {
-      throw new Error(`unable to find user ${u}: no matching entries in ${passwdText === undefined ? "passwd file (the image has no /etc/passwd)" : "the image's /etc/passwd"}`);
+      throw new Error(
+        `unable to find user ${u}: no matching entries in ${passwdText === undefined ? "passwd file (the image has no /etc/passwd)" : "the image's /etc/passwd"}`,
+      );
     }
-    uid = e.uid; gid = e.gid; home = e.home; name = e.name;
+    uid = e.uid;
+    gid = e.gid;
+    home = e.home;
+    name = e.name;
   }
 
   let additionalGids: number[] = [];
@@ -121,7 +142,9 @@ export function resolveUser(spec: string, rootfs: string | undefined): ProcessUs
     } else {
       const g = groups.find((x) => x.name === groupPart);
       if (!g) {
-        throw new Error(`unable to find group ${groupPart}: no matching entries in ${groupText === undefined ? "group file (the image has no /etc/group)" : "the image's /etc/group"}`);
+        throw new Error(
+          `unable to find group ${groupPart}: no matching entries in ${groupText === undefined ? "group file (the image has no /etc/group)" : "the image's /etc/group"}`,
+        );
       }
       gid = g.gid;
     }
@@ -156,9 +179,7 @@ export function imageToProcess(image: ImageConfig, overrides: ProcessOverrides =
   const c = image.config ?? {};
   const clean = (a: string[] | null | undefined) => (a ?? []).filter((_, i, all) => !(all.length === 1 && all[0] === ""));
   const entrypoint = overrides.entrypoint !== undefined ? clean(overrides.entrypoint) : clean(c.Entrypoint);
-  const cmd = overrides.cmd !== undefined && overrides.cmd.length > 0
-    ? overrides.cmd
-    : overrides.entrypoint !== undefined ? [] : clean(c.Cmd);
+  const cmd = overrides.cmd !== undefined && overrides.cmd.length > 0 ? overrides.cmd : overrides.entrypoint !== undefined ? [] : clean(c.Cmd);
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw new Error("no command specified: the image has no Entrypoint or Cmd, and none was given");
 

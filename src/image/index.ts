@@ -4,8 +4,14 @@ export { MediaType, ANNOTATION_REF_NAME, ANNOTATION_CONTAINERD_NAME, isIndexType
 export type { Descriptor, ImageConfig, ImageConfigConfig, ImageIndex, ImageManifest, Platform } from "./types.ts";
 export { sha256, chainIds, checkDigest, DigestMismatchError, DIGEST_RE } from "./digest.ts";
 export {
-  parseReference, formatReference, familiarReference, normalizeReference, repositoryName, ReferenceError,
-  DEFAULT_DOMAIN, DEFAULT_TAG,
+  parseReference,
+  formatReference,
+  familiarReference,
+  normalizeReference,
+  repositoryName,
+  ReferenceError,
+  DEFAULT_DOMAIN,
+  DEFAULT_TAG,
 } from "./reference.ts";
 export type { Reference } from "./reference.ts";
 export { parseManifest, parseConfig, selectPlatform, hostPlatform, parsePlatform, formatPlatform } from "./manifest.ts";

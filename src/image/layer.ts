@@ -22,8 +22,24 @@
 // character device, and the trusted.overlay.opaque=y xattr.
 import { createHash } from "node:crypto";
 import {
-  chmodSync, closeSync, constants, createReadStream, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readdirSync, readSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeSync, type Stats,
+  chmodSync,
+  closeSync,
+  constants,
+  createReadStream,
+  linkSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+  type Stats,
 } from "node:fs";
 import { posix } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
@@ -166,7 +182,9 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
   const tap = new ByteTap();
   const extract = tar.extract();
   const piped = (pipeline as unknown as (s: unknown[]) => Promise<void>)([input, ...stages, tap, extract]);
-  piped.catch(() => { /* reported below */ });
+  piped.catch(() => {
+    /* reported below */
+  });
 
   const written = new Set<string>(); // rel paths this layer created
   const dirTimes: Array<[string, Date]> = []; // rel paths
@@ -187,28 +205,29 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
   };
 
   /** Owner, mode, xattrs and (with T) times of the entry REL, through one descriptor of its parent. */
-  const applyMeta = (rel: string, h: Headers, isLink: boolean, name: string, t?: Date) => atEntry(rel, (path) => {
-    if (ownership) {
-      const uid = numericPax(h, "uid", h.uid) ?? 0;
-      const gid = numericPax(h, "gid", h.gid) ?? 0;
-      lchownSync(path, uid, gid);
-    }
-    if (!isLink && h.mode !== undefined) chmodSync(path, h.mode & 0o7777);
-    if (xattrs && h.pax) {
-      for (const [k, v] of Object.entries(h.pax)) {
-        if (!k.startsWith("SCHILY.xattr.")) continue;
-        const xname = k.slice("SCHILY.xattr.".length);
-        if (xname.startsWith("trusted.overlay.")) continue; // only berth decides overlay metadata
-        try {
-          lsetxattr(path, xname, Buffer.from(v, "latin1"));
-        } catch (e) {
-          if (e instanceof SysError && (e.code === "EOPNOTSUPP" || (isLink && e.code === "EPERM"))) continue;
-          throw new LayerError(name, `xattr ${xname}: ${(e as Error).message}`);
+  const applyMeta = (rel: string, h: Headers, isLink: boolean, name: string, t?: Date) =>
+    atEntry(rel, (path) => {
+      if (ownership) {
+        const uid = numericPax(h, "uid", h.uid) ?? 0;
+        const gid = numericPax(h, "gid", h.gid) ?? 0;
+        lchownSync(path, uid, gid);
+      }
+      if (!isLink && h.mode !== undefined) chmodSync(path, h.mode & 0o7777);
+      if (xattrs && h.pax) {
+        for (const [k, v] of Object.entries(h.pax)) {
+          if (!k.startsWith("SCHILY.xattr.")) continue;
+          const xname = k.slice("SCHILY.xattr.".length);
+          if (xname.startsWith("trusted.overlay.")) continue; // only berth decides overlay metadata
+          try {
+            lsetxattr(path, xname, Buffer.from(v, "latin1"));
+          } catch (e) {
+            if (e instanceof SysError && (e.code === "EOPNOTSUPP" || (isLink && e.code === "EPERM"))) continue;
+            throw new LayerError(name, `xattr ${xname}: ${(e as Error).message}`);
+          }
         }
       }
-    }
-    if (t) lutimesSync(path, t, t);
-  });
+      if (t) lutimesSync(path, t, t);
+    });
 
   try {
     try {
@@ -239,7 +258,11 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
         if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") continue; // removed, or no longer a directory
         throw e;
       }
-      try { utimesSync(`/proc/self/fd/${fd}`, t, t); } finally { closeSync(fd); }
+      try {
+        utimesSync(`/proc/self/fd/${fd}`, t, t);
+      } finally {
+        closeSync(fd);
+      }
     }
   } finally {
     top.close();
@@ -249,7 +272,9 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
   return { diffId, compression, entries };
 
   async function drain(s: AsyncIterable<unknown>): Promise<void> {
-    for await (const _ of s) { /* skip */ }
+    for await (const _ of s) {
+      /* skip */
+    }
   }
 
   async function handle(h: Headers, data: AsyncIterable<Buffer>): Promise<void> {
@@ -324,7 +349,7 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
       written.add(destRel);
       applyMeta(destRel, h, false, name);
       const mt = numericPax(h, "mtime", undefined);
-      dirTimes.push([destRel, mt !== undefined ? new Date(mt * 1000) : h.mtime ?? new Date(0)]);
+      dirTimes.push([destRel, mt !== undefined ? new Date(mt * 1000) : (h.mtime ?? new Date(0))]);
       return drain(data);
     }
 
@@ -384,7 +409,7 @@ export async function unpackLayer(source: string | Uint8Array, target: string, o
     }
     written.add(destRel);
     const mt = numericPax(h, "mtime", undefined);
-    applyMeta(destRel, h, type === "symlink", name, mt !== undefined ? new Date(mt * 1000) : h.mtime ?? new Date(0));
+    applyMeta(destRel, h, type === "symlink", name, mt !== undefined ? new Date(mt * 1000) : (h.mtime ?? new Date(0)));
   }
 }
 

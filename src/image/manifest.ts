@@ -1,10 +1,7 @@
 // Parsing and validation of manifests, indexes and configs (errors name the
 // field), and platform selection from an index.
 import { checkDigest } from "./digest.ts";
-import {
-  isIndexType, isManifestType, MediaType,
-  type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform,
-} from "./types.ts";
+import { isIndexType, isManifestType, MediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from "./types.ts";
 
 function fail(field: string, why: string): never {
   throw new Error(`${field}: ${why}`);
@@ -36,9 +33,7 @@ function checkDescriptor(v: unknown, field: string): Descriptor {
   return d as unknown as Descriptor;
 }
 
-export type ParsedManifest =
-  | { kind: "index"; mediaType: string; index: ImageIndex }
-  | { kind: "manifest"; mediaType: string; manifest: ImageManifest };
+export type ParsedManifest = { kind: "index"; mediaType: string; index: ImageIndex } | { kind: "manifest"; mediaType: string; manifest: ImageManifest };
 
 /**
  * Parses a manifest or index. `contentType` (from a registry or descriptor)
@@ -120,8 +115,7 @@ export function parsePlatform(s: string): Platform {
  */
 export function selectPlatform(index: ImageIndex, want: Platform, what = "index"): Descriptor {
   const candidates = index.manifests.filter(
-    (m) => isManifestType(m.mediaType) && m.platform !== undefined &&
-      m.platform.os === want.os && m.platform.architecture === want.architecture,
+    (m) => isManifestType(m.mediaType) && m.platform !== undefined && m.platform.os === want.os && m.platform.architecture === want.architecture,
   );
   const wantV = normVariant(want.architecture, want.variant);
   const exact = candidates.find((m) => normVariant(m.platform!.architecture, m.platform!.variant) === wantV);

@@ -12,9 +12,7 @@ import { formatReference, parseReference, type Reference } from "./reference.ts"
 import type { ImageStore, Ingest } from "./store.ts";
 import { MediaType, type Platform } from "./types.ts";
 
-export const MANIFEST_ACCEPT = [
-  MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerList, MediaType.dockerManifest,
-].join(", ");
+export const MANIFEST_ACCEPT = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerList, MediaType.dockerManifest].join(", ");
 
 export interface Credentials {
   username: string;
@@ -57,7 +55,10 @@ export interface RegistryOptions {
 }
 
 export class RegistryError extends Error {
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = "RegistryError";
   }
@@ -85,7 +86,11 @@ function normalizeAuthKey(key: string): string {
  * Credentials for a repository from an auth file ({"auths": {"host": {"auth":
  * base64("user:pass")}}}); the most specific key wins (host/ns/repo before host).
  */
-export function findCredentials(domain: string, path: string, opts: { authFile?: string; env?: Record<string, string | undefined> } = {}): Credentials | undefined {
+export function findCredentials(
+  domain: string,
+  path: string,
+  opts: { authFile?: string; env?: Record<string, string | undefined> } = {},
+): Credentials | undefined {
   const files = opts.authFile !== undefined ? [opts.authFile] : authFiles(opts.env ?? process.env);
   const wanted: string[] = [];
   const parts = path.split("/");
@@ -149,7 +154,10 @@ export class RegistryClient {
   private credsLoaded = false;
   private credsFromFile: Credentials | undefined;
 
-  constructor(domain: string, readonly opts: RegistryOptions = {}) {
+  constructor(
+    domain: string,
+    readonly opts: RegistryOptions = {},
+  ) {
     this.domain = domain;
     this.host = domain === "docker.io" ? "registry-1.docker.io" : domain;
     const insecure = opts.tlsVerify === false || (opts.insecureRegistries ?? []).includes(domain);
@@ -221,7 +229,10 @@ export class RegistryClient {
       u.searchParams.set("scope", ch.params.scope ?? `repository:${path}:pull`);
       const tr = await this.send(u.toString(), { headers: basic ? { Authorization: basic } : {}, timeout: true });
       if (tr.status === 401 || tr.status === 403) {
-        throw new RegistryError(`authentication refused by ${this.domain} for ${path}: the token server said HTTP ${tr.status}${creds ? " (check the credentials)" : " (no credentials given)"}`, tr.status);
+        throw new RegistryError(
+          `authentication refused by ${this.domain} for ${path}: the token server said HTTP ${tr.status}${creds ? " (check the credentials)" : " (no credentials given)"}`,
+          tr.status,
+        );
       }
       if (!tr.ok) throw new RegistryError(`${this.domain}: token request failed: HTTP ${tr.status}`, tr.status);
       const body = (await tr.json()) as { token?: string; access_token?: string };
@@ -231,7 +242,8 @@ export class RegistryClient {
       return;
     }
     if (ch?.scheme === "basic" || ch === undefined) {
-      if (!basic) throw new RegistryError(`authentication required by ${this.domain} for ${path}: no credentials (give credentials or log in to an auth file)`, 401);
+      if (!basic)
+        throw new RegistryError(`authentication required by ${this.domain} for ${path}: no credentials (give credentials or log in to an auth file)`, 401);
       if (this.authHeader === basic) throw new RegistryError(`authentication refused by ${this.domain} for ${path}: wrong user name or password`, 401);
       this.authHeader = basic;
       return;
@@ -240,7 +252,13 @@ export class RegistryClient {
   }
 
   /** GET with auth: on 401, authenticates once and retries. */
-  private async get(path: string, urlPath: string, headers: Record<string, string>, opts: { timeout?: boolean; redirect?: "follow" | "manual" } = {}, onRetry?: () => void): Promise<Response> {
+  private async get(
+    path: string,
+    urlPath: string,
+    headers: Record<string, string>,
+    opts: { timeout?: boolean; redirect?: "follow" | "manual" } = {},
+    onRetry?: () => void,
+  ): Promise<Response> {
     let authTried = false;
     for (;;) {
       const h: Record<string, string> = { ...headers };
@@ -254,14 +272,21 @@ export class RegistryClient {
       }
       if (res.status === 401 || (res.status === 403 && this.authHeader)) {
         await res.body?.cancel().catch(() => {});
-        throw new RegistryError(`authentication refused by ${this.domain} for ${path}: HTTP ${res.status}${this.authHeader?.startsWith("Basic") ? " (wrong user name or password)" : ""}`, res.status);
+        throw new RegistryError(
+          `authentication refused by ${this.domain} for ${path}: HTTP ${res.status}${this.authHeader?.startsWith("Basic") ? " (wrong user name or password)" : ""}`,
+          res.status,
+        );
       }
       return res;
     }
   }
 
   /** Fetches a manifest or index by tag or digest; verifies its digest. */
-  async manifest(path: string, reference: string, displayRef?: string): Promise<{ bytes: Buffer; digest: string; parsed: ParsedManifest; contentType: string }> {
+  async manifest(
+    path: string,
+    reference: string,
+    displayRef?: string,
+  ): Promise<{ bytes: Buffer; digest: string; parsed: ParsedManifest; contentType: string }> {
     const res = await this.get(path, `/v2/${path}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, { timeout: true });
     const shown = displayRef ?? `${this.domain}/${path}${reference.startsWith("sha256:") ? "@" : ":"}${reference}`;
     if (res.status === 404) {
@@ -378,13 +403,19 @@ export async function pullImage(store: ImageStore, ref: string, opts: RegistryOp
       }
       let done = 0;
       progress?.({ kind: b.kind, digest: b.digest, total: b.size, done, status: "downloading" });
-      await client.fetchBlob(tx, r.path, b.digest, (n) => {
-        done += n;
-        progress?.({ kind: b.kind, digest: b.digest, total: b.size, done, status: "downloading" });
-      }, () => {
-        done = 0;
-        progress?.({ kind: b.kind, digest: b.digest, total: b.size, done, status: "retrying" });
-      });
+      await client.fetchBlob(
+        tx,
+        r.path,
+        b.digest,
+        (n) => {
+          done += n;
+          progress?.({ kind: b.kind, digest: b.digest, total: b.size, done, status: "downloading" });
+        },
+        () => {
+          done = 0;
+          progress?.({ kind: b.kind, digest: b.digest, total: b.size, done, status: "retrying" });
+        },
+      );
       downloaded.push(b.digest);
       progress?.({ kind: b.kind, digest: b.digest, total: b.size, done, status: "done" });
     });

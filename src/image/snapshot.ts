@@ -167,10 +167,17 @@ export class Snapshotter {
       const lowerdirs = await ensureLayers(this.store, img, opts.onProgress);
       this.makeContainerDir(dir, containerId);
       try {
-        writeFileAtomic(join(dir, "meta.json"), JSON.stringify({
-          image: img.digest, ref: img.ref, layers: img.chainIds.map(digestHex),
-        }) + "\n");
-        const upper = join(dir, "upper"), work = join(dir, "work"), rootfs = join(dir, "rootfs");
+        writeFileAtomic(
+          join(dir, "meta.json"),
+          JSON.stringify({
+            image: img.digest,
+            ref: img.ref,
+            layers: img.chainIds.map(digestHex),
+          }) + "\n",
+        );
+        const upper = join(dir, "upper"),
+          work = join(dir, "work"),
+          rootfs = join(dir, "rootfs");
         mkdirSync(upper, { mode: 0o755 });
         mkdirSync(work, { mode: 0o700 });
         mkdirSync(rootfs, { mode: 0o755 });
@@ -226,7 +233,12 @@ export class Snapshotter {
     const dir = this.containerDir(containerId);
     const rootfs = join(dir, "rootfs");
     // a copied root file system is a plain directory: nothing to mount
-    if (!existsSync(join(dir, "upper")) && existsSync(rootfs) && (JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { mode?: string }).mode === "copy") return rootfs;
+    if (
+      !existsSync(join(dir, "upper")) &&
+      existsSync(rootfs) &&
+      (JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as { mode?: string }).mode === "copy"
+    )
+      return rootfs;
     if (!existsSync(join(dir, "upper"))) throw new Error(`container ${containerId} has no root filesystem (${dir})`);
     if (mountsUnder(dir).includes(rootfs)) return rootfs;
     return this.store.withSharedGcLock(async () => {

@@ -14,8 +14,19 @@
 // so again, also in a store an older berth made.
 import { createHash, randomBytes } from "node:crypto";
 import {
-  chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync,
-  statSync, writeSync, createReadStream,
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+  createReadStream,
 } from "node:fs";
 import { join } from "node:path";
 import { chainIds, checkDigest, digestHex, DigestMismatchError, sha256 } from "./digest.ts";
@@ -76,11 +87,7 @@ export class Ingest {
     if (!had) this.added.add(r.digest);
     return r;
   }
-  async putBlobStream(
-    src: AsyncIterable<Uint8Array>,
-    expected?: string,
-    onBytes?: (n: number) => void,
-  ): Promise<{ digest: string; size: number }> {
+  async putBlobStream(src: AsyncIterable<Uint8Array>, expected?: string, onBytes?: (n: number) => void): Promise<{ digest: string; size: number }> {
     const had = expected !== undefined && this.store.hasBlob(expected);
     const r = await this.store.putBlobStream(src, expected, onBytes);
     if (!had) this.added.add(r.digest);
@@ -105,7 +112,9 @@ export class ImageStore {
     let names: string[];
     try {
       mkdirSync(this.root, { recursive: true, mode: STORE_DIR_MODE });
-      names = readdirSync(this.root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(this.root, d.name));
+      names = readdirSync(this.root, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => join(this.root, d.name));
     } catch (e) {
       // not this user's to make or read (a read-only store is read where it is)
       const code = (e as NodeJS.ErrnoException).code;
@@ -123,13 +132,27 @@ export class ImageStore {
     }
   }
 
-  get blobsDir(): string { return join(this.root, "blobs", "sha256"); }
-  get layersDir(): string { return join(this.root, "layers"); }
-  get containersDir(): string { return join(this.root, "containers"); }
-  get tmpDir(): string { return join(this.root, "tmp"); }
-  private get indexPath(): string { return join(this.root, "images.json"); }
-  private get indexLock(): string { return join(this.root, "images.lock"); }
-  private get gcLock(): string { return join(this.root, "gc.lock"); }
+  get blobsDir(): string {
+    return join(this.root, "blobs", "sha256");
+  }
+  get layersDir(): string {
+    return join(this.root, "layers");
+  }
+  get containersDir(): string {
+    return join(this.root, "containers");
+  }
+  get tmpDir(): string {
+    return join(this.root, "tmp");
+  }
+  private get indexPath(): string {
+    return join(this.root, "images.json");
+  }
+  private get indexLock(): string {
+    return join(this.root, "images.lock");
+  }
+  private get gcLock(): string {
+    return join(this.root, "gc.lock");
+  }
 
   /** A fresh path under root/tmp (same filesystem as the blobs, so rename works). */
   tempPath(prefix: string): string {
@@ -165,15 +188,16 @@ export class ImageStore {
       if (actual !== expected) throw new DigestMismatchError(expected, actual);
       return { digest: expected, size: bytes.length };
     }
-    return this.putBlobStream((async function* () { yield bytes; })(), expected);
+    return this.putBlobStream(
+      (async function* () {
+        yield bytes;
+      })(),
+      expected,
+    );
   }
 
   /** Streams a blob into the store: temp file, hash on the way, rename only when the digest matches. */
-  async putBlobStream(
-    src: AsyncIterable<Uint8Array>,
-    expected?: string,
-    onBytes?: (n: number) => void,
-  ): Promise<{ digest: string; size: number }> {
+  async putBlobStream(src: AsyncIterable<Uint8Array>, expected?: string, onBytes?: (n: number) => void): Promise<{ digest: string; size: number }> {
     if (expected !== undefined) checkDigest(expected, "expected digest");
     mkdirSync(this.blobsDir, { recursive: true, mode: STORE_DIR_MODE });
     const tmp = this.tempPath("blob");
@@ -198,7 +222,11 @@ export class ImageStore {
       return { digest, size };
     } finally {
       if (!ok) {
-        try { closeSync(fd); } catch { /* already failing: a close error adds nothing */ }
+        try {
+          closeSync(fd);
+        } catch {
+          /* already failing: a close error adds nothing */
+        }
         rmSync(tmp, { force: true });
       }
     }
@@ -242,7 +270,9 @@ export class ImageStore {
   /** All named images, sorted by name. */
   list(): Array<{ ref: string; record: ImageRecord }> {
     const idx = this.readIndex();
-    return Object.keys(idx.images).sort().map((ref) => ({ ref, record: idx.images[ref]! }));
+    return Object.keys(idx.images)
+      .sort()
+      .map((ref) => ({ ref, record: idx.images[ref]! }));
   }
 
   /**
@@ -291,9 +321,15 @@ export class ImageStore {
       throw new Error(`image ${ref}: config has ${diffIds.length} diff_ids but the manifest lists ${manifest.layers.length} layers`);
     }
     return {
-      ref, record, digest: record.digest, manifest,
-      configDigest: manifest.config.digest, config,
-      layers: manifest.layers, diffIds, chainIds: chainIds(diffIds),
+      ref,
+      record,
+      digest: record.digest,
+      manifest,
+      configDigest: manifest.config.digest,
+      config,
+      layers: manifest.layers,
+      diffIds,
+      chainIds: chainIds(diffIds),
     };
   }
 
@@ -307,11 +343,16 @@ export class ImageStore {
     const parsed = parseManifest(bytes, undefined, `manifest ${digest}`);
     if (parsed.kind !== "manifest") throw new Error(`tag ${name}: ${digest} is an index, not an image manifest`);
     const rec: ImageRecord = {
-      digest, mediaType: parsed.mediaType, size: bytes.length, config: parsed.manifest.config.digest,
+      digest,
+      mediaType: parsed.mediaType,
+      size: bytes.length,
+      config: parsed.manifest.config.digest,
       tagged: new Date().toISOString(),
     };
     if (extra.repoDigest !== undefined && extra.repoDigest !== digest) rec.repoDigest = extra.repoDigest;
-    await this.updateIndex((idx) => { idx.images[name] = rec; });
+    await this.updateIndex((idx) => {
+      idx.images[name] = rec;
+    });
     return name;
   }
 
@@ -341,11 +382,15 @@ export class ImageStore {
     let names: string[];
     const byId = hit.ref !== ref && !this.isName(ref, hit.ref);
     if (byId) {
-      names = this.list().filter((e) => e.record.digest === hit.record.digest).map((e) => e.ref);
+      names = this.list()
+        .filter((e) => e.record.digest === hit.record.digest)
+        .map((e) => e.ref);
     } else {
       names = [hit.ref];
     }
-    await this.updateIndex((idx) => { for (const n of names) delete idx.images[n]; });
+    await this.updateIndex((idx) => {
+      for (const n of names) delete idx.images[n];
+    });
     return { untagged: names, gc: await this.gc() };
   }
 

@@ -42,7 +42,11 @@ export interface Caller {
    * as its own: in the caller's cgroup, namespaces and working directory,
    * with ENV only, INPUT on its stdin, the caller's stdout; waits for it
    */
-  runProcess?(p: { path: string; argv: string[]; env: string[]; input: Uint8Array; timeoutMs: number }): { exitCode: number | null; signalCode: string | null; stderr: Buffer };
+  runProcess?(p: { path: string; argv: string[]; env: string[]; input: Uint8Array; timeoutMs: number }): {
+    exitCode: number | null;
+    signalCode: string | null;
+    stderr: Buffer;
+  };
   /** F runs when the caller's terminal changes size (its SIGWINCH): the console helper relays it */
   onResize?(f: () => void): void;
   /** the caller's signals go on to its core from now on */

@@ -9,9 +9,21 @@ import { CString, ptr, read, type Pointer } from "bun:ffi";
 import { check, cstr, errno, sym, SysError } from "./libc.ts";
 import { callerMode } from "./caller.ts";
 
-const O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000;
-const O_DIRECTORY = 0o200000, O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
-const EINTR = 4, ENOENT = 2, EEXIST = 17, EISDIR = 21, EINVAL = 22, EFBIG = 27;
+const O_RDONLY = 0,
+  O_WRONLY = 1,
+  O_CREAT = 0o100,
+  O_EXCL = 0o200,
+  O_TRUNC = 0o1000,
+  O_APPEND = 0o2000;
+const O_DIRECTORY = 0o200000,
+  O_CLOEXEC = 0o2000000,
+  O_NONBLOCK = 0o4000;
+const EINTR = 4,
+  ENOENT = 2,
+  EEXIST = 17,
+  EISDIR = 21,
+  EINVAL = 22,
+  EFBIG = 27;
 
 /** node's flag strings that the runtime uses. */
 const FLAGS: Record<string, number> = {
@@ -209,7 +221,10 @@ export function readlinkSync(path: string): string {
   return buf.subarray(0, n).toString("utf8");
 }
 
-const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000;
+const S_IFMT = 0o170000,
+  S_IFDIR = 0o040000,
+  S_IFREG = 0o100000,
+  S_IFLNK = 0o120000;
 
 /** What the runtime reads of a file's status. */
 export class Stats {
@@ -231,7 +246,10 @@ export class Stats {
   }
 }
 
-const AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000, STATX_BASIC_STATS = 0x7ff;
+const AT_FDCWD = -100,
+  AT_SYMLINK_NOFOLLOW = 0x100,
+  AT_EMPTY_PATH = 0x1000,
+  STATX_BASIC_STATS = 0x7ff;
 const EMPTY = cstr("");
 
 function statx(dirfd: number, path: Buffer, flags: number, what: string, name?: string): Stats {
@@ -261,7 +279,10 @@ function statOrUndefined(path: string): Stats | undefined {
   }
 }
 
-const DT_DIR = 4, DT_REG = 8, DT_LNK = 10, DT_UNKNOWN = 0;
+const DT_DIR = 4,
+  DT_REG = 8,
+  DT_LNK = 10,
+  DT_UNKNOWN = 0;
 
 /** A directory entry, with the type the directory reports (d_type). */
 export class Dirent {

@@ -101,7 +101,8 @@ export function linuxHost(cgroups: () => HostCgroups): HostFacts {
  * that exist; everything else takes a typical Linux host's value unless given.
  */
 export function fakeHost(f: Partial<Omit<HostFacts, "exists" | "isDirectory">> & { dirs?: string[]; files?: string[] } = {}): HostFacts {
-  const dirs = new Set(f.dirs ?? []), files = new Set(f.files ?? []);
+  const dirs = new Set(f.dirs ?? []),
+    files = new Set(f.files ?? []);
   return {
     cgroups: f.cgroups ?? { mode: "v2", v1: {}, own: { "": "/" } },
     uid: f.uid ?? 0,

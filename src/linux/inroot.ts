@@ -19,16 +19,31 @@ const fx = lazyLibc({
   dup: { args: [FFIType.i32], returns: FFIType.i32 },
 });
 
-export const O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_NONBLOCK = 0o4000;
-export const O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000, O_PATH = 0o10000000;
+export const O_RDONLY = 0,
+  O_WRONLY = 1,
+  O_CREAT = 0o100,
+  O_EXCL = 0o200,
+  O_TRUNC = 0o1000,
+  O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000,
+  O_NOFOLLOW = 0o400000,
+  O_PATH = 0o10000000;
 const O_CLOEXEC = 0o2000000;
-const RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_BENEATH = 0x08, RESOLVE_IN_ROOT = 0x10;
+const RESOLVE_NO_XDEV = 0x01,
+  RESOLVE_NO_MAGICLINKS = 0x02,
+  RESOLVE_NO_SYMLINKS = 0x04,
+  RESOLVE_BENEATH = 0x08,
+  RESOLVE_IN_ROOT = 0x10;
 /** Root.open's resolution for a path that must lead to what berth itself made below the root: no symlink, no "..", no mount crossed. */
 export const BENEATH_NO_LINKS = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-const AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
+const AT_SYMLINK_NOFOLLOW = 0x100,
+  AT_EMPTY_PATH = 0x1000;
 const EMPTY = cstr("");
 
-export const S_IFMT = 0o170000, S_IFDIR = 0o040000, S_IFREG = 0o100000, S_IFLNK = 0o120000;
+export const S_IFMT = 0o170000,
+  S_IFDIR = 0o040000,
+  S_IFREG = 0o100000,
+  S_IFLNK = 0o120000;
 
 /** What `cp` needs of a file's status (statx on a descriptor). */
 export interface FdStat {
@@ -42,7 +57,13 @@ export interface FdStat {
 export function fdStat(fd: number): FdStat {
   const b = Buffer.alloc(256);
   check(sym.statx(fd, EMPTY, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0x7ff, ptr(b)), "statx");
-  return { mode: b.readUInt16LE(28), ino: Number(b.readBigUInt64LE(32)), uid: b.readUInt32LE(20), gid: b.readUInt32LE(24), size: Number(b.readBigUInt64LE(40)) };
+  return {
+    mode: b.readUInt16LE(28),
+    ino: Number(b.readBigUInt64LE(32)),
+    uid: b.readUInt32LE(20),
+    gid: b.readUInt32LE(24),
+    size: Number(b.readBigUInt64LE(40)),
+  };
 }
 
 export function kind(mode: number): "dir" | "file" | "symlink" | "other" {
@@ -116,7 +137,9 @@ export function namesIn(dir: number): string[] {
     sym.close(copy);
     throw new SysError("opendir", e);
   }
-  return drainDir(d).map(([name]) => name).sort();
+  return drainDir(d)
+    .map(([name]) => name)
+    .sort();
 }
 
 /**

@@ -61,7 +61,9 @@ export function lazyLibc<T extends Record<string, FFIFunction>>(table: T): () =>
 const SYSCALLS_BY_ARCH: Record<string, Record<string, number>> = {
   bpf: { x64: 321, arm64: 280, riscv64: 280, loong64: 280, ia32: 357, arm: 386, ppc64: 361, s390x: 351 },
 };
-export const SYS_open_tree = 428, SYS_openat2 = 437, SYS_mount_setattr = 442;
+export const SYS_open_tree = 428,
+  SYS_openat2 = 437,
+  SYS_mount_setattr = 442;
 
 /** The number of system call NAME on this architecture; throws where unknown. */
 export function syscallNumber(name: "bpf", arch: string = process.arch): number {
@@ -71,11 +73,41 @@ export function syscallNumber(name: "bpf", arch: string = process.arch): number 
 }
 
 const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 8: "ENOEXEC", 9: "EBADF", 11: "EAGAIN",
-  12: "ENOMEM", 13: "EACCES", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR",
-  21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC",
-  29: "ESPIPE", 30: "EROFS", 31: "EMLINK", 32: "EPIPE", 34: "ERANGE", 36: "ENAMETOOLONG",
-  38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 61: "ENODATA", 75: "EOVERFLOW", 95: "EOPNOTSUPP",
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  8: "ENOEXEC",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  16: "EBUSY",
+  17: "EEXIST",
+  18: "EXDEV",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  26: "ETXTBSY",
+  27: "EFBIG",
+  28: "ENOSPC",
+  29: "ESPIPE",
+  30: "EROFS",
+  31: "EMLINK",
+  32: "EPIPE",
+  34: "ERANGE",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  39: "ENOTEMPTY",
+  40: "ELOOP",
+  61: "ENODATA",
+  75: "EOVERFLOW",
+  95: "EOPNOTSUPP",
   122: "EDQUOT",
 };
 

@@ -14,7 +14,8 @@ export function parsePasswd(text: string): PasswdEntry[] {
     if (line.startsWith("#") || line.trim() === "") continue;
     const f = line.split(":");
     if (f.length < 6) continue;
-    const uid = Number(f[2]), gid = Number(f[3]);
+    const uid = Number(f[2]),
+      gid = Number(f[3]);
     if (!Number.isInteger(uid) || !Number.isInteger(gid)) continue;
     out.push({ name: f[0]!, uid, gid, home: f[5]! });
   }

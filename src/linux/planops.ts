@@ -38,12 +38,32 @@ export const PLAN_OPS = {
   unprivileged: { code: 4, fields: [], once: true },
   // the core's parent half, before and around the clone
   "cgroup-join": { code: 10, fields: [["tasks", "str"]] },
-  "cgroup-into": { code: 11, fields: [["dir", "str"], ["need", ["required", "optional"]]], once: true },
+  "cgroup-into": {
+    code: 11,
+    fields: [
+      ["dir", "str"],
+      ["need", ["required", "optional"]],
+    ],
+    once: true,
+  },
   "cgroup-return": { code: 12, fields: [["tasks", "str"]] },
   "console-socket": { code: 13, fields: [["path", "str"]], once: true },
   "pidfd-socket": { code: 14, fields: [["path", "str"]], once: true },
-  "exec-fifo": { code: 15, fields: [["dir", "str"], ["name", "str"]], once: true },
-  "ns-join": { code: 16, fields: [["type", NAMESPACES], ["path", "str"]] },
+  "exec-fifo": {
+    code: 15,
+    fields: [
+      ["dir", "str"],
+      ["name", "str"],
+    ],
+    once: true,
+  },
+  "ns-join": {
+    code: 16,
+    fields: [
+      ["type", NAMESPACES],
+      ["path", "str"],
+    ],
+  },
   "ns-new": { code: 17, fields: [["types", "strs"]], once: true },
   setgroups: { code: 18, fields: [["value", ["deny", "allow"]]], once: true },
   uidmap: { code: 19, fields: [["map", "str"]], once: true },
@@ -51,10 +71,33 @@ export const PLAN_OPS = {
   "timens-offsets": { code: 21, fields: [["offsets", "str"]], once: true },
   "idmap-tree": {
     code: 22,
-    fields: [["slot", "u64"], ["source", "str"], ["recursive", "u64"], ["attrSet", "u64"], ["attrClr", "u64"], ["attrRecursive", "u64"], ["idmapRecursive", "u64"], ["uidMap", "str"], ["gidMap", "str"]],
+    fields: [
+      ["slot", "u64"],
+      ["source", "str"],
+      ["recursive", "u64"],
+      ["attrSet", "u64"],
+      ["attrClr", "u64"],
+      ["attrRecursive", "u64"],
+      ["idmapRecursive", "u64"],
+      ["uidMap", "str"],
+      ["gidMap", "str"],
+    ],
   },
-  "seccomp-listener": { code: 23, fields: [["path", "str"], ["state", "str"]], once: true },
-  "cpu-affinity": { code: 24, fields: [["which", ["initial", "final"]], ["cpus", "u64s"]] },
+  "seccomp-listener": {
+    code: 23,
+    fields: [
+      ["path", "str"],
+      ["state", "str"],
+    ],
+    once: true,
+  },
+  "cpu-affinity": {
+    code: 24,
+    fields: [
+      ["which", ["initial", "final"]],
+      ["cpus", "u64s"],
+    ],
+  },
   // the container's init, before its root is in place (create)
   hostname: { code: 30, fields: [["name", "str"]], once: true },
   domainname: { code: 31, fields: [["name", "str"]], once: true },
@@ -80,48 +123,178 @@ export const PLAN_OPS = {
       ["mkkind", "u64"],
     ],
   },
-  mkdev: { code: 39, fields: [["path", "str"], ["type", ["c", "b", "p", "u"]], ["major", "u64"], ["minor", "u64"], ["mode", "u64"], ["uid", "u64"], ["gid", "u64"]] },
-  "bind-dev": { code: 40, fields: [["path", "str"], ["source", "str"]] },
-  symlink: { code: 41, fields: [["target", "str"], ["link", "str"]] },
-  mkdir: { code: 42, fields: [["path", "str"], ["mode", "u64"]] },
+  mkdev: {
+    code: 39,
+    fields: [
+      ["path", "str"],
+      ["type", ["c", "b", "p", "u"]],
+      ["major", "u64"],
+      ["minor", "u64"],
+      ["mode", "u64"],
+      ["uid", "u64"],
+      ["gid", "u64"],
+    ],
+  },
+  "bind-dev": {
+    code: 40,
+    fields: [
+      ["path", "str"],
+      ["source", "str"],
+    ],
+  },
+  symlink: {
+    code: 41,
+    fields: [
+      ["target", "str"],
+      ["link", "str"],
+    ],
+  },
+  mkdir: {
+    code: 42,
+    fields: [
+      ["path", "str"],
+      ["mode", "u64"],
+    ],
+  },
   "mount-readonly": { code: 43, fields: [["path", "str"]] },
-  hook: { code: 44, fields: [["phase", ["createContainer", "startContainer"]], ["timeout", "u64"], ["path", "str"], ["args", "nstrs"], ["env", "strs"]] },
+  hook: {
+    code: 44,
+    fields: [
+      ["phase", ["createContainer", "startContainer"]],
+      ["timeout", "u64"],
+      ["path", "str"],
+      ["args", "nstrs"],
+      ["env", "strs"],
+    ],
+  },
   // after pivot_root (create)
   chroot: { code: 50, fields: [["path", "str"]], once: true },
-  sysctl: { code: 51, fields: [["key", "str"], ["value", "str"]] },
+  sysctl: {
+    code: 51,
+    fields: [
+      ["key", "str"],
+      ["value", "str"],
+    ],
+  },
   "loopback-up": { code: 52, fields: [], once: true },
   mask: { code: 53, fields: [["path", "str"]] },
   readonly: { code: 54, fields: [["path", "str"]] },
   "root-readonly": { code: 55, fields: [], once: true },
   // the process (create and exec)
-  terminal: { code: 60, fields: [["rows", "u64"], ["cols", "u64"], ["uid", "u64"]], once: true },
-  rlimit: { code: 61, fields: [["resource", "u64"], ["soft", "u64"], ["hard", "u64"], ["label", "str"]] },
-  mempolicy: { code: 62, fields: [["mode", "u64"], ["maxnode", "u64"], ["words", "u64s"]], once: true },
+  terminal: {
+    code: 60,
+    fields: [
+      ["rows", "u64"],
+      ["cols", "u64"],
+      ["uid", "u64"],
+    ],
+    once: true,
+  },
+  rlimit: {
+    code: 61,
+    fields: [
+      ["resource", "u64"],
+      ["soft", "u64"],
+      ["hard", "u64"],
+      ["label", "str"],
+    ],
+  },
+  mempolicy: {
+    code: 62,
+    fields: [
+      ["mode", "u64"],
+      ["maxnode", "u64"],
+      ["words", "u64s"],
+    ],
+    once: true,
+  },
   personality: { code: 63, fields: [["domain", "u64"]] },
   ioprio: { code: 64, fields: [["value", "u64"]] },
   sched: {
     code: 65,
-    fields: [["policy", "u64"], ["priority", "int"], ["nice", "int"], ["flags", "u64"], ["runtime", "u64"], ["deadline", "u64"], ["period", "u64"]],
+    fields: [
+      ["policy", "u64"],
+      ["priority", "int"],
+      ["nice", "int"],
+      ["flags", "u64"],
+      ["runtime", "u64"],
+      ["deadline", "u64"],
+      ["period", "u64"],
+    ],
   },
-  "lsm-exec": { code: 66, fields: [["file", "str"], ["content", "str"]] },
+  "lsm-exec": {
+    code: 66,
+    fields: [
+      ["file", "str"],
+      ["content", "str"],
+    ],
+  },
   umask: { code: 67, fields: [["mask", "u64"]], once: true },
   "no-new-privs": { code: 68, fields: [], once: true },
-  user: { code: 69, fields: [["uid", "u64"], ["gid", "u64"]], once: true },
+  user: {
+    code: 69,
+    fields: [
+      ["uid", "u64"],
+      ["gid", "u64"],
+    ],
+    once: true,
+  },
   groups: { code: 70, fields: [["gids", "u64s"]], once: true },
-  caps: { code: 71, fields: [["bounding", "u64"], ["effective", "u64"], ["permitted", "u64"], ["inheritable", "u64"], ["ambient", "u64"]], once: true },
+  caps: {
+    code: 71,
+    fields: [
+      ["bounding", "u64"],
+      ["effective", "u64"],
+      ["permitted", "u64"],
+      ["inheritable", "u64"],
+      ["ambient", "u64"],
+    ],
+    once: true,
+  },
   cwd: { code: 72, fields: [["path", "str"]], once: true },
   env: { code: 73, fields: [["entry", "str"]] },
-  home: { code: 74, fields: [["uid", "u64"], ["fallback", "str"]], once: true },
+  home: {
+    code: 74,
+    fields: [
+      ["uid", "u64"],
+      ["fallback", "str"],
+    ],
+    once: true,
+  },
   args: { code: 75, fields: [["argv", "strs"]], once: true },
-  seccomp: { code: 76, fields: [["defaultAction", "u64"], ["architectures", "strs"]], once: true },
+  seccomp: {
+    code: 76,
+    fields: [
+      ["defaultAction", "u64"],
+      ["architectures", "strs"],
+    ],
+    once: true,
+  },
   "seccomp-flag": { code: 77, fields: [["flag", ["log", "spec_allow", "tsync"]]] },
-  "seccomp-rule": { code: 78, fields: [["action", "u64"], ["syscall", "str"], ["conditions", "u64s"]] },
+  "seccomp-rule": {
+    code: 78,
+    fields: [
+      ["action", "u64"],
+      ["syscall", "str"],
+      ["conditions", "u64s"],
+    ],
+  },
 } as const satisfies Record<string, OpDef>;
 
 export type PlanOpName = keyof typeof PLAN_OPS;
 
 type Num = number | bigint;
-type FieldType<K> = K extends "str" ? string : K extends "int" | "u64" ? Num : K extends "strs" | "nstrs" ? readonly string[] : K extends "u64s" ? readonly Num[] : K extends readonly (infer V)[] ? V : never;
+type FieldType<K> = K extends "str"
+  ? string
+  : K extends "int" | "u64"
+    ? Num
+    : K extends "strs" | "nstrs"
+      ? readonly string[]
+      : K extends "u64s"
+        ? readonly Num[]
+        : K extends readonly (infer V)[]
+          ? V
+          : never;
 type FieldsOf<F extends readonly (readonly [string, FieldKind])[]> = { readonly [E in F[number] as E[0]]: FieldType<E[1]> };
 
 /** One plan operation, with its fields by name: `{ op: "mount", kind: "bind", source, target, ... }`. */

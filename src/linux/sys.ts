@@ -36,7 +36,8 @@ export const S_IFBLK = 0o060000;
 export const S_IFIFO = 0o010000;
 
 export function makedev(major: number, minor: number): bigint {
-  const ma = BigInt(major), mi = BigInt(minor);
+  const ma = BigInt(major),
+    mi = BigInt(minor);
   return ((ma & 0xfffn) << 8n) | ((ma & ~0xfffn) << 32n) | (mi & 0xffn) | ((mi & ~0xffn) << 12n);
 }
 
@@ -74,7 +75,11 @@ export function llistxattr(path: string): string[] {
     if (e === 95) return [];
     throw new SysError("llistxattr", e, path);
   }
-  return buf.subarray(0, r).toString("utf8").split("\0").filter((s) => s.length > 0);
+  return buf
+    .subarray(0, r)
+    .toString("utf8")
+    .split("\0")
+    .filter((s) => s.length > 0);
 }
 
 export function mount(source: string, target: string, fstype: string, flags: number, data: string): void {
@@ -86,7 +91,9 @@ export function umount2(target: string, flags = 0): void {
   check(sym.umount2(cstr(target), flags), "umount", target);
 }
 
-const F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000;
+const F_GETFL = 3,
+  F_SETFL = 4,
+  O_NONBLOCK = 0o4000;
 /** Makes a file descriptor blocking (Bun hands out non-blocking sockets). */
 export function setBlocking(fd: number): void {
   const fl = sym.fcntl(fd, F_GETFL, 0);
@@ -94,8 +101,13 @@ export function setBlocking(fd: number): void {
   check(sym.fcntl(fd, F_SETFL, fl & ~O_NONBLOCK), "fcntl");
 }
 
-const MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
-const F_ADD_SEALS = 1033, F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4, F_SEAL_WRITE = 8;
+const MFD_CLOEXEC = 1,
+  MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033,
+  F_SEAL_SEAL = 1,
+  F_SEAL_SHRINK = 2,
+  F_SEAL_GROW = 4,
+  F_SEAL_WRITE = 8;
 
 /**
  * A sealed in-memory copy of a file (no one can change it once made): its
@@ -112,8 +124,13 @@ export function sealedCopy(path: string, name: string): number {
 }
 
 // open_tree(2) and mount_setattr(2): the same numbers on every architecture
-const OPEN_TREE_CLONE = 1, OPEN_TREE_CLOEXEC = 0o2000000, AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000;
-const MOUNT_ATTR_RDONLY = 1n, MOUNT_ATTR_NOSUID = 2n, MOUNT_ATTR_NODEV = 4n;
+const OPEN_TREE_CLONE = 1,
+  OPEN_TREE_CLOEXEC = 0o2000000,
+  AT_FDCWD = -100,
+  AT_EMPTY_PATH = 0x1000;
+const MOUNT_ATTR_RDONLY = 1n,
+  MOUNT_ATTR_NOSUID = 2n,
+  MOUNT_ATTR_NODEV = 4n;
 
 /**
  * A private, read-only copy of the mount holding DIR, rooted at DIR and

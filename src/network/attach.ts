@@ -42,7 +42,11 @@ export async function connectNetwork(o: { id: string; runDir: string; network: N
   let n = 1;
   while (used.has(`eth${n}`)) n++;
   const ifName = `eth${n}`;
-  const result = await addNetworkList(o.network, { containerId: o.id, netns: p.netnsPath, ifName }, { cniPath: p.cniPath, dataDir: p.dataDir, hostNetns: p.hostNetns });
+  const result = await addNetworkList(
+    o.network,
+    { containerId: o.id, netns: p.netnsPath, ifName },
+    { cniPath: p.cniPath, dataDir: p.dataDir, hostNetns: p.hostNetns },
+  );
   return { network: o.network.name, ifName, ...summarizeResult(result, ifName) };
 }
 

@@ -155,10 +155,7 @@ export class CniError extends Error {
   ) {
     const where = index >= 0 ? `plugins[${index}] ` : "";
     const codeText = code !== undefined ? ` (CNI error ${code}${CNI_ERROR_NAMES[code] ? `: ${CNI_ERROR_NAMES[code]}` : ""})` : "";
-    super(
-      `network ${JSON.stringify(network)}: ${where}plugin "${plugin}" ${command} failed${codeText}: ${cniMsg}` +
-        (details ? ` (${details})` : ""),
-    );
+    super(`network ${JSON.stringify(network)}: ${where}plugin "${plugin}" ${command} failed${codeText}: ${cniMsg}` + (details ? ` (${details})` : ""));
     this.name = "CniError";
   }
 }
@@ -290,9 +287,7 @@ export function findPlugin(type: string, cniPath: string[] = DEFAULT_CNI_PATH): 
  * masquerade, host-local IPAM on 10.89.0.0/16 (Podman uses 10.88.0.0/16), plus
  * portmap (port mappings) and firewall where those plugins are installed.
  */
-export function defaultNetworkList(
-  opts: { name?: string; bridge?: string; subnet?: string; gateway?: string; cniPath?: string[] } = {},
-): NetworkConfigList {
+export function defaultNetworkList(opts: { name?: string; bridge?: string; subnet?: string; gateway?: string; cniPath?: string[] } = {}): NetworkConfigList {
   const cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
   const range: Record<string, string> = { subnet: opts.subnet ?? DEFAULT_SUBNET };
   const gateway = opts.gateway ?? (opts.subnet ? undefined : DEFAULT_GATEWAY);
@@ -334,14 +329,13 @@ export function readNetworkListFile(path: string): NetworkConfigList {
  * name order). The default network is used when no file defines `name` and
  * `name` is the default network's name.
  */
-export function loadNetworkList(
-  name: string = DEFAULT_NETWORK_NAME,
-  opts: { configDir?: string; cniPath?: string[] } = {},
-): NetworkConfigList {
+export function loadNetworkList(name: string = DEFAULT_NETWORK_NAME, opts: { configDir?: string; cniPath?: string[] } = {}): NetworkConfigList {
   const dir = opts.configDir ?? DEFAULT_CONFIG_DIR;
   let files: string[] = [];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith(".conflist") || f.endsWith(".json")).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith(".conflist") || f.endsWith(".json"))
+      .sort();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`network config dir ${dir}: ${(e as Error).message}`);
   }
@@ -372,11 +366,7 @@ function resolvePlugins(list: NetworkConfigList, cniPath: string[]): ResolvedPlu
   return list.plugins.map((conf, index) => {
     const path = findPlugin(conf.type, cniPath);
     if (!path) {
-      throw new NetworkConfigError(
-        list.name,
-        `plugins[${index}].type`,
-        `plugin "${conf.type}" not found in CNI path ${cniPath.join(":")}`,
-      );
+      throw new NetworkConfigError(list.name, `plugins[${index}].type`, `plugin "${conf.type}" not found in CNI path ${cniPath.join(":")}`);
     }
     const ipamType = conf.ipam?.type;
     if (ipamType && !findPlugin(ipamType, cniPath)) {
@@ -483,10 +473,7 @@ export async function invokePlugin(
 }
 
 /** Asks a plugin which spec versions it supports (CNI_COMMAND=VERSION). */
-export async function pluginVersion(
-  type: string,
-  opts: CniOptions = {},
-): Promise<{ cniVersion: string; supportedVersions: string[] }> {
+export async function pluginVersion(type: string, opts: CniOptions = {}): Promise<{ cniVersion: string; supportedVersions: string[] }> {
   const cniPath = opts.cniPath ?? DEFAULT_CNI_PATH;
   const path = findPlugin(type, cniPath);
   if (!path) throw new Error(`plugin "${type}" not found in CNI path ${cniPath.join(":")}`);
@@ -557,12 +544,7 @@ function removeCache(dataDir: string, network: string, containerId: string, ifNa
 }
 
 /** The cached ADD of one attachment, if any. */
-export function readCachedAttachment(
-  dataDir: string,
-  network: string,
-  containerId: string,
-  ifName: string,
-): CachedAttachment | undefined {
+export function readCachedAttachment(dataDir: string, network: string, containerId: string, ifName: string): CachedAttachment | undefined {
   try {
     const v = JSON.parse(readFileSync(cacheFile(dataDir, network, containerId, ifName), "utf8")) as CachedAttachment;
     return v.kind === "berth.cni.attachment" ? v : undefined;

@@ -32,11 +32,7 @@ export async function execCapture(cmd: string[], opts: ExecOptions = {}): Promis
         }, opts.timeoutMs)
       : undefined;
   try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     return { code, stdout, stderr, timedOut };
   } finally {
     if (timer) clearTimeout(timer);

@@ -22,15 +22,8 @@ const HOSTNAME_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** Checks a container hostname: dot-separated RFC 1123 labels, at most 64 characters (the kernel's limit). */
 export function validateHostname(hostname: string, field = "hostname"): void {
-  if (
-    typeof hostname !== "string" ||
-    hostname.length === 0 ||
-    hostname.length > 64 ||
-    !hostname.split(".").every((l) => HOSTNAME_LABEL.test(l))
-  ) {
-    throw new Error(
-      `${field} ${JSON.stringify(hostname)}: must be 1-64 characters of dot-separated labels of letters, digits and '-'`,
-    );
+  if (typeof hostname !== "string" || hostname.length === 0 || hostname.length > 64 || !hostname.split(".").every((l) => HOSTNAME_LABEL.test(l))) {
+    throw new Error(`${field} ${JSON.stringify(hostname)}: must be 1-64 characters of dot-separated labels of letters, digits and '-'`);
   }
 }
 
@@ -51,7 +44,8 @@ export function parseResolvConf(text: string): ResolvConf {
     if (!line) continue;
     const [key, ...rest] = line.split(/\s+/);
     if (key === "nameserver" && rest[0]) rc.nameservers.push(rest[0]);
-    else if (key === "search" || key === "domain") rc.search = rest; // the last of these wins, as in libc
+    else if (key === "search" || key === "domain")
+      rc.search = rest; // the last of these wins, as in libc
     else if (key === "options") rc.options.push(...rest);
   }
   return rc;
@@ -123,10 +117,7 @@ export function buildResolvConf(input: ResolvConfInput): string {
 }
 
 /** Reads the host's resolv.conf and systemd-resolved's upstream list ("" for a missing file). */
-export function readHostResolvConf(
-  path = "/etc/resolv.conf",
-  upstreamPath = RESOLVED_UPSTREAM,
-): { host: string; hostUpstream: string } {
+export function readHostResolvConf(path = "/etc/resolv.conf", upstreamPath = RESOLVED_UPSTREAM): { host: string; hostUpstream: string } {
   const read = (p: string): string => {
     try {
       return readFileSync(p, "utf8");

@@ -205,10 +205,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
   const ifName = opts.ifName ?? "eth0";
   let list: NetworkConfigList | undefined;
   if (mode === "bridge") {
-    list =
-      typeof opts.network === "object"
-        ? parseNetworkList(opts.network)
-        : loadNetworkList(opts.network, { configDir: opts.configDir, cniPath });
+    list = typeof opts.network === "object" ? parseNetworkList(opts.network) : loadNetworkList(opts.network, { configDir: opts.configDir, cniPath });
   }
   const hostname = opts.hostname ?? (mode === "host" ? osHostname() : hostnameFromId(id));
 
@@ -243,11 +240,7 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
       if (opts.portMappings?.length) {
         capabilityArgs.portMappings = opts.portMappings.map((pm) => ({ ...pm, protocol: pm.protocol ?? "tcp" }));
       }
-      result = await addNetworkList(
-        list,
-        { containerId: id, netns: netnsPath, ifName, capabilityArgs },
-        { cniPath, dataDir, hostNetns: opts.hostNetns },
-      );
+      result = await addNetworkList(list, { containerId: id, netns: netnsPath, ifName, capabilityArgs }, { cniPath, dataDir, hostNetns: opts.hostNetns });
       summary = summarizeResult(result, ifName);
     }
 
@@ -303,7 +296,10 @@ export async function setupNetwork(opts: SetupOptions): Promise<NetworkSetup> {
 }
 
 /** Where a container's network lives (namespace, IPAM and cache directory, plugins), if it is set up. */
-export function networkPlaces(runDir: string, id: string): { netnsPath?: string; dataDir: string; cniPath: string[]; hostNetns?: string; ifName: string } | undefined {
+export function networkPlaces(
+  runDir: string,
+  id: string,
+): { netnsPath?: string; dataDir: string; cniPath: string[]; hostNetns?: string; ifName: string } | undefined {
   validateNetnsName(id);
   const s = readState(containerDir(runDir, id));
   return s?.setup ? { netnsPath: s.netnsPath, dataDir: s.dataDir, cniPath: s.cniPath, hostNetns: s.hostNetns, ifName: s.ifName ?? "eth0" } : undefined;

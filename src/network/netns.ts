@@ -53,9 +53,7 @@ function mountAt(path: string): MountEntry | undefined {
 /** Checks a namespace name (it becomes a file name). */
 export function validateNetnsName(name: string): void {
   if (typeof name !== "string" || !NAME_RE.test(name)) {
-    throw new Error(
-      `network namespace name ${JSON.stringify(name)}: must be 1-128 characters of [A-Za-z0-9_.-], starting with a letter or digit`,
-    );
+    throw new Error(`network namespace name ${JSON.stringify(name)}: must be 1-128 characters of [A-Za-z0-9_.-], starting with a letter or digit`);
   }
 }
 

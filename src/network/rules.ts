@@ -48,7 +48,9 @@ function rules(r: BridgeRules): string[][] {
   const tag = ["-m", "comment", "--comment", `berth ${r.name}`];
   return [
     ...(r.internal ? [] : [["-t", "nat", "POSTROUTING", "-s", r.subnet, "!", "-d", r.subnet, ...tag, "-j", "MASQUERADE"]]),
-    r.internal ? ["-t", "filter", "FORWARD", "-i", r.bridge, "-o", r.bridge, ...tag, "-j", "ACCEPT"] : ["-t", "filter", "FORWARD", "-i", r.bridge, ...tag, "-j", "ACCEPT"],
+    r.internal
+      ? ["-t", "filter", "FORWARD", "-i", r.bridge, "-o", r.bridge, ...tag, "-j", "ACCEPT"]
+      : ["-t", "filter", "FORWARD", "-i", r.bridge, ...tag, "-j", "ACCEPT"],
     ["-t", "filter", "FORWARD", "-o", r.bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT", ...tag, "-j", "ACCEPT"],
   ];
 }
@@ -68,7 +70,11 @@ const lib = lazyLibc({
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
 });
-const AF_UNIX = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0o2000000, SOL_SOCKET = 1, SO_NETNS_COOKIE = 71;
+const AF_UNIX = 1,
+  SOCK_DGRAM = 2,
+  SOCK_CLOEXEC = 0o2000000,
+  SOL_SOCKET = 1,
+  SO_NETNS_COOKIE = 71;
 
 /**
  * The cookie of the caller's network namespace (SO_NETNS_COOKIE, Linux 5.14):

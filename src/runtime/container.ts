@@ -213,7 +213,14 @@ export class Runtime {
     }
   }
 
-  private createLocked(id: string, o: CreateOptions, startNow: boolean, bundle: string, spec: Spec, early: CoreSession): { rec: ContainerRecord; session: CoreSession } {
+  private createLocked(
+    id: string,
+    o: CreateOptions,
+    startNow: boolean,
+    bundle: string,
+    spec: Spec,
+    early: CoreSession,
+  ): { rec: ContainerRecord; session: CoreSession } {
     return this.store.withLock(id, () => {
       let cgroup: Cgroup | undefined;
       try {
@@ -259,7 +266,10 @@ export class Runtime {
           // decided on the errno underneath (the cgroup library keeps it as the cause), not on the message
           if (!this.opts.rootless || !ROOTLESS_NO_CGROUP.has(errnoCode(e) ?? "")) throw e;
           const limits = requestedLimits(spec.linux?.resources);
-          if (limits.length > 0) throw new RuntimeError(`rootless: cannot make the cgroup ${cgroup.path} (${(e as Error).message}), which linux.resources.${limits[0]} needs: give the user a delegated cgroup v2 subtree, or run as root`);
+          if (limits.length > 0)
+            throw new RuntimeError(
+              `rootless: cannot make the cgroup ${cgroup.path} (${(e as Error).message}), which linux.resources.${limits[0]} needs: give the user a delegated cgroup v2 subtree, or run as root`,
+            );
           // no limits asked: the container stays in the caller's cgroup, as with runc
           try {
             cgroup.destroy(0);
@@ -275,7 +285,20 @@ export class Runtime {
           // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
           chmodSync(fifoPath(dir), 0o622);
         }
-        const ops: PlanOp[] = createPlan({ spec, bundle, id, stateDir: startNow ? undefined : dir, cgroup, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, noPivot: o.noPivot, noNewKeyring: o.noNewKeyring, foreground: o.foreground, loopbackUp: o.loopbackUp, rootless: this.opts.rootless });
+        const ops: PlanOp[] = createPlan({
+          spec,
+          bundle,
+          id,
+          stateDir: startNow ? undefined : dir,
+          cgroup,
+          consoleSocket: o.consoleSocket,
+          pidfdSocket: o.pidfdSocket,
+          noPivot: o.noPivot,
+          noNewKeyring: o.noNewKeyring,
+          foreground: o.foreground,
+          loopbackUp: o.loopbackUp,
+          rootless: this.opts.rootless,
+        });
         trace("create: plan built");
         // no mount namespace of its own: the mounts the core makes at the rootfs are the container's
         const rootfsReal = sharesMountNs(spec) ? realDirectory(rec.rootfs) : undefined;
@@ -289,7 +312,9 @@ export class Runtime {
         trace("create: pid recorded");
         session.expect("hooks");
         if (rootfsReal) {
-          rec.rootfsMount = mountIdsAt(rootfsReal).filter((m) => !rootfsBefore!.has(m)).pop();
+          rec.rootfsMount = mountIdsAt(rootfsReal)
+            .filter((m) => !rootfsBefore!.has(m))
+            .pop();
           this.store.save(rec);
         }
         const netDevices = spec.linux?.netDevices ?? {};
@@ -355,7 +380,9 @@ export class Runtime {
       }
       unlinkSync(fifo);
       if ((rec.config.hooks?.startContainer?.length ?? 0) > 0 && !awaitStartContainerHooks(rec.pid, rec.pidStart)) {
-        throw new RuntimeError(`cannot start container ${id}: its init stopped before running the program (a startContainer hook failed: see the container's stderr)`);
+        throw new RuntimeError(
+          `cannot start container ${id}: its init stopped before running the program (a startContainer hook failed: see the container's stderr)`,
+        );
       }
       trace("start: started");
       rec.status = "running";
@@ -445,7 +472,8 @@ export class Runtime {
           detachMountAt(realDirectory(rec.rootfs), rec.rootfsMount);
         } catch (e) {
           // a rootfs that is gone holds no mount
-          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new RuntimeError(`deleting container ${id}: detaching its mounts at ${rec.rootfs}: ${(e as Error).message}`);
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+            throw new RuntimeError(`deleting container ${id}: detaching its mounts at ${rec.rootfs}: ${(e as Error).message}`);
         }
       }
       try {
@@ -464,7 +492,20 @@ export class Runtime {
    * core has been started: reading and validating the process then overlaps
    * the core's start-up (as for create).
    */
-  exec(id: string, proc: Process | (() => Process), o: { consoleSocket?: string; pidfdSocket?: string; pidFile?: string; detach: boolean; preserveFds?: number; stdio?: CreateOptions["stdio"]; ignorePaused?: boolean; subCgroups?: string[] }): CoreSession {
+  exec(
+    id: string,
+    proc: Process | (() => Process),
+    o: {
+      consoleSocket?: string;
+      pidfdSocket?: string;
+      pidFile?: string;
+      detach: boolean;
+      preserveFds?: number;
+      stdio?: CreateOptions["stdio"];
+      ignorePaused?: boolean;
+      subCgroups?: string[];
+    },
+  ): CoreSession {
     const session = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
     try {
       const run = typeof proc === "function" ? proc() : proc;
@@ -477,7 +518,21 @@ export class Runtime {
       const namespaces: Record<string, string> = {};
       for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
       const cgroup = openRecordCgroup(rec);
-      session.sendPlan(execPlan({ spec: rec.config, id: rec.id, bundle: rec.bundle, pid: rec.pid, namespaces, process: run, cgroup, consoleSocket: o.consoleSocket, pidfdSocket: o.pidfdSocket, foreground: !o.detach, subCgroups: o.subCgroups }));
+      session.sendPlan(
+        execPlan({
+          spec: rec.config,
+          id: rec.id,
+          bundle: rec.bundle,
+          pid: rec.pid,
+          namespaces,
+          process: run,
+          cgroup,
+          consoleSocket: o.consoleSocket,
+          pidfdSocket: o.pidfdSocket,
+          foreground: !o.detach,
+          subCgroups: o.subCgroups,
+        }),
+      );
     } catch (e) {
       session.abandon();
       throw e;

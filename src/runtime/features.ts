@@ -26,9 +26,41 @@ export function features(version: string): object {
   };
   linux.apparmor = { enabled: existsSync("/sys/kernel/security/apparmor") };
   linux.selinux = { enabled: existsSync("/sys/fs/selinux/enforce") };
-  f.mountOptions = ["ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "relatime", "noatime", "strictatime", "nodiratime", "diratime",
-    "nosymfollow", "symfollow", "rro", "rrw", "rnosuid", "rnodev", "rnoexec", "bind", "rbind", "shared", "rshared", "slave", "rslave", "private", "rprivate",
-    "unbindable", "runbindable", "tmpcopyup", "idmap", "ridmap"];
+  f.mountOptions = [
+    "ro",
+    "rw",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+    "relatime",
+    "noatime",
+    "strictatime",
+    "nodiratime",
+    "diratime",
+    "nosymfollow",
+    "symfollow",
+    "rro",
+    "rrw",
+    "rnosuid",
+    "rnodev",
+    "rnoexec",
+    "bind",
+    "rbind",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "private",
+    "rprivate",
+    "unbindable",
+    "runbindable",
+    "tmpcopyup",
+    "idmap",
+    "ridmap",
+  ];
   f.linux = linux;
   f.annotations = { "org.opencontainers.runc.version": version, "io.github.berth.version": version, "io.github.berth.seccomp.enabled": "true" };
   f.potentiallyUnsafeConfigAnnotations = [];

@@ -34,22 +34,26 @@ function runHook(phase: string, h: Hook, state: object): void {
   const args = h.args && h.args.length > 0 ? h.args : [h.path];
   // the agent's caller runs it as its own child (its cgroup, namespaces, working directory)
   const remote = caller();
-  const r = remote?.runProcess ? remote.runProcess({ path: h.path, argv: args, env: h.env ?? [], input: Buffer.from(JSON.stringify(state)), timeoutMs: (h.timeout ?? 0) * 1000 }) : Bun.spawnSync({
-    cmd: [h.path, ...args.slice(1)],
-    argv0: args[0],
-    env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
-    stdin: Buffer.from(JSON.stringify(state)),
-    // the caller's stdout and working directory (the agent serves many callers)
-    stdout: callerFd(1),
-    cwd: callerCwd(),
-    stderr: "pipe",
-    timeout: h.timeout ? h.timeout * 1000 : undefined,
-    killSignal: "SIGKILL",
-  } as unknown as Parameters<typeof Bun.spawnSync>[0]);
+  const r = remote?.runProcess
+    ? remote.runProcess({ path: h.path, argv: args, env: h.env ?? [], input: Buffer.from(JSON.stringify(state)), timeoutMs: (h.timeout ?? 0) * 1000 })
+    : Bun.spawnSync({
+        cmd: [h.path, ...args.slice(1)],
+        argv0: args[0],
+        env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+        stdin: Buffer.from(JSON.stringify(state)),
+        // the caller's stdout and working directory (the agent serves many callers)
+        stdout: callerFd(1),
+        cwd: callerCwd(),
+        stderr: "pipe",
+        timeout: h.timeout ? h.timeout * 1000 : undefined,
+        killSignal: "SIGKILL",
+      } as unknown as Parameters<typeof Bun.spawnSync>[0]);
   if (r.exitCode === 0) return;
   const err = r.stderr ? r.stderr.toString().trim() : "";
   if (r.signalCode === "SIGKILL" && h.timeout) throw new RuntimeError(`${phase} hook ${h.path}: timed out after ${h.timeout} s`);
-  throw new RuntimeError(`${phase} hook ${h.path}: failed with ${r.exitCode === null ? `signal ${r.signalCode}` : `status ${r.exitCode}`}${err ? `: ${err}` : ""}`);
+  throw new RuntimeError(
+    `${phase} hook ${h.path}: failed with ${r.exitCode === null ? `signal ${r.signalCode}` : `status ${r.exitCode}`}${err ? `: ${err}` : ""}`,
+  );
 }
 
 /**

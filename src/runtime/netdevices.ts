@@ -35,7 +35,10 @@ interface LinkInfo {
  */
 function moveLink(from: NetnsPath, to: NetnsPath, name: string, newName: string, what: string): void {
   const show = ip(from, ["-j", "addr", "show", "dev", name]);
-  if (!show.ok) throw new RuntimeError(`${what}: no network device ${JSON.stringify(name)}${from === runtimeNetns() ? " on the host" : " in the container"} (${show.err || "ip failed"})`);
+  if (!show.ok)
+    throw new RuntimeError(
+      `${what}: no network device ${JSON.stringify(name)}${from === runtimeNetns() ? " on the host" : " in the container"} (${show.err || "ip failed"})`,
+    );
   let info: LinkInfo = {};
   try {
     info = (JSON.parse(show.out) as LinkInfo[])[0] ?? {};
@@ -68,7 +71,8 @@ function inside(host: string, d: LinuxNetDevice): string {
  */
 export function moveNetDevicesIn(devices: Record<string, LinuxNetDevice>, netns: NetnsPath): void {
   // namespaces live on one file system (nsfs): the inode number tells them apart
-  if (statSync(netns).ino === statSync(runtimeNetns()).ino) throw new RuntimeError("linux.netDevices: the container's network namespace is the runtime's own: devices can only move into another one");
+  if (statSync(netns).ino === statSync(runtimeNetns()).ino)
+    throw new RuntimeError("linux.netDevices: the container's network namespace is the runtime's own: devices can only move into another one");
   const moved: string[] = [];
   try {
     for (const [host, d] of Object.entries(devices)) {

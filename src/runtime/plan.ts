@@ -14,7 +14,18 @@ import type { Hook, LinuxDeviceCgroup, LinuxMemoryPolicy, Mount, Process, Spec }
 import { RuntimeError } from "./state.ts";
 
 // MOUNT_ATTR_* (linux/mount.h) and MS_* propagation flags
-const ATTR = { RDONLY: 0x1, NOSUID: 0x2, NODEV: 0x4, NOEXEC: 0x8, ATIME_MASK: 0x70, RELATIME: 0x0, NOATIME: 0x10, STRICTATIME: 0x20, NODIRATIME: 0x80, NOSYMFOLLOW: 0x200000 };
+const ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  ATIME_MASK: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  NOSYMFOLLOW: 0x200000,
+};
 const MS = { REC: 0x4000, UNBINDABLE: 1 << 17, PRIVATE: 1 << 18, SLAVE: 1 << 19, SHARED: 1 << 20 };
 
 interface ParsedOptions {
@@ -30,10 +41,14 @@ interface ParsedOptions {
 }
 
 const PROPAGATION: Record<string, [number, boolean]> = {
-  shared: [MS.SHARED, false], rshared: [MS.SHARED, true],
-  slave: [MS.SLAVE, false], rslave: [MS.SLAVE, true],
-  private: [MS.PRIVATE, false], rprivate: [MS.PRIVATE, true],
-  unbindable: [MS.UNBINDABLE, false], runbindable: [MS.UNBINDABLE, true],
+  shared: [MS.SHARED, false],
+  rshared: [MS.SHARED, true],
+  slave: [MS.SLAVE, false],
+  rslave: [MS.SLAVE, true],
+  private: [MS.PRIVATE, false],
+  rprivate: [MS.PRIVATE, true],
+  unbindable: [MS.UNBINDABLE, false],
+  runbindable: [MS.UNBINDABLE, true],
 };
 
 /** Splits mount options into mount attributes, propagation and filesystem data. */
@@ -55,32 +70,84 @@ export function parseMountOptions(options: readonly string[] = [], field = "moun
   for (const raw of options) {
     let o = raw;
     // recursive variants (rro, rnosuid, ...) apply to every submount
-    if (/^r(ro|rw|nosuid|suid|nodev|dev|noexec|exec|relatime|norelatime|atime|noatime|strictatime|nostrictatime|diratime|nodiratime|nosymfollow|symfollow)$/.test(o)) {
+    if (
+      /^r(ro|rw|nosuid|suid|nodev|dev|noexec|exec|relatime|norelatime|atime|noatime|strictatime|nostrictatime|diratime|nodiratime|nosymfollow|symfollow)$/.test(
+        o,
+      )
+    ) {
       p.recursiveAttrs = true;
       o = o.slice(1);
     }
     switch (o) {
-      case "bind": if (!p.bind) p.bind = "bind"; break;
-      case "rbind": p.bind = "rbind"; break;
-      case "ro": flag(ATTR.RDONLY, true); break;
-      case "rw": flag(ATTR.RDONLY, false); break;
-      case "nosuid": flag(ATTR.NOSUID, true); break;
-      case "suid": flag(ATTR.NOSUID, false); break;
-      case "nodev": flag(ATTR.NODEV, true); break;
-      case "dev": flag(ATTR.NODEV, false); break;
-      case "noexec": flag(ATTR.NOEXEC, true); break;
-      case "exec": flag(ATTR.NOEXEC, false); break;
-      case "nosymfollow": flag(ATTR.NOSYMFOLLOW, true); break;
-      case "symfollow": flag(ATTR.NOSYMFOLLOW, false); break;
-      case "relatime": atime(ATTR.RELATIME); break;
-      case "noatime": atime(ATTR.NOATIME); break;
-      case "strictatime": atime(ATTR.STRICTATIME); break;
-      case "norelatime": case "atime": case "nostrictatime": break;
-      case "nodiratime": flag(ATTR.NODIRATIME, true); break;
-      case "diratime": flag(ATTR.NODIRATIME, false); break;
-      case "defaults": case "async": case "sync": case "remount": case "mand": case "nomand": case "dirsync": case "loud": case "silent":
+      case "bind":
+        if (!p.bind) p.bind = "bind";
         break;
-      case "idmap": case "ridmap": p.idmap = o; break;
+      case "rbind":
+        p.bind = "rbind";
+        break;
+      case "ro":
+        flag(ATTR.RDONLY, true);
+        break;
+      case "rw":
+        flag(ATTR.RDONLY, false);
+        break;
+      case "nosuid":
+        flag(ATTR.NOSUID, true);
+        break;
+      case "suid":
+        flag(ATTR.NOSUID, false);
+        break;
+      case "nodev":
+        flag(ATTR.NODEV, true);
+        break;
+      case "dev":
+        flag(ATTR.NODEV, false);
+        break;
+      case "noexec":
+        flag(ATTR.NOEXEC, true);
+        break;
+      case "exec":
+        flag(ATTR.NOEXEC, false);
+        break;
+      case "nosymfollow":
+        flag(ATTR.NOSYMFOLLOW, true);
+        break;
+      case "symfollow":
+        flag(ATTR.NOSYMFOLLOW, false);
+        break;
+      case "relatime":
+        atime(ATTR.RELATIME);
+        break;
+      case "noatime":
+        atime(ATTR.NOATIME);
+        break;
+      case "strictatime":
+        atime(ATTR.STRICTATIME);
+        break;
+      case "norelatime":
+      case "atime":
+      case "nostrictatime":
+        break;
+      case "nodiratime":
+        flag(ATTR.NODIRATIME, true);
+        break;
+      case "diratime":
+        flag(ATTR.NODIRATIME, false);
+        break;
+      case "defaults":
+      case "async":
+      case "sync":
+      case "remount":
+      case "mand":
+      case "nomand":
+      case "dirsync":
+      case "loud":
+      case "silent":
+        break;
+      case "idmap":
+      case "ridmap":
+        p.idmap = o;
+        break;
       default:
         if (PROPAGATION[o]) {
           [p.propagation, p.propRecursive] = PROPAGATION[o]!;
@@ -111,19 +178,54 @@ function mapText(maps: { containerID: number; hostID: number; size: number }[] |
 }
 
 const DEFAULT_DEVICES: [string, number, number][] = [
-  ["/dev/null", 1, 3], ["/dev/zero", 1, 5], ["/dev/full", 1, 7], ["/dev/random", 1, 8], ["/dev/urandom", 1, 9], ["/dev/tty", 5, 0],
+  ["/dev/null", 1, 3],
+  ["/dev/zero", 1, 5],
+  ["/dev/full", 1, 7],
+  ["/dev/random", 1, 8],
+  ["/dev/urandom", 1, 9],
+  ["/dev/tty", 5, 0],
 ];
 
 type NsType = PlanOpOf<"ns-join">["type"];
 
 /** A mount op: the fields not given are 0 or empty (a directory target). */
-function mountOp(kind: PlanOpOf<"mount">["kind"], source: string, target: string, f: Partial<Omit<PlanOpOf<"mount">, "op" | "kind" | "source" | "target">>): PlanOp {
-  return { op: "mount", kind, source, target, fstype: "", attrSet: 0, attrClr: 0, attrRecursive: 0, propagation: 0, propRecursive: 0, data: "", mkkind: 1, ...f };
+function mountOp(
+  kind: PlanOpOf<"mount">["kind"],
+  source: string,
+  target: string,
+  f: Partial<Omit<PlanOpOf<"mount">, "op" | "kind" | "source" | "target">>,
+): PlanOp {
+  return {
+    op: "mount",
+    kind,
+    source,
+    target,
+    fstype: "",
+    attrSet: 0,
+    attrClr: 0,
+    attrRecursive: 0,
+    propagation: 0,
+    propRecursive: 0,
+    data: "",
+    mkkind: 1,
+    ...f,
+  };
 }
 
 /** A bind tree the core opens before any namespace is joined (idmapped when the maps are given). */
 function idmapTreeOp(slot: number, source: string, o: ParsedOptions, idmapRecursive: boolean, uidMap: string, gidMap: string): PlanOp {
-  return { op: "idmap-tree", slot, source, recursive: o.bind === "rbind" ? 1 : 0, attrSet: o.set, attrClr: o.clr, attrRecursive: o.recursiveAttrs ? 1 : 0, idmapRecursive: idmapRecursive ? 1 : 0, uidMap, gidMap };
+  return {
+    op: "idmap-tree",
+    slot,
+    source,
+    recursive: o.bind === "rbind" ? 1 : 0,
+    attrSet: o.set,
+    attrClr: o.clr,
+    attrRecursive: o.recursiveAttrs ? 1 : 0,
+    idmapRecursive: idmapRecursive ? 1 : 0,
+    uidMap,
+    gidMap,
+  };
 }
 
 function cgroupMountOps(spec: Spec, m: Mount, opts: ParsedOptions, cg: Cgroup | undefined, userns: boolean, host: HostFacts): PlanOp[] {
@@ -256,24 +358,43 @@ export function processOps(proc: Process, spec: Spec, host: HostFacts, field = "
     const s = proc.scheduler;
     const policy = { SCHED_OTHER: 0, SCHED_FIFO: 1, SCHED_RR: 2, SCHED_BATCH: 3, SCHED_ISO: 4, SCHED_IDLE: 5, SCHED_DEADLINE: 6 }[s.policy as string];
     if (policy === undefined) throw new RuntimeError(`${field}.scheduler.policy: unknown policy ${JSON.stringify(s.policy)}`);
-    const FLAGS: Record<string, number> = { SCHED_FLAG_RESET_ON_FORK: 1, SCHED_FLAG_RECLAIM: 2, SCHED_FLAG_DL_OVERRUN: 4, SCHED_FLAG_KEEP_POLICY: 8, SCHED_FLAG_KEEP_PARAMS: 16, SCHED_FLAG_UTIL_CLAMP_MIN: 32, SCHED_FLAG_UTIL_CLAMP_MAX: 64 };
+    const FLAGS: Record<string, number> = {
+      SCHED_FLAG_RESET_ON_FORK: 1,
+      SCHED_FLAG_RECLAIM: 2,
+      SCHED_FLAG_DL_OVERRUN: 4,
+      SCHED_FLAG_KEEP_POLICY: 8,
+      SCHED_FLAG_KEEP_PARAMS: 16,
+      SCHED_FLAG_UTIL_CLAMP_MIN: 32,
+      SCHED_FLAG_UTIL_CLAMP_MAX: 64,
+    };
     let flags = 0;
     for (const f of s.flags ?? []) flags |= FLAGS[f as string] ?? 0;
-    ops.push({ op: "sched", policy, priority: s.priority ?? 0, nice: s.nice ?? 0, flags, runtime: s.runtime ?? 0, deadline: s.deadline ?? 0, period: s.period ?? 0 });
+    ops.push({
+      op: "sched",
+      policy,
+      priority: s.priority ?? 0,
+      nice: s.nice ?? 0,
+      flags,
+      runtime: s.runtime ?? 0,
+      deadline: s.deadline ?? 0,
+      period: s.period ?? 0,
+    });
   }
   if (proc.apparmorProfile) {
-    if (!host.apparmor) throw new RuntimeError(`${field}.apparmorProfile: AppArmor is not enabled on this host (requested profile ${JSON.stringify(proc.apparmorProfile)})`);
+    if (!host.apparmor)
+      throw new RuntimeError(`${field}.apparmorProfile: AppArmor is not enabled on this host (requested profile ${JSON.stringify(proc.apparmorProfile)})`);
     ops.push({ op: "lsm-exec", file: host.apparmorExecAttr, content: `exec ${proc.apparmorProfile}` });
   }
   if (proc.selinuxLabel) {
-    if (!host.selinux) throw new RuntimeError(`${field}.selinuxLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(proc.selinuxLabel)})`);
+    if (!host.selinux)
+      throw new RuntimeError(`${field}.selinuxLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(proc.selinuxLabel)})`);
     ops.push({ op: "lsm-exec", file: "/proc/self/attr/exec", content: proc.selinuxLabel });
   }
   if (proc.user.umask !== undefined) ops.push({ op: "umask", mask: proc.user.umask });
   if (proc.noNewPrivileges) ops.push({ op: "no-new-privs" });
   ops.push({ op: "user", uid: proc.user.uid, gid: proc.user.gid });
   const groups = proc.user.additionalGids ?? [];
-  if (groups.length > 0 || !(newNs(spec, "user"))) ops.push({ op: "groups", gids: groups });
+  if (groups.length > 0 || !newNs(spec, "user")) ops.push({ op: "groups", gids: groups });
   ops.push(capsOp(proc.capabilities, host.lastCap));
   ops.push({ op: "cwd", path: proc.cwd });
   for (const e of proc.env ?? []) ops.push({ op: "env", entry: e });
@@ -330,7 +451,8 @@ function subCgroupOps(cg: Cgroup, subs: string[], host: HostFacts): PlanOp[] {
   for (const s of subs) {
     const i = s.indexOf(":");
     const [ctrls, path] = i < 0 ? ["", s] : [s.slice(0, i), s.slice(i + 1)];
-    if (!path || path.startsWith("/") || path.split("/").includes("..")) throw new RuntimeError(`--cgroup ${s}: the path must be relative, below the container's cgroup`);
+    if (!path || path.startsWith("/") || path.split("/").includes(".."))
+      throw new RuntimeError(`--cgroup ${s}: the path must be relative, below the container's cgroup`);
     if (!ctrls) all = path;
     else for (const c of ctrls.split(",")) named.set(c, path);
   }
@@ -345,15 +467,25 @@ function subCgroupOps(cg: Cgroup, subs: string[], host: HostFacts): PlanOp[] {
   };
   const ops: PlanOp[] = [];
   for (const d of pl.v1.filter((x) => host.exists(x))) {
-    const ctrls = Object.entries(layout.v1).filter(([, m]) => d.startsWith(`${m.mountpoint}/`)).map(([c]) => c);
+    const ctrls = Object.entries(layout.v1)
+      .filter(([, m]) => d.startsWith(`${m.mountpoint}/`))
+      .map(([c]) => c);
     const c = ctrls.find((x) => named.has(x));
     if (c) used.add(c);
     ops.push({ op: "cgroup-join", tasks: `${below(d, c ? named.get(c) : all)}/tasks` });
   }
   const unknown = [...named.keys()].filter((c) => !used.has(c));
-  if (unknown.length) throw new RuntimeError(`--cgroup: no ${unknown.join(", ")} controller hierarchy for this container${pl.v1.length ? "" : " (cgroup v2: give the path alone)"}`);
+  if (unknown.length)
+    throw new RuntimeError(
+      `--cgroup: no ${unknown.join(", ")} controller hierarchy for this container${pl.v1.length ? "" : " (cgroup v2: give the path alone)"}`,
+    );
   // a hybrid host's cgroup2 side (hugetlb alone) may lack the sub-cgroup: the container's own then
-  if (pl.v2 && host.exists(pl.v2)) ops.push({ op: "cgroup-into", dir: pl.v2Optional && all && !host.exists(`${pl.v2}/${all}`) ? pl.v2 : below(pl.v2, all), need: pl.v2Optional ? "optional" : "required" });
+  if (pl.v2 && host.exists(pl.v2))
+    ops.push({
+      op: "cgroup-into",
+      dir: pl.v2Optional && all && !host.exists(`${pl.v2}/${all}`) ? pl.v2 : below(pl.v2, all),
+      need: pl.v2Optional ? "optional" : "required",
+    });
   return ops;
 }
 
@@ -364,10 +496,13 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const linux = spec.linux ?? {};
   if (!spec.process) throw new RuntimeError("config.json: process is required to create a container");
   // linux.mountLabel is a security setting: refused where it cannot be applied, never dropped (as process.selinuxLabel)
-  if (linux.mountLabel && !host.selinux) throw new RuntimeError(`linux.mountLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(linux.mountLabel)})`);
+  if (linux.mountLabel && !host.selinux)
+    throw new RuntimeError(`linux.mountLabel: SELinux is not enabled on this host (requested label ${JSON.stringify(linux.mountLabel)})`);
   if (linux.intelRdt) {
     const mounted = host.resctrl;
-    throw new RuntimeError(`linux.intelRdt: berth does not support Intel RDT (resctrl)${mounted ? "" : ", and this host has no resctrl file system mounted"}; remove linux.intelRdt`);
+    throw new RuntimeError(
+      `linux.intelRdt: berth does not support Intel RDT (resctrl)${mounted ? "" : ", and this host has no resctrl file system mounted"}; remove linux.intelRdt`,
+    );
   }
   const userns = newNs(spec, "user");
   // in a user namespace, new or joined: device nodes cannot be made, sysfs
@@ -398,14 +533,17 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   const fresh = (linux.namespaces ?? []).filter((n) => !n.path).map((n) => n.type);
   if (fresh.length) ops.push({ op: "ns-new", types: fresh });
   if (userns) {
-    let uid = mapText(linux.uidMappings), gid = mapText(linux.gidMappings);
+    let uid = mapText(linux.uidMappings),
+      gid = mapText(linux.gidMappings);
     if (!uid) uid = `0 ${host.uid} 1\n`;
     if (!gid) gid = `0 ${host.gid} 1\n`;
     if (inp.rootless) ops.push({ op: "unprivileged" }, { op: "setgroups", value: "deny" });
     ops.push({ op: "uidmap", map: uid }, { op: "gidmap", map: gid });
   }
   if (linux.timeOffsets) {
-    const text = Object.entries(linux.timeOffsets).map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`).join("");
+    const text = Object.entries(linux.timeOffsets)
+      .map(([clock, o]) => `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}\n`)
+      .join("");
     ops.push({ op: "timens-offsets", offsets: text });
   }
   if (spec.hostname !== undefined && spec.hostname !== "") ops.push({ op: "hostname", name: spec.hostname });
@@ -430,10 +568,12 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   // container's mounts under one bind of the rootfs, detached at delete
   if (sharesMountNs(spec)) {
     // the runtime's mount namespace belongs to the runtime's user namespace: from another, nothing can be mounted there
-    if (hasNs(spec, "user")) throw new RuntimeError("linux.namespaces: a container in a user namespace needs a mount namespace of its own (without one it would share the runtime's, where it cannot mount)");
+    if (hasNs(spec, "user"))
+      throw new RuntimeError(
+        "linux.namespaces: a container in a user namespace needs a mount namespace of its own (without one it would share the runtime's, where it cannot mount)",
+      );
     ops.push({ op: "shared-mount-ns" });
-  }
-  else if (inp.noPivot) ops.push({ op: "no-pivot" });
+  } else if (inp.noPivot) ops.push({ op: "no-pivot" });
   if (!inp.noNewKeyring) ops.push({ op: "session-keyring", name: `_ses.${inp.id}` });
 
   // mounts, in order
@@ -444,7 +584,8 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   // later mount's mount point, /dev's nodes): made read-only at the end
   const laterReadonly: string[] = [];
   const mounts = spec.mounts ?? [];
-  const holds = (dest: string, i: number) => dest === "/dev" || mounts.slice(i + 1).some((n) => n.destination.startsWith(dest.endsWith("/") ? dest : `${dest}/`));
+  const holds = (dest: string, i: number) =>
+    dest === "/dev" || mounts.slice(i + 1).some((n) => n.destination.startsWith(dest.endsWith("/") ? dest : `${dest}/`));
   for (const [i, m] of mounts.entries()) {
     const field = `mounts[${i}]`;
     const o = parseMountOptions(m.options, field);
@@ -482,7 +623,16 @@ export function createPlan(inp: PlanInput): PlanOp[] {
         ops.push(mountOp("idmapped", String(slot), dest, { propagation: o.propagation, propRecursive: o.propRecursive ? 1 : 0, mkkind: isDir ? 1 : 2 }));
         continue;
       }
-      ops.push(mountOp(o.bind || "bind", src, dest, { attrSet: o.set, attrClr: o.clr, attrRecursive: o.recursiveAttrs ? 1 : 0, propagation: o.propagation, propRecursive: o.propRecursive ? 1 : 0, mkkind: isDir ? 1 : 2 }));
+      ops.push(
+        mountOp(o.bind || "bind", src, dest, {
+          attrSet: o.set,
+          attrClr: o.clr,
+          attrRecursive: o.recursiveAttrs ? 1 : 0,
+          propagation: o.propagation,
+          propRecursive: o.propRecursive ? 1 : 0,
+          mkkind: isDir ? 1 : 2,
+        }),
+      );
       continue;
     }
     if (!type) throw new RuntimeError(`${field}.type: required for a mount that is not a bind mount`);
@@ -505,7 +655,17 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     // proc and sysfs: on a plain directory of the rootfs (never through a
     // symlink there), and the mount kept for the masks and read-only paths below it
     const mkkind = type === "proc" || type === "sysfs" ? 3 : 1;
-    ops.push(mountOp(copyup ? "fs-copyup" : "fs", m.source ?? type, dest, { fstype: type, attrSet: set, attrClr: o.clr, propagation: o.propagation, propRecursive: o.propRecursive ? 1 : 0, data: data.join(","), mkkind }));
+    ops.push(
+      mountOp(copyup ? "fs-copyup" : "fs", m.source ?? type, dest, {
+        fstype: type,
+        attrSet: set,
+        attrClr: o.clr,
+        propagation: o.propagation,
+        propRecursive: o.propRecursive ? 1 : 0,
+        data: data.join(","),
+        mkkind,
+      }),
+    );
   }
   // devices
   const devOps = (path: string, type: PlanOpOf<"mkdev">["type"], major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>
@@ -515,14 +675,20 @@ export function createPlan(inp: PlanInput): PlanOp[] {
       if ((linux.devices ?? []).some((d) => d.path === path)) continue;
       ops.push(devOps(path, "c", ma, mi, 0o666, 0, 0));
     }
-    const links: [string, string][] = [["/proc/self/fd", "/dev/fd"], ["/proc/self/fd/0", "/dev/stdin"], ["/proc/self/fd/1", "/dev/stdout"], ["/proc/self/fd/2", "/dev/stderr"]];
+    const links: [string, string][] = [
+      ["/proc/self/fd", "/dev/fd"],
+      ["/proc/self/fd/0", "/dev/stdin"],
+      ["/proc/self/fd/1", "/dev/stdout"],
+      ["/proc/self/fd/2", "/dev/stderr"],
+    ];
     if (host.kcore) links.push(["/proc/kcore", "/dev/core"]);
     if (devpts) links.push(["pts/ptmx", "/dev/ptmx"]);
     for (const [target, link] of links) ops.push({ op: "symlink", target, link });
     ops.push({ op: "mkdir", path: "/dev/shm", mode: 0o1777 });
   }
   for (const [i, d] of (linux.devices ?? []).entries()) {
-    if (d.type !== "p" && (d.major === undefined || d.minor === undefined)) throw new RuntimeError(`linux.devices[${i}]: major and minor are required for type ${d.type}`);
+    if (d.type !== "p" && (d.major === undefined || d.minor === undefined))
+      throw new RuntimeError(`linux.devices[${i}]: major and minor are required for type ${d.type}`);
     ops.push(devOps(d.path, d.type as PlanOpOf<"mkdev">["type"], d.major ?? 0, d.minor ?? 0, d.fileMode ?? 0o666, d.uid ?? 0, d.gid ?? 0));
   }
   ops.push({ op: "mkdir", path: spec.process.cwd, mode: 0o755 });
@@ -546,7 +712,20 @@ export function createPlan(inp: PlanInput): PlanOp[] {
 }
 
 /** The plan for `exec`: join every namespace of the running container. */
-export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: number; namespaces: Record<string, string>; process: Process; cgroup?: Cgroup; consoleSocket?: string; pidfdSocket?: string; foreground: boolean; subCgroups?: string[]; host?: HostFacts }): PlanOp[] {
+export function execPlan(inp: {
+  spec: Spec;
+  id: string;
+  bundle: string;
+  pid: number;
+  namespaces: Record<string, string>;
+  process: Process;
+  cgroup?: Cgroup;
+  consoleSocket?: string;
+  pidfdSocket?: string;
+  foreground: boolean;
+  subCgroups?: string[];
+  host?: HostFacts;
+}): PlanOp[] {
   const host = inp.host ?? localHost();
   const ops: PlanOp[] = [{ op: "mode", mode: "exec" }];
   if (inp.foreground) ops.push({ op: "foreground" });
@@ -569,6 +748,14 @@ export function execPlan(inp: { spec: Spec; id: string; bundle: string; pid: num
     if (cpus.length > 0) ops.push({ op: "cpu-affinity", which: k, cpus });
   }
   ops.push(...processOps(inp.process, inp.spec, host));
-  ops.push(...seccompOps(inp.spec.linux?.seccomp, { ociVersion: inp.spec.ociVersion ?? OCI_VERSION, id: inp.id, status: "running", bundle: inp.bundle, annotations: inp.spec.annotations }));
+  ops.push(
+    ...seccompOps(inp.spec.linux?.seccomp, {
+      ociVersion: inp.spec.ociVersion ?? OCI_VERSION,
+      id: inp.id,
+      status: "running",
+      bundle: inp.bundle,
+      annotations: inp.spec.annotations,
+    }),
+  );
   return ops;
 }

@@ -24,8 +24,16 @@ export function capMask(names: readonly string[] | undefined, last: number): big
  * writes lists ambient capabilities and no inheritable set).
  */
 export function capsOp(c: LinuxCapabilities | undefined, last: number): PlanOpOf<"caps"> {
-  const prm = capMask(c?.permitted, last), inh = capMask(c?.inheritable, last);
-  return { op: "caps", bounding: capMask(c?.bounding, last), effective: capMask(c?.effective, last), permitted: prm, inheritable: inh, ambient: capMask(c?.ambient, last) & prm & inh };
+  const prm = capMask(c?.permitted, last),
+    inh = capMask(c?.inheritable, last);
+  return {
+    op: "caps",
+    bounding: capMask(c?.bounding, last),
+    effective: capMask(c?.effective, last),
+    permitted: prm,
+    inheritable: inh,
+    ambient: capMask(c?.ambient, last) & prm & inh,
+  };
 }
 
 /**

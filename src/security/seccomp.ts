@@ -32,7 +32,13 @@ export function actionValue(action: LinuxSeccompAction | string, errnoRet: numbe
 }
 
 const OPS: Record<string, number> = {
-  SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7,
+  SCMP_CMP_NE: 1,
+  SCMP_CMP_LT: 2,
+  SCMP_CMP_LE: 3,
+  SCMP_CMP_EQ: 4,
+  SCMP_CMP_GE: 5,
+  SCMP_CMP_GT: 6,
+  SCMP_CMP_MASKED_EQ: 7,
 };
 
 const FLAGS: Record<string, "log" | "spec_allow" | "tsync"> = {
@@ -69,7 +75,14 @@ function listenerStateTemplate(s: LinuxSeccomp, st: ListenerState): string {
     fds: ["seccompFd"],
     pid: mark,
     ...(s.listenerMetadata !== undefined ? { metadata: s.listenerMetadata } : {}),
-    state: { ociVersion: st.ociVersion, id: st.id, status: st.status, pid: mark, bundle: st.bundle, ...(st.annotations ? { annotations: st.annotations } : {}) },
+    state: {
+      ociVersion: st.ociVersion,
+      id: st.id,
+      status: st.status,
+      pid: mark,
+      bundle: st.bundle,
+      ...(st.annotations ? { annotations: st.annotations } : {}),
+    },
   };
   return JSON.stringify(state).split(JSON.stringify(mark)).join(PID_MARK);
 }
@@ -81,10 +94,15 @@ export function seccompOps(s: LinuxSeccomp | undefined, listener?: ListenerState
   if (notify) {
     if (!s.listenerPath) throw new Error("linux.seccomp.listenerPath: required for SCMP_ACT_NOTIFY");
     if (!listener) throw new Error("linux.seccomp: SCMP_ACT_NOTIFY needs the container's state");
-    if (s.defaultAction === "SCMP_ACT_NOTIFY") throw new Error("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY as the default would notify the runtime's own set-up calls; name the syscalls instead");
+    if (s.defaultAction === "SCMP_ACT_NOTIFY")
+      throw new Error("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY as the default would notify the runtime's own set-up calls; name the syscalls instead");
     ops.push({ op: "seccomp-listener", path: s.listenerPath, state: listenerStateTemplate(s, listener) });
   }
-  ops.push({ op: "seccomp", defaultAction: actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultAction"), architectures: (s.architectures ?? []).map(archName) });
+  ops.push({
+    op: "seccomp",
+    defaultAction: actionValue(s.defaultAction, s.defaultErrnoRet, "linux.seccomp.defaultAction"),
+    architectures: (s.architectures ?? []).map(archName),
+  });
   for (const f of s.flags ?? []) {
     const name = FLAGS[f];
     if (!name) throw new Error(`linux.seccomp.flags: unsupported flag ${JSON.stringify(f)}`);

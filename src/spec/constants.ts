@@ -130,15 +130,7 @@ export const SECCOMP_ACTIONS = [
   "SCMP_ACT_NOTIFY",
 ] as const;
 
-export const SECCOMP_OPERATORS = [
-  "SCMP_CMP_NE",
-  "SCMP_CMP_LT",
-  "SCMP_CMP_LE",
-  "SCMP_CMP_EQ",
-  "SCMP_CMP_GE",
-  "SCMP_CMP_GT",
-  "SCMP_CMP_MASKED_EQ",
-] as const;
+export const SECCOMP_OPERATORS = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"] as const;
 
 export const SECCOMP_ARCHES = [
   "SCMP_ARCH_X86",
@@ -174,15 +166,7 @@ export const SECCOMP_FLAGS = [
   "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 ] as const;
 
-export const SCHEDULER_POLICIES = [
-  "SCHED_OTHER",
-  "SCHED_FIFO",
-  "SCHED_RR",
-  "SCHED_BATCH",
-  "SCHED_ISO",
-  "SCHED_IDLE",
-  "SCHED_DEADLINE",
-] as const;
+export const SCHEDULER_POLICIES = ["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"] as const;
 
 export const SCHEDULER_FLAGS = [
   "SCHED_FLAG_RESET_ON_FORK",

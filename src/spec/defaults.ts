@@ -33,13 +33,7 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = Object.freeze([
 ]);
 
 /** Paths remounted read-only inside the container. */
-export const DEFAULT_READONLY_PATHS: readonly string[] = Object.freeze([
-  "/proc/bus",
-  "/proc/fs",
-  "/proc/irq",
-  "/proc/sys",
-  "/proc/sysrq-trigger",
-]);
+export const DEFAULT_READONLY_PATHS: readonly string[] = Object.freeze(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]);
 
 export const DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

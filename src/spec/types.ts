@@ -98,14 +98,7 @@ export interface POSIXRlimit {
   soft: number;
 }
 
-export type SchedulerPolicy =
-  | "SCHED_OTHER"
-  | "SCHED_FIFO"
-  | "SCHED_RR"
-  | "SCHED_BATCH"
-  | "SCHED_ISO"
-  | "SCHED_IDLE"
-  | "SCHED_DEADLINE";
+export type SchedulerPolicy = "SCHED_OTHER" | "SCHED_FIFO" | "SCHED_RR" | "SCHED_BATCH" | "SCHED_ISO" | "SCHED_IDLE" | "SCHED_DEADLINE";
 
 export type SchedulerFlag =
   | "SCHED_FLAG_RESET_ON_FORK"
@@ -376,14 +369,7 @@ export type LinuxSeccompAction =
   | "SCMP_ACT_LOG"
   | "SCMP_ACT_NOTIFY";
 
-export type LinuxSeccompOperator =
-  | "SCMP_CMP_NE"
-  | "SCMP_CMP_LT"
-  | "SCMP_CMP_LE"
-  | "SCMP_CMP_EQ"
-  | "SCMP_CMP_GE"
-  | "SCMP_CMP_GT"
-  | "SCMP_CMP_MASKED_EQ";
+export type LinuxSeccompOperator = "SCMP_CMP_NE" | "SCMP_CMP_LT" | "SCMP_CMP_LE" | "SCMP_CMP_EQ" | "SCMP_CMP_GE" | "SCMP_CMP_GT" | "SCMP_CMP_MASKED_EQ";
 
 export type LinuxSeccompArch =
   | "SCMP_ARCH_X86"

@@ -224,8 +224,7 @@ class Checker {
   }
 }
 
-const join = (base: string, key: string | number): string =>
-  typeof key === "number" ? `${base}[${key}]` : base ? `${base}.${key}` : key;
+const join = (base: string, key: string | number): string => (typeof key === "number" ? `${base}[${key}]` : base ? `${base}.${key}` : key);
 
 function checkSpecSemantics(spec: Spec, c: Checker): void {
   const major = Number(spec.ociVersion.split(".")[0]);
@@ -320,7 +319,8 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
     for (const [host, d] of Object.entries(nd)) {
       const at = `linux.netDevices[${JSON.stringify(host)}]`;
       if (!isIfName(host)) c.fail(at, `not a network device name: ${JSON.stringify(host)} (1 to 15 characters, no "/", ":" or white space)`);
-      if (d.name !== undefined && d.name !== "" && !isIfName(d.name)) c.fail(`${at}.name`, `not a network device name: ${JSON.stringify(d.name)} (1 to 15 characters, no "/", ":" or white space)`);
+      if (d.name !== undefined && d.name !== "" && !isIfName(d.name))
+        c.fail(`${at}.name`, `not a network device name: ${JSON.stringify(d.name)} (1 to 15 characters, no "/", ":" or white space)`);
       const name = d.name || host;
       const other = inside.get(name);
       if (other !== undefined) c.fail(`${at}.name`, `${JSON.stringify(name)} is also the container's name for linux.netDevices[${JSON.stringify(other)}]`);
@@ -330,9 +330,11 @@ function checkSpecSemantics(spec: Spec, c: Checker): void {
 
   const mp = linux.memoryPolicy;
   if (mp) {
-    if (MEMPOLICY_MODES[mp.mode] === undefined) c.fail("linux.memoryPolicy.mode", `unknown mode ${JSON.stringify(mp.mode)} (allowed: ${Object.keys(MEMPOLICY_MODES).join(", ")})`);
+    if (MEMPOLICY_MODES[mp.mode] === undefined)
+      c.fail("linux.memoryPolicy.mode", `unknown mode ${JSON.stringify(mp.mode)} (allowed: ${Object.keys(MEMPOLICY_MODES).join(", ")})`);
     (mp.flags ?? []).forEach((f, i) => {
-      if (MEMPOLICY_FLAGS[f] === undefined) c.fail(`linux.memoryPolicy.flags[${i}]`, `unknown flag ${JSON.stringify(f)} (allowed: ${Object.keys(MEMPOLICY_FLAGS).join(", ")})`);
+      if (MEMPOLICY_FLAGS[f] === undefined)
+        c.fail(`linux.memoryPolicy.flags[${i}]`, `unknown flag ${JSON.stringify(f)} (allowed: ${Object.keys(MEMPOLICY_FLAGS).join(", ")})`);
     });
     const nodes = parseIdList(mp.nodes ?? "");
     if (nodes === null) c.fail("linux.memoryPolicy.nodes", `not a node list like "0-3,7": ${JSON.stringify(mp.nodes)}`);
@@ -363,7 +365,16 @@ function isIfName(s: string): boolean {
 
 const errnoAction = (a: string) => a === "SCMP_ACT_ERRNO" || a === "SCMP_ACT_TRACE";
 
-const IPC_SYSCTLS = new Set(["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"]);
+const IPC_SYSCTLS = new Set([
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+]);
 
 /** The namespace that isolates a sysctl, or null when it is host-wide. */
 export function sysctlNamespace(key: string): "ipc" | "network" | "uts" | null {
@@ -391,7 +402,8 @@ function checkIdMappings(maps: readonly { containerID: number; hostID: number; s
 function checkProcessSemantics(p: Process, base: string, c: Checker): void {
   for (const k of ["initial", "final"] as const) {
     const v = p.execCPUAffinity?.[k];
-    if (v !== undefined && parseIdList(v, CPU_LIMIT) === null) c.fail(join(join(base, "execCPUAffinity"), k), `not a CPU list like "0-3,7": ${JSON.stringify(v)}`);
+    if (v !== undefined && parseIdList(v, CPU_LIMIT) === null)
+      c.fail(join(join(base, "execCPUAffinity"), k), `not a CPU list like "0-3,7": ${JSON.stringify(v)}`);
   }
   const seen = new Map<string, number>();
   (p.rlimits ?? []).forEach((r, i) => {

@@ -29,20 +29,29 @@ describe.skipIf(!isRoot || layout.mode === "none")("device access comes from lin
   // for a listed device, and so a deny-all keeps it unusable). The attack:
   // a config that lists a host device and denies all still read it.
   ctest("a device in linux.devices cannot be opened under a deny-all rule (v1 devices.deny / v2 eBPF)", async (c) => {
-    const r = ok(await c.sh(PROBE, (cfg) => {
-      cfg.linux!.devices = [KMSG];
-      cfg.linux!.resources = { devices: [{ allow: false, access: "rwm" }] };
-      for (const k of ["bounding", "effective", "permitted"] as const) cfg.process!.capabilities![k]!.push("CAP_SYSLOG");
-    }));
+    const r = ok(
+      await c.sh(PROBE, (cfg) => {
+        cfg.linux!.devices = [KMSG];
+        cfg.linux!.resources = { devices: [{ allow: false, access: "rwm" }] };
+        for (const k of ["bounding", "effective", "permitted"] as const) cfg.process!.capabilities![k]!.push("CAP_SYSLOG");
+      }),
+    );
     expect(kv(r.stdout)).toEqual({ node: "yes", read: "denied", write: "denied" });
   });
 
   ctest("the same device is usable as far as the config's rules allow it (here: read only)", async (c) => {
-    const r = ok(await c.sh(PROBE, (cfg) => {
-      cfg.linux!.devices = [KMSG];
-      cfg.linux!.resources = { devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 11, access: "r" }] };
-      for (const k of ["bounding", "effective", "permitted"] as const) cfg.process!.capabilities![k]!.push("CAP_SYSLOG");
-    }));
+    const r = ok(
+      await c.sh(PROBE, (cfg) => {
+        cfg.linux!.devices = [KMSG];
+        cfg.linux!.resources = {
+          devices: [
+            { allow: false, access: "rwm" },
+            { allow: true, type: "c", major: 1, minor: 11, access: "r" },
+          ],
+        };
+        for (const k of ["bounding", "effective", "permitted"] as const) cfg.process!.capabilities![k]!.push("CAP_SYSLOG");
+      }),
+    );
     expect(kv(r.stdout)).toEqual({ node: "yes", read: "allowed", write: "denied" });
   });
 });
@@ -92,7 +101,11 @@ describe.skipIf(!isRoot || layout.mode === "none")("a frozen cgroup is refused a
     const which = place.dir("").includes("freezer") ? "v1 freezer" : "cgroup2 cgroup.freeze";
     ctest(`${which}: run -d and create below a frozen cgroup, or in it, fail at once; it stays frozen and nothing is left`, async (c) => {
       const { path, dir } = frozenCgroup(c, place);
-      for (const [cmd, cgPath] of [["run", `${path}/ctr`], ["create", `${path}/ctr`], ["create", path]] as const) {
+      for (const [cmd, cgPath] of [
+        ["run", `${path}/ctr`],
+        ["create", `${path}/ctr`],
+        ["create", path],
+      ] as const) {
         const b = c.bundle(["sleep", "30"], (cfg) => {
           cfg.linux!.cgroupsPath = cgPath;
         });
@@ -115,7 +128,12 @@ describe.skipIf(!isRoot || layout.mode === "none")("a frozen cgroup is refused a
 // to the cgroup2 side, which needs the controller turned on in every level's
 // cgroup.subtree_control above the container (runc 1.1 fails here: "cannot set
 // hugetlb limit: container could not join or create cgroup").
-const hybridHugetlb = isRoot && layout.mode === "hybrid" && !layout.v1["hugetlb"] && layout.unifiedControllers.includes("hugetlb") && existsSync("/sys/kernel/mm/hugepages/hugepages-2048kB");
+const hybridHugetlb =
+  isRoot &&
+  layout.mode === "hybrid" &&
+  !layout.v1["hugetlb"] &&
+  layout.unifiedControllers.includes("hugetlb") &&
+  existsSync("/sys/kernel/mm/hugepages/hugepages-2048kB");
 
 describe.skipIf(!hybridHugetlb)("hugetlb limits on a hybrid host", () => {
   ctest("the limit is set in the container's cgroup2 directory, which holds its init", async (c) => {

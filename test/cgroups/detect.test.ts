@@ -1,7 +1,14 @@
 import { describe, expect, test, afterEach } from "bun:test";
 import { existsSync } from "node:fs";
 import {
-  CgroupError, detectCgroups, expandSlice, openCgroup, parseMountinfo, parseProcCgroup, systemdPath, systemdRunning,
+  CgroupError,
+  detectCgroups,
+  expandSlice,
+  openCgroup,
+  parseMountinfo,
+  parseProcCgroup,
+  systemdPath,
+  systemdRunning,
   type CgroupLayout,
 } from "../../src/cgroups/index.ts";
 import { tryRead } from "../../src/cgroups/common.ts";
@@ -40,8 +47,8 @@ describe("parseMountinfo", () => {
   test("escaped mount points and non-root mounts; a root mount wins over a subtree mount", () => {
     const m = parseMountinfo(
       "50 1 0:40 /a/b /mnt/my\\040cg rw - cgroup cgroup rw,pids\n" +
-      "51 1 0:40 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n" +
-      "52 1 0:41 /x /other rw - cgroup cgroup rw,freezer\n",
+        "51 1 0:40 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n" +
+        "52 1 0:41 /x /other rw - cgroup cgroup rw,freezer\n",
     );
     expect(m.v1["pids"]).toEqual({ mountpoint: "/sys/fs/cgroup/pids", root: "/" });
     expect(m.v1["freezer"]).toEqual({ mountpoint: "/other", root: "/x" });
@@ -69,7 +76,11 @@ test("detectCgroups on this host matches what is mounted", () => {
 
 describe("cgroupsPath", () => {
   const fake: CgroupLayout = {
-    mode: "v2", unified: { mountpoint: "/sys/fs/cgroup", root: "/" }, unifiedControllers: ["memory"], v1: {}, own: { "": "/user.slice/me" },
+    mode: "v2",
+    unified: { mountpoint: "/sys/fs/cgroup", root: "/" },
+    unifiedControllers: ["memory"],
+    v1: {},
+    own: { "": "/user.slice/me" },
   };
   test("absent: /berth/<id>; absolute: as given; relative: under the caller's own cgroup", () => {
     expect(openCgroup({ id: "abc", layout: fake }).path).toBe("/berth/abc");
@@ -79,7 +90,8 @@ describe("cgroupsPath", () => {
   });
   test("v1: a relative path resolves per hierarchy", () => {
     const v1: CgroupLayout = {
-      mode: "v1", unifiedControllers: [],
+      mode: "v1",
+      unifiedControllers: [],
       v1: { memory: { mountpoint: "/m", root: "/" }, pids: { mountpoint: "/p", root: "/" } },
       own: { memory: "/a", pids: "/b" },
     };

@@ -8,16 +8,22 @@ import { cleanup, isV1, isV2, layout, newCgroup, noCgroups, spawnIn } from "./he
 
 afterEach(cleanup);
 
-const DEVS: [string, number][] = [["null", 3], ["zero", 5], ["full", 7]]; // char 1:N
+const DEVS: [string, number][] = [
+  ["null", 3],
+  ["zero", 5],
+  ["full", 7],
+]; // char 1:N
 
 /** Runs a probe inside the cgroup: which of /dev/{null,zero,full} open for r and w, and mknod c 1:3. */
 async function probe(cg: Cgroup): Promise<Record<string, boolean>> {
   const dir = mkdtempSync(`${tmpdir()}/berth-dev-`);
   try {
     const script = [
-      ...DEVS.map(([d]) =>
-        `if (exec 3</dev/${d}) 2>/dev/null; then echo "${d}.r 1"; else echo "${d}.r 0"; fi; ` +
-        `if (exec 3>/dev/${d}) 2>/dev/null; then echo "${d}.w 1"; else echo "${d}.w 0"; fi`),
+      ...DEVS.map(
+        ([d]) =>
+          `if (exec 3</dev/${d}) 2>/dev/null; then echo "${d}.r 1"; else echo "${d}.r 0"; fi; ` +
+          `if (exec 3>/dev/${d}) 2>/dev/null; then echo "${d}.w 1"; else echo "${d}.w 0"; fi`,
+      ),
       `if mknod ${dir}/n c 1 3 2>/dev/null; then echo "mknod 1"; else echo "mknod 0"; fi`,
     ].join("\n");
     const p = spawnIn(cg, ["sh", "-c", script]);
@@ -45,8 +51,14 @@ function expected(rules: CgroupDeviceRule[]): Record<string, boolean> {
   return res;
 }
 
-const ONLY_NULL: CgroupDeviceRule[] = [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }];
-const ALL_BUT_ZERO_W: CgroupDeviceRule[] = [{ allow: true, access: "rwm" }, { allow: false, type: "c", major: 1, minor: 5, access: "w" }];
+const ONLY_NULL: CgroupDeviceRule[] = [
+  { allow: false, access: "rwm" },
+  { allow: true, type: "c", major: 1, minor: 3, access: "rwm" },
+];
+const ALL_BUT_ZERO_W: CgroupDeviceRule[] = [
+  { allow: true, access: "rwm" },
+  { allow: false, type: "c", major: 1, minor: 5, access: "w" },
+];
 // last match wins, per access bit: 1:7 may be read but not written or created
 const LAYERED: CgroupDeviceRule[] = [
   { allow: false, access: "rwm" },
@@ -62,7 +74,10 @@ describe("rule semantics (the reference the eBPF program follows)", () => {
     expect(expected(ALL_BUT_ZERO_W)).toEqual({ "null.r": true, "null.w": true, "zero.r": true, "zero.w": false, "full.r": true, "full.w": true, mknod: true });
     expect(expected(LAYERED)).toEqual({ "null.r": true, "null.w": true, "zero.r": true, "zero.w": true, "full.r": true, "full.w": false, mknod: true });
     expect(deviceAllowed(normalizeDeviceRules([]), "c", 1, 3, ACC_READ)).toBe(false);
-    const rw = normalizeDeviceRules([{ allow: true, type: "c", major: 1, minor: 3, access: "r" }, { allow: true, type: "c", major: 1, minor: 3, access: "w" }]);
+    const rw = normalizeDeviceRules([
+      { allow: true, type: "c", major: 1, minor: 3, access: "r" },
+      { allow: true, type: "c", major: 1, minor: 3, access: "w" },
+    ]);
     expect(deviceAllowed(rw, "c", 1, 3, ACC_READ | ACC_WRITE)).toBe(true);
     expect(deviceAllowed(rw, "c", 1, 3, ACC_READ | ACC_MKNOD)).toBe(false);
   });

@@ -5,7 +5,8 @@ import type { Subprocess } from "bun";
 
 // These tests drive berth's cgroup library in-process: the differential lane's
 // BERTH_TEST_RUNTIME (another runtime binary) does not apply to them.
-if (process.env.BERTH_TEST_RUNTIME) console.error("(test/cgroups tests berth's cgroup library in-process: BERTH_TEST_RUNTIME does not apply, these run berth's code)");
+if (process.env.BERTH_TEST_RUNTIME)
+  console.error("(test/cgroups tests berth's cgroup library in-process: BERTH_TEST_RUNTIME does not apply, these run berth's code)");
 
 export const layout = detectCgroups();
 /** The backend this host gets: 2 on a pure cgroup v2 host, else 1. */
@@ -106,7 +107,7 @@ export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
 export function readCg(cg: Cgroup, file: string): string {
   const ctrl = file.split(".")[0]!;
   const dirs = cg.dirs();
-  const d = cg.version === 2 ? dirs[0]! : dirs.find((x) => existsSync(`${x}/${file}`)) ?? dirs.find((x) => x.includes(`/${ctrl}/`))!;
+  const d = cg.version === 2 ? dirs[0]! : (dirs.find((x) => existsSync(`${x}/${file}`)) ?? dirs.find((x) => x.includes(`/${ctrl}/`))!);
   return readFileSync(`${d}/${file}`, "utf8").trim();
 }
 

@@ -29,7 +29,10 @@ test.skipIf(noCgroups || !hugetlb || !pages2M || !python)("a 2MB hugetlb limit o
   try {
     if (free() < 2) writeFileSync(NR, String(before + 2 - free()));
     expect(free()).toBeGreaterThanOrEqual(2);
-    for (const [limit, want] of [[2 << 20, "one\n"], [4 << 20, "one\ntwo\n"]] as const) {
+    for (const [limit, want] of [
+      [2 << 20, "one\n"],
+      [4 << 20, "one\ntwo\n"],
+    ] as const) {
       const cg = newCgroup("huge");
       cg.apply({ hugepageLimits: [{ pageSize: "2MB", limit }] });
       const p = spawnIn(cg, ["python3", "-c", TOUCH]);

@@ -109,7 +109,8 @@ describe.skipIf(noCgroups)("apply and read back", () => {
     // memory and cpu.shares are written before cpu.period, which the kernel refuses: both go back
     const low = () => (isV1 ? readCg(cg, "memory.soft_limit_in_bytes") : readCg(cg, "memory.low"));
     const weight = () => (isV1 ? readCg(cg, "cpu.shares") : readCg(cg, "cpu.weight"));
-    const low0 = low(), weight0 = weight();
+    const low0 = low(),
+      weight0 = weight();
     const e = thrown(() => cg.update({ memory: { reservation: 8 * MiB }, cpu: { shares: 256, period: 10 } }));
     expect(e.field).toBe("linux.resources.cpu.period");
     expect(low()).toBe(low0);

@@ -27,7 +27,10 @@ describe("containerd (runc v2 shim)", () => {
     const log = join(b.dir, "log.json");
     const r = berth(b.root, ["create", "--bundle", join(b.dir, "missing"), "c1"], { global: ["--log", log, "--log-format", "json"] });
     expect(r.code).not.toBe(0);
-    const lines = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const err = lines.find((l) => l.level === "error");
     berthSays(err.msg, "does not exist");
     expect(typeof err.time).toBe("string");
@@ -68,7 +71,8 @@ describe("containerd (runc v2 shim)", () => {
   });
   test("each container gets a session keyring of its own unless --no-new-keyring", () => {
     const b = bundle(["sleep", "30"]);
-    const a = uid("kr"), c = uid("kr");
+    const a = uid("kr"),
+      c = uid("kr");
     expect(berth(b.root, ["run", "-d", "--bundle", b.dir, a]).code).toBe(0);
     expect(berth(b.root, ["run", "-d", "--no-new-keyring", "--bundle", b.dir, c]).code).toBe(0);
     const keys = readFileSync("/proc/keys", "utf8");
@@ -111,7 +115,13 @@ describe("Podman (conmon)", () => {
   test("a non-root user keeps exactly the configured capabilities (ambient ones survive exec)", () => {
     const b = bundle(["sh", "-c", "id -u; grep -E '^Cap(Bnd|Eff)' /proc/self/status"], (s) => {
       s.process!.user = { uid: 1000, gid: 1000 };
-      s.process!.capabilities = { bounding: ["CAP_KILL", "CAP_CHOWN"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"], inheritable: ["CAP_KILL"], ambient: ["CAP_KILL"] };
+      s.process!.capabilities = {
+        bounding: ["CAP_KILL", "CAP_CHOWN"],
+        effective: ["CAP_KILL"],
+        permitted: ["CAP_KILL"],
+        inheritable: ["CAP_KILL"],
+        ambient: ["CAP_KILL"],
+      };
     });
     const r = berth(b.root, ["run", "--bundle", b.dir, uid("caps")]);
     expect(r.stderr).toBe("");
@@ -137,7 +147,9 @@ describe("Podman (conmon)", () => {
     // what Podman reads: the first line names the runtime and its version, a "spec:" line the spec's
     expect(r.stdout).toMatch(/^\S+ version \S+\n/);
     expect(r.stdout).toMatch(/^spec: 1\.\d+\.\d+/m);
-    onlyOnBerth("berth's --version has these two lines only (runc adds commit, go and libseccomp lines)", () => expect(r.stdout).toMatch(/^berth version \d+\.\d+\.\d+\nspec: 1\.\d+\.\d+\n$/));
+    onlyOnBerth("berth's --version has these two lines only (runc adds commit, go and libseccomp lines)", () =>
+      expect(r.stdout).toMatch(/^berth version \d+\.\d+\.\d+\nspec: 1\.\d+\.\d+\n$/),
+    );
   });
 });
 

@@ -1,6 +1,19 @@
 // Test helpers for the CLI tests: a busybox bundle made offline, berth run as
 // a subprocess with its own --root, and clean-up that leaves nothing behind.
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../../src/spec/defaults.ts";
@@ -34,7 +47,10 @@ export function makeRootfs(dir: string): string {
   const rootfs = join(dir, "rootfs");
   for (const d of ["bin", "proc", "sys", "dev", "tmp", "etc", "root"]) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
-  const list = Bun.spawnSync(["/bin/busybox", "--list"]).stdout.toString().split("\n").filter((a) => a && a !== "busybox");
+  const list = Bun.spawnSync(["/bin/busybox", "--list"])
+    .stdout.toString()
+    .split("\n")
+    .filter((a) => a && a !== "busybox");
   for (const a of list) symlinkSync("busybox", join(rootfs, "bin", a));
   writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
   writeFileSync(join(rootfs, "etc/group"), "root:x:0:\nnobody:x:65534:\n");
@@ -102,8 +118,6 @@ export function cleanup(b: Bundle): void {
   }
   rmSync(b.dir, { recursive: true, force: true });
 }
-
-
 
 /** Bundles made by one test file; cleanupAll() (from afterEach) removes them all. */
 export function bundleTracker() {

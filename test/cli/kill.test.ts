@@ -104,7 +104,13 @@ for (const [name, cli] of runtimes) {
       const b = tracker.bundle(["true"]);
       mkdirSync(b.root, { recursive: true });
       const id = uniqueId("nosuch");
-      for (const args of [["kill", id, "9"], ["kill", "--all", id, "9"], ["kill", id, "0"], ["state", id], ["delete", id]]) {
+      for (const args of [
+        ["kill", id, "9"],
+        ["kill", "--all", id, "9"],
+        ["kill", id, "0"],
+        ["state", id],
+        ["delete", id],
+      ]) {
         const r = cli(b.root, args);
         expect([args.join(" "), r.code]).toEqual([args.join(" "), 1]);
         expect(r.stderr).toContain("does not exist");

@@ -26,9 +26,16 @@ function memFile(id: string, v1: string, v2: string): string {
 
 describe("resources", () => {
   test("memory and pids limits from config.json are visible inside the container", () => {
-    const b = bundle(["sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null"], (s) => {
-      s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 * MiB }, pids: { limit: 20 } };
-    });
+    const b = bundle(
+      [
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null",
+      ],
+      (s) => {
+        s.linux!.resources = { ...s.linux!.resources, memory: { limit: 64 * MiB }, pids: { limit: 20 } };
+      },
+    );
     const r = berth(b.root, ["run", "--bundle", b.dir, uid("lim")]);
     expect(r.stderr).toBe("");
     expect(r.stdout.trim().split("\n")).toEqual([String(64 * MiB), "20"]);
@@ -36,7 +43,8 @@ describe("resources", () => {
 
   test("a fork bomb stops at pids.max and the container still answers", () => {
     // the loop runs in a subshell (a failed fork ends it); the count uses builtins only
-    const script = "(i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i+1)); done) 2>/dev/null; echo started; c=0; for p in /proc/[0-9]*; do c=$((c+1)); done; echo $c";
+    const script =
+      "(i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i+1)); done) 2>/dev/null; echo started; c=0; for p in /proc/[0-9]*; do c=$((c+1)); done; echo $c";
     const b = bundle(["sh", "-c", script], (s) => {
       s.linux!.resources = { ...s.linux!.resources, pids: { limit: 16 } };
     });
@@ -58,7 +66,9 @@ describe("resources", () => {
     const r = berth(b.root, ["update", "--memory", "96m", "--pids-limit", "50", id]);
     expect(r.stderr).toBe("");
     expect(readFileSync(f, "utf8").trim()).toBe(String(96 * MiB));
-    const pids = cgroupDirs(id).map((d) => join(d, "pids.max")).find(existsSync)!;
+    const pids = cgroupDirs(id)
+      .map((d) => join(d, "pids.max"))
+      .find(existsSync)!;
     expect(readFileSync(pids, "utf8").trim()).toBe("50");
   });
 
@@ -124,7 +134,11 @@ describe("resources", () => {
     ev.kill();
     clearTimeout(timer);
     await ev.exited;
-    const events = out.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const events = out
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(events.some((e) => e.type === "oom" && e.id === id)).toBe(true);
     let status = "";
     for (let i = 0; i < 250 && status !== "stopped"; i++, Bun.sleepSync(20)) status = JSON.parse(berth(b.root, ["state", id]).stdout).status;

@@ -30,7 +30,11 @@ let driver = "";
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "berth-plan-"));
   driver = join(dir, "plan-driver");
-  const cc = spawnSync("gcc", ["-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-o", driver, "test/core/plan-driver.c", "core/plan.c", "core/util.c"], { cwd: ROOT, encoding: "utf8" });
+  const cc = spawnSync(
+    "gcc",
+    ["-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-o", driver, "test/core/plan-driver.c", "core/plan.c", "core/util.c"],
+    { cwd: ROOT, encoding: "utf8" },
+  );
   if (cc.status !== 0) throw new Error(`building the plan driver: ${cc.stderr}`);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,12 +72,17 @@ describe("the core's plan parser", () => {
     const out = parse(encodePlan(ops)).split("\n");
     expect(out.filter((l) => l.startsWith("error"))).toEqual([]);
     expect(out.slice(0, ops.length).map((l) => l.split(" ")[0])).toEqual(ops.map((o) => o.op));
-    expect(out).toContain("mount kind=fs source=proc target=/proc fstype=proc attrSet=0 attrClr=0 attrRecursive=0 propagation=0 propRecursive=0 data= mkkind=3");
+    expect(out).toContain(
+      "mount kind=fs source=proc target=/proc fstype=proc attrSet=0 attrClr=0 attrRecursive=0 propagation=0 propRecursive=0 data= mkkind=3",
+    );
     expect(out).toContain("rlimit resource=7 soft=1024 hard=18446744073709551615 label=process.rlimits[0] (RLIMIT_NOFILE)");
     expect(out).toContain("oom-score-adj score=-500");
     expect(out).toContain("hook phase=createContainer timeout=5 path=/bin/h args=h,a env=E=1");
     expect(out).toContain("create: 1");
-    const rootfs = out.find((l) => l.startsWith("rootfs: "))!.split(" ").slice(1);
+    const rootfs = out
+      .find((l) => l.startsWith("rootfs: "))!
+      .split(" ")
+      .slice(1);
     expect(rootfs).toEqual(ops.filter((o) => ["mount", "mkdev", "bind-dev", "symlink", "mkdir", "mount-readonly"].includes(o.op)).map((o) => o.op));
     expect(out.find((l) => l.startsWith("paths: "))).toMatch(/^paths: (mask )+(readonly ?)+$/);
   });
@@ -154,14 +163,25 @@ describe("berth-core itself (no container: an exec plan that joins nothing)", ()
   });
 
   test("a missing program fails at the step exec with ENOENT, the message as before", () => {
-    const e = failure([{ op: "mode", mode: "exec" }, { op: "args", argv: ["/nonexistent/program"] }]);
+    const e = failure([
+      { op: "mode", mode: "exec" },
+      { op: "args", argv: ["/nonexistent/program"] },
+    ]);
     expect([e.step, e.code, e.message]).toEqual(["exec", "ENOENT", "exec /nonexistent/program: No such file or directory"]);
-    const path = failure([{ op: "mode", mode: "exec" }, { op: "env", entry: "PATH=/nonexistent" }, { op: "args", argv: ["no-such-program"] }]);
+    const path = failure([
+      { op: "mode", mode: "exec" },
+      { op: "env", entry: "PATH=/nonexistent" },
+      { op: "args", argv: ["no-such-program"] },
+    ]);
     expect([path.step, path.code, path.message]).toEqual(["exec", "ENOENT", "exec no-such-program: executable file not found in $PATH"]);
   });
 
   test("a working directory that is no directory fails at the step cwd with ENOTDIR", () => {
-    const e = failure([{ op: "mode", mode: "exec" }, { op: "cwd", path: "/etc/passwd" }, { op: "args", argv: ["/bin/true"] }]);
+    const e = failure([
+      { op: "mode", mode: "exec" },
+      { op: "cwd", path: "/etc/passwd" },
+      { op: "args", argv: ["/bin/true"] },
+    ]);
     expect([e.step, e.code, e.message]).toEqual(["cwd", "ENOTDIR", "cwd /etc/passwd: not a directory in the container"]);
   });
 });

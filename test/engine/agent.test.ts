@@ -18,7 +18,9 @@ beforeAll(async () => {
   b = makeBundle(["sh", "-c", "echo from the agent; exit 3"]);
   sock = join(b.dir, "agent.sock");
   agent = Bun.spawn([join(REPO, "node_modules/.bin/bun"), join(REPO, "src/cli/main.ts"), "--root", b.root, "serve", "--socket", sock], {
-    stdout: "ignore", stderr: "pipe", env: { ...process.env, BERTH_ENGINE_ROOT: engineRoot },
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { ...process.env, BERTH_ENGINE_ROOT: engineRoot },
   });
   // ready when it answers (not when its socket file appears): a loaded host can take seconds to start it
   for (let i = 0; i < 600; i++) {
@@ -149,8 +151,11 @@ test("every container's core runs from the agent's one sealed copy of berth-core
 test("an image task: an engine container of a stored image, with env and limits, run to its end and removed", async () => {
   const out = join(b.dir, "img.log");
   const r = await call("/v1/run", {
-    image: "berth/busybox", args: ["sh", "-c", "echo $GREETING; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; exit 4"],
-    env: ["GREETING=hello from an image"], pidsLimit: 33, stdout: out,
+    image: "berth/busybox",
+    args: ["sh", "-c", "echo $GREETING; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; exit 4"],
+    env: ["GREETING=hello from an image"],
+    pidsLimit: 33,
+    stdout: out,
   });
   expect(r.status).toBe(200);
   expect(r.body.exitCode).toBe(4);

@@ -16,11 +16,35 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
 
 describe("engine containers and their cgroups", () => {
   test("limits seen inside; stats reports them; top lists the processes; pause freezes and unpause thaws", async () => {
-    const inside = env.run(["run", "--rm", "--memory", "64m", "--pids-limit", "42", "berth/busybox", "sh", "-c",
-      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max"]);
+    const inside = env.run([
+      "run",
+      "--rm",
+      "--memory",
+      "64m",
+      "--pids-limit",
+      "42",
+      "berth/busybox",
+      "sh",
+      "-c",
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max",
+    ]);
     expect(inside.stdout).toBe("67108864\n42\n");
-    const id = idOf(env.run(["run", "-d", "--name", "cg", "--memory", "64m", "--pids-limit", "20", "berth/busybox", "sh", "-c",
-      "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done"]));
+    const id = idOf(
+      env.run([
+        "run",
+        "-d",
+        "--name",
+        "cg",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "20",
+        "berth/busybox",
+        "sh",
+        "-c",
+        "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done",
+      ]),
+    );
     const st = JSON.parse(env.run(["stats", "--no-stream", "--format", "json", "cg"]).stdout)[0];
     expect(st.mem_limit).toBe(64 * 1024 * 1024);
     expect(st.pids).toBeGreaterThanOrEqual(1);
@@ -40,10 +64,31 @@ describe("engine containers and their cgroups", () => {
 
   test("--device HOST:CTR:r: the node is there, reading is allowed, writing is not (the cgroup's device rules)", () => {
     // kmsg (1:11) is not a default device; reading it needs CAP_SYSLOG
-    const r = env.run(["run", "--rm", "--device", "/dev/kmsg:/dev/k:r", "--cap-add", "SYSLOG", "berth/busybox", "sh", "-c",
-      "test -c /dev/k && echo present; (: < /dev/k) 2>/dev/null && echo read=allowed || echo read=denied; (: > /dev/k) 2>/dev/null && echo write=allowed || echo write=denied"]);
+    const r = env.run([
+      "run",
+      "--rm",
+      "--device",
+      "/dev/kmsg:/dev/k:r",
+      "--cap-add",
+      "SYSLOG",
+      "berth/busybox",
+      "sh",
+      "-c",
+      "test -c /dev/k && echo present; (: < /dev/k) 2>/dev/null && echo read=allowed || echo read=denied; (: > /dev/k) 2>/dev/null && echo write=allowed || echo write=denied",
+    ]);
     expect(r.stdout).toBe("present\nread=allowed\nwrite=denied\n");
-    const w = env.run(["run", "--rm", "--device", "/dev/kmsg:/dev/k:rw", "--cap-add", "SYSLOG", "berth/busybox", "sh", "-c", "(: > /dev/k) 2>/dev/null && echo write=allowed"]);
+    const w = env.run([
+      "run",
+      "--rm",
+      "--device",
+      "/dev/kmsg:/dev/k:rw",
+      "--cap-add",
+      "SYSLOG",
+      "berth/busybox",
+      "sh",
+      "-c",
+      "(: > /dev/k) 2>/dev/null && echo write=allowed",
+    ]);
     expect(w.stdout).toBe("write=allowed\n");
   });
 });
@@ -53,8 +98,17 @@ describe("--cgroupns", () => {
     const host = readlinkSync("/proc/self/ns/cgroup");
     const v2 = detectCgroups().mode === "v2";
     const inside = (flags: string[]) => {
-      const r = env.run(["run", "--rm", ...flags, "--memory", "48m", "berth/busybox", "sh", "-c",
-        "readlink /proc/self/ns/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"]);
+      const r = env.run([
+        "run",
+        "--rm",
+        ...flags,
+        "--memory",
+        "48m",
+        "berth/busybox",
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+      ]);
       expect(r.stderr).toBe("");
       const [ns, limit] = r.stdout.trim().split("\n");
       return { own: ns !== host, limit };

@@ -27,7 +27,15 @@ describe("exit codes as Docker's", () => {
   });
 
   test("other commands: 1 for an error, 125 for a bad flag", () => {
-    for (const args of [["stop", "nosuch"], ["rm", "nosuch"], ["inspect", "nosuch"], ["logs", "nosuch"], ["kill", "nosuch"], ["rmi", "localhost/nosuch:1"], ["volume", "rm", "nosuch"]]) {
+    for (const args of [
+      ["stop", "nosuch"],
+      ["rm", "nosuch"],
+      ["inspect", "nosuch"],
+      ["logs", "nosuch"],
+      ["kill", "nosuch"],
+      ["rmi", "localhost/nosuch:1"],
+      ["volume", "rm", "nosuch"],
+    ]) {
       const r = env.run(args);
       expect([args.join(" "), r.code]).toEqual([args.join(" "), 1]);
       expect(r.stderr).toContain("nosuch");
@@ -80,7 +88,11 @@ describe("logs of a foreground run", () => {
     expect([l.stdout, l.stderr]).toEqual(["out\nno newline", "err\n"]);
     expect(env.run(["logs", "-t", "fglog"]).stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z out\n/);
     // binary output passes through unchanged
-    const b = Bun.spawnSync([BERTH, "run", "--rm", "berth/busybox", "sh", "-c", "head -c 300000 /dev/zero | tr '\\0' '\\377'"], { env: env.env, stdout: "pipe", stderr: "pipe" });
+    const b = Bun.spawnSync([BERTH, "run", "--rm", "berth/busybox", "sh", "-c", "head -c 300000 /dev/zero | tr '\\0' '\\377'"], {
+      env: env.env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(b.exitCode).toBe(0);
     expect(b.stdout.length).toBe(300000);
     expect(b.stdout.every((x) => x === 0xff)).toBe(true);
@@ -101,7 +113,9 @@ describe("save and load through pipes", () => {
     const plain = join(work, "piped.tar");
     Bun.spawnSync(["sh", "-c", `"$0" save localhost/piped:1 > ${plain}`, BERTH], { env: env.env });
     expect(env.run(["rmi", "localhost/piped:1"]).code).toBe(0);
-    expect(Bun.spawnSync(["sh", "-c", `"$0" load < ${plain}`, BERTH], { env: env.env, stdout: "pipe" }).stdout.toString()).toBe("Loaded image: localhost/piped:1\n");
+    expect(Bun.spawnSync(["sh", "-c", `"$0" load < ${plain}`, BERTH], { env: env.env, stdout: "pipe" }).stdout.toString()).toBe(
+      "Loaded image: localhost/piped:1\n",
+    );
     const empty = Bun.spawnSync(["sh", "-c", `"$0" load < /dev/null`, BERTH], { env: env.env, stderr: "pipe" });
     expect(empty.exitCode).toBe(1);
     expect(empty.stderr.toString()).toContain("stdin is empty");
@@ -113,7 +127,12 @@ describe("run -it: input typed before the container is ready", () => {
   test("reaches the container's process (the terminal goes raw without discarding it), as Docker", () => {
     // script(1) gives berth a terminal; the line is typed at once, before the shell runs
     const cmd = `${BERTH} run -it --rm berth/busybox sh -c 'read x; echo got:$x'`;
-    const r = Bun.spawnSync(["sh", "-c", `(printf 'early\\n'; sleep 3) | script -qec "$0" /dev/null`, cmd], { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    const r = Bun.spawnSync(["sh", "-c", `(printf 'early\\n'; sleep 3) | script -qec "$0" /dev/null`, cmd], {
+      env: env.env,
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 30_000,
+    });
     expect(r.stdout.toString().replace(/\r/g, "")).toContain("got:early\n");
   });
 });

@@ -10,8 +10,18 @@ const env = engineEnvForFile();
 
 describe("detached containers", () => {
   test("-d, logs, logs -f, ps -a, stop with the stop signal, rm", async () => {
-    const id = idOf(env.run(["run", "-d", "--name", "svc", "berth/busybox", "sh", "-c",
-      'trap "echo got TERM; exit 7" TERM; echo started; echo to-stderr >&2; while true; do sleep 0.1; done']));
+    const id = idOf(
+      env.run([
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "berth/busybox",
+        "sh",
+        "-c",
+        'trap "echo got TERM; exit 7" TERM; echo started; echo to-stderr >&2; while true; do sleep 0.1; done',
+      ]),
+    );
     await waitFor(() => env.run(["logs", "svc"]).stderr.includes("to-stderr"));
     // the streams apart, as written: stdout to stdout, stderr to stderr
     const lg = env.run(["logs", "svc"]);
@@ -143,7 +153,10 @@ describe("detached containers", () => {
 
   test("--restart: on-failure:N restarts a failing container N times; always until stop; stop and rm -f end it; conflicts refused", async () => {
     idOf(env.run(["run", "-d", "--name", "flaky", "--restart", "on-failure:2", "berth/busybox", "sh", "-c", "echo attempt; exit 2"]));
-    await waitFor(() => env.run(["logs", "flaky"]).stdout.split("\n").filter(Boolean).length >= 3 && env.run(["ps", "-a"]).stdout.includes("Exited (2)"), 10_000);
+    await waitFor(
+      () => env.run(["logs", "flaky"]).stdout.split("\n").filter(Boolean).length >= 3 && env.run(["ps", "-a"]).stdout.includes("Exited (2)"),
+      10_000,
+    );
     expect(env.run(["logs", "flaky"]).stdout).toBe("attempt\nattempt\nattempt\n");
     const insp = JSON.parse(env.run(["inspect", "flaky"]).stdout)[0];
     expect(insp.RestartCount).toBe(2);
@@ -189,8 +202,24 @@ describe("detached containers", () => {
   });
 
   test("health checks: starting, healthy, unhealthy after the retries; ps and inspect show it; healthcheck run probes once", async () => {
-    idOf(env.run(["run", "-d", "--name", "hc", "--health-cmd", "cat /tmp/ok", "--health-interval", "200ms", "--health-retries", "2",
-      "berth/busybox", "sh", "-c", "sleep 0.7; echo fine > /tmp/ok; sleep 60"]));
+    idOf(
+      env.run([
+        "run",
+        "-d",
+        "--name",
+        "hc",
+        "--health-cmd",
+        "cat /tmp/ok",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "2",
+        "berth/busybox",
+        "sh",
+        "-c",
+        "sleep 0.7; echo fine > /tmp/ok; sleep 60",
+      ]),
+    );
     const health = () => JSON.parse(env.run(["inspect", "hc"]).stdout)[0].State.Health;
     expect(["starting", "unhealthy"]).toContain(health().Status);
     await waitFor(() => health().Status === "healthy", 10_000);
@@ -198,7 +227,11 @@ describe("detached containers", () => {
     expect(h.FailingStreak).toBe(0);
     expect(h.Log.at(-1)).toMatchObject({ ExitCode: 0, Output: "fine\n" });
     expect(env.run(["ps"]).stdout).toMatch(/Up .* \(healthy\)\s+hc/);
-    expect(JSON.parse(env.run(["inspect", "hc"]).stdout)[0].Config.Healthcheck).toMatchObject({ Test: ["CMD-SHELL", "cat /tmp/ok"], Retries: 2, Interval: 200e6 });
+    expect(JSON.parse(env.run(["inspect", "hc"]).stdout)[0].Config.Healthcheck).toMatchObject({
+      Test: ["CMD-SHELL", "cat /tmp/ok"],
+      Retries: 2,
+      Interval: 200e6,
+    });
     const once = env.run(["healthcheck", "run", "hc"]);
     expect([once.code, once.stdout]).toEqual([0, "healthy\n"]);
     // the check starts failing: unhealthy after two failures in a row
@@ -296,7 +329,9 @@ describe("detached containers", () => {
     expect(new Set(inodes).size).toBe(1);
     expect(inodes[0]).toMatch(/^\d+$/);
     // one copy on disk: the inode is the one of the shared layer directory's file
-    const layers = require("node:fs").readdirSync(`${env.root}/layers`).filter((n: string) => /^[a-f0-9]{64}$/.test(n));
+    const layers = require("node:fs")
+      .readdirSync(`${env.root}/layers`)
+      .filter((n: string) => /^[a-f0-9]{64}$/.test(n));
     expect(layers.length).toBe(1);
     expect(String(require("node:fs").statSync(`${env.root}/layers/${layers[0]}/diff/bin/busybox`).ino)).toBe(inodes[0]!);
     // and each container writes to its own upper directory

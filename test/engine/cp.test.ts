@@ -2,7 +2,20 @@
 // volumes (also of a stopped container), and a hostile container whose
 // symlinks (fixed or swapped during the copy) try to lead the copy onto the host.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync, chownSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  chmodSync,
+  chownSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BERTH, EngineEnv, idOf } from "./helpers.ts";
@@ -49,7 +62,9 @@ describe("cp", () => {
     idOf(env.run(["run", "-d", "--name", "cpin", "berth/busybox", "sh", "-c", "mkdir /data; echo old > /data/f; sleep 60"]));
     await waitFor(() => env.run(["exec", "cpin", "test", "-f", "/data/f"]).code === 0);
     expect(env.run(["cp", join(h, "src"), "cpin:/data"]).code).toBe(0);
-    expect(sh("cpin", "cat /data/src/a.txt /data/src/sub/b.txt; readlink /data/src/link; stat -c '%a %u:%g' /data/src/a.txt")).toBe("hello\ndeep\na.txt\n640 0:0\n");
+    expect(sh("cpin", "cat /data/src/a.txt /data/src/sub/b.txt; readlink /data/src/link; stat -c '%a %u:%g' /data/src/a.txt")).toBe(
+      "hello\ndeep\na.txt\n640 0:0\n",
+    );
     expect(env.run(["cp", `${join(h, "src")}/.`, "cpin:/new"]).code).toBe(0);
     expect(sh("cpin", "ls /new | tr '\\n' ' '")).toBe("a.txt link sub ");
     expect(env.run(["cp", "-a", join(h, "src/a.txt"), "cpin:/data/f"]).code).toBe(0);
@@ -68,8 +83,20 @@ describe("cp", () => {
     const vol = join(h, "vol");
     mkdirSync(vol);
     writeFileSync(join(vol, "in-volume"), "from the volume\n");
-    idOf(env.run(["run", "-d", "--name", "cpout", "-v", `${vol}:/mnt/v`, "berth/busybox", "sh", "-c",
-      "mkdir -p /out/d; echo one > /out/d/1; ln -s d/1 /out/l; chmod 604 /out/d/1; sleep 60"]));
+    idOf(
+      env.run([
+        "run",
+        "-d",
+        "--name",
+        "cpout",
+        "-v",
+        `${vol}:/mnt/v`,
+        "berth/busybox",
+        "sh",
+        "-c",
+        "mkdir -p /out/d; echo one > /out/d/1; ln -s d/1 /out/l; chmod 604 /out/d/1; sleep 60",
+      ]),
+    );
     await waitFor(() => env.run(["exec", "cpout", "test", "-L", "/out/l"]).code === 0);
     expect(env.run(["cp", "cpout:/out", join(h, "got")]).code).toBe(0);
     expect(readFileSync(join(h, "got/d/1"), "utf8")).toBe("one\n");
@@ -99,9 +126,19 @@ describe("cp", () => {
     mkdirSync(secretDir);
     writeFileSync(join(secretDir, "key"), "HOST SECRET\n");
     // symlinks to the host's paths (which do not exist in the container)
-    idOf(env.run(["run", "-d", "--name", "evil", "berth/busybox", "sh", "-c",
-      `mkdir -p /x; ln -s ${secretDir} /x/dir; ln -s / /x/root; ln -s ${h} /x/drop; ` +
-      `while true; do rm -rf /race/d; mkdir -p /race/d; echo inside > /race/d/key; rm -rf /race/d; ln -s ${secretDir} /race/d; done`]));
+    idOf(
+      env.run([
+        "run",
+        "-d",
+        "--name",
+        "evil",
+        "berth/busybox",
+        "sh",
+        "-c",
+        `mkdir -p /x; ln -s ${secretDir} /x/dir; ln -s / /x/root; ln -s ${h} /x/drop; ` +
+          `while true; do rm -rf /race/d; mkdir -p /race/d; echo inside > /race/d/key; rm -rf /race/d; ln -s ${secretDir} /race/d; done`,
+      ]),
+    );
     await waitFor(() => env.run(["exec", "evil", "test", "-d", "/x"]).code === 0);
     const read = env.run(["cp", "evil:/x/dir/key", join(h, "stolen")]);
     expect(read.code).toBe(1);
@@ -131,7 +168,18 @@ describe("cp", () => {
 
   test("tar streams: cp CONTAINER:PATH - writes an archive; cp - CONTAINER:DIR extracts one inside, hostile names and links refused", async () => {
     const h = hostTree();
-    idOf(env.run(["run", "-d", "--name", "tars", "berth/busybox", "sh", "-c", `mkdir -p /data/sub; echo hi > /data/a; echo deep > /data/sub/b; ln -s a /data/l; ln -s ${h} /data/host; sleep 60`]));
+    idOf(
+      env.run([
+        "run",
+        "-d",
+        "--name",
+        "tars",
+        "berth/busybox",
+        "sh",
+        "-c",
+        `mkdir -p /data/sub; echo hi > /data/a; echo deep > /data/sub/b; ln -s a /data/l; ln -s ${h} /data/host; sleep 60`,
+      ]),
+    );
     await waitFor(() => env.run(["exec", "tars", "test", "-L", "/data/host"]).code === 0);
     const out = Bun.spawnSync(["sh", "-c", `${BERTH} cp tars:/data - | tar -tf - | sort`], { env: env.env, stdout: "pipe", stderr: "pipe" });
     expect(out.stdout.toString()).toBe("data\ndata/a\ndata/host\ndata/l\ndata/sub\ndata/sub/b\n");

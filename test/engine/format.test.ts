@@ -11,7 +11,7 @@ describe("--format templates", () => {
   test("inspect -f: one field, several fields, json, range; image inspect --format", () => {
     const id = idOf(env.run(["run", "-d", "--name", "fmt1", "-l", "team=a", "berth/busybox", "sleep", "30"]));
     expect(env.run(["inspect", "-f", "{{.State.Status}}", "fmt1"]).stdout).toBe("running\n");
-    expect(env.run(["inspect", "--format", "{{.Name}} {{.State.Running}} {{index .Config.Labels \"team\"}}", "fmt1"]).stdout).toBe("fmt1 true a\n");
+    expect(env.run(["inspect", "--format", '{{.Name}} {{.State.Running}} {{index .Config.Labels "team"}}', "fmt1"]).stdout).toBe("fmt1 true a\n");
     expect(JSON.parse(env.run(["inspect", "-f", "{{json .Config.Labels}}", "fmt1"]).stdout).team).toBe("a");
     expect(env.run(["inspect", "-f", "{{.Id}}", "fmt1", "fmt1"]).stdout).toBe(`${id}\n${id}\n`);
     expect(env.run(["inspect", "-f", "{{range .Config.Cmd}}[{{.}}]{{end}}", "fmt1"]).stdout).toBe("[sleep][30]\n");
@@ -20,7 +20,7 @@ describe("--format templates", () => {
 
   test("ps and images --format: a line per row; table: header row and aligned columns", () => {
     idOf(env.run(["run", "-d", "--name", "fmt2", "-l", "k=v", "berth/busybox", "sleep", "30"]));
-    expect(env.run(["ps", "--format", "{{.Names}} {{.State}} {{.Label \"k\"}} {{.Labels}}"]).stdout).toBe("fmt2 running v k=v\n");
+    expect(env.run(["ps", "--format", '{{.Names}} {{.State}} {{.Label "k"}} {{.Labels}}']).stdout).toBe("fmt2 running v k=v\n");
     const t = env.run(["ps", "--format", "table {{.ID}}\\t{{.Names}}\\t{{.Image}}"]).stdout.split("\n");
     expect(t[0]).toMatch(/^CONTAINER ID   NAMES\s+IMAGE$/);
     expect(t[1]).toMatch(/^[a-f0-9]{12}   fmt2\s+berth\/busybox$/);

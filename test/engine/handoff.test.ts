@@ -10,7 +10,12 @@ const env = engineEnvForFile();
 
 describe("the validated spec goes to the runtime", () => {
   test("run: the runtime neither reads nor validates config.json again; the bundle keeps it", () => {
-    const r = Bun.spawnSync([BERTH, "run", "--name", "handoff", "berth/busybox", "true"], { env: { ...env.env, BERTH_TRACE: "1" }, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    const r = Bun.spawnSync([BERTH, "run", "--name", "handoff", "berth/busybox", "true"], {
+      env: { ...env.env, BERTH_TRACE: "1" },
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 30_000,
+    });
     const stderr = r.stderr.toString();
     expect(r.exitCode).toBe(0);
     // the runtime's create ran in this process (its trace points), without reading the bundle

@@ -36,8 +36,12 @@ export class EngineEnv {
 
   run(args: string[], opts: { stdin?: string; timeoutMs?: number; cwd?: string } = {}): Result {
     const r = Bun.spawnSync([BERTH, ...args], {
-      env: this.env, stdin: opts.stdin !== undefined ? Buffer.from(opts.stdin) : "ignore", stdout: "pipe", stderr: "pipe",
-      timeout: opts.timeoutMs ?? 30_000, cwd: opts.cwd,
+      env: this.env,
+      stdin: opts.stdin !== undefined ? Buffer.from(opts.stdin) : "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: opts.timeoutMs ?? 30_000,
+      cwd: opts.cwd,
     });
     return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   }

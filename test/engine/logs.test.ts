@@ -28,8 +28,13 @@ test("one record per line and stream; unfinished lines wait; long lines are cut;
     const { records, used } = parseRecords(buf);
     expect(used).toBe(buf.length);
     expect(records.map((r) => [r.stream, r.log.length > 100 ? `${r.log.length} x` : r.log])).toEqual([
-      ["stdout", "one\n"], ["stderr", "err\n"], ["stdout", "two\n"], ["stdout", "€\n"],
-      ["stdout", `${16 * 1024} x`], ["stdout", "xxxxx"], ["stderr", "no newline at the end"],
+      ["stdout", "one\n"],
+      ["stderr", "err\n"],
+      ["stdout", "two\n"],
+      ["stdout", "€\n"],
+      ["stdout", `${16 * 1024} x`],
+      ["stdout", "xxxxx"],
+      ["stderr", "no newline at the end"],
     ]);
     for (const r of records) expect(Number.isNaN(Date.parse(r.time))).toBe(false);
     // a record cut off at the end of the file waits for its newline

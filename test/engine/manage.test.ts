@@ -26,9 +26,13 @@ describe("rename and update", () => {
     expect(mem).toBe(String(64 * 1024 * 1024));
     const pids = cgroupFile(`/sys/fs/cgroup/pids/berth/${id}/pids.max`) ?? cgroupFile(`/sys/fs/cgroup/berth/${id}/pids.max`);
     expect(pids).toBe("50");
-    expect(env.run(["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}", "up"]).stdout).toBe(`${64 * 1024 * 1024} 50 500000000\n`);
+    expect(env.run(["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}", "up"]).stdout).toBe(
+      `${64 * 1024 * 1024} 50 500000000\n`,
+    );
     expect(env.run(["update", "--restart", "on-failure:3", "up"]).code).toBe(0);
-    expect(env.run(["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}", "up"]).stdout).toBe("on-failure 3\n");
+    expect(env.run(["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}", "up"]).stdout).toBe(
+      "on-failure 3\n",
+    );
     // the same values checked as run's: a bad one is refused, naming the flag
     const bad = env.run(["update", "--memory", "lots", "up"]);
     expect(bad.code).toBe(125);
@@ -40,7 +44,9 @@ describe("rename and update", () => {
 
 describe("diff, commit, history", () => {
   test("diff lists the changes (not berth's mount points); commit makes an image of them; history shows it", () => {
-    idOf(env.run(["run", "-d", "--name", "chg", "-v", "chgvol:/data", "berth/busybox", "sh", "-c", "echo new > /etc/newfile; rm /bin/ls; mkdir /empty; sleep 30"]));
+    idOf(
+      env.run(["run", "-d", "--name", "chg", "-v", "chgvol:/data", "berth/busybox", "sh", "-c", "echo new > /etc/newfile; rm /bin/ls; mkdir /empty; sleep 30"]),
+    );
     let d = "";
     for (let i = 0; i < 50 && !d.includes("/empty"); i++) {
       Bun.sleepSync(100);
@@ -52,7 +58,14 @@ describe("diff, commit, history", () => {
     expect(c.stdout).toMatch(/^sha256:[a-f0-9]{64}\n$/);
     // committing froze the container for the while, then thawed it
     expect(env.run(["inspect", "-f", "{{.State.Status}}", "chg"]).stdout).toBe("running\n");
-    const r = env.run(["run", "--rm", "localhost/committed:1", "sh", "-c", "cat /etc/newfile; test -e /bin/ls || echo no-ls; test -d /empty && echo empty; test -e /data || echo no-data"]);
+    const r = env.run([
+      "run",
+      "--rm",
+      "localhost/committed:1",
+      "sh",
+      "-c",
+      "cat /etc/newfile; test -e /bin/ls || echo no-ls; test -d /empty && echo empty; test -e /data || echo no-data",
+    ]);
     expect(r.stdout).toBe("new\nno-ls\nempty\nno-data\n");
     expect(env.run(["inspect", "-f", "{{.Config.Labels.made}}", "localhost/committed:1"]).stdout).toBe("commit\n");
     const h = env.run(["history", "localhost/committed:1"]).stdout.split("\n");
@@ -70,7 +83,15 @@ describe("diff, commit, history", () => {
 
 describe("run --init", () => {
   test("an init is PID 1 (read-only, from the host's tini or catatonit), the command its child; SIGTERM ends a shell that ignores it", () => {
-    const r = env.run(["run", "--rm", "--init", "berth/busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; touch /dev/init 2>/dev/null || echo ro"]);
+    const r = env.run([
+      "run",
+      "--rm",
+      "--init",
+      "berth/busybox",
+      "sh",
+      "-c",
+      "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$; touch /dev/init 2>/dev/null || echo ro",
+    ]);
     expect(r.code).toBe(0);
     const [cmd, pid, ro] = r.stdout.split("\n");
     expect(cmd).toMatch(/^\/dev\/init -- sh -c /);

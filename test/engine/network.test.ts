@@ -11,35 +11,39 @@ const env = engineEnvForFile();
 
 describe("user-defined networks", () => {
   test("containers of one network reach each other by name and alias; inspect, ls, rm refused while in use, then the bridge goes", () => {
-    const out = expectInPrivateNet(env, [
-      "$B network create --subnet 10.91.7.0/24 -l team=a appnet >/dev/null || exit 3",
-      "$B network ls --format '{{.Name}} {{.Driver}}' | grep -x 'appnet bridge' && echo ls-ok",
-      "$B network ls -q --filter label=team=a | grep -c . | sed 's/^/filtered=/'",
-      "$B run -d --name srv --network appnet --network-alias db berth/busybox sh -c 'while true; do echo hello-from-srv | nc -l -p 80; done' >/dev/null || exit 4",
-      "$B run --rm --name cli --network appnet berth/busybox sh -c 'ping -c1 -W2 srv >/dev/null && echo ping-name-ok; nc -w 2 db 80 </dev/null | sed s/^/alias-/'",
-      // a container that joins later is known to the ones already running
-      "$B run -d --name late --network appnet berth/busybox sleep 30 >/dev/null",
-      "$B exec srv ping -c1 -W2 late >/dev/null && echo late-known",
-      "$B inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}} {{$v.Aliases}}{{end}} {{.HostConfig.NetworkMode}}' srv",
-      "$B network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{len .Containers}}' appnet",
-      "$B ps --filter network=appnet --format '{{.Names}}' | sort | xargs echo members:",
-      "$B network rm appnet 2>&1; echo rm-busy=$?",
-      "$B rm -f srv late >/dev/null",
-      "$B network rm appnet; echo rm=$?",
-      "echo bridges=$(ip -o link show | grep -c ' br-')",
-    ], [
-      "ls-ok",
-      "filtered=1",
-      "ping-name-ok",
-      "alias-hello-from-srv",
-      "late-known",
-      "10.91.7.0/24 10.91.7.1 2",
-      "members: late srv",
-      "rm-busy=1",
-      "appnet",
-      "rm=0",
-      "bridges=0",
-    ]);
+    const out = expectInPrivateNet(
+      env,
+      [
+        "$B network create --subnet 10.91.7.0/24 -l team=a appnet >/dev/null || exit 3",
+        "$B network ls --format '{{.Name}} {{.Driver}}' | grep -x 'appnet bridge' && echo ls-ok",
+        "$B network ls -q --filter label=team=a | grep -c . | sed 's/^/filtered=/'",
+        "$B run -d --name srv --network appnet --network-alias db berth/busybox sh -c 'while true; do echo hello-from-srv | nc -l -p 80; done' >/dev/null || exit 4",
+        "$B run --rm --name cli --network appnet berth/busybox sh -c 'ping -c1 -W2 srv >/dev/null && echo ping-name-ok; nc -w 2 db 80 </dev/null | sed s/^/alias-/'",
+        // a container that joins later is known to the ones already running
+        "$B run -d --name late --network appnet berth/busybox sleep 30 >/dev/null",
+        "$B exec srv ping -c1 -W2 late >/dev/null && echo late-known",
+        "$B inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.IPAddress}} {{$v.Aliases}}{{end}} {{.HostConfig.NetworkMode}}' srv",
+        "$B network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{len .Containers}}' appnet",
+        "$B ps --filter network=appnet --format '{{.Names}}' | sort | xargs echo members:",
+        "$B network rm appnet 2>&1; echo rm-busy=$?",
+        "$B rm -f srv late >/dev/null",
+        "$B network rm appnet; echo rm=$?",
+        "echo bridges=$(ip -o link show | grep -c ' br-')",
+      ],
+      [
+        "ls-ok",
+        "filtered=1",
+        "ping-name-ok",
+        "alias-hello-from-srv",
+        "late-known",
+        "10.91.7.0/24 10.91.7.1 2",
+        "members: late srv",
+        "rm-busy=1",
+        "appnet",
+        "rm=0",
+        "bridges=0",
+      ],
+    );
     expect(out).toMatch(/^appnet 10\.91\.7\.\d+ \[db\] appnet$/m);
     expect(out).toContain("berth: network appnet is in use by container");
   });

@@ -57,24 +57,88 @@ describe("run", () => {
   });
 
   test("more of Docker's flags take effect inside: ulimit, sysctl, shm-size, device, group-add, cpu and memory, add-host, dns, labels", () => {
-    const r = env.run(["run", "--rm", "--ulimit", "nofile=321:654", "--sysctl", "kernel.shm_rmid_forced=1", "--shm-size", "8m",
-      "--device", "/dev/kmsg:/dev/k:r", "--group-add", "42", "--group-add", "nogroup", "--cpu-shares", "512",
-      "--memory", "64m", "--memory-swap", "128m", "--memory-reservation", "32m",
-      "--add-host", "db.local:10.1.2.3", "--dns", "9.9.9.9", "--dns-search", "example.org", "berth/busybox", "sh", "-c",
-      ["echo nofile=$(ulimit -n)/$(ulimit -Hn)", "echo rmid=$(cat /proc/sys/kernel/shm_rmid_forced)", "echo shm=$(df -k /dev/shm | tail -1 | tr -s ' ' | cut -d' ' -f2)",
-        "test -c /dev/k && echo dev=present", "(echo hi > /dev/k) 2>/dev/null && echo write=allowed || echo write=denied", "echo groups=$(id -G)",
+    const r = env.run([
+      "run",
+      "--rm",
+      "--ulimit",
+      "nofile=321:654",
+      "--sysctl",
+      "kernel.shm_rmid_forced=1",
+      "--shm-size",
+      "8m",
+      "--device",
+      "/dev/kmsg:/dev/k:r",
+      "--group-add",
+      "42",
+      "--group-add",
+      "nogroup",
+      "--cpu-shares",
+      "512",
+      "--memory",
+      "64m",
+      "--memory-swap",
+      "128m",
+      "--memory-reservation",
+      "32m",
+      "--add-host",
+      "db.local:10.1.2.3",
+      "--dns",
+      "9.9.9.9",
+      "--dns-search",
+      "example.org",
+      "berth/busybox",
+      "sh",
+      "-c",
+      [
+        "echo nofile=$(ulimit -n)/$(ulimit -Hn)",
+        "echo rmid=$(cat /proc/sys/kernel/shm_rmid_forced)",
+        "echo shm=$(df -k /dev/shm | tail -1 | tr -s ' ' | cut -d' ' -f2)",
+        "test -c /dev/k && echo dev=present",
+        "(echo hi > /dev/k) 2>/dev/null && echo write=allowed || echo write=denied",
+        "echo groups=$(id -G)",
         "echo shares=$(cat /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || cat /sys/fs/cgroup/cpu.weight)",
-        "echo hosts=$(grep db.local /etc/hosts | tr '\\t' ' ')", "echo ns=$(grep nameserver /etc/resolv.conf)", "echo search=$(grep search /etc/resolv.conf)"].join("; ")]);
+        "echo hosts=$(grep db.local /etc/hosts | tr '\\t' ' ')",
+        "echo ns=$(grep nameserver /etc/resolv.conf)",
+        "echo search=$(grep search /etc/resolv.conf)",
+      ].join("; "),
+    ]);
     expect(r.stderr).toBe("");
-    const v = Object.fromEntries(r.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const v = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     expect(v).toEqual({
-      nofile: "321/654", rmid: "1", shm: "8192", dev: "present", write: "denied", groups: "0 42 65534",
-      shares: v.shares === "512" ? "512" : v.shares, hosts: "10.1.2.3 db.local", ns: "nameserver 9.9.9.9", search: "search example.org",
+      nofile: "321/654",
+      rmid: "1",
+      shm: "8192",
+      dev: "present",
+      write: "denied",
+      groups: "0 42 65534",
+      shares: v.shares === "512" ? "512" : v.shares,
+      hosts: "10.1.2.3 db.local",
+      ns: "nameserver 9.9.9.9",
+      search: "search example.org",
     });
     // cpu.shares on v1; on v2 the weight converted from it
     expect(["512", "20"]).toContain(v.shares);
-    const id = idOf(env.run(["run", "-d", "-l", "team=core", "--stop-signal", "USR1", "--stop-timeout", "1", "berth/busybox", "sh", "-c",
-      "trap 'echo got USR1' USR1; while true; do sleep 0.1; done"]));
+    const id = idOf(
+      env.run([
+        "run",
+        "-d",
+        "-l",
+        "team=core",
+        "--stop-signal",
+        "USR1",
+        "--stop-timeout",
+        "1",
+        "berth/busybox",
+        "sh",
+        "-c",
+        "trap 'echo got USR1' USR1; while true; do sleep 0.1; done",
+      ]),
+    );
     const c = JSON.parse(env.run(["inspect", id]).stdout)[0];
     expect(c.Config.Labels).toEqual({ team: "core" });
     expect(c.Config.StopSignal).toBe("SIGUSR1");
@@ -84,7 +148,15 @@ describe("run", () => {
     expect(env.run(["stop", id]).code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(env.run(["logs", id]).stdout).toContain("got USR1");
-    for (const [flag, val] of [["--ulimit", "nofile=9:1"], ["--ulimit", "bogus=1"], ["--device", "/dev/nonexistent"], ["--memory-swap", "10m"], ["--cpu-shares", "1"], ["--add-host", "nocolon"], ["--group-add", "nosuchgroup"]]) {
+    for (const [flag, val] of [
+      ["--ulimit", "nofile=9:1"],
+      ["--ulimit", "bogus=1"],
+      ["--device", "/dev/nonexistent"],
+      ["--memory-swap", "10m"],
+      ["--cpu-shares", "1"],
+      ["--add-host", "nocolon"],
+      ["--group-add", "nosuchgroup"],
+    ]) {
       const bad = env.run(["run", "--rm", flag!, val!, "berth/busybox", "true"]);
       expect([flag, bad.code]).toEqual([flag, 125]);
       expect(bad.stderr).toContain(flag!);
@@ -93,7 +165,8 @@ describe("run", () => {
 
   test("--privileged: every capability berth holds, no seccomp filter, the host's devices, /proc/sys and /sys writable; without it none of that", () => {
     const script = [
-      "echo cap=$(grep CapEff /proc/self/status | cut -f2)", "echo seccomp=$(grep Seccomp: /proc/self/status | cut -f2)",
+      "echo cap=$(grep CapEff /proc/self/status | cut -f2)",
+      "echo seccomp=$(grep Seccomp: /proc/self/status | cut -f2)",
       "(: < /dev/loop-control) 2>/dev/null && echo loop=open || echo loop=no",
       "(echo 1 > /proc/sys/kernel/shm_rmid_forced) 2>/dev/null && echo procsys=rw || echo procsys=ro",
       "echo sys=$(mount | grep ' on /sys type sysfs' | sed 's/.*(\\(r[ow]\\),.*/\\1/')",
@@ -108,8 +181,20 @@ describe("run", () => {
   });
 
   test("limits are visible inside: --memory, --pids-limit, --cpus", () => {
-    const r = env.run(["run", "--rm", "--memory", "64m", "--pids-limit", "42", "--cpus", "0.5", "berth/busybox", "sh", "-c",
-      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max"]);
+    const r = env.run([
+      "run",
+      "--rm",
+      "--memory",
+      "64m",
+      "--pids-limit",
+      "42",
+      "--cpus",
+      "0.5",
+      "berth/busybox",
+      "sh",
+      "-c",
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max",
+    ]);
     expect(r.stderr).toBe("");
     expect(r.stdout.split("\n").slice(0, 3)).toEqual(["67108864", "42", "50000"]);
   });
@@ -123,8 +208,24 @@ describe("run", () => {
     const dir = mkdtempSync(join(tmpdir(), "berth-envfile-"));
     try {
       writeFileSync(join(dir, "env"), "# comment\nFROM_FILE=file value\n\nBOTH=file\n");
-      const r = env.run(["run", "--rm", "--env-file", join(dir, "env"), "-e", "BOTH=flag", "-e", "A=1", "-w", "/work/dir", "-u", "nobody",
-        "berth/busybox", "sh", "-c", 'echo "$FROM_FILE|$BOTH|$A"; pwd; id -u; id -g']);
+      const r = env.run([
+        "run",
+        "--rm",
+        "--env-file",
+        join(dir, "env"),
+        "-e",
+        "BOTH=flag",
+        "-e",
+        "A=1",
+        "-w",
+        "/work/dir",
+        "-u",
+        "nobody",
+        "berth/busybox",
+        "sh",
+        "-c",
+        'echo "$FROM_FILE|$BOTH|$A"; pwd; id -u; id -g',
+      ]);
       expect(r.stderr).toBe("");
       expect(r.stdout).toBe("file value|flag|1\n/work/dir\n65534\n65534\n");
       const num = env.run(["run", "--rm", "-u", "1234:5678", "berth/busybox", "sh", "-c", "id -u; id -g"]);
@@ -152,8 +253,17 @@ describe("run", () => {
       expect(ro.code).not.toBe(0);
       expect(ro.stderr).toContain("Read-only file system");
       expect(existsSync(join(dir, "ro.txt"))).toBe(false);
-      const tmpfs = env.run(["run", "--rm", "--read-only", "--tmpfs", "/scratch", "berth/busybox", "sh", "-c",
-        "grep ' /scratch ' /proc/mounts | cut -d' ' -f3; echo ok > /scratch/f && cat /scratch/f; touch /root-file || echo root read-only"]);
+      const tmpfs = env.run([
+        "run",
+        "--rm",
+        "--read-only",
+        "--tmpfs",
+        "/scratch",
+        "berth/busybox",
+        "sh",
+        "-c",
+        "grep ' /scratch ' /proc/mounts | cut -d' ' -f3; echo ok > /scratch/f && cat /scratch/f; touch /root-file || echo root read-only",
+      ]);
       expect(tmpfs.stdout).toBe("tmpfs\nok\nroot read-only\n");
       expect(tmpfs.stderr).toContain("Read-only file system");
     } finally {
@@ -181,7 +291,10 @@ describe("run", () => {
     const dir = mkdtempSync(join(tmpdir(), "berth-seccomp-"));
     try {
       const profile = join(dir, "profile.json");
-      writeFileSync(profile, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }));
+      writeFileSync(
+        profile,
+        JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }),
+      );
       const r = env.run(["run", "--rm", "--security-opt", `seccomp=${profile}`, "berth/busybox", "sh", "-c", "mkdir /tmp/x || echo denied"]);
       expect(r.stdout).toBe("denied\n");
       const nnp = env.run(["run", "--rm", "--security-opt", "no-new-privileges", "berth/busybox", "grep", "NoNewPrivs", "/proc/self/status"]);
@@ -207,9 +320,19 @@ describe("run", () => {
   });
 
   test("--hostname and --network none (only lo, up: a server on 127.0.0.1 answers; the namespace is the container's own)", () => {
-    const r = env.run(["run", "--rm", "--hostname", "box1", "--network", "none", "berth/busybox", "sh", "-c",
+    const r = env.run([
+      "run",
+      "--rm",
+      "--hostname",
+      "box1",
+      "--network",
+      "none",
+      "berth/busybox",
+      "sh",
+      "-c",
       "hostname; cat /etc/hostname; ls /sys/class/net; cat /sys/class/net/lo/operstate; " +
-      "(echo pong | nc -l -p 7777 &) ; sleep 0.2; nc 127.0.0.1 7777 </dev/null; readlink /proc/self/ns/net"]);
+        "(echo pong | nc -l -p 7777 &) ; sleep 0.2; nc 127.0.0.1 7777 </dev/null; readlink /proc/self/ns/net",
+    ]);
     const lines = r.stdout.trim().split("\n");
     expect(lines.slice(0, 5)).toEqual(["box1", "box1", "lo", "unknown", "pong"]);
     // not the host's, and no namespace kept for it under the engine's run directory
@@ -221,16 +344,34 @@ describe("run", () => {
 
   test("--network bridge: eth0 with an address (berth itself in a private network namespace)", () => {
     // unshare --net: the bridge, veth and iptables rules go to a throwaway namespace, not the host's
-    const r = Bun.spawnSync(["unshare", "--net", "--", BERTH, "run", "--rm", "--network", "bridge", "berth/busybox", "sh", "-c",
-      "ip -4 -o addr show eth0 | awk '{print $4}'; ls /sys/class/net | sort | xargs echo; test -s /etc/resolv.conf && echo resolv"],
-      { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    const r = Bun.spawnSync(
+      [
+        "unshare",
+        "--net",
+        "--",
+        BERTH,
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "berth/busybox",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0 | awk '{print $4}'; ls /sys/class/net | sort | xargs echo; test -s /etc/resolv.conf && echo resolv",
+      ],
+      { env: env.env, stdout: "pipe", stderr: "pipe", timeout: 60_000 },
+    );
     const out = r.stdout.toString();
     expect(r.stderr.toString()).toBe("");
     expect(r.exitCode).toBe(0);
     expect(out).toMatch(/^10\.89\.\d+\.\d+\/16\neth0 lo\nresolv\n$/);
     // the address went back to the pool
     const ipam = join(env.root, "network", "ipam", "berth");
-    const held = existsSync(ipam) ? require("node:fs").readdirSync(ipam).filter((f: string) => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+    const held = existsSync(ipam)
+      ? require("node:fs")
+          .readdirSync(ipam)
+          .filter((f: string) => /^\d+\.\d+\.\d+\.\d+$/.test(f))
+      : [];
     expect(held).toEqual([]);
     expect(env.leftovers()).toEqual([]);
   });
@@ -307,11 +448,11 @@ describe("run", () => {
 
   test("-p ranges: port for port, and a host range for one container port takes its first free port", () => {
     const out = inPrivateNet([
-      "serve() { echo \"while true; do echo $1 | nc -l -p $2; done\"; }",
-      "$B run -d --name rng -p 18090-18091:80-81 berth/busybox sh -c \"$(serve p80 80) & $(serve p81 81)\" >/dev/null || exit 9",
+      'serve() { echo "while true; do echo $1 | nc -l -p $2; done"; }',
+      '$B run -d --name rng -p 18090-18091:80-81 berth/busybox sh -c "$(serve p80 80) & $(serve p81 81)" >/dev/null || exit 9',
       // 18095 is another container's: the range gives the next one
       "$B run -d --name hold -p 18095:80 berth/busybox sleep 60 >/dev/null || exit 8",
-      "$B run -d --name first -p 18095-18097:80 berth/busybox sh -c \"$(serve first 80)\" >/dev/null || exit 7",
+      '$B run -d --name first -p 18095-18097:80 berth/busybox sh -c "$(serve first 80)" >/dev/null || exit 7',
       "echo rng=$($B port rng | tr '\\n' ' ')",
       "echo first=$($B port first 80)",
       NC_GET,

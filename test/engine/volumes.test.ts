@@ -113,7 +113,15 @@ describe("the image's VOLUMEs and copy-up", () => {
 
   test("an image's HEALTHCHECK (import --change) is run; --no-healthcheck turns it off", async () => {
     const tar = join(work, "rootfs.tar");
-    const imp = env.run(["import", "--change", "HEALTHCHECK --interval=200ms --retries=1 CMD test -e /data/seed", "--change", "ENV PATH=/bin", tar, "localhost/withhc:1"]);
+    const imp = env.run([
+      "import",
+      "--change",
+      "HEALTHCHECK --interval=200ms --retries=1 CMD test -e /data/seed",
+      "--change",
+      "ENV PATH=/bin",
+      tar,
+      "localhost/withhc:1",
+    ]);
     expect(imp.stderr).toBe("");
     idOf(env.run(["run", "-d", "--name", "imghc", "localhost/withhc:1", "sh", "-c", "sleep 60"]));
     const status = () => JSON.parse(env.run(["inspect", "imghc"]).stdout)[0].State.Health?.Status;
@@ -126,7 +134,9 @@ describe("the image's VOLUMEs and copy-up", () => {
   });
 
   test("a new named volume starts with the image's files; one with data keeps its own; -v and --tmpfs cover a VOLUME", () => {
-    expect(env.run(["run", "--rm", "-v", "seeded:/data", "localhost/withvol:1", "sh", "-c", "cat /data/seed; echo mine > /data/seed"]).stdout).toBe("from the image\n");
+    expect(env.run(["run", "--rm", "-v", "seeded:/data", "localhost/withvol:1", "sh", "-c", "cat /data/seed; echo mine > /data/seed"]).stdout).toBe(
+      "from the image\n",
+    );
     expect(env.run(["run", "--rm", "-v", "seeded:/data", "localhost/withvol:1", "cat", "/data/seed"]).stdout).toBe("mine\n");
     expect(env.run(["run", "--rm", "--tmpfs", "/data", "localhost/withvol:1", "ls", "/data"]).stdout).toBe("");
     expect(env.run(["volume", "ls", "-q"]).stdout).toBe("seeded\n");

@@ -6,27 +6,37 @@ import type { ImageConfig } from "../../src/image/types.ts";
 import { removeDir, tempDir } from "./helpers.ts";
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) removeDir(d); });
+afterAll(() => {
+  for (const d of dirs) removeDir(d);
+});
 
 function rootfs(): string {
   const d = tempDir();
   dirs.push(d);
   mkdirSync(join(d, "etc"));
-  writeFileSync(join(d, "etc/passwd"), [
-    "root:x:0:0:root:/root:/bin/sh",
-    "app:x:1000:1000:App:/home/app:/bin/sh",
-    "# a comment",
-    "nobody:x:65534:65534:nobody:/nonexistent:/bin/false",
-  ].join("\n") + "\n");
+  writeFileSync(
+    join(d, "etc/passwd"),
+    ["root:x:0:0:root:/root:/bin/sh", "app:x:1000:1000:App:/home/app:/bin/sh", "# a comment", "nobody:x:65534:65534:nobody:/nonexistent:/bin/false"].join(
+      "\n",
+    ) + "\n",
+  );
   writeFileSync(join(d, "etc/group"), ["root:x:0:", "app:x:1000:", "audio:x:29:app,other", "video:x:44:app", "staff:x:50:"].join("\n") + "\n");
   return d;
 }
 
 const base: ImageConfig = {
-  architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] },
+  architecture: "amd64",
+  os: "linux",
+  rootfs: { type: "layers", diff_ids: [] },
   config: {
-    Entrypoint: ["/entry"], Cmd: ["--default"], Env: ["PATH=/custom/bin", "A=1"], WorkingDir: "/srv",
-    User: "app", ExposedPorts: { "80/tcp": {}, "53/udp": {}, "8080": {} }, Volumes: { "/data": {}, "/cache": {} }, StopSignal: "SIGQUIT",
+    Entrypoint: ["/entry"],
+    Cmd: ["--default"],
+    Env: ["PATH=/custom/bin", "A=1"],
+    WorkingDir: "/srv",
+    User: "app",
+    ExposedPorts: { "80/tcp": {}, "53/udp": {}, "8080": {} },
+    Volumes: { "/data": {}, "/cache": {} },
+    StopSignal: "SIGQUIT",
   },
 };
 
@@ -38,7 +48,11 @@ describe("imageToProcess", () => {
     expect(p.cwd).toBe("/srv");
     expect(p.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [29, 44] });
     expect(p.stopSignal).toBe("SIGQUIT");
-    expect(p.exposedPorts).toEqual([{ port: 53, protocol: "udp" }, { port: 80, protocol: "tcp" }, { port: 8080, protocol: "tcp" }]);
+    expect(p.exposedPorts).toEqual([
+      { port: 53, protocol: "udp" },
+      { port: 80, protocol: "tcp" },
+      { port: 8080, protocol: "tcp" },
+    ]);
     expect(p.volumes).toEqual(["/cache", "/data"]);
   });
 

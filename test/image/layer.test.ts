@@ -28,7 +28,11 @@ describe("unpackLayer", () => {
       { header: { name: "bin/sh", type: "symlink", linkname: "/bin/busybox", uid: 7, gid: 8 } },
       { header: { name: "tagged", type: "file", mode: 0o644, pax: { "SCHILY.xattr.user.berth": "yes" } }, data: "" },
     ]);
-    for (const [kind, bytes] of [["none", tarball], ["gzip", zlib.gzipSync(tarball)], ["zstd", zlib.zstdCompressSync(tarball)]] as const) {
+    for (const [kind, bytes] of [
+      ["none", tarball],
+      ["gzip", zlib.gzipSync(tarball)],
+      ["zstd", zlib.zstdCompressSync(tarball)],
+    ] as const) {
       expect(detectCompression(bytes)).toBe(kind);
       const dir = fresh();
       const r = await unpackLayer(bytes, dir);
@@ -56,14 +60,18 @@ describe("unpackLayer", () => {
 
   test("hard links, device nodes and fifos", async () => {
     const dir = fresh();
-    await unpackLayer(await packTar([
-      { header: { name: "data", type: "file", mode: 0o644 }, data: "shared" },
-      { header: { name: "sub/alias", type: "link", linkname: "data" } },
-      { header: { name: "dev/null", type: "character-device", mode: 0o666, devmajor: 1, devminor: 3 } },
-      { header: { name: "dev/loop9", type: "block-device", mode: 0o660, devmajor: 7, devminor: 9 } },
-      { header: { name: "run/pipe", type: "fifo", mode: 0o600 } },
-    ]), dir);
-    const a = statSync(join(dir, "data")), b = statSync(join(dir, "sub/alias"));
+    await unpackLayer(
+      await packTar([
+        { header: { name: "data", type: "file", mode: 0o644 }, data: "shared" },
+        { header: { name: "sub/alias", type: "link", linkname: "data" } },
+        { header: { name: "dev/null", type: "character-device", mode: 0o666, devmajor: 1, devminor: 3 } },
+        { header: { name: "dev/loop9", type: "block-device", mode: 0o660, devmajor: 7, devminor: 9 } },
+        { header: { name: "run/pipe", type: "fifo", mode: 0o600 } },
+      ]),
+      dir,
+    );
+    const a = statSync(join(dir, "data")),
+      b = statSync(join(dir, "sub/alias"));
     expect(b.ino).toBe(a.ino);
     expect(a.nlink).toBe(2);
     const n = lstatSync(join(dir, "dev/null"));
@@ -114,22 +122,28 @@ describe("unpackLayer", () => {
 
     test("a symlink to an absolute path, then a file through it, stays inside", async () => {
       const { target, outside } = victim();
-      await unpackLayer(await packTar([
-        { header: { name: "a", type: "symlink", linkname: outside } },
-        { header: { name: "a/passwd", type: "file" }, data: "pwned" },
-        { header: { name: "b", type: "symlink", linkname: "../../../../../../.." + outside } },
-        { header: { name: "b/passwd", type: "file" }, data: "pwned2" },
-      ]), target);
+      await unpackLayer(
+        await packTar([
+          { header: { name: "a", type: "symlink", linkname: outside } },
+          { header: { name: "a/passwd", type: "file" }, data: "pwned" },
+          { header: { name: "b", type: "symlink", linkname: "../../../../../../.." + outside } },
+          { header: { name: "b/passwd", type: "file" }, data: "pwned2" },
+        ]),
+        target,
+      );
       expect(readFileSync(join(outside, "passwd"), "utf8")).toBe("original");
       expect(readFileSync(join(target, outside, "passwd"), "utf8")).toBe("pwned2");
     });
 
     test("a symlink as the final component is replaced, not written through", async () => {
       const { target, outside } = victim();
-      await unpackLayer(await packTar([
-        { header: { name: "link", type: "symlink", linkname: join(outside, "passwd") } },
-        { header: { name: "link", type: "file" }, data: "replaced" },
-      ]), target);
+      await unpackLayer(
+        await packTar([
+          { header: { name: "link", type: "symlink", linkname: join(outside, "passwd") } },
+          { header: { name: "link", type: "file" }, data: "replaced" },
+        ]),
+        target,
+      );
       expect(readFileSync(join(outside, "passwd"), "utf8")).toBe("original");
       expect(lstatSync(join(target, "link")).isFile()).toBe(true);
     });
@@ -144,12 +158,15 @@ describe("unpackLayer", () => {
       const before = new Date(1_000_000_000_000);
       utimesSync(join(host, "stamped"), before, before);
       const stamp = new Date(1_234_567_890_000);
-      const r = await unpackLayer(await packTar([
-        { header: { name: "a/", type: "directory", mode: 0o755, mtime: stamp } },
-        { header: { name: "a/stamped/", type: "directory", mode: 0o700, mtime: stamp } },
-        { header: { name: "a", type: "symlink", linkname: host } },
-        { header: { name: "keep/", type: "directory", mode: 0o755, mtime: stamp } },
-      ]), target);
+      const r = await unpackLayer(
+        await packTar([
+          { header: { name: "a/", type: "directory", mode: 0o755, mtime: stamp } },
+          { header: { name: "a/stamped/", type: "directory", mode: 0o700, mtime: stamp } },
+          { header: { name: "a", type: "symlink", linkname: host } },
+          { header: { name: "keep/", type: "directory", mode: 0o755, mtime: stamp } },
+        ]),
+        target,
+      );
       expect(r.entries).toBe(4);
       const st = statSync(join(host, "stamped"));
       expect(Math.round(st.mtimeMs)).toBe(1_000_000_000_000);
@@ -166,16 +183,20 @@ describe("unpackLayer", () => {
       let err: Error | undefined;
       try {
         await unpackLayer(await packTar([{ header: { name: "h", type: "link", linkname: join(outside, "passwd") } }]), join(base, "t"));
-      } catch (e) { err = e as Error; }
+      } catch (e) {
+        err = e as Error;
+      }
       expect(err?.message).toContain("not found in the layer");
       // through a symlinked directory: resolved inside the target too
       let err2: Error | undefined;
       try {
-        await unpackLayer(await packTar([
-          { header: { name: "d", type: "symlink", linkname: outside } },
-          { header: { name: "h2", type: "link", linkname: "d/passwd" } },
-        ]), join(base, "t2"));
-      } catch (e) { err2 = e as Error; }
+        await unpackLayer(
+          await packTar([{ header: { name: "d", type: "symlink", linkname: outside } }, { header: { name: "h2", type: "link", linkname: "d/passwd" } }]),
+          join(base, "t2"),
+        );
+      } catch (e) {
+        err2 = e as Error;
+      }
       expect(err2?.message).toContain("not found in the layer");
       expect(statSync(join(outside, "passwd")).nlink).toBe(1);
     });
@@ -183,33 +204,44 @@ describe("unpackLayer", () => {
 
   test("whiteouts and opaque dirs, flattened onto lower layers", async () => {
     const dir = fresh();
-    await unpackLayer(await packTar([
-      { header: { name: "keep", type: "file" }, data: "k" },
-      { header: { name: "gone", type: "file" }, data: "g" },
-      { header: { name: "gonedir/x", type: "file" }, data: "x" },
-      { header: { name: "opq/old1", type: "file" }, data: "1" },
-      { header: { name: "opq/sub/old2", type: "file" }, data: "2" },
-    ]), dir);
-    await unpackLayer(await packTar([
-      { header: { name: ".wh.gone", type: "file" } },
-      { header: { name: ".wh.gonedir", type: "file" } },
-      { header: { name: "opq/", type: "directory", mode: 0o755 } },
-      { header: { name: "opq/new", type: "file" }, data: "n" },
-      { header: { name: "opq/.wh..wh..opq", type: "file" } },
-      { header: { name: ".wh.never-existed", type: "file" } },
-    ]), dir, { whiteouts: "flatten" });
+    await unpackLayer(
+      await packTar([
+        { header: { name: "keep", type: "file" }, data: "k" },
+        { header: { name: "gone", type: "file" }, data: "g" },
+        { header: { name: "gonedir/x", type: "file" }, data: "x" },
+        { header: { name: "opq/old1", type: "file" }, data: "1" },
+        { header: { name: "opq/sub/old2", type: "file" }, data: "2" },
+      ]),
+      dir,
+    );
+    await unpackLayer(
+      await packTar([
+        { header: { name: ".wh.gone", type: "file" } },
+        { header: { name: ".wh.gonedir", type: "file" } },
+        { header: { name: "opq/", type: "directory", mode: 0o755 } },
+        { header: { name: "opq/new", type: "file" }, data: "n" },
+        { header: { name: "opq/.wh..wh..opq", type: "file" } },
+        { header: { name: ".wh.never-existed", type: "file" } },
+      ]),
+      dir,
+      { whiteouts: "flatten" },
+    );
     expect(readdirSync(dir).sort()).toEqual(["keep", "opq"]);
     expect(readdirSync(join(dir, "opq"))).toEqual(["new"]);
   });
 
   test("whiteouts become overlayfs whiteouts in overlay mode", async () => {
     const dir = fresh();
-    await unpackLayer(await packTar([
-      { header: { name: ".wh.gone", type: "file" } },
-      { header: { name: "opq/", type: "directory", mode: 0o755 } },
-      { header: { name: "opq/.wh..wh..opq", type: "file" } },
-      { header: { name: "opq/new", type: "file" }, data: "n" },
-    ]), dir, { whiteouts: "overlay" });
+    await unpackLayer(
+      await packTar([
+        { header: { name: ".wh.gone", type: "file" } },
+        { header: { name: "opq/", type: "directory", mode: 0o755 } },
+        { header: { name: "opq/.wh..wh..opq", type: "file" } },
+        { header: { name: "opq/new", type: "file" }, data: "n" },
+      ]),
+      dir,
+      { whiteouts: "overlay" },
+    );
     const w = lstatSync(join(dir, "gone"));
     expect(w.isCharacterDevice()).toBe(true);
     expect(w.rdev).toBe(0);
@@ -219,9 +251,9 @@ describe("unpackLayer", () => {
 
   test("overlay xattrs inside an archive are ignored", async () => {
     const dir = fresh();
-    await unpackLayer(await packTar([
-      { header: { name: "d/", type: "directory", pax: { "SCHILY.xattr.trusted.overlay.redirect": "/etc" } } },
-    ]), dir, { whiteouts: "overlay" });
+    await unpackLayer(await packTar([{ header: { name: "d/", type: "directory", pax: { "SCHILY.xattr.trusted.overlay.redirect": "/etc" } } }]), dir, {
+      whiteouts: "overlay",
+    });
     expect(lgetxattr(join(dir, "d"), "trusted.overlay.redirect")).toBeUndefined();
   });
 });

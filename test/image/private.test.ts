@@ -43,14 +43,14 @@ describe("the store's permissions", () => {
     await ensureLayers(store, store.image("suid:1")); // the shared layers overlay mode mounts
     const [layerName] = readdirSync(store.layersDir).filter((n) => !n.startsWith("."));
     const layerId = join(store.layersDir, layerName!, "diff/bin/id");
-    const targets = { id: [layerId, join(store.containersDir, "c1/rootfs/bin/id")], secret: [join(store.layersDir, layerName!, "diff/secret"), join(store.containersDir, "c1/rootfs/secret")] };
+    const targets = {
+      id: [layerId, join(store.containersDir, "c1/rootfs/bin/id")],
+      secret: [join(store.layersDir, layerName!, "diff/secret"), join(store.containersDir, "c1/rootfs/secret")],
+    };
     for (const p of [...targets.id, ...targets.secret]) expect(existsSync(p)).toBe(true);
     expect(statSync(layerId).mode & 0o7777).toBe(0o4755);
 
-    const attempts = () => [
-      ...targets.id.map((p) => asNobody([p, "-u"])),
-      ...targets.secret.map((p) => asNobody(["cat", p])),
-    ];
+    const attempts = () => [...targets.id.map((p) => asNobody([p, "-u"])), ...targets.secret.map((p) => asNobody(["cat", p]))];
     const refused = () => {
       for (const r of attempts()) {
         expect(r.out).not.toBe("0");
@@ -60,7 +60,12 @@ describe("the store's permissions", () => {
       }
     };
     refused();
-    for (const p of [root, ...readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(root, d.name))]) {
+    for (const p of [
+      root,
+      ...readdirSync(root, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => join(root, d.name)),
+    ]) {
       expect({ p, mode: statSync(p).mode & 0o7777 }).toEqual({ p, mode: STORE_DIR_MODE });
     }
 

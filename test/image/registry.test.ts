@@ -11,7 +11,8 @@ import { MediaType } from "../../src/image/types.ts";
 import { startRegistry, skopeoPush, type TestRegistry } from "./fixtures/registry.ts";
 import { buildImage, removeDir, tempDir } from "./helpers.ts";
 
-const USER = "berthuser", PASS = "s3cret-pass";
+const USER = "berthuser",
+  PASS = "s3cret-pass";
 let work: string;
 let open: TestRegistry | undefined;
 let authed: TestRegistry | undefined;
@@ -41,25 +42,35 @@ function blobCount(store: ImageStore): number {
 function multiPlatformLayout(src: string, dest: string): string {
   mkdirSync(join(dest, "blobs", "sha256"), { recursive: true });
   for (const f of readdirSync(join(src, "blobs", "sha256"))) copyFileSync(join(src, "blobs", "sha256", f), join(dest, "blobs", "sha256", f));
-  const put = (b: Buffer) => { writeFileSync(join(dest, "blobs", "sha256", digestHex(sha256(b))), b); return sha256(b); };
+  const put = (b: Buffer) => {
+    writeFileSync(join(dest, "blobs", "sha256", digestHex(sha256(b))), b);
+    return sha256(b);
+  };
   const amdDesc = JSON.parse(readFileSync(join(src, "index.json"), "utf8")).manifests[0];
   const amd = JSON.parse(readFileSync(join(src, "blobs", "sha256", digestHex(amdDesc.digest)), "utf8"));
   const cfg = JSON.parse(readFileSync(join(src, "blobs", "sha256", digestHex(amd.config.digest)), "utf8"));
   const armCfg = Buffer.from(JSON.stringify({ ...cfg, architecture: "arm64", variant: "v8" }));
   const armManifest = Buffer.from(JSON.stringify({ ...amd, config: { ...amd.config, digest: put(armCfg), size: armCfg.length } }));
   const armDigest = put(armManifest);
-  const index = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: MediaType.ociIndex,
-    manifests: [
-      { mediaType: MediaType.ociManifest, digest: armDigest, size: armManifest.length, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
-      { mediaType: MediaType.ociManifest, digest: amdDesc.digest, size: amdDesc.size, platform: { os: "linux", architecture: "amd64" } },
-    ],
-  }));
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [
+        { mediaType: MediaType.ociManifest, digest: armDigest, size: armManifest.length, platform: { os: "linux", architecture: "arm64", variant: "v8" } },
+        { mediaType: MediaType.ociManifest, digest: amdDesc.digest, size: amdDesc.size, platform: { os: "linux", architecture: "amd64" } },
+      ],
+    }),
+  );
   const idx = put(index);
   writeFileSync(join(dest, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(dest, "index.json"), JSON.stringify({
-    schemaVersion: 2, manifests: [{ mediaType: MediaType.ociIndex, digest: idx, size: index.length, annotations: { "org.opencontainers.image.ref.name": "multi" } }],
-  }));
+  writeFileSync(
+    join(dest, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: MediaType.ociIndex, digest: idx, size: index.length, annotations: { "org.opencontainers.image.ref.name": "multi" } }],
+    }),
+  );
   return armDigest;
 }
 
@@ -168,8 +179,9 @@ describe("pull from a real registry", () => {
     const arm = await pullImage(store, `${open!.host}/test/multi:latest`, { plainHttp: true, platform: { os: "linux", architecture: "arm64", variant: "v8" } });
     expect(store.image(arm.ref).config.architecture).toBe("arm64");
     expect(arm.downloaded.length).toBe(1); // only the arm64 config; the layer is shared
-    await expect(pullImage(store, `${open!.host}/test/multi:latest`, { plainHttp: true, platform: { os: "linux", architecture: "s390x" } }))
-      .rejects.toThrow("no manifest for platform linux/s390x (available: linux/arm64/v8, linux/amd64)");
+    await expect(pullImage(store, `${open!.host}/test/multi:latest`, { plainHttp: true, platform: { os: "linux", architecture: "s390x" } })).rejects.toThrow(
+      "no manifest for platform linux/s390x (available: linux/arm64/v8, linux/amd64)",
+    );
   }, 60_000);
 
   test("tlsVerify=false falls back to plain HTTP", async () => {
@@ -180,19 +192,17 @@ describe("pull from a real registry", () => {
 
   test("a missing tag and an unreachable registry give clear errors", async () => {
     const store = new ImageStore(fresh());
-    await expect(pullImage(store, `${open!.host}/test/busybox:nope`, { plainHttp: true }))
-      .rejects.toThrow(`manifest unknown: ${open!.host}/test/busybox:nope`);
-    await expect(pullImage(store, `${open!.host}/test/absent:1`, { plainHttp: true }))
-      .rejects.toThrow(`manifest unknown: ${open!.host}/test/absent:1`);
-    await expect(pullImage(store, "127.0.0.1:1/x:1", { plainHttp: true, attempts: 2, retryDelayMs: 10 }))
-      .rejects.toThrow("registry 127.0.0.1:1 unreachable");
+    await expect(pullImage(store, `${open!.host}/test/busybox:nope`, { plainHttp: true })).rejects.toThrow(`manifest unknown: ${open!.host}/test/busybox:nope`);
+    await expect(pullImage(store, `${open!.host}/test/absent:1`, { plainHttp: true })).rejects.toThrow(`manifest unknown: ${open!.host}/test/absent:1`);
+    await expect(pullImage(store, "127.0.0.1:1/x:1", { plainHttp: true, attempts: 2, retryDelayMs: 10 })).rejects.toThrow("registry 127.0.0.1:1 unreachable");
     expect(store.list()).toEqual([]);
   }, 60_000);
 
   test("a corrupted blob: clear error naming the digest, nothing stored", async () => {
     const store = new ImageStore(fresh());
-    await expect(pullImage(store, `${open!.host}/test/corrupt:1`, { plainHttp: true, retryDelayMs: 10 }))
-      .rejects.toThrow(`digest mismatch for blob ${corruptLayer}`);
+    await expect(pullImage(store, `${open!.host}/test/corrupt:1`, { plainHttp: true, retryDelayMs: 10 })).rejects.toThrow(
+      `digest mismatch for blob ${corruptLayer}`,
+    );
     expect(store.list()).toEqual([]);
     expect(blobCount(store)).toBe(0);
     expect(readdirSync(store.tmpDir)).toEqual([]);
@@ -203,8 +213,9 @@ describe("pull from a real registry", () => {
     const ref = `${authed!.host}/private/busybox:latest`;
     const noFiles = { HOME: fresh() };
     await expect(pullImage(store, ref, { plainHttp: true, env: noFiles })).rejects.toThrow(`authentication required by ${authed!.host}`);
-    await expect(pullImage(store, ref, { plainHttp: true, credentials: { username: USER, password: "wrong" } }))
-      .rejects.toThrow(`authentication refused by ${authed!.host}`);
+    await expect(pullImage(store, ref, { plainHttp: true, credentials: { username: USER, password: "wrong" } })).rejects.toThrow(
+      `authentication refused by ${authed!.host}`,
+    );
     expect(store.list()).toEqual([]);
     const authFile = join(fresh(), "auth.json");
     writeFileSync(authFile, JSON.stringify({ auths: { [authed!.host]: { auth: Buffer.from(`${USER}:${PASS}`).toString("base64") } } }));
@@ -215,8 +226,9 @@ describe("pull from a real registry", () => {
   test("Bearer token auth through a token server", async () => {
     const store = new ImageStore(fresh());
     const ref = `127.0.0.1:${proxy!.port}/test/busybox:latest`;
-    await expect(pullImage(store, ref, { plainHttp: true, credentials: { username: USER, password: "wrong" } }))
-      .rejects.toThrow(`authentication refused by 127.0.0.1:${proxy!.port} for test/busybox`);
+    await expect(pullImage(store, ref, { plainHttp: true, credentials: { username: USER, password: "wrong" } })).rejects.toThrow(
+      `authentication refused by 127.0.0.1:${proxy!.port} for test/busybox`,
+    );
     const r = await pullImage(store, ref, { plainHttp: true, credentials: { username: USER, password: PASS } });
     expect(r.digest).toBe(busyboxDigest);
     store.verify(r.ref);
@@ -243,7 +255,11 @@ describe("pull from a real registry", () => {
       expect(r.digest).toBe(busyboxDigest);
       expect([...seen.values()].every((n) => n === 2)).toBe(true);
       expect(events.some((e) => e.status === "retrying")).toBe(true);
-      const fail = await pullImage(new ImageStore(fresh()), `127.0.0.1:${flaky.port}/test/busybox:nope`, { plainHttp: true, retryDelayMs: 5, attempts: 1 }).catch((e: Error) => e);
+      const fail = await pullImage(new ImageStore(fresh()), `127.0.0.1:${flaky.port}/test/busybox:nope`, {
+        plainHttp: true,
+        retryDelayMs: 5,
+        attempts: 1,
+      }).catch((e: Error) => e);
       expect(String(fail)).toContain("HTTP 503");
     } finally {
       flaky.stop(true);
@@ -273,14 +289,24 @@ describe("credentials and challenges", () => {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
     mkdirSync(join(d, "home", ".docker"), { recursive: true });
     mkdirSync(join(d, "run", "containers"), { recursive: true });
-    writeFileSync(join(d, "home", ".docker", "config.json"), JSON.stringify({ auths: {
-      "https://index.docker.io/v1/": { auth: b64("hubuser:hubpass") },
-      "quay.io": { auth: b64("docker:file") },
-    } }));
-    writeFileSync(join(d, "run", "containers", "auth.json"), JSON.stringify({ auths: {
-      "quay.io": { auth: b64("xdg:first") },
-      "quay.io/team/app": { auth: b64("team:specific") },
-    } }));
+    writeFileSync(
+      join(d, "home", ".docker", "config.json"),
+      JSON.stringify({
+        auths: {
+          "https://index.docker.io/v1/": { auth: b64("hubuser:hubpass") },
+          "quay.io": { auth: b64("docker:file") },
+        },
+      }),
+    );
+    writeFileSync(
+      join(d, "run", "containers", "auth.json"),
+      JSON.stringify({
+        auths: {
+          "quay.io": { auth: b64("xdg:first") },
+          "quay.io/team/app": { auth: b64("team:specific") },
+        },
+      }),
+    );
     const env = { HOME: join(d, "home"), XDG_RUNTIME_DIR: join(d, "run") };
     expect(findCredentials("docker.io", "library/busybox", { env })).toEqual({ username: "hubuser", password: "hubpass" });
     expect(findCredentials("quay.io", "other/x", { env })).toEqual({ username: "xdg", password: "first" });

@@ -10,7 +10,9 @@ import { packTar } from "../../src/image/tarutil.ts";
 import { buildImage, removeDir, tempDir } from "./helpers.ts";
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) removeDir(d); });
+afterAll(() => {
+  for (const d of dirs) removeDir(d);
+});
 function fresh(): string {
   const d = tempDir();
   dirs.push(d);
@@ -57,7 +59,8 @@ describe("content store", () => {
   });
 
   test("the built-in busybox image is deterministic", async () => {
-    const a = new ImageStore(fresh()), b = new ImageStore(fresh());
+    const a = new ImageStore(fresh()),
+      b = new ImageStore(fresh());
     const ia = await makeBusyboxImage(a);
     const ib = await makeBusyboxImage(b);
     expect(ia.digest).toBe(ib.digest);
@@ -106,7 +109,10 @@ describe("import and export", () => {
     const built = await makeBusyboxImage(a);
     const out = fresh();
     await exportImages(a, ["berth/busybox"], join(out, "layout"));
-    const r = Bun.spawnSync(["skopeo", "copy", "--quiet", `oci:${join(out, "layout")}:latest`, `docker-archive:${join(out, "d.tar")}:localhost/skopeo-made:v2`], { stderr: "pipe" });
+    const r = Bun.spawnSync(
+      ["skopeo", "copy", "--quiet", `oci:${join(out, "layout")}:latest`, `docker-archive:${join(out, "d.tar")}:localhost/skopeo-made:v2`],
+      { stderr: "pipe" },
+    );
     expect(r.stderr.toString()).toBe("");
     expect(r.exitCode).toBe(0);
     const b = new ImageStore(fresh());
@@ -118,7 +124,9 @@ describe("import and export", () => {
 
   test("docker save (legacy layout) import, and a corrupted layer stores nothing", async () => {
     const layer = await packTar([{ header: { name: "hello", type: "file" }, data: "world" }]);
-    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["/hello"] }, rootfs: { type: "layers", diff_ids: [sha256(layer)] } }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["/hello"] }, rootfs: { type: "layers", diff_ids: [sha256(layer)] } }),
+    );
     const make = (layerBytes: Buffer) => {
       const dir = fresh();
       const id = digestHex(sha256(config));
@@ -157,7 +165,10 @@ describe("import and export", () => {
     await expect(importImages(store, join(d, "nothing.tar"))).rejects.toThrow("does not exist");
     // a symbolic link loop is not "does not exist": its ELOOP is reported
     symlinkSync("loop", join(d, "loop"));
-    const err = await importImages(store, join(d, "loop")).then(() => undefined, (e: Error) => e);
+    const err = await importImages(store, join(d, "loop")).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toContain("ELOOP");
     expect(err?.message).not.toContain("does not exist");
     expect(store.list()).toEqual([]);
@@ -203,7 +214,10 @@ describe("garbage collection", () => {
     const shared = await packTar([{ header: { name: "shared", type: "file" }, data: "s" }]);
     const own = await packTar([{ header: { name: "own", type: "file" }, data: "o" }]);
     await buildImage(store, "one:1", [{ blob: shared, diffId: sha256(shared) }]);
-    await buildImage(store, "two:1", [{ blob: shared, diffId: sha256(shared) }, { blob: own, diffId: sha256(own) }]);
+    await buildImage(store, "two:1", [
+      { blob: shared, diffId: sha256(shared) },
+      { blob: own, diffId: sha256(own) },
+    ]);
     await store.putBlob("stray");
     expect(blobCount(store)).toBe(7); // 2 manifests, 2 configs, 2 layers, 1 stray
     const r1 = await store.remove("two:1");

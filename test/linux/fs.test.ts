@@ -8,7 +8,27 @@ import * as fs from "../../src/linux/fs.ts";
 import * as path from "../../src/linux/path.ts";
 
 describe("path helpers give node:path's answers", () => {
-  const samples = ["", ".", "..", "/", "//", "a", "a/", "/a", "/a/", "a/b", "a//b", "/a/./b/../c", "../a/../../b", "/../x", "a/b/..", "./a", "/a/b/c/", "x/./", "/."];
+  const samples = [
+    "",
+    ".",
+    "..",
+    "/",
+    "//",
+    "a",
+    "a/",
+    "/a",
+    "/a/",
+    "a/b",
+    "a//b",
+    "/a/./b/../c",
+    "../a/../../b",
+    "/../x",
+    "a/b/..",
+    "./a",
+    "/a/b/c/",
+    "x/./",
+    "/.",
+  ];
   test("normalize, isAbsolute, basename, dirname", () => {
     for (const s of samples) {
       expect([s, path.normalize(s)]).toEqual([s, npath.posix.normalize(s).replace(/(.)\/$/, "$1")]);
@@ -44,7 +64,8 @@ describe("file calls behave as node:fs", () => {
     expect(fs.readFileSync(f)).toEqual(Buffer.from("hello world"));
     expect(fs.existsSync(f)).toBe(true);
     expect(fs.existsSync(`${dir}/none`)).toBe(false);
-    const ours = fs.statSync(f), theirs = nfs.statSync(f);
+    const ours = fs.statSync(f),
+      theirs = nfs.statSync(f);
     expect([ours.ino, ours.mode, ours.size, ours.isFile(), ours.isDirectory()]).toEqual([theirs.ino, theirs.mode, theirs.size, true, false]);
     expect(ours.mode & 0o777).toBe(0o640 & ~process.umask());
     // a file bigger than one read, and a /proc file whose size says 0
@@ -83,7 +104,9 @@ describe("file calls behave as node:fs", () => {
     expect(nfs.statSync(d).isDirectory()).toBe(true);
     fs.writeFileSync(`${dir}/a/f`, "x");
     nfs.symlinkSync("f", `${dir}/a/l`);
-    const types = Object.fromEntries(fs.readdirSync(`${dir}/a`, { withFileTypes: true }).map((e) => [e.name, [e.isDirectory(), e.isFile(), e.isSymbolicLink()]]));
+    const types = Object.fromEntries(
+      fs.readdirSync(`${dir}/a`, { withFileTypes: true }).map((e) => [e.name, [e.isDirectory(), e.isFile(), e.isSymbolicLink()]]),
+    );
     expect(types).toEqual({ b: [true, false, false], f: [false, true, false], l: [false, false, true] });
     expect(fs.readdirSync(`${dir}/a`).sort()).toEqual(nfs.readdirSync(`${dir}/a`).sort());
     expect(fs.readlinkSync(`${dir}/a/l`)).toBe("f");
@@ -106,7 +129,15 @@ describe("file calls behave as node:fs", () => {
 
 test("majorMinor undoes makedev, and reads st_rdev as the kernel writes it", async () => {
   const { majorMinor, makedev } = await import("../../src/linux/sys.ts");
-  for (const [ma, mi] of [[1, 3], [10, 229], [136, 4], [259, 0x12345], [4095, 255], [4096, 1 << 20], [0xfffff, 0xffffffff]] as const) {
+  for (const [ma, mi] of [
+    [1, 3],
+    [10, 229],
+    [136, 4],
+    [259, 0x12345],
+    [4095, 255],
+    [4096, 1 << 20],
+    [0xfffff, 0xffffffff],
+  ] as const) {
     expect(majorMinor(makedev(ma, mi))).toEqual({ major: ma, minor: mi });
   }
   expect(majorMinor(nfs.statSync("/dev/null").rdev)).toEqual({ major: 1, minor: 3 });

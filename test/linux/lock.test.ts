@@ -14,9 +14,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("removable lock", () => {
   test("the file goes when gone() says so, stays otherwise", () => {
     const path = join(dir, "a.lock");
-    expect(withRemovableLockSync(path, () => false, () => 7)).toBe(7);
+    expect(
+      withRemovableLockSync(
+        path,
+        () => false,
+        () => 7,
+      ),
+    ).toBe(7);
     expect(existsSync(path)).toBe(true);
-    withRemovableLockSync(path, () => true, () => {});
+    withRemovableLockSync(
+      path,
+      () => true,
+      () => {},
+    );
     expect(existsSync(path)).toBe(false);
   });
 
@@ -26,17 +36,27 @@ describe("removable lock", () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     // The first holder removes the file on its way out (its container is gone).
-    const first = withRemovableLock(path, () => true, async () => {
-      order.push("first in");
-      await held;
-      order.push("first out");
-    }, () => new Error("timed out"));
+    const first = withRemovableLock(
+      path,
+      () => true,
+      async () => {
+        order.push("first in");
+        await held;
+        order.push("first out");
+      },
+      () => new Error("timed out"),
+    );
     await Bun.sleep(20);
-    const second = withRemovableLock(path, () => false, () => {
-      order.push("second");
-      // The file this holder holds is the one at the path (the inode check).
-      return statSync(path).ino;
-    }, () => new Error("timed out"));
+    const second = withRemovableLock(
+      path,
+      () => false,
+      () => {
+        order.push("second");
+        // The file this holder holds is the one at the path (the inode check).
+        return statSync(path).ino;
+      },
+      () => new Error("timed out"),
+    );
     await Bun.sleep(50);
     expect(order).toEqual(["first in"]);
     release();
@@ -50,9 +70,22 @@ describe("removable lock", () => {
     const path = join(dir, "c.lock");
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const first = withRemovableLock(path, () => false, () => held, () => new Error("x"));
+    const first = withRemovableLock(
+      path,
+      () => false,
+      () => held,
+      () => new Error("x"),
+    );
     await Bun.sleep(20);
-    await expect(withRemovableLock(path, () => false, () => 1, () => new Error("lock of c timed out"), 100)).rejects.toThrow("lock of c timed out");
+    await expect(
+      withRemovableLock(
+        path,
+        () => false,
+        () => 1,
+        () => new Error("lock of c timed out"),
+        100,
+      ),
+    ).rejects.toThrow("lock of c timed out");
     release();
     await first;
   });

@@ -186,7 +186,9 @@ describe("CNI bridge network", () => {
         { type: "tuning", sysctl: { "net.ipv4.conf.eth0.no_such_sysctl": "1" } },
       ],
     };
-    const before = hostLinks().split("\n").filter((l) => l.includes("veth")).length;
+    const before = hostLinks()
+      .split("\n")
+      .filter((l) => l.includes("veth")).length;
     const err = await setupError("cbad", { network: bad });
     expect(err).toBeInstanceOf(CniError);
     const ce = err as CniError;
@@ -196,7 +198,11 @@ describe("CNI bridge network", () => {
     expect(ce.message).toContain('plugin "tuning" ADD failed');
     expect(ce.message).toContain("no_such_sysctl");
     expect(reservedIps(sb.dataDir, "berth-test-bad")).toHaveLength(0);
-    expect(hostLinks().split("\n").filter((l) => l.includes("veth")).length).toBe(before);
+    expect(
+      hostLinks()
+        .split("\n")
+        .filter((l) => l.includes("veth")).length,
+    ).toBe(before);
     expect(existsSync(join(sb.runDir, "netns", "cbad"))).toBe(false);
     expect(existsSync(join(sb.runDir, "network", "cbad"))).toBe(false);
     expect(readdirSync(join(sb.dataDir, "results")).some((f) => f.includes("cbad"))).toBe(false);
@@ -225,9 +231,7 @@ describe("default network", () => {
   test("containers set up concurrently on the default berth network get distinct addresses", async () => {
     const ids = ["d1", "d2", "d3"];
     for (const id of ids) sb.ids.add(id);
-    const all = await Promise.all(
-      ids.map((id) => setupNetwork({ id, mode: "bridge", runDir: sb.runDir, dataDir: sb.dataDir, hostNetns: sb.hostNetns })),
-    );
+    const all = await Promise.all(ids.map((id) => setupNetwork({ id, mode: "bridge", runDir: sb.runDir, dataDir: sb.dataDir, hostNetns: sb.hostNetns })));
     const ips = all.map((s) => s.ips[0]);
     expect(new Set(ips).size).toBe(3);
     for (const s of all) {
@@ -280,9 +284,7 @@ describe("none and host modes", () => {
     expect(readFileSync(h.files.resolvConf, "utf8")).toBe("search example.test\nnameserver 127.0.0.53\n");
     expect(readFileSync(h.files.hosts, "utf8")).toContain("192.0.2.10 db.example.test");
     expect(readFileSync(h.files.hostname, "utf8")).toBe("hosty\n");
-    await expect(
-      setupNetwork({ id: "chost", mode: "host", runDir: sb.runDir, dataDir: sb.dataDir }),
-    ).rejects.toThrow("already set up");
+    await expect(setupNetwork({ id: "chost", mode: "host", runDir: sb.runDir, dataDir: sb.dataDir })).rejects.toThrow("already set up");
     await teardownNetwork({ id: "chost", runDir: sb.runDir });
     expect(existsSync(h.files.hosts)).toBe(false);
   }, 30_000);
@@ -292,9 +294,9 @@ describe("none and host modes", () => {
     await expect(setupNetwork({ ...base, id: "../x", mode: "none" })).rejects.toThrow("network namespace name");
     await expect(setupNetwork({ ...base, id: "x1", mode: "bogus" as "none" })).rejects.toThrow("mode");
     await expect(setupNetwork({ ...base, id: "x2", mode: "none", hostname: "bad_name!" })).rejects.toThrow("hostname");
-    await expect(
-      setupNetwork({ ...base, id: "x3", mode: "bridge", network: NET, portMappings: [{ hostPort: 0, containerPort: 80 }] }),
-    ).rejects.toThrow("portMappings[0].hostPort");
+    await expect(setupNetwork({ ...base, id: "x3", mode: "bridge", network: NET, portMappings: [{ hostPort: 0, containerPort: 80 }] })).rejects.toThrow(
+      "portMappings[0].hostPort",
+    );
     for (const id of ["x1", "x2", "x3"]) expect(existsSync(join(sb.runDir, "network", id))).toBe(false);
   });
 });

@@ -2,22 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  buildHostname,
-  buildHosts,
-  buildResolvConf,
-  hostnameFromId,
-  parseResolvConf,
-  writeNetworkFiles,
-} from "../../src/network/files.ts";
-import {
-  NetworkConfigError,
-  isCidr,
-  loadNetworkList,
-  parseNetworkList,
-  pluginExecConfig,
-  readNetworkListFile,
-} from "../../src/network/cni.ts";
+import { buildHostname, buildHosts, buildResolvConf, hostnameFromId, parseResolvConf, writeNetworkFiles } from "../../src/network/files.ts";
+import { NetworkConfigError, isCidr, loadNetworkList, parseNetworkList, pluginExecConfig, readNetworkListFile } from "../../src/network/cni.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-netfiles-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,9 +25,7 @@ describe("resolv.conf", () => {
   });
 
   test("own netns: loopback nameservers are dropped, the rest kept", () => {
-    expect(buildResolvConf({ host: HOST, ownNetns: true })).toBe(
-      "search corp.example lab.example\nnameserver 10.255.255.53\noptions edns0 trust-ad\n",
-    );
+    expect(buildResolvConf({ host: HOST, ownNetns: true })).toBe("search corp.example lab.example\nnameserver 10.255.255.53\noptions edns0 trust-ad\n");
   });
 
   test("host network: the host's servers are kept as they are", () => {
@@ -119,7 +103,10 @@ describe("network configuration lists", () => {
       [{ ...ok, plugins: [{ type: "../../bin/sh" }] }, "plugins[0].type"],
       [{ ...ok, plugins: [{ type: "bridge", ipam: {} }] }, "plugins[0].ipam.type"],
       [{ ...ok, plugins: [{ type: "bridge", ipam: { type: "host-local", subnet: "10.1.0.0" } }] }, "plugins[0].ipam.subnet"],
-      [{ ...ok, plugins: [{ type: "bridge", ipam: { type: "host-local", ranges: [[{ subnet: "10.0.0.0/8", gateway: "x" }]] } }] }, "plugins[0].ipam.ranges[0][0].gateway"],
+      [
+        { ...ok, plugins: [{ type: "bridge", ipam: { type: "host-local", ranges: [[{ subnet: "10.0.0.0/8", gateway: "x" }]] } }] },
+        "plugins[0].ipam.ranges[0][0].gateway",
+      ],
       [{ ...ok, plugins: [{ type: "bridge", capabilities: { portMappings: "yes" } }] }, "plugins[0].capabilities"],
     ];
     for (const [input, field] of cases) {

@@ -63,7 +63,9 @@ describe("persistent network namespaces", () => {
     try {
       const paths = await Promise.all(["p1", "p2", "p3"].map((n) => createNetns(n, fresh)));
       for (const p of paths) expect(isNetns(p)).toBe(true);
-      const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.split(" ")[4] === fresh);
+      const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .filter((l) => l.split(" ")[4] === fresh);
       expect(mounts).toHaveLength(1);
       expect(mounts[0]).toContain("shared:");
     } finally {

@@ -53,7 +53,10 @@ describe("bad input", () => {
     const big = join(dir, "big.json");
     writeFileSync(big, "");
     truncateSync(big, 17 << 20); // sparse: 17 MiB of NULs
-    for (const [file, why] of [[dev, "not a regular file"], [big, "larger than 16 MiB"]]) {
+    for (const [file, why] of [
+      [dev, "not a regular file"],
+      [big, "larger than 16 MiB"],
+    ]) {
       const t0 = Date.now();
       const r = await c.berth(["exec", "--process", file!, id]);
       expect(Date.now() - t0).toBeLessThan(30000); // as above: a bound that only a read-forever misses
@@ -64,12 +67,36 @@ describe("bad input", () => {
   });
 
   ctest("configs that violate the spec name the field", async (c) => {
-    await createFails(c, badBundle(c, (cfg) => ((cfg.process as unknown as Record<string, unknown>).args = "true")), /process\.args/);
-    await createFails(c, badBundle(c, (cfg) => ((cfg as unknown as Record<string, unknown>).ociVersion = 5)), /ociVersion/);
-    await createFails(c, badBundle(c, (cfg) => (cfg.mounts![1]!.destination = "")), /mounts\[1\]\.destination/);
-    await createFails(c, badBundle(c, (cfg) => (cfg.process!.cwd = "not/absolute")), /process\.cwd/);
-    await createFails(c, badBundle(c, (cfg) => (cfg.process!.rlimits = [{ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }])), /process\.rlimits\[0\]\.type/);
-    await createFails(c, badBundle(c, (cfg) => (cfg.root = { path: "no-such-rootfs" })), /root\.path/);
+    await createFails(
+      c,
+      badBundle(c, (cfg) => ((cfg.process as unknown as Record<string, unknown>).args = "true")),
+      /process\.args/,
+    );
+    await createFails(
+      c,
+      badBundle(c, (cfg) => ((cfg as unknown as Record<string, unknown>).ociVersion = 5)),
+      /ociVersion/,
+    );
+    await createFails(
+      c,
+      badBundle(c, (cfg) => (cfg.mounts![1]!.destination = "")),
+      /mounts\[1\]\.destination/,
+    );
+    await createFails(
+      c,
+      badBundle(c, (cfg) => (cfg.process!.cwd = "not/absolute")),
+      /process\.cwd/,
+    );
+    await createFails(
+      c,
+      badBundle(c, (cfg) => (cfg.process!.rlimits = [{ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }])),
+      /process\.rlimits\[0\]\.type/,
+    );
+    await createFails(
+      c,
+      badBundle(c, (cfg) => (cfg.root = { path: "no-such-rootfs" })),
+      /root\.path/,
+    );
   });
 
   ctest("an unknown namespace type", async (c) => {
@@ -85,13 +112,21 @@ describe("bad input", () => {
   ctest("a namespace path that does not exist", async (c) => {
     await createFails(
       c,
-      badBundle(c, (cfg) => (cfg.linux!.namespaces = cfg.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: "/run/netns/no-such-berth-ns" } : n)))),
+      badBundle(
+        c,
+        (cfg) =>
+          (cfg.linux!.namespaces = cfg.linux!.namespaces!.map((n) => (n.type === "network" ? { type: "network", path: "/run/netns/no-such-berth-ns" } : n))),
+      ),
       /linux\.namespaces.*network.*\/run\/netns\/no-such-berth-ns/,
     );
   });
 
   ctest("linux.intelRdt, which berth does not support, is refused rather than ignored", async (c) => {
-    await createFails(c, badBundle(c, (cfg) => (cfg.linux!.intelRdt = { closID: "berth-test", l3CacheSchema: "L3:0=f" })), /^berth: linux\.intelRdt: berth does not support Intel RDT/);
+    await createFails(
+      c,
+      badBundle(c, (cfg) => (cfg.linux!.intelRdt = { closID: "berth-test", l3CacheSchema: "L3:0=f" })),
+      /^berth: linux\.intelRdt: berth does not support Intel RDT/,
+    );
   });
 
   ctest("a duplicate id leaves the existing container alone", async (c) => {

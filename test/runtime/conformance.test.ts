@@ -26,7 +26,13 @@ describe("defaults of the field", () => {
     const r = ok(
       await c.sh(STATUS, (cfg) => {
         cfg.process!.user = { uid: 1000, gid: 1000 };
-        cfg.process!.capabilities = { bounding: ["CAP_KILL", "CAP_CHOWN"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"], inheritable: ["CAP_KILL"], ambient: ["CAP_KILL", "CAP_CHOWN"] };
+        cfg.process!.capabilities = {
+          bounding: ["CAP_KILL", "CAP_CHOWN"],
+          effective: ["CAP_KILL"],
+          permitted: ["CAP_KILL"],
+          inheritable: ["CAP_KILL"],
+          ambient: ["CAP_KILL", "CAP_CHOWN"],
+        };
       }),
     );
     expect(statusField(r.stdout, "CapAmb")).toBe("0000000000000020");
@@ -36,7 +42,9 @@ describe("defaults of the field", () => {
   // config.md, process.noNewPrivileges: the container gets no_new_privs only
   // when it is true. libseccomp sets it on every filter load unless told not
   // to; setuid programs (su, ping) then fail in every container with a profile.
-  const profile = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["acct"], action: "SCMP_ACT_ERRNO" }] } as NonNullable<NonNullable<Spec["linux"]>["seccomp"]>;
+  const profile = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["acct"], action: "SCMP_ACT_ERRNO" }] } as NonNullable<
+    NonNullable<Spec["linux"]>["seccomp"]
+  >;
   for (const user of [0, 1000]) {
     ctest(`a seccomp profile without noNewPrivileges leaves no_new_privs off (uid ${user})`, async (c) => {
       const r = ok(
@@ -70,14 +78,16 @@ describe("defaults of the field", () => {
     const r = await c.sh("linux32 true; echo linux32=$?; uname -m >/dev/null; echo plain=$?", (cfg) => {
       cfg.linux!.seccomp = {
         defaultAction: "SCMP_ACT_ALLOW",
-        syscalls: [{
-          names: ["personality"],
-          action: "SCMP_ACT_ERRNO",
-          args: [
-            { index: 0, value: 8, op: "SCMP_CMP_EQ" }, // PER_LINUX32
-            { index: 0, value: 0x0200000, op: "SCMP_CMP_EQ" }, // ADDR_NO_RANDOMIZE
-          ],
-        }],
+        syscalls: [
+          {
+            names: ["personality"],
+            action: "SCMP_ACT_ERRNO",
+            args: [
+              { index: 0, value: 8, op: "SCMP_CMP_EQ" }, // PER_LINUX32
+              { index: 0, value: 0x0200000, op: "SCMP_CMP_EQ" }, // ADDR_NO_RANDOMIZE
+            ],
+          },
+        ],
       };
     });
     ok(r);
@@ -98,29 +108,47 @@ describe("errors that vanish: everything that can fail does so at create", () =>
     await createFails(c, b.dir, /process\.rlimits\[0\]/);
   });
 
-  ctest("an I/O priority the kernel refuses (the real-time class from a user namespace)", async (c) => {
-    const b = c.bundle(["true"], (cfg) => {
-      cfg.process!.ioPriority = { class: "IOPRIO_CLASS_RT", priority: 0 };
-      cfg.linux!.namespaces!.push({ type: "user" });
-      cfg.linux!.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
-      cfg.linux!.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
-    });
-    await createFails(c, b.dir, /process\.ioPriority/);
-  }, 30000, { skip: berthOnly("runc 1.1 does not implement process.ioPriority") });
+  ctest(
+    "an I/O priority the kernel refuses (the real-time class from a user namespace)",
+    async (c) => {
+      const b = c.bundle(["true"], (cfg) => {
+        cfg.process!.ioPriority = { class: "IOPRIO_CLASS_RT", priority: 0 };
+        cfg.linux!.namespaces!.push({ type: "user" });
+        cfg.linux!.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+        cfg.linux!.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+      });
+      await createFails(c, b.dir, /process\.ioPriority/);
+    },
+    30000,
+    { skip: berthOnly("runc 1.1 does not implement process.ioPriority") },
+  );
 
-  ctest("a scheduler the kernel refuses", async (c) => {
-    // SCHED_DEADLINE needs a runtime of at least 1024 ns
-    const b = c.bundle(["true"], (cfg) => (cfg.process!.scheduler = { policy: "SCHED_DEADLINE", runtime: 100, deadline: 1000000, period: 1000000 }));
-    await createFails(c, b.dir, /process\.scheduler/);
-  }, 30000, { skip: berthOnly("runc 1.1 does not implement process.scheduler") });
+  ctest(
+    "a scheduler the kernel refuses",
+    async (c) => {
+      // SCHED_DEADLINE needs a runtime of at least 1024 ns
+      const b = c.bundle(["true"], (cfg) => (cfg.process!.scheduler = { policy: "SCHED_DEADLINE", runtime: 100, deadline: 1000000, period: 1000000 }));
+      await createFails(c, b.dir, /process\.scheduler/);
+    },
+    30000,
+    { skip: berthOnly("runc 1.1 does not implement process.scheduler") },
+  );
 
-  ctest("an unknown personality domain", async (c) => {
-    const b = c.bundle(["true"], (cfg) => (cfg.linux!.personality = { domain: "LINUX64" as never }));
-    await createFails(c, b.dir, /linux\.personality/);
-  }, 30000, { skip: berthOnly("runc 1.1 does not implement linux.personality") });
+  ctest(
+    "an unknown personality domain",
+    async (c) => {
+      const b = c.bundle(["true"], (cfg) => (cfg.linux!.personality = { domain: "LINUX64" as never }));
+      await createFails(c, b.dir, /linux\.personality/);
+    },
+    30000,
+    { skip: berthOnly("runc 1.1 does not implement linux.personality") },
+  );
 
   ctest("capabilities the kernel refuses to set (inheritable outside the bounding set)", async (c) => {
-    const b = c.bundle(["true"], (cfg) => (cfg.process!.capabilities = { bounding: ["CAP_KILL"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"], inheritable: ["CAP_SYS_ADMIN"] }));
+    const b = c.bundle(
+      ["true"],
+      (cfg) => (cfg.process!.capabilities = { bounding: ["CAP_KILL"], effective: ["CAP_KILL"], permitted: ["CAP_KILL"], inheritable: ["CAP_SYS_ADMIN"] }),
+    );
     await createFails(c, b.dir, /process\.capabilities/);
   });
 
@@ -136,7 +164,10 @@ describe("errors that vanish: everything that can fail does so at create", () =>
 
   ctest("a seccomp rule that cannot be compiled (an argument index past 5)", async (c) => {
     const b = c.bundle(["true"], (cfg) => {
-      cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["acct"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 1, op: "SCMP_CMP_EQ" }] }] };
+      cfg.linux!.seccomp = {
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{ names: ["acct"], action: "SCMP_ACT_ERRNO", args: [{ index: 6, value: 1, op: "SCMP_CMP_EQ" }] }],
+      };
     });
     await createFails(c, b.dir, /linux\.seccomp/);
   });
@@ -159,66 +190,88 @@ describe("lifecycle and hooks", () => {
   // the runtime has finished the create operation (after step 2 in the
   // lifecycle)"; prestart, createRuntime and createContainer are steps 3 to 5,
   // startContainer step 7 (runc 1.1 passes "creating" to the first two).
-  ctest("each hook gets the status of its lifecycle step", async (c) => {
-    const out = c.tempDir("hooks");
-    const b = c.bundle(["true"], (cfg) => {
-      cfg.hooks = {
-        prestart: [logHook(out, "prestart")],
-        createRuntime: [logHook(out, "createRuntime")],
-        createContainer: [logHook(out, "createContainer")],
-        startContainer: [{ path: "/bin/sh", args: ["sh", "-c", 's=$(cat); s=${s#*\\"status\\":\\"}; echo "startContainer ${s%%\\"*}" > /tmp/log'] }],
-        poststart: [logHook(out, "poststart")],
-        poststop: [logHook(out, "poststop")],
-      };
-      cfg.root!.readonly = false;
-    });
-    const id = c.id("status");
-    ok(await c.berth(["create", "--bundle", b.dir, id]));
-    ok(await c.berth(["start", id]));
-    for (let i = 0; i < 300 && (await c.state(id)).status !== "stopped"; i++) await Bun.sleep(10);
-    ok(await c.berth(["delete", id]));
-    expect(readFileSync(join(out, "log"), "utf8").trim().split("\n")).toEqual([
-      "prestart created", "createRuntime created", "createContainer created", "poststart running", "poststop stopped",
-    ]);
-    expect(readFileSync(join(b.rootfs, "tmp/log"), "utf8").trim()).toBe("startContainer created");
-  }, 30000, { skip: deliberateDifference("berth follows runtime-spec 1.2 (status created); runc 1.1 passes creating to prestart and createRuntime") });
+  ctest(
+    "each hook gets the status of its lifecycle step",
+    async (c) => {
+      const out = c.tempDir("hooks");
+      const b = c.bundle(["true"], (cfg) => {
+        cfg.hooks = {
+          prestart: [logHook(out, "prestart")],
+          createRuntime: [logHook(out, "createRuntime")],
+          createContainer: [logHook(out, "createContainer")],
+          startContainer: [{ path: "/bin/sh", args: ["sh", "-c", 's=$(cat); s=${s#*\\"status\\":\\"}; echo "startContainer ${s%%\\"*}" > /tmp/log'] }],
+          poststart: [logHook(out, "poststart")],
+          poststop: [logHook(out, "poststop")],
+        };
+        cfg.root!.readonly = false;
+      });
+      const id = c.id("status");
+      ok(await c.berth(["create", "--bundle", b.dir, id]));
+      ok(await c.berth(["start", id]));
+      for (let i = 0; i < 300 && (await c.state(id)).status !== "stopped"; i++) await Bun.sleep(10);
+      ok(await c.berth(["delete", id]));
+      expect(readFileSync(join(out, "log"), "utf8").trim().split("\n")).toEqual([
+        "prestart created",
+        "createRuntime created",
+        "createContainer created",
+        "poststart running",
+        "poststop stopped",
+      ]);
+      expect(readFileSync(join(b.rootfs, "tmp/log"), "utf8").trim()).toBe("startContainer created");
+    },
+    30000,
+    { skip: deliberateDifference("berth follows runtime-spec 1.2 (status created); runc 1.1 passes creating to prestart and createRuntime") },
+  );
 
   // runtime.md 1.2, lifecycle steps 9 and 13: "If any poststart [poststop]
   // hook fails, the runtime MUST log a warning, but the remaining hooks and
   // lifecycle continue as if the hook had succeeded."
-  ctest("a failing poststart or poststop hook is a warning, and the phase's other hooks still run", async (c) => {
-    const out = c.tempDir("hooks");
-    const b = c.bundle(["sleep", "30"], (cfg) => {
-      cfg.hooks = {
-        poststart: [logHook(out, "poststart-1", 3), logHook(out, "poststart-2")],
-        poststop: [logHook(out, "poststop-1", 4), logHook(out, "poststop-2")],
-      };
-    });
-    const id = c.id("warn");
-    ok(await c.berth(["create", "--bundle", b.dir, id]));
-    const start = ok(await c.berth(["start", id]));
-    expect(start.stderr).toMatch(/warning: poststart hook \/bin\/sh: failed with status 3/);
-    expect((await c.state(id)).status).toBe("running");
-    const del = ok(await c.berth(["delete", "--force", id]));
-    expect(del.stderr).toMatch(/warning: poststop hook \/bin\/sh: failed with status 4/);
-    expect(readFileSync(join(out, "log"), "utf8").trim().split("\n")).toEqual([
-      "poststart-1 running", "poststart-2 running", "poststop-1 stopped", "poststop-2 stopped",
-    ]);
-    expect(existsSync(join(c.root, id))).toBe(false);
-  }, 30000, { skip: deliberateDifference("berth follows runtime-spec 1.2 (warn and go on); runc 1.1 fails start and stops the container when a poststart hook fails") });
+  ctest(
+    "a failing poststart or poststop hook is a warning, and the phase's other hooks still run",
+    async (c) => {
+      const out = c.tempDir("hooks");
+      const b = c.bundle(["sleep", "30"], (cfg) => {
+        cfg.hooks = {
+          poststart: [logHook(out, "poststart-1", 3), logHook(out, "poststart-2")],
+          poststop: [logHook(out, "poststop-1", 4), logHook(out, "poststop-2")],
+        };
+      });
+      const id = c.id("warn");
+      ok(await c.berth(["create", "--bundle", b.dir, id]));
+      const start = ok(await c.berth(["start", id]));
+      expect(start.stderr).toMatch(/warning: poststart hook \/bin\/sh: failed with status 3/);
+      expect((await c.state(id)).status).toBe("running");
+      const del = ok(await c.berth(["delete", "--force", id]));
+      expect(del.stderr).toMatch(/warning: poststop hook \/bin\/sh: failed with status 4/);
+      expect(readFileSync(join(out, "log"), "utf8").trim().split("\n")).toEqual([
+        "poststart-1 running",
+        "poststart-2 running",
+        "poststop-1 stopped",
+        "poststop-2 stopped",
+      ]);
+      expect(existsSync(join(c.root, id))).toBe(false);
+    },
+    30000,
+    { skip: deliberateDifference("berth follows runtime-spec 1.2 (warn and go on); runc 1.1 fails start and stops the container when a poststart hook fails") },
+  );
   // runtime.md lifecycle step 7: "If any startContainer hook fails, the
   // runtime MUST generate an error, stop the container". The hook runs in the
   // init after `start` released it; `start` waits for the outcome.
-  ctest("a failing startContainer hook fails start and stops the container", async (c) => {
-    const b = c.bundle(["sleep", "30"], (cfg) => (cfg.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "exit 3"] }] }));
-    const id = c.id("sc");
-    ok(await c.berth(["create", "--bundle", b.dir, id]));
-    const r = await c.berth(["start", id]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/startContainer hook/);
-    expect((await c.state(id)).status).toBe("stopped");
-    ok(await c.berth(["delete", id]));
-  }, 30000, { skip: deliberateDifference("runc 1.1's start returns before the init runs its startContainer hooks, and succeeds") });
+  ctest(
+    "a failing startContainer hook fails start and stops the container",
+    async (c) => {
+      const b = c.bundle(["sleep", "30"], (cfg) => (cfg.hooks = { startContainer: [{ path: "/bin/sh", args: ["sh", "-c", "exit 3"] }] }));
+      const id = c.id("sc");
+      ok(await c.berth(["create", "--bundle", b.dir, id]));
+      const r = await c.berth(["start", id]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/startContainer hook/);
+      expect((await c.state(id)).status).toBe("stopped");
+      ok(await c.berth(["delete", id]));
+    },
+    30000,
+    { skip: deliberateDifference("runc 1.1's start returns before the init runs its startContainer hooks, and succeeds") },
+  );
 });
 
 describe("hangs and ordering: the process's working directory and program", () => {
@@ -261,18 +314,26 @@ describe("mounts: propagation and read-only file systems", () => {
   // Its value is either shared, slave, private or unbindable." The rootfs
   // and the mounts' sources are bind mounts, which an unbindable tree refuses:
   // the propagation is set once the new root is complete.
-  ctest("rootfsPropagation unbindable", async (c) => {
-    const r = ok(await c.sh("awk '$5 == \"/\"' /proc/self/mountinfo; cat /proc/keys 2>&1 | head -1", (cfg) => (cfg.linux!.rootfsPropagation = "unbindable")));
-    expect(r.stdout.split("\n")[0]).toContain(" unbindable ");
-  }, 30000, { skip: deliberateDifference("runc 1.1 fails binding the rootfs (EINVAL); berth sets the propagation the spec asks for") });
+  ctest(
+    "rootfsPropagation unbindable",
+    async (c) => {
+      const r = ok(await c.sh("awk '$5 == \"/\"' /proc/self/mountinfo; cat /proc/keys 2>&1 | head -1", (cfg) => (cfg.linux!.rootfsPropagation = "unbindable")));
+      expect(r.stdout.split("\n")[0]).toContain(" unbindable ");
+    },
+    30000,
+    { skip: deliberateDifference("runc 1.1 fails binding the rootfs (EINVAL); berth sets the propagation the spec asks for") },
+  );
 
   // A read-only tmpfs on /dev (runc makes it read-only after /dev/pts, the
   // default devices and their links are in it).
   ctest("a read-only tmpfs on /dev gets its nodes and mounts first", async (c) => {
     const r = ok(
-      await c.sh("ls /dev/null /dev/pts/ptmx /dev/shm >/dev/null && echo nodes; touch /dev/x 2>/dev/null || echo ro; touch /dev/shm/x && echo shm-rw", (cfg) => {
-        cfg.mounts!.find((m) => m.destination === "/dev")!.options!.push("ro");
-      }),
+      await c.sh(
+        "ls /dev/null /dev/pts/ptmx /dev/shm >/dev/null && echo nodes; touch /dev/x 2>/dev/null || echo ro; touch /dev/shm/x && echo shm-rw",
+        (cfg) => {
+          cfg.mounts!.find((m) => m.destination === "/dev")!.options!.push("ro");
+        },
+      ),
     );
     expect(r.stdout.trim().split("\n")).toEqual(["nodes", "ro", "shm-rw"]);
   });
@@ -280,7 +341,10 @@ describe("mounts: propagation and read-only file systems", () => {
   ctest("a read-only tmpfs with a mount inside it", async (c) => {
     const r = ok(
       await c.sh("touch /data/x 2>/dev/null || echo ro; touch /data/inner/y && echo inner-rw", (cfg) => {
-        cfg.mounts!.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid"] }, { destination: "/data/inner", type: "tmpfs", source: "tmpfs", options: ["rw"] });
+        cfg.mounts!.push(
+          { destination: "/data", type: "tmpfs", source: "tmpfs", options: ["ro", "nosuid"] },
+          { destination: "/data/inner", type: "tmpfs", source: "tmpfs", options: ["rw"] },
+        );
       }),
     );
     expect(r.stdout.trim().split("\n")).toEqual(["ro", "inner-rw"]);
@@ -357,30 +421,43 @@ describe("no mount namespace", () => {
   // type." The container's root is still root.path, its mounts are made, and
   // delete undoes them (runtime.md: delete "MUST delete the resources that were
   // created during the create step"); runc leaves them on the host.
-  ctest("the container shares the runtime's mount namespace; create, exec and delete", async (c) => {
-    const b = c.bundle(["sleep", "30"], noMountNs);
-    writeFileSync(join(b.rootfs, "marker"), "in the rootfs\n");
-    const id = c.id("nomnt");
-    ok(await c.berth(["create", "--bundle", b.dir, id]));
-    const pid = (await c.state(id)).pid as number;
-    expect(readlinkSync(`/proc/${pid}/ns/mnt`)).toBe(readlinkSync("/proc/self/ns/mnt"));
-    ok(await c.berth(["start", id]));
-    const r = ok(await c.berth(["exec", id, "sh", "-c", "cat /marker; cat /proc/keys 2>&1 | wc -c; ls /dev/null"]));
-    expect(r.stdout.trim().split("\n"), r.stderr).toEqual(["in the rootfs", "0", "/dev/null"]);
-    const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.split(" ")[4]?.startsWith(b.rootfs)).length;
-    expect(mounted()).toBeGreaterThan(2);
-    ok(await c.berth(["delete", "--force", id]));
-    expect(mounted()).toBe(0);
-  }, 30000, { skip: deliberateDifference("runc leaves the container's mounts on the host after delete") });
+  ctest(
+    "the container shares the runtime's mount namespace; create, exec and delete",
+    async (c) => {
+      const b = c.bundle(["sleep", "30"], noMountNs);
+      writeFileSync(join(b.rootfs, "marker"), "in the rootfs\n");
+      const id = c.id("nomnt");
+      ok(await c.berth(["create", "--bundle", b.dir, id]));
+      const pid = (await c.state(id)).pid as number;
+      expect(readlinkSync(`/proc/${pid}/ns/mnt`)).toBe(readlinkSync("/proc/self/ns/mnt"));
+      ok(await c.berth(["start", id]));
+      const r = ok(await c.berth(["exec", id, "sh", "-c", "cat /marker; cat /proc/keys 2>&1 | wc -c; ls /dev/null"]));
+      expect(r.stdout.trim().split("\n"), r.stderr).toEqual(["in the rootfs", "0", "/dev/null"]);
+      const mounted = () =>
+        readFileSync("/proc/self/mountinfo", "utf8")
+          .split("\n")
+          .filter((l) => l.split(" ")[4]?.startsWith(b.rootfs)).length;
+      expect(mounted()).toBeGreaterThan(2);
+      ok(await c.berth(["delete", "--force", id]));
+      expect(mounted()).toBe(0);
+    },
+    30000,
+    { skip: deliberateDifference("runc leaves the container's mounts on the host after delete") },
+  );
 
-  ctest("a failed create of such a container leaves no mount behind", async (c) => {
-    const b = c.bundle(["true"], (cfg) => {
-      noMountNs(cfg);
-      cfg.hooks = { createContainer: [{ path: "/bin/sh", args: ["sh", "-c", "exit 5"] }] };
-    });
-    await createFails(c, b.dir, /createContainer hook/);
-    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(b.rootfs);
-  }, 30000, { skip: deliberateDifference("runc leaves the container's mounts on the host") });
+  ctest(
+    "a failed create of such a container leaves no mount behind",
+    async (c) => {
+      const b = c.bundle(["true"], (cfg) => {
+        noMountNs(cfg);
+        cfg.hooks = { createContainer: [{ path: "/bin/sh", args: ["sh", "-c", "exit 5"] }] };
+      });
+      await createFails(c, b.dir, /createContainer hook/);
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(b.rootfs);
+    },
+    30000,
+    { skip: deliberateDifference("runc leaves the container's mounts on the host") },
+  );
 
   ctest("a user namespace without a mount namespace of its own is refused with a clear error", async (c) => {
     const b = c.bundle(["true"], (cfg) => {

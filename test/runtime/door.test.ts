@@ -45,7 +45,11 @@ describe("the runtime's door", () => {
       expect(JSON.stringify(recordedResources(c, id))).toBe(before!);
     });
     ok(await c.berth(["delete", id]));
-    for (const args of [["update", "--memory", "64m", id], ["pause", id], ["resume", id]]) {
+    for (const args of [
+      ["update", "--memory", "64m", id],
+      ["pause", id],
+      ["resume", id],
+    ]) {
       const gone = await c.berth(args);
       expect(gone.code).not.toBe(0);
       berthSays(gone.stderr, "does not exist");
@@ -54,34 +58,42 @@ describe("the runtime's door", () => {
     expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
   });
 
-  ctest("concurrent updates leave the cgroup and the record agreeing", async (c) => {
-    const id = c.id("upd-race");
-    ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
-    const mib = [64, 65, 66, 67, 68, 69];
-    const results = await Promise.all(mib.map((m) => c.berth(["update", "--memory", `${m}m`, id])));
-    for (const r of results) ok(r, "update");
-    const limit = memoryLimit(id);
-    expect(mib.map((m) => String(m << 20))).toContain(limit!);
-    // the last update to write the cgroup is the last to write the record
-    onlyOnBerth("berth's record", () => expect(String(recordedResources(c, id)?.memory?.limit)).toBe(limit!));
-    ok(await c.berth(["delete", "--force", id]));
-  }, 60000);
-
-  ctest("pause, resume and update racing delete --force: the delete wins cleanly, the others succeed or say the container is gone", async (c) => {
-    for (let round = 0; round < 3; round++) {
-      const id = c.id(`del-race${round}`);
+  ctest(
+    "concurrent updates leave the cgroup and the record agreeing",
+    async (c) => {
+      const id = c.id("upd-race");
       ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
-      const pid = (await c.state(id)).pid as number;
-      if (round === 2) ok(await c.berth(["pause", id]));
-      const other = round === 0 ? ["pause", id] : round === 1 ? ["update", "--memory", "80m", id] : ["resume", id];
-      const [del, r] = await Promise.all([c.berth(["delete", "--force", id]), c.berth(other)]);
-      ok(del, "delete --force");
-      if (r.code !== 0) berthSays(r.stderr, /does not exist|it is stopped/);
-      expect(await waitFor(() => !alive(pid))).toBe(true);
-      expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
-      expect(cgroupDirs(id).filter((d) => existsSync(d))).toEqual([]);
-    }
-  }, 60000);
+      const mib = [64, 65, 66, 67, 68, 69];
+      const results = await Promise.all(mib.map((m) => c.berth(["update", "--memory", `${m}m`, id])));
+      for (const r of results) ok(r, "update");
+      const limit = memoryLimit(id);
+      expect(mib.map((m) => String(m << 20))).toContain(limit!);
+      // the last update to write the cgroup is the last to write the record
+      onlyOnBerth("berth's record", () => expect(String(recordedResources(c, id)?.memory?.limit)).toBe(limit!));
+      ok(await c.berth(["delete", "--force", id]));
+    },
+    60000,
+  );
+
+  ctest(
+    "pause, resume and update racing delete --force: the delete wins cleanly, the others succeed or say the container is gone",
+    async (c) => {
+      for (let round = 0; round < 3; round++) {
+        const id = c.id(`del-race${round}`);
+        ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
+        const pid = (await c.state(id)).pid as number;
+        if (round === 2) ok(await c.berth(["pause", id]));
+        const other = round === 0 ? ["pause", id] : round === 1 ? ["update", "--memory", "80m", id] : ["resume", id];
+        const [del, r] = await Promise.all([c.berth(["delete", "--force", id]), c.berth(other)]);
+        ok(del, "delete --force");
+        if (r.code !== 0) berthSays(r.stderr, /does not exist|it is stopped/);
+        expect(await waitFor(() => !alive(pid))).toBe(true);
+        expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
+        expect(cgroupDirs(id).filter((d) => existsSync(d))).toEqual([]);
+      }
+    },
+    60000,
+  );
 });
 
 function sources(dir: string): string[] {

@@ -24,20 +24,31 @@ describe("HOME", () => {
 
   ctest("exec: the exec'd process's user decides, and --env HOME wins", async (c) => {
     const id = c.id("home");
-    ok(await c.run(c.bundle(["sleep", "60"], (cfg) => (cfg.process!.env = ["PATH=/bin"])), id, ["-d"]));
+    ok(
+      await c.run(
+        c.bundle(["sleep", "60"], (cfg) => (cfg.process!.env = ["PATH=/bin"])),
+        id,
+        ["-d"],
+      ),
+    );
     const home = async (...extra: string[]) => ok(await c.berth(["exec", ...extra, id, "sh", "-c", 'echo "${HOME-unset}"'])).stdout.trim();
     expect(await home()).toBe("/root");
     expect(await home("--user", "1000:1000")).toBe("/home/user");
     expect(await home("--env", "HOME=/elsewhere")).toBe("/elsewhere");
   });
 
-  ctest("a container whose /etc/passwd is a FIFO starts at once, with HOME /", async (c) => {
-    const b = c.bundle(["sh", "-c", 'echo "home=$HOME"'], (cfg) => (cfg.process!.env = ["PATH=/bin"]));
-    rmSync(`${b.rootfs}/etc/passwd`);
-    expect(spawnSync("mkfifo", [`${b.rootfs}/etc/passwd`]).status).toBe(0);
-    const t0 = Date.now();
-    const r = ok(await c.berth(["run", "--bundle", b.dir, c.id("fifo")], { timeoutMs: 10000 }));
-    expect(Date.now() - t0).toBeLessThan(8000);
-    expect(kv(r.stdout).home).toBe("/");
-  }, 30000, { skip: berthOnly("runc opens the container's /etc/passwd as it is, and a FIFO there blocks it") });
+  ctest(
+    "a container whose /etc/passwd is a FIFO starts at once, with HOME /",
+    async (c) => {
+      const b = c.bundle(["sh", "-c", 'echo "home=$HOME"'], (cfg) => (cfg.process!.env = ["PATH=/bin"]));
+      rmSync(`${b.rootfs}/etc/passwd`);
+      expect(spawnSync("mkfifo", [`${b.rootfs}/etc/passwd`]).status).toBe(0);
+      const t0 = Date.now();
+      const r = ok(await c.berth(["run", "--bundle", b.dir, c.id("fifo")], { timeoutMs: 10000 }));
+      expect(Date.now() - t0).toBeLessThan(8000);
+      expect(kv(r.stdout).home).toBe("/");
+    },
+    30000,
+    { skip: berthOnly("runc opens the container's /etc/passwd as it is, and a FIFO there blocks it") },
+  );
 });

@@ -12,7 +12,22 @@
 // `berthSays` (under another runtime: only that it said something).
 import { expect, test } from "bun:test";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, openSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  openSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { detectCgroups } from "../../src/cgroups/index.ts";
@@ -224,7 +239,10 @@ export class Ctx {
     copyFileSync(BUSYBOX, join(rootfs, "bin/busybox"));
     chmodSync(join(rootfs, "bin/busybox"), 0o755);
     for (const a of applets()) if (a !== "busybox") symlinkSync("busybox", join(rootfs, "bin", a));
-    writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n");
+    writeFileSync(
+      join(rootfs, "etc/passwd"),
+      "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+    );
     writeFileSync(join(rootfs, "etc/group"), "root:x:0:\ntty:x:5:\nuser:x:1000:\nextra:x:2000:user\nnogroup:x:65534:\n");
     const config = defaultConfig();
     config.process!.terminal = false;
@@ -242,11 +260,16 @@ export class Ctx {
 
   /** Runs berth with --root. Output goes to files (a detached container keeps
    * berth's stdout and stderr open); extra fds become fds 3, 4, ...; env adds to the environment */
-  async berth(args: string[], o: { stdin?: string; fds?: number[]; timeoutMs?: number; cwd?: string; root?: boolean; env?: Record<string, string> } = {}): Promise<Result> {
+  async berth(
+    args: string[],
+    o: { stdin?: string; fds?: number[]; timeoutMs?: number; cwd?: string; root?: boolean; env?: Record<string, string> } = {},
+  ): Promise<Result> {
     const argv = [BERTH, ...(o.root === false ? [] : ["--root", this.root]), ...args];
     const n = ++this.calls;
-    const outPath = join(this.outDir(), `${n}.out`), errPath = join(this.outDir(), `${n}.err`);
-    const out = openSync(outPath, "w+"), err = openSync(errPath, "w+");
+    const outPath = join(this.outDir(), `${n}.out`),
+      errPath = join(this.outDir(), `${n}.err`);
+    const out = openSync(outPath, "w+"),
+      err = openSync(errPath, "w+");
     try {
       const p = Bun.spawn(argv, {
         stdio: [o.stdin !== undefined ? "pipe" : "ignore", out, err, ...(o.fds ?? [])] as never,
@@ -391,7 +414,9 @@ function removeCgroup(d: string): void {
 
 let appletList: string[] | undefined;
 function applets(): string[] {
-  appletList ??= execFileSync(BUSYBOX, ["--list"], { encoding: "utf8" }).split("\n").filter((a) => /^[A-Za-z0-9_.\-[\]]+$/.test(a));
+  appletList ??= execFileSync(BUSYBOX, ["--list"], { encoding: "utf8" })
+    .split("\n")
+    .filter((a) => /^[A-Za-z0-9_.\-[\]]+$/.test(a));
   return appletList;
 }
 

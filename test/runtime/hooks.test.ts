@@ -9,7 +9,11 @@ type Hook = NonNullable<NonNullable<Spec["hooks"]>["prestart"]>[number];
 /** A host hook that records its stdin, its environment and the time in DIR/NAME.json / NAME.env. */
 const recorder = (dir: string, name: string): Hook => ({
   path: "/bin/sh",
-  args: ["sh", "-c", `cat > ${dir}/${name}.json; echo "$MARK $(cat /proc/sys/kernel/hostname) $(readlink /proc/self/ns/mnt)" > ${dir}/${name}.env; date +%s%N > ${dir}/${name}.t`],
+  args: [
+    "sh",
+    "-c",
+    `cat > ${dir}/${name}.json; echo "$MARK $(cat /proc/sys/kernel/hostname) $(readlink /proc/self/ns/mnt)" > ${dir}/${name}.env; date +%s%N > ${dir}/${name}.t`,
+  ],
   env: [`MARK=${name}-env`],
 });
 
@@ -28,7 +32,9 @@ describe("hooks", () => {
         createRuntime: [recorder(out, "createRuntime")],
         createContainer: [recorder(out, "createContainer")],
         // startContainer runs inside the container: its path and files are the container's
-        startContainer: [{ path: "/bin/sh", args: ["sh", "-c", 'cat > /tmp/start.json; echo "$MARK $(hostname)" > /tmp/start.env'], env: ["MARK=startContainer-env"] }],
+        startContainer: [
+          { path: "/bin/sh", args: ["sh", "-c", 'cat > /tmp/start.json; echo "$MARK $(hostname)" > /tmp/start.env'], env: ["MARK=startContainer-env"] },
+        ],
         poststart: [recorder(out, "poststart")],
         poststop: [recorder(out, "poststop")],
       };
@@ -40,7 +46,8 @@ describe("hooks", () => {
       const st = readState(out, phase);
       expect(st.id).toBe(id);
       // the state's pid is "the ID of the container process, as seen by the host" (runtime.md)
-      if (phase === "createContainer") onlyOnBerth("runc 1.1 gives createContainer hooks the pid inside the container (1), not the host's", () => expect(st.pid).toBe(pid));
+      if (phase === "createContainer")
+        onlyOnBerth("runc 1.1 gives createContainer hooks the pid inside the container (1), not the host's", () => expect(st.pid).toBe(pid));
       else expect(st.pid).toBe(pid);
       expect(st.bundle).toBe(b.dir);
       expect(typeof st.status).toBe("string");

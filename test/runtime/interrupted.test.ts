@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { alive, BERTH, berthOnly, cgroupDirs, ctest, ok, TEST_AGENT, waitFor, type Bundle, type Ctx } from "./helpers.ts";
 
 // the pause points are read by the process that runs the create: with the warm agent, not the front door killed here
-const pausable = TEST_AGENT ? "a call with BERTH_TRACE_PAUSE is left to the Bun berth by the agent (a pause would hold every call): the same test as without the agent" : berthOnly("BERTH_TRACE_PAUSE is berth's");
+const pausable = TEST_AGENT
+  ? "a call with BERTH_TRACE_PAUSE is left to the Bun berth by the agent (a pause would hold every call): the same test as without the agent"
+  : berthOnly("BERTH_TRACE_PAUSE is berth's");
 
 /** The points of berth's create, in order (src/linux/trace.ts labels). */
 const STEPS = [
@@ -131,16 +133,21 @@ describe("a create killed half-way", () => {
     { skip: berthOnly("a create killed half-way is cleaned up completely (runc 1.1 sometimes leaves its cgroups)") },
   );
 
-  ctest("delete without --force of a create whose berth was killed", async (c) => {
-    const b = c.bundle(["true"]);
-    const id = c.id("knf");
-    const made = await killedCreate(c, b, id, { step: "create: pid recorded" });
-    // stopped, so a plain delete (what containerd's shim does after a failed create) cleans it
-    const st = JSON.parse(ok(await c.berth(["state", id])).stdout) as { status: string };
-    expect(st.status).toBe("stopped");
-    ok(await c.berth(["delete", id]));
-    expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
-    expect(cgroupDirs(id).filter((d) => existsSync(d))).toEqual([]);
-    expect(await waitFor(() => made.every((p) => !alive(p)), 3000)).toBe(true);
-  }, 30000, { skip: pausable });
+  ctest(
+    "delete without --force of a create whose berth was killed",
+    async (c) => {
+      const b = c.bundle(["true"]);
+      const id = c.id("knf");
+      const made = await killedCreate(c, b, id, { step: "create: pid recorded" });
+      // stopped, so a plain delete (what containerd's shim does after a failed create) cleans it
+      const st = JSON.parse(ok(await c.berth(["state", id])).stdout) as { status: string };
+      expect(st.status).toBe("stopped");
+      ok(await c.berth(["delete", id]));
+      expect(readdirSync(c.root).filter((n) => n.includes(id))).toEqual([]);
+      expect(cgroupDirs(id).filter((d) => existsSync(d))).toEqual([]);
+      expect(await waitFor(() => made.every((p) => !alive(p)), 3000)).toBe(true);
+    },
+    30000,
+    { skip: pausable },
+  );
 });

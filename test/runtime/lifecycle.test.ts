@@ -149,10 +149,13 @@ describe("lifecycle", () => {
   });
 
   ctest("list: table, --format json and -q", async (c) => {
-    const a = c.id("lista"), b = c.id("listb");
+    const a = c.id("lista"),
+      b = c.id("listb");
     ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, a]));
     ok(await c.run(c.bundle(["sleep", "60"]), b, ["-d"]));
-    const table = ok(await c.berth(["list"])).stdout.trim().split("\n");
+    const table = ok(await c.berth(["list"]))
+      .stdout.trim()
+      .split("\n");
     expect(table[0]!.split(/\s+/)).toEqual(["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
     const row = (id: string) => table.find((l) => l.startsWith(id + " "))!.split(/\s+/);
     expect(row(a)[2]).toBe("created");
@@ -161,7 +164,12 @@ describe("lifecycle", () => {
     expect(json.map((j) => j.id).sort()).toEqual([a, b].sort());
     expect(json.find((j) => j.id === b)!.status).toBe("running");
     expect(json.find((j) => j.id === b)!.pid).toBe((await c.state(b)).pid as number);
-    expect(ok(await c.berth(["list", "-q"])).stdout.trim().split("\n").sort()).toEqual([a, b].sort());
+    expect(
+      ok(await c.berth(["list", "-q"]))
+        .stdout.trim()
+        .split("\n")
+        .sort(),
+    ).toEqual([a, b].sort());
   });
 
   ctest("run: the exit code propagates; run -d returns at once with a pid file", async (c) => {
@@ -170,7 +178,14 @@ describe("lifecycle", () => {
     expect(r.stdout).toBe("out\n");
     expect(r.stderr).toBe("err\n");
     // a container killed by a signal: 128 + the signal
-    const k = await c.run(c.bundle(["sh", "-c", "kill -9 $$; sleep 5"], (cfg) => cfg.linux!.namespaces!.splice(cfg.linux!.namespaces!.findIndex((n) => n.type === "pid"), 1)));
+    const k = await c.run(
+      c.bundle(["sh", "-c", "kill -9 $$; sleep 5"], (cfg) =>
+        cfg.linux!.namespaces!.splice(
+          cfg.linux!.namespaces!.findIndex((n) => n.type === "pid"),
+          1,
+        ),
+      ),
+    );
     expect(k.code).toBe(137);
 
     const id = c.id("rund");
@@ -202,7 +217,9 @@ describe("lifecycle", () => {
       if (!seen.has("running")) await Bun.sleep(20);
     }
     expect(seen.has("running")).toBe(true);
-    onlyOnBerth("runc's foreground run is create then start: it passes through created", () => expect([...seen].filter((s) => s !== "creating")).toEqual(["running"]));
+    onlyOnBerth("runc's foreground run is create then start: it passes through created", () =>
+      expect([...seen].filter((s) => s !== "creating")).toEqual(["running"]),
+    );
     expect(existsSync(join(c.root, id, "exec.fifo"))).toBe(false);
     writeFileSync(marker, "");
     const r = await run;
@@ -216,7 +233,9 @@ describe("lifecycle", () => {
     writeFileSync(f, "through fd 3\n");
     const fd = openSync(f, "r");
     try {
-      const r = await c.berth(["run", "--preserve-fds", "1", "--bundle", c.bundle(["sh", "-c", "cat <&3; ls /proc/$$/fd; true"]).dir, c.id("fds")], { fds: [fd] });
+      const r = await c.berth(["run", "--preserve-fds", "1", "--bundle", c.bundle(["sh", "-c", "cat <&3; ls /proc/$$/fd; true"]).dir, c.id("fds")], {
+        fds: [fd],
+      });
       ok(r);
       expect(r.stdout).toStartWith("through fd 3\n");
       // (no pipeline: sh would hold the pipe's ends while ls lists its table)
@@ -230,9 +249,29 @@ describe("lifecycle", () => {
 describe("exec", () => {
   ctest("exec with --env, --cwd, --user; exit codes; --detach with --pid-file", async (c) => {
     const id = c.id("exec");
-    ok(await c.run(c.bundle(["sleep", "60"], (cfg) => (cfg.root!.readonly = false)), id, ["-d"]));
+    ok(
+      await c.run(
+        c.bundle(["sleep", "60"], (cfg) => (cfg.root!.readonly = false)),
+        id,
+        ["-d"],
+      ),
+    );
     const init = (await c.state(id)).pid as number;
-    const r = ok(await c.berth(["exec", "--env", "FOO=bar", "--cwd", "/tmp", "--user", "1000:1000", id, "sh", "-c", "echo foo=$FOO; echo cwd=$(pwd); echo id=$(id -u):$(id -g); echo pid=$$; echo ns=$(readlink /proc/self/ns/pid); echo host=$(hostname)"]));
+    const r = ok(
+      await c.berth([
+        "exec",
+        "--env",
+        "FOO=bar",
+        "--cwd",
+        "/tmp",
+        "--user",
+        "1000:1000",
+        id,
+        "sh",
+        "-c",
+        "echo foo=$FOO; echo cwd=$(pwd); echo id=$(id -u):$(id -g); echo pid=$$; echo ns=$(readlink /proc/self/ns/pid); echo host=$(hostname)",
+      ]),
+    );
     const v = kv(r.stdout);
     expect(v.foo).toBe("bar");
     expect(v.cwd).toBe("/tmp");
@@ -256,53 +295,72 @@ describe("exec", () => {
     expect(await waitFor(() => !alive(pid))).toBe(true);
   });
 
-  ctest("exec --process with execCPUAffinity: initial alone carries over, final replaces it; a CPU the host lacks fails", async (c) => {
-    const id = c.id("affinity");
-    ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
-    const host = readFileSync("/proc/self/status", "utf8").match(/^Cpus_allowed_list:\s*(\S+)/m)![1]!;
-    const first = host.split(/[-,]/)[0]!;
-    const last = host.split(/[-,]/).pop()!;
-    const proc = (aff: object) => {
-      const f = join(c.tempDir("proc"), "process.json");
-      writeFileSync(f, JSON.stringify({ args: ["sh", "-c", "grep Cpus_allowed_list /proc/self/status"], cwd: "/", user: { uid: 0, gid: 0 }, env: ["PATH=/bin"], execCPUAffinity: aff }));
-      return f;
-    };
-    const cpus = async (aff: object) => ok(await c.berth(["exec", "--process", proc(aff), id])).stdout.split(/\s+/)[1];
-    expect(await cpus({ initial: last })).toBe(last);
-    expect(await cpus({ initial: first, final: last })).toBe(last);
-    expect(await cpus({})).toBe(host);
-    const bad = await c.berth(["exec", "--process", proc({ final: "8000" }), id]);
-    expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain("process.execCPUAffinity.final");
-    const malformed = await c.berth(["exec", "--process", proc({ initial: "3-1" }), id]);
-    expect(malformed.code).not.toBe(0);
-    expect(malformed.stderr).toContain("execCPUAffinity.initial");
-  }, 30000, { skip: berthOnly("process.execCPUAffinity (runtime-spec 1.2) is not in runc 1.1") });
+  ctest(
+    "exec --process with execCPUAffinity: initial alone carries over, final replaces it; a CPU the host lacks fails",
+    async (c) => {
+      const id = c.id("affinity");
+      ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
+      const host = readFileSync("/proc/self/status", "utf8").match(/^Cpus_allowed_list:\s*(\S+)/m)![1]!;
+      const first = host.split(/[-,]/)[0]!;
+      const last = host.split(/[-,]/).pop()!;
+      const proc = (aff: object) => {
+        const f = join(c.tempDir("proc"), "process.json");
+        writeFileSync(
+          f,
+          JSON.stringify({
+            args: ["sh", "-c", "grep Cpus_allowed_list /proc/self/status"],
+            cwd: "/",
+            user: { uid: 0, gid: 0 },
+            env: ["PATH=/bin"],
+            execCPUAffinity: aff,
+          }),
+        );
+        return f;
+      };
+      const cpus = async (aff: object) => ok(await c.berth(["exec", "--process", proc(aff), id])).stdout.split(/\s+/)[1];
+      expect(await cpus({ initial: last })).toBe(last);
+      expect(await cpus({ initial: first, final: last })).toBe(last);
+      expect(await cpus({})).toBe(host);
+      const bad = await c.berth(["exec", "--process", proc({ final: "8000" }), id]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain("process.execCPUAffinity.final");
+      const malformed = await c.berth(["exec", "--process", proc({ initial: "3-1" }), id]);
+      expect(malformed.code).not.toBe(0);
+      expect(malformed.stderr).toContain("execCPUAffinity.initial");
+    },
+    30000,
+    { skip: berthOnly("process.execCPUAffinity (runtime-spec 1.2) is not in runc 1.1") },
+  );
 
-  ctest("--pidfd-socket: create and exec send a pidfd of their process; a signal through it reaches the init", async (c) => {
-    const id = c.id("pidfd");
-    const s1 = await pidfdSocket(c, 9);
-    ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, "--pidfd-socket", s1.path, id]));
-    const init = (await c.state(id)).pid as number;
-    expect(alive(init)).toBe(true);
-    // the receiver kills the waiting init through the pidfd
-    s1.signal();
-    expect(await s1.done).toBe(`pid=${init}\n`);
-    expect(await waitFor(() => !alive(init))).toBe(true);
-    ok(await c.berth(["delete", id]));
+  ctest(
+    "--pidfd-socket: create and exec send a pidfd of their process; a signal through it reaches the init",
+    async (c) => {
+      const id = c.id("pidfd");
+      const s1 = await pidfdSocket(c, 9);
+      ok(await c.berth(["create", "--bundle", c.bundle(["sleep", "60"]).dir, "--pidfd-socket", s1.path, id]));
+      const init = (await c.state(id)).pid as number;
+      expect(alive(init)).toBe(true);
+      // the receiver kills the waiting init through the pidfd
+      s1.signal();
+      expect(await s1.done).toBe(`pid=${init}\n`);
+      expect(await waitFor(() => !alive(init))).toBe(true);
+      ok(await c.berth(["delete", id]));
 
-    const id2 = c.id("pidfdx");
-    ok(await c.run(c.bundle(["sleep", "60"]), id2, ["-d"]));
-    const s2 = await pidfdSocket(c);
-    const pidFile = join(c.tempDir("pid"), "exec.pid");
-    ok(await c.berth(["exec", "--detach", "--pid-file", pidFile, "--pidfd-socket", s2.path, id2, "sleep", "30"]));
-    // (no signal asked of this receiver: it exits once it printed, reading no stdin)
-    expect(await s2.done).toBe(`pid=${readFileSync(pidFile, "utf8").trim()}\n`);
-    // no socket listening: create fails naming it, nothing left
-    const bad = await c.berth(["create", "--bundle", c.bundle(["true"]).dir, "--pidfd-socket", join(c.tempDir("none"), "sock"), c.id("pidfdbad")]);
-    expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain("pidfd socket");
-  }, 30000, { skip: berthOnly("--pidfd-socket is a runc 1.2 flag, not in runc 1.1") });
+      const id2 = c.id("pidfdx");
+      ok(await c.run(c.bundle(["sleep", "60"]), id2, ["-d"]));
+      const s2 = await pidfdSocket(c);
+      const pidFile = join(c.tempDir("pid"), "exec.pid");
+      ok(await c.berth(["exec", "--detach", "--pid-file", pidFile, "--pidfd-socket", s2.path, id2, "sleep", "30"]));
+      // (no signal asked of this receiver: it exits once it printed, reading no stdin)
+      expect(await s2.done).toBe(`pid=${readFileSync(pidFile, "utf8").trim()}\n`);
+      // no socket listening: create fails naming it, nothing left
+      const bad = await c.berth(["create", "--bundle", c.bundle(["true"]).dir, "--pidfd-socket", join(c.tempDir("none"), "sock"), c.id("pidfdbad")]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain("pidfd socket");
+    },
+    30000,
+    { skip: berthOnly("--pidfd-socket is a runc 1.2 flag, not in runc 1.1") },
+  );
 
   ctest("exec into a stopped or unknown container fails clearly", async (c) => {
     const id = c.id("execstop");
@@ -350,7 +408,9 @@ describe("terminal", () => {
     ok(await c.berth(["exec", "--tty", "--detach", "--console-socket", sock.path, id, "sh", "-c", "tty; echo in-exec"]));
     const { out, name } = await sock.done;
     expect(out.replace(/\r/g, "")).toMatch(/\/dev\/pts\/\d+\nin-exec/);
-    onlyOnBerth("the name sent with the pty master: berth's is the container's /dev/pts path, runc's /dev/ptmx", () => expect(out.replace(/\r/g, "")).toContain(`${name}\nin-exec`));
+    onlyOnBerth("the name sent with the pty master: berth's is the container's /dev/pts path, runc's /dev/ptmx", () =>
+      expect(out.replace(/\r/g, "")).toContain(`${name}\nin-exec`),
+    );
     // without --console-socket the runtime relays its own terminal (as runc; issue 11)
     const relayed = await c.berth(["exec", "--tty", id, "true"]);
     onlyOnBerth("with no terminal at all on its stdio, runc fails to open /dev/tty where berth relays what it has", () => expect(relayed.code).toBe(0));
@@ -364,27 +424,36 @@ describe("terminal", () => {
 });
 
 describe("concurrency", () => {
-  ctest("concurrent creates of one id: exactly one wins; concurrent deletes leave clean state", async (c) => {
-    const id = c.id("race");
-    const bundles = [c.bundle(["sleep", "60"]), c.bundle(["sleep", "60"]), c.bundle(["sleep", "60"])];
-    const creates = await Promise.all(bundles.map((b) => c.berth(["create", "--bundle", b.dir, id])));
-    expect(creates.filter((r) => r.code === 0)).toHaveLength(1);
-    for (const r of creates.filter((r) => r.code !== 0)) expect(r.stderr).toContain("already exists");
-    const st = await c.state(id);
-    expect(st.status).toBe("created");
-    expect(alive(st.pid as number)).toBe(true);
-    ok(await c.berth(["start", id]));
-    const results = await Promise.all([
-      c.berth(["delete", "--force", id]),
-      c.berth(["delete", "--force", id]),
-      c.berth(["state", id]),
-      c.berth(["kill", id, "KILL"]),
-      c.berth(["list", "--format", "json"]),
-    ]);
-    expect(results[0]!.code === 0 || results[1]!.code === 0).toBe(true);
-    for (const r of results) expect(r.stderr).not.toMatch(/SyntaxError|JSON Parse|Unexpected/);
-    JSON.parse(results[4]!.stdout);
-    expect(alive(st.pid as number)).toBe(false);
-    expect(readdirSync(c.root)).toEqual([]);
-  }, 30000, { skip: berthOnly("runc 1.1 has no lock per id: racing creates removed the winner's state once (under load), and left a runc init and its cgroups after delete -f once in 12 tries") });
+  ctest(
+    "concurrent creates of one id: exactly one wins; concurrent deletes leave clean state",
+    async (c) => {
+      const id = c.id("race");
+      const bundles = [c.bundle(["sleep", "60"]), c.bundle(["sleep", "60"]), c.bundle(["sleep", "60"])];
+      const creates = await Promise.all(bundles.map((b) => c.berth(["create", "--bundle", b.dir, id])));
+      expect(creates.filter((r) => r.code === 0)).toHaveLength(1);
+      for (const r of creates.filter((r) => r.code !== 0)) expect(r.stderr).toContain("already exists");
+      const st = await c.state(id);
+      expect(st.status).toBe("created");
+      expect(alive(st.pid as number)).toBe(true);
+      ok(await c.berth(["start", id]));
+      const results = await Promise.all([
+        c.berth(["delete", "--force", id]),
+        c.berth(["delete", "--force", id]),
+        c.berth(["state", id]),
+        c.berth(["kill", id, "KILL"]),
+        c.berth(["list", "--format", "json"]),
+      ]);
+      expect(results[0]!.code === 0 || results[1]!.code === 0).toBe(true);
+      for (const r of results) expect(r.stderr).not.toMatch(/SyntaxError|JSON Parse|Unexpected/);
+      JSON.parse(results[4]!.stdout);
+      expect(alive(st.pid as number)).toBe(false);
+      expect(readdirSync(c.root)).toEqual([]);
+    },
+    30000,
+    {
+      skip: berthOnly(
+        "runc 1.1 has no lock per id: racing creates removed the winner's state once (under load), and left a runc init and its cgroups after delete -f once in 12 tries",
+      ),
+    },
+  );
 });

@@ -7,7 +7,10 @@ import { berthOnly, createFails, ctest, kv, ok, onlyOnBerth, UML_KERNEL, type Ct
 
 /** The mountinfo line (inside) for a mount point, from `cat /proc/self/mountinfo` output. */
 function mountLine(mountinfo: string, mp: string): string | undefined {
-  return mountinfo.split("\n").filter((l) => l.split(" ")[4] === mp).pop();
+  return mountinfo
+    .split("\n")
+    .filter((l) => l.split(" ")[4] === mp)
+    .pop();
 }
 function mountOpts(mountinfo: string, mp: string): string[] {
   const l = mountLine(mountinfo, mp);
@@ -61,7 +64,10 @@ describe("root", () => {
     const shared = c.tempDir("shared");
     hostMount(c, ["--bind", shared], shared);
     spawnSync("mount", ["--make-shared", shared]);
-    const hostLine = () => readFileSync("/proc/self/mountinfo", "utf8").split("\n").find((l) => l.split(" ")[4] === shared) ?? "";
+    const hostLine = () =>
+      readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .find((l) => l.split(" ")[4] === shared) ?? "";
     expect(hostLine()).toMatch(/ shared:\d+ /);
     for (const prop of [undefined, "rshared" as const]) {
       const b = c.bundle(["sleep", "30"], (cfg) => {
@@ -184,7 +190,11 @@ describe("mounts", () => {
 
   // config.md (runtime-spec 1.1 on): a relative destination is deprecated, and "MUST be interpreted as relative to "/"" (runc and crun do)
   ctest("a relative mount destination is mounted relative to /", async (c) => {
-    const r = ok(await c.sh("awk '$5 == \"/rel/tmp\" {print $9}' /proc/self/mountinfo", (cfg) => cfg.mounts!.push({ destination: "rel/tmp", type: "tmpfs", source: "tmpfs" })));
+    const r = ok(
+      await c.sh("awk '$5 == \"/rel/tmp\" {print $9}' /proc/self/mountinfo", (cfg) =>
+        cfg.mounts!.push({ destination: "rel/tmp", type: "tmpfs", source: "tmpfs" }),
+      ),
+    );
     expect(r.stdout.trim()).toBe("tmpfs");
   });
 
@@ -192,7 +202,12 @@ describe("mounts", () => {
   // context= and so fails without SELinux; berth ignored it)
   ctest("linux.mountLabel without SELinux: a clear error and nothing left", async (c) => {
     if (existsSync("/sys/fs/selinux/enforce")) return; // this host has it: the label would be applied instead
-    await createFails(c, c.bundle(["true"], (cfg) => (cfg.linux!.mountLabel = "system_u:object_r:container_file_t:s0")).dir, /linux\.mountLabel: SELinux is not enabled/, c.id("mlabel"));
+    await createFails(
+      c,
+      c.bundle(["true"], (cfg) => (cfg.linux!.mountLabel = "system_u:object_r:container_file_t:s0")).dir,
+      /linux\.mountLabel: SELinux is not enabled/,
+      c.id("mlabel"),
+    );
   });
 });
 
@@ -214,48 +229,69 @@ describe("idmapped mounts", () => {
   };
   const listing = "stat -c '%n %u:%g' /data/byroot /data/byuser; id -u; echo new > /data/fromctr && echo wrote";
 
-  ctest("idmap with the container's user namespace mapping: host files keep their owners inside, new files are written as them", async (c) => {
-    const vol = volume(c);
-    // the container's root (host uid 100000) cannot create /data in the image: it is there
-    const bundle = (options: string[]) => {
-      const b = c.bundle(["sh", "-c", listing], (cfg) => {
-        userns(cfg);
-        cfg.mounts!.push({ destination: "/data", type: "bind", source: vol, options });
-      });
-      mkdirSync(join(b.rootfs, "data"));
-      return b;
-    };
-    const r = ok(await c.run(bundle(["bind", "idmap"])));
-    expect(r.stdout).toBe("/data/byroot 0:0\n/data/byuser 1000:1000\n0\nwrote\n");
-    // on the host, the container's root wrote as the volume's root, not as 100000
-    expect(statSync(join(vol, "fromctr")).uid).toBe(0);
-    // the same mount without idmap: the files belong to nobody inside, and root cannot write
-    const plain = await c.run(bundle(["bind"]));
-    expect(plain.stdout).toContain("/data/byroot 65534:65534\n/data/byuser 65534:65534\n");
-    expect(plain.stdout).not.toContain("wrote");
-  }, 30000, { skip: UML_KERNEL || berthOnly("idmapped mounts (runtime-spec 1.2) are not in runc 1.1") });
+  ctest(
+    "idmap with the container's user namespace mapping: host files keep their owners inside, new files are written as them",
+    async (c) => {
+      const vol = volume(c);
+      // the container's root (host uid 100000) cannot create /data in the image: it is there
+      const bundle = (options: string[]) => {
+        const b = c.bundle(["sh", "-c", listing], (cfg) => {
+          userns(cfg);
+          cfg.mounts!.push({ destination: "/data", type: "bind", source: vol, options });
+        });
+        mkdirSync(join(b.rootfs, "data"));
+        return b;
+      };
+      const r = ok(await c.run(bundle(["bind", "idmap"])));
+      expect(r.stdout).toBe("/data/byroot 0:0\n/data/byuser 1000:1000\n0\nwrote\n");
+      // on the host, the container's root wrote as the volume's root, not as 100000
+      expect(statSync(join(vol, "fromctr")).uid).toBe(0);
+      // the same mount without idmap: the files belong to nobody inside, and root cannot write
+      const plain = await c.run(bundle(["bind"]));
+      expect(plain.stdout).toContain("/data/byroot 65534:65534\n/data/byuser 65534:65534\n");
+      expect(plain.stdout).not.toContain("wrote");
+    },
+    30000,
+    { skip: UML_KERNEL || berthOnly("idmapped mounts (runtime-spec 1.2) are not in runc 1.1") },
+  );
 
-  ctest("a mount's own mappings, without a user namespace; ridmap with ro", async (c) => {
-    const vol = volume(c);
-    const r = ok(await c.sh("stat -c '%n %u:%g' /data/byroot /data/byuser; touch /data/x 2>&1 || true", (cfg) => {
-      cfg.mounts!.push({
-        destination: "/data", type: "bind", source: vol, options: ["rbind", "ridmap", "ro"],
-        uidMappings: [{ containerID: 0, hostID: 1234, size: 1 }], gidMappings: [{ containerID: 0, hostID: 4321, size: 1 }],
-      });
-    }));
-    // ids outside the mapping show as the overflow id
-    expect(r.stdout).toBe("/data/byroot 1234:4321\n/data/byuser 65534:65534\ntouch: /data/x: Read-only file system\n");
-  }, 30000, { skip: UML_KERNEL || berthOnly("idmapped mounts (runtime-spec 1.2) are not in runc 1.1") });
+  ctest(
+    "a mount's own mappings, without a user namespace; ridmap with ro",
+    async (c) => {
+      const vol = volume(c);
+      const r = ok(
+        await c.sh("stat -c '%n %u:%g' /data/byroot /data/byuser; touch /data/x 2>&1 || true", (cfg) => {
+          cfg.mounts!.push({
+            destination: "/data",
+            type: "bind",
+            source: vol,
+            options: ["rbind", "ridmap", "ro"],
+            uidMappings: [{ containerID: 0, hostID: 1234, size: 1 }],
+            gidMappings: [{ containerID: 0, hostID: 4321, size: 1 }],
+          });
+        }),
+      );
+      // ids outside the mapping show as the overflow id
+      expect(r.stdout).toBe("/data/byroot 1234:4321\n/data/byuser 65534:65534\ntouch: /data/x: Read-only file system\n");
+    },
+    30000,
+    { skip: UML_KERNEL || berthOnly("idmapped mounts (runtime-spec 1.2) are not in runc 1.1") },
+  );
 
-  ctest("idmap without any mapping, or on a mount that is not a bind mount: a clear error, nothing left", async (c) => {
-    const vol = volume(c);
-    const noMap = await c.sh("true", (cfg) => cfg.mounts!.push({ destination: "/data", type: "bind", source: vol, options: ["bind", "idmap"] }));
-    expect(noMap.code).not.toBe(0);
-    expect(noMap.stderr).toMatch(/mounts\[\d+\]: idmap needs uidMappings and gidMappings/);
-    const tmpfs = await c.sh("true", (cfg) => cfg.mounts!.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["idmap"] }));
-    expect(tmpfs.code).not.toBe(0);
-    expect(tmpfs.stderr).toContain("only bind mounts can be idmapped");
-  }, 30000, { skip: berthOnly("idmapped mounts (runtime-spec 1.2) are not in runc 1.1") });
+  ctest(
+    "idmap without any mapping, or on a mount that is not a bind mount: a clear error, nothing left",
+    async (c) => {
+      const vol = volume(c);
+      const noMap = await c.sh("true", (cfg) => cfg.mounts!.push({ destination: "/data", type: "bind", source: vol, options: ["bind", "idmap"] }));
+      expect(noMap.code).not.toBe(0);
+      expect(noMap.stderr).toMatch(/mounts\[\d+\]: idmap needs uidMappings and gidMappings/);
+      const tmpfs = await c.sh("true", (cfg) => cfg.mounts!.push({ destination: "/data", type: "tmpfs", source: "tmpfs", options: ["idmap"] }));
+      expect(tmpfs.code).not.toBe(0);
+      expect(tmpfs.stderr).toContain("only bind mounts can be idmapped");
+    },
+    30000,
+    { skip: berthOnly("idmapped mounts (runtime-spec 1.2) are not in runc 1.1") },
+  );
 });
 
 describe("/dev", () => {
@@ -302,25 +338,36 @@ describe("/dev", () => {
 
 describe("device access", () => {
   // runc: linux.resources.devices alone decides access; a listed device gets only its node
-  ctest("a listed device gets the access the config's rules give (here read only); one they do not name is not usable", async (c) => {
-    // opening is enough (": >" writes nothing): fuse (10:229) and kmsg (1:11) are no runtime's default
-    // devices (tun, 10:200, is one of runc's)
-    const script = [
-      "(: < /dev/ro) 2>/dev/null && echo ro_read=allowed || echo ro_read=denied",
-      "(: > /dev/ro) 2>/dev/null && echo ro_write=allowed || echo ro_write=denied",
-      "(: > /dev/rw) 2>/dev/null && echo rw_write=allowed || echo rw_write=denied",
-    ].join("; ");
-    const r = ok(
-      await c.sh(script, (cfg) => {
-        cfg.linux!.devices = [
-          { path: "/dev/ro", type: "c", major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 },
-          { path: "/dev/rw", type: "c", major: 1, minor: 11, fileMode: 0o666, uid: 0, gid: 0 },
-        ];
-        cfg.linux!.resources = { ...(cfg.linux!.resources ?? {}), devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 10, minor: 229, access: "r" }] };
-      }),
-    );
-    expect(kv(r.stdout)).toEqual({ ro_read: "allowed", ro_write: "denied", rw_write: "denied" });
-  }, 30000, { skip: UML_KERNEL ? "the UML kernel has no fuse or tun driver" : false });
+  ctest(
+    "a listed device gets the access the config's rules give (here read only); one they do not name is not usable",
+    async (c) => {
+      // opening is enough (": >" writes nothing): fuse (10:229) and kmsg (1:11) are no runtime's default
+      // devices (tun, 10:200, is one of runc's)
+      const script = [
+        "(: < /dev/ro) 2>/dev/null && echo ro_read=allowed || echo ro_read=denied",
+        "(: > /dev/ro) 2>/dev/null && echo ro_write=allowed || echo ro_write=denied",
+        "(: > /dev/rw) 2>/dev/null && echo rw_write=allowed || echo rw_write=denied",
+      ].join("; ");
+      const r = ok(
+        await c.sh(script, (cfg) => {
+          cfg.linux!.devices = [
+            { path: "/dev/ro", type: "c", major: 10, minor: 229, fileMode: 0o666, uid: 0, gid: 0 },
+            { path: "/dev/rw", type: "c", major: 1, minor: 11, fileMode: 0o666, uid: 0, gid: 0 },
+          ];
+          cfg.linux!.resources = {
+            ...(cfg.linux!.resources ?? {}),
+            devices: [
+              { allow: false, access: "rwm" },
+              { allow: true, type: "c", major: 10, minor: 229, access: "r" },
+            ],
+          };
+        }),
+      );
+      expect(kv(r.stdout)).toEqual({ ro_read: "allowed", ro_write: "denied", rw_write: "denied" });
+    },
+    30000,
+    { skip: UML_KERNEL ? "the UML kernel has no fuse or tun driver" : false },
+  );
 });
 
 describe("masked and read-only paths", () => {

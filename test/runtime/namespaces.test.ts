@@ -53,12 +53,19 @@ describe("namespaces", () => {
   });
 
   ctest("user namespace: uid/gid maps, root inside is an unprivileged uid outside", async (c) => {
-    const b = c.bundle(["sh", "-c", 'echo id=$(id); echo uid_map=$(cat /proc/self/uid_map); echo gid_map=$(cat /proc/self/gid_map); echo ns=$(readlink /proc/self/ns/user); echo owner=$(stat -c %u:%g /bin/busybox); touch /tmp/made; echo made=$(stat -c %u /tmp/made)'], (cfg) => {
-      cfg.linux!.namespaces!.push({ type: "user" });
-      cfg.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      cfg.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      cfg.root!.readonly = false;
-    });
+    const b = c.bundle(
+      [
+        "sh",
+        "-c",
+        "echo id=$(id); echo uid_map=$(cat /proc/self/uid_map); echo gid_map=$(cat /proc/self/gid_map); echo ns=$(readlink /proc/self/ns/user); echo owner=$(stat -c %u:%g /bin/busybox); touch /tmp/made; echo made=$(stat -c %u /tmp/made)",
+      ],
+      (cfg) => {
+        cfg.linux!.namespaces!.push({ type: "user" });
+        cfg.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        cfg.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        cfg.root!.readonly = false;
+      },
+    );
     // the container's root (host uid 100000) may write /tmp of the image
     spawnSync("chown", ["100000:100000", `${b.rootfs}/tmp`]);
     const r = ok(await c.run(b));
@@ -89,20 +96,25 @@ describe("namespaces", () => {
     expect([st.uid, st.gid]).toEqual([201000, 201000]);
   });
 
-  ctest("time namespace: boottime and monotonic offsets shift /proc/uptime", async (c) => {
-    const hostUptime = Number((await Bun.file("/proc/uptime").text()).split(" ")[0]);
-    const r = ok(
-      await c.sh("echo uptime=$(cut -d' ' -f1 /proc/uptime); echo ns=$(readlink /proc/self/ns/time)", (cfg) => {
-        cfg.linux!.namespaces!.push({ type: "time" });
-        cfg.linux!.timeOffsets = { boottime: { secs: 1000000, nanosecs: 0 }, monotonic: { secs: 500000, nanosecs: 0 } };
-      }),
-    );
-    const v = kv(r.stdout);
-    expect(v.ns).not.toBe(hostNs("time"));
-    const up = Number(v.uptime);
-    expect(up).toBeGreaterThanOrEqual(hostUptime + 1000000);
-    expect(up).toBeLessThan(hostUptime + 1000000 + 60);
-  }, 30000, { skip: UML_KERNEL || berthOnly("time namespaces (runtime-spec 1.2) are not in runc 1.1") });
+  ctest(
+    "time namespace: boottime and monotonic offsets shift /proc/uptime",
+    async (c) => {
+      const hostUptime = Number((await Bun.file("/proc/uptime").text()).split(" ")[0]);
+      const r = ok(
+        await c.sh("echo uptime=$(cut -d' ' -f1 /proc/uptime); echo ns=$(readlink /proc/self/ns/time)", (cfg) => {
+          cfg.linux!.namespaces!.push({ type: "time" });
+          cfg.linux!.timeOffsets = { boottime: { secs: 1000000, nanosecs: 0 }, monotonic: { secs: 500000, nanosecs: 0 } };
+        }),
+      );
+      const v = kv(r.stdout);
+      expect(v.ns).not.toBe(hostNs("time"));
+      const up = Number(v.uptime);
+      expect(up).toBeGreaterThanOrEqual(hostUptime + 1000000);
+      expect(up).toBeLessThan(hostUptime + 1000000 + 60);
+    },
+    30000,
+    { skip: UML_KERNEL || berthOnly("time namespaces (runtime-spec 1.2) are not in runc 1.1") },
+  );
 
   ctest("a network namespace given by path (ip netns add) is joined", async (c) => {
     const name = `berth-rt-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
@@ -152,7 +164,8 @@ describe("network devices (linux.netDevices)", () => {
   /** A veth pair on the host: END0 (with an address, up) is the device to move. */
   function vethPair(c: Ctx): [string, string] {
     const tag = Math.random().toString(36).slice(2, 7);
-    const a = `bt${tag}a`, b = `bt${tag}b`;
+    const a = `bt${tag}a`,
+      b = `bt${tag}b`;
     const r = spawnSync("ip", ["link", "add", a, "type", "veth", "peer", "name", b], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`ip link add: ${r.stderr}`);
     c.defer(() => {
@@ -165,42 +178,68 @@ describe("network devices (linux.netDevices)", () => {
   }
   const onHost = (dev: string) => spawnSync("ip", ["-o", "addr", "show", "dev", dev], { encoding: "utf8" });
 
-  ctest("a host device moves in under its new name with its address and up state, and back at delete", async (c) => {
-    const [a] = vethPair(c);
-    const id = c.id("netdev");
-    ok(await c.run(c.bundle(["sleep", "60"], (cfg) => (cfg.linux!.netDevices = { [a]: { name: "eth7" } })), id, ["-d"]));
-    expect(onHost(a).status).not.toBe(0);
-    const inside = ok(await c.berth(["exec", id, "sh", "-c", "ip -o addr show dev eth7; ip -o link show dev eth7"])).stdout;
-    expect(inside).toContain("inet 10.251.7.1/24");
-    expect(inside).toMatch(/<[^>]*\bUP\b[^>]*>/);
-    ok(await c.berth(["delete", "--force", id]));
-    const back = onHost(a);
-    expect(back.status).toBe(0);
-    expect(back.stdout).toContain("inet 10.251.7.1/24");
-  }, 30000, { skip: (UML_KERNEL && "no veth in the User-mode Linux kernel") || NETDEV });
+  ctest(
+    "a host device moves in under its new name with its address and up state, and back at delete",
+    async (c) => {
+      const [a] = vethPair(c);
+      const id = c.id("netdev");
+      ok(
+        await c.run(
+          c.bundle(["sleep", "60"], (cfg) => (cfg.linux!.netDevices = { [a]: { name: "eth7" } })),
+          id,
+          ["-d"],
+        ),
+      );
+      expect(onHost(a).status).not.toBe(0);
+      const inside = ok(await c.berth(["exec", id, "sh", "-c", "ip -o addr show dev eth7; ip -o link show dev eth7"])).stdout;
+      expect(inside).toContain("inet 10.251.7.1/24");
+      expect(inside).toMatch(/<[^>]*\bUP\b[^>]*>/);
+      ok(await c.berth(["delete", "--force", id]));
+      const back = onHost(a);
+      expect(back.status).toBe(0);
+      expect(back.stdout).toContain("inet 10.251.7.1/24");
+    },
+    30000,
+    { skip: (UML_KERNEL && "no veth in the User-mode Linux kernel") || NETDEV },
+  );
 
-  ctest("a device the host does not have, or no network namespace: create fails naming it, nothing left", async (c) => {
-    const id = c.id("netdevbad");
-    const r = await c.berth(["create", "--bundle", c.bundle(["true"], (cfg) => (cfg.linux!.netDevices = { "bt-none0": {} })).dir, id]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('linux.netDevices["bt-none0"]: no network device "bt-none0" on the host');
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    const noNs = await c.berth(["create", "--bundle", c.bundle(["true"], (cfg) => {
-      cfg.linux!.netDevices = { lo: {} };
-      cfg.linux!.namespaces = cfg.linux!.namespaces!.filter((n) => n.type !== "network");
-    }).dir, id]);
-    expect(noNs.code).not.toBe(0);
-    expect(noNs.stderr).toContain("linux.netDevices: moving network devices needs a network namespace");
-  }, 30000, { skip: NETDEV });
+  ctest(
+    "a device the host does not have, or no network namespace: create fails naming it, nothing left",
+    async (c) => {
+      const id = c.id("netdevbad");
+      const r = await c.berth(["create", "--bundle", c.bundle(["true"], (cfg) => (cfg.linux!.netDevices = { "bt-none0": {} })).dir, id]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('linux.netDevices["bt-none0"]: no network device "bt-none0" on the host');
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      const noNs = await c.berth([
+        "create",
+        "--bundle",
+        c.bundle(["true"], (cfg) => {
+          cfg.linux!.netDevices = { lo: {} };
+          cfg.linux!.namespaces = cfg.linux!.namespaces!.filter((n) => n.type !== "network");
+        }).dir,
+        id,
+      ]);
+      expect(noNs.code).not.toBe(0);
+      expect(noNs.stderr).toContain("linux.netDevices: moving network devices needs a network namespace");
+    },
+    30000,
+    { skip: NETDEV },
+  );
 
-  ctest("when a later device fails, the ones already moved go back", async (c) => {
-    const [a] = vethPair(c);
-    const id = c.id("netdevhalf");
-    const r = await c.berth(["create", "--bundle", c.bundle(["true"], (cfg) => (cfg.linux!.netDevices = { [a]: { name: "eth7" }, "bt-none1": {} })).dir, id]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("bt-none1");
-    const back = onHost(a);
-    expect(back.status).toBe(0);
-    expect(back.stdout).toContain("inet 10.251.7.1/24");
-  }, 30000, { skip: (UML_KERNEL && "no veth in the User-mode Linux kernel") || NETDEV });
+  ctest(
+    "when a later device fails, the ones already moved go back",
+    async (c) => {
+      const [a] = vethPair(c);
+      const id = c.id("netdevhalf");
+      const r = await c.berth(["create", "--bundle", c.bundle(["true"], (cfg) => (cfg.linux!.netDevices = { [a]: { name: "eth7" }, "bt-none1": {} })).dir, id]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("bt-none1");
+      const back = onHost(a);
+      expect(back.status).toBe(0);
+      expect(back.stdout).toContain("inet 10.251.7.1/24");
+    },
+    30000,
+    { skip: (UML_KERNEL && "no veth in the User-mode Linux kernel") || NETDEV },
+  );
 });

@@ -14,8 +14,14 @@ import { createPlan, execPlan } from "../../src/runtime/plan.ts";
 import { defaultSpec } from "../../src/spec/defaults.ts";
 import type { Spec } from "../../src/spec/types.ts";
 
-const RDONLY = 0x1, NOSUID = 0x2, NODEV = 0x4, NOEXEC = 0x8;
-const REC = 0x4000, PRIVATE = 1 << 18, SLAVE = 1 << 19, SHARED = 1 << 20;
+const RDONLY = 0x1,
+  NOSUID = 0x2,
+  NODEV = 0x4,
+  NOEXEC = 0x8;
+const REC = 0x4000,
+  PRIVATE = 1 << 18,
+  SLAVE = 1 << 19,
+  SHARED = 1 << 20;
 
 const B = "/b";
 /** A host with the bundle's rootfs, the given sources, and cgroup v2. */
@@ -34,8 +40,23 @@ const named = (ops: PlanOp[], ...names: PlanOpName[]) => ops.filter((o) => names
 /** The ops called N, with their type. */
 const only = <N extends PlanOpName>(ops: PlanOp[], name: N) => ops.filter((o): o is PlanOpOf<N> => o.op === name);
 /** A mount op as the planner writes it: the fields not given are 0 or empty, a directory target. */
-const mount = (kind: PlanOpOf<"mount">["kind"], source: string, target: string, f: Partial<PlanOpOf<"mount">> = {}): PlanOpOf<"mount"> => ({ op: "mount", kind, source, target, fstype: "", attrSet: 0, attrClr: 0, attrRecursive: 0, propagation: 0, propRecursive: 0, data: "", mkkind: 1, ...f });
-const plan = (s: Spec, h: HostFacts = host(), more: Partial<Parameters<typeof createPlan>[0]> = {}) => createPlan({ spec: s, bundle: B, id: "c1", host: h, ...more });
+const mount = (kind: PlanOpOf<"mount">["kind"], source: string, target: string, f: Partial<PlanOpOf<"mount">> = {}): PlanOpOf<"mount"> => ({
+  op: "mount",
+  kind,
+  source,
+  target,
+  fstype: "",
+  attrSet: 0,
+  attrClr: 0,
+  attrRecursive: 0,
+  propagation: 0,
+  propRecursive: 0,
+  data: "",
+  mkkind: 1,
+  ...f,
+});
+const plan = (s: Spec, h: HostFacts = host(), more: Partial<Parameters<typeof createPlan>[0]> = {}) =>
+  createPlan({ spec: s, bundle: B, id: "c1", host: h, ...more });
 
 describe("createPlan on a made-up host", () => {
   test("the default config: namespaces, rootfs, its mounts in order, /dev's nodes and links, masks, caps", () => {
@@ -66,13 +87,15 @@ describe("createPlan on a made-up host", () => {
   });
 
   test("bind mounts: flags, propagation, directory or file target, recursive attributes", () => {
-    const ops = plan(spec((s) => {
-      s.mounts!.push(
-        { destination: "/data", type: "bind", source: "/src/dir", options: ["rbind", "ro", "rprivate"] },
-        { destination: "/etc/x.conf", source: "/src/file", options: ["bind", "nosuid", "rnodev", "shared"] },
-      );
-      s.linux!.rootfsPropagation = "rslave";
-    }));
+    const ops = plan(
+      spec((s) => {
+        s.mounts!.push(
+          { destination: "/data", type: "bind", source: "/src/dir", options: ["rbind", "ro", "rprivate"] },
+          { destination: "/etc/x.conf", source: "/src/file", options: ["bind", "nosuid", "rnodev", "shared"] },
+        );
+        s.linux!.rootfsPropagation = "rslave";
+      }),
+    );
     expect(named(ops, "rootfs-propagation")).toEqual([{ op: "rootfs-propagation", flags: SLAVE | REC }]);
     const binds = only(ops, "mount").filter((o) => o.kind === "bind" || o.kind === "rbind");
     expect(binds).toEqual([
@@ -82,43 +105,81 @@ describe("createPlan on a made-up host", () => {
   });
 
   test("a read-only tmpfs with a mount below it is made read-only after that mount", () => {
-    const ops = plan(spec((s) => {
-      s.mounts!.push({ destination: "/opt", type: "tmpfs", source: "tmpfs", options: ["ro", "mode=755"] }, { destination: "/opt/d", type: "bind", source: "/src/dir", options: ["bind"] });
-    }));
+    const ops = plan(
+      spec((s) => {
+        s.mounts!.push(
+          { destination: "/opt", type: "tmpfs", source: "tmpfs", options: ["ro", "mode=755"] },
+          { destination: "/opt/d", type: "bind", source: "/src/dir", options: ["bind"] },
+        );
+      }),
+    );
     const opt = only(ops, "mount").find((o) => o.target === "/opt")!;
     expect(opt.attrSet).toBe(0); // mounted writable first
     expect(only(ops, "mount-readonly").map((o) => o.path)).toEqual(["/sys", "/opt"]);
   });
 
   test("refusals name the field: missing source, relative rootfs target missing, namespace path", () => {
-    expect(() => plan(spec((s) => s.mounts!.push({ destination: "/x", type: "bind", source: "/nope", options: ["bind"] })))).toThrow("mounts[7].source: /nope does not exist");
+    expect(() => plan(spec((s) => s.mounts!.push({ destination: "/x", type: "bind", source: "/nope", options: ["bind"] })))).toThrow(
+      "mounts[7].source: /nope does not exist",
+    );
     expect(() => plan(spec(), fakeHost())).toThrow(`root.path: ${B}/rootfs is not a directory`);
-    expect(() => plan(spec((s) => s.linux!.namespaces!.push({ type: "ipc", path: "/proc/1/ns/ipc" }) && undefined))).toThrow("ipc namespace path /proc/1/ns/ipc does not exist");
+    expect(() => plan(spec((s) => s.linux!.namespaces!.push({ type: "ipc", path: "/proc/1/ns/ipc" }) && undefined))).toThrow(
+      "ipc namespace path /proc/1/ns/ipc does not exist",
+    );
   });
 
   test("idmapped mounts: the mount's own mapping, or the user namespace's", () => {
     const s = spec((s) => {
-      s.mounts!.push({ destination: "/m", type: "bind", source: "/src/dir", options: ["rbind", "idmap"], uidMappings: [{ containerID: 0, hostID: 1000, size: 10 }], gidMappings: [{ containerID: 0, hostID: 2000, size: 10 }] });
+      s.mounts!.push({
+        destination: "/m",
+        type: "bind",
+        source: "/src/dir",
+        options: ["rbind", "idmap"],
+        uidMappings: [{ containerID: 0, hostID: 1000, size: 10 }],
+        gidMappings: [{ containerID: 0, hostID: 2000, size: 10 }],
+      });
     });
     const ops = plan(s);
     expect(named(ops, "idmap-tree")).toEqual([
-      { op: "idmap-tree", slot: 0, source: "/src/dir", recursive: 1, attrSet: 0, attrClr: 0, attrRecursive: 0, idmapRecursive: 0, uidMap: "0 1000 10\n", gidMap: "0 2000 10\n" },
+      {
+        op: "idmap-tree",
+        slot: 0,
+        source: "/src/dir",
+        recursive: 1,
+        attrSet: 0,
+        attrClr: 0,
+        attrRecursive: 0,
+        idmapRecursive: 0,
+        uidMap: "0 1000 10\n",
+        gidMap: "0 2000 10\n",
+      },
     ]);
     expect(only(ops, "mount").find((o) => o.target === "/m")).toEqual(mount("idmapped", "0", "/m"));
     // without maps on the mount and no user namespace: refused by name
-    expect(() => plan(spec((s) => s.mounts!.push({ destination: "/m", type: "bind", source: "/src/dir", options: ["bind", "idmap"] })))).toThrow("mounts[7]: idmap needs uidMappings and gidMappings");
-    expect(() => plan(spec((s) => s.mounts!.push({ destination: "/m", type: "tmpfs", source: "tmpfs", options: ["idmap"] })))).toThrow("only bind mounts can be idmapped");
+    expect(() => plan(spec((s) => s.mounts!.push({ destination: "/m", type: "bind", source: "/src/dir", options: ["bind", "idmap"] })))).toThrow(
+      "mounts[7]: idmap needs uidMappings and gidMappings",
+    );
+    expect(() => plan(spec((s) => s.mounts!.push({ destination: "/m", type: "tmpfs", source: "tmpfs", options: ["idmap"] })))).toThrow(
+      "only bind mounts can be idmapped",
+    );
   });
 
   test("a user namespace (root berth): maps, sources opened before joining, devices bound, devpts without gid=", () => {
-    const ops = plan(spec((s) => {
-      s.linux!.namespaces!.push({ type: "user" });
-      s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
-      s.mounts!.push({ destination: "/data", type: "bind", source: "/src/dir", options: ["bind"] });
-    }));
-    expect(named(ops, "uidmap", "gidmap", "unprivileged", "setgroups")).toEqual([{ op: "uidmap", map: "0 100000 65536\n" }, { op: "gidmap", map: "0 100000 65536\n" }]);
-    expect(named(ops, "idmap-tree")).toEqual([{ op: "idmap-tree", slot: 0, source: "/src/dir", recursive: 0, attrSet: 0, attrClr: 0, attrRecursive: 0, idmapRecursive: 0, uidMap: "", gidMap: "" }]);
+    const ops = plan(
+      spec((s) => {
+        s.linux!.namespaces!.push({ type: "user" });
+        s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+        s.mounts!.push({ destination: "/data", type: "bind", source: "/src/dir", options: ["bind"] });
+      }),
+    );
+    expect(named(ops, "uidmap", "gidmap", "unprivileged", "setgroups")).toEqual([
+      { op: "uidmap", map: "0 100000 65536\n" },
+      { op: "gidmap", map: "0 100000 65536\n" },
+    ]);
+    expect(named(ops, "idmap-tree")).toEqual([
+      { op: "idmap-tree", slot: 0, source: "/src/dir", recursive: 0, attrSet: 0, attrClr: 0, attrRecursive: 0, idmapRecursive: 0, uidMap: "", gidMap: "" },
+    ]);
     expect(named(ops, "mkdev")).toEqual([]);
     expect(only(ops, "bind-dev").map((o) => o.path)).toEqual(["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"]);
     const devpts = only(ops, "mount").find((o) => o.target === "/dev/pts")!;
@@ -133,7 +194,12 @@ describe("createPlan on a made-up host", () => {
     delete s.linux!.gidMappings;
     s.mounts!.push({ destination: "/data", type: "bind", source: "/src/dir", options: ["bind"] });
     const ops = plan(s, host({ uid: 1000, gid: 1001, dirs: ["/sys"] }), { rootless: true });
-    expect(named(ops, "uidmap", "gidmap", "unprivileged", "setgroups")).toEqual([{ op: "unprivileged" }, { op: "setgroups", value: "deny" }, { op: "uidmap", map: "0 1000 1\n" }, { op: "gidmap", map: "0 1001 1\n" }]);
+    expect(named(ops, "uidmap", "gidmap", "unprivileged", "setgroups")).toEqual([
+      { op: "unprivileged" },
+      { op: "setgroups", value: "deny" },
+      { op: "uidmap", map: "0 1000 1\n" },
+      { op: "gidmap", map: "0 1001 1\n" },
+    ]);
     expect(named(ops, "idmap-tree")).toEqual([]);
     // no network namespace of its own: /sys is the host's, bound (rbind, read-only)
     expect(only(ops, "mount").find((o) => o.target === "/sys")).toMatchObject({ kind: "rbind", source: "/sys" });
@@ -142,13 +208,33 @@ describe("createPlan on a made-up host", () => {
   test("devices: linux.devices made (or bound in a user namespace), major and minor required", () => {
     const fuse = { path: "/dev/fuse", type: "c" as const, major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 0 };
     const ops = plan(spec((s) => (s.linux!.devices = [fuse])));
-    expect(only(ops, "mkdev").find((o) => o.path === "/dev/fuse")).toEqual({ op: "mkdev", path: "/dev/fuse", type: "c", major: 10, minor: 229, mode: 0o600, uid: 0, gid: 0 });
+    expect(only(ops, "mkdev").find((o) => o.path === "/dev/fuse")).toEqual({
+      op: "mkdev",
+      path: "/dev/fuse",
+      type: "c",
+      major: 10,
+      minor: 229,
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+    });
     expect(() => plan(spec((s) => (s.linux!.devices = [{ path: "/dev/x", type: "c" }])))).toThrow("linux.devices[0]: major and minor are required for type c");
   });
 
   test("cgroup mount on a v1 host: a tmpfs, each hierarchy's own cgroup bound, co-mounted names linked", () => {
-    const v1 = { mode: "v1" as const, v1: { cpu: { mountpoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/" }, cpuacct: { mountpoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/" }, memory: { mountpoint: "/sys/fs/cgroup/memory", root: "/" } }, own: {} };
-    const cg = { dirs: () => ["/sys/fs/cgroup/cpu,cpuacct/berth/c1", "/sys/fs/cgroup/memory/berth/c1"], placement: () => ({ v1: [], v2Optional: false }) } as unknown as Cgroup;
+    const v1 = {
+      mode: "v1" as const,
+      v1: {
+        cpu: { mountpoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/" },
+        cpuacct: { mountpoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/" },
+        memory: { mountpoint: "/sys/fs/cgroup/memory", root: "/" },
+      },
+      own: {},
+    };
+    const cg = {
+      dirs: () => ["/sys/fs/cgroup/cpu,cpuacct/berth/c1", "/sys/fs/cgroup/memory/berth/c1"],
+      placement: () => ({ v1: [], v2Optional: false }),
+    } as unknown as Cgroup;
     const s = spec((s) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== "cgroup")));
     const ops = plan(s, host({ cgroups: v1 }), { cgroup: cg });
     const at = ops.findIndex((o) => o.op === "mount" && o.target === "/sys/fs/cgroup");
@@ -164,7 +250,9 @@ describe("createPlan on a made-up host", () => {
   test("LSMs and capabilities follow the host: AppArmor absent refused, present labelled; capabilities above the last one skipped", () => {
     const withProfile = spec((s) => (s.process!.apparmorProfile = "p"));
     expect(() => plan(withProfile)).toThrow("process.apparmorProfile: AppArmor is not enabled on this host");
-    expect(named(plan(withProfile, host({ apparmor: true, apparmorExecAttr: "/proc/self/attr/exec" })), "lsm-exec")).toEqual([{ op: "lsm-exec", file: "/proc/self/attr/exec", content: "exec p" }]);
+    expect(named(plan(withProfile, host({ apparmor: true, apparmorExecAttr: "/proc/self/attr/exec" })), "lsm-exec")).toEqual([
+      { op: "lsm-exec", file: "/proc/self/attr/exec", content: "exec p" },
+    ]);
     expect(() => plan(spec((s) => (s.linux!.mountLabel = "l")))).toThrow("linux.mountLabel: SELinux is not enabled on this host");
     const caps = spec((s) => (s.process!.capabilities = { bounding: ["CAP_CHOWN", "CAP_CHECKPOINT_RESTORE"] }));
     expect(only(plan(caps, host({ lastCap: 40 })), "caps")[0]?.bounding).toBe(1n | (1n << 40n));
@@ -187,8 +275,16 @@ describe("execPlan on a made-up host", () => {
   });
   test("--cgroup: a missing sub-cgroup refused, an existing one joined", () => {
     const cg = { exists: () => true, placement: () => ({ v1: [], v2: "/sys/fs/cgroup/berth/c1", v2Optional: false }) } as unknown as Cgroup;
-    expect(() => execPlan({ ...base, namespaces: {}, cgroup: cg, subCgroups: ["sub"], host: host({ dirs: ["/sys/fs/cgroup/berth/c1"] }) })).toThrow("--cgroup: no sub-cgroup /sys/fs/cgroup/berth/c1/sub");
-    const ops = execPlan({ ...base, namespaces: {}, cgroup: cg, subCgroups: ["sub"], host: host({ dirs: ["/sys/fs/cgroup/berth/c1", "/sys/fs/cgroup/berth/c1/sub"] }) });
+    expect(() => execPlan({ ...base, namespaces: {}, cgroup: cg, subCgroups: ["sub"], host: host({ dirs: ["/sys/fs/cgroup/berth/c1"] }) })).toThrow(
+      "--cgroup: no sub-cgroup /sys/fs/cgroup/berth/c1/sub",
+    );
+    const ops = execPlan({
+      ...base,
+      namespaces: {},
+      cgroup: cg,
+      subCgroups: ["sub"],
+      host: host({ dirs: ["/sys/fs/cgroup/berth/c1", "/sys/fs/cgroup/berth/c1/sub"] }),
+    });
     expect(named(ops, "cgroup-into")).toEqual([{ op: "cgroup-into", dir: "/sys/fs/cgroup/berth/c1/sub", need: "required" }]);
   });
 });

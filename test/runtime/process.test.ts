@@ -84,11 +84,14 @@ describe("kernel parameters and limits", () => {
 describe("user", () => {
   ctest("uid, gid, additionalGids and umask", async (c) => {
     const r = ok(
-      await c.sh("echo id=$(id); echo groups=$(grep Groups: /proc/self/status | cut -f2); echo umask=$(umask); touch /tmp/f; echo mode=$(stat -c %a /tmp/f); echo home=$(pwd)", (cfg) => {
-        cfg.process!.user = { uid: 1000, gid: 1000, additionalGids: [2000, 3000], umask: 0o077 };
-        cfg.process!.cwd = "/home/user";
-        cfg.root!.readonly = false;
-      }),
+      await c.sh(
+        "echo id=$(id); echo groups=$(grep Groups: /proc/self/status | cut -f2); echo umask=$(umask); touch /tmp/f; echo mode=$(stat -c %a /tmp/f); echo home=$(pwd)",
+        (cfg) => {
+          cfg.process!.user = { uid: 1000, gid: 1000, additionalGids: [2000, 3000], umask: 0o077 };
+          cfg.process!.cwd = "/home/user";
+          cfg.root!.readonly = false;
+        },
+      ),
     );
     const v = kv(r.stdout);
     expect(v.id).toBe("uid=1000(user) gid=1000(user) groups=2000(extra),3000");
@@ -180,12 +183,63 @@ describe("seccomp", () => {
 
   ctest("defaultAction errno with an allow list", async (c) => {
     const allowed = [
-      "execve", "brk", "arch_prctl", "mmap", "munmap", "mprotect", "read", "write", "writev", "open", "openat", "close", "fstat", "newfstatat",
-      "stat", "lstat", "statx", "getpid", "getuid", "geteuid", "getgid", "getegid", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "exit",
-      "exit_group", "set_tid_address", "set_robust_list", "rseq", "prlimit64", "getrandom", "access", "faccessat", "faccessat2", "close_range",
-      "ioctl", "fcntl", "getcwd", "readlink", "uname", "lseek", "dup2", "dup3",
+      "execve",
+      "brk",
+      "arch_prctl",
+      "mmap",
+      "munmap",
+      "mprotect",
+      "read",
+      "write",
+      "writev",
+      "open",
+      "openat",
+      "close",
+      "fstat",
+      "newfstatat",
+      "stat",
+      "lstat",
+      "statx",
+      "getpid",
+      "getuid",
+      "geteuid",
+      "getgid",
+      "getegid",
+      "rt_sigaction",
+      "rt_sigprocmask",
+      "rt_sigreturn",
+      "exit",
+      "exit_group",
+      "set_tid_address",
+      "set_robust_list",
+      "rseq",
+      "prlimit64",
+      "getrandom",
+      "access",
+      "faccessat",
+      "faccessat2",
+      "close_range",
+      "ioctl",
+      "fcntl",
+      "getcwd",
+      "readlink",
+      "uname",
+      "lseek",
+      "dup2",
+      "dup3",
       // what runc 1.1 (Go) calls between loading the filter and execve
-      "fstatfs", "futex", "sched_yield", "nanosleep", "tgkill", "gettid", "getppid", "sigaltstack", "madvise", "epoll_pwait", "epoll_ctl", "getdents64",
+      "fstatfs",
+      "futex",
+      "sched_yield",
+      "nanosleep",
+      "tgkill",
+      "gettid",
+      "getppid",
+      "sigaltstack",
+      "madvise",
+      "epoll_pwait",
+      "epoll_ctl",
+      "getdents64",
     ];
     const b = c.bundle(["/bin/mkdir", "/tmp/denied"], (cfg) => {
       cfg.root!.readonly = false;
@@ -231,7 +285,8 @@ describe("seccomp", () => {
 
   ctest("SCMP_ACT_NOTIFY: the listener gets the container process state and the descriptor, and answers the calls", async (c) => {
     const dir = c.tempDir("agent");
-    const sock = join(dir, "agent.sock"), out = join(dir, "agent.out");
+    const sock = join(dir, "agent.sock"),
+      out = join(dir, "agent.out");
     const agent = Bun.spawn([seccompAgent, sock, out], { stdout: "ignore", stderr: "pipe" });
     c.defer(() => {
       agent.kill(9);
@@ -242,7 +297,9 @@ describe("seccomp", () => {
       cfg.root!.readonly = false;
       cfg.annotations = { "org.example/key": "v" };
       cfg.linux!.seccomp = {
-        defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, listenerMetadata: "hello-agent",
+        defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: sock,
+        listenerMetadata: "hello-agent",
         syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" as never }],
       };
     });
@@ -275,12 +332,17 @@ describe("seccomp", () => {
       });
       expect(await waitFor(() => existsSync(sock))).toBe(true);
     };
-    const outInit = join(dir, "init.out"), outExec = join(dir, "exec.out");
+    const outInit = join(dir, "init.out"),
+      outExec = join(dir, "exec.out");
     await agent(outInit);
     const id = c.id("notifyx");
     const b = c.bundle(["sleep", "60"], (cfg) => {
       cfg.root!.readonly = false;
-      cfg.linux!.seccomp = { defaultAction: "SCMP_ACT_ALLOW", listenerPath: sock, syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" as never }] };
+      cfg.linux!.seccomp = {
+        defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: sock,
+        syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY" as never }],
+      };
     });
     ok(await c.run(b, id, ["-d"]));
     expect(await waitFor(() => existsSync(outInit))).toBe(true);
@@ -301,7 +363,8 @@ describe("seccomp", () => {
     const id = c.id("nolisten");
     const b = c.bundle(["true"], (cfg) => {
       cfg.linux!.seccomp = {
-        defaultAction: "SCMP_ACT_ALLOW", listenerPath: join(c.tempDir("none"), "absent.sock"),
+        defaultAction: "SCMP_ACT_ALLOW",
+        listenerPath: join(c.tempDir("none"), "absent.sock"),
         syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_NOTIFY" as never }],
       };
     });
@@ -313,37 +376,47 @@ describe("seccomp", () => {
 });
 
 describe("personality, I/O priority, scheduler", () => {
-  ctest("personality LINUX32 makes uname -m say i686", async (c) => {
-    const r32 = ok(await c.sh("uname -m", (cfg) => (cfg.linux!.personality = { domain: "LINUX32" })));
-    expect(r32.stdout.trim()).toBe("i686");
-    const r64 = ok(await c.sh("uname -m", (cfg) => (cfg.linux!.personality = { domain: "LINUX" })));
-    expect(r64.stdout.trim()).toBe("x86_64");
-  }, 30000, { skip: UML_KERNEL || berthOnly("linux.personality (runtime-spec 1.1) is not in runc 1.1") });
+  ctest(
+    "personality LINUX32 makes uname -m say i686",
+    async (c) => {
+      const r32 = ok(await c.sh("uname -m", (cfg) => (cfg.linux!.personality = { domain: "LINUX32" })));
+      expect(r32.stdout.trim()).toBe("i686");
+      const r64 = ok(await c.sh("uname -m", (cfg) => (cfg.linux!.personality = { domain: "LINUX" })));
+      expect(r64.stdout.trim()).toBe("x86_64");
+    },
+    30000,
+    { skip: UML_KERNEL || berthOnly("linux.personality (runtime-spec 1.1) is not in runc 1.1") },
+  );
 
-  ctest("ioPriority and scheduler (SCHED_BATCH with nice, SCHED_IDLE)", async (c) => {
-    const script = "echo io=$(ionice -p $$); echo policy=$(cut -d' ' -f41 /proc/$$/stat); echo nice=$(cut -d' ' -f19 /proc/$$/stat)";
-    const a = kv(
-      ok(
-        await c.sh(script, (cfg) => {
-          cfg.process!.ioPriority = { class: "IOPRIO_CLASS_BE", priority: 7 };
-          cfg.process!.scheduler = { policy: "SCHED_BATCH", nice: 5 };
-        }),
-      ).stdout,
-    );
-    expect(a.io).toBe("best-effort: prio 7");
-    expect(a.policy).toBe("3");
-    expect(a.nice).toBe("5");
-    const b = kv(
-      ok(
-        await c.sh(script, (cfg) => {
-          cfg.process!.ioPriority = { class: "IOPRIO_CLASS_IDLE", priority: 0 };
-          cfg.process!.scheduler = { policy: "SCHED_IDLE" };
-        }),
-      ).stdout,
-    );
-    expect(b.io).toBe("idle");
-    expect(b.policy).toBe("5");
-  }, 30000, { skip: berthOnly("process.ioPriority and process.scheduler (runtime-spec 1.2) are not in runc 1.1") });
+  ctest(
+    "ioPriority and scheduler (SCHED_BATCH with nice, SCHED_IDLE)",
+    async (c) => {
+      const script = "echo io=$(ionice -p $$); echo policy=$(cut -d' ' -f41 /proc/$$/stat); echo nice=$(cut -d' ' -f19 /proc/$$/stat)";
+      const a = kv(
+        ok(
+          await c.sh(script, (cfg) => {
+            cfg.process!.ioPriority = { class: "IOPRIO_CLASS_BE", priority: 7 };
+            cfg.process!.scheduler = { policy: "SCHED_BATCH", nice: 5 };
+          }),
+        ).stdout,
+      );
+      expect(a.io).toBe("best-effort: prio 7");
+      expect(a.policy).toBe("3");
+      expect(a.nice).toBe("5");
+      const b = kv(
+        ok(
+          await c.sh(script, (cfg) => {
+            cfg.process!.ioPriority = { class: "IOPRIO_CLASS_IDLE", priority: 0 };
+            cfg.process!.scheduler = { policy: "SCHED_IDLE" };
+          }),
+        ).stdout,
+      );
+      expect(b.io).toBe("idle");
+      expect(b.policy).toBe("5");
+    },
+    30000,
+    { skip: berthOnly("process.ioPriority and process.scheduler (runtime-spec 1.2) are not in runc 1.1") },
+  );
 });
 
 describe("memory policy", () => {
@@ -353,26 +426,47 @@ describe("memory policy", () => {
   const policyOf = async (c: Ctx, mp: NonNullable<NonNullable<Spec["linux"]>["memoryPolicy"]>) =>
     ok(await c.sh("grep -m1 /bin/busybox /proc/self/numa_maps", (cfg) => (cfg.linux!.memoryPolicy = mp))).stdout.split(" ")[1];
 
-  ctest("linux.memoryPolicy: bind, interleave, preferred, local and a mode flag take effect", async (c) => {
-    expect(await policyOf(c, { mode: "MPOL_BIND", nodes: "0" })).toBe("bind:0");
-    expect(await policyOf(c, { mode: "MPOL_INTERLEAVE", nodes: "0" })).toBe("interleave:0");
-    expect(await policyOf(c, { mode: "MPOL_PREFERRED", nodes: "0" })).toBe("prefer:0");
-    expect(await policyOf(c, { mode: "MPOL_LOCAL" })).toBe("local");
-    expect(await policyOf(c, { mode: "MPOL_BIND", nodes: "0", flags: ["MPOL_F_STATIC_NODES"] })).toBe("bind=static:0");
-    // exec'd processes get it too
-    const id = c.id("mpol");
-    ok(await c.berth(["run", "-d", "--bundle", c.bundle(["sleep", "60"], (cfg) => (cfg.linux!.memoryPolicy = { mode: "MPOL_INTERLEAVE", nodes: "0" })).dir, id]));
-    expect(ok(await c.berth(["exec", id, "grep", "-m1", "/bin/busybox", "/proc/self/numa_maps"])).stdout.split(" ")[1]).toBe("interleave:0");
-  }, 30000, { skip: (!NUMA && "no NUMA support in this kernel (no /proc/self/numa_maps)") || MEMPOLICY });
+  ctest(
+    "linux.memoryPolicy: bind, interleave, preferred, local and a mode flag take effect",
+    async (c) => {
+      expect(await policyOf(c, { mode: "MPOL_BIND", nodes: "0" })).toBe("bind:0");
+      expect(await policyOf(c, { mode: "MPOL_INTERLEAVE", nodes: "0" })).toBe("interleave:0");
+      expect(await policyOf(c, { mode: "MPOL_PREFERRED", nodes: "0" })).toBe("prefer:0");
+      expect(await policyOf(c, { mode: "MPOL_LOCAL" })).toBe("local");
+      expect(await policyOf(c, { mode: "MPOL_BIND", nodes: "0", flags: ["MPOL_F_STATIC_NODES"] })).toBe("bind=static:0");
+      // exec'd processes get it too
+      const id = c.id("mpol");
+      ok(
+        await c.berth([
+          "run",
+          "-d",
+          "--bundle",
+          c.bundle(["sleep", "60"], (cfg) => (cfg.linux!.memoryPolicy = { mode: "MPOL_INTERLEAVE", nodes: "0" })).dir,
+          id,
+        ]),
+      );
+      expect(ok(await c.berth(["exec", id, "grep", "-m1", "/bin/busybox", "/proc/self/numa_maps"])).stdout.split(" ")[1]).toBe("interleave:0");
+    },
+    30000,
+    { skip: (!NUMA && "no NUMA support in this kernel (no /proc/self/numa_maps)") || MEMPOLICY },
+  );
 
-  ctest("a node the host does not have: create fails naming linux.memoryPolicy, nothing left", async (c) => {
-    const b = c.bundle(["true"], (cfg) => (cfg.linux!.memoryPolicy = { mode: "MPOL_BIND", nodes: "1000" }));
-    await createFails(c, b.dir, /linux\.memoryPolicy/, c.id("mpolbad"));
-  }, 30000, { skip: MEMPOLICY });
+  ctest(
+    "a node the host does not have: create fails naming linux.memoryPolicy, nothing left",
+    async (c) => {
+      const b = c.bundle(["true"], (cfg) => (cfg.linux!.memoryPolicy = { mode: "MPOL_BIND", nodes: "1000" }));
+      await createFails(c, b.dir, /linux\.memoryPolicy/, c.id("mpolbad"));
+    },
+    30000,
+    { skip: MEMPOLICY },
+  );
 });
 
 describe("security labels this host cannot give", () => {
-  for (const [field, value] of [["apparmorProfile", "berth-test"], ["selinuxLabel", "system_u:system_r:container_t:s0"]] as const) {
+  for (const [field, value] of [
+    ["apparmorProfile", "berth-test"],
+    ["selinuxLabel", "system_u:system_r:container_t:s0"],
+  ] as const) {
     ctest(`process.${field} without the LSM: a clear error and nothing left`, async (c) => {
       const lsm = field === "apparmorProfile" ? "/sys/kernel/security/apparmor" : "/sys/fs/selinux/enforce";
       if (existsSync(lsm)) return; // this host has it: the label would be applied instead

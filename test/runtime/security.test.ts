@@ -51,7 +51,10 @@ describe("hostile rootfs", () => {
     symlinkSync(join(v[2]!, "precious"), join(b.rootfs, "etc/hostname"));
     symlinkSync(join(v[3]!, "sub"), join(b.rootfs, "abs4"));
     const r = ok(await c.run(b));
-    const points = r.stdout.split("---")[1]!.split("\n").map((l) => l.split(" ")[4]);
+    const points = r.stdout
+      .split("---")[1]!
+      .split("\n")
+      .map((l) => l.split(" ")[4]);
     // inside the container the links were followed as if the rootfs were "/"
     expect(points).toContain(v[0]);
     expect(points).toContain(`${v[1]}/newdir`);
@@ -133,60 +136,76 @@ describe("the runtime binary", () => {
     if (!exe.startsWith("/memfd:berth-core")) expect(exe).toBe("/berth-core");
   }
 
-  ctest("a created container's waiting init runs from a sealed or read-only copy: the host binary cannot be reached or overwritten", async (c) => {
-    const core = join(REPO, "dist/berth-core");
-    const before = sha(core);
-    const id = c.id("exe");
-    const b = c.bundle(["true"]);
-    ok(await c.berth(["create", "--bundle", b.dir, id]));
-    const pid = (await c.state(id)).pid as number;
-    // until `start`, the container's init is the core: an `exec` could reach it
-    protectedExe(pid);
-    // even root on the host cannot write it
-    expect(writableExe(pid)).toBe(false);
-    ok(await c.berth(["delete", "--force", id]));
-    expect(sha(core)).toBe(before);
-  }, 30000, { skip: berthOnly("berth-core's sealed copy and its memfd name") });
+  ctest(
+    "a created container's waiting init runs from a sealed or read-only copy: the host binary cannot be reached or overwritten",
+    async (c) => {
+      const core = join(REPO, "dist/berth-core");
+      const before = sha(core);
+      const id = c.id("exe");
+      const b = c.bundle(["true"]);
+      ok(await c.berth(["create", "--bundle", b.dir, id]));
+      const pid = (await c.state(id)).pid as number;
+      // until `start`, the container's init is the core: an `exec` could reach it
+      protectedExe(pid);
+      // even root on the host cannot write it
+      expect(writableExe(pid)).toBe(false);
+      ok(await c.berth(["delete", "--force", id]));
+      expect(sha(core)).toBe(before);
+    },
+    30000,
+    { skip: berthOnly("berth-core's sealed copy and its memfd name") },
+  );
 
   /** The core's pid for a foreground `run` of BUNDLE (the parent of the container's init). */
   async function foregroundCore(c: Ctx, id: string, dir: string) {
     const run = c.berth(["run", "--bundle", dir, id]);
     let st: Record<string, unknown> = {};
-    expect(await waitFor(() => existsSync(join(c.root, id, "state.json")) && ((st = JSON.parse(readFileSync(join(c.root, id, "state.json"), "utf8"))), st.status === "running"), 5000)).toBe(true);
+    expect(
+      await waitFor(
+        () => existsSync(join(c.root, id, "state.json")) && ((st = JSON.parse(readFileSync(join(c.root, id, "state.json"), "utf8"))), st.status === "running"),
+        5000,
+      ),
+    ).toBe(true);
     const pid = st.pid as number;
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return { run, pid, corePid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) };
   }
 
-  ctest("foreground run: the core always runs from a sealed or read-only copy (a container's #!/proc/self/exe reaches only that)", async (c) => {
-    const core = join(REPO, "dist/berth-core");
-    const before = sha(core);
-    // with CAP_SYS_PTRACE, without a PID namespace of its own, and in the plain
-    // case: the core is sealed in every one (test/security/escapes.test.ts
-    // shows the overwrite a plain foreground run allowed when it was not,
-    // and that neither copy can be written once the core has exited)
-    const bundles = [
-      c.bundle(["sh", "-c", "sleep 30"], (cfg) => cfg.process!.capabilities!.bounding!.push("CAP_SYS_PTRACE")),
-      c.bundle(["sh", "-c", "sleep 30"], (cfg) => (cfg.linux!.namespaces = cfg.linux!.namespaces!.filter((n) => n.type !== "pid"))),
-      c.bundle(["sh", "-c", "sleep 30"]),
-    ];
-    for (const b of bundles) {
-      const id = c.id("fg");
-      const r = await foregroundCore(c, id, b.dir);
-      protectedExe(r.corePid);
-      expect(writableExe(r.corePid)).toBe(false);
-      ok(await c.berth(["kill", id, "KILL"]));
-      await r.run;
-    }
-    expect(sha(core)).toBe(before);
-  }, 30000, { skip: berthOnly("berth-core's sealed copy") });
+  ctest(
+    "foreground run: the core always runs from a sealed or read-only copy (a container's #!/proc/self/exe reaches only that)",
+    async (c) => {
+      const core = join(REPO, "dist/berth-core");
+      const before = sha(core);
+      // with CAP_SYS_PTRACE, without a PID namespace of its own, and in the plain
+      // case: the core is sealed in every one (test/security/escapes.test.ts
+      // shows the overwrite a plain foreground run allowed when it was not,
+      // and that neither copy can be written once the core has exited)
+      const bundles = [
+        c.bundle(["sh", "-c", "sleep 30"], (cfg) => cfg.process!.capabilities!.bounding!.push("CAP_SYS_PTRACE")),
+        c.bundle(["sh", "-c", "sleep 30"], (cfg) => (cfg.linux!.namespaces = cfg.linux!.namespaces!.filter((n) => n.type !== "pid"))),
+        c.bundle(["sh", "-c", "sleep 30"]),
+      ];
+      for (const b of bundles) {
+        const id = c.id("fg");
+        const r = await foregroundCore(c, id, b.dir);
+        protectedExe(r.corePid);
+        expect(writableExe(r.corePid)).toBe(false);
+        ok(await c.berth(["kill", id, "KILL"]));
+        await r.run;
+      }
+      expect(sha(core)).toBe(before);
+    },
+    30000,
+    { skip: berthOnly("berth-core's sealed copy") },
+  );
 
   ctest("a container racing every exec to write /proc/PID/exe changes nothing on the host", async (c) => {
     const files = [join(REPO, "dist/berth-core"), join(REPO, "dist/berth")].filter(existsSync);
     const before = files.map(sha);
     const id = c.id("race");
     // the attacker: keeps trying to open every process's exe for writing
-    const attack = "end=$(( $(date +%s) + 2 )); n=0; while [ $(date +%s) -lt $end ]; do for p in /proc/[0-9]*; do [ $p = /proc/$$ ] && continue; (echo pwned >> $p/exe) 2>/dev/null && n=$((n+1)); done; done; echo wrote=$n > /tmp/result";
+    const attack =
+      "end=$(( $(date +%s) + 2 )); n=0; while [ $(date +%s) -lt $end ]; do for p in /proc/[0-9]*; do [ $p = /proc/$$ ] && continue; (echo pwned >> $p/exe) 2>/dev/null && n=$((n+1)); done; done; echo wrote=$n > /tmp/result";
     const b = c.bundle(["sh", "-c", attack], (cfg) => (cfg.root!.readonly = false));
     ok(await c.run(b, id, ["-d"]));
     const init = (await c.state(id)).pid as number;
@@ -213,12 +232,15 @@ describe("descriptors and masks", () => {
 
   ctest("a masked path cannot be unmasked or read, even by root in the container", async (c) => {
     const r = ok(
-      await c.sh("umount /proc/kcore 2>/dev/null; umount -l /proc/kcore 2>/dev/null; echo kcore=$(head -c 64 /proc/kcore | wc -c); umount /proc/acpi 2>/dev/null; echo acpi=$(ls -A /proc/acpi | wc -l); echo keys=$(wc -c < /proc/keys)", (cfg) => {
-        // a privileged-looking process user: still no CAP_SYS_ADMIN
-        cfg.process!.capabilities!.bounding!.push("CAP_DAC_OVERRIDE");
-        cfg.process!.capabilities!.effective!.push("CAP_DAC_OVERRIDE");
-        cfg.process!.capabilities!.permitted!.push("CAP_DAC_OVERRIDE");
-      }),
+      await c.sh(
+        "umount /proc/kcore 2>/dev/null; umount -l /proc/kcore 2>/dev/null; echo kcore=$(head -c 64 /proc/kcore | wc -c); umount /proc/acpi 2>/dev/null; echo acpi=$(ls -A /proc/acpi | wc -l); echo keys=$(wc -c < /proc/keys)",
+        (cfg) => {
+          // a privileged-looking process user: still no CAP_SYS_ADMIN
+          cfg.process!.capabilities!.bounding!.push("CAP_DAC_OVERRIDE");
+          cfg.process!.capabilities!.effective!.push("CAP_DAC_OVERRIDE");
+          cfg.process!.capabilities!.permitted!.push("CAP_DAC_OVERRIDE");
+        },
+      ),
     );
     const v = kv(r.stdout);
     expect(v.kcore).toBe("0");

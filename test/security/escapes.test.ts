@@ -6,13 +6,29 @@
 import { beforeAll, describe, expect } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { berthOnly, berthSays, ctest, ok, REPO, waitFor, type Ctx, type Result } from "../runtime/helpers.ts";
 
 const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
 
-let thief = "", swapper = "", chrootEscape = "";
+let thief = "",
+  swapper = "",
+  chrootEscape = "";
 beforeAll(() => {
   // static programs: the thief runs in a busybox rootfs
   const build = (name: string) => {
@@ -46,7 +62,8 @@ function spawnCopy(c: Ctx, berth: string, args: string[], stdin: "pipe" | "ignor
   const env = { ...process.env };
   delete env.BERTH_CORE;
   const dir = c.tempDir("out");
-  const out = openSync(join(dir, "out"), "w+"), err = openSync(join(dir, "err"), "w+");
+  const out = openSync(join(dir, "out"), "w+"),
+    err = openSync(join(dir, "err"), "w+");
   const p = Bun.spawn([berth, "--root", c.root, ...args], { stdio: [stdin, out, err], env, cwd: REPO });
   c.trackPid(p.pid);
   const done: Promise<Result> = p.exited.then((code) => {
@@ -204,91 +221,114 @@ describe("proc and sysfs in the rootfs (CVE-2019-19921, CVE-2023-27561)", () => 
 });
 
 describe("masks against a racing rootfs", () => {
-  ctest("/proc swapped with a symlink while 20 containers start: each is refused or gets every mask and read-only path", async (c) => {
-    // the owner of the rootfs (a shared volume) keeps exchanging /proc (a
-    // directory) and /proc-alt (a symlink to /elsewhere); masks and read-only
-    // paths re-resolved after pivot_root missed the real procfs in 23 of 30
-    // containers before berth applied them on the mount it made
-    const check = [
-      "for d in /proc /proc-alt /elsewhere; do",
-      "  [ -e $d/sysrq-trigger ] && (exec 3>>$d/sysrq-trigger) 2>/dev/null && echo writable=$d/sysrq-trigger",
-      "  [ -e $d/sys/fs/lease-break-time ] && (exec 3>>$d/sys/fs/lease-break-time) 2>/dev/null && echo writable=$d/sys",
-      "  [ -e $d/kcore ] && [ \"$(head -c 1 $d/kcore | wc -c)\" != 0 ] && echo readable=$d/kcore",
-      "done; echo done",
-    ].join("\n");
-    const b = c.bundle(["sh", "-c", check]);
-    mkdirSync(join(b.rootfs, "elsewhere"));
-    symlinkSync("/elsewhere", join(b.rootfs, "proc-alt"));
-    const sw = Bun.spawn([swapper, join(b.rootfs, "proc"), join(b.rootfs, "proc-alt"), "30"], { stdout: "pipe", stderr: "inherit" });
-    c.trackPid(sw.pid);
-    c.defer(() => sw.kill("SIGKILL"));
-    let refused = 0, ran = 0;
-    for (let i = 0; i < 20; i++) {
-      const r = await c.run(b);
-      if (r.code !== 0) {
-        berthSays(r.stderr, "/proc in the rootfs is not a directory");
-        refused++;
-        continue;
+  ctest(
+    "/proc swapped with a symlink while 20 containers start: each is refused or gets every mask and read-only path",
+    async (c) => {
+      // the owner of the rootfs (a shared volume) keeps exchanging /proc (a
+      // directory) and /proc-alt (a symlink to /elsewhere); masks and read-only
+      // paths re-resolved after pivot_root missed the real procfs in 23 of 30
+      // containers before berth applied them on the mount it made
+      const check = [
+        "for d in /proc /proc-alt /elsewhere; do",
+        "  [ -e $d/sysrq-trigger ] && (exec 3>>$d/sysrq-trigger) 2>/dev/null && echo writable=$d/sysrq-trigger",
+        "  [ -e $d/sys/fs/lease-break-time ] && (exec 3>>$d/sys/fs/lease-break-time) 2>/dev/null && echo writable=$d/sys",
+        '  [ -e $d/kcore ] && [ "$(head -c 1 $d/kcore | wc -c)" != 0 ] && echo readable=$d/kcore',
+        "done; echo done",
+      ].join("\n");
+      const b = c.bundle(["sh", "-c", check]);
+      mkdirSync(join(b.rootfs, "elsewhere"));
+      symlinkSync("/elsewhere", join(b.rootfs, "proc-alt"));
+      const sw = Bun.spawn([swapper, join(b.rootfs, "proc"), join(b.rootfs, "proc-alt"), "30"], { stdout: "pipe", stderr: "inherit" });
+      c.trackPid(sw.pid);
+      c.defer(() => sw.kill("SIGKILL"));
+      let refused = 0,
+        ran = 0;
+      for (let i = 0; i < 20; i++) {
+        const r = await c.run(b);
+        if (r.code !== 0) {
+          berthSays(r.stderr, "/proc in the rootfs is not a directory");
+          refused++;
+          continue;
+        }
+        ran++;
+        expect(r.stdout.trim().split("\n")).toEqual(["done"]);
       }
-      ran++;
-      expect(r.stdout.trim().split("\n")).toEqual(["done"]);
-    }
-    sw.kill("SIGKILL");
-    await sw.exited;
-    expect(refused + ran).toBe(20);
-  }, 120000, { skip: berthOnly("runc 1.1.5 loses this race: one of its containers got a writable /proc/sys (the masked-path race later runc releases fixed)") });
+      sw.kill("SIGKILL");
+      await sw.exited;
+      expect(refused + ran).toBe(20);
+    },
+    120000,
+    { skip: berthOnly("runc 1.1.5 loses this race: one of its containers got a writable /proc/sys (the masked-path race later runc releases fixed)") },
+  );
 });
 
 describe("namespace files", () => {
-  ctest("every namespace path is opened in the runtime's own namespaces, before a joined mount namespace's /proc can stand in", async (c) => {
-    // a mount namespace (kept by a bind of its nsfs file) whose /proc is an empty tmpfs
-    const keep = c.tempDir("mntns");
-    const sh = (cmd: string) => {
-      const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
-      if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-    };
-    sh(`mount --bind ${keep} ${keep} && mount --make-private ${keep} && touch ${keep}/mnt`);
-    c.defer(() => sh(`umount ${keep}/mnt 2>/dev/null; umount ${keep}`));
-    sh(`unshare --mount=${keep}/mnt --propagation private mount -t tmpfs fakeproc /proc`);
-    const a = c.id("nsA");
-    ok(await c.run(c.bundle(["sleep", "30"]), a, ["-d"]));
-    const pidA = (await c.state(a)).pid as number;
-    // the mount namespace comes first in the list: /proc/PID/ns/net must still be the host's
-    const r = await c.sh("readlink /proc/self/ns/net", (cfg) => {
-      cfg.linux!.namespaces = [
-        { type: "mount", path: `${keep}/mnt` },
-        { type: "network", path: `/proc/${pidA}/ns/net` },
-        ...cfg.linux!.namespaces!.filter((n) => n.type !== "mount" && n.type !== "network"),
-      ];
-    });
-    ok(r);
-    expect(r.stdout.trim()).toBe(readlinkSync(`/proc/${pidA}/ns/net`));
-  }, 30000, { skip: berthOnly("runc 1.1 reads /proc/self/mountinfo in a joined mount namespace, which fails here before any namespace file") });
+  ctest(
+    "every namespace path is opened in the runtime's own namespaces, before a joined mount namespace's /proc can stand in",
+    async (c) => {
+      // a mount namespace (kept by a bind of its nsfs file) whose /proc is an empty tmpfs
+      const keep = c.tempDir("mntns");
+      const sh = (cmd: string) => {
+        const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+      };
+      sh(`mount --bind ${keep} ${keep} && mount --make-private ${keep} && touch ${keep}/mnt`);
+      c.defer(() => sh(`umount ${keep}/mnt 2>/dev/null; umount ${keep}`));
+      sh(`unshare --mount=${keep}/mnt --propagation private mount -t tmpfs fakeproc /proc`);
+      const a = c.id("nsA");
+      ok(await c.run(c.bundle(["sleep", "30"]), a, ["-d"]));
+      const pidA = (await c.state(a)).pid as number;
+      // the mount namespace comes first in the list: /proc/PID/ns/net must still be the host's
+      const r = await c.sh("readlink /proc/self/ns/net", (cfg) => {
+        cfg.linux!.namespaces = [
+          { type: "mount", path: `${keep}/mnt` },
+          { type: "network", path: `/proc/${pidA}/ns/net` },
+          ...cfg.linux!.namespaces!.filter((n) => n.type !== "mount" && n.type !== "network"),
+        ];
+      });
+      ok(r);
+      expect(r.stdout.trim()).toBe(readlinkSync(`/proc/${pidA}/ns/net`));
+    },
+    30000,
+    { skip: berthOnly("runc 1.1 reads /proc/self/mountinfo in a joined mount namespace, which fails here before any namespace file") },
+  );
 });
 
 describe("--no-pivot (runc's --no-pivot with the host's full /proc left in the mount namespace)", () => {
   ctest("the host is out of reach: `..`, /proc/1/root, the descriptors, a chroot escape; a user namespace in it cannot mount a fresh procfs", async (c) => {
     // a user with CAP_SYS_CHROOT (Docker's default set has it); not root, so
     // that it may map itself in a user namespace of its own
-    const b = c.bundle(["sh", "-c", [
-      "echo root=$(stat -c %d:%i /)",
-      "echo dotdot=$(stat -c %d:%i /../../..)",
-      "echo proc1=$(stat -c %d:%i /proc/1/root/..)",
-      "for f in /proc/self/fd/*; do [ -d \"$f\" ] && echo \"dirfd=$(readlink $f)\"; done",
-      "/chroot-escape /esc",
-      // the kernel lets a user namespace mount procfs only where a full one is in its mount namespace
-      "unshare -U -r -m -p -f sh -c 'echo userns=ok; mkdir -p /tmp/p; mount -t proc proc /tmp/p 2>/dev/null && echo procfs=mounted || echo procfs=refused'",
-    ].join("; ")], (cfg) => {
-      cfg.process!.user = { uid: 1000, gid: 1000 };
-      const caps = ["CAP_SYS_CHROOT"];
-      cfg.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
-      cfg.root!.readonly = false;
-    });
+    const b = c.bundle(
+      [
+        "sh",
+        "-c",
+        [
+          "echo root=$(stat -c %d:%i /)",
+          "echo dotdot=$(stat -c %d:%i /../../..)",
+          "echo proc1=$(stat -c %d:%i /proc/1/root/..)",
+          'for f in /proc/self/fd/*; do [ -d "$f" ] && echo "dirfd=$(readlink $f)"; done',
+          "/chroot-escape /esc",
+          // the kernel lets a user namespace mount procfs only where a full one is in its mount namespace
+          "unshare -U -r -m -p -f sh -c 'echo userns=ok; mkdir -p /tmp/p; mount -t proc proc /tmp/p 2>/dev/null && echo procfs=mounted || echo procfs=refused'",
+        ].join("; "),
+      ],
+      (cfg) => {
+        cfg.process!.user = { uid: 1000, gid: 1000 };
+        const caps = ["CAP_SYS_CHROOT"];
+        cfg.process!.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: caps };
+        cfg.root!.readonly = false;
+      },
+    );
     copyFileSync(chrootEscape, join(b.rootfs, "chroot-escape"));
     chmodSync(join(b.rootfs, "chroot-escape"), 0o755);
     mkdirSync(join(b.rootfs, "esc"));
     const r = ok(await c.run(b, c.id("nopivot"), ["--no-pivot"]));
-    const got = Object.fromEntries(r.stdout.trim().split("\n").map((l) => l.split(/[= ]/, 2) as [string, string]));
+    const got = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/[= ]/, 2) as [string, string]),
+    );
     expect(got.root).toMatch(/^\d+:\d+$/);
     expect(got).toEqual({ root: got.root, dotdot: got.root, proc1: got.root, before: got.root, after: got.root, userns: "ok", procfs: "refused" });
   });

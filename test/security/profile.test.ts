@@ -11,7 +11,7 @@ const tracker = bundleTracker();
 afterEach(tracker.cleanupAll);
 
 const PROBE = [
-  "echo $((6*7)) & wait",                                   // fork (clone without namespace flags)
+  "echo $((6*7)) & wait", // fork (clone without namespace flags)
   "unshare -n true 2>/dev/null && echo unshare-ok || echo unshare-refused",
   "unshare -m true 2>/dev/null && echo unshare-m-ok || echo unshare-m-refused",
   "mount -t tmpfs none /mnt 2>/dev/null && echo mount-ok || echo mount-refused",
@@ -52,19 +52,22 @@ test("io_uring_setup is refused with EPERM", () => {
     s.linux!.seccomp = defaultSeccompProfile(s.process!.capabilities!.bounding);
   });
   const src = join(b.dir, "uring-probe.c");
-  writeFileSync(src, [
-    "#include <stdio.h>",
-    "#include <errno.h>",
-    "#include <string.h>",
-    "#include <unistd.h>",
-    "#include <sys/syscall.h>",
-    "int main(void) {",
-    "  char params[120] = {0};",
-    "  long r = syscall(425 /* io_uring_setup */, 1, params);",
-    "  printf(\"%s\\n\", r >= 0 ? \"allowed\" : strerror(errno));",
-    "  return 0;",
-    "}",
-  ].join("\n"));
+  writeFileSync(
+    src,
+    [
+      "#include <stdio.h>",
+      "#include <errno.h>",
+      "#include <string.h>",
+      "#include <unistd.h>",
+      "#include <sys/syscall.h>",
+      "int main(void) {",
+      "  char params[120] = {0};",
+      "  long r = syscall(425 /* io_uring_setup */, 1, params);",
+      '  printf("%s\\n", r >= 0 ? "allowed" : strerror(errno));',
+      "  return 0;",
+      "}",
+    ].join("\n"),
+  );
   const cc = Bun.spawnSync(["gcc", "-static", "-O", "-o", join(b.dir, "rootfs/bin/uring-probe"), src]);
   expect(cc.exitCode).toBe(0);
   expect(defaultSeccompProfile().syscalls![0]!.names).toEqual(expect.arrayContaining(["io_uring_setup", "io_uring_enter", "io_uring_register"]));

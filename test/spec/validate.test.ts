@@ -2,7 +2,17 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig, SpecError, validateConfig, validateProcess, validateResources, validateState, formatPath, sysctlNamespace, unknownCapabilities } from "../../src/spec/validate.ts";
+import {
+  parseConfig,
+  SpecError,
+  validateConfig,
+  validateProcess,
+  validateResources,
+  validateState,
+  formatPath,
+  sysctlNamespace,
+  unknownCapabilities,
+} from "../../src/spec/validate.ts";
 import { defaultSpec } from "../../src/spec/defaults.ts";
 import { baseConfig, expectSpecError } from "./helpers.ts";
 
@@ -48,7 +58,10 @@ describe("valid documents", () => {
     cfg.linux.cgroupsPath = "/berth/test";
     cfg.linux.sysctl = { "net.ipv4.ip_forward": "1", "kernel.shmmax": "1000000", "fs.mqueue.msg_max": "20", "net/ipv4/conf/eth0.100/forwarding": "0" };
     cfg.linux.resources = {
-      devices: [{ allow: false, access: "rwm" }, { allow: true, type: "c", major: 1, minor: 3, access: "rw" }],
+      devices: [
+        { allow: false, access: "rwm" },
+        { allow: true, type: "c", major: 1, minor: 3, access: "rw" },
+      ],
       memory: { limit: 104857600, reservation: 52428800, swap: 209715200, swappiness: 10, disableOOMKiller: false },
       cpu: { shares: 1024, quota: 50000, period: 100000, cpus: "0-1", mems: "0", burst: 0, idle: 0 },
       pids: { limit: 100 },
@@ -380,7 +393,7 @@ describe("linux", () => {
 
   test("netDevices: device names the kernel accepts, one container name per device, a network namespace", () => {
     const cfg = baseConfig();
-    cfg.linux.netDevices = { eth1: {}, "enp0s1": { name: "eth2" } };
+    cfg.linux.netDevices = { eth1: {}, enp0s1: { name: "eth2" } };
     validateConfig(cfg);
     cfg.linux.netDevices = { "a/b": {} };
     expectSpecError(() => validateConfig(cfg), 'linux.netDevices["a/b"]', "not a network device name");
@@ -468,7 +481,10 @@ describe("linux", () => {
     expectSpecError(() => validateConfig(cfg), "linux.seccomp.flags[0]", 'unknown seccomp flag "TSYNC"');
     cfg.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_KILL", args: [{ index: 0, value: 1, op: "==" }] }] };
     expectSpecError(() => validateConfig(cfg), "linux.seccomp.syscalls[0].args[0].op", 'unknown seccomp operator "=="', "SCMP_CMP_EQ");
-    cfg.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["read"], action: "SCMP_ACT_KILL", args: [{ index: 6, value: 1, op: "SCMP_CMP_EQ" }] }] };
+    cfg.linux.seccomp = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["read"], action: "SCMP_ACT_KILL", args: [{ index: 6, value: 1, op: "SCMP_CMP_EQ" }] }],
+    };
     expectSpecError(() => validateConfig(cfg), "linux.seccomp.syscalls[0].args[0].index", "<= 5");
     cfg.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: [], action: "SCMP_ACT_KILL" }] };
     expectSpecError(() => validateConfig(cfg), "linux.seccomp.syscalls[0].names", "must not be empty");
@@ -576,7 +592,12 @@ describe("parseConfig", () => {
   });
 
   test("syntax errors name source, line and column", () => {
-    expectSpecError(() => parseConfig('{\n  "ociVersion": "1.0.0",\n  root: {}\n}'), "", "config.json: invalid JSON at line 3, column 3", "property name in double quotes");
+    expectSpecError(
+      () => parseConfig('{\n  "ociVersion": "1.0.0",\n  root: {}\n}'),
+      "",
+      "config.json: invalid JSON at line 3, column 3",
+      "property name in double quotes",
+    );
     expectSpecError(() => parseConfig('{"a": [1, 2,]}', "/b/config.json"), "", "/b/config.json: invalid JSON at line 1, column 13", "trailing comma");
     expectSpecError(() => parseConfig(""), "", "line 1, column 1", "end of input");
     expectSpecError(() => parseConfig('{"a": 1} x'), "", "line 1, column 10", "after the end");
@@ -613,7 +634,11 @@ describe("validateProcess, validateResources, validateState", () => {
   test("validateState checks a state document", () => {
     const s = { ociVersion: "1.2.1", id: "c1", status: "running", pid: 1234, bundle: "/run/b", annotations: {} };
     expect(validateState(s)).toBe(s as any);
-    expectSpecError(() => validateState({ ...s, status: "paused" }), "status", 'unknown container status "paused" (allowed: creating, created, running, stopped)');
+    expectSpecError(
+      () => validateState({ ...s, status: "paused" }),
+      "status",
+      'unknown container status "paused" (allowed: creating, created, running, stopped)',
+    );
     expectSpecError(() => validateState({ ...s, pid: undefined }), "pid", 'required when status is "running"');
     expect(validateState({ ...s, status: "stopped", pid: undefined }).status).toBe("stopped");
     expectSpecError(() => validateState({ ...s, bundle: "b" }), "bundle", "absolute path");
