@@ -29,6 +29,13 @@ export function makeEngine(): Engine {
 }
 
 /** An engine command's flags (Docker's dialect), with --help. */
+/** The flags every listing command (ps, images, volume ls, network ls) shares: -q, --format, -f/--filter. */
+export const LISTING_FLAGS: FlagSpec[] = [
+  { name: "quiet", short: "q", kind: "bool" },
+  { name: "format", kind: "string" },
+  { name: "filter", short: "f", kind: "list" },
+];
+
 export function parse(argv: string[], flags: FlagSpec[], stop = false): Parsed {
   return parseArgs(argv, [...flags, { name: "help", kind: "bool" }], stop, "docker");
 }

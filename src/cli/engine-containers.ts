@@ -12,17 +12,11 @@ import type { ContainerRecordE } from "../engine/store.ts";
 import { context } from "../engine/template.ts";
 import { volumesOf } from "../engine/volumes.ts";
 import { bool, list, str } from "./args.ts";
-import { each, makeEngine, parse } from "./engine-common.ts";
+import { each, LISTING_FLAGS, makeEngine, parse } from "./engine-common.ts";
 import { goTime, HEADERS, isTemplate, labelMethod, labelText, out, table, writeInspect, writeRows } from "./engine-format.ts";
 
 export async function cmdPs(argv: string[]): Promise<number> {
-  const p = parse(argv, [
-    { name: "all", short: "a", kind: "bool" },
-    { name: "quiet", short: "q", kind: "bool" },
-    { name: "format", kind: "string" },
-    { name: "no-trunc", kind: "bool" },
-    { name: "filter", short: "f", kind: "list" },
-  ]);
+  const p = parse(argv, [...LISTING_FLAGS, { name: "all", short: "a", kind: "bool" }, { name: "no-trunc", kind: "bool" }]);
   const e = makeEngine();
   const f = parseFilters(list(p, "filter"), PS_FILTERS);
   const all = filterContainers(

@@ -7,17 +7,11 @@ import { EngineError } from "../engine/store.ts";
 import { EngineUsageError } from "../engine/args.ts";
 import { context } from "../engine/template.ts";
 import { bool, list, str } from "./args.ts";
-import { codeOf, makeEngine, parse, pullProgress, registryOptions } from "./engine-common.ts";
+import { codeOf, LISTING_FLAGS, makeEngine, parse, pullProgress, registryOptions } from "./engine-common.ts";
 import { goTime, HEADERS, isTemplate, out, table, writeRows } from "./engine-format.ts";
 
 export async function cmdImages(argv: string[]): Promise<number> {
-  const p = parse(argv, [
-    { name: "quiet", short: "q", kind: "bool" },
-    { name: "format", kind: "string" },
-    { name: "all", short: "a", kind: "bool" },
-    { name: "no-trunc", kind: "bool" },
-    { name: "filter", short: "f", kind: "list" },
-  ]);
+  const p = parse(argv, [...LISTING_FLAGS, { name: "all", short: "a", kind: "bool" }, { name: "no-trunc", kind: "bool" }]);
   const f = parseFilters(list(p, "filter"), IMAGE_FILTERS);
   const e = makeEngine();
   await e.ensureBuiltin();

@@ -6,7 +6,7 @@ import { pruneNetworks } from "../engine/prune.ts";
 import { parsePairs } from "../engine/spec.ts";
 import { context } from "../engine/template.ts";
 import { bool, list, str } from "./args.ts";
-import { each, makeEngine, parse } from "./engine-common.ts";
+import { each, LISTING_FLAGS, makeEngine, parse } from "./engine-common.ts";
 import { goTime, HEADERS, isTemplate, labelMethod, labelText, out, writeInspect, writeRows } from "./engine-format.ts";
 
 export async function cmdNetwork(argv: string[]): Promise<number> {
@@ -43,12 +43,7 @@ export async function cmdNetwork(argv: string[]): Promise<number> {
     }
     case "ls":
     case "list": {
-      const p = parse(rest, [
-        { name: "quiet", short: "q", kind: "bool" },
-        { name: "format", kind: "string" },
-        { name: "filter", short: "f", kind: "list" },
-        { name: "no-trunc", kind: "bool" },
-      ]);
+      const p = parse(rest, [...LISTING_FLAGS, { name: "no-trunc", kind: "bool" }]);
       const nets = filterNetworks(allNetworks(e), parseFilters(list(p, "filter"), NETWORK_FILTERS));
       const id = (n: NetworkView) => (bool(p, "no-trunc") || !n.user ? n.Id : n.Id.slice(0, 12));
       const fmt = str(p, "format");

@@ -6,7 +6,7 @@ import { pruneVolumes } from "../engine/prune.ts";
 import { context } from "../engine/template.ts";
 import { volumesOf } from "../engine/volumes.ts";
 import { bool, list, str } from "./args.ts";
-import { each, makeEngine, parse } from "./engine-common.ts";
+import { each, LISTING_FLAGS, makeEngine, parse } from "./engine-common.ts";
 import { goTime, HEADERS, isTemplate, labelMethod, out, table, writeInspect, writeRows } from "./engine-format.ts";
 
 export async function cmdVolume(argv: string[]): Promise<number> {
@@ -21,11 +21,7 @@ export async function cmdVolume(argv: string[]): Promise<number> {
     }
     case "ls":
     case "list": {
-      const p = parse(rest, [
-        { name: "quiet", short: "q", kind: "bool" },
-        { name: "format", kind: "string" },
-        { name: "filter", short: "f", kind: "list" },
-      ]);
+      const p = parse(rest, LISTING_FLAGS);
       const f = parseFilters(list(p, "filter"), VOLUME_FILTERS);
       const cs = e.containers.list();
       const vols = filterVolumes(e.volumes.list(), f, (n) => cs.filter((c) => volumesOf(c).includes(n)).length);
