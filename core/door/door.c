@@ -11,19 +11,8 @@
  *                             with fds 0..2 and 3..3+NFDS-1 as they are here
  *                             and the pair's other end at 3+NFDS; answer
  *                             "pid PID", and "exited STATUS" once it ends
- *   run TIMEOUT_MS            (with three descriptors: a memory file of NUL-
- *                             terminated fields PATH, ARGC, ARGV..., ENV...;
- *                             the program's stdin; a file for its stderr)
- *                             run a hook as this process's child, as the Bun
- *                             berth would as its own (the caller's cgroup,
- *                             namespaces, working directory, umask), stdout
- *                             this process's; kill it after TIMEOUT_MS (0:
- *                             none); answer "ran EXIT SIGNAL ERRNO" (-1 where
- *                             one does not apply; ERRNO: it could not start)
  *   forward                   pass SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
- *                             SIGUSR2 and SIGWINCH on to that child; after a
- *                             SIGWINCH also tell the agent "winch" (its
- *                             console helper relays the new window size)
+ *                             SIGUSR2 and SIGWINCH on to that child
  *   fallback                  run the call on Bun after all (see below)
  *   exit CODE                 exit with CODE
  *   refused                   (to a caller of another user) say so, exit 1
@@ -53,7 +42,6 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <linux/close_range.h>
 #include <unistd.h>
 
@@ -248,15 +236,10 @@ static void say(int s, const char *fmt, ...)
 		return;
 }
 
-static volatile sig_atomic_t winched;
-
 static void forward(int sig)
 {
 	if (core > 0)
 		kill(core, sig);
-	/* the agent's console helper, if any, relays the new window size */
-	if (sig == SIGWINCH)
-		winched = 1;
 }
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
@@ -309,123 +292,10 @@ static int start_core(char *spec, int ctl)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-/* Descriptors that came with the agent's lines (SCM_RIGHTS), in order. */
-static int passed[16];
-static int npassed;
-
+/* The agent's lines (it sends no descriptors). */
 static ssize_t receive(int s, char *buf, size_t size)
 {
-	char cbuf[CMSG_SPACE(sizeof passed)];
-	struct iovec iov = { .iov_base = buf, .iov_len = size };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
-	ssize_t n = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return n;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-		int *fds = (int *)CMSG_DATA(c);
-		for (int i = 0; i < k; i++) {
-			if (npassed < (int)(sizeof passed / sizeof passed[0]))
-				passed[npassed++] = fds[i];
-			else
-				close(fds[i]);
-		}
-	}
-	return n;
-}
-
-/* `run TIMEOUT_MS`: a hook as this process's child; its result. */
-static void run_hook(int s, const char *spec)
-{
-	char *end;
-	long timeout = strtol(spec, &end, 10);
-	if (end == spec || *end || timeout < 0 || npassed < 3)
-		fail("the agent asked to run a program without its description");
-	int desc = passed[0], in = passed[1], err = passed[2];
-	npassed -= 3;
-	memmove(passed, passed + 3, (size_t)npassed * sizeof passed[0]);
-	struct stat st;
-	if (fstat(desc, &st) < 0 || st.st_size <= 0 || st.st_size > (16 << 20))
-		fail("the agent sent a bad program description");
-	char *text = malloc((size_t)st.st_size + 1);
-	if (!text || pread(desc, text, (size_t)st.st_size, 0) != st.st_size || text[st.st_size - 1] != 0)
-		fail("the agent sent a bad program description");
-	/* PATH, ARGC, ARGV..., ENV... */
-	size_t nfields = 0;
-	for (off_t i = 0; i < st.st_size; i++)
-		nfields += text[i] == 0;
-	char **fields = calloc(nfields + 1, sizeof *fields);
-	if (!fields)
-		fail("out of memory");
-	char *p = text;
-	for (size_t i = 0; i < nfields; i++, p += strlen(p) + 1)
-		fields[i] = p;
-	long args = nfields >= 2 ? strtol(fields[1], NULL, 10) : -1;
-	if (args < 1 || (size_t)args + 2 > nfields)
-		fail("the agent sent a bad program description");
-	const char *path = fields[0];
-	size_t nenv = nfields - 2 - (size_t)args;
-	char **hargv = calloc((size_t)args + 1, sizeof *hargv), **henv = calloc(nenv + 1, sizeof *henv);
-	if (!hargv || !henv)
-		fail("out of memory");
-	memcpy(hargv, fields + 2, (size_t)args * sizeof *hargv);
-	memcpy(henv, fields + 2 + args, nenv * sizeof *henv);
-	int report[2];
-	if (pipe2(report, O_CLOEXEC) < 0)
-		fail("pipe: %s", strerror(errno));
-	pid_t pid = fork_child();
-	if (pid == 0) {
-		if (lseek(in, 0, SEEK_SET) < 0 || dup2(in, 0) < 0 || dup2(err, 2) < 0)
-			goto failed;
-		syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-		execve(path, hargv, henv);
-	failed:;
-		int e = errno;
-		if (write(report[1], &e, sizeof e) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(report[1]);
-	int e = 0;
-	ssize_t got = read(report[0], &e, sizeof e);
-	close(report[0]);
-	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	int status = 0;
-	if (got != sizeof e && pidfd >= 0 && timeout > 0) {
-		/* the timeout counts from the start, through signals that interrupt the wait */
-		struct timespec t0, now;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (;;) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			long left = timeout - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
-			struct pollfd pf = { .fd = pidfd, .events = POLLIN };
-			int r = left > 0 ? poll(&pf, 1, (int)(left > INT_MAX ? INT_MAX : left)) : 0;
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r == 0)
-				kill(pid, SIGKILL);
-			break;
-		}
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (pidfd >= 0)
-		close(pidfd);
-	close(desc);
-	close(in);
-	close(err);
-	free(hargv);
-	free(henv);
-	free(fields);
-	free(text);
-	if (got == sizeof e)
-		say(s, "ran -1 -1 %d\n", e);
-	else if (WIFSIGNALED(status))
-		say(s, "ran -1 %d -1\n", WTERMSIG(status));
-	else
-		say(s, "ran %d -1 -1\n", WEXITSTATUS(status));
+	return recv(s, buf, size, 0);
 }
 
 int main(int argc, char **argv)
@@ -487,8 +357,6 @@ int main(int argc, char **argv)
 				pidfd = start_core(buf + 5, ctl);
 				ctl = -1;
 				say(s, "pid %d\n", (int)core);
-			} else if (strncmp(buf, "run ", 4) == 0) {
-				run_hook(s, buf + 4);
 			} else if (strcmp(buf, "forward") == 0) {
 				struct sigaction sa = { .sa_handler = forward };
 				sigemptyset(&sa.sa_mask);
@@ -503,10 +371,6 @@ int main(int argc, char **argv)
 		}
 		if (have == sizeof buf)
 			fail("the agent sent too long a line");
-		if (winched) {
-			winched = 0;
-			say(s, "winch\n");
-		}
 		struct pollfd p[2] = { { .fd = s, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
 		if (poll(p, pidfd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)

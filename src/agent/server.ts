@@ -10,7 +10,8 @@
 // A call runs as the caller's own: its working directory, its environment,
 // its umask and its descriptors 0-2 (passed with SCM_RIGHTS) through
 // src/linux/caller.ts; the agent's own working directory and environment are
-// never used, and its hooks are run by the caller's front door. A core is
+// never used. A call that would wait on its caller (hooks, the caller's
+// stdin) is left to the Bun berth (LeaveToBun in src/linux/caller.ts). A core is
 // started by the caller's front door as its own child (the container then
 // descends from the caller, as with the Bun berth), and driven from here over
 // the control socket the door passed. A call the agent does not serve is
@@ -20,18 +21,15 @@
 // u32 length + NUL-terminated fields "1", cwd, umask, argc, argv..., env...; sent with
 // it, descriptors 0, 1, 2 and the control socket's end. The agent answers with
 // lines: `core NFDS PATH` (the door answers `pid PID`, and later
-// `exited STATUS`), `run TIMEOUT_MS` with three memory files (a hook's
-// program, its stdin, its stderr; the door answers `ran EXIT SIGNAL ERRNO`),
-// `forward`, `fallback`, `exit CODE`; `refused` to another uid.
+// `exited STATUS`), `forward`, `fallback`, `exit CODE`; `refused` to another uid.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { agentSocket } from "./socket.ts";
 import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
 import { writeErr } from "../linux/stdio.ts";
-import { fstatSync, openSync, readFileSync, writeFileSync, writeSync } from "../linux/fs.ts";
+import { fstatSync, openSync, writeSync } from "../linux/fs.ts";
 import { SysError } from "../linux/libc.ts";
-import { SIGNALS } from "../linux/signals.ts";
 import {
   accept,
   adoptListener,
@@ -41,12 +39,10 @@ import {
   listenUnix,
   peerCredentials,
   pollIn,
-  memFile,
   receive,
   receiveWithFds,
   sendNow,
   sendText,
-  sendWithFds,
   setReceiveTimeout,
 } from "./sock.ts";
 
@@ -58,24 +54,6 @@ export interface DoorAgentOptions {
 }
 
 const MAX_REQUEST = 4 << 20;
-
-/** Bun's words for a program it cannot start (its spawnSync's errors, which a hook's failure repeats). */
-const SPAWN_ERRORS: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  EACCES: "permission denied",
-  ENOEXEC: "exec format error",
-  ENOTDIR: "not a directory",
-  ELOOP: "too many symbolic links encountered",
-  ENAMETOOLONG: "name too long",
-  E2BIG: "argument list too long",
-  ENOMEM: "not enough memory",
-};
-/** signal numbers' names (the first name of a number: SIGABRT, not SIGIOT) */
-const SIGNAL_NAMES = new Map(
-  Object.entries(SIGNALS)
-    .reverse()
-    .map(([name, n]) => [n, name]),
-);
 
 const S_IFMT = 0o170000,
   S_IFIFO = 0o010000,
@@ -208,8 +186,6 @@ class DoorCall implements Caller {
       const [word, arg] = line.split(" ");
       this.buf = this.buf.slice(nl + 1);
       if (word === "pid") this.corePid = Number(arg);
-      else if (word === "ran") this.ran = line.slice(4).split(" ").map(Number);
-      else if (word === "winch") this.resized?.();
       else if (word === "exited") {
         this.exitedWith?.(Number(arg));
         this.exitedWith = undefined;
@@ -257,60 +233,6 @@ class DoorCall implements Caller {
   /** The output that waits for room in the caller's pipes, sent before the answer. */
   async flush(): Promise<void> {
     for (const o of this.outputs) await o?.flush(() => !this.connected());
-  }
-
-  private ran?: number[];
-
-  /**
-   * A hook, run by the door as the caller's child (see Caller.runProcess):
-   * the program, its arguments and environment go in one memory file, its
-   * stdin in another, its stderr comes back in a third; the door answers
-   * `ran EXIT SIGNAL ERRNO` (-1 where it does not apply). The call waits
-   * for it, as the Bun berth's spawnSync does.
-   */
-  runProcess(p: { path: string; argv: string[]; env: string[]; input: Uint8Array; timeoutMs: number }): {
-    exitCode: number | null;
-    signalCode: string | null;
-    stderr: Buffer;
-  } {
-    const files = [memFile("berth-hook"), memFile("berth-hook-stdin"), memFile("berth-hook-stderr")];
-    try {
-      for (const f of [p.path, String(p.argv.length), ...p.argv, ...p.env]) {
-        if (f.includes("\0")) throw new Error(`hook ${p.path}: an argument or variable contains a NUL byte`);
-      }
-      writeFileSync(files[0]!, [p.path, String(p.argv.length), ...p.argv, ...p.env].join("\0") + "\0");
-      writeFileSync(files[1]!, p.input);
-      this.ran = undefined;
-      if (!sendWithFds(this.conn, `run ${Math.max(0, Math.floor(p.timeoutMs))}\n`, files)) throw new Error("the caller's berth went away");
-      let ran: number[] | undefined;
-      while (!(ran = this.ran as number[] | undefined)) {
-        const chunk = Buffer.alloc(256);
-        const n = receive(this.conn, chunk);
-        if (n === 0) throw new Error("the caller's berth went away");
-        if (n < 0) continue; // the receive timeout: the hook still runs
-        this.buf += chunk.subarray(0, n).toString();
-        this.take();
-      }
-      const [exit, sig, err] = ran;
-      if (err! > 0) {
-        // as Bun's spawnSync reports a program it cannot start
-        const e = new SysError("posix_spawn", err!, p.argv[0]);
-        throw Object.assign(new Error(`${e.code}: ${SPAWN_ERRORS[e.code] ?? e.message}, posix_spawn '${p.argv[0]}'`), { code: e.code });
-      }
-      return {
-        exitCode: exit! >= 0 ? exit! : null,
-        signalCode: sig! > 0 ? (SIGNAL_NAMES.get(sig!) ?? `SIG${sig}`) : null,
-        stderr: readFileSync(`/proc/self/fd/${files[2]}`),
-      };
-    } finally {
-      for (const f of files) closeFd(f);
-    }
-  }
-
-  private resized?: () => void;
-
-  onResize(f: () => void): void {
-    this.resized = f;
   }
 
   forwardSignals(): void {
@@ -376,44 +298,83 @@ function sameView(pid: number): boolean {
   }
 }
 
-/** Reads the request on CONN: the call, or undefined (answered) when it is not one. */
-function readRequest(pid: number, conn: number, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[] } | undefined {
-  const first = Buffer.alloc(65536);
-  const { n, fds } = receiveWithFds(conn, first);
-  const fail = () => {
-    for (const fd of fds) closeFd(fd);
-    closeFd(conn);
-    return undefined;
-  };
-  if (n < 4 || fds.length !== 4) return fail();
-  const total = first.readUInt32LE(0);
-  if (total > MAX_REQUEST) return fail();
-  let body = first.subarray(4, n);
-  if (body.length < total) {
-    const parts = [body];
-    let have = body.length;
-    while (have < total) {
-      const chunk = Buffer.alloc(Math.min(total - have, 1 << 20));
-      const k = receive(conn, chunk);
-      if (k <= 0) return fail();
-      parts.push(chunk.subarray(0, k));
-      have += k;
+/** How long a caller may take to send its whole request (it never holds anyone else meanwhile). */
+const REQUEST_WAIT_MS = 5000;
+
+/**
+ * A request arriving on a new connection, read as its bytes come: the agent
+ * never waits for them (a caller that stops half-way holds no other call),
+ * and drops a request that is not whole within REQUEST_WAIT_MS.
+ */
+class RequestReader {
+  private parts: Buffer[] = [];
+  private have = 0;
+  private total = -1;
+  private fds: number[] = [];
+  readonly deadline = Date.now() + REQUEST_WAIT_MS;
+
+  constructor(
+    readonly pid: number,
+    readonly conn: number,
+  ) {}
+
+  /** Reads what has arrived: the request's body once whole, "more" while it is not, undefined for what is no request. */
+  readSome(): Buffer | "more" | undefined {
+    try {
+      for (;;) {
+        if (this.total < 0) {
+          const first = Buffer.alloc(65536);
+          const { n, fds } = receiveWithFds(this.conn, first, 8, true);
+          if (n < 0) return "more";
+          this.fds = fds;
+          if (n < 4 || fds.length !== 4) return undefined;
+          this.total = first.readUInt32LE(0);
+          if (this.total > MAX_REQUEST) return undefined;
+          this.parts.push(first.subarray(4, n));
+          this.have = n - 4;
+        } else {
+          const chunk = Buffer.alloc(Math.min(this.total - this.have, 1 << 20));
+          const k = receive(this.conn, chunk, true);
+          if (k < 0) return "more";
+          if (k === 0) return undefined;
+          this.parts.push(chunk.subarray(0, k));
+          this.have += k;
+        }
+        if (this.have >= this.total) return Buffer.concat(this.parts).subarray(0, this.total);
+      }
+    } catch (e) {
+      // a caller that reset its connection sent no request; anything else is a fault
+      if (e instanceof SysError && e.code === "ECONNRESET") return undefined;
+      throw e;
     }
-    body = Buffer.concat(parts);
   }
-  const fields = body.subarray(0, total).toString().split("\0");
-  fields.pop();
-  const [version, cwd, mask, count] = fields;
-  const argc = Number(count);
-  const umask = parseInt(mask ?? "", 8);
-  if (version !== "1" || !cwd?.startsWith("/") || !(umask >= 0 && umask <= 0o777) || !(argc >= 0) || fields.length < 4 + argc) return fail();
-  const argv = fields.slice(4, 4 + argc);
-  const env: Record<string, string> = {};
-  for (const e of fields.slice(4 + argc)) {
-    const eq = e.indexOf("=");
-    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+
+  /** The call BODY asks for, or undefined (the connection closed) when it is not one. */
+  call(body: Buffer, watch: (c: DoorCall) => void): { call: DoorCall; argv: string[] } | undefined {
+    const fields = body.toString().split("\0");
+    fields.pop();
+    const [version, cwd, mask, count] = fields;
+    const argc = Number(count);
+    const umask = parseInt(mask ?? "", 8);
+    if (version !== "1" || !cwd?.startsWith("/") || !(umask >= 0 && umask <= 0o777) || !(argc >= 0) || fields.length < 4 + argc) {
+      this.drop();
+      return undefined;
+    }
+    const argv = fields.slice(4, 4 + argc);
+    const env: Record<string, string> = {};
+    for (const e of fields.slice(4 + argc)) {
+      const eq = e.indexOf("=");
+      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    const [in0, out1, err2, ctl] = this.fds;
+    return { call: new DoorCall(this.pid, this.conn, cwd, env, umask, [in0!, out1!, err2!], ctl!, watch), argv };
   }
-  return { call: new DoorCall(pid, conn, cwd, env, umask, [fds[0]!, fds[1]!, fds[2]!], fds[3]!, watch), argv };
+
+  /** Closes the connection and whatever descriptors came. */
+  drop(): void {
+    for (const fd of this.fds) closeFd(fd);
+    closeFd(this.conn);
+  }
 }
 
 /**
@@ -454,7 +415,10 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
   // BERTH_AGENT_LOG: one line per call on the agent's stderr (what it served, what it left to Bun)
   const logCalls = !!process.env.BERTH_AGENT_LOG;
 
-  const serveCall = async (conn: number): Promise<void> => {
+  const pending = new Map<number, RequestReader>();
+
+  /** A new connection: its caller's uid checked, its request read as it arrives. */
+  const accepted = (conn: number): void => {
     const cred = peerCredentials(conn);
     if (cred.uid !== uid) {
       if (logCalls) writeErr(`berth agent: refused uid ${cred.uid} (pid ${cred.pid})\n`);
@@ -462,20 +426,25 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
       closeFd(conn);
       return;
     }
-    // a caller that stops half-way through its request cannot hold the agent
-    setReceiveTimeout(conn, 5000);
-    let req;
-    try {
-      req = readRequest(cred.pid, conn, (c) => watched.set(c.conn, c));
-    } catch (e) {
-      // a request that does not arrive (the receive timeout's EAGAIN, a reset connection) is dropped; anything else is a fault
-      closeFd(conn);
-      if (e instanceof SysError && (e.code === "EAGAIN" || e.code === "ECONNRESET")) return;
-      throw e;
-    }
-    if (!req) return;
-    const { call, argv } = req;
-    if (!sameView(cred.pid)) {
+    const reader = new RequestReader(cred.pid, conn);
+    pending.set(conn, reader);
+    readable(reader);
+  };
+
+  /** Reads what READER's caller sent; a whole request is served, what is none is dropped. */
+  const readable = (reader: RequestReader): void => {
+    const body = reader.readSome();
+    if (body === "more") return;
+    pending.delete(reader.conn);
+    if (!body) return reader.drop();
+    const req = reader.call(body, (c) => watched.set(c.conn, c));
+    if (req) void serveCall(reader.pid, req.call, req.argv);
+  };
+
+  const serveCall = async (pid: number, call: DoorCall, argv: string[]): Promise<void> => {
+    // what the call later waits for from its door (its core's pid) comes at once, or the door is gone
+    setReceiveTimeout(call.conn, REQUEST_WAIT_MS);
+    if (!sameView(pid)) {
       if (logCalls) writeErr(`berth agent: fallback (another view of the system): ${argv.join(" ")}\n`);
       call.finish(o.fallback, o.fallback);
       return;
@@ -510,21 +479,33 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
   process.on("SIGINT", stop);
   writeErr(`berth agent: listening on ${path} (pid ${process.pid})\n`);
   while (!stopping) {
-    const fds = [listener, ...watched.keys()];
+    const fds = [listener, ...watched.keys(), ...pending.keys()];
     // idle, the agent sleeps in poll; with calls in flight it lets Bun's own
-    // loop turn often (a call may wait on something other than a door)
-    const revents = pollIn(fds, inflight > 0 ? 5 : 500);
+    // loop turn often (a call may wait on something other than a door); a
+    // request that does not come whole is dropped at its deadline
+    const revents = pollIn(fds, inflight > 0 ? 5 : pending.size > 0 ? 100 : 500);
     if (revents[0]) {
-      for (let conn = accept(listener); conn >= 0; conn = accept(listener)) void serveCall(conn);
+      for (let conn = accept(listener); conn >= 0; conn = accept(listener)) accepted(conn);
     }
     for (let i = 1; i < fds.length; i++) {
       if (!revents[i]) continue;
+      const reader = pending.get(fds[i]!);
+      if (reader) {
+        readable(reader);
+        continue;
+      }
       const call = watched.get(fds[i]!);
       if (call && !call.readable()) {
         watched.delete(fds[i]!);
         // a caller gone away: its call will not go on
         if (call.gone) inflight--;
       }
+    }
+    const now = Date.now();
+    for (const reader of pending.values()) {
+      if (reader.deadline > now) continue;
+      pending.delete(reader.conn);
+      reader.drop();
     }
     await new Promise((r) => setImmediate(r));
   }

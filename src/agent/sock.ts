@@ -123,9 +123,9 @@ export function setReceiveTimeout(fd: number, ms: number): void {
 
 /**
  * Receives bytes into BUF and the descriptors sent with them (close-on-exec
- * here). 0 bytes: end of file.
+ * here). 0 bytes: end of file; with NONBLOCKING, -1: nothing waits (EAGAIN).
  */
-export function receiveWithFds(fd: number, buf: Buffer, maxFds = 8): { n: number; fds: number[] } {
+export function receiveWithFds(fd: number, buf: Buffer, maxFds = 8, nonBlocking = false): { n: number; fds: number[] } {
   const iov = Buffer.alloc(16);
   iov.writeBigUInt64LE(BigInt(ptr(buf)), 0);
   iov.writeBigUInt64LE(BigInt(buf.length), 8);
@@ -137,9 +137,10 @@ export function receiveWithFds(fd: number, buf: Buffer, maxFds = 8): { n: number
   msg.writeBigUInt64LE(BigInt(control.length), 40);
   let n: number;
   for (;;) {
-    n = Number(c.recvmsg(fd, msg, MSG_CMSG_CLOEXEC));
+    n = Number(c.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | (nonBlocking ? 0x40 /* MSG_DONTWAIT */ : 0)));
     if (n >= 0) break;
     const e = errno();
+    if (e === EAGAIN && nonBlocking) return { n: -1, fds: [] };
     if (e !== EINTR) throw new SysError("recvmsg", e);
   }
   const fds: number[] = [];
@@ -154,38 +155,6 @@ export function receiveWithFds(fd: number, buf: Buffer, maxFds = 8): { n: number
     off += (len + 7) & ~7;
   }
   return { n, fds };
-}
-
-/** Sends TEXT with the descriptors FDS (SCM_RIGHTS); false when the peer is gone. */
-export function sendWithFds(fd: number, text: string, fds: number[]): boolean {
-  const buf = Buffer.from(text);
-  const iov = Buffer.alloc(16);
-  iov.writeBigUInt64LE(BigInt(ptr(buf)), 0);
-  iov.writeBigUInt64LE(BigInt(buf.length), 8);
-  const control = Buffer.alloc(16 + ((4 * fds.length + 7) & ~7));
-  control.writeBigUInt64LE(BigInt(16 + 4 * fds.length), 0);
-  control.writeInt32LE(SOL_SOCKET, 8);
-  control.writeInt32LE(SCM_RIGHTS, 12);
-  fds.forEach((f, i) => control.writeInt32LE(f, 16 + 4 * i));
-  const msg = Buffer.alloc(56);
-  msg.writeBigUInt64LE(BigInt(ptr(iov)), 16);
-  msg.writeBigUInt64LE(1n, 24);
-  msg.writeBigUInt64LE(BigInt(ptr(control)), 32);
-  msg.writeBigUInt64LE(BigInt(control.length), 40);
-  for (;;) {
-    const n = Number(c.sendmsg(fd, msg, MSG_NOSIGNAL));
-    if (n === buf.length) return true;
-    // a line of a few bytes goes whole or not at all on a unix stream socket
-    if (n >= 0) return sendText(fd, text.slice(n));
-    if (errno() !== EINTR) return false;
-  }
-}
-
-/** An anonymous memory file (memfd_create, close-on-exec). */
-export function memFile(name: string): number {
-  const fd = c.memfd_create(Buffer.from(name + "\0"), 1 /* MFD_CLOEXEC */);
-  if (fd < 0) fail("memfd_create");
-  return fd;
 }
 
 /** recv(2): bytes into BUF; 0 at end of file, -1 when nothing came in time (or none waits, non-blocking). */

@@ -9,7 +9,7 @@ import { existsSync } from "../linux/fs.ts";
 import { isContainerId } from "../spec/id.ts";
 import { trace, traceTo } from "../linux/trace.ts";
 import { writeErr, writeOut } from "../linux/stdio.ts";
-import { callerEnv, callerPath } from "../linux/caller.ts";
+import { callerEnv, callerPath, LeaveToBun } from "../linux/caller.ts";
 import { resolve } from "../linux/path.ts";
 
 /** The engine's own commands (the rest are the runtime's, or decided by isEngineCommand). */
@@ -303,6 +303,8 @@ export async function main(argv: string[], served?: { root: string }): Promise<n
     const rt = new Runtime({ root, systemdCgroup: bool(g, "systemd-cgroup"), rootless });
     return await runcCommand(rt, cmd, rest);
   } catch (e) {
+    // a call the agent leaves to Bun (src/linux/caller.ts), before it did anything
+    if (served && e instanceof LeaveToBun) return FALLBACK;
     const known = e instanceof RuntimeError || e instanceof SpecError || e instanceof UsageError || e instanceof CgroupError;
     const msg = known ? (e as Error).message : `${(e as Error).message}${callerEnv().BERTH_DEBUG ? `\n${(e as Error).stack}` : ""}`;
     log.error(msg);

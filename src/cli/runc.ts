@@ -13,7 +13,7 @@ import { readCallerJson, Runtime, RuntimeError, type CreateOptions } from "../ru
 import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
 import { callerFd, writeOut } from "../linux/stdio.ts";
-import { callerEnv, callerPath } from "../linux/caller.ts";
+import { callerEnv, callerPath, leaveToBunIf } from "../linux/caller.ts";
 import { bool, helpText, list, parseArgs, str, UsageError, wantsHelp, type FlagSpec } from "./args.ts";
 import { alignColumns } from "./table.ts";
 
@@ -110,7 +110,11 @@ async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
   const o = createOptions(p);
   // process.terminal without --console-socket: berth relays its own terminal
   // to the container's pty, as runc does
-  const con = !o.consoleSocket && bundleWantsTerminal(o.bundle) ? startConsole(callerStdio()) : undefined;
+  const relay = !o.consoleSocket && bundleWantsTerminal(o.bundle);
+  // the console helper that relays the caller's terminal is the caller's own
+  // child, in its session (its window size, its signals): the Bun berth's
+  leaveToBunIf(relay, "relays the caller's terminal");
+  const con = relay ? startConsole(callerStdio()) : undefined;
   let session;
   try {
     session = rt.runForeground(id, { ...o, consoleSocket: con?.socket ?? o.consoleSocket }).session;
@@ -244,7 +248,10 @@ async function cmdExec(rt: Runtime, argv: string[]): Promise<number> {
   // own terminal to the process's pty, as runc does (the process is read first
   // where it may ask for one: else it is read while the core starts)
   const relay = !detach && !consoleSocket && (bool(p, "tty") || str(p, "process") !== undefined);
+  // the agent does not wait on a caller's stdin (before the core is started)
+  leaveToBunIf(str(p, "process") === "-", "exec --process -: reads the caller's stdin");
   const proc = relay ? processFromArgs(rt, id, p) : () => processFromArgs(rt, id, p);
+  leaveToBunIf(relay && (proc as Process).terminal === true, "relays the caller's terminal");
   const con = relay && (proc as Process).terminal ? startConsole(callerStdio()) : undefined;
   // the pty starts with the size of berth's own terminal (the console follows its changes)
   if (con && callerFd(1) === 1 && process.stdout.columns && process.stdout.rows)
@@ -322,6 +329,7 @@ function cmdUpdate(rt: Runtime, argv: string[]): number {
   rt.load(id);
   let r: LinuxResources = {};
   const file = str(p, "resources");
+  leaveToBunIf(file === "-", "update -r -: reads the caller's stdin");
   if (file) {
     const text = file === "-" ? readFileSync(callerFd(0), "utf8") : readFileSync(callerPath(file), "utf8");
     r = validateResources(parseJSON(text, file === "-" ? "stdin" : file), file === "-" ? "stdin" : file);

@@ -37,18 +37,6 @@ export interface Caller {
    * what cannot go yet is kept and sent before the call's answer
    */
   write?(n: 1 | 2, data: Uint8Array): void;
-  /**
-   * runs a program (a hook) as the caller's child, as the Bun berth runs it
-   * as its own: in the caller's cgroup, namespaces and working directory,
-   * with ENV only, INPUT on its stdin, the caller's stdout; waits for it
-   */
-  runProcess?(p: { path: string; argv: string[]; env: string[]; input: Uint8Array; timeoutMs: number }): {
-    exitCode: number | null;
-    signalCode: string | null;
-    stderr: Buffer;
-  };
-  /** F runs when the caller's terminal changes size (its SIGWINCH): the console helper relays it */
-  onResize?(f: () => void): void;
   /** the caller's signals go on to its core from now on */
   forwardSignals(): void;
   /** whether the caller is still there (its front door has not gone away) */
@@ -66,6 +54,21 @@ export function caller(): Caller | undefined {
 
 export function setCallerSource(f: () => Caller | undefined): void {
   source = f;
+}
+
+/**
+ * What the agent leaves to the Bun berth: a call that would wait on its
+ * caller for as long as the caller likes (a hook, the caller's stdin). The
+ * agent serves many callers in one thread, so such a wait would hold every
+ * other call; thrown before anything of the call is done, it makes the agent
+ * answer "fallback", and the caller's front door runs the same command line
+ * on Bun, which behaves the same way and waits for no one else.
+ */
+export class LeaveToBun extends Error {}
+
+/** Throws LeaveToBun (with WHY) when COND holds and the call is the agent's; else nothing. */
+export function leaveToBunIf(cond: boolean, why: string): void {
+  if (cond && source()) throw new LeaveToBun(why);
 }
 
 /** The caller's working directory. */

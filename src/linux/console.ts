@@ -7,7 +7,6 @@ import type { Subprocess } from "bun";
 import { closeSync, existsSync, mkdirSync, readSync, rmSync } from "./fs.ts";
 import { dirname, join, resolve } from "./path.ts";
 import { setBlocking } from "./sys.ts";
-import { caller } from "./caller.ts";
 
 /** Where one of berth's helper programs is: beside the executable, or the build folder. */
 function helperPath(name: string): string {
@@ -40,8 +39,6 @@ export function startConsole(stdio: Stdio, socket?: string): Console {
   }
   rmSync(socket, { force: true });
   const proc = Bun.spawn([helperPath("berth-console"), socket], { stdio: [...stdio, "pipe"] as never, env: {} });
-  // the agent's helper is not in the caller's session: the caller's SIGWINCH comes through its front door
-  caller()?.onResize?.(() => proc.kill(28 /* SIGWINCH */));
   const fd = (proc as unknown as { stdio: number[] }).stdio[3]!;
   const buf = new Uint8Array(16);
   let n = 0;

@@ -20,6 +20,7 @@ import { createPlan, deviceRules, execPlan, sharesMountNs } from "./plan.ts";
 import { detachMountAt, mountIdsAt, realDirectory } from "../linux/mounts.ts";
 import { fifoPath, liveStatus, noSuchContainer, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
 import { writeErr } from "../linux/stdio.ts";
+import { leaveToBunIf } from "../linux/caller.ts";
 
 /** The errors that tell a rootless berth it may not make the cgroup (it then goes on without one, as runc does, when no limit is asked). */
 const ROOTLESS_NO_CGROUP = new Set(["EACCES", "EPERM", "EROFS"]);
@@ -114,6 +115,13 @@ function readConfig(bundle: string, cfgPath: string): unknown {
   return raw;
 }
 
+/** Whether a config (validated or not) names a hook of one of PHASES (of any phase without). */
+function namesHooks(cfg: unknown, phases?: string[]): boolean {
+  const hooks = (cfg as { hooks?: unknown } | undefined)?.hooks;
+  if (!hooks || typeof hooks !== "object") return false;
+  return Object.entries(hooks).some(([phase, list]) => (!phases || phases.includes(phase)) && Array.isArray(list) && list.length > 0);
+}
+
 function writePidFile(path: string | undefined, pid: number): void {
   if (path) writeFileAtomic(resolve(path), String(pid), 0o644, { durable: false });
 }
@@ -199,6 +207,9 @@ export class Runtime {
     const cfgPath = join(bundle, "config.json");
     // a spec handed over by the caller was validated there: config.json is not read again
     const raw = o.spec ? undefined : readConfig(bundle, cfgPath);
+    // a hook may run for as long as it likes, and the agent would wait for it
+    // (the core's too: createContainer and startContainer): such a create runs on Bun
+    leaveToBunIf(namesHooks(raw ?? o.spec), "the config has hooks");
     // The core starts now, with no plan: its exec and its sealed self-copy
     // overlap validation, cgroup set-up and planning.
     const early = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
@@ -368,6 +379,7 @@ export class Runtime {
   start(id: string): void {
     const rec = this.store.withLock(id, () => {
       const rec = this.store.load(id);
+      leaveToBunIf(namesHooks(rec.config, ["startContainer", "poststart"]), "the config has startContainer or poststart hooks");
       const st = this.status(rec);
       if (st !== "created") throw new RuntimeError(`cannot start container ${id}: it is ${st}, not created`);
       const fifo = fifoPath(this.store.dir(id));
@@ -438,6 +450,7 @@ export class Runtime {
         if (force) return;
         throw e;
       }
+      leaveToBunIf(namesHooks(rec.config, ["poststop"]), "the config has poststop hooks");
       const st = this.status(rec);
       if (st !== "stopped" && st !== "created" && !force) throw new RuntimeError(`cannot delete container ${id} that is not stopped: ${st}`);
       // a create killed half-way (its record still says creating) may have left an init and cgroup behind

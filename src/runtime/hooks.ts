@@ -4,7 +4,7 @@ import { readFileSync } from "../linux/fs.ts";
 import type { Hook } from "../spec/types.ts";
 import { processStart, RuntimeError } from "./state.ts";
 import { callerFd } from "../linux/stdio.ts";
-import { caller, callerCwd } from "../linux/caller.ts";
+import { callerCwd } from "../linux/caller.ts";
 
 /** Runs the hooks of a phase in order; the first that fails throws (prestart,
  * createRuntime: the runtime-spec's lifecycle steps 3 and 4 end create). */
@@ -32,22 +32,18 @@ export function runHooksWarning(phase: string, hooks: Hook[] | undefined, state:
 
 function runHook(phase: string, h: Hook, state: object): void {
   const args = h.args && h.args.length > 0 ? h.args : [h.path];
-  // the agent's caller runs it as its own child (its cgroup, namespaces, working directory)
-  const remote = caller();
-  const r = remote?.runProcess
-    ? remote.runProcess({ path: h.path, argv: args, env: h.env ?? [], input: Buffer.from(JSON.stringify(state)), timeoutMs: (h.timeout ?? 0) * 1000 })
-    : Bun.spawnSync({
-        cmd: [h.path, ...args.slice(1)],
-        argv0: args[0],
-        env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
-        stdin: Buffer.from(JSON.stringify(state)),
-        // the caller's stdout and working directory (the agent serves many callers)
-        stdout: callerFd(1),
-        cwd: callerCwd(),
-        stderr: "pipe",
-        timeout: h.timeout ? h.timeout * 1000 : undefined,
-        killSignal: "SIGKILL",
-      } as unknown as Parameters<typeof Bun.spawnSync>[0]);
+  // never in the agent: it leaves a call with hooks to the Bun berth (Runtime.make, start, delete)
+  const r = Bun.spawnSync({
+    cmd: [h.path, ...args.slice(1)],
+    argv0: args[0],
+    env: Object.fromEntries((h.env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)])),
+    stdin: Buffer.from(JSON.stringify(state)),
+    stdout: callerFd(1),
+    cwd: callerCwd(),
+    stderr: "pipe",
+    timeout: h.timeout ? h.timeout * 1000 : undefined,
+    killSignal: "SIGKILL",
+  } as unknown as Parameters<typeof Bun.spawnSync>[0]);
   if (r.exitCode === 0) return;
   const err = r.stderr ? r.stderr.toString().trim() : "";
   if (r.signalCode === "SIGKILL" && h.timeout) throw new RuntimeError(`${phase} hook ${h.path}: timed out after ${h.timeout} s`);

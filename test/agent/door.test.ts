@@ -20,11 +20,15 @@ import {
   rmdirSync,
   rmSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { ctest, alive, cgroupDirs, waitFor, BERTH, TEST_AGENT, type Ctx, type Result } from "../runtime/helpers.ts";
+import { ctest, alive, cgroupDirs, waitFor, BERTH, REPO, TEST_AGENT, type Ctx, type Result } from "../runtime/helpers.ts";
+
 import { socketFor, startAgent, type Agent } from "./agent.ts";
+
+const CORE = join(REPO, "dist/berth-core");
 
 // (the agent lane's Ctx starts an agent for each root: these tests start their own)
 const skip = process.env.BERTH_TEST_RUNTIME ? "the front door is berth's own" : TEST_AGENT ? "these tests start the agents they need" : false;
@@ -198,7 +202,7 @@ describe("front door and agent", () => {
   );
 
   ctest(
-    "hooks run as the caller's children: its cgroup, namespaces, working directory and umask, as without the agent",
+    "a call with hooks is left to Bun: they run as the caller's children (its cgroup, namespaces, working directory and umask)",
     async (c) => {
       const a = agentFor(c);
       const out = c.tempDir("hooks");
@@ -234,7 +238,8 @@ describe("front door and agent", () => {
       expect(rec).toContain(`0::/${cg.slice(cg.lastIndexOf("/") + 1)}\n`);
       expect(rec).toContain(`\n${cwd}\n0027\n`);
       expect(rec).toContain("HOOK=1\n");
-      expect(served(a).filter((l) => l.startsWith("exit 0: "))).toHaveLength(1);
+      // the agent served none of it: a hook may run as long as it likes, and the agent would wait for it
+      expect(served(a).map((l) => l.replace(/ [^ ]+$/, ""))).toEqual([`fallback: --root ${c.root} run --bundle ${b.dir}`]);
     },
     30000,
     { skip },
@@ -554,13 +559,16 @@ describe("front door and agent", () => {
     "an agent killed half-way through a create: one error line, non-zero exit; delete --force removes what it made",
     async (c) => {
       const a = agentFor(c);
-      const marker = join(c.tempDir("hook"), "started");
-      // the create stops in its prestart hook (the door runs it) until the agent is gone
-      const b = c.bundle(["sleep", "30"], (s) => {
-        s.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${marker}; sleep 1`] }] };
-      });
+      // the create stops where the agent waits for its core (a core that
+      // starts slowly), after its record and cgroups were made
+      const dir = c.tempDir("core");
+      const marker = join(dir, "started");
+      const core = join(dir, "berth-core");
+      writeFileSync(core, `#!/bin/sh\ntouch ${marker}\nsleep 2\nexec ${CORE} "$@"\n`);
+      chmodSync(core, 0o755);
+      const b = c.bundle(["sleep", "30"]);
       const id = c.id("halfmade");
-      const create = c.berth(["create", "--bundle", b.dir, id]);
+      const create = call(c, ["create", "--bundle", b.dir, id], { BERTH_CORE: core });
       expect(await waitFor(() => existsSync(marker)));
       expect(cgroupDirs(id).some((d) => existsSync(d))).toBe(true);
       await a.kill9();
@@ -598,6 +606,80 @@ describe("front door and agent", () => {
       expect((await c.berth(["state", id])).code).toBe(0);
       expect(await c.berth(["delete", "--force", id])).toEqual({ code: 0, stdout: "", stderr: "" });
       expect((await c.berth(["list", "-q"])).stdout).toBe("");
+    },
+    30000,
+    { skip },
+  );
+  ctest(
+    "a caller that connects and sends nothing holds no other call; its connection is dropped after 5 s",
+    async (c) => {
+      const a = agentFor(c);
+      // a connection that never sends its request
+      let closed = false;
+      const silent = await Bun.connect({ unix: a.socket, socket: { data() {}, close: () => void (closed = true) } });
+      try {
+        for (let i = 0; i < 3; i++) expect(await c.berth(["list", "-q"])).toEqual({ code: 0, stdout: "", stderr: "" });
+        // served by the agent while the silent one still waited for its
+        // request (an agent that read it first would have served them only
+        // after giving up on it, and closed it)
+        expect(served(a).filter((l) => l === `exit 0: --root ${c.root} list -q`)).toHaveLength(3);
+        expect(closed).toBe(false);
+        // a request that does not come whole in 5 s is dropped
+        expect(await waitFor(() => closed, 15000));
+      } finally {
+        silent.end();
+      }
+    },
+    30000,
+    { skip },
+  );
+
+  ctest(
+    "a create waiting in its hook holds no other call: the agent leaves it to Bun and serves the rest",
+    async (c) => {
+      const a = agentFor(c);
+      const dir = c.tempDir("hook");
+      const started = join(dir, "started");
+      const go = join(dir, "go");
+      // the hook waits until the test says go: a test that never gets there fails by its timeout
+      const b = c.bundle(["true"], (s) => {
+        s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${started}; while [ ! -e ${go} ]; do sleep 0.05; done`] }] };
+      });
+      const waiting = c.id("waiting");
+      const create = c.berth(["create", "--bundle", b.dir, waiting]);
+      expect(await waitFor(() => existsSync(started)));
+      const other = c.bundle(["true"]);
+      const otherId = c.id("other");
+      expect(await c.berth(["run", "--bundle", other.dir, otherId])).toEqual({ code: 0, stdout: "", stderr: "" });
+      expect(await c.berth(["list", "-q"])).toEqual({ code: 0, stdout: `${waiting}\n`, stderr: "" });
+      writeFileSync(go, "");
+      expect(await create).toEqual({ code: 0, stdout: "", stderr: "" });
+      expect(await c.berth(["delete", "--force", waiting])).toEqual({ code: 0, stdout: "", stderr: "" });
+      const log = served(a);
+      expect(log).toContain(`fallback: --root ${c.root} create --bundle ${b.dir} ${waiting}`);
+      expect(log).toContain(`exit 0: --root ${c.root} run --bundle ${other.dir} ${otherId}`);
+      expect(log).toContain(`exit 0: --root ${c.root} list -q`);
+    },
+    30000,
+    { skip },
+  );
+
+  ctest(
+    "exec --process - and update -r - read the caller's stdin on Bun, with the same results",
+    async (c) => {
+      const a = agentFor(c);
+      const b = c.bundle(["sleep", "30"]);
+      const id = c.id("stdin");
+      expect(await c.berth(["run", "-d", "--bundle", b.dir, id])).toEqual({ code: 0, stdout: "", stderr: "" });
+      const proc = JSON.stringify({ user: { uid: 0, gid: 0 }, args: ["sh", "-c", "echo from stdin"], cwd: "/", env: ["PATH=/bin"] });
+      const exec = await c.berth(["exec", "--process", "-", id], { stdin: proc });
+      expect(exec).toEqual({ code: 0, stdout: "from stdin\n", stderr: "" });
+      const update = await c.berth(["update", "-r", "-", id], { stdin: JSON.stringify({ pids: { limit: 77 } }) });
+      expect(update).toEqual({ code: 0, stdout: "", stderr: "" });
+      const log = served(a);
+      expect(log).toContain(`fallback: --root ${c.root} exec --process - ${id}`);
+      expect(log).toContain(`fallback: --root ${c.root} update -r - ${id}`);
+      expect(await c.berth(["delete", "--force", id])).toEqual({ code: 0, stdout: "", stderr: "" });
     },
     30000,
     { skip },
