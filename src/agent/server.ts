@@ -285,10 +285,15 @@ class DoorCall implements Caller {
  * container) names paths and pids the agent cannot resolve as it would: its
  * calls run on Bun.
  */
+const VIEW = ["ns/mnt", "ns/pid", "ns/user", "ns/net", "ns/cgroup", "ns/ipc", "ns/uts", "root"];
+/** the agent's own view, read once: it never changes its namespaces or root */
+let ownView: string[] | undefined;
+
 function sameView(pid: number): boolean {
+  ownView ??= VIEW.map((link) => readlinkSync(`/proc/self/${link}`));
   try {
-    for (const link of ["ns/mnt", "ns/pid", "ns/user", "ns/net", "ns/cgroup", "ns/ipc", "ns/uts", "root"]) {
-      if (readlinkSync(`/proc/${pid}/${link}`) !== readlinkSync(`/proc/self/${link}`)) return false;
+    for (let i = 0; i < VIEW.length; i++) {
+      if (readlinkSync(`/proc/${pid}/${VIEW[i]}`) !== ownView[i]) return false;
     }
     return true;
   } catch (e) {

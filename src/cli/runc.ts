@@ -2,14 +2,14 @@
 // Podman's conmon and Docker call).
 import { forwardSignals } from "../linux/signals.ts";
 import { finishConsole, startConsole } from "../linux/console.ts";
-import { existsSync, readFileSync } from "../linux/fs.ts";
+import { existsSync, readSync } from "../linux/fs.ts";
 import { SIGNALS } from "../linux/signals.ts";
-import { join, resolve } from "../linux/path.ts";
+import { resolve } from "../linux/path.ts";
 import { OCI_VERSION } from "../spec/constants.ts";
 import { features, writeDefaultSpec } from "../runtime/features.ts";
 import { parseJSON, validateProcess, validateResources } from "../spec/validate.ts";
 import type { LinuxResources, Process, Spec } from "../spec/types.ts";
-import { readCallerJson, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
+import { CONFIG_MAX, readBundleConfig, readCallerJson, Runtime, RuntimeError, type CreateOptions } from "../runtime/container.ts";
 import { withExecCaps } from "../security/caps.ts";
 import { trace } from "../linux/trace.ts";
 import { callerFd, writeOut } from "../linux/stdio.ts";
@@ -110,14 +110,16 @@ async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
   const o = createOptions(p);
   // process.terminal without --console-socket: berth relays its own terminal
   // to the container's pty, as runc does
-  const relay = !o.consoleSocket && bundleWantsTerminal(o.bundle);
+  // read once: the runtime takes it as it is (CreateOptions.config)
+  const config = readBundleConfig(o.bundle);
+  const relay = !o.consoleSocket && (config as Spec | null)?.process?.terminal === true;
   // the console helper that relays the caller's terminal is the caller's own
   // child, in its session (its window size, its signals): the Bun berth's
   leaveToBunIf(relay, "relays the caller's terminal");
   const con = relay ? startConsole(callerStdio()) : undefined;
   let session;
   try {
-    session = rt.runForeground(id, { ...o, consoleSocket: con?.socket ?? o.consoleSocket }).session;
+    session = rt.runForeground(id, { ...o, config, consoleSocket: con?.socket ?? o.consoleSocket }).session;
   } catch (e) {
     if (con) await finishConsole(con, 0);
     throw e;
@@ -133,17 +135,23 @@ async function cmdRun(rt: Runtime, argv: string[]): Promise<number> {
 }
 
 /** process.terminal in a bundle's config.json (false where it cannot be read: create says why). */
-function bundleWantsTerminal(bundle: string): boolean {
-  try {
-    const spec = parseJSON(readFileSync(join(resolve(bundle), "config.json"), "utf8"), "config.json") as Spec;
-    return spec?.process?.terminal === true;
-  } catch {
-    return false; // unreadable or not JSON: create refuses it with the reason
-  }
-}
-
 function callerStdio(): [number, number, number] {
   return [callerFd(0), callerFd(1), callerFd(2)];
+}
+
+/** The caller's stdin (`--process -`, `-r -`), at most CONFIG_MAX bytes as a file would be. */
+function readCallerStdin(): string {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    const buf = Buffer.alloc(1 << 16);
+    const n = readSync(callerFd(0), buf);
+    if (n <= 0) break;
+    total += n;
+    if (total > CONFIG_MAX) throw new RuntimeError(`cannot read stdin: larger than ${CONFIG_MAX >> 20} MiB`);
+    chunks.push(buf.subarray(0, n));
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs>): Process {
@@ -151,7 +159,7 @@ function processFromArgs(rt: Runtime, id: string, p: ReturnType<typeof parseArgs
   let proc: Process;
   const file = str(p, "process");
   if (file) {
-    const text = file === "-" ? readFileSync(callerFd(0), "utf8") : readCallerJson(callerPath(file));
+    const text = file === "-" ? readCallerStdin() : readCallerJson(callerPath(file));
     proc = validateProcess(parseJSON(text, file), file);
   } else {
     if (p.args.length < 2) throw new UsageError("exec needs a command (or --process FILE)");
@@ -331,7 +339,7 @@ function cmdUpdate(rt: Runtime, argv: string[]): number {
   const file = str(p, "resources");
   leaveToBunIf(file === "-", "update -r -: reads the caller's stdin");
   if (file) {
-    const text = file === "-" ? readFileSync(callerFd(0), "utf8") : readFileSync(callerPath(file), "utf8");
+    const text = file === "-" ? readCallerStdin() : readCallerJson(callerPath(file));
     r = validateResources(parseJSON(text, file === "-" ? "stdin" : file), file === "-" ? "stdin" : file);
   }
   const n = (flag: string) => {

@@ -55,6 +55,12 @@ export interface CreateOptions {
    * (the caller still writes it there, for runc-compatible tools).
    */
   spec?: Spec;
+  /**
+   * The bundle's config.json as the caller read it (readBundleConfig: parsed,
+   * not validated): not read again (a foreground `run` looks at
+   * process.terminal first).
+   */
+  config?: unknown;
 }
 
 /** What `events` reports: the statistics, every interval, and each OOM kill (runc's `events`). */
@@ -120,6 +126,12 @@ function namesHooks(cfg: unknown, phases?: string[]): boolean {
   const hooks = (cfg as { hooks?: unknown } | undefined)?.hooks;
   if (!hooks || typeof hooks !== "object") return false;
   return Object.entries(hooks).some(([phase, list]) => (!phases || phases.includes(phase)) && Array.isArray(list) && list.length > 0);
+}
+
+/** BUNDLE's config.json, parsed (not validated), with create's errors: what CreateOptions.config takes. */
+export function readBundleConfig(bundle: string): unknown {
+  const dir = resolve(bundle);
+  return readConfig(dir, join(dir, "config.json"));
 }
 
 function writePidFile(path: string | undefined, pid: number): void {
@@ -206,7 +218,7 @@ export class Runtime {
     const bundle = resolve(o.bundle);
     const cfgPath = join(bundle, "config.json");
     // a spec handed over by the caller was validated there: config.json is not read again
-    const raw = o.spec ? undefined : readConfig(bundle, cfgPath);
+    const raw = o.spec ? undefined : (o.config ?? readConfig(bundle, cfgPath));
     // a hook may run for as long as it likes, and the agent would wait for it
     // (the core's too: createContainer and startContainer): such a create runs on Bun
     leaveToBunIf(namesHooks(raw ?? o.spec), "the config has hooks");

@@ -569,8 +569,8 @@ describe("front door and agent", () => {
       const b = c.bundle(["sleep", "30"]);
       const id = c.id("halfmade");
       const create = call(c, ["create", "--bundle", b.dir, id], { BERTH_CORE: core });
-      expect(await waitFor(() => existsSync(marker)));
-      expect(cgroupDirs(id).some((d) => existsSync(d))).toBe(true);
+      // the core starts before the agent makes the cgroups: wait for both
+      expect(await waitFor(() => existsSync(marker) && cgroupDirs(id).some((d) => existsSync(d))));
       await a.kill9();
       const r = await create;
       expect(r.code).toBe(1);

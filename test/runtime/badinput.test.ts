@@ -66,6 +66,27 @@ describe("bad input", () => {
     }
   });
 
+  // update -r FILE, and `-` (stdin) for both: the same bound
+  ctest("update -r FILE that is not a regular file or too big, and stdin over 16 MiB, fail naming it", async (c) => {
+    const id = c.id("res");
+    ok(await c.run(c.bundle(["sleep", "60"]), id, ["-d"]));
+    const dir = c.tempDir("resources");
+    const dev = join(dir, "resources.json");
+    symlinkSync("/dev/zero", dev);
+    const r = await c.berth(["update", "-r", dev, id]);
+    expect(r.code).not.toBe(0);
+    berthSays(r.stderr, `berth: cannot read ${dev}: not a regular file\n`);
+    const big = "x".repeat(17 << 20);
+    for (const args of [
+      ["update", "-r", "-", id],
+      ["exec", "--process", "-", id],
+    ]) {
+      const r2 = await c.berth(args, { stdin: big });
+      expect(r2.code).not.toBe(0);
+      berthSays(r2.stderr, "berth: cannot read stdin: larger than 16 MiB\n");
+    }
+  });
+
   ctest("configs that violate the spec name the field", async (c) => {
     await createFails(
       c,

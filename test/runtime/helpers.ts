@@ -270,17 +270,19 @@ export class Ctx {
       errPath = join(this.outDir(), `${n}.err`);
     const out = openSync(outPath, "w+"),
       err = openSync(errPath, "w+");
+    // stdin from a file: a call that stops reading early (an input it refuses) meets no broken pipe here
+    let input: number | undefined;
+    if (o.stdin !== undefined) {
+      const inPath = join(this.outDir(), `${n}.in`);
+      writeFileSync(inPath, o.stdin);
+      input = openSync(inPath, "r");
+    }
     try {
       const p = Bun.spawn(argv, {
-        stdio: [o.stdin !== undefined ? "pipe" : "ignore", out, err, ...(o.fds ?? [])] as never,
+        stdio: [input ?? "ignore", out, err, ...(o.fds ?? [])] as never,
         cwd: o.cwd ?? REPO,
         ...(o.env ? { env: { ...process.env, ...o.env } } : {}),
       });
-      if (o.stdin !== undefined) {
-        const w = p.stdin as unknown as { write(s: string): void; end(): void };
-        w.write(o.stdin);
-        w.end();
-      }
       const timer = setTimeout(() => p.kill("SIGKILL"), o.timeoutMs ?? 20000);
       const code = await p.exited;
       clearTimeout(timer);
@@ -288,6 +290,7 @@ export class Ctx {
     } finally {
       closeSync(out);
       closeSync(err);
+      if (input !== undefined) closeSync(input);
     }
   }
 
