@@ -10,6 +10,7 @@ import { alive, type Engine } from "./engine.ts";
 import { builtinBridge, onNetwork, type UserNetwork } from "./networks.ts";
 import { EngineError, type ContainerRecordE } from "./store.ts";
 import { volumesOf } from "./volumes.ts";
+import { defaultCgroupns } from "./spec.ts";
 
 /** How long ago a time was, as Docker's tables say it: "5 minutes ago"; "N/A" for the epoch (a reproducible image's date). */
 export function ago(iso: string | undefined): string {
@@ -183,6 +184,7 @@ export function inspectContainer(e: Engine, c: ContainerRecordE): object {
       NetworkMode: c.network.name ?? c.network.mode,
       ReadonlyRootfs: c.options.readOnly,
       Privileged: !!c.options.privileged,
+      CgroupnsMode: c.options.cgroupns ?? defaultCgroupns(),
       RestartPolicy: { Name: c.options.restart?.name ?? "no", MaximumRetryCount: c.options.restart?.maxRetries ?? 0 },
       Memory: c.options.memory ?? 0,
       NanoCpus: c.options.cpus ? Math.round(c.options.cpus * 1e9) : 0,

@@ -641,10 +641,16 @@ describe("front door and agent", () => {
       const dir = c.tempDir("hook");
       const started = join(dir, "started");
       const go = join(dir, "go");
-      // the hook waits until the test says go: a test that never gets there fails by its timeout
+      // the hook waits until the test says go (a test that never gets there
+      // fails by its timeout; its clean-up says go, and the hook gives up after 30 s anyway)
       const b = c.bundle(["true"], (s) => {
-        s.hooks = { createRuntime: [{ path: "/bin/sh", args: ["sh", "-c", `touch ${started}; while [ ! -e ${go} ]; do sleep 0.05; done`] }] };
+        s.hooks = {
+          createRuntime: [
+            { path: "/bin/sh", args: ["sh", "-c", `touch ${started}; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done`] },
+          ],
+        };
       });
+      c.defer(() => writeFileSync(go, ""));
       const waiting = c.id("waiting");
       const create = c.berth(["create", "--bundle", b.dir, waiting]);
       expect(await waitFor(() => existsSync(started)));

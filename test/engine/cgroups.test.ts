@@ -116,6 +116,17 @@ describe("--cgroupns", () => {
     expect(inside([])).toEqual({ own: v2, limit: "50331648" });
     expect(inside(["--cgroupns", "private"])).toEqual({ own: true, limit: "50331648" });
     expect(inside(["--cgroupns", "host"])).toEqual({ own: false, limit: "50331648" });
+    // inspect says which (HostConfig.CgroupnsMode, as Docker's)
+    for (const [flags, want] of [
+      [[], v2 ? "private" : "host"],
+      [["--cgroupns", "private"], "private"],
+      [["--cgroupns", "host"], "host"],
+    ] as const) {
+      const name = `cgns-${want}-${flags.length}`;
+      expect(env.run(["create", "--name", name, ...flags, "berth/busybox", "true"]).code).toBe(0);
+      expect(env.run(["inspect", "-f", "{{.HostConfig.CgroupnsMode}}", name]).stdout).toBe(`${want}\n`);
+      expect(env.run(["rm", name]).code).toBe(0);
+    }
     const bad = env.run(["run", "--rm", "--cgroupns", "shared", "berth/busybox", "true"]);
     expect([bad.code, bad.stderr.trim()]).toEqual([125, 'berth: --cgroupns "shared": want private or host']);
     expect(env.leftovers()).toEqual([]);
