@@ -35,7 +35,10 @@ function sources(dir: string): string[] {
 
 interface Import {
   spec: string;
+  /** loaded only when used: import(), or a require() of a lazily loaded module */
   dynamic: boolean;
+  /** `import type`: erased, loads nothing */
+  typeOnly?: boolean;
 }
 
 /** Every module specifier a file names: static imports and re-exports, and dynamic import(). */
@@ -44,9 +47,10 @@ function importsOf(file: string): Import[] {
     .replace(/\/\*[\s\S]*?\*\//g, "")
     .replace(/^\s*\/\/.*$/gm, "");
   const out: Import[] = [];
-  for (const m of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm)) out.push({ spec: m[1]!, dynamic: false });
+  for (const m of text.matchAll(/^\s*(?:import|export)\b([^;]*?)\bfrom\s*["']([^"']+)["']/gm))
+    out.push({ spec: m[2]!, dynamic: false, typeOnly: /^\s*type\b/.test(m[1]!) });
   for (const m of text.matchAll(/^\s*import\s*["']([^"']+)["']/gm)) out.push({ spec: m[1]!, dynamic: false });
-  for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) out.push({ spec: m[1]!, dynamic: true });
+  for (const m of text.matchAll(/\b(?:import|require)\(\s*["']([^"']+)["']\s*\)/g)) out.push({ spec: m[1]!, dynamic: true });
   return out;
 }
 
@@ -114,6 +118,27 @@ describe("layers", () => {
     walk(entry, []);
     expect(seen.size).toBeGreaterThan(5);
     expect(forbidden).toEqual([]);
+  });
+
+  test("the plan builder, the core's driver and the cgroup backends load only with the calls that use them", () => {
+    // everything else on the Bun path (state, kill, delete, start, update)
+    // loads less: they are required on first use (src/runtime/container.ts)
+    const seen = new Set<string>();
+    const walk = (f: string) => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      for (const imp of importsOf(f)) {
+        if (imp.dynamic || imp.typeOnly) continue;
+        const target = resolveLocal(f, imp.spec);
+        if (target) walk(target);
+      }
+    };
+    walk(join(SRC, "cli/main.ts"));
+    const loaded = [...seen].map((f) => relative(SRC, f));
+    expect(loaded).toContain("runtime/container.ts");
+    // nor the cgroup backends: each is required for the hosts that use it
+    const lazy = ["runtime/plan.ts", "linux/core.ts", "security/seccomp.ts", "cgroups/v1.ts", "cgroups/v2.ts", "cgroups/devices-bpf.ts"];
+    expect(loaded.filter((f) => lazy.includes(f))).toEqual([]);
   });
 
   test("the engine's command files are thin: no host access, no runtime state, only the engine's library", () => {

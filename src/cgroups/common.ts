@@ -1,6 +1,7 @@
 // Helpers both backends use: file writes with rollback, value checks, recursive walks.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "../linux/fs.ts";
 import { CgroupError } from "./types.ts";
+import type { CgroupMount } from "./detect.ts";
 
 export const RES = "linux.resources";
 
@@ -301,4 +302,49 @@ export function frozenLevel(dir: string, top: string, isFrozen: (d: string) => b
 /** The error create gives for a frozen cgroup (runc's wording, then where). */
 export function frozenError(level: string): CgroupError {
   return new CgroupError(`container's cgroup unexpectedly frozen: ${level} is frozen (thaw it first)`, "linux.cgroupsPath");
+}
+
+/** The v1 hierarchies berth joins (when mounted). */
+export const V1_CONTROLLERS = [
+  "cpu",
+  "cpuacct",
+  "cpuset",
+  "memory",
+  "devices",
+  "freezer",
+  "blkio",
+  "pids",
+  "hugetlb",
+  "net_cls",
+  "net_prio",
+  "perf_event",
+  "rdma",
+  "misc",
+  "name=systemd",
+];
+
+export interface V1Place {
+  mount: CgroupMount;
+  /** The cgroup path in this hierarchy. */
+  path: string;
+}
+
+/** Filesystem directory of cgroup `path` in a hierarchy mounted as `m`. */
+export function dirIn(m: CgroupMount, path: string): string {
+  const root = m.root === "/" ? "" : m.root.replace(/\/+$/, "");
+  if (root && path !== root && !path.startsWith(root + "/")) {
+    throw new CgroupError(`cgroup ${path} is outside the part of the hierarchy mounted at ${m.mountpoint} (${m.root})`, "linux.cgroupsPath");
+  }
+  const rel = path.slice(root.length);
+  return (m.mountpoint + rel).replace(/\/+$/, "") || "/";
+}
+
+/** cpu.shares (2..262144) to cpu.weight (1..10000). */
+export function sharesToWeight(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
+}
+
+/** blkio weight (10..1000) to io.weight (1..10000). */
+export function blkioToIoWeight(w: number): number {
+  return 1 + Math.floor(((w - 10) * 9999) / 990);
 }

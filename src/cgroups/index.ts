@@ -3,8 +3,9 @@
 import { existsSync, readlinkSync } from "../linux/fs.ts";
 import { detectCgroups, type CgroupLayout } from "./detect.ts";
 import { CgroupError, type Cgroup } from "./types.ts";
-import { CgroupV1, V1_CONTROLLERS, dirIn, type V1Place } from "./v1.ts";
-import { CgroupV2 } from "./v2.ts";
+import { V1_CONTROLLERS, dirIn, type V1Place } from "./common.ts";
+import type * as V1Module from "./v1.ts";
+import type * as V2Module from "./v2.ts";
 
 export { detectCgroups, parseMountinfo, parseProcCgroup } from "./detect.ts";
 export type { CgroupLayout, CgroupMode, CgroupMount } from "./detect.ts";
@@ -22,10 +23,17 @@ export type {
   MemoryEntry,
   BlkioEntry,
 } from "./types.ts";
-export { CgroupV1 } from "./v1.ts";
-export { CgroupV2, sharesToWeight, blkioToIoWeight } from "./v2.ts";
+export { sharesToWeight, blkioToIoWeight } from "./common.ts";
 export { normalizeDeviceRules, deviceAllowed, type DeviceRule } from "./devices.ts";
 export { NoCgroup, requestedLimits } from "./none.ts";
+
+// Each backend is required when a cgroup of its kind is first opened: a
+// runtime call loads the one its host needs (a v1 or hybrid host never loads
+// v2's eBPF device filter).
+let v1Module: typeof V1Module | undefined;
+let v2Module: typeof V2Module | undefined;
+const v1 = (): typeof V1Module => (v1Module ??= require("./v1.ts") as typeof V1Module);
+const v2 = (): typeof V2Module => (v2Module ??= require("./v2.ts") as typeof V2Module);
 
 export interface OpenOptions {
   /** linux.cgroupsPath of the config. */
@@ -124,7 +132,7 @@ export function openCgroup(o: OpenOptions): Cgroup {
     const m = layout.unified!;
     const path = resolve(layout.own[""]);
     if (path === "/") throw new CgroupError("must not be the root cgroup", FIELD);
-    return new CgroupV2(m.mountpoint, dirIn(m, path), path);
+    return new (v2().CgroupV2)(m.mountpoint, dirIn(m, path), path);
   }
   if (layout.mode === "none") throw new CgroupError("no cgroup file system is mounted on this host", FIELD);
   const places: Record<string, V1Place> = {};
@@ -147,5 +155,5 @@ export function openCgroup(o: OpenOptions): Cgroup {
       unified = undefined; // outside the mounted part
     }
   }
-  return new CgroupV1(places, shown.path, unified);
+  return new (v1().CgroupV1)(places, shown.path, unified);
 }

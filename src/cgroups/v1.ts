@@ -24,7 +24,7 @@ import {
   hugeSizes,
 } from "./common.ts";
 import { normalizeDeviceRules, v1RuleLine } from "./devices.ts";
-import type { CgroupMount } from "./detect.ts";
+import { dirIn, type V1Place } from "./common.ts";
 
 /** mkdir, and mkdir -p only when a parent is missing (one system call in the common case). */
 function mkdirOne(d: string): void {
@@ -36,41 +36,6 @@ function mkdirOne(d: string): void {
     if (code !== "ENOENT") throw e;
     mkdirSync(d, { recursive: true });
   }
-}
-
-/** The v1 hierarchies berth joins (when mounted). */
-export const V1_CONTROLLERS = [
-  "cpu",
-  "cpuacct",
-  "cpuset",
-  "memory",
-  "devices",
-  "freezer",
-  "blkio",
-  "pids",
-  "hugetlb",
-  "net_cls",
-  "net_prio",
-  "perf_event",
-  "rdma",
-  "misc",
-  "name=systemd",
-];
-
-export interface V1Place {
-  mount: CgroupMount;
-  /** The cgroup path in this hierarchy. */
-  path: string;
-}
-
-/** Filesystem directory of cgroup `path` in a hierarchy mounted as `m`. */
-export function dirIn(m: CgroupMount, path: string): string {
-  const root = m.root === "/" ? "" : m.root.replace(/\/+$/, "");
-  if (root && path !== root && !path.startsWith(root + "/")) {
-    throw new CgroupError(`cgroup ${path} is outside the part of the hierarchy mounted at ${m.mountpoint} (${m.root})`, "linux.cgroupsPath");
-  }
-  const rel = path.slice(root.length);
-  return (m.mountpoint + rel).replace(/\/+$/, "") || "/";
 }
 
 const infinite = (n: number) => (n < 0 ? Infinity : n);

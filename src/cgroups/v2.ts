@@ -21,19 +21,11 @@ import {
   sleepMs,
   tryRead,
   unifiedKey,
+  sharesToWeight,
+  blkioToIoWeight,
 } from "./common.ts";
 import { normalizeDeviceRules } from "./devices.ts";
 import { attachDeviceFilter } from "./devices-bpf.ts";
-
-/** cpu.shares (2..262144) to cpu.weight (1..10000). */
-export function sharesToWeight(shares: number): number {
-  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
-}
-
-/** blkio weight (10..1000) to io.weight (1..10000). */
-export function blkioToIoWeight(w: number): number {
-  return 1 + Math.floor(((w - 10) * 9999) / 990);
-}
 
 export class CgroupV2 implements Cgroup {
   readonly version = 2 as const;

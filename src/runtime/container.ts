@@ -6,7 +6,8 @@
 import { chmodSync, closeSync, existsSync, readRegularFileSync, unlinkSync } from "../linux/fs.ts";
 import { join, resolve } from "../linux/path.ts";
 import { NoCgroup, openCgroup, requestedLimits, type Cgroup, type CgroupStats } from "../cgroups/index.ts";
-import { CoreSession, type PlanOp } from "../linux/core.ts";
+import type { CoreSession, PlanOp } from "../linux/core.ts";
+import type * as CoreModule from "../linux/core.ts";
 import { writeFileAtomic } from "../linux/lock.ts";
 import { errnoCode } from "../linux/libc.ts";
 import { trace } from "../linux/trace.ts";
@@ -16,7 +17,7 @@ import { parseJSON, validateConfig } from "../spec/validate.ts";
 import type { LinuxResources, Process, Spec, State } from "../spec/types.ts";
 import { awaitStartContainerHooks, runHooks, runHooksWarning } from "./hooks.ts";
 import { moveNetDevicesIn, moveNetDevicesOut } from "./netdevices.ts";
-import { createPlan, deviceRules, execPlan, sharesMountNs } from "./plan.ts";
+import type * as PlanModule from "./plan.ts";
 import { detachMountAt, mountIdsAt, realDirectory } from "../linux/mounts.ts";
 import { fifoPath, liveStatus, noSuchContainer, ociState, processStart, RuntimeError, StateStore, type ContainerRecord } from "./state.ts";
 import { writeErr } from "../linux/stdio.ts";
@@ -33,6 +34,16 @@ export interface GlobalOptions {
   /** The core to run: a sealed in-memory copy held by a long-running berth (`/proc/PID/fd/N`). */
   coreExe?: string;
 }
+
+// The plan builder and the core's driver are what create, run and exec need,
+// and most of the code a call loads: required on first use (a lazily loaded
+// chunk of the built executable), so that state, kill, delete, start and
+// update on the Bun path load only the rest (as src/spec/validate.ts does
+// with the compiled validators).
+let planModule: typeof PlanModule | undefined;
+const planner = (): typeof PlanModule => (planModule ??= require("./plan.ts") as typeof PlanModule);
+let coreModule: typeof CoreModule | undefined;
+const cores = (): typeof CoreModule => (coreModule ??= require("../linux/core.ts") as typeof CoreModule);
 
 export interface CreateOptions {
   bundle: string;
@@ -224,7 +235,7 @@ export class Runtime {
     leaveToBunIf(namesHooks(raw ?? o.spec), "the config has hooks");
     // The core starts now, with no plan: its exec and its sealed self-copy
     // overlap validation, cgroup set-up and planning.
-    const early = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
+    const early = cores().CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
     trace("create: core spawned");
     try {
       const spec = o.spec ?? validateConfig(raw, cfgPath);
@@ -284,7 +295,7 @@ export class Runtime {
           cgroup.create();
           trace("create: cgroup made");
           // rootless: no device rules (they need privilege; a user namespace cannot make device nodes anyway)
-          cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: this.opts.rootless ? undefined : deviceRules(spec) });
+          cgroup.apply({ ...(spec.linux?.resources ?? {}), devices: this.opts.rootless ? undefined : planner().deviceRules(spec) });
         } catch (e) {
           // decided on the errno underneath (the cgroup library keeps it as the cause), not on the message
           if (!this.opts.rootless || !ROOTLESS_NO_CGROUP.has(errnoCode(e) ?? "")) throw e;
@@ -308,7 +319,7 @@ export class Runtime {
           // mkfifo applies the umask: the init, maybe an unmapped uid in a user namespace, must be able to open it
           chmodSync(fifoPath(dir), 0o622);
         }
-        const ops: PlanOp[] = createPlan({
+        const ops: PlanOp[] = planner().createPlan({
           spec,
           bundle,
           id,
@@ -324,7 +335,7 @@ export class Runtime {
         });
         trace("create: plan built");
         // no mount namespace of its own: the mounts the core makes at the rootfs are the container's
-        const rootfsReal = sharesMountNs(spec) ? realDirectory(rec.rootfs) : undefined;
+        const rootfsReal = planner().sharesMountNs(spec) ? realDirectory(rec.rootfs) : undefined;
         if (rootfsReal) rootfsBefore = new Set(mountIdsAt(rootfsReal));
         session.sendPlan(ops);
         pid = Number(session.expect("pid"));
@@ -531,7 +542,7 @@ export class Runtime {
       subCgroups?: string[];
     },
   ): CoreSession {
-    const session = CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
+    const session = cores().CoreSession.spawn({ preserveFds: o.preserveFds, stdio: o.stdio, exe: this.opts.coreExe });
     try {
       const run = typeof proc === "function" ? proc() : proc;
       const rec = this.store.load(id);
@@ -544,7 +555,7 @@ export class Runtime {
       for (const t of Object.keys(rec.namespaces)) namespaces[t] = t;
       const cgroup = openRecordCgroup(rec);
       session.sendPlan(
-        execPlan({
+        planner().execPlan({
           spec: rec.config,
           id: rec.id,
           bundle: rec.bundle,
