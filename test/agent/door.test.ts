@@ -215,7 +215,9 @@ describe("front door and agent", () => {
         );
       });
       // the caller: in a cgroup of its own (not the agent's), a working directory and a umask of its own
-      const cg = `/sys/fs/cgroup/unified/berth-test-${c.id("cg")}`;
+      // (the cgroup2 tree: beside v1 on a hybrid host, the whole of /sys/fs/cgroup on a pure v2 one)
+      const cg2 = existsSync("/sys/fs/cgroup/unified") ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
+      const cg = `${cg2}/berth-test-${c.id("cg")}`;
       mkdirSync(cg);
       c.defer(() => rmdirSync(cg));
       const cwd = c.tempDir("cwd");
