@@ -55,7 +55,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     ],
     { stdin: "ignore", stdout: Bun.file(join(dir, "containerd.log")), stderr: Bun.file(join(dir, "containerd.log")) },
   );
-  const agentPeer = ctx.peers.find((p) => p.name === "berth-agent" && !p.missing);
+  // every row with a warm agent (berth-agent, and LABEL-agent of --berth)
+  const agentPeers = ctx.peers.filter((p) => p.warm && !p.missing);
   const ns = ctx.cgParent; // the containerd namespace is also the containers' cgroup parent
   const ctrArgs = [ctr, "-a", sock, "-n", ns];
   try {
@@ -72,8 +73,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     }
     // containerd and its shims run in their own mount namespace: the agent
     // row gets an agent there (one in the benchmark's would leave every call to Bun)
-    agentPeer?.stopAgent();
-    agentPeer?.startAgent(join(dir, "berth-agent.log"), daemon.pid, join(agentPeer.root, ns));
+    for (const p of agentPeers) {
+      p.stopAgent();
+      p.startAgent(join(dir, `${p.name}.log`), daemon.pid, join(p.root, ns));
+    }
     const entries: Entry[] = ctx.peers.map((p, k) => ({
       row: rows[k]!,
       fn: (i) => {
@@ -123,8 +126,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     );
     return f;
   } finally {
-    agentPeer?.stopAgent();
-    agentPeer?.startAgent(join(ctx.work, "berth-agent.log"));
+    for (const p of agentPeers) {
+      p.stopAgent();
+      p.startAgent(join(ctx.work, `${p.name}.log`));
+    }
     daemon.kill("SIGTERM");
     const t = setTimeout(() => daemon.kill("SIGKILL"), 10000);
     await daemon.exited;

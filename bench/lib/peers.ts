@@ -32,6 +32,11 @@ export class RuntimePeer {
 
   private agent?: ReturnType<typeof Bun.spawn>;
 
+  /** whether this peer runs with a warm agent (berth-agent, LABEL-agent) */
+  get warm(): boolean {
+    return this.agent !== undefined;
+  }
+
   /**
    * Starts a warm `berth agent` for this peer's --root (the front door then
    * hands every call to it); in the mount namespace of process `mountNsOf`
