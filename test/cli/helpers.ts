@@ -17,6 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSpec } from "../../src/spec/defaults.ts";
+import { DOOR, startAgent, type Agent } from "../agent/agent.ts";
 import type { Spec } from "../../src/spec/types.ts";
 
 import { OTHER_RUNTIME, REPO, RUNTIME_NAME, cgroupDirs as allCgroupDirs, uniqueId, type Result } from "../runtime/helpers.ts";
@@ -92,12 +93,12 @@ export function runtimeArgv(): string[] {
  * differential lane, the BERTH_TEST_RUNTIME binary).
  * Output goes through files, not pipes: a detached container keeps its stdio
  * open, and a pipe would not reach end-of-file until the container exits. */
-export function berth(root: string, args: string[], opts: { cwd?: string; stdin?: string; global?: string[] } = {}): Result {
+export function berth(root: string, args: string[], opts: { cwd?: string; stdin?: string; global?: string[]; argv?: string[] } = {}): Result {
   const dir = mkdtempSync(join(tmpdir(), "berth-out-"));
   try {
     const out = openSync(join(dir, "out"), "w+");
     const err = openSync(join(dir, "err"), "w+");
-    const r = Bun.spawnSync([...runtimeArgv(), "--root", root, ...(opts.global ?? []), ...args], {
+    const r = Bun.spawnSync([...(opts.argv ?? runtimeArgv()), "--root", root, ...(opts.global ?? []), ...args], {
       cwd: opts.cwd,
       stdin: opts.stdin !== undefined ? Buffer.from(opts.stdin) : "ignore",
       stdout: out,
@@ -111,10 +112,44 @@ export function berth(root: string, args: string[], opts: { cwd?: string; stdin?
   }
 }
 
-/** Removes every container of a bundle's root and the temp dir; checks no cgroup is left. */
+/** Warm agents started by berthViaAgent, by state directory. */
+const agents = new Map<string, Agent>();
+
+/**
+ * `berth --root ROOT ARGS` through the front door (dist/berth) to a warm
+ * agent for ROOT, started on first use and stopped with the bundle
+ * (cleanup): the agent lane runs the CLI's runc-compatibility cases so.
+ */
+export function berthViaAgent(root: string, args: string[]): Result {
+  mkdirSync(root, { recursive: true });
+  if (!agents.has(root)) agents.set(root, startAgent(root, join(root, "..", "agent.log")));
+  return berth(root, args, { argv: [DOOR] });
+}
+
+function stopAgentSync(a: Agent): void {
+  const gone = () => {
+    try {
+      return readFileSync(`/proc/${a.pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true;
+    } catch {
+      return true;
+    }
+  };
+  process.kill(a.pid, "SIGTERM");
+  const end = Date.now() + 5000;
+  while (!gone() && Date.now() < end) Bun.sleepSync(10);
+  if (!gone()) process.kill(a.pid, "SIGKILL");
+  rmSync(a.socket, { force: true });
+}
+
+/** Removes every container of a bundle's root, its agent if any, and the temp dir; checks no cgroup is left. */
 export function cleanup(b: Bundle): void {
   if (existsSync(b.root)) {
     for (const id of readdirSync(b.root).filter((n) => !n.startsWith("."))) berth(b.root, ["delete", "--force", id]);
+  }
+  const a = agents.get(b.root);
+  if (a) {
+    agents.delete(b.root);
+    stopAgentSync(a);
   }
   rmSync(b.dir, { recursive: true, force: true });
 }

@@ -3,7 +3,8 @@
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { berth, type Result } from "./helpers.ts";
+import { berth, berthViaAgent, type Result } from "./helpers.ts";
+import { TEST_AGENT } from "../runtime/helpers.ts";
 
 export const RUNC = "/usr/sbin/runc";
 export const HAVE_RUNC = existsSync(RUNC);
@@ -25,5 +26,11 @@ export function runc(root: string, args: string[]): Result {
 
 export type Cli = (root: string, args: string[]) => Result;
 
-/** berth, and runc where it is installed, by name. */
-export const RUNTIMES: [string, Cli][] = [["berth", (root, args) => berth(root, args)], ...(HAVE_RUNC ? [["runc", runc] as [string, Cli]] : [])];
+/**
+ * berth, and runc where it is installed, by name; in the agent lane
+ * (BERTH_TEST_AGENT=1) berth alone, each call through the front door to a
+ * warm agent for its root.
+ */
+export const RUNTIMES: [string, Cli][] = TEST_AGENT
+  ? [["berth through a warm agent", berthViaAgent]]
+  : [["berth", (root, args) => berth(root, args)], ...(HAVE_RUNC ? [["runc", runc] as [string, Cli]] : [])];

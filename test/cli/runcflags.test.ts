@@ -114,7 +114,7 @@ for (const [name, cli] of runtimes) {
       const r = cli(b.root, ["exec", id, "true"]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("cannot exec in a paused container (use --ignore-paused to override)");
-      const bin = name === "berth" ? [join(import.meta.dir, "../../node_modules/.bin/bun"), join(import.meta.dir, "../../src/cli/main.ts")] : [RUNC];
+      const bin = name === "runc" ? [RUNC] : [join(import.meta.dir, "../../node_modules/.bin/bun"), join(import.meta.dir, "../../src/cli/main.ts")];
       const p = Bun.spawn([...bin, "--root", b.root, "exec", "--ignore-paused", id, "echo", "ran"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
       await Bun.sleep(1500);
       // frozen with the container until it is resumed
