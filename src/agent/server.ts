@@ -277,6 +277,11 @@ class DoorCall implements Caller {
   }
 }
 
+/** what a caller must share with the agent (sameView) */
+const VIEW = ["ns/mnt", "ns/pid", "ns/user", "ns/net", "ns/cgroup", "ns/ipc", "ns/uts", "root"];
+/** the agent's own view, read once: it never changes its namespaces or root */
+let ownView: string[] | undefined;
+
 /**
  * Whether process PID sees the files and processes the agent sees: the same
  * namespaces (mount, PID, user, network, cgroup, IPC, UTS) and the same root
@@ -285,10 +290,6 @@ class DoorCall implements Caller {
  * container) names paths and pids the agent cannot resolve as it would: its
  * calls run on Bun.
  */
-const VIEW = ["ns/mnt", "ns/pid", "ns/user", "ns/net", "ns/cgroup", "ns/ipc", "ns/uts", "root"];
-/** the agent's own view, read once: it never changes its namespaces or root */
-let ownView: string[] | undefined;
-
 function sameView(pid: number): boolean {
   ownView ??= VIEW.map((link) => readlinkSync(`/proc/self/${link}`));
   try {
