@@ -116,8 +116,10 @@ for (const [name, rt] of runtimes) {
     }, 60_000);
 
     test("foreground run: the caller's terminal resized later, the pty follows (SIGWINCH)", async () => {
-      // the process shows its first size, then waits (up to 20 s) for the size to change
-      const wait = 'i=0; while [ "$(stty size)" = "33 91" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done';
+      // the process shows its first size, then waits (up to 20 s) for the new
+      // one (stty sets columns and rows one after the other: the size in
+      // between, 33 50, may be seen for a moment)
+      const wait = 'i=0; while [ "$(stty size)" != "20 50" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done';
       const b = tracker.bundle(["sh", "-c", `stty size; ${wait}; stty size`], (s) => {
         s.process!.terminal = true;
       });
