@@ -52,15 +52,19 @@ if [ -x /usr/sbin/runc ] && [ -z "${BERTH_SKIP_RUNC_LANE:-}" ]; then
   [ "$rc" -eq 0 ] || [ "$fail" -gt "$before" ] || fail=$((fail+1))
 fi
 
-# The agent lane: the runtime tests again, and the CLI's runc-compatibility
-# cases (kill/state/delete as callers parse them, exec and --pid-file), each
-# test's calls going through the front door to a warm `berth agent` for its
-# --root (BERTH_TEST_AGENT=1, see test/agent/agent.ts and test/cli/peers.ts):
-# the same results through the agent as without it.
+# The agent lane: the runtime tests again, the escape attacks, the container
+# cgroup tests and the CLI's tests of what callers see (kill/state/delete as
+# they parse them, exec and --pid-file, the terminal, resources, the security
+# profile), each test's calls going through the front door to a warm
+# `berth agent` for its --root (BERTH_TEST_AGENT=1, see test/agent/agent.ts,
+# test/runtime/helpers.ts and test/cli/helpers.ts): the same results through
+# the agent as without it. (The other test files drive berth's libraries
+# in-process, or the engine, whose commands the agent leaves to Bun.)
+AGENT_TESTS="test/runtime test/security/escapes.test.ts test/security/profile.test.ts test/cgroups/container.test.ts test/cgroups/spec.test.ts test/cli/kill.test.ts test/cli/runcflags.test.ts test/cli/clients.test.ts test/cli/resources.test.ts test/cli/terminal.test.ts"
 if [ -z "${BERTH_SKIP_AGENT_LANE:-}" ]; then
-  lane=agent; echo "== agent lane: the runtime tests and the CLI's runc cases through a warm agent"
+  lane=agent; echo "== agent lane: the runtime, escape, cgroup and CLI tests through a warm agent"
   log=$(mktemp)
-  BERTH_TEST_AGENT=1 bun test --timeout 60000 test/runtime test/cli/kill.test.ts test/cli/runcflags.test.ts 2>&1 | tee "$log"
+  BERTH_TEST_AGENT=1 bun test --timeout 60000 $AGENT_TESTS 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}; before=$fail
   tally "$log"; rm -f "$log"
   [ "$rc" -eq 0 ] || [ "$fail" -gt "$before" ] || fail=$((fail+1))

@@ -20,7 +20,7 @@ import { defaultSpec } from "../../src/spec/defaults.ts";
 import { DOOR, startAgent, type Agent } from "../agent/agent.ts";
 import type { Spec } from "../../src/spec/types.ts";
 
-import { OTHER_RUNTIME, REPO, RUNTIME_NAME, cgroupDirs as allCgroupDirs, uniqueId, type Result } from "../runtime/helpers.ts";
+import { OTHER_RUNTIME, REPO, RUNTIME_NAME, TEST_AGENT, cgroupDirs as allCgroupDirs, uniqueId, type Result } from "../runtime/helpers.ts";
 
 // the differential lane's markers: BERTH_TEST_RUNTIME runs these tests against another runtime (see ../runtime/helpers.ts)
 export { berthOnly, berthSays, deliberateDifference, onlyOnBerth, OTHER_RUNTIME, RUNTIME_NAME } from "../runtime/helpers.ts";
@@ -81,6 +81,7 @@ export function makeBundle(args: string[], edit?: (s: Spec) => void): Bundle {
     write: () => writeFileSync(join(dir, "config.json"), JSON.stringify(b.spec, null, 2)),
   };
   b.write();
+  bundleRoots.add(b.root);
   return b;
 }
 
@@ -94,6 +95,12 @@ export function runtimeArgv(): string[] {
  * Output goes through files, not pipes: a detached container keeps its stdio
  * open, and a pipe would not reach end-of-file until the container exits. */
 export function berth(root: string, args: string[], opts: { cwd?: string; stdin?: string; global?: string[]; argv?: string[] } = {}): Result {
+  // the agent lane: every call on a bundle's root through the front door to a
+  // warm agent for it (stopped by the bundle's clean-up)
+  if (TEST_AGENT && !opts.argv && bundleRoots.has(root)) {
+    startAgentFor(root);
+    opts = { ...opts, argv: [DOOR] };
+  }
   const dir = mkdtempSync(join(tmpdir(), "berth-out-"));
   try {
     const out = openSync(join(dir, "out"), "w+");
@@ -121,9 +128,21 @@ const agents = new Map<string, Agent>();
  * (cleanup): the agent lane runs the CLI's runc-compatibility cases so.
  */
 export function berthViaAgent(root: string, args: string[]): Result {
-  mkdirSync(root, { recursive: true });
-  if (!agents.has(root)) agents.set(root, startAgent(root, join(root, "..", "agent.log")));
+  startAgentFor(root);
   return berth(root, args, { argv: [DOOR] });
+}
+
+/** The state directories of the bundles makeBundle made (cleanup stops their agents). */
+const bundleRoots = new Set<string>();
+/** The directory of each agent's log, by state directory (removed when the agent stops). */
+const agentLogs = new Map<string, string>();
+
+function startAgentFor(root: string): void {
+  if (agents.has(root)) return;
+  mkdirSync(root, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), "berth-agent-"));
+  agentLogs.set(root, dir);
+  agents.set(root, startAgent(root, join(dir, "agent.log")));
 }
 
 function stopAgentSync(a: Agent): void {
@@ -141,16 +160,24 @@ function stopAgentSync(a: Agent): void {
   rmSync(a.socket, { force: true });
 }
 
+/** Stops ROOT's agent, if one was started, and removes its log. */
+function stopAgentFor(root: string): void {
+  const a = agents.get(root);
+  if (!a) return;
+  agents.delete(root);
+  stopAgentSync(a);
+  const dir = agentLogs.get(root);
+  agentLogs.delete(root);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
 /** Removes every container of a bundle's root, its agent if any, and the temp dir; checks no cgroup is left. */
 export function cleanup(b: Bundle): void {
   if (existsSync(b.root)) {
     for (const id of readdirSync(b.root).filter((n) => !n.startsWith("."))) berth(b.root, ["delete", "--force", id]);
   }
-  const a = agents.get(b.root);
-  if (a) {
-    agents.delete(b.root);
-    stopAgentSync(a);
-  }
+  stopAgentFor(b.root);
+  bundleRoots.delete(b.root);
   rmSync(b.dir, { recursive: true, force: true });
 }
 
