@@ -3,7 +3,7 @@
 // kernel features. createPlan and the capability masks read the host only
 // through it, so that a test can give them a made-up host (fakeHost) and pin
 // the plan of a config without root and without touching the host.
-import { existsSync, readFileSync, statSync } from "./fs.ts";
+import { existsSync, lstatSync, readFileSync, statSync } from "./fs.ts";
 
 /** The cgroup hierarchies as this process sees them (src/cgroups' CgroupLayout has this shape). */
 export interface HostCgroups {
@@ -32,6 +32,8 @@ export interface HostFacts {
   /** Whether a host path exists (rootfs, bind sources, namespace paths, cgroup directories). */
   exists(path: string): boolean;
   isDirectory(path: string): boolean;
+  /** Whether PATH itself (its last component) is a symbolic link. */
+  isSymlink(path: string): boolean;
 }
 
 /** The last capability when cap_last_cap cannot be read (CAP_CHECKPOINT_RESTORE, Linux 5.9). */
@@ -93,6 +95,14 @@ export function linuxHost(cgroups: () => HostCgroups): HostFacts {
         return false;
       }
     },
+    isSymlink(path: string) {
+      try {
+        return lstatSync(path).isSymbolicLink();
+      } catch {
+        // missing or unreadable: not a link (the caller's next check names the field)
+        return false;
+      }
+    },
   };
 }
 
@@ -100,9 +110,12 @@ export function linuxHost(cgroups: () => HostCgroups): HostFacts {
  * A made-up host for tests of the planner: `dirs` and `files` are the paths
  * that exist; everything else takes a typical Linux host's value unless given.
  */
-export function fakeHost(f: Partial<Omit<HostFacts, "exists" | "isDirectory">> & { dirs?: string[]; files?: string[] } = {}): HostFacts {
+export function fakeHost(
+  f: Partial<Omit<HostFacts, "exists" | "isDirectory" | "isSymlink">> & { dirs?: string[]; files?: string[]; links?: string[] } = {},
+): HostFacts {
   const dirs = new Set(f.dirs ?? []),
-    files = new Set(f.files ?? []);
+    files = new Set(f.files ?? []),
+    links = new Set(f.links ?? []);
   return {
     cgroups: f.cgroups ?? { mode: "v2", v1: {}, own: { "": "/" } },
     uid: f.uid ?? 0,
@@ -115,5 +128,6 @@ export function fakeHost(f: Partial<Omit<HostFacts, "exists" | "isDirectory">> &
     resctrl: f.resctrl ?? false,
     exists: (p) => dirs.has(p) || files.has(p),
     isDirectory: (p) => dirs.has(p),
+    isSymlink: (p) => links.has(p),
   };
 }

@@ -556,6 +556,9 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   }
   const rootfs = resolve(bundle, spec.root!.path);
   if (!host.isDirectory(rootfs)) throw new RuntimeError(`root.path: ${rootfs} is not a directory`);
+  // the rootfs becomes a mount point in place, and a mount is never placed on
+  // a link (as runc, which refuses it too; crun follows it)
+  if (host.isSymlink(rootfs)) throw new RuntimeError(`root.path: ${rootfs} is a symbolic link (give the directory it points to)`);
   ops.push({ op: "rootfs", path: rootfs });
   if (linux.rootfsPropagation) {
     const p = PROPAGATION[linux.rootfsPropagation];

@@ -120,6 +120,14 @@ describe("bad input", () => {
     );
   });
 
+  // the rootfs becomes a mount point in place; a link there fails before
+  // anything is made, naming the field (runc refuses it too; crun follows it)
+  ctest("root.path that is a symbolic link to a directory", async (c) => {
+    const b = c.bundle(["true"], (cfg) => (cfg.root = { path: "rootfs-link" }));
+    symlinkSync(b.rootfs, join(b.dir, "rootfs-link"));
+    await createFails(c, b.dir, /root\.path: .*rootfs-link is a symbolic link/);
+  });
+
   ctest("an unknown namespace type", async (c) => {
     let at = -1;
     const line = await createFails(
