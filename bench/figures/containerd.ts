@@ -13,6 +13,8 @@ export async function figContainerd(ctx: Ctx): Promise<Figure> {
   const ctr = which("ctr");
   const shim = which("containerd-shim-runc-v2");
   const rows = ctx.peers.map((p) => peerRow(p));
+  // the shim passes containerd's environment on, and BERTH_AGENT=auto there would start agents for every berth row
+  for (const r of rows) if (r.peer === "berth-auto") r.error ??= "not measured here: BERTH_AGENT=auto would have to be in containerd's own environment";
   const missing = !containerd || !ctr ? "containerd not installed (Debian package containerd)" : !shim ? "containerd-shim-runc-v2 not found" : null;
   if (missing || !containerd || !ctr) {
     for (const r of rows) r.error ??= missing ?? "containerd not installed";

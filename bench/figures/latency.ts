@@ -206,7 +206,7 @@ export async function figThroughput(ctx: Ctx): Promise<Figure> {
             const k = next++;
             const id = `tp-${p.name}-${i}-${k}`;
             started.push(id);
-            const proc = Bun.spawn(p.argv("run", "--bundle", bundles[w]!, id), { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+            const proc = Bun.spawn(p.argv("run", "--bundle", bundles[w]!, id), { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: p.env });
             const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
             if (code !== 0) throw new Error(`${p.name} run: exit ${code}: ${firstLines(err)}`);
           }

@@ -76,6 +76,8 @@ export function peerRow(p: RuntimePeer): Row {
   const notes: Record<string, string> = {
     berth: "no agent: each call is the front door running a new Bun berth",
     "berth-agent": "the front door handing each call to a warm berth agent for this --root",
+    "berth-auto":
+      "BERTH_AGENT=auto in each call's environment, no agent at the start: the first call (in the unrecorded warm-up) finds none and starts one, detached, for the later calls",
   };
   const note = notes[p.name] ?? (p.build ? `${p.name.endsWith("-agent") ? "with a warm agent" : "no agent"}; the build in ${p.build}` : undefined);
   return p.missing ? { peer: p.name, values: [], error: p.missing } : { peer: p.name, values: [], ...(note ? { note } : {}) };

@@ -2,7 +2,7 @@
 // repository's dist/berth, when built) with no agent, the same berth with a
 // warm `berth agent` for its --root ("berth-agent"), runc and crun. All are
 // driven through the same CLI: `BIN --root ROOT <command> ...`.
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isSelected } from "./ctx.ts";
 import { firstLines, readPidFile, run, type RunResult, which } from "./util.ts";
@@ -31,6 +31,14 @@ export class RuntimePeer {
   }
 
   private agent?: ReturnType<typeof Bun.spawn>;
+
+  /** environment this peer's calls get on top of the benchmark's (berth-auto: BERTH_AGENT=auto) */
+  extraEnv: Record<string, string> = {};
+
+  /** the environment of this peer's calls */
+  get env(): Record<string, string> {
+    return { ...(process.env as Record<string, string>), ...this.extraEnv };
+  }
 
   /** whether this peer runs with a warm agent (berth-agent, LABEL-agent) */
   get warm(): boolean {
@@ -70,7 +78,7 @@ export class RuntimePeer {
   }
 
   exec(rest: string[], opts: { stdout?: boolean; timeoutMs?: number } = {}): RunResult {
-    return run(this.argv(...rest), { errFile: this.errFile, timeoutMs: opts.timeoutMs ?? 60000, stdout: opts.stdout });
+    return run(this.argv(...rest), { errFile: this.errFile, timeoutMs: opts.timeoutMs ?? 60000, stdout: opts.stdout, env: this.env });
   }
 
   /** Runs and throws "<peer> <cmd>: exit N: <its error>" on failure. */
@@ -100,7 +108,28 @@ export class RuntimePeer {
     const ids = r.code === 0 ? r.stdout.split("\n").filter(Boolean) : [];
     for (const id of ids) this.exec(["delete", "--force", id], { timeoutMs: 30000 });
     this.stopAgent();
+    if (this.extraEnv.BERTH_AGENT === "auto") stopAgentsOf(this.root);
   }
+}
+
+/** Ends the agents berth started by itself for ROOT (`... --root ROOT agent ...`). */
+function stopAgentsOf(root: string): void {
+  const mine = () =>
+    readdirSync("/proc")
+      .filter((e) => /^\d+$/.test(e))
+      .filter((e) => {
+        try {
+          const a = readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0");
+          const i = a.indexOf("--root");
+          return i >= 0 && a[i + 1] === root && a[i + 2] === "agent";
+        } catch {
+          return false; // ended meanwhile
+        }
+      })
+      .map(Number);
+  for (const pid of mine()) process.kill(pid, "SIGTERM");
+  for (let i = 0; i < 300 && mine().length > 0; i++) Bun.sleepSync(10);
+  for (const pid of mine()) process.kill(pid, "SIGKILL");
 }
 
 export function berthBinary(repo: string): string | null {
@@ -133,9 +162,13 @@ export function runtimePeers(repo: string, work: string, others: OtherBuild[] = 
     new RuntimePeer("berth-agent", berth, work, err("berth-agent")),
     new RuntimePeer("runc", runc, work, err("runc")),
     new RuntimePeer("crun", crun, work, err("crun")),
+    new RuntimePeer("berth-auto", berth, work, err("berth-auto")),
   ];
-  if (!berth) peers[0]!.missing = peers[1]!.missing = "dist/berth not built (bash scripts/build.sh)";
-  else if (!existsSync(join(repo, "dist", "berth-bun"))) peers[1]!.missing = "dist/berth is not the front door (no dist/berth-bun beside it)";
+  // berth-auto: no agent at the start; the first call (in the unrecorded warm-up) starts one by itself
+  peers[4]!.extraEnv = { BERTH_AGENT: "auto" };
+  if (!berth) peers[0]!.missing = peers[1]!.missing = peers[4]!.missing = "dist/berth not built (bash scripts/build.sh)";
+  else if (!existsSync(join(repo, "dist", "berth-bun")))
+    peers[1]!.missing = peers[4]!.missing = "dist/berth is not the front door (no dist/berth-bun beside it)";
   else if (isSelected("berth-agent")) peers[1]!.startAgent(join(work, "berth-agent.log"));
   for (const o of others) {
     const bin = join(o.dir, "berth");

@@ -28,6 +28,7 @@ import { dirname } from "node:path";
 import { agentSocket } from "./socket.ts";
 import { setCallerSource, type Caller, type RemoteCore } from "../linux/caller.ts";
 import { writeErr } from "../linux/stdio.ts";
+import { acquireLock } from "../linux/lock.ts";
 import { fstatSync, openSync, writeSync } from "../linux/fs.ts";
 import { SysError } from "../linux/libc.ts";
 import {
@@ -51,7 +52,12 @@ export interface DoorAgentOptions {
   /** runs one command line for the current caller; `fallback` when the Bun berth should */
   run: (argv: string[]) => Promise<number>;
   fallback: number;
+  /** exits after this long without a call (0: never); its socket goes first, then calls already queued are served */
+  idleExitMs?: number;
 }
+
+/** After an idle agent removed its socket: how long it still serves callers that had connected just before. */
+const IDLE_GRACE_MS = 200;
 
 const MAX_REQUEST = 4 << 20;
 
@@ -411,10 +417,16 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     listener = adoptListener(3);
   } else {
     ownDirectory(dirname(path), uid);
-    // a socket left by an agent that was killed is replaced; a live agent's is not
-    if (existsSync(path) && listening(path)) throw new Error(`an agent already listens on ${path}`);
-    if (existsSync(path)) rmSync(path);
-    listener = listenUnix(path);
+    // a socket left by an agent that was killed is replaced; a live agent's is
+    // not (two agents starting at once, e.g. started by two Bun berths: one wins)
+    const lock = await acquireLock(`${dirname(path)}/.start.lock`, "exclusive", 10_000);
+    try {
+      if (existsSync(path) && listening(path)) throw new Error(`an agent already listens on ${path}`);
+      if (existsSync(path)) rmSync(path);
+      listener = listenUnix(path);
+    } finally {
+      lock.release();
+    }
   }
   const watched = new Map<number, DoorCall>();
   let inflight = 0;
@@ -484,12 +496,34 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
   writeErr(`berth agent: listening on ${path} (pid ${process.pid})\n`);
+  // idle exit: the socket goes first (a door that finds none runs on Bun, and
+  // may start a new agent on the same path), then whoever connected before is
+  // served, then the agent ends
+  let lastBusy = Date.now();
+  let closingSince = 0;
+  let removed = false;
   while (!stopping) {
+    const now0 = Date.now();
+    if (inflight > 0 || pending.size > 0 || watched.size > 0) lastBusy = now0;
+    if (o.idleExitMs && !closingSince && now0 - lastBusy >= o.idleExitMs) {
+      closingSince = now0;
+      if (!activated) {
+        rmSync(path, { force: true });
+        removed = true;
+      }
+      if (logCalls) writeErr("berth agent: idle, stopping\n");
+    }
+    if (closingSince && now0 - closingSince >= IDLE_GRACE_MS && inflight === 0 && pending.size === 0 && watched.size === 0) {
+      const conn = accept(listener);
+      if (conn < 0) break;
+      accepted(conn);
+    }
     const fds = [listener, ...watched.keys(), ...pending.keys()];
     // idle, the agent sleeps in poll; with calls in flight it lets Bun's own
     // loop turn often (a call may wait on something other than a door); a
     // request that does not come whole is dropped at its deadline
-    const revents = pollIn(fds, inflight > 0 ? 5 : pending.size > 0 ? 100 : 500);
+    const revents = pollIn(fds, inflight > 0 ? 5 : pending.size > 0 || closingSince ? 50 : 500);
+    if (revents.some(Boolean)) lastBusy = Date.now();
     if (revents[0]) {
       for (let conn = accept(listener); conn >= 0; conn = accept(listener)) accepted(conn);
     }
@@ -516,6 +550,7 @@ export async function serveDoorAgent(o: DoorAgentOptions): Promise<number> {
     await new Promise((r) => setImmediate(r));
   }
   closeFd(listener);
-  if (!activated) rmSync(path, { force: true });
+  // (a socket removed at idle may be a newer agent's by now)
+  if (!activated && !removed) rmSync(path, { force: true });
   return 0;
 }

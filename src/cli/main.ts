@@ -146,7 +146,11 @@ Node agent:
              HTTP/JSON API on a unix socket (--socket, default ROOT/agent.sock)
   agent      the warm berth behind the front door: runtime calls for ROOT
              run in it instead of a new Bun process each (its socket:
-             /run/berth-agent/HASH.sock, rootless under $XDG_RUNTIME_DIR)
+             /run/berth-agent/HASH.sock, rootless under $XDG_RUNTIME_DIR);
+             --idle-exit SECONDS: ends after that long without a call;
+             --own-cgroup: moves into the berth-agent cgroup first.
+             With BERTH_AGENT=auto in a caller's environment, a call that
+             finds no agent starts one so (idle exit after 60 s)
 
 Benchmark:
   bench      berth beside runc, crun and a KVM VM on this host (bench/run.sh
@@ -226,6 +230,17 @@ async function bench(args: string[]): Promise<number> {
   return await p.exited;
 }
 
+/** Starts an agent for ROOT when none listens (BERTH_AGENT=auto); a failure to do so only says why. */
+async function autoStart(root: string): Promise<void> {
+  try {
+    const a = await import("../agent/autostart.ts");
+    if (a.autoStartWanted(process.env)) a.startAgentIfNone(root, process.env);
+  } catch (e) {
+    // the call itself is done: an agent that cannot be started costs only warmth
+    writeErr(`berth: BERTH_AGENT=auto: no agent started: ${(e as Error).message}\n`);
+  }
+}
+
 /** main's answer, when served by the agent, for a call that the Bun berth should run instead. */
 export const FALLBACK = 256;
 
@@ -289,10 +304,21 @@ export async function main(argv: string[], served?: { root: string }): Promise<n
       return await serve({ socket: str(p, "socket") ?? `${root}/agent.sock`, root, systemdCgroup: bool(g, "systemd-cgroup") });
     }
     if (cmd === "agent") {
-      parseArgs(rest, []);
+      const p = parseArgs(rest, [
+        { name: "idle-exit", kind: "string" },
+        { name: "own-cgroup", kind: "bool" },
+      ]);
+      const idle = str(p, "idle-exit");
+      if (idle !== undefined && !/^\d+(\.\d+)?$/.test(idle)) throw new UsageError(`--idle-exit: a number of seconds, not ${JSON.stringify(idle)}`);
+      if (bool(p, "own-cgroup")) (await import("../agent/autostart.ts")).joinOwnCgroup();
       const { serveDoorAgent } = await import("../agent/server.ts");
       const agentRoot = resolve(root);
-      return await serveDoorAgent({ root: agentRoot, run: (a) => main(a, { root: agentRoot }), fallback: FALLBACK });
+      return await serveDoorAgent({
+        root: agentRoot,
+        run: (a) => main(a, { root: agentRoot }),
+        fallback: FALLBACK,
+        idleExitMs: idle !== undefined ? Number(idle) * 1000 : 0,
+      });
     }
     if (engine) {
       // the engine (images, registry, network) loads only when it is used:
@@ -301,7 +327,12 @@ export async function main(argv: string[], served?: { root: string }): Promise<n
       return await engineCommand(cmd, rest, { root: str(g, "root"), debug: bool(g, "debug") });
     }
     const rt = new Runtime({ root, systemdCgroup: bool(g, "systemd-cgroup"), rootless });
-    return await runcCommand(rt, cmd, rest);
+    try {
+      return await runcCommand(rt, cmd, rest);
+    } finally {
+      // BERTH_AGENT=auto: no agent served this call; one is started for the next
+      if (!served && SERVED.has(cmd) && process.env.BERTH_AGENT === "auto") await autoStart(root);
+    }
   } catch (e) {
     // a call the agent leaves to Bun (src/linux/caller.ts), before it did anything
     if (served && e instanceof LeaveToBun) return FALLBACK;

@@ -10,6 +10,7 @@
 // creates and starts the container with the log file as its stdout/stderr,
 // waits for it and records its exit (and removes it with --rm).
 import { forwardSignals } from "../linux/signals.ts";
+import { selfCommand } from "../linux/self.ts";
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { join, posix, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -68,13 +69,6 @@ export interface CreateRequest {
   pull: PullPolicy;
   registry?: RegistryOptions;
   onPullProgress?: (p: PullProgress) => void;
-}
-
-/** The command line that runs berth itself (the compiled executable, or bun with the CLI's source). */
-export function selfCommand(): string[] {
-  // in a compiled executable the entry point lives in Bun's embedded file system
-  const compiled = Bun.main.startsWith("/$bunfs") || Bun.main.includes("~BUN");
-  return compiled ? [process.execPath] : [process.execPath, resolve(import.meta.dir, "../cli/main.ts")];
 }
 
 /** Maps an error from creating the container to Docker's exit codes: 127 not found, 126 cannot be invoked, else 125. */

@@ -1,5 +1,6 @@
 // The engine's API (the CLI in src/cli/engine*.ts is its user).
-export { Engine, classifyStartError, selfCommand } from "./engine.ts";
+export { Engine, classifyStartError } from "./engine.ts";
+export { selfCommand } from "../linux/self.ts";
 export type { CreateRequest, PullPolicy } from "./engine.ts";
 export { ContainerStore, EngineError, randomName, NAME_RE } from "./store.ts";
 export type { ContainerRecordE, EngineStatus } from "./store.ts";

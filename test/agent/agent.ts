@@ -24,11 +24,11 @@ export function socketFor(root: string): string {
   return agentSocket(realpathSync(root), process.geteuid?.() ?? 0, process.env);
 }
 
-/** Starts `berth --root ROOT agent` and waits until its socket listens. */
-export function startAgent(root: string, logFile: string, env: Record<string, string> = {}): Agent {
+/** Starts `berth --root ROOT agent ARGS` and waits until its socket listens. */
+export function startAgent(root: string, logFile: string, env: Record<string, string> = {}, args: string[] = []): Agent {
   const socket = socketFor(root);
   const err = openSync(logFile, "w");
-  const p = Bun.spawn([DOOR, "--root", root, "agent"], {
+  const p = Bun.spawn([DOOR, "--root", root, "agent", ...args], {
     stdio: ["ignore", "ignore", err],
     env: { ...process.env, ...env, BERTH_AGENT_LOG: "1", BERTH_NO_AGENT: "1" },
     cwd: "/",
