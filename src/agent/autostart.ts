@@ -66,21 +66,22 @@ export function startAgentIfNone(root: string, env: Record<string, string | unde
 export function joinOwnCgroup(): void {
   if ((process.geteuid?.() ?? 0) !== 0) return;
   const layout = detectCgroups();
-  const mounts = new Set<string>(Object.values(layout.v1).map((m) => m.mountpoint));
-  if (layout.unified) mounts.add(layout.unified.mountpoint);
+  const v1 = new Set<string>(Object.values(layout.v1).map((m) => m.mountpoint));
+  const mounts = [...v1, ...(layout.unified ? [layout.unified.mountpoint] : [])];
   for (const mnt of mounts) {
     const dir = `${mnt}/${AGENT_CGROUP}`;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
-      for (const f of ["cpuset.cpus", "cpuset.mems"]) {
-        // a v1 cpuset starts empty, and no process can join an empty one
+      // a v1 cpuset starts empty, and no process can join an empty one (on
+      // cgroup2 an empty cpuset.cpus means the parent's, and the root has none)
+      for (const f of v1.has(mnt) ? ["cpuset.cpus", "cpuset.mems"] : []) {
         if (existsSync(`${dir}/${f}`) && readFileSync(`${dir}/${f}`, "utf8").trim() === "")
           writeFileSync(`${dir}/${f}`, readFileSync(`${mnt}/${f}`, "utf8").trim());
       }
       writeFileSync(`${dir}/cgroup.procs`, String(process.pid));
     } catch (e) {
       // stays in the cgroup it was started in, for this hierarchy: not worth failing the agent for
-      if (!["EACCES", "EPERM", "EROFS", "EBUSY", "ENOSPC", "EOPNOTSUPP", "EINVAL"].includes(errnoCode(e) ?? "")) throw e;
+      if (!["EACCES", "EPERM", "EROFS", "EBUSY", "ENOSPC", "EOPNOTSUPP", "EINVAL", "ENOENT"].includes(errnoCode(e) ?? "")) throw e;
     }
   }
 }

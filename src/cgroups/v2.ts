@@ -26,6 +26,7 @@ import {
 } from "./common.ts";
 import { normalizeDeviceRules } from "./devices.ts";
 import { attachDeviceFilter } from "./devices-bpf.ts";
+import { trace } from "../linux/trace.ts";
 
 export class CgroupV2 implements Cgroup {
   readonly version = 2 as const;
@@ -246,6 +247,7 @@ export class CgroupV2 implements Cgroup {
   apply(r: CgroupResources): void {
     const rules = r.devices !== undefined ? normalizeDeviceRules(r.devices) : undefined;
     runWrites(this.plan(r, false), false);
+    trace("cgroup: limits written");
     if (rules) attachDeviceFilter(this.dir, rules);
   }
 

@@ -109,6 +109,29 @@ describe.skipIf(noCgroups)("enforcement by the kernel", () => {
     expect(await probe(cg)).toEqual(expected(ALL_BUT_ZERO_W));
   });
 
+  // a process loads each rule set's program once and attaches it wherever the
+  // same rules apply: the same rules again keep it (attaching a program twice
+  // to one cgroup is refused by the kernel, and must not end with none), and
+  // a cgroup that goes takes nothing from the others
+  test.skipIf(!(isV2 || (isV1 && layout.unified)))("eBPF: one program for the same rules, kept when applied again, shared by two cgroups", async () => {
+    const a = newCgroup("devsa"),
+      b = newCgroup("devsb");
+    const dirOf = (cg: Cgroup) => (isV2 ? cg.dirs()[0]! : cg.dirs().find((d) => d.startsWith(layout.unified!.mountpoint + "/"))!);
+    const rules = normalizeDeviceRules(LAYERED);
+    for (let i = 0; i < 3; i++) {
+      attachDeviceFilter(dirOf(a), rules);
+      expect(countDevicePrograms(dirOf(a))).toBe(1);
+      expect(await probe(a)).toEqual(expected(LAYERED));
+    }
+    attachDeviceFilter(dirOf(b), rules);
+    expect(countDevicePrograms(dirOf(b))).toBe(1);
+    a.destroy();
+    expect(await probe(b)).toEqual(expected(LAYERED));
+    attachDeviceFilter(dirOf(b), normalizeDeviceRules(ONLY_NULL));
+    expect(countDevicePrograms(dirOf(b))).toBe(1);
+    expect(await probe(b)).toEqual(expected(ONLY_NULL));
+  });
+
   // on a hybrid host the cgroup2 mount takes device programs too: test the eBPF side there
   test.skipIf(!(isV1 && layout.unified))("hybrid: the eBPF program on the cgroup2 mount", async () => {
     const cg = newCgroup("devh");
