@@ -73,7 +73,7 @@ fi
 if [ -x scripts/uml-test.sh ] && [ -z "${BERTH_SKIP_UML:-}" ]; then
   lane=v2; echo "== cgroup v2 lane (User-mode Linux)"
   log=$(mktemp)
-  bash scripts/uml-test.sh ${BERTH_UML_TESTS:-test/cgroups test/cli test/runtime test/engine/cgroups.test.ts} 2>&1 | tee "$log"
+  bash scripts/uml-test.sh ${BERTH_UML_TESTS:-test/cgroups test/cli test/runtime test/engine/cgroups.test.ts test/agent/autostart.test.ts} 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   tally "$log"; rm -f "$log"
   [ "$rc" -eq 0 ] || fail=$((fail+1))
