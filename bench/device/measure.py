@@ -129,7 +129,9 @@ def main():
         return (time.perf_counter() - t) * 1000
 
     fl = {}
-    for name, argv in [("berth-bun --version", [f"{K}/berth-bun", "--version"]), ("door + berth-bun --version", [berth, "--version"]), ("busybox true", [f"{K}/busybox", "true"]), ("runc --version", [f"{K}/runc", "--version"])]:
+    for name, argv in [("berth-bun --version", [f"{K}/berth-bun", "--version"]), ("door + berth-bun --version", [berth, "--version"]), ("busybox true", [f"{K}/busybox", "true"]), ("runc --version", [f"{K}/runc", "--version"]), ("crun --version", ["env", f"LD_LIBRARY_PATH={K}/lib", f"{K}/crun", "--version"]),
+                       # the kernel's part of a container, roughly: new pid, mount, network, ipc and uts namespaces, a fresh /proc, a program, its exit
+                       ("unshare -fpmniu --mount-proc true", ["unshare", "-fpmniu", "--mount-proc", "true"])]:
         fl[name] = [floor(argv, i) for i in range(REPS + 2)][2:]
     table("process floors", fl)
     results["floors"] = fl
