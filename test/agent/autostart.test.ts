@@ -77,7 +77,16 @@ describe("an agent the CLI starts by itself", () => {
       expect(before.code).not.toBe(0);
       expect(before.stderr).toContain("berth-bun");
 
-      const r = await c.berth(["list"], { env: { BERTH_AGENT: "auto", BERTH_TEST_MARK: "caller-only" } });
+      // the caller holds a descriptor of its own open (as containerd's --preserve-fds would)
+      const marker = join(c.tempDir("marker"), "caller-fd");
+      const p = Bun.spawn(["sh", "-c", `exec 5>"$1"; exec "$2" --root "$3" list`, "sh", marker, join(REPO, "dist/berth"), c.root], {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, BERTH_AGENT: "auto", BERTH_TEST_MARK: "caller-only" },
+      });
+      const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+      const r = { code: await p.exited, stdout, stderr };
       expect(r.code).toBe(0);
       expect(r.stderr).toBe("");
       expect(await waitFor(() => existsSync(socketFor(c.root)) && agentsOf(c.root).length === 1, 15000)).toBe(true);
@@ -89,6 +98,7 @@ describe("an agent the CLI starts by itself", () => {
       expect(readFileSync(`/proc/${pid}/environ`, "utf8")).not.toContain("BERTH_TEST_MARK");
       // no descriptor of the caller's beyond its own standard ones on /dev/null
       for (const fd of ["0", "1", "2"]) expect(readlinkSync(`/proc/${pid}/fd/${fd}`)).toBe("/dev/null");
+      expect(readdirSync(`/proc/${pid}/fd`).map((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`))).not.toContain(marker);
       if (process.geteuid?.() === 0) {
         const cg = readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
         expect(cg.every((l) => l.endsWith(":/berth-agent"))).toBe(true);
