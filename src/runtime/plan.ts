@@ -582,6 +582,10 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   // mounts, in order
   let idmapSlot = 0;
   let devIsTmpfs = false;
+  // /dev bound from elsewhere (the host's /dev, say): nothing is made in it
+  // (runc neither), or a node made for the container would replace the
+  // source's own, on the host
+  let devBound = false;
   let devpts = false;
   // read-only file system mounts that get something made inside them (a
   // later mount's mount point, /dev's nodes): made read-only at the end
@@ -598,6 +602,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     const procRefusal = procMountRefusal(dest, type, !!(o.bind || type === "bind"), resolve(bundle, m.source ?? ""));
     if (procRefusal) throw new RuntimeError(`${field}.destination: ${procRefusal}`);
     if (dest === "/dev" && type !== "bind" && !o.bind) devIsTmpfs = true;
+    if (dest === "/dev") devBound = type === "bind" || !!o.bind;
     if (dest === "/dev/pts" && type === "devpts") devpts = true;
     if (type === "cgroup" || type === "cgroup2") {
       ops.push(...cgroupMountOps(spec, m, o, inp.cgroup, inUserns, host));
@@ -692,6 +697,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   for (const [i, d] of (linux.devices ?? []).entries()) {
     if (d.type !== "p" && (d.major === undefined || d.minor === undefined))
       throw new RuntimeError(`linux.devices[${i}]: major and minor are required for type ${d.type}`);
+    if (devBound && (d.path === "/dev" || d.path.startsWith("/dev/"))) continue;
     ops.push(devOps(d.path, d.type as PlanOpOf<"mkdev">["type"], d.major ?? 0, d.minor ?? 0, d.fileMode ?? 0o666, d.uid ?? 0, d.gid ?? 0));
   }
   ops.push({ op: "mkdir", path: spec.process.cwd, mode: 0o755 });

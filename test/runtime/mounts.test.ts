@@ -334,6 +334,30 @@ describe("/dev", () => {
     // no host devices leak in (e.g. disks)
     expect(v.ls).not.toMatch(/\b(vda|sda|nvme0|kmsg|mem)\b/);
   });
+
+  // A /dev bound from elsewhere (e.g. the host's own, as -v /dev:/dev asks) is
+  // used as it is: a device node made for the container there would replace
+  // the source directory's own (on the host, through the bind; in a user
+  // namespace by a plain file). Here the source is a scratch directory that
+  // stands for the host's /dev, with a "node" of its own at a linux.devices path.
+  ctest("a /dev bound from elsewhere gets no device node made in it", async (c) => {
+    const hostDev = c.tempDir("hostdev");
+    writeFileSync(join(hostDev, "mynull"), "the source's own file\n");
+    // the masks (maskedPaths) need a null device in the container's /dev, as on a host's
+    expect(spawnSync("mknod", ["-m", "666", join(hostDev, "null"), "c", "1", "3"]).status).toBe(0);
+    const r = ok(
+      await c.sh("cat /dev/mynull; ls /dev | tr '\\n' ' '", (cfg) => {
+        cfg.mounts = (cfg.mounts ?? []).filter((m) => !m.destination.startsWith("/dev"));
+        cfg.mounts.push({ destination: "/dev", type: "bind", source: hostDev, options: ["rbind", "rw"] });
+        cfg.linux!.devices = [{ path: "/dev/mynull", type: "c", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0 }];
+      }),
+    );
+    expect(r.stdout).toContain("the source's own file");
+    // the source keeps its own file, and gets nothing else
+    expect(statSync(join(hostDev, "mynull")).isFile()).toBe(true);
+    expect(readFileSync(join(hostDev, "mynull"), "utf8")).toBe("the source's own file\n");
+    expect(spawnSync("ls", ["-A", hostDev], { encoding: "utf8" }).stdout.trim().split("\n")).toEqual(["mynull", "null"]);
+  });
 });
 
 describe("device access", () => {
