@@ -1,7 +1,7 @@
 #!/bin/bash
-# On the measured machine: unpacks the kit (bench/device/kit.sh) and measures
+# On the measured machine: unpacks the kit (bench/other-host/kit.sh) and measures
 # berth (no agent, warm agent, BERTH_AGENT=auto), runc and crun, interleaved:
-#   bash build/devkit/run.sh        (REPS=20 rounds; OUT=DIR for the JSON)
+#   bash build/hostkit/run.sh        (REPS=20 rounds; OUT=DIR for the JSON)
 K=$(cd "$(dirname "$0")" && pwd)
 set -e
 echo "== $(uname -r); $(id -u); $(nproc) cpus; $(stat -fc %T /sys/fs/cgroup); $(. /etc/os-release; echo $PRETTY_NAME)"

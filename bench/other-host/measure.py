@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Device measurement: berth (no agent, warm agent, BERTH_AGENT=auto), runc, crun,
+# Measurement on another host (bench/other-host/kit.sh): berth (no agent, warm agent, BERTH_AGENT=auto), runc, crun,
 # interleaved, medians. Mirrors bench/ (same config, same figures) without Bun.
 import ctypes, json, os, shutil, statistics, subprocess, sys, time
 
@@ -215,7 +215,7 @@ def main():
     ag.terminate()
     ag.wait()
     subprocess.run(["pkill", "-f", "--", f"--root {peers[2].root} agent"])
-    json.dump(results, open(f"{OUT}/device-results.json", "w"), indent=1)
+    json.dump(results, open(f"{OUT}/other-host-results.json", "w"), indent=1)
     print("\ndone")
 
 
