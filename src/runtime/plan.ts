@@ -581,11 +581,11 @@ export function createPlan(inp: PlanInput): PlanOp[] {
 
   // mounts, in order
   let idmapSlot = 0;
-  let devIsTmpfs = false;
-  // /dev bound from elsewhere (the host's /dev, say): nothing is made in it
-  // (runc neither), or a node made for the container would replace the
+  // what is mounted at /dev last: a file system of its own gets the default
+  // devices; one bound from elsewhere (the host's /dev, say) gets nothing made
+  // in it (runc neither), or a node made for the container would replace the
   // source's own, on the host
-  let devBound = false;
+  let devMount: "fs" | "bind" | undefined;
   let devpts = false;
   // read-only file system mounts that get something made inside them (a
   // later mount's mount point, /dev's nodes): made read-only at the end
@@ -601,8 +601,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
     if (!isAbsolute(dest)) throw new RuntimeError(`${field}.destination: must be absolute, got ${JSON.stringify(dest)}`);
     const procRefusal = procMountRefusal(dest, type, !!(o.bind || type === "bind"), resolve(bundle, m.source ?? ""));
     if (procRefusal) throw new RuntimeError(`${field}.destination: ${procRefusal}`);
-    if (dest === "/dev" && type !== "bind" && !o.bind) devIsTmpfs = true;
-    if (dest === "/dev") devBound = type === "bind" || !!o.bind;
+    if (dest === "/dev") devMount = type === "bind" || o.bind ? "bind" : "fs";
     if (dest === "/dev/pts" && type === "devpts") devpts = true;
     if (type === "cgroup" || type === "cgroup2") {
       ops.push(...cgroupMountOps(spec, m, o, inp.cgroup, inUserns, host));
@@ -678,7 +677,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   // devices
   const devOps = (path: string, type: PlanOpOf<"mkdev">["type"], major: number, minor: number, mode: number, uid: number, gid: number): PlanOp =>
     inUserns ? { op: "bind-dev", path, source: path } : { op: "mkdev", path, type, major, minor, mode, uid, gid };
-  if (devIsTmpfs) {
+  if (devMount === "fs") {
     for (const [path, ma, mi] of DEFAULT_DEVICES) {
       if ((linux.devices ?? []).some((d) => d.path === path)) continue;
       ops.push(devOps(path, "c", ma, mi, 0o666, 0, 0));
@@ -697,7 +696,7 @@ export function createPlan(inp: PlanInput): PlanOp[] {
   for (const [i, d] of (linux.devices ?? []).entries()) {
     if (d.type !== "p" && (d.major === undefined || d.minor === undefined))
       throw new RuntimeError(`linux.devices[${i}]: major and minor are required for type ${d.type}`);
-    if (devBound && (d.path === "/dev" || d.path.startsWith("/dev/"))) continue;
+    if (devMount === "bind" && (d.path === "/dev" || d.path.startsWith("/dev/"))) continue;
     ops.push(devOps(d.path, d.type as PlanOpOf<"mkdev">["type"], d.major ?? 0, d.minor ?? 0, d.fileMode ?? 0o666, d.uid ?? 0, d.gid ?? 0));
   }
   ops.push({ op: "mkdir", path: spec.process.cwd, mode: 0o755 });

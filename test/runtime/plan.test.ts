@@ -86,6 +86,26 @@ describe("createPlan on a made-up host", () => {
     expect(only(plan(spec(), host({ kcore: false })), "symlink").map((o) => o.link)).not.toContain("/dev/core");
   });
 
+  test("/dev bound from elsewhere, last: no default node, link or linux.devices node is made in it", () => {
+    const ops = plan(
+      spec((s) => {
+        s.mounts!.push({ destination: "/dev", type: "bind", source: "/src/dir", options: ["rbind"] });
+        s.linux!.devices = [
+          { path: "/dev/mynull", type: "c", major: 1, minor: 3 },
+          { path: "/mydev/null", type: "c", major: 1, minor: 3 },
+        ];
+      }),
+    );
+    // the tmpfs of the default config is mounted first, then the bind over it
+    expect(
+      only(ops, "mount")
+        .filter((o) => o.target === "/dev")
+        .map((o) => o.kind),
+    ).toEqual(["fs", "rbind"]);
+    expect(only(ops, "mkdev").map((o) => o.path)).toEqual(["/mydev/null"]);
+    expect(only(ops, "symlink")).toEqual([]);
+  });
+
   test("bind mounts: flags, propagation, directory or file target, recursive attributes", () => {
     const ops = plan(
       spec((s) => {
