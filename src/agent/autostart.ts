@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "../linux/fs.
 import { errnoCode } from "../linux/libc.ts";
 import { selfCommand } from "../linux/self.ts";
 import { detectCgroups } from "../cgroups/detect.ts";
+import { DEFAULT_PATH } from "../spec/defaults.ts";
 import { agentSocket } from "./socket.ts";
 import { listening } from "./sock.ts";
 
@@ -20,11 +21,6 @@ export const AUTO_IDLE_S = 60;
 
 /** The name of the self-started agents' cgroup, at the top of each hierarchy. */
 export const AGENT_CGROUP = "berth-agent";
-
-/** Whether ENV asks a Bun berth to start an agent when none listens. */
-export function autoStartWanted(env: Record<string, string | undefined>): boolean {
-  return env.BERTH_AGENT === "auto" && !env.BERTH_NO_AGENT;
-}
 
 /**
  * Starts `berth --root ROOT agent` detached, unless an agent listens for ROOT
@@ -44,7 +40,7 @@ export function startAgentIfNone(root: string, env: Record<string, string | unde
   const sock = agentSocket(real, uid, env);
   // a socket whose agent was killed is no agent: the new one replaces it
   if (existsSync(sock) && listening(sock)) return undefined;
-  const agentEnv: Record<string, string> = { PATH: env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+  const agentEnv: Record<string, string> = { PATH: env.PATH ?? DEFAULT_PATH };
   // where a rootless agent's socket is (src/agent/socket.ts): the caller's choice
   if (env.XDG_RUNTIME_DIR) agentEnv.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
   const p = Bun.spawn([...selfCommand(), "--root", real, "agent", "--idle-exit", String(AUTO_IDLE_S), "--own-cgroup"], {

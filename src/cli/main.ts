@@ -230,11 +230,10 @@ async function bench(args: string[]): Promise<number> {
   return await p.exited;
 }
 
-/** Starts an agent for ROOT when none listens (BERTH_AGENT=auto); a failure to do so only says why. */
+/** Starts an agent for ROOT when none listens; a failure to do so only says why. */
 async function autoStart(root: string): Promise<void> {
   try {
-    const a = await import("../agent/autostart.ts");
-    if (a.autoStartWanted(process.env)) a.startAgentIfNone(root, process.env);
+    (await import("../agent/autostart.ts")).startAgentIfNone(root, process.env);
   } catch (e) {
     // the call itself is done: an agent that cannot be started costs only warmth
     writeErr(`berth: BERTH_AGENT=auto: no agent started: ${(e as Error).message}\n`);
@@ -330,8 +329,8 @@ export async function main(argv: string[], served?: { root: string }): Promise<n
     try {
       return await runcCommand(rt, cmd, rest);
     } finally {
-      // BERTH_AGENT=auto: no agent served this call; one is started for the next
-      if (!served && SERVED.has(cmd) && process.env.BERTH_AGENT === "auto") await autoStart(root);
+      // BERTH_AGENT=auto (and not BERTH_NO_AGENT): no agent served this call; one is started for the next
+      if (!served && SERVED.has(cmd) && process.env.BERTH_AGENT === "auto" && !process.env.BERTH_NO_AGENT) await autoStart(root);
     }
   } catch (e) {
     // a call the agent leaves to Bun (src/linux/caller.ts), before it did anything

@@ -4,7 +4,7 @@
 import { rmSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { hostPlatform, layerDiffId, MediaType, sha256, type ImageConfig, type ImageStore } from "../image/index.ts";
-import { detectCompression } from "../image/index.ts";
+import { detectCompression, DEFAULT_PATH } from "../image/index.ts";
 import { closeSync, openSync, readSync } from "node:fs";
 import type { Engine } from "./engine.ts";
 import { EngineError } from "./store.ts";
@@ -130,7 +130,7 @@ export async function importRootfs(
     throw new EngineError(`import ${file}: ${(e as Error).message}`);
   });
   const platform = hostPlatform();
-  const cfgBody: NonNullable<ImageConfig["config"]> = { Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] };
+  const cfgBody: NonNullable<ImageConfig["config"]> = { Env: [`PATH=${DEFAULT_PATH}`] };
   for (const c of changes) applyChange(cfgBody, c);
   const config: ImageConfig = {
     created: new Date().toISOString(),

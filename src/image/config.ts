@@ -8,7 +8,8 @@ import { namesByUid, parsePasswd } from "../linux/passwd.ts";
 import { resolveInRoot } from "./rootpath.ts";
 import type { ImageConfig } from "./types.ts";
 
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+import { DEFAULT_PATH } from "../spec/defaults.ts";
+export { DEFAULT_PATH };
 
 export interface ProcessOverrides {
   cmd?: string[];

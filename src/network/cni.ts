@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { execCapture } from "./exec.ts";
 import { trace } from "../linux/trace.ts";
 import { isContainerId } from "../spec/id.ts";
+import { DEFAULT_PATH } from "../spec/defaults.ts";
 
 // ---------------------------------------------------------------------------
 // Types
@@ -404,7 +405,7 @@ export function pluginExecConfig(
 function cniEnv(command: string, att: Attachment | undefined, cniPath: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("CNI_")) env[k] = v;
-  if (!env.PATH) env.PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  if (!env.PATH) env.PATH = DEFAULT_PATH;
   env.CNI_COMMAND = command;
   env.CNI_PATH = cniPath.join(":");
   if (att) {

@@ -35,7 +35,9 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = Object.freeze([
 /** Paths remounted read-only inside the container. */
 export const DEFAULT_READONLY_PATHS: readonly string[] = Object.freeze(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]);
 
-export const DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** The PATH a process gets when nothing gives it one (runc's spec, images without Env, CNI plugins, a self-started agent). */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+export const DEFAULT_PATH_ENV = `PATH=${DEFAULT_PATH}`;
 
 function defaultMounts(rootless: boolean): Mount[] {
   const mounts: Mount[] = [
